@@ -1,0 +1,80 @@
+"""The one small error hierarchy of Tongcheng's core.
+
+Every error a user can cause is a ``TongchengError``; its message names the
+file, layer, feature or field involved so the CLI and the editor can show it
+as one clear line.
+"""
+
+__all__ = [
+    "TongchengError",
+    "DefinitionError",
+    "WorkspaceError",
+    "NotAWorkspaceError",
+    "NewerWorkspaceError",
+    "ValidationError",
+    "FeatureNotFoundError",
+    "GpsImportError",
+    "GeoPackageError",
+    "SyncError",
+    "Cancelled",
+]
+
+
+class TongchengError(Exception):
+    """Base of every error the user can cause or needs to see."""
+
+
+class DefinitionError(TongchengError, ValueError):
+    """A layer definition file is malformed or inconsistent."""
+
+
+class WorkspaceError(TongchengError):
+    """A workspace cannot be created, opened or written."""
+
+
+class NotAWorkspaceError(WorkspaceError):
+    """The file exists but is not a Tongcheng workspace."""
+
+
+class NewerWorkspaceError(WorkspaceError):
+    """The workspace was written by a newer Tongcheng than this one."""
+
+
+class ValidationError(TongchengError, ValueError):
+    """A feature breaks a rule of its layer definition.
+
+    Attributes
+    ----------
+    layer, field, value, rule : the layer name, field name, offending value
+        and the rule it breaks (all may be None where not applicable).
+    """
+
+    def __init__(self, message, *, layer=None, field=None, value=None, rule=None):
+        super().__init__(message)
+        self.layer = layer
+        self.field = field
+        self.value = value
+        self.rule = rule
+
+
+class FeatureNotFoundError(TongchengError, KeyError):
+    """No feature has the given fid or uuid in the layer."""
+
+    def __str__(self):
+        return str(self.args[0]) if self.args else ""
+
+
+class GpsImportError(TongchengError):
+    """A GPS file cannot be read: names the file and, where known, the line."""
+
+
+class GeoPackageError(TongchengError):
+    """A GeoPackage cannot be read or written, or is not what was expected."""
+
+
+class SyncError(TongchengError):
+    """A change package, update or merge cannot be carried out."""
+
+
+class Cancelled(TongchengError):
+    """The user cancelled a long operation; nothing was written."""
