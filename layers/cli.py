@@ -1,0 +1,148 @@
+"""The ``tongcheng`` command: headless work on workspaces.
+
+User errors print one line (``tongcheng: error: ...``) and exit 1; long work
+shows a progress bar on standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from . import __version__
+from .errors import TongchengError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+@contextmanager
+def progress_bar(total, description):
+    """A tqdm progress bar on stderr; yields a callback(done) that moves it."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=description, unit=" features", file=sys.stderr, leave=False,
+              disable=None, dynamic_ncols=True) as bar:
+
+        def advance(done):
+            bar.update(done - bar.n)
+
+        yield advance
+
+
+def _print_summary(summary):
+    print(f"workspace   {summary['path']}")
+    print(f"id          {summary['workspace_id']}")
+    print(f"crs         {summary['crs']} ({summary['crs_name']})")
+    print(f"user        {summary['user']}")
+    print(f"created     {summary['created_at']}")
+    print()
+    header = f"{'layer':<15}{'title':<14}{'geometry':<17}{'features':>9}{'inserted':>10}{'updated':>9}{'deleted':>9}"
+    print(header)
+    print("-" * len(header))
+    for layer in summary["layers"]:
+        pending = layer["pending"]
+        title = layer["title_zh"]
+        pad = 14 - sum(2 if ord(c) > 0x2E80 else 1 for c in title)  # CJK glyphs are two columns wide
+        print(
+            f"{layer['name']:<15}{title}{' ' * max(pad, 1)}{layer['geometry']:<17}{layer['features']:>9}"
+            f"{pending['insert']:>10}{pending['update']:>9}{pending['delete']:>9}"
+        )
+
+
+def cmd_init(args):
+    from .store import Workspace
+
+    with Workspace.create(args.workspace, crs=args.crs, user=args.user) as workspace:
+        _print_summary(workspace.summary())
+
+
+def cmd_demo(args):
+    from .demo import DEMO_COUNTS, fill_demo
+    from .store import Workspace
+
+    with Workspace.create(args.workspace, crs=args.crs, user=args.user) as workspace:
+        try:
+            with progress_bar(sum(DEMO_COUNTS.values()), "demo") as advance:
+                fill_demo(workspace, seed=args.seed, progress=lambda done, total: advance(done))
+        except BaseException:
+            workspace.close()
+            Path(args.workspace).unlink(missing_ok=True)
+            raise
+        _print_summary(workspace.summary())
+
+
+def cmd_info(args):
+    from .store import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        _print_summary(workspace.summary())
+
+
+def cmd_layers(args):
+    from .schema import load_definitions
+
+    for name, definition in load_definitions(args.definitions).items():
+        kind = "survey" if definition.survey else "facility"
+        print(f"{name:<15}{definition.geometry_type:<17}{kind:<9}{len(definition.fields):>3} fields  "
+              f"{definition.title('zh_CN')} / {definition.title('en')}")
+        if args.fields:
+            for f in definition.fields:
+                flags = ("required " if f.required else "") + (f"derived: {f.derived}" if f.derived else "")
+                codes = f" [{'/'.join(f.code_values)}]" if f.codes else ""
+                print(f"    {f.name:<20}{f.type:<9}{f.label('zh_CN')} / {f.label('en')}{codes} {flags}".rstrip())
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="tongcheng",
+        description="Tongcheng: street-facility inventory (public toilets, signboards, kiosks).",
+    )
+    parser.add_argument("--version", action="version", version=f"tongcheng {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def workspace_creation(p):
+        p.add_argument("workspace", help="the workspace file to create (e.g. district.sqlite)")
+        p.add_argument("--crs", default="EPSG:4544", help="CRS of the layers (default EPSG:4544, CGCS2000 GK CM 105E)")
+        p.add_argument("--user", help="name written into the audit columns (default: login name)")
+
+    p = commands.add_parser("init", help="create an empty workspace")
+    workspace_creation(p)
+    p.set_defaults(run=cmd_init)
+
+    p = commands.add_parser("demo", help="create a workspace filled with a demo district of Chengdu")
+    workspace_creation(p)
+    p.add_argument("--seed", type=int, default=2026, help="random seed (the same seed gives the same demo)")
+    p.set_defaults(run=cmd_demo)
+
+    p = commands.add_parser("info", help="show a workspace's layers, counts and pending changes")
+    p.add_argument("workspace")
+    p.set_defaults(run=cmd_info)
+
+    p = commands.add_parser("layers", help="list the layer definitions")
+    p.add_argument("--fields", action="store_true", help="list each layer's fields too")
+    p.add_argument("--definitions", help="folder of layer definitions (default: the shipped ones)")
+    p.set_defaults(run=cmd_layers)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except TongchengError as e:
+        print(f"tongcheng: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("tongcheng: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""A realistic, deterministic demo district in central Chengdu.
+
+Streets are laid out as Chengdu's are (ring roads around Tianfu Square, radial
+avenues, a grid of side streets); facilities stand along them, a few metres off
+the centre line, with Chinese names and a spread of status, zone and approval.
+The same seed always gives the same features (uuids excepted: they are made
+fresh, as for any new feature).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+
+import numpy as np
+import pyproj
+from shapely.geometry import LineString, Point
+
+__all__ = ["DEMO_COUNTS", "CENTRE_LONLAT", "demo_features", "fill_demo"]
+
+#: Tianfu Square, the centre of Chengdu's ring roads.
+CENTRE_LONLAT = (104.0657, 30.6574)
+DEMO_COUNTS = {"toilets": 1900, "signboards": 20000, "kiosks": 600}
+
+# District sectors around the centre (angle in degrees from east, counter-clockwise).
+_DISTRICTS = [
+    ((-70, 10), "锦江区", ["春熙路街道", "书院街街道", "合江亭街道", "牛市口街道", "沙河街道"]),
+    ((10, 60), "成华区", ["猛追湾街道", "建设路街道", "府青路街道", "双桥子街道", "跳蹬河街道"]),
+    ((60, 135), "金牛区", ["西安路街道", "驷马桥街道", "荷花池街道", "营门口街道", "抚琴街道"]),
+    ((135, 215), "青羊区", ["少城街道", "草市街街道", "西御河街道", "府南街道", "光华街道"]),
+    ((215, 290), "武侯区", ["浆洗街街道", "望江路街道", "玉林街道", "跳伞塔街道", "火车南站街道"]),
+]
+_COMMUNITIES = [
+    "东门", "西门", "南门", "北门", "锦官", "文庙", "银杏", "玉林", "桂花", "芙蓉", "青龙",
+    "白果林", "金沙", "红星", "和平", "新华", "莲花", "望江", "双林", "水井坊",
+]
+_RADIALS = [
+    "人民南路", "人民北路", "蜀都大道", "东大街", "天府大道", "科华北路", "武侯祠大街", "青华路",
+    "府青路", "建设路", "营门口路", "光华大道", "双楠路", "一环路南三段", "新华大道", "沙湾路",
+]
+_SIDE_STREETS = [
+    "春熙路", "红星路", "总府路", "太升路", "骡马市街", "八宝街", "草市街", "文殊院街", "北大街",
+    "西大街", "南大街", "金河路", "祠堂街", "长顺街", "同仁路", "猛追湾街", "望江路", "川大路",
+    "玉林路", "芳草街", "桐梓林路", "锦华路", "东风路", "盐市口街", "琴台路", "宽巷子", "窄巷子",
+    "抚琴路", "双林路", "龙腾路", "高升桥路", "磨子桥街", "致民路", "九眼桥街", "书院街", "布后街",
+    "暑袜街", "染房街", "青石桥街", "督院街", "红照壁街", "小天竺街", "棕北路", "肖家河街",
+    "二环路东二段", "二环路西一段", "三环路北四段", "驷马桥路", "荷花池街", "西安中路",
+]
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈"
+_SHOP_KINDS = [
+    "面馆", "火锅", "串串香", "冒菜", "茶馆", "药房", "超市", "烧烤", "甜品", "书店", "眼镜店", "花店",
+    "理发店", "干洗店", "五金店", "手机店", "便利店", "川菜馆", "兔头", "钵钵鸡", "豆花饭", "水果店",
+    "服装店", "鞋店", "奶茶", "咖啡", "银行", "诊所", "宠物店", "文具店",
+]
+_BRANDS = ["蜀", "锦", "蓉", "天府", "宽窄", "老成都", "川西", "芙蓉", "巴适", "安逸", "熊猫", "金沙"]
+_GOODS = ["报刊杂志", "饮料零食", "公交卡充值", "雨具", "手机充电", "旅游纪念品", "便民维修", "地图问路"]
+_UNITS = ["区环境卫生管理所", "街道办事处", "区城市管理局", "物业服务中心", "市公厕管理中心"]
+
+
+def _streets(rng, centre):
+    """Street centre lines in metres: three rings, radials and a grid of side streets."""
+    cx, cy = centre
+    streets = []
+    for radius, name in ((2300, "一环路"), (4600, "二环路"), (7800, "三环路")):
+        angles = np.linspace(0, 2 * math.pi, 121)
+        ring = LineString(np.column_stack([cx + radius * np.cos(angles), cy + radius * 0.92 * np.sin(angles)]))
+        streets.append((name, ring))
+    for i, name in enumerate(_RADIALS):
+        angle = 2 * math.pi * i / len(_RADIALS) + rng.uniform(-0.08, 0.08)
+        points = [(cx + r * math.cos(angle) + rng.uniform(-60, 60), cy + r * math.sin(angle) + rng.uniform(-60, 60))
+                  for r in np.linspace(300, 8500, 12)]
+        streets.append((name, LineString(points)))
+    for i, name in enumerate(_SIDE_STREETS):
+        horizontal = i % 2 == 0
+        offset = rng.uniform(-6000, 6000)
+        start, length = rng.uniform(-6500, 1000), rng.uniform(1500, 5500)
+        line = [(start, offset), (start + length, offset + rng.uniform(-250, 250))]
+        if not horizontal:
+            line = [(y, x) for x, y in line]
+        streets.append((name, LineString([(cx + x, cy + y) for x, y in line])))
+    return streets
+
+
+def _place(rng, streets, weights):
+    name, line = streets[rng.choices(range(len(streets)), weights)[0]]
+    along = rng.uniform(0, line.length)
+    p = line.interpolate(along)
+    q = line.interpolate(min(along + 1.0, line.length))
+    dx, dy = q.x - p.x, q.y - p.y
+    norm = math.hypot(dx, dy) or 1.0
+    side = rng.choice((-1, 1)) * rng.uniform(8, 25)
+    return name, Point(p.x - dy / norm * side, p.y + dx / norm * side)
+
+
+def _where(rng, point, centre):
+    dx, dy = point.x - centre[0], point.y - centre[1]
+    angle = math.degrees(math.atan2(dy, dx))
+    district, streets = _DISTRICTS[0][1], _DISTRICTS[0][2]
+    for (low, high), name, subdistricts in _DISTRICTS:
+        if low <= angle < high or low <= angle + 360 < high:
+            district, streets = name, subdistricts
+    distance = math.hypot(dx, dy)
+    zone = "严管区" if distance < 2300 else "管控区" if distance < 4600 else "规范区"
+    return {
+        "district": district,
+        "street": streets[int(distance // 1700) % len(streets)],
+        "community": rng.choice(_COMMUNITIES) + "社区",
+        "zone": zone,
+    }
+
+
+def _date(rng, start, days):
+    return (start + dt.timedelta(days=rng.randrange(days))).isoformat()
+
+
+def demo_features(crs="EPSG:4544", seed=2026, counts=None):
+    """The demo features, layer by layer.
+
+    Returns
+    -------
+    dict
+        Layer name -> list of (attributes, shapely Point) in ``crs``.
+    """
+    counts = counts or DEMO_COUNTS
+    rng = random.Random(seed)
+    to_crs = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    centre = to_crs.transform(*CENTRE_LONLAT)
+    streets = _streets(rng, centre)
+    weights = [3.0 if i < 3 else 2.0 if i < 3 + len(_RADIALS) else 1.0 for i in range(len(streets))]
+    inspected_from = dt.date(2025, 6, 1)
+    layers = {"toilets": [], "signboards": [], "kiosks": []}
+
+    for i in range(counts.get("toilets", 0)):
+        street, point = _place(rng, streets, weights)
+        status = rng.choices(["在用", "停用", "在建", "拆除"], [88, 6, 4, 2])[0]
+        grade = rng.choices(["一类", "二类", "三类"], [25, 60, 15])[0]
+        layers["toilets"].append(({
+            "name": f"{street}公厕{'' if i % 3 else '（' + str(i % 7 + 1) + '号）'}",
+            "structure": rng.choices(["独立式", "附建式", "移动式"], [60, 33, 7])[0],
+            "grade": grade,
+            "open_24h": rng.random() < 0.55,
+            "accessible": rng.random() < (0.9 if grade == "一类" else 0.5),
+            "third_restroom": rng.random() < (0.7 if grade == "一类" else 0.15),
+            "baby_care": rng.random() < (0.6 if grade == "一类" else 0.1),
+            "seats_male": rng.randint(2, 12),
+            "seats_female": rng.randint(3, 18),
+            "opening_hours": "00:00-24:00" if rng.random() < 0.55 else "06:00-23:00",
+            "managing_unit": rng.choice(_UNITS),
+            **_where(rng, point, centre),
+            "status": status,
+            "published_on_map": status == "在用" and rng.random() < 0.9,
+            "last_inspected": _date(rng, inspected_from, 540),
+        }, point))
+
+    for i in range(counts.get("signboards", 0)):
+        street, point = _place(rng, streets, weights)
+        kind = rng.choices(["户外广告", "店招牌匾", "指示牌"], [15, 78, 7])[0]
+        width = round(rng.uniform(1.0, 12.0 if kind == "户外广告" else 6.0), 1)
+        height = round(rng.uniform(0.5, 6.0 if kind == "户外广告" else 1.5), 1)
+        approval = rng.choices(["已审批", "未审批", "违规"], [70, 22, 8])[0]
+        business = (
+            f"{rng.choice(_SURNAMES)}记{rng.choice(_SHOP_KINDS)}" if rng.random() < 0.6
+            else f"{rng.choice(_BRANDS)}{rng.choice(_SHOP_KINDS)}"
+        )
+        where = _where(rng, point, centre)
+        layers["signboards"].append(({
+            "business_name": business if kind != "指示牌" else f"{street}指示牌",
+            "kind": kind,
+            "carrier": rng.choices(["墙面", "屋顶", "立柱", "落地", "悬挑"], [62, 6, 12, 10, 10])[0],
+            "lighting": rng.choices(["无", "LED", "霓虹", "灯箱"], [35, 40, 5, 20])[0],
+            "width_m": width,
+            "height_m": height,
+            "permit_no": f"成城广审〔2025〕{i + 1:05d}号" if approval == "已审批" else None,
+            "permit_expiry": _date(rng, dt.date(2026, 1, 1), 1100) if approval == "已审批" else None,
+            "approval": approval,
+            "hazard": rng.choices(["无", "一般", "严重"], [90, 8, 2])[0],
+            "supervision_level": "市" if where["zone"] == "严管区" and kind == "户外广告" else rng.choice(["区", "街道"]),
+            "owner_contact": f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}",
+            **where,
+            "status": rng.choices(["在用", "停用", "在建", "拆除"], [92, 4, 2, 2])[0],
+            "last_inspected": _date(rng, inspected_from, 540),
+        }, point))
+
+    for i in range(counts.get("kiosks", 0)):
+        street, point = _place(rng, streets, weights)
+        kind = rng.choices(["报刊亭", "便民服务点", "售货亭", "疏导服务点", "社区城管工作站"], [30, 30, 20, 12, 8])[0]
+        layers["kiosks"].append(({
+            "name": f"{street}{kind}{i % 9 + 1}号",
+            "kind": kind,
+            "operator": f"{rng.choice(_SURNAMES)}{rng.choice('建华明丽红军芳伟强敏静')}",
+            "license_no": f"成便民〔2025〕{i + 1:04d}号",
+            "license_expiry": _date(rng, dt.date(2026, 1, 1), 1100),
+            "goods": "、".join(rng.sample(_GOODS, 3)),
+            "area_m2": round(rng.uniform(3.0, 15.0), 1),
+            "opening_hours": rng.choice(["07:00-22:00", "08:00-20:00", "06:30-23:00"]),
+            **_where(rng, point, centre),
+            "status": rng.choices(["在用", "停用", "在建", "拆除"], [85, 8, 5, 2])[0],
+            "last_inspected": _date(rng, inspected_from, 540),
+        }, point))
+    return layers
+
+
+def fill_demo(workspace, *, seed=2026, counts=None, progress=None):
+    """Load the demo features into an empty workspace as its base state (not tracked as changes).
+
+    ``progress(done, total)`` is called as features are written.
+    """
+    layers = demo_features(workspace.crs, seed, counts)
+    total = sum(len(features) for features in layers.values())
+    done = 0
+    with workspace.untracked():
+        for layer, features in layers.items():
+            offset = done
+            workspace.insert_many(
+                layer, features, progress=(lambda n, offset=offset: progress(offset + n, total)) if progress else None
+            )
+            done += len(features)
+    return {layer: len(features) for layer, features in layers.items()}

@@ -1,0 +1,566 @@
+"""Layer definitions: load them from their data files and check features against them.
+
+A layer is described by one TOML file in ``layers/definitions/`` (fields, types,
+labels in zh_CN and en, code lists, ranges, geometry type, default style).
+Adding a layer needs only a new file; nothing here names a particular layer.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import json
+import math
+import operator
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import shapely
+from shapely.geometry import LineString, MultiLineString, MultiPoint, Point
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+
+from .errors import DefinitionError, ValidationError
+
+__all__ = [
+    "DEFINITIONS_FOLDER",
+    "FIELD_TYPES",
+    "GEOMETRY_TYPES",
+    "SYSTEM_COLUMNS",
+    "Code",
+    "FieldDefinition",
+    "LayerDefinition",
+    "load_definitions",
+    "load_definition",
+    "parse_codelists",
+    "parse_definition",
+    "validate_feature",
+    "validate_geometry",
+    "conform_geometry",
+]
+
+DEFINITIONS_FOLDER = Path(__file__).with_name("definitions")
+CODELISTS_FILE = "_codelists.toml"
+
+#: Field type -> SQLite declared column type. The declared types are the ones
+#: GDAL/QGIS recognise (BOOLEAN, DATE, DATETIME), so other tools read them right.
+FIELD_TYPES = {
+    "text": "TEXT",
+    "integer": "INTEGER",
+    "real": "REAL",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "DATETIME",
+    "photo": "TEXT",  # a path relative to the workspace's attachment folder
+    "json": "TEXT",  # a JSON object, for attributes without a column of their own
+}
+
+GEOMETRY_TYPES = ("POINT", "LINESTRING", "MULTILINESTRING", "MULTIPOINT")
+
+#: Columns every layer table has besides its fields; definitions may not reuse them.
+SYSTEM_COLUMNS = ("fid", "uuid", "geom", "created_by", "created_at", "modified_by", "modified_at")
+
+LANGUAGES = ("zh_CN", "en")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Code:
+    """One entry of a code list: the stored value and its labels per language."""
+
+    value: str
+    labels: dict
+
+    def label(self, language="zh_CN"):
+        return self.labels.get(language) or self.labels.get("en") or self.value
+
+
+@dataclass(frozen=True)
+class FieldDefinition:
+    """One attribute of a layer, as its definition file describes it."""
+
+    name: str
+    type: str
+    labels: dict
+    required: bool = False
+    default: object = None
+    codes: tuple = ()
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = None
+    derived: str | None = None
+
+    @property
+    def sql_type(self):
+        return FIELD_TYPES[self.type]
+
+    @property
+    def code_values(self):
+        return tuple(code.value for code in self.codes)
+
+    @cached_property
+    def code_set(self):
+        return frozenset(code.value for code in self.codes)
+
+    @cached_property
+    def derived_inputs(self):
+        """Names of the fields a derived field is computed from."""
+        return frozenset(_expression_names(self.derived, _raise_definition)) if self.derived else frozenset()
+
+    @cached_property
+    def derived_tree(self):
+        return ast.parse(self.derived, mode="eval") if self.derived else None
+
+    def label(self, language="zh_CN"):
+        return self.labels.get(language) or self.labels.get("en") or self.name
+
+    def code_label(self, value, language="zh_CN"):
+        """The label of a code-list value, or the value itself if it has none."""
+        for code in self.codes:
+            if code.value == value:
+                return code.label(language)
+        return value
+
+
+@dataclass(frozen=True)
+class LayerDefinition:
+    """A layer: its table name, titles, geometry type, fields and default style."""
+
+    name: str
+    titles: dict
+    geometry_type: str
+    fields: tuple
+    style: dict = field(default_factory=dict)
+    label_field: str | None = None
+    survey: bool = False
+    order: int = 100
+    source: Path | None = None
+
+    def title(self, language="zh_CN"):
+        return self.titles.get(language) or self.titles.get("en") or self.name
+
+    @property
+    def field_names(self):
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name):
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise DefinitionError(f"layer {self.name!r} has no field {name!r}")
+
+    @cached_property
+    def known_names(self):
+        return frozenset(self.field_names)
+
+    @cached_property
+    def stored_defaults(self):
+        """Default values already converted to their stored form."""
+        return {f.name: _check_value(self.name, f, f.default) for f in self.fields if f.default is not None and not f.derived}
+
+    def defaults(self):
+        """Default attribute values for a new feature (derived fields excluded)."""
+        return {f.name: f.default for f in self.fields if f.default is not None and not f.derived}
+
+
+def load_definitions(folder=None):
+    """Load every layer definition in a folder.
+
+    Parameters
+    ----------
+    folder : path-like, optional
+        Folder of ``<layer>.toml`` files (and an optional ``_codelists.toml``).
+        Defaults to the definitions shipped with Tongcheng.
+
+    Returns
+    -------
+    dict
+        Layer name -> LayerDefinition, facility layers first, then survey layers.
+    """
+    folder = Path(folder) if folder else DEFINITIONS_FOLDER
+    if not folder.is_dir():
+        raise DefinitionError(f"{folder}: no such folder of layer definitions")
+    codelists = _load_codelists(folder / CODELISTS_FILE)
+    definitions = [
+        load_definition(path, codelists)
+        for path in sorted(folder.glob("*.toml"))
+        if not path.name.startswith("_")
+    ]
+    definitions.sort(key=lambda d: (d.survey, d.order, d.name))
+    return {d.name: d for d in definitions}
+
+
+def _read_toml(path):
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise DefinitionError(f"{path}: not valid TOML: {e}") from None
+    except OSError as e:
+        raise DefinitionError(f"{path}: cannot be read: {e.strerror}") from None
+
+
+def _load_codelists(path):
+    if not path.exists():
+        return {}
+    return parse_codelists(_read_toml(path), path)
+
+
+def parse_codelists(data, where):
+    """Code lists from the parsed content of a ``_codelists.toml`` file."""
+    return {name: _parse_codes(entry.get("codes", []), where, name) for name, entry in data.items()}
+
+
+def _parse_codes(raw, path, where):
+    codes = []
+    for entry in raw:
+        if not isinstance(entry, dict) or "value" not in entry:
+            raise DefinitionError(f"{path}: {where}: every code needs a 'value'")
+        labels = {lang: str(entry[lang]) for lang in LANGUAGES if lang in entry}
+        codes.append(Code(value=entry["value"], labels=labels))
+    values = [c.value for c in codes]
+    if len(set(values)) != len(values):
+        raise DefinitionError(f"{path}: {where}: code values repeat")
+    return tuple(codes)
+
+
+def load_definition(path, codelists=None):
+    """Load and check one layer definition file."""
+    path = Path(path)
+    definition = parse_definition(_read_toml(path), codelists or {}, path, expected_name=path.stem)
+    return definition
+
+
+def parse_definition(data, codelists, where, expected_name=None):
+    """Check the parsed content of a layer definition and build its LayerDefinition.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed TOML.
+    codelists : dict
+        Code lists the fields may refer to (``parse_codelists``).
+    where : str or Path
+        Where the text came from, for error messages.
+    expected_name : str, optional
+        The name the layer must have (its file name).
+    """
+
+    def fail(message):
+        raise DefinitionError(f"{where}: {message}")
+
+    name = data.get("name", expected_name)
+    if expected_name is not None and name != expected_name:
+        fail(f"name {name!r} differs from the file name {expected_name!r}")
+    if not isinstance(name, str) or not _NAME.match(name):
+        fail(f"layer name {name!r} must be lower-case letters, digits and _")
+    geometry_type = str(data.get("geometry", "")).upper()
+    if geometry_type not in GEOMETRY_TYPES:
+        fail(f"geometry {data.get('geometry')!r} is not one of {', '.join(GEOMETRY_TYPES)}")
+
+    fields = [_parse_field(raw, codelists, fail) for raw in data.get("fields", [])]
+    names = [f.name for f in fields]
+    if len(set(names)) != len(names):
+        fail("field names repeat")
+    if not fields:
+        fail("a layer needs at least one field")
+    for f in fields:
+        if f.derived:
+            for used in _expression_names(f.derived, fail):
+                if used not in names:
+                    fail(f"field {f.name!r}: derived from unknown field {used!r}")
+
+    label_field = data.get("label_field")
+    if label_field is not None and label_field not in names:
+        fail(f"label_field {label_field!r} is not a field")
+    style = dict(data.get("style", {}))
+    if style.get("field") and style["field"] not in names:
+        fail(f"style field {style['field']!r} is not a field")
+    titles = data.get("title", {})
+    if not isinstance(titles, dict):
+        titles = {"en": str(titles)}
+    return LayerDefinition(
+        name=name,
+        titles=titles,
+        geometry_type=geometry_type,
+        fields=tuple(fields),
+        style=style,
+        label_field=label_field,
+        survey=bool(data.get("survey", False)),
+        order=int(data.get("order", 100)),
+        source=Path(where) if isinstance(where, Path) else None,
+    )
+
+
+def _parse_field(raw, codelists, fail):
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        fail(f"field name {name!r} must be lower-case letters, digits and _")
+    if name in SYSTEM_COLUMNS:
+        fail(f"field {name!r} is a system column name")
+    type_ = raw.get("type")
+    if type_ not in FIELD_TYPES:
+        fail(f"field {name!r}: type {type_!r} is not one of {', '.join(FIELD_TYPES)}")
+    codes = ()
+    if "codelist" in raw:
+        if raw["codelist"] not in codelists:
+            fail(f"field {name!r}: unknown codelist {raw['codelist']!r}")
+        codes = codelists[raw["codelist"]]
+    elif "codes" in raw:
+        codes = _parse_codes(raw["codes"], "", name)
+    labels = raw.get("label", {})
+    if not isinstance(labels, dict):
+        labels = {"en": str(labels)}
+    definition = FieldDefinition(
+        name=name,
+        type=type_,
+        labels=labels,
+        required=bool(raw.get("required", False)),
+        default=raw.get("default"),
+        codes=codes,
+        min=raw.get("min"),
+        max=raw.get("max"),
+        max_length=raw.get("max_length"),
+        derived=raw.get("derived"),
+    )
+    if definition.default is not None:
+        try:
+            _check_value("", definition, definition.default)
+        except ValidationError as e:
+            fail(f"field {name!r}: default is invalid: {e}")
+    return definition
+
+
+# --- derived fields: arithmetic on other fields, nothing else -----------------
+
+_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def _expression_names(expression, fail):
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        fail(f"derived expression {expression!r} is not valid")
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Expression, ast.BinOp, ast.Name, ast.Constant, ast.Load, *_OPERATORS)):
+            fail(f"derived expression {expression!r}: only + - * / on fields and numbers")
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def _evaluate(node, values):
+    if isinstance(node, ast.Expression):
+        return _evaluate(node.body, values)
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return values.get(node.id)
+    left, right = _evaluate(node.left, values), _evaluate(node.right, values)
+    if left is None or right is None:
+        return None
+    if isinstance(node.op, ast.Div) and right == 0:
+        return None
+    return _OPERATORS[type(node.op)](left, right)
+
+
+def _derive(tree, values):
+    result = _evaluate(tree, values)
+    return None if result is None else round(float(result), 6)
+
+
+# --- feature validation -----------------------------------------------------------
+
+
+def validate_feature(definition, attributes, geometry=None, *, partial=False):
+    """Check a feature against its layer definition and return clean values.
+
+    Parameters
+    ----------
+    definition : LayerDefinition
+    attributes : dict
+        Field name -> value. Unknown names are refused.
+    geometry : shapely geometry, optional
+        Checked for type and validity when given.
+    partial : bool
+        True for an update that sets only some fields: required fields that
+        are absent are not reported (the stored values stay), defaults are
+        not applied and derived fields are not computed.
+
+    Returns
+    -------
+    dict
+        The values converted to their stored form (dates as ISO text,
+        booleans as 0/1), derived fields computed where their inputs are given.
+
+    Raises
+    ------
+    ValidationError
+        Naming the layer, the field, the value and the rule.
+    """
+    layer = definition.name
+    known = definition.known_names
+    for name in attributes:
+        if name not in known:
+            raise ValidationError(
+                f"{layer}: unknown field {name!r}", layer=layer, field=name, rule="unknown field"
+            )
+    defaults = definition.stored_defaults
+    clean = {}
+    for f in definition.fields:
+        if f.derived:
+            continue
+        name = f.name
+        if name not in attributes:
+            if partial:
+                continue
+            if name in defaults:
+                clean[name] = defaults[name]
+            elif f.required:
+                raise ValidationError(f"{layer}.{name}: a value is required", layer=layer, field=name, rule="required")
+            continue
+        value = attributes[name]
+        if value is None or (value.__class__ is str and not value.strip()):
+            if f.required:
+                raise ValidationError(
+                    f"{layer}.{name}: a value is required", layer=layer, field=name, value=value, rule="required"
+                )
+            clean[name] = None
+            continue
+        clean[name] = _check_value(layer, f, value)
+    if not partial:  # an update computes derived fields from the stored values (Workspace.update)
+        for f in definition.fields:
+            if f.derived:
+                clean[f.name] = _derive(f.derived_tree, clean)
+    if geometry is not None:
+        validate_geometry(definition, geometry)
+    return clean
+
+
+def _raise_definition(message):
+    raise DefinitionError(message)
+
+
+def _check_value(layer, f, value):
+    def refuse(rule):
+        raise ValidationError(
+            f"{layer}.{f.name}: {value!r} {rule}", layer=layer, field=f.name, value=value, rule=rule
+        )
+
+    if f.type in ("text", "photo"):
+        if not isinstance(value, str):
+            refuse("is not text")
+        value = value.strip()
+        if f.max_length is not None and len(value) > f.max_length:
+            refuse(f"is longer than {f.max_length} characters")
+    elif f.type == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            elif isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
+                value = int(value)
+            else:
+                refuse("is not a whole number")
+    elif f.type == "real":
+        if isinstance(value, bool):
+            refuse("is not a number")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            refuse("is not a number")
+        if not math.isfinite(value):
+            refuse("is not a finite number")
+    elif f.type == "boolean":
+        if isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "是"):
+            value = True
+        elif isinstance(value, str) and value.strip().lower() in ("false", "no", "0", "否"):
+            value = False
+        if value not in (True, False, 0, 1) or isinstance(value, float):
+            refuse("is not true or false")
+        return int(bool(value))
+    elif f.type == "date":
+        if isinstance(value, dt.datetime):
+            refuse("is a date and time, not a date")
+        if isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value.strip())
+            except ValueError:
+                refuse("is not a date (YYYY-MM-DD)")
+        if not isinstance(value, dt.date):
+            refuse("is not a date (YYYY-MM-DD)")
+        return value.isoformat()
+    elif f.type == "datetime":
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value.strip())
+            except ValueError:
+                refuse("is not a date and time (ISO 8601)")
+        if not isinstance(value, dt.datetime):
+            refuse("is not a date and time (ISO 8601)")
+        if value.tzinfo is None:
+            refuse("has no time zone")
+        return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    elif f.type == "json":
+        if isinstance(value, str):
+            try:
+                json.loads(value)
+            except ValueError:
+                refuse("is not JSON")
+            return value
+        try:
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        except (TypeError, ValueError):
+            refuse("cannot be written as JSON")
+
+    if f.codes and value not in f.code_set:
+        refuse(f"is not in the code list ({', '.join(map(str, f.code_values))})")
+    if f.min is not None and value < f.min:
+        refuse(f"is below the minimum {f.min}")
+    if f.max is not None and value > f.max:
+        refuse(f"is above the maximum {f.max}")
+    return value
+
+
+_GEOMETRY_CLASSES = {
+    "POINT": (Point,),
+    "MULTIPOINT": (MultiPoint, Point),
+    "LINESTRING": (LineString,),
+    "MULTILINESTRING": (MultiLineString, LineString),
+}
+
+
+def conform_geometry(definition, geometry):
+    """The geometry as its layer stores it: a single line or point becomes a multi-part one in a MULTI layer."""
+    if definition.geometry_type == "MULTILINESTRING" and isinstance(geometry, LineString):
+        return MultiLineString([geometry])
+    if definition.geometry_type == "MULTIPOINT" and isinstance(geometry, Point):
+        return MultiPoint([geometry])
+    return geometry
+
+
+def validate_geometry(definition, geometry):
+    """Check a geometry's type and validity against a layer definition.
+
+    Raises
+    ------
+    ValidationError
+        With field ``geom``, naming the layer and the rule broken.
+    """
+    layer = definition.name
+
+    def refuse(rule):
+        raise ValidationError(f"{layer}.geom: {rule}", layer=layer, field="geom", value=geometry, rule=rule)
+
+    if not isinstance(geometry, BaseGeometry):
+        refuse(f"{type(geometry).__name__} is not a geometry")
+    if not isinstance(geometry, _GEOMETRY_CLASSES[definition.geometry_type]):
+        refuse(f"a {geometry.geom_type} cannot go in a {definition.geometry_type} layer")
+    if geometry.is_empty:
+        refuse("the geometry is empty")
+    if not np.isfinite(shapely.get_coordinates(geometry)).all():
+        refuse("the geometry has coordinates that are not finite numbers")
+    if not geometry.is_valid:
+        refuse(f"the geometry is not valid ({explain_validity(geometry)})")
+    return geometry

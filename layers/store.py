@@ -1,0 +1,730 @@
+"""The SpatiaLite workspace: one file on the laptop holding every facility layer.
+
+Each layer is a plain table named as its definition, one column per field,
+a SpatiaLite geometry column ``geom`` with a spatial index, an integer ``fid``
+and an immutable ``uuid``. Edits are captured by triggers (see ``tracking``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import tomllib
+import uuid as uuid_module
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import shapely
+
+from . import __version__
+from .errors import (
+    Cancelled,
+    FeatureNotFoundError,
+    NewerWorkspaceError,
+    NotAWorkspaceError,
+    WorkspaceError,
+)
+from .schema import DEFINITIONS_FOLDER, conform_geometry, load_definitions, parse_codelists, parse_definition, validate_feature
+from .spatialite import connect
+from .tracking import CHANGES_TABLE, SETTINGS_TABLE, Change, base_table, changes_table_ddl, tracking_ddl
+
+__all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace"]
+
+#: Version of the workspace file layout. Raise it when the layout changes and
+#: teach ``Workspace.open`` to upgrade older files.
+SCHEMA_VERSION = 1
+DEFAULT_CRS = "EPSG:4544"
+LAYERS_TABLE = "tongcheng_layers"
+AUDIT_COLUMNS = ("created_by", "created_at", "modified_by", "modified_at")
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+_UUID4_SQL = (
+    "(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
+    "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || "
+    "substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))))"
+)
+
+
+def _now():
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Feature:
+    """A feature as stored: where it is, what it says and who made it."""
+
+    layer: str
+    fid: int
+    uuid: str
+    attributes: dict
+    geometry: object
+    audit: dict = field(default_factory=dict)
+
+
+class Workspace:
+    """An open workspace file. Use as a context manager, or call ``close()``.
+
+    Create one with ``Workspace.create(path)``, open one with
+    ``Workspace.open(path)``.
+    """
+
+    def __init__(self, path, connection):
+        self.path = Path(path)
+        self._connection = connection
+        self._depth = 0
+        self._savepoints = 0
+        settings = dict(connection.execute(f"SELECT key, value FROM {SETTINGS_TABLE}"))
+        self.id = settings["workspace_id"]
+        self.crs = settings["crs"]
+        self.srid = int(settings["srid"])
+        self.definitions = _definitions_from_workspace(connection)
+
+    # --- lifetime -----------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path, *, crs=DEFAULT_CRS, user=None, definitions_folder=None, timezone="+08:00"):
+        """Create a new, empty workspace file.
+
+        Parameters
+        ----------
+        path : path-like
+            The file to create; it must not exist.
+        crs : str
+            The CRS of every layer, e.g. ``EPSG:4544`` (CGCS2000 / 3-degree
+            Gauss-Kruger CM 105E, which covers Chengdu).
+        user : str, optional
+            The name written into the audit columns of edits; defaults to the
+            login name.
+        definitions_folder : path-like, optional
+            Folder of layer definitions; defaults to the shipped ones.
+        timezone : str
+            The UTC offset assumed for local times without a zone (GPS import).
+        """
+        path = Path(path)
+        if path.exists():
+            raise WorkspaceError(f"{path}: already exists")
+        srid, crs_name = _check_crs(crs)
+        definitions = load_definitions(definitions_folder)
+        folder = Path(definitions_folder) if definitions_folder else DEFINITIONS_FOLDER
+        partial = path.with_name(path.name + ".partial")
+        partial.unlink(missing_ok=True)
+        try:
+            with _closing(connect(partial)) as connection:
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("BEGIN")
+                connection.execute("SELECT InitSpatialMetadata(0, 'NONE')")
+                _ensure_srid(connection, 4326)
+                _ensure_srid(connection, srid)
+                connection.execute(f"CREATE TABLE {SETTINGS_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
+                settings = {
+                    "schema_version": str(SCHEMA_VERSION),
+                    "application": "tongcheng",
+                    "app_version": __version__,
+                    "workspace_id": str(uuid_module.uuid4()),
+                    "crs": f"EPSG:{srid}",
+                    "crs_name": crs_name,
+                    "srid": str(srid),
+                    "user": user or _login_name(),
+                    "timezone": timezone,
+                    "created_at": _now(),
+                    "tracking": "1",
+                }
+                connection.executemany(f"INSERT INTO {SETTINGS_TABLE} VALUES (?, ?)", settings.items())
+                connection.execute(
+                    f"CREATE TABLE {LAYERS_TABLE} (name TEXT PRIMARY KEY, position INTEGER, definition TEXT NOT NULL)"
+                )
+                codelists = (folder / "_codelists.toml").read_text("utf-8") if (folder / "_codelists.toml").exists() else ""
+                connection.execute(
+                    f"INSERT INTO {SETTINGS_TABLE} VALUES ('codelists', ?)", (codelists,)
+                )
+                for statement in changes_table_ddl():
+                    connection.execute(statement)
+                for position, definition in enumerate(definitions.values()):
+                    _create_layer(connection, definition, srid)
+                    connection.execute(
+                        f"INSERT INTO {LAYERS_TABLE} VALUES (?, ?, ?)",
+                        (definition.name, position, definition.source.read_text("utf-8")),
+                    )
+                connection.execute("COMMIT")
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            os.replace(partial, path)
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(partial) + suffix).unlink(missing_ok=True)
+        return cls.open(path)
+
+    @classmethod
+    def open(cls, path):
+        """Open an existing workspace.
+
+        Raises
+        ------
+        WorkspaceError
+            The file does not exist or cannot be read.
+        NotAWorkspaceError
+            The file is not a Tongcheng workspace.
+        NewerWorkspaceError
+            The file was written by a newer version of Tongcheng.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise WorkspaceError(f"{path}: no such workspace file")
+        with open(path, "rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+        if header != SQLITE_HEADER:
+            raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace (not an SQLite file)")
+        connection = connect(path)
+        try:
+            try:
+                rows = dict(connection.execute(f"SELECT key, value FROM {SETTINGS_TABLE}"))
+            except sqlite3.DatabaseError as e:
+                if "no such table" in str(e):
+                    raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace (no {SETTINGS_TABLE} table)") from None
+                raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace ({e})") from None
+            if rows.get("application") != "tongcheng":
+                raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace")
+            version = int(rows.get("schema_version", "0"))
+            if version > SCHEMA_VERSION:
+                raise NewerWorkspaceError(
+                    f"{path}: made by a newer Tongcheng (workspace version {version}, "
+                    f"this program reads up to {SCHEMA_VERSION}); update Tongcheng to open it"
+                )
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA foreign_keys = ON")
+            return cls(path, connection)
+        except BaseException:
+            connection.close()
+            raise
+
+    def close(self):
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def connection(self):
+        """The SQLite connection (SpatiaLite loaded). For the core's own modules."""
+        if self._connection is None:
+            raise WorkspaceError(f"{self.path}: the workspace is closed")
+        return self._connection
+
+    @contextmanager
+    def reader(self):
+        """A separate read-only connection, e.g. for a render thread (WAL lets it read while we write)."""
+        connection = connect(self.path, readonly=True)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    # --- transactions ---------------------------------------------------------------
+
+    @contextmanager
+    def session(self):
+        """A transaction: the outermost session owns it, inner sessions reuse it.
+
+        Leaving the outermost session commits; an exception rolls everything
+        back. An inner session is a savepoint: an exception inside it rolls
+        back its own work and propagates.
+        """
+        connection = self.connection
+        if self._depth == 0:
+            connection.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield connection
+            except BaseException:
+                if connection.in_transaction:  # SpatiaLite's own triggers may RAISE(ROLLBACK)
+                    connection.execute("ROLLBACK")
+                raise
+            else:
+                connection.execute("COMMIT")
+            finally:
+                self._depth = 0
+            return
+        self._savepoints += 1
+        name = f"tongcheng_{self._savepoints}"
+        connection.execute(f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield connection
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute(f"ROLLBACK TO {name}")
+                connection.execute(f"RELEASE {name}")
+            raise
+        else:
+            connection.execute(f"RELEASE {name}")
+        finally:
+            self._depth -= 1
+
+    @contextmanager
+    def untracked(self):
+        """A session whose edits become part of the base state (not tracked).
+
+        For loading a base: the demo data, a checkout, an update from the office.
+        """
+        with self.session() as connection:
+            previous = self.setting("tracking")
+            self._set_setting(connection, "tracking", "0")
+            try:
+                yield connection
+            finally:
+                self._set_setting(connection, "tracking", previous)
+
+    # --- settings --------------------------------------------------------------------
+
+    def setting(self, key, default=None):
+        row = self.connection.execute(f"SELECT value FROM {SETTINGS_TABLE} WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_setting(self, key, value):
+        with self.session() as connection:
+            self._set_setting(connection, key, value)
+
+    @staticmethod
+    def _set_setting(connection, key, value):
+        connection.execute(
+            f"INSERT INTO {SETTINGS_TABLE} VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, None if value is None else str(value)),
+        )
+
+    @property
+    def user(self):
+        """The name written into the audit columns of this workspace's edits."""
+        return self.setting("user")
+
+    @user.setter
+    def user(self, name):
+        self.set_setting("user", name)
+
+    # --- layers ----------------------------------------------------------------------
+
+    def layer(self, name):
+        """The definition of a layer of this workspace."""
+        try:
+            return self.definitions[name]
+        except KeyError:
+            raise WorkspaceError(
+                f"{self.path}: no layer {name!r} (layers: {', '.join(self.definitions)})"
+            ) from None
+
+    def count(self, layer):
+        self.layer(layer)
+        return self.connection.execute(f"SELECT count(*) FROM {layer}").fetchone()[0]
+
+    def extent(self, layer):
+        """(minx, miny, maxx, maxy) of a layer's features, or None if it has none."""
+        self.layer(layer)
+        row = self.connection.execute(
+            f"SELECT min(xmin), min(ymin), max(xmax), max(ymax) FROM idx_{layer}_geom"
+        ).fetchone()
+        return None if row[0] is None else tuple(row)
+
+    def full_extent(self):
+        extents = [e for e in (self.extent(name) for name in self.definitions) if e]
+        if not extents:
+            return None
+        a = np.array(extents)
+        return (a[:, 0].min(), a[:, 1].min(), a[:, 2].max(), a[:, 3].max())
+
+    # --- features ----------------------------------------------------------------------
+
+    def _columns(self, layer):
+        return self.layer(layer).field_names
+
+    def _row_to_feature(self, layer, row):
+        names = self._columns(layer)
+        fid, uuid, wkb = row[0], row[1], row[2]
+        attributes = dict(zip(names, row[3 : 3 + len(names)]))
+        audit = dict(zip(AUDIT_COLUMNS, row[3 + len(names) :]))
+        geometry = shapely.from_wkb(wkb) if wkb is not None else None
+        return Feature(layer, fid, uuid, attributes, geometry, audit)
+
+    def _select(self, layer):
+        names = ", ".join(self._columns(layer) + AUDIT_COLUMNS)
+        return f"SELECT fid, uuid, AsBinary(geom), {names} FROM {layer}"
+
+    def get(self, layer, fid):
+        """The feature with this fid."""
+        row = self.connection.execute(self._select(layer) + " WHERE fid = ?", (fid,)).fetchone()
+        if row is None:
+            raise FeatureNotFoundError(f"{layer}: no feature with fid {fid}")
+        return self._row_to_feature(layer, row)
+
+    def find(self, layer, uuid):
+        """The feature with this uuid."""
+        row = self.connection.execute(self._select(layer) + " WHERE uuid = ?", (uuid,)).fetchone()
+        if row is None:
+            raise FeatureNotFoundError(f"{layer}: no feature with uuid {uuid}")
+        return self._row_to_feature(layer, row)
+
+    def features(self, layer, where=None, parameters=()):
+        """Every feature of a layer, optionally filtered by an SQL condition."""
+        sql = self._select(layer) + (f" WHERE {where}" if where else "") + " ORDER BY fid"
+        for row in self.connection.execute(sql, parameters):
+            yield self._row_to_feature(layer, row)
+
+    def insert(self, layer, attributes, geometry, *, uuid=None, fid=None):
+        """Validate and insert one feature; returns it as stored.
+
+        ``uuid`` and ``fid`` are given only to restore a deleted feature (undo).
+        """
+        definition = self.layer(layer)
+        values = validate_feature(definition, attributes, geometry)
+        with self.session():
+            fid = self._insert_row(layer, values, geometry, uuid or str(uuid_module.uuid4()), fid)
+        return self.get(layer, fid)
+
+    def _insert_row(self, layer, values, geometry, uuid, fid=None):
+        now = _now()
+        user = self.user
+        row = {"uuid": uuid, **values, "created_by": user, "created_at": now, "modified_by": user, "modified_at": now}
+        if fid is not None:
+            row["fid"] = fid
+        columns = ", ".join(row) + ", geom"
+        placeholders = ", ".join("?" * len(row)) + f", GeomFromWKB(?, {self.srid})"
+        geometry = conform_geometry(self.layer(layer), geometry)
+        cursor = self.connection.execute(
+            f"INSERT INTO {layer} ({columns}) VALUES ({placeholders})", (*row.values(), shapely.to_wkb(geometry))
+        )
+        return cursor.lastrowid
+
+    def insert_many(self, layer, features, *, progress=None, cancel=None, batch_size=5000):
+        """Validate and insert many features in one transaction.
+
+        Parameters
+        ----------
+        features : iterable of (attributes dict, shapely geometry)
+        progress : callable(int), optional
+            Called with the number of features inserted so far after each batch.
+        cancel : callable() -> bool, optional
+            Polled between batches; when it returns True everything is rolled
+            back and ``Cancelled`` is raised.
+
+        Returns
+        -------
+        int
+            The number of features inserted.
+        """
+        definition = self.layer(layer)
+        user, now, srid = self.user, _now(), self.srid
+        names = [f.name for f in definition.fields]
+        columns = ", ".join(["uuid", *names, *AUDIT_COLUMNS, "geom"])
+        placeholders = ", ".join(["?"] * (len(names) + 5) + [f"GeomFromWKB(?, {srid})"])
+        sql = f"INSERT INTO {layer} ({columns}) VALUES ({placeholders})"
+        count = 0
+        with self.session() as connection:
+            batch_values, batch_geometries = [], []
+
+            def flush():
+                wkbs = shapely.to_wkb(np.array(batch_geometries, dtype=object))
+                connection.executemany(
+                    sql,
+                    (
+                        (str(uuid_module.uuid4()), *(values.get(n) for n in names), user, now, user, now, wkb)
+                        for values, wkb in zip(batch_values, wkbs)
+                    ),
+                )
+                batch_values.clear()
+                batch_geometries.clear()
+
+            for attributes, geometry in features:
+                batch_values.append(validate_feature(definition, attributes, geometry))
+                batch_geometries.append(conform_geometry(definition, geometry))
+                count += 1
+                if len(batch_values) >= batch_size:
+                    flush()
+                    if progress:
+                        progress(count)
+                    if cancel and cancel():
+                        raise Cancelled(f"{layer}: import cancelled; nothing was written")
+            if batch_values:
+                flush()
+            if progress:
+                progress(count)
+        return count
+
+    def update(self, layer, fid, attributes=None, geometry=None):
+        """Validate and change some fields and/or the geometry of a feature."""
+        definition = self.layer(layer)
+        attributes = attributes or {}
+        values = validate_feature(definition, attributes, geometry, partial=True)
+        derived = [f for f in definition.fields if f.derived and not f.derived_inputs.isdisjoint(attributes)]
+        if derived:
+            current = self.get(layer, fid).attributes
+            merged = validate_feature(definition, {**_non_derived(definition, current), **attributes})
+            values.update({f.name: merged[f.name] for f in derived})
+        assignments = [f"{name} = ?" for name in values]
+        parameters = list(values.values())
+        if geometry is not None:
+            assignments.append(f"geom = GeomFromWKB(?, {self.srid})")
+            parameters.append(shapely.to_wkb(conform_geometry(definition, geometry)))
+        assignments += ["modified_by = ?", "modified_at = ?"]
+        parameters += [self.user, _now()]
+        with self.session() as connection:
+            cursor = connection.execute(
+                f"UPDATE {layer} SET {', '.join(assignments)} WHERE fid = ?", (*parameters, fid)
+            )
+            if cursor.rowcount == 0:
+                raise FeatureNotFoundError(f"{layer}: no feature with fid {fid}")
+        return self.get(layer, fid)
+
+    def delete(self, layer, fid):
+        """Delete a feature; returns it as it was (so it can be restored)."""
+        feature = self.get(layer, fid)
+        with self.session() as connection:
+            connection.execute(f"DELETE FROM {layer} WHERE fid = ?", (fid,))
+        return feature
+
+    def restore(self, feature):
+        """Put back a deleted feature with its fid, uuid and audit (undo of delete)."""
+        definition = self.layer(feature.layer)
+        values = validate_feature(definition, _non_derived(definition, feature.attributes), feature.geometry)
+        with self.session():
+            self._insert_row(feature.layer, values, feature.geometry, feature.uuid, feature.fid)
+            if feature.audit.get("created_by"):
+                self.connection.execute(
+                    f"UPDATE {feature.layer} SET created_by = ?, created_at = ? WHERE fid = ?",
+                    (feature.audit["created_by"], feature.audit["created_at"], feature.fid),
+                )
+        return self.get(feature.layer, feature.fid)
+
+    # --- spatial queries ----------------------------------------------------------------
+
+    def _extent_condition(self, layer):
+        return (
+            f"fid IN (SELECT pkid FROM idx_{layer}_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?)"
+            " AND MbrIntersects(geom, BuildMbr(?, ?, ?, ?))"
+        )
+
+    @staticmethod
+    def _extent_parameters(bbox):
+        minx, miny, maxx, maxy = bbox
+        return (maxx, minx, maxy, miny, minx, miny, maxx, maxy)
+
+    def features_in_extent(self, layer, bbox):
+        """Features whose bounding box meets ``bbox`` (minx, miny, maxx, maxy), via the spatial index.
+
+        For point layers this is exactly the points inside the extent, its
+        edges included.
+        """
+        return list(self.features(layer, self._extent_condition(layer), self._extent_parameters(bbox)))
+
+    def point_arrays_in_extent(self, layer, bbox, fields=(), connection=None):
+        """The points of a layer inside ``bbox`` as numpy arrays, for drawing.
+
+        Returns
+        -------
+        dict
+            ``fid`` (int64), ``x``, ``y`` (float64) and one object array per
+            requested field.
+        """
+        definition = self.layer(layer)
+        for name in fields:
+            definition.field(name)
+        extra = "".join(f", {name}" for name in fields)
+        sql = f"SELECT fid, ST_X(geom), ST_Y(geom){extra} FROM {layer} WHERE {self._extent_condition(layer)}"
+        rows = (connection or self.connection).execute(sql, self._extent_parameters(bbox)).fetchall()
+        columns = list(zip(*rows)) if rows else [()] * (3 + len(fields))
+        result = {
+            "fid": np.array(columns[0], dtype=np.int64),
+            "x": np.array(columns[1], dtype=np.float64),
+            "y": np.array(columns[2], dtype=np.float64),
+        }
+        for name, values in zip(fields, columns[3:]):
+            result[name] = np.array(values, dtype=object)
+        return result
+
+    # --- change tracking ----------------------------------------------------------------
+
+    def pending_changes(self):
+        """Net changes since the base, per layer: {layer: {'insert': n, 'update': n, 'delete': n}}.
+
+        Updates that returned every field to its base value are not counted.
+        """
+        counts = {name: {"insert": 0, "update": 0, "delete": 0} for name in self.definitions}
+        for layer in self.definitions:
+            for change in self.changes(layer):
+                counts[layer][change.op] += 1
+        return counts
+
+    def changes(self, layer):
+        """The net changes of one layer since the base, as ``Change`` records, by fid."""
+        definition = self.layer(layer)
+        names = ["fid", "uuid", *definition.field_names, *AUDIT_COLUMNS]
+        select_current = ", ".join(names) + ", AsBinary(geom)"
+        base = base_table(layer)
+        select_base = ", ".join(names) + ", geom"
+        rows = self.connection.execute(
+            f"SELECT uuid, fid, op, changed_at FROM {CHANGES_TABLE} WHERE layer = ? ORDER BY fid", (layer,)
+        ).fetchall()
+        compared = (*definition.field_names, "geom")
+        for uuid, fid, op, changed_at in rows:
+            current = base_row = None
+            if op != "delete":
+                row = self.connection.execute(f"SELECT {select_current} FROM {layer} WHERE uuid = ?", (uuid,)).fetchone()
+                current = dict(zip([*names, "geom"], row))
+            if op != "insert":
+                row = self.connection.execute(f"SELECT {select_base} FROM {base} WHERE uuid = ?", (uuid,)).fetchone()
+                base_row = dict(zip([*names, "geom"], row))
+                base_row["geom"] = _blob_to_wkb(self.connection, base_row["geom"])
+            if op == "insert":
+                changed = compared
+            elif op == "delete":
+                changed = ()
+            else:
+                changed = tuple(name for name in compared if not _same(name, base_row[name], current[name]))
+                if not changed:
+                    continue
+            yield Change(layer, uuid, fid, op, changed, base_row, current, changed_at)
+
+    def base_state(self, layer, uuid):
+        """The base row of a feature (dict with ``geom`` as WKB), or None if it was inserted since."""
+        for change in self.changes(layer):
+            if change.uuid == uuid:
+                return change.base
+        row = self.connection.execute(
+            f"SELECT {', '.join(['fid', 'uuid', *self._columns(layer), *AUDIT_COLUMNS])}, AsBinary(geom) FROM {layer} WHERE uuid = ?",
+            (uuid,),
+        ).fetchone()
+        if row is None:
+            return None
+        return dict(zip(["fid", "uuid", *self._columns(layer), *AUDIT_COLUMNS, "geom"], row))
+
+    def summary(self):
+        """Facts about the workspace for ``tongcheng info``: file, CRS, user, layers, counts, changes."""
+        pending = self.pending_changes()
+        return {
+            "path": str(self.path),
+            "workspace_id": self.id,
+            "crs": self.crs,
+            "crs_name": self.setting("crs_name"),
+            "user": self.user,
+            "schema_version": int(self.setting("schema_version")),
+            "created_at": self.setting("created_at"),
+            "layers": [
+                {
+                    "name": name,
+                    "title_zh": definition.title("zh_CN"),
+                    "title_en": definition.title("en"),
+                    "geometry": definition.geometry_type,
+                    "features": self.count(name),
+                    "pending": pending[name],
+                }
+                for name, definition in self.definitions.items()
+            ],
+        }
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+class _closing:
+    """Close an sqlite3 connection on exit (sqlite3's own context manager only commits)."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def __enter__(self):
+        return self.connection
+
+    def __exit__(self, *exc):
+        self.connection.close()
+
+
+def _non_derived(definition, attributes):
+    return {f.name: attributes.get(f.name) for f in definition.fields if not f.derived}
+
+
+def _same(name, a, b):
+    if name == "geom":
+        if a is None or b is None:
+            return a is b
+        return shapely.from_wkb(a).equals_exact(shapely.from_wkb(b), 0)
+    return a == b and type(a) is type(b) or (a is None and b is None)
+
+
+def _blob_to_wkb(connection, blob):
+    if blob is None:
+        return None
+    return connection.execute("SELECT AsBinary(?)", (blob,)).fetchone()[0]
+
+
+def _login_name():
+    try:
+        return os.getlogin()
+    except OSError:
+        import getpass
+
+        return getpass.getuser()
+
+
+def _check_crs(crs):
+    try:
+        parsed = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as e:
+        raise WorkspaceError(f"unknown CRS {crs!r}: {e}") from None
+    authority = parsed.to_authority()
+    if not authority or authority[0] != "EPSG":
+        raise WorkspaceError(f"CRS {crs!r} has no EPSG code; give one as EPSG:n")
+    return int(authority[1]), parsed.name
+
+
+def _ensure_srid(connection, srid):
+    if connection.execute("SELECT 1 FROM spatial_ref_sys WHERE srid = ?", (srid,)).fetchone():
+        return
+    parsed = pyproj.CRS.from_epsg(srid)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # PROJ strings lose detail; the WKT beside it keeps it
+        proj4 = parsed.to_proj4()
+    connection.execute(
+        "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, ref_sys_name, proj4text, srtext) VALUES (?, 'epsg', ?, ?, ?, ?)",
+        (srid, srid, parsed.name, proj4, parsed.to_wkt("WKT1_GDAL")),
+    )
+
+
+def _create_layer(connection, definition, srid):
+    name = definition.name
+    field_columns = ",\n    ".join(f"{f.name} {f.sql_type}" for f in definition.fields)
+    connection.execute(
+        f"""CREATE TABLE {name} (
+    fid INTEGER PRIMARY KEY AUTOINCREMENT,
+    uuid TEXT NOT NULL UNIQUE DEFAULT {_UUID4_SQL},
+    {field_columns},
+    created_by TEXT,
+    created_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    modified_by TEXT,
+    modified_at TEXT
+)"""
+    )
+    result = connection.execute(
+        "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY', 1)", (name, srid, definition.geometry_type)
+    ).fetchone()[0]
+    if result != 1:
+        raise WorkspaceError(f"SpatiaLite refused the geometry column of {name!r}")
+    connection.execute("SELECT CreateSpatialIndex(?, 'geom')", (name,))
+    columns = [(row[1], row[2]) for row in connection.execute(f"PRAGMA table_info({name})")]
+    for statement in tracking_ddl(name, columns):
+        connection.execute(statement)
+
+
+def _definitions_from_workspace(connection):
+    """The layer definitions stored in the workspace, in layer-panel order."""
+    row = connection.execute(f"SELECT value FROM {SETTINGS_TABLE} WHERE key = 'codelists'").fetchone()
+    codelists = parse_codelists(tomllib.loads(row[0]), "workspace code lists") if row and row[0] else {}
+    definitions = {}
+    for name, text in connection.execute(f"SELECT name, definition FROM {LAYERS_TABLE} ORDER BY position"):
+        definitions[name] = parse_definition(tomllib.loads(text), codelists, f"workspace layer {name}", name)
+    return definitions
