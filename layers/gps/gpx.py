@@ -1,0 +1,332 @@
+"""Streaming GPX 1.0/1.1 reader on expat, refusing DTDs and entities.
+
+The file is fed to ``xml.parsers.expat`` in 1 MB chunks; handlers append
+points to compact columns (:class:`~layers.gps.pointbuffer.PointBuffer`) and
+records are yielded after each chunk, so memory stays flat whatever the size
+of the file (a record itself, e.g. a track of a million points, is held as
+numpy arrays of 8 bytes a value).
+
+Safety: GPX never needs a DTD. A DOCTYPE with an internal subset (where
+entities, and so "billion laughs", are declared) or with an external
+identifier (an external DTD) is refused when expat reaches it, that is before
+any record has been yielded; entity declarations and external entity
+references are refused as well. No URL or file is ever fetched.
+
+Malformed or truncated XML raises :class:`~layers.errors.GpsImportError`
+naming the file and the line; when that happens after some records were
+yielded the message says so: the caller writes in one transaction and must
+import nothing from the file.
+
+What is kept: tracks (several segments, empty segments too), routes (one
+segment each), waypoints; elevation and time when present (nan otherwise);
+GPX 1.0 ``course``/``speed`` and 1.1 ``hdop``, ``sat``... and every leaf of
+``<extensions>`` (Garmin TrackPointExtension ``hr``, ``cad``, ``atemp``...,
+and unknown ones) as per-point extra columns under their local tag name.
+"""
+
+import math
+import os
+import xml.parsers.expat as expat
+
+from ..errors import GpsImportError
+from .pointbuffer import PointBuffer
+from .records import Track, Waypoint
+from .timeparse import TimeParser
+
+__all__ = ["read_gpx", "looks_like_gpx"]
+
+CHUNK_SIZE = 1 << 20
+_NAN = math.nan
+_POINTS = frozenset({"trkpt", "rtept", "wpt"})
+_FEATURE_FIELDS = {"name": "name", "desc": "description"}
+
+
+def looks_like_gpx(head):
+    """Return True if the first bytes of a file look like GPX (XML with <gpx)."""
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    return (text.startswith(b"<") and b"<gpx" in head) or text.startswith(b"<gpx")
+
+
+def _error(path, line, message):
+    exc = GpsImportError(f"{path}, line {line}: {message}")
+    exc.path = str(path)
+    exc.line = line
+    return exc
+
+
+class _GpxHandlers:
+    """expat callbacks building records; see :func:`read_gpx`."""
+
+    def __init__(self, path, stats, times):
+        self.path = path
+        self.stats = stats
+        self.times = times
+        self.ready = []                 # records complete, not yet yielded
+        self.root_seen = False
+        self.parser = parser = expat.ParserCreate()
+        parser.buffer_text = True
+        parser.buffer_size = 1 << 16
+        parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        parser.StartDoctypeDeclHandler = self._doctype
+        parser.EntityDeclHandler = self._entity
+        parser.ExternalEntityRefHandler = self._external_entity
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._chars
+        self._local_names = {}
+        self._stack = []
+        self._text = None               # list of str while inside a leaf
+        self._feature = None            # Track being read
+        self._feature_depth = 0
+        self._seg = None                # PointBuffer of the open trkseg/rte
+        self._cur = None                # PointBuffer receiving the open point
+        self._pt_depth = 0              # depth of the open point, 0 if none
+        self._pt_line = 0
+        self._link_depth = 0            # depth of an open <link>, 0 if none
+        self._ext_depth = 0             # depth of an open <extensions>, 0 if none
+        self._wpt_fields = None         # dict of the open <wpt>'s fields, None if none
+
+    # -- safety ---------------------------------------------------------------
+    def _line(self):
+        return self.parser.CurrentLineNumber
+
+    def _doctype(self, name, system_id, public_id, has_internal_subset):
+        if has_internal_subset:
+            raise _error(self.path, self._line(),
+                         "refused: the DOCTYPE declares an internal subset (entity "
+                         "declarations are not allowed in a GPS file)")
+        if system_id or public_id:
+            raise _error(self.path, self._line(),
+                         f"refused: the DOCTYPE names an external DTD ({system_id or public_id}); "
+                         "GPS files must not load external documents")
+
+    def _entity(self, name, *args):
+        raise _error(self.path, self._line(), f"refused: entity declaration {name!r}")
+
+    def _external_entity(self, context, base, system_id, public_id):
+        raise _error(self.path, self._line(),
+                     f"refused: external entity reference ({system_id or public_id})")
+
+    # -- elements -------------------------------------------------------------
+    def _chars(self, data):
+        if self._text is not None:
+            self._text.append(data)
+
+    def _start(self, name, attrs):
+        local = self._local_names.get(name)
+        if local is None:
+            local = self._local_names[name] = name.rpartition(":")[2]
+        stack = self._stack
+        stack.append(local)
+        depth = len(stack)
+        if self._pt_depth:                        # inside a point
+            self._text = []
+            if local == "link" and not self._link_depth:
+                self._link_depth = depth
+                if "href" in attrs:
+                    self._point_field("link", attrs["href"])
+            return
+        if self._ext_depth or self._link_depth:   # inside extensions/link of a feature
+            self._text = []
+            return
+        if local in _POINTS:
+            self._start_point(local, attrs, depth)
+            return
+        self._text = []
+        if local == "trkseg":
+            if self._feature is not None:
+                self._seg = PointBuffer()
+        elif local == "trk" or local == "rte":
+            self._feature = Track(name=None, kind="track" if local == "trk" else "route",
+                                  creator=self.stats.creator, line=self._line())
+            self._feature_depth = depth
+            if local == "rte":
+                self._seg = PointBuffer()
+        elif local == "extensions":
+            self._ext_depth = depth
+        elif local == "link":
+            self._link_depth = depth
+            if self._feature is not None and depth == self._feature_depth + 1 and "href" in attrs:
+                self._feature.extras["link"] = attrs["href"]
+        elif depth == 1:
+            if local != "gpx":
+                raise _error(self.path, self._line(), f"not a GPX file: the root element is <{name}>")
+            self.root_seen = True
+            self.stats.version = attrs.get("version")
+            self.stats.creator = attrs.get("creator")
+
+    def _start_point(self, local, attrs, depth):
+        if local == "wpt":
+            self._cur = PointBuffer()
+            self._wpt_fields = {}
+        else:
+            if self._seg is None:                  # a point outside trkseg: be lenient
+                self._seg = PointBuffer()
+            self._cur = self._seg
+        try:
+            lat = float(attrs["lat"])
+            lon = float(attrs["lon"])
+        except (KeyError, ValueError):
+            lat = lon = _NAN
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+            self.stats.note(self._line(), f"<{local}> without valid lat/lon "
+                                          f"(lat={attrs.get('lat')!r}, lon={attrs.get('lon')!r}): dropped")
+            lat = lon = _NAN
+        self._cur.add(lon, lat)
+        self._pt_depth = depth
+        self._pt_line = self._line()
+        self._text = None
+
+    def _end(self, name):
+        stack = self._stack
+        local = stack.pop()
+        depth = len(stack) + 1
+        text = self._text
+        self._text = None
+        if self._pt_depth:
+            if depth == self._pt_depth:
+                self._end_point(local)
+            elif self._link_depth:
+                if depth == self._link_depth:
+                    self._link_depth = 0
+            elif text is not None:
+                value = "".join(text).strip()
+                if not value:
+                    return
+                cur = self._cur
+                if local == "ele":
+                    try:
+                        cur.ele[-1] = float(value)
+                    except ValueError:
+                        self.stats.note(self._line(), f"elevation {value!r} is not a number: ignored")
+                elif local == "time":
+                    t = self.times(value)
+                    cur.time[-1] = t
+                    if t != t:
+                        self.stats.note(self._line(), f"time {value!r} cannot be read: ignored")
+                else:
+                    self._point_field(local, value)
+            return
+        if self._link_depth:
+            if depth == self._link_depth:
+                self._link_depth = 0
+            return
+        if self._ext_depth:
+            if depth == self._ext_depth:
+                self._ext_depth = 0
+            elif text is not None and self._feature is not None:
+                value = "".join(text).strip()
+                if value:
+                    self._feature.extras.setdefault(local, value)
+            return
+        feature = self._feature
+        if feature is None:
+            return
+        if local == "trkseg":
+            if self._seg is not None:
+                self._finish_segment()
+        elif depth == self._feature_depth:          # </trk> or </rte>
+            if self._seg is not None:               # route points, or stray track points
+                self._finish_segment()
+            self.ready.append(feature)
+            self._feature = None
+            self._feature_depth = 0
+        elif depth == self._feature_depth + 1 and text is not None:
+            value = "".join(text).strip()
+            if not value:
+                return
+            if local in _FEATURE_FIELDS:
+                setattr(feature, _FEATURE_FIELDS[local], value)
+            else:
+                feature.extras[local] = value
+                if local == "src":
+                    feature.device = value
+
+    def _point_field(self, key, value):
+        """Keep a field of the open point: as text for a waypoint, as a column otherwise."""
+        if self._wpt_fields is not None:
+            self._wpt_fields.setdefault(key, value)
+        else:
+            self._cur.set_extra(key, value)
+
+    def _end_point(self, local):
+        self._pt_depth = 0
+        if local != "wpt":
+            return
+        buffer = self._cur
+        extras = self._wpt_fields
+        self._cur = self._wpt_fields = None
+        lon, lat = buffer.lon[0], buffer.lat[0]
+        if lon != lon:
+            self.stats.drop("bad_coordinates")
+            return
+        self.ready.append(Waypoint(
+            lon=lon, lat=lat, ele=buffer.ele[0], time=buffer.time[0],
+            name=extras.pop("name", None), desc=extras.pop("desc", None),
+            sym=extras.pop("sym", None), extras=extras, line=self._pt_line))
+
+    def _finish_segment(self):
+        segment, n_bad = self._seg.to_segment()
+        self._seg = None
+        if n_bad:
+            self.stats.drop("bad_coordinates", count=n_bad)
+        self._feature.segments.append(segment)
+
+
+def read_gpx(path, *, stats, tz=None, monitor=None):
+    """Yield the Track and Waypoint records of a GPX 1.0 or 1.1 file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    stats : GpsStats, filled while reading (version, creator, drops, times).
+    tz : time zone for times without one (see ``timeparse.parse_tz``).
+    monitor : Monitor or None, called with the bytes read after each chunk.
+
+    Yields
+    ------
+    Track or Waypoint, in file order (a track when its ``</trk>`` is read).
+
+    Raises
+    ------
+    GpsImportError
+        Hostile (DOCTYPE with entities, external DTD or entity), malformed or
+        truncated XML, or a root element other than ``<gpx>``; the message
+        names the file and the line.
+    Cancelled
+        If the monitor's cancel callback returned True.
+    """
+    path = os.fspath(path)
+    times = TimeParser(tz)
+    handlers = _GpxHandlers(path, stats, times)
+    parser = handlers.parser
+    yielded = 0
+    done = 0
+    with open(path, "rb") as f:
+        following = f.read(CHUNK_SIZE)
+        while True:
+            # Read one chunk ahead so the last one is parsed as final: a file
+            # smaller than a chunk is wholly checked before anything is yielded.
+            chunk, following = following, f.read(CHUNK_SIZE) if following else b""
+            done += len(chunk)
+            try:
+                parser.Parse(chunk, not following)
+            except expat.ExpatError as exc:
+                after = (f"; {yielded} records had already been read: import nothing from this file"
+                         if yielded else "")
+                raise _error(path, exc.lineno,
+                             f"malformed or truncated XML ({expat.ErrorString(exc.code)}, "
+                             f"column {exc.offset + 1}){after}") from None
+            finally:
+                stats.naive_times = times.naive
+                stats.bad_times = times.bad
+            for record in handlers.ready:
+                yield record
+            yielded += len(handlers.ready)
+            handlers.ready.clear()
+            if monitor is not None:
+                monitor(done)
+            if not following:
+                break
+    if not handlers.root_seen:
+        raise _error(path, parser.CurrentLineNumber, "not a GPX file: no <gpx> element")
