@@ -1,0 +1,51 @@
+"""Fixtures for the desktop tests: an offscreen Qt platform and small layers."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from desktop.canvas import ArrayLayerSource, MapCanvas  # noqa: E402
+
+STATUS_STYLE = {
+    "field": "status",
+    "symbol": "circle",
+    "size": 3.0,
+    "default_color": "#888888",
+    "classes": [
+        {"value": "在用", "color": "#2e7d32", "label": {"zh_CN": "在用", "en": "In use"}},
+        {"value": "停用", "color": "#c62828", "label": {"zh_CN": "停用", "en": "Closed"}},
+    ],
+    "label_field": "name",
+}
+
+
+def point_layer(x, y, category=None, label=None, name="toilets", fid=None, style=None):
+    """Return an ArrayLayerSource of points (fids 1..n unless given)."""
+    x = np.asarray(x, dtype=float)
+    fid = np.arange(1, len(x) + 1) if fid is None else fid
+    return ArrayLayerSource(name, name.title(), "POINT", style or STATUS_STYLE, fid, x, y,
+                            category=category, label=label)
+
+
+@pytest.fixture
+def canvas(qtbot):
+    """A shown 400x300 canvas at 96 dpi centred on (1000, 1000), 1 m per pixel."""
+    widget = MapCanvas()
+    widget.set_dpi(96.0)
+    widget.resize(400, 300)
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_center(1000.0, 1000.0)
+    widget.set_map_units_per_pixel(1.0)
+    return widget
+
+
+def rendered(qtbot, canvas, action=None, timeout=5000):
+    """Run ``action`` (or a refresh) and wait until the canvas finished rendering."""
+    with qtbot.waitSignal(canvas.renderFinished, timeout=timeout):
+        (action or canvas.refresh)()
+    qtbot.waitUntil(lambda: not canvas.is_rendering(), timeout=timeout)
