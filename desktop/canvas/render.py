@@ -156,7 +156,17 @@ def _new_image(settings: RenderSettings, transform: MapTransform) -> QImage:
     w, h = settings.device_size(transform)
     image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(Qt.GlobalColor.transparent)
-    image.setDevicePixelRatio(settings.dpr)
+    return image
+
+
+def _tag(image: QImage | None, dpr: float) -> QImage | None:
+    """Mark a finished image with its device pixel ratio.
+
+    Done after painting: a painter on an image with a ratio would scale the
+    device coordinates we already computed.
+    """
+    if image is not None:
+        image.setDevicePixelRatio(dpr)
     return image
 
 
@@ -255,8 +265,8 @@ def _render_points(source, style, transform, settings, selection, selection_key,
         idx = np.flatnonzero(inside)
         texts = ["" if t is None else str(t) for t in features.label[idx]]
         labels = LabelCandidates(source.name, sx[idx], sy[idx], texts, diameter / 2.0)
-    return LayerImage(source.name, transform, dpr, revision, selection_key, image,
-                      selection_image, labels, len(features))
+    return LayerImage(source.name, transform, dpr, revision, selection_key, _tag(image, dpr),
+                      _tag(selection_image, dpr), labels, len(features))
 
 
 def _render_lines(source, style, transform, settings, selection, selection_key,
@@ -315,8 +325,8 @@ def _render_lines(source, style, transform, settings, selection, selection_key,
         idx = np.flatnonzero(inside)
         texts = ["" if t is None else str(t) for t in features.label[idx]]
         labels = LabelCandidates(source.name, mids[idx, 0], mids[idx, 1], texts, pen_width / 2.0)
-    return LayerImage(source.name, transform, dpr, revision, selection_key, image,
-                      selection_image, labels, len(features))
+    return LayerImage(source.name, transform, dpr, revision, selection_key, _tag(image, dpr),
+                      _tag(selection_image, dpr), labels, len(features))
 
 
 def _line_pen(color: str, width: float) -> QPen:
@@ -379,7 +389,7 @@ def render_labels(
         painter.strokePath(path, halo)
         painter.fillPath(path, QColor(30, 30, 30))
         painter.end()
-    return LabelImage(transform, settings.dpr, image, rects, placed_texts)
+    return LabelImage(transform, settings.dpr, _tag(image, settings.dpr), rects, placed_texts)
 
 
 class JobRelay(QObject):

@@ -21,9 +21,10 @@ GREEN = QColor("#2e7d32")
 RED = QColor("#c62828")
 
 
-def pixel(canvas, pos: QPointF) -> QColor:
+def pixel(canvas, pos: QPointF, image=None) -> QColor:
     """Return the colour the canvas shows at a widget position."""
-    image = canvas.grab().toImage()
+    if image is None:
+        image = canvas.grab().toImage()
     dpr = image.devicePixelRatio()
     return image.pixelColor(int(pos.x() * dpr), int(pos.y() * dpr))
 
@@ -298,9 +299,10 @@ def test_move_point_snaps_to_neighbour_within_12_px(qtbot, canvas):
     qtbot.mouseMove(canvas, start + QPoint(30, 0))
     qtbot.mouseMove(canvas, near)
     assert tool.snap_target() == (1100.0, 1000.0)
-    image = canvas.grab().toImage()  # the snap marker is drawn
-    cue = [image.pixelColor(x, near.y()) for x in range(neighbour.x() - 20, neighbour.x() + 20)]
-    assert SNAP_COLOR in cue
+    shown = canvas.grab().toImage()
+    cue = [pixel(canvas, QPointF(x, near.y()), shown)
+           for x in range(neighbour.x() - 20, neighbour.x() + 20)]
+    assert SNAP_COLOR in cue  # the snap marker is drawn
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=near)
     assert moves == [("toilets", 1, 1000.0, 1000.0, 1100.0, 1000.0)]
     assert layer.point(1) == (1000.0, 1000.0)  # the tool changes no data
