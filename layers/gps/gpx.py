@@ -72,10 +72,14 @@ class _GpxHandlers:
         parser.ExternalEntityRefHandler = self._external_entity
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
-        parser.CharacterDataHandler = self._chars
+        # Text goes straight into a list (a C call, no Python frame per text
+        # node); each start tag clears it, so at an end tag that closes a leaf
+        # it holds exactly the leaf's text.
+        self._buf = []
+        parser.CharacterDataHandler = self._buf.append
         self._local_names = {}
         self._stack = []
-        self._text = None               # list of str while inside a leaf
+        self._open = 0                  # depth of the last start tag if no end tag since
         self._feature = None            # Track being read
         self._feature_depth = 0
         self._seg = None                # PointBuffer of the open trkseg/rte
@@ -108,10 +112,6 @@ class _GpxHandlers:
                      f"refused: external entity reference ({system_id or public_id})")
 
     # -- elements -------------------------------------------------------------
-    def _chars(self, data):
-        if self._text is not None:
-            self._text.append(data)
-
     def _start(self, name, attrs):
         local = self._local_names.get(name)
         if local is None:
@@ -119,20 +119,19 @@ class _GpxHandlers:
         stack = self._stack
         stack.append(local)
         depth = len(stack)
+        self._buf.clear()
+        self._open = depth
         if self._pt_depth:                        # inside a point
-            self._text = []
             if local == "link" and not self._link_depth:
                 self._link_depth = depth
                 if "href" in attrs:
                     self._point_field("link", attrs["href"])
             return
         if self._ext_depth or self._link_depth:   # inside extensions/link of a feature
-            self._text = []
             return
         if local in _POINTS:
             self._start_point(local, attrs, depth)
             return
-        self._text = []
         if local == "trkseg":
             if self._feature is not None:
                 self._seg = PointBuffer()
@@ -159,6 +158,7 @@ class _GpxHandlers:
         if local == "wpt":
             self._cur = PointBuffer()
             self._wpt_fields = {}
+            self._pt_line = self._line()
         else:
             if self._seg is None:                  # a point outside trkseg: be lenient
                 self._seg = PointBuffer()
@@ -172,25 +172,29 @@ class _GpxHandlers:
             self.stats.note(self._line(), f"<{local}> without valid lat/lon "
                                           f"(lat={attrs.get('lat')!r}, lon={attrs.get('lon')!r}): dropped")
             lat = lon = _NAN
-        self._cur.add(lon, lat)
+        cur = self._cur
+        cur.lon.append(lon)
+        cur.lat.append(lat)
+        cur.ele.append(_NAN)
+        cur.time.append(_NAN)
         self._pt_depth = depth
-        self._pt_line = self._line()
-        self._text = None
 
     def _end(self, name):
         stack = self._stack
         local = stack.pop()
         depth = len(stack) + 1
-        text = self._text
-        self._text = None
+        leaf = self._open == depth
+        self._open = 0
         if self._pt_depth:
             if depth == self._pt_depth:
-                self._end_point(local)
+                self._pt_depth = 0
+                if local == "wpt":
+                    self._end_waypoint()
             elif self._link_depth:
                 if depth == self._link_depth:
                     self._link_depth = 0
-            elif text is not None:
-                value = "".join(text).strip()
+            elif leaf:
+                value = "".join(self._buf).strip()
                 if not value:
                     return
                 cur = self._cur
@@ -214,8 +218,8 @@ class _GpxHandlers:
         if self._ext_depth:
             if depth == self._ext_depth:
                 self._ext_depth = 0
-            elif text is not None and self._feature is not None:
-                value = "".join(text).strip()
+            elif leaf and self._feature is not None:
+                value = "".join(self._buf).strip()
                 if value:
                     self._feature.extras.setdefault(local, value)
             return
@@ -231,8 +235,8 @@ class _GpxHandlers:
             self.ready.append(feature)
             self._feature = None
             self._feature_depth = 0
-        elif depth == self._feature_depth + 1 and text is not None:
-            value = "".join(text).strip()
+        elif depth == self._feature_depth + 1 and leaf:
+            value = "".join(self._buf).strip()
             if not value:
                 return
             if local in _FEATURE_FIELDS:
@@ -249,10 +253,7 @@ class _GpxHandlers:
         else:
             self._cur.set_extra(key, value)
 
-    def _end_point(self, local):
-        self._pt_depth = 0
-        if local != "wpt":
-            return
+    def _end_waypoint(self):
         buffer = self._cur
         extras = self._wpt_fields
         self._cur = self._wpt_fields = None

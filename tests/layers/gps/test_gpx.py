@@ -255,3 +255,41 @@ def test_stream_yields_before_the_end_of_a_large_file(tmp_path):
                                              r"records had already been read: import nothing"):
         for _ in iterator:
             pass
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_on_a_large_file(tmp_path):
+    # 100,000 points (~13 MB of XML). The records themselves need 32 bytes a
+    # point (lon, lat, ele, time); a whole-file tree would need far more than
+    # the file size. tracemalloc sees numpy's and array's allocations too.
+    import tracemalloc
+
+    from bench.gps_parse import write_gpx
+
+    path = tmp_path / "large.gpx"
+    write_gpx(path, 100_000, per_segment=25_000)
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        reader = read_gps(path)
+        points = sum(record.n_points for record in reader)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert points == 100_000 and reader.stats.segments == 4
+    assert peak < 12_000_000 < size
+
+
+def test_reader_is_a_context_manager_and_cancel_accepts_an_event(gpx_copy):
+    import threading
+
+    path = gpx_copy("cerknicko-jezero.gpx")
+    with read_gps(path) as reader:
+        iterator = iter(reader)
+        next(iterator)
+    with pytest.raises(StopIteration):      # closed on exit
+        next(iterator)
+    event = threading.Event()
+    event.set()
+    with pytest.raises(Cancelled):
+        list(read_gps(path, cancel=event))
