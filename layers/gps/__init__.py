@@ -40,7 +40,7 @@ __all__ = [
 FORMATS = ("gpx", "nmea", "csv")
 
 _READERS = {"gpx": read_gpx, "nmea": read_nmea, "csv": read_csv_points}
-_SNIFF_SIZE = 4096
+_SNIFF_SIZE = 65536
 
 
 def sniff_format(path):
@@ -67,7 +67,7 @@ def sniff_format(path):
     if looks_like_nmea(head):
         return "nmea"
     stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if stripped.startswith(b"<"):
+    if stripped.startswith(b"<") or head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise GpsImportError(f"{path}, line 1: XML but not GPX (no <gpx> element)")
     if b"\x00" not in head and any(d in head for d in (b",", b";", b"\t", b"|")):
         return "csv"

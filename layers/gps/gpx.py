@@ -42,9 +42,11 @@ _FEATURE_FIELDS = {"name": "name", "desc": "description"}
 
 
 def looks_like_gpx(head):
-    """Return True if the first bytes of a file look like GPX (XML with <gpx)."""
+    """Return True if the first bytes of a file look like GPX (XML with a <gpx element)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):          # UTF-16, which expat reads too
+        head = head.decode("utf-16", "ignore").encode("utf-8")
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    return (text.startswith(b"<") and b"<gpx" in head) or text.startswith(b"<gpx")
+    return text.startswith(b"<") and (b"<gpx" in head or b":gpx" in head)
 
 
 def _error(path, line, message):

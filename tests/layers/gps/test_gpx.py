@@ -293,3 +293,11 @@ def test_reader_is_a_context_manager_and_cancel_accepts_an_event(gpx_copy):
     event.set()
     with pytest.raises(Cancelled):
         list(read_gps(path, cancel=event))
+
+
+def test_utf16_gpx_is_sniffed_and_read(tmp_path):
+    path = tmp_path / "utf16.gpx"
+    path.write_bytes(CHINESE_GPX.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"))
+    assert sniff_format(path) == "gpx"
+    (waypoint, track), _ = _read(path)
+    assert waypoint.name == "春熙路公厕" and track.n_points == 2
