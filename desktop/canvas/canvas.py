@@ -41,7 +41,12 @@ class MapCanvas(QWidget):
     """A map view of layer sources, rendered in the background.
 
     Layers are kept top first, like a layer panel: index 0 is drawn last,
-    on top of the others.
+    on top of the others.  Selected features are drawn above all layers,
+    labels above those.
+
+    Input: the wheel zooms about the cursor, the middle button drags the
+    map whatever the tool, arrow keys pan, +/- and PgUp/PgDn zoom; the
+    rest goes to the active map tool.
 
     Signals
     -------
@@ -82,6 +87,10 @@ class MapCanvas(QWidget):
     """Zoom factor of one wheel notch."""
     WHEEL_RENDER_DELAY_MS = 150
     """Wait this long after the last wheel notch before rendering."""
+    RESIZE_RENDER_DELAY_MS = 100
+    """Wait this long after the last resize step before rendering."""
+    KEY_PAN_FRACTION = 0.25
+    """Arrow keys move the map by this fraction of the view."""
     MIN_MUPP = 1e-4
     MAX_MUPP = 1e6
     BACKGROUND = QColor(255, 255, 255)
@@ -124,10 +133,15 @@ class MapCanvas(QWidget):
         names = [layer.name for layer in layers]
         if len(set(names)) != len(names):
             raise ValueError("layer names must be unique")
+        current = {layer.name: layer for layer in layers}
+        previous = {layer.name: layer for layer in self._layers}
         self._layers = list(layers)
         for name in list(self._cache):
-            if name not in names:
+            if previous.get(name) is not current.get(name):  # gone or replaced
                 del self._cache[name]
+        for name in list(self._selection):
+            if name not in current:
+                del self._selection[name]
         self._hidden &= set(names)
         self.layersChanged.emit()
         self.refresh()
@@ -224,7 +238,8 @@ class MapCanvas(QWidget):
     def set_map_units_per_pixel(self, mupp: float) -> None:
         """Set the resolution, keeping the centre."""
         t = self._transform
-        self._set_transform(MapTransform(t.cx, t.cy, float(mupp), t.width, t.height))
+        mupp = min(max(float(mupp), self.MIN_MUPP), self.MAX_MUPP)
+        self._set_transform(MapTransform(t.cx, t.cy, mupp, t.width, t.height))
 
     def extent(self) -> BBox:
         """Return the visible map box (xmin, ymin, xmax, ymax)."""
@@ -542,7 +557,8 @@ class MapCanvas(QWidget):
 
     def resizeEvent(self, event) -> None:
         size = event.size()
-        self._set_transform(self._transform.with_size(size.width(), size.height()))
+        self._set_transform(self._transform.with_size(size.width(), size.height()),
+                            self.RESIZE_RENDER_DELAY_MS)
         super().resizeEvent(event)
 
     def closeEvent(self, event) -> None:
@@ -590,7 +606,21 @@ class MapCanvas(QWidget):
         if self._tool is not None and self._tool.key_press_event(event):
             event.accept()
             return
-        super().keyPressEvent(event)
+        key = event.key()
+        step_x = self.width() * self.KEY_PAN_FRACTION
+        step_y = self.height() * self.KEY_PAN_FRACTION
+        pans = {Qt.Key.Key_Left: (step_x, 0.0), Qt.Key.Key_Right: (-step_x, 0.0),
+                Qt.Key.Key_Up: (0.0, step_y), Qt.Key.Key_Down: (0.0, -step_y)}
+        if key in pans:
+            self.pan_by_pixels(*pans[key])
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal, Qt.Key.Key_PageUp):
+            self.zoom_by_factor(self.ZOOM_STEP, render_delay_ms=self.WHEEL_RENDER_DELAY_MS)
+        elif key in (Qt.Key.Key_Minus, Qt.Key.Key_PageDown):
+            self.zoom_by_factor(1.0 / self.ZOOM_STEP, render_delay_ms=self.WHEEL_RENDER_DELAY_MS)
+        else:
+            super().keyPressEvent(event)
+            return
+        event.accept()
 
 
 def _render_layer_job(layer, view, settings, selected, key, cancel):

@@ -219,6 +219,28 @@ def test_drag_pans_by_dragged_distance_without_rendering_until_release(qtbot, ca
     assert pixel(canvas, QPointF(240.5, 175.5)) == GREEN
 
 
+def test_middle_button_and_keys_move_the_view(qtbot, canvas):
+    canvas.set_map_tool(IdentifyTool(canvas))
+    qtbot.mousePress(canvas, Qt.MouseButton.MiddleButton, pos=QPoint(100, 100))
+    qtbot.mouseMove(canvas, QPoint(130, 80))
+    assert canvas.center() == (1000.0, 1000.0) and canvas.is_panning()
+    qtbot.mouseRelease(canvas, Qt.MouseButton.MiddleButton, pos=QPoint(130, 80))
+    assert canvas.center() == pytest.approx((970.0, 980.0))
+    qtbot.keyClick(canvas, Qt.Key.Key_Left)
+    assert canvas.center() == pytest.approx((870.0, 980.0))
+    qtbot.keyClick(canvas, Qt.Key.Key_Plus)
+    assert canvas.map_units_per_pixel() == pytest.approx(2 ** -0.5)
+
+
+def test_replaced_source_with_same_name_is_rendered_again(qtbot, canvas):
+    first = point_layer([1000], [1000], category=["在用"])
+    rendered(qtbot, canvas, lambda: canvas.set_layers([first]))
+    second = point_layer([1100], [1000], category=["停用"])
+    rendered(qtbot, canvas, lambda: canvas.set_layers([second]))
+    assert pixel(canvas, canvas.to_screen(1000, 1000)) == QColor("white")
+    assert pixel(canvas, canvas.to_screen(1100, 1000)) == RED
+
+
 # -- tools -------------------------------------------------------------------
 
 def test_identify_within_two_millimetres(qtbot, canvas):
