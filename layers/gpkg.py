@@ -686,7 +686,6 @@ class GeoPackage:
             app_id = con.execute("PRAGMA application_id").fetchone()[0]
             has_contents = con.execute(
                 "SELECT 1 FROM sqlite_master WHERE name = 'gpkg_contents'").fetchone()
-            self.user_version = con.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise GeoPackageError(f"{self.path}: corrupt or not a GeoPackage ({exc})") from exc
         if app_id not in _APPLICATION_IDS_READ:
@@ -844,6 +843,16 @@ class GeoPackage:
         self.schema(layer)
         with self._sql(f"counting {layer!r}"):
             return self.connection.execute(f"SELECT count(*) FROM {_q(layer)}").fetchone()[0]
+
+    def keys(self, layer: str, column: str | None = None) -> list:
+        """Values of one column (default: the fid column) of every row, in fid order."""
+        schema = self.schema(layer)
+        column = column or schema.fid_column
+        if column not in {schema.fid_column, *schema.column_names}:
+            raise GeoPackageError(f"{self.path}: layer {layer!r} has no column {column!r}")
+        with self._sql(f"reading layer {layer!r}"):
+            return [r[0] for r in self.connection.execute(
+                f"SELECT {_q(column)} FROM {_q(layer)} ORDER BY {_q(schema.fid_column)}")]
 
     def rows(self, layer: str) -> Iterator[dict[str, Any]]:
         """Iterate over a layer's rows in primary key order.

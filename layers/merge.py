@@ -24,6 +24,10 @@ Rules (Tongcheng's data model, DESIGN.md section 2)
   fid.  When matched by uuid, an equal uuid is the same feature and differing
   fields are conflicts.
 * Geometries are compared by value (ISO WKB), never by their stored bytes.
+* :func:`merge_geopackages` merges every table registered in
+  ``gpkg_contents`` (features and attributes, QGIS's ``layer_styles``
+  included); anything else (``gpkg_metadata``, ...) is base's.  It holds the
+  three versions of one layer in memory at a time.
 * Conflicts are resolved by the policy -- ``'theirs'`` or ``'ours'`` wins, or
   ``'manual'``: the output holds theirs and the conflict is marked
   ``'unresolved'`` for a person to decide -- and are *always* reported by key
@@ -713,7 +717,7 @@ def _write_layer(gp: GeoPackage, schema: LayerSchema, key: str, base_rows: dict,
     if not diff.inserted:
         return
     # Keep an inserted row's fid when it is free; give the others fresh ones.
-    used = {r[0] for r in gp.connection.execute(f'SELECT "{fid}" FROM "{layer}"')}
+    used = set(gp.keys(layer))
     rows, pending = [], []
     for row in diff.inserted:
         if row.get(fid) is not None and row[fid] not in used:

@@ -259,6 +259,10 @@ def test_read_gdal_geopackage(tmp_path):
         schema = gp.schema("simple")
         rows = list(gp.rows("simple"))
         assert gp.count("simple") == 3
+        assert gp.keys("simple") == [1, 2, 3]
+        assert gp.keys("simple", "name") == ["feature1", "feature2", "feature3"]
+        with pytest.raises(GeoPackageError, match="no column 'colour'"):
+            gp.keys("simple", "colour")
     assert schema.fid_column == "fid" and schema.geometry_column == "geometry"
     assert [(c.name, c.type) for c in schema.columns] == [("name", "TEXT"), ("rating", "MEDIUMINT")]
     assert [(r["fid"], r["name"], r["rating"]) for r in rows] == [
