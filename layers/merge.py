@@ -27,7 +27,7 @@ Rules (Tongcheng's data model, DESIGN.md section 2)
 * :func:`merge_geopackages` merges every table registered in
   ``gpkg_contents`` (features and attributes, QGIS's ``layer_styles``
   included); anything else (``gpkg_metadata``, ...) is base's.  It holds the
-  three versions of one layer in memory at a time.
+  rows of all three inputs in memory while it merges.
 * Conflicts are resolved by the policy -- ``'theirs'`` or ``'ours'`` wins, or
   ``'manual'``: the output holds theirs and the conflict is marked
   ``'unresolved'`` for a person to decide -- and are *always* reported by key
