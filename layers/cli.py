@@ -2,6 +2,13 @@
 
 User errors print one line (``tongcheng: error: ...``) and exit 1; long work
 shows a progress bar on standard error.
+
+Command groups live beside the code they drive: ``layers/cli_gps.py`` and
+``layers/cli_sync.py`` each have ``add_commands(commands)``. The editor (which
+needs Qt, so the core may not import it) registers its ``editor`` command
+through the ``tongcheng.commands`` entry point group in pyproject.toml.
+A command's function receives the parsed arguments and returns an exit code
+(or None for 0).
 """
 
 from __future__ import annotations
@@ -11,10 +18,12 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import __version__
+from importlib.metadata import entry_points
+
+from . import __version__, cli_gps, cli_sync
 from .errors import TongchengError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "progress_bar", "print_summary", "EXIT_ERROR"]
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -34,7 +43,7 @@ def progress_bar(total, description):
         yield advance
 
 
-def _print_summary(summary):
+def print_summary(summary):
     print(f"workspace   {summary['path']}")
     print(f"id          {summary['workspace_id']}")
     print(f"crs         {summary['crs']} ({summary['crs_name']})")
@@ -58,7 +67,7 @@ def cmd_init(args):
     from .store import Workspace
 
     with Workspace.create(args.workspace, crs=args.crs, user=args.user) as workspace:
-        _print_summary(workspace.summary())
+        print_summary(workspace.summary())
 
 
 def cmd_demo(args):
@@ -73,14 +82,14 @@ def cmd_demo(args):
             workspace.close()
             Path(args.workspace).unlink(missing_ok=True)
             raise
-        _print_summary(workspace.summary())
+        print_summary(workspace.summary())
 
 
 def cmd_info(args):
     from .store import Workspace
 
     with Workspace.open(args.workspace) as workspace:
-        _print_summary(workspace.summary())
+        print_summary(workspace.summary())
 
 
 def cmd_layers(args):
@@ -127,6 +136,11 @@ def build_parser():
     p.add_argument("--fields", action="store_true", help="list each layer's fields too")
     p.add_argument("--definitions", help="folder of layer definitions (default: the shipped ones)")
     p.set_defaults(run=cmd_layers)
+
+    cli_gps.add_commands(commands)
+    cli_sync.add_commands(commands)
+    for entry_point in entry_points(group="tongcheng.commands"):
+        entry_point.load()(commands)
     return parser
 
 
@@ -134,14 +148,14 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.run(args)
+        code = args.run(args)
     except TongchengError as e:
         print(f"tongcheng: error: {e}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("tongcheng: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

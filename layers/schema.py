@@ -41,6 +41,7 @@ __all__ = [
     "validate_feature",
     "validate_geometry",
     "conform_geometry",
+    "validate_geometries",
 ]
 
 DEFINITIONS_FOLDER = Path(__file__).with_name("definitions")
@@ -538,6 +539,46 @@ def conform_geometry(definition, geometry):
     if definition.geometry_type == "MULTIPOINT" and isinstance(geometry, Point):
         return MultiPoint([geometry])
     return geometry
+
+
+_GEOMETRY_TYPE_IDS = {
+    "POINT": (0,),
+    "MULTIPOINT": (0, 4),
+    "LINESTRING": (1,),
+    "MULTILINESTRING": (1, 5),
+}
+
+
+def validate_geometries(definition, geometries, first_number=1):
+    """Check many geometries at once (vectorised) and return them conformed to the layer.
+
+    Raises
+    ------
+    ValidationError
+        For the first geometry that breaks a rule, naming its number
+        (counting from ``first_number``).
+    """
+    array = np.asarray(geometries, dtype=object)
+    if len(array) == 0:
+        return array
+    try:
+        type_ids = shapely.get_type_id(array)
+    except TypeError:
+        type_ids = np.full(len(array), -2)
+    bad = ~np.isin(type_ids, _GEOMETRY_TYPE_IDS[definition.geometry_type])
+    if not bad.any():
+        bad = shapely.is_empty(array) | ~shapely.is_valid(array)
+        if definition.geometry_type == "POINT" and not bad.any():
+            bad = ~np.isfinite(shapely.get_coordinates(array)).all(axis=1)
+    if bad.any():
+        index = int(np.argmax(bad))
+        try:
+            validate_geometry(definition, array[index])
+        except ValidationError as e:
+            raise ValidationError(
+                f"feature {first_number + index}: {e}", layer=e.layer, field=e.field, value=e.value, rule=e.rule
+            ) from None
+    return np.array([conform_geometry(definition, g) for g in array], dtype=object) if definition.geometry_type.startswith("MULTI") else array
 
 
 def validate_geometry(definition, geometry):

@@ -1,0 +1,58 @@
+"""SpatiaLite connections and the geometry blobs we build for bulk writes."""
+
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, MultiLineString, MultiPoint, Point, Polygon
+
+from layers.spatialite import connect, geometry_blob, geometry_blobs, point_blobs
+from layers.store import new_uuid
+
+GEOMETRIES = [
+    Point(410_520.25, 3_393_260.5),
+    LineString([(0, 0), (1, 1), (2, -3.5)]),
+    MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3), (4, 5)]]),
+    Polygon([(0, 0), (4, 0), (4, 4), (0, 0)]),
+    MultiPoint([(1, 1), (2, 2), (-3, 7)]),
+]
+
+
+@pytest.fixture
+def memory():
+    connection = connect(":memory:")
+    yield connection
+    connection.close()
+
+
+def test_memory_database_makes_no_file(memory, tmp_path, monkeypatch):
+    assert not Path(":memory:").exists()
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: g.geom_type)
+def test_our_blobs_are_what_spatialite_reads(memory, geometry):
+    blob = geometry_blob(geometry, 4544)
+    wkb, srid, kind, minx, maxy = memory.execute(
+        "SELECT AsBinary(?1), ST_SRID(?1), GeometryType(?1), MbrMinX(?1), MbrMaxY(?1)", (blob,)
+    ).fetchone()
+    assert shapely.from_wkb(wkb).equals_exact(geometry, 0)
+    assert srid == 4544 and kind == geometry.geom_type.upper()
+    assert (minx, maxy) == (geometry.bounds[0], geometry.bounds[3])
+    # and SpatiaLite's own blob is byte for byte the same
+    assert memory.execute("SELECT GeomFromWKB(?, 4544)", (geometry.wkb,)).fetchone()[0] == blob
+
+
+def test_vectorised_point_blobs_equal_single_ones(memory):
+    x, y = np.array([1.5, -2.0, 3e6]), np.array([0.0, 7.25, -4e5])
+    blobs = point_blobs(x, y, 4326)
+    assert blobs == [geometry_blob(Point(a, b), 4326) for a, b in zip(x, y)]
+    assert geometry_blobs(shapely.points(x, y), 4326) == blobs
+
+
+def test_new_uuids_are_version_7_unique_and_increasing():
+    values = [new_uuid() for _ in range(20_000)]
+    assert len(set(values)) == len(values)
+    assert values == sorted(values)
+    assert {uuid.UUID(v).version for v in values} == {7}
