@@ -1,0 +1,289 @@
+"""The edit buffer: edits held in memory until saved, as in QGIS's edit session.
+
+The editor pushes every user edit as an undoable command that calls one of the
+``EditSession`` methods below; nothing reaches the workspace until ``save()``
+writes all pending edits in one transaction through the workspace (so the
+change-tracking triggers record them). ``discard()`` drops them. Reads through
+the session (features, extent queries, fids for the attribute table) show the
+workspace with the pending edits applied.
+
+Features added in the session have negative temporary fids (-1, -2, ...)
+until saved; ``save()`` returns the mapping to their real fids. Every edit
+method validates first and raises ``ValidationError`` (naming layer, field,
+value and rule) leaving the session unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from .errors import FeatureNotFoundError
+from .schema import conform_geometry, validate_feature, validate_geometry
+from .store import Feature
+
+__all__ = ["EditSession", "LayerEdits"]
+
+
+@dataclass
+class LayerEdits:
+    """The pending edits of one layer."""
+
+    added: dict = field(default_factory=dict)  # temporary fid -> Feature (fid < 0)
+    changed: dict = field(default_factory=dict)  # fid -> {field: new value}
+    moved: dict = field(default_factory=dict)  # fid -> new geometry
+    deleted: dict = field(default_factory=dict)  # fid -> Feature as it was stored
+
+    def __bool__(self):
+        return bool(self.added or self.changed or self.moved or self.deleted)
+
+    def touched(self):
+        """Stored fids whose current state differs from the workspace."""
+        return set(self.changed) | set(self.moved) | set(self.deleted)
+
+
+class EditSession:
+    """Pending edits over a workspace.
+
+    Parameters
+    ----------
+    workspace : layers.store.Workspace
+    """
+
+    def __init__(self, workspace):
+        self.workspace = workspace
+        self._edits = {name: LayerEdits() for name in workspace.definitions}
+        self._next_temporary_fid = -1
+
+    # --- state ----------------------------------------------------------------
+
+    @property
+    def is_dirty(self):
+        """True when there are edits not yet saved."""
+        return any(self._edits.values())
+
+    def edits(self, layer):
+        """The pending edits of a layer (read-only use)."""
+        self.workspace.layer(layer)
+        return self._edits[layer]
+
+    def pending_counts(self):
+        """{layer: {'added': n, 'changed': n, 'deleted': n}} of unsaved edits."""
+        return {
+            name: {
+                "added": len(e.added),
+                "changed": len(set(e.changed) | set(e.moved)),
+                "deleted": len(e.deleted),
+            }
+            for name, e in self._edits.items()
+        }
+
+    # --- edits (each returns what its undo needs) -------------------------------------
+
+    def add_feature(self, layer, attributes, geometry, *, fid=None):
+        """Validate and buffer a new feature; returns its temporary (negative) fid.
+
+        ``fid`` is given only by redo, to bring back the same temporary fid.
+        """
+        definition = self.workspace.layer(layer)
+        values = validate_feature(definition, attributes, geometry)
+        if fid is None:
+            fid = self._next_temporary_fid
+            self._next_temporary_fid -= 1
+        feature = Feature(layer, fid, None, values, conform_geometry(definition, geometry))
+        self._edits[layer].added[fid] = feature
+        return fid
+
+    def remove_added(self, layer, fid):
+        """Drop a feature added in this session (undo of add_feature)."""
+        del self._edits[layer].added[fid]
+
+    def change_attributes(self, layer, fid, attributes):
+        """Validate and buffer new values for some fields; returns their previous values."""
+        definition = self.workspace.layer(layer)
+        current = self.feature(layer, fid)
+        merged = {**_editable(definition, current.attributes), **attributes}
+        values = validate_feature(definition, merged)  # the whole feature must stay valid
+        previous = {name: current.attributes.get(name) for name in attributes}
+        edits = self._edits[layer]
+        derived = [f.name for f in definition.fields if f.derived]
+        if fid < 0:
+            edits.added[fid].attributes = values
+            return previous
+        stored = self.workspace.get(layer, fid).attributes
+        pending = edits.changed.setdefault(fid, {})
+        for name in [*attributes, *derived]:
+            if values[name] == stored[name] and type(values[name]) is type(stored[name]):
+                pending.pop(name, None)
+            else:
+                pending[name] = values[name]
+        if not pending:
+            del edits.changed[fid]
+        return previous
+
+    def set_geometry(self, layer, fid, geometry):
+        """Validate and buffer a new geometry (a move); returns the previous geometry."""
+        definition = self.workspace.layer(layer)
+        validate_geometry(definition, geometry)
+        geometry = conform_geometry(definition, geometry)
+        previous = self.feature(layer, fid).geometry
+        edits = self._edits[layer]
+        if fid < 0:
+            edits.added[fid].geometry = geometry
+        elif geometry.equals_exact(self.workspace.get(layer, fid).geometry, 0):
+            edits.moved.pop(fid, None)
+        else:
+            edits.moved[fid] = geometry
+        return previous
+
+    def delete_feature(self, layer, fid):
+        """Buffer the deletion of a feature; returns it as it was (for undo)."""
+        feature = self.feature(layer, fid)
+        edits = self._edits[layer]
+        if fid < 0:
+            del edits.added[fid]
+        else:
+            edits.deleted[fid] = feature
+        return feature
+
+    def undelete(self, layer, feature):
+        """Bring back a feature deleted in this session (undo of delete_feature)."""
+        edits = self._edits[layer]
+        if feature.fid < 0:
+            edits.added[feature.fid] = feature
+        else:
+            edits.deleted.pop(feature.fid, None)
+
+    # --- reads with the edits applied ----------------------------------------------------
+
+    def feature(self, layer, fid):
+        """A feature as the user sees it now (pending edits applied)."""
+        edits = self.edits(layer)
+        if fid < 0:
+            if fid not in edits.added:
+                raise FeatureNotFoundError(f"{layer}: no feature with fid {fid}")
+            return _copy(edits.added[fid])
+        if fid in edits.deleted:
+            raise FeatureNotFoundError(f"{layer}: feature {fid} is deleted (not yet saved)")
+        feature = self.workspace.get(layer, fid)
+        feature.attributes.update(edits.changed.get(fid, {}))
+        if fid in edits.moved:
+            feature.geometry = edits.moved[fid]
+        return feature
+
+    def count(self, layer):
+        edits = self.edits(layer)
+        return self.workspace.count(layer) - len(edits.deleted) + len(edits.added)
+
+    def fids(self, layer, where=None, parameters=()):
+        """All fids of a layer in display order (stored by fid, then added ones), as an int64 array.
+
+        ``where`` filters stored features with an SQL condition on their
+        columns and pending features by the same condition evaluated in a
+        temporary copy (see ``matches``); build it with ``layers.expressions``.
+        """
+        edits = self.edits(layer)
+        sql = f"SELECT fid FROM {layer}" + (f" WHERE {where}" if where else "") + " ORDER BY fid"
+        stored = np.array([row[0] for row in self.workspace.connection.execute(sql, parameters)], dtype=np.int64)
+        touched = edits.touched()
+        if touched:
+            stored = stored[~np.isin(stored, np.fromiter(touched, dtype=np.int64))]
+            pending = sorted(fid for fid in set(edits.changed) | set(edits.moved) if fid not in edits.deleted)
+            if where:
+                pending = [fid for fid in pending if self.matches(layer, fid, where, parameters)]
+            stored = np.sort(np.concatenate([stored, np.array(pending, dtype=np.int64)]))
+        added = sorted(edits.added, reverse=True)
+        if where:
+            added = [fid for fid in added if self.matches(layer, fid, where, parameters)]
+        return np.concatenate([stored, np.array(added, dtype=np.int64)])
+
+    def matches(self, layer, fid, where, parameters=()):
+        """Whether a feature, pending edits applied, satisfies an SQL condition on its fields."""
+        feature = self.feature(layer, fid)
+        definition = self.workspace.layer(layer)
+        names = ["fid", *definition.field_names]
+        values = [fid, *(feature.attributes.get(n) for n in definition.field_names)]
+        columns = ", ".join(f"? AS {name}" for name in names)
+        sql = f"SELECT EXISTS (SELECT 1 FROM (SELECT {columns}) WHERE {where})"
+        return bool(self.workspace.connection.execute(sql, (*values, *parameters)).fetchone()[0])
+
+    def point_arrays_in_extent(self, layer, bbox, fields=(), connection=None):
+        """Like ``Workspace.point_arrays_in_extent`` with the pending edits applied."""
+        arrays = self.workspace.point_arrays_in_extent(layer, bbox, fields, connection=connection)
+        edits = self.edits(layer)
+        touched = edits.touched()
+        pending = [fid for fid in set(edits.changed) | set(edits.moved) if fid not in edits.deleted]
+        if not touched and not edits.added:
+            return arrays
+        keep = ~np.isin(arrays["fid"], np.fromiter(touched, dtype=np.int64)) if touched else slice(None)
+        arrays = {name: values[keep] for name, values in arrays.items()}
+        extra = [self.feature(layer, fid) for fid in pending] + [_copy(f) for f in edits.added.values()]
+        minx, miny, maxx, maxy = bbox
+        extra = [f for f in extra if minx <= f.geometry.x <= maxx and miny <= f.geometry.y <= maxy]
+        if not extra:
+            return arrays
+        additions = {
+            "fid": np.array([f.fid for f in extra], dtype=np.int64),
+            "x": np.array([f.geometry.x for f in extra]),
+            "y": np.array([f.geometry.y for f in extra]),
+        }
+        for name in fields:
+            additions[name] = np.array([f.attributes.get(name) for f in extra], dtype=object)
+        return {name: np.concatenate([arrays[name], additions[name]]) for name in arrays}
+
+    def features_in_extent(self, layer, bbox):
+        """Features whose bounding box meets ``bbox``, pending edits applied."""
+        edits = self.edits(layer)
+        touched = edits.touched()
+        result = [f for f in self.workspace.features_in_extent(layer, bbox) if f.fid not in touched]
+        region = shapely.box(*bbox)
+        pending = [self.feature(layer, fid) for fid in set(edits.changed) | set(edits.moved) if fid not in edits.deleted]
+        pending += [_copy(f) for f in edits.added.values()]
+        result += [f for f in pending if shapely.box(*f.geometry.bounds).intersects(region)]
+        return result
+
+    # --- save and discard ---------------------------------------------------------------
+
+    def save(self):
+        """Write every pending edit in one transaction; returns {layer: {temporary fid: fid}}.
+
+        On any error nothing is written and the edits stay pending.
+        """
+        workspace = self.workspace
+        new_fids = {}
+        with workspace.session():
+            for layer, edits in self._edits.items():
+                for fid in edits.deleted:
+                    workspace.delete(layer, fid)
+                for fid in set(edits.changed) | set(edits.moved):
+                    if fid in edits.deleted:
+                        continue
+                    attributes = edits.changed.get(fid)
+                    definition = workspace.layer(layer)
+                    if attributes:
+                        attributes = {k: v for k, v in attributes.items() if not definition.field(k).derived}
+                    workspace.update(layer, fid, attributes or None, edits.moved.get(fid))
+                mapping = {}
+                for fid, feature in sorted(edits.added.items(), reverse=True):
+                    definition = workspace.layer(layer)
+                    saved = workspace.insert(layer, _editable(definition, feature.attributes), feature.geometry)
+                    mapping[fid] = saved.fid
+                new_fids[layer] = mapping
+        self.discard()
+        return new_fids
+
+    def discard(self):
+        """Drop every pending edit."""
+        self._edits = {name: LayerEdits() for name in self.workspace.definitions}
+
+
+def _copy(feature):
+    return Feature(feature.layer, feature.fid, feature.uuid, dict(feature.attributes), feature.geometry, dict(feature.audit))
+
+
+def _editable(definition, attributes):
+    """The attributes a user can set (derived fields are computed, not set)."""
+    return {f.name: attributes.get(f.name) for f in definition.fields if not f.derived}
+
