@@ -173,6 +173,27 @@ class EditSession:
             feature.geometry = edits.moved[fid]
         return feature
 
+    def features_by_fid(self, layer, fids):
+        """Features for a list of fids (a window of the attribute table), pending edits applied, in that order.
+
+        Stored features are read in one query; fids that no longer exist are skipped.
+        """
+        edits = self.edits(layer)
+        stored = [int(fid) for fid in fids if fid >= 0 and fid not in edits.deleted]
+        found = {}
+        for start in range(0, len(stored), 500):
+            chunk = stored[start : start + 500]
+            where = f"fid IN ({', '.join('?' * len(chunk))})"
+            for feature in self.workspace.features(layer, where, chunk):
+                feature.attributes.update(edits.changed.get(feature.fid, {}))
+                if feature.fid in edits.moved:
+                    feature.geometry = edits.moved[feature.fid]
+                found[feature.fid] = feature
+        for fid in fids:
+            if fid < 0 and fid in edits.added:
+                found[fid] = _copy(edits.added[fid])
+        return [found[fid] for fid in fids if fid in found]
+
     def count(self, layer):
         edits = self.edits(layer)
         return self.workspace.count(layer) - len(edits.deleted) + len(edits.added)

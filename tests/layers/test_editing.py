@@ -122,3 +122,13 @@ def test_derived_fields_follow_buffered_edits(session):
     assert session.feature("signboards", sign.fid).attributes["area_m2"] == 6.0
     session.save()
     assert session.workspace.get("signboards", sign.fid).attributes["area_m2"] == 6.0
+
+
+def test_features_by_fid_reads_a_window_in_order_with_edits(session):
+    a, b, c = some_fids(session)
+    session.change_attributes("toilets", b, {"name": "窗口"})
+    session.delete_feature("toilets", c)
+    new = session.add_feature("toilets", {"name": "新", "district": "锦江区"}, Point(0, 0))
+    window = session.features_by_fid("toilets", [new, b, c, a])
+    assert [f.fid for f in window] == [new, b, a]
+    assert window[1].attributes["name"] == "窗口"
