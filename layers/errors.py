@@ -12,6 +12,7 @@ __all__ = [
     "NotAWorkspaceError",
     "NewerWorkspaceError",
     "ValidationError",
+    "ExpressionError",
     "FeatureNotFoundError",
     "GpsImportError",
     "GeoPackageError",
@@ -55,6 +56,10 @@ class ValidationError(TongchengError, ValueError):
         self.field = field
         self.value = value
         self.rule = rule
+
+
+class ExpressionError(TongchengError, ValueError):
+    """A filter expression cannot be read; names the character or the unknown field."""
 
 
 class FeatureNotFoundError(TongchengError, KeyError):
