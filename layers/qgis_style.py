@@ -1,0 +1,196 @@
+"""QGIS styles (QML and SLD) made from a layer definition's default style.
+
+A definition's ``[style]`` names a field, one colour per value of its code
+list, a colour for every other value, a marker symbol and size (points) or a
+width (lines).  :func:`layer_qml` turns it into a QGIS categorized renderer
+whose category labels are the code list's labels in the chosen language, with
+the fields' labels as aliases, so a partner opening an export in QGIS sees the
+office's map in Chinese.  :func:`layer_sld` is the same as OGC SLD 1.1 for
+other tools.  :func:`operation_qml` styles a change package by operation.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape, quoteattr
+
+__all__ = ["layer_qml", "layer_sld", "operation_qml", "OPERATION_COLORS", "QGIS_VERSION"]
+
+#: The QGIS version written into QML files (Debian's, likely at partners).
+QGIS_VERSION = "3.22.16-Białowieża"
+
+#: Colours of the operations in a change package.
+OPERATION_COLORS = {"insert": "#1a9641", "update": "#fdae61", "delete": "#d7191c"}
+_OPERATION_LABELS = {
+    "zh_CN": {"insert": "新增", "update": "修改", "delete": "删除"},
+    "en": {"insert": "Inserted", "update": "Updated", "delete": "Deleted"},
+}
+_OTHER = {"zh_CN": "其他", "en": "Other"}
+_MARKERS = {"circle", "square", "triangle", "diamond", "cross", "cross2", "star", "pentagon",
+            "hexagon", "cross_fill", "equilateral_triangle", "arrowhead"}
+_SLD_MARKS = {"circle": "circle", "square": "square", "triangle": "triangle", "diamond": "square",
+              "cross": "cross", "cross2": "x", "star": "star"}
+
+
+def _rgba(color):
+    """'#rrggbb' -> 'r,g,b,255' as QGIS writes colours."""
+    text = str(color).lstrip("#")
+    if len(text) != 6:
+        return "128,128,128,255"
+    r, g, b = (int(text[i:i + 2], 16) for i in (0, 2, 4))
+    return f"{r},{g},{b},255"
+
+
+def _option(name, value):
+    return f'<Option type="QString" name={quoteattr(name)} value={quoteattr(str(value))}/>'
+
+
+def _symbol(index, geometry_type, style, color):
+    if "LINE" in geometry_type:
+        options = [
+            _option("line_color", _rgba(color)), _option("line_style", "solid"),
+            _option("line_width", style.get("width", 0.6)), _option("line_width_unit", "MM"),
+            _option("capstyle", "round"), _option("joinstyle", "round"),
+        ]
+        kind, layer_class = "line", "SimpleLine"
+    else:
+        shape = style.get("symbol", "circle")
+        options = [
+            _option("name", shape if shape in _MARKERS else "circle"),
+            _option("color", _rgba(color)), _option("size", style.get("size", 2.0)),
+            _option("size_unit", "MM"), _option("outline_color", "35,35,35,255"),
+            _option("outline_style", "solid"), _option("outline_width", 0.2),
+            _option("outline_width_unit", "MM"), _option("angle", 0),
+        ]
+        kind, layer_class = "marker", "SimpleMarker"
+    body = "".join(options)
+    return (f'<symbol type="{kind}" name="{index}" alpha="1" clip_to_extent="1" force_rhr="0">'
+            f'<data_defined_properties><Option type="Map"><Option type="QString" name="name" value=""/>'
+            f'<Option name="properties"/><Option type="QString" name="type" value="collection"/>'
+            f'</Option></data_defined_properties>'
+            f'<layer class="{layer_class}" enabled="1" pass="0" locked="0">'
+            f'<Option type="Map">{body}</Option></layer></symbol>')
+
+
+def _categories(definition, language):
+    """(value, label, colour) per class, then (None, 'other', default colour)."""
+    style = definition.style or {}
+    name = style.get("field")
+    field = definition.field(name) if name else None
+    out = []
+    for entry in style.get("classes", []):
+        value = entry["value"]
+        label = field.code_label(value, language) if field is not None else str(value)
+        out.append((str(value), str(label), entry.get("color", "#808080")))
+    out.append((None, _OTHER.get(language, "Other"), style.get("default_color", "#808080")))
+    return out
+
+
+def _geometry_code(geometry_type):
+    return 1 if "LINE" in geometry_type else 2 if "POLYGON" in geometry_type else 0
+
+
+def _qml(geometry_type, attribute, categories, style, aliases):
+    cats, symbols = [], []
+    for i, (value, label, color) in enumerate(categories):
+        cats.append(f'<category render="true" symbol="{i}" value={quoteattr("" if value is None else value)}'
+                    f' label={quoteattr(label)}/>')
+        symbols.append(_symbol(i, geometry_type, style, color))
+    if attribute:
+        renderer = (f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(attribute)} '
+                    f'symbollevels="0" enableorderby="0" forceraster="0" referencescale="-1">'
+                    f'<categories>{"".join(cats)}</categories><symbols>{"".join(symbols)}</symbols>'
+                    f'</renderer-v2>')
+    else:
+        single = _symbol(0, geometry_type, style, categories[-1][2])
+        renderer = (f'<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" '
+                    f'forceraster="0" referencescale="-1"><symbols>{single}</symbols></renderer-v2>')
+    alias_xml = "".join(f'<alias field={quoteattr(f)} index="{i}" name={quoteattr(a)}/>'
+                        for i, (f, a) in enumerate(aliases))
+    return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+            f'<qgis version={quoteattr(QGIS_VERSION)} styleCategories="Symbology|Fields">'
+            f"{renderer}<aliases>{alias_xml}</aliases>"
+            f"<layerGeometryType>{_geometry_code(geometry_type)}</layerGeometryType></qgis>\n")
+
+
+def layer_qml(definition, language="zh_CN", columns=None):
+    """A QGIS QML style of a layer: categorized by its style field, labels in *language*.
+
+    Parameters
+    ----------
+    definition : LayerDefinition
+    language : str
+        Language of the category labels and field aliases (``zh_CN`` or ``en``).
+    columns : sequence of str, optional
+        The columns of the styled table, in order, for the aliases (default:
+        ``uuid`` then the definition's fields).
+
+    Returns
+    -------
+    str
+        QML text; with no style field, a single-symbol renderer in the
+        default colour.
+    """
+    style = definition.style or {}
+    columns = list(columns) if columns is not None else ["uuid", *definition.field_names]
+    labels = {f.name: f.label(language) for f in definition.fields}
+    aliases = [(c, labels.get(c, "")) for c in columns]
+    return _qml(definition.geometry_type, style.get("field"), _categories(definition, language),
+                style, aliases)
+
+
+def operation_qml(definition, language="zh_CN", columns=None):
+    """A QML style for a change package layer: categorized by ``op`` (insert/update/delete)."""
+    style = dict(definition.style or {})
+    labels = _OPERATION_LABELS.get(language, _OPERATION_LABELS["en"])
+    categories = [(op, labels[op], color) for op, color in OPERATION_COLORS.items()]
+    categories.append((None, _OTHER.get(language, "Other"), "#808080"))
+    field_labels = {f.name: f.label(language) for f in definition.fields}
+    columns = list(columns) if columns is not None else ["uuid", "op", *definition.field_names]
+    aliases = [(c, field_labels.get(c, "")) for c in columns]
+    return _qml(definition.geometry_type, "op", categories, style, aliases)
+
+
+def layer_sld(definition, language="zh_CN"):
+    """The same categories as an OGC SLD 1.1 document (one rule per class, then the rest)."""
+    style = definition.style or {}
+    attribute = style.get("field")
+    line = "LINE" in definition.geometry_type
+    categories = _categories(definition, language)
+    rules = []
+    values = [v for v, _, _ in categories if v is not None]
+    for value, label, color in categories:
+        if not attribute:
+            condition = ""
+        elif value is not None:
+            condition = (f"<ogc:Filter><ogc:PropertyIsEqualTo><ogc:PropertyName>{escape(attribute)}"
+                         f"</ogc:PropertyName><ogc:Literal>{escape(value)}</ogc:Literal>"
+                         f"</ogc:PropertyIsEqualTo></ogc:Filter>")
+        elif values:
+            condition = "<se:ElseFilter/>"
+        else:
+            condition = ""
+        if line:
+            symbolizer = (f'<se:LineSymbolizer><se:Stroke><se:SvgParameter name="stroke">{color}'
+                          f'</se:SvgParameter><se:SvgParameter name="stroke-width">'
+                          f'{float(style.get("width", 0.6)) * 3.78:.2f}</se:SvgParameter></se:Stroke>'
+                          f'</se:LineSymbolizer>')
+        else:
+            mark = _SLD_MARKS.get(style.get("symbol", "circle"), "circle")
+            symbolizer = (f'<se:PointSymbolizer><se:Graphic><se:Mark><se:WellKnownName>{mark}'
+                          f'</se:WellKnownName><se:Fill><se:SvgParameter name="fill">{color}'
+                          f'</se:SvgParameter></se:Fill><se:Stroke><se:SvgParameter name="stroke">'
+                          f'#232323</se:SvgParameter></se:Stroke></se:Mark><se:Size>'
+                          f'{float(style.get("size", 2.0)) * 3.78:.1f}</se:Size></se:Graphic>'
+                          f'</se:PointSymbolizer>')
+        rules.append(f"<se:Rule><se:Name>{escape(label)}</se:Name><se:Description><se:Title>"
+                     f"{escape(label)}</se:Title></se:Description>{condition}{symbolizer}</se:Rule>")
+        if not attribute:
+            break
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<StyledLayerDescriptor xmlns="http://www.opengis.net/sld" '
+            'xmlns:ogc="http://www.opengis.net/ogc" xmlns:se="http://www.opengis.net/se" '
+            'xmlns:xlink="http://www.w3.org/1999/xlink" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" version="1.1.0">'
+            f"<NamedLayer><se:Name>{escape(definition.name)}</se:Name><UserStyle>"
+            f"<se:Name>{escape(definition.name)}</se:Name><se:FeatureTypeStyle>{''.join(rules)}"
+            "</se:FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n")
