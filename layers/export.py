@@ -1,0 +1,424 @@
+"""Partner export: a workspace or a master to GeoPackage, GeoJSON, CSV, FlatGeobuf or Shapefile.
+
+What partners get: per facility layer the ``uuid`` (a stable identifier: the
+same toilet has the same uuid in every export, so a partner can match next
+month's file to this one and report a feature back to us unambiguously) and
+the definition's fields, values and Chinese text as stored.  Tongcheng's
+bookkeeping is left out: the master's and packages' own tables, the
+workspace's tracking tables, and the audit columns (``created_by``,
+``modified_by`` name staff members, which partners have no need for; ask for
+them with ``keep_audit``).
+
+GeoPackage output is written by ``layers.gpkg`` (valid against GDAL's strict
+validator): geometries of a source in the same CRS are copied as they are
+(a master's GeoPackage geometry, a workspace's through SpatiaLite's
+``AsGPB``), with the spatial index and extents built at the end; each layer
+gets its QGIS default style (categorized by the style field, zh_CN labels and
+field aliases) in ``layer_styles``, and the file gets its lineage (source,
+time, filter, CRS, counts, tool version) as JSON in ``gpkg_metadata``.  Other
+formats go through fiona; formats with one layer per file (all but GPKG)
+write ``OUT/<layer>.<ext>`` when several layers are exported.  GeoJSON is
+written in EPSG:4326 unless another CRS is asked for (RFC 7946).  CSV has a
+UTF-8 byte-order mark (Excel) and X/Y columns for points, WKT otherwise.
+Shapefile names longer than 10 characters are shortened (the mapping is
+returned) and the .cpg says UTF-8.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyproj
+import shapely
+
+from . import __version__
+from .errors import GeoPackageError, SyncError, TongchengError
+from .expressions import compile_filter
+from .gpkg import Column, LayerSchema, open_geopackage
+from .sync import AUDIT_COLUMNS, MASTER_TABLE, _gpb_wkb, _read_master_info, recover
+
+__all__ = ["FORMATS", "ExportResult", "export"]
+
+#: Output formats: name -> (fiona driver, file extension, layers per file).
+FORMATS = {
+    "GPKG": ("GPKG", ".gpkg", None),
+    "GeoJSON": ("GeoJSON", ".geojson", 1),
+    "CSV": ("CSV", ".csv", 1),
+    "FlatGeobuf": ("FlatGeobuf", ".fgb", 1),
+    "ESRI Shapefile": ("ESRI Shapefile", ".shp", 1),
+}
+_ALIASES = {"gpkg": "GPKG", "geopackage": "GPKG", "geojson": "GeoJSON", "json": "GeoJSON", "csv": "CSV",
+            "flatgeobuf": "FlatGeobuf", "fgb": "FlatGeobuf", "esri shapefile": "ESRI Shapefile",
+            "shapefile": "ESRI Shapefile", "shp": "ESRI Shapefile"}
+_FIONA_TYPES = {"text": "str", "photo": "str", "json": "str", "integer": "int", "real": "float",
+                "boolean": "bool", "date": "date", "datetime": "datetime"}
+_GEOMETRY_NAMES = {"POINT": "Point", "LINESTRING": "LineString", "MULTILINESTRING": "MultiLineString",
+                   "MULTIPOINT": "MultiPoint", "POLYGON": "Polygon", "MULTIPOLYGON": "MultiPolygon"}
+_CHUNK = 20_000
+LINEAGE_URI = "https://tongcheng.invalid/lineage/1"
+
+
+@dataclass
+class ExportResult:
+    """What :func:`export` wrote.
+
+    Attributes
+    ----------
+    source : Path
+    kind : 'master' or 'workspace'
+    format : str
+    crs : str
+    files : list of Path
+    layers : dict of str to int
+        Features written per layer.
+    renamed : dict
+        Shapefile only: ``{layer: {field: short name}}`` for shortened names.
+    """
+
+    source: Path
+    kind: str
+    format: str
+    crs: str
+    files: list = field(default_factory=list)
+    layers: dict = field(default_factory=dict)
+    renamed: dict = field(default_factory=dict)
+
+
+def _format_name(fmt, out):
+    if fmt is None:
+        suffix = Path(out).suffix.lower()
+        for name, (_, ext, _) in FORMATS.items():
+            if suffix == ext or (suffix == ".json" and name == "GeoJSON"):
+                return name
+        return "GPKG"
+    name = _ALIASES.get(str(fmt).lower())
+    if name is None:
+        raise SyncError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    return name
+
+
+class _Source:
+    """A workspace or a master, read layer by layer as raw rows."""
+
+    def __init__(self, path, stack):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise SyncError(f"{self.path}: no such file")
+        with open(self.path, "rb") as f:
+            header = f.read(100)
+        if not header.startswith(b"SQLite format 3\x00"):
+            raise SyncError(f"{self.path}: neither a Tongcheng workspace nor a master (not an SQLite file)")
+        app_id = int.from_bytes(header[68:72], "big") if len(header) >= 72 else 0
+        if app_id == 0x47504B47:
+            recover(self.path)
+            self.gp = stack.enter_context(open_geopackage(self.path))
+            self.info = _read_master_info(self.gp)
+            self.kind = "master"
+            self.connection = self.gp.connection
+            self.definitions = self.info.definitions
+            self.available = list(self.info.layers)
+            self.srid = self.info.srid
+            self.geometry_sql = '"geom"'
+            self.identity = {"master_id": self.info.master_id, "master_version": self.info.version}
+        else:
+            from .store import Workspace
+
+            self.ws = stack.enter_context(Workspace.open(self.path))
+            self.kind = "workspace"
+            self.connection = self.ws.connection
+            self.definitions = self.ws.definitions
+            self.available = list(self.definitions)
+            self.srid = self.ws.srid
+            self.geometry_sql = "AsGPB(geom)"
+            self.identity = {"workspace_id": self.ws.id}
+            master_id = self.ws.setting("sync_master_id")
+            if master_id:
+                self.identity.update(master_id=master_id,
+                                     master_version=int(self.ws.setting("sync_base_version")))
+
+    def default_layers(self):
+        return [n for n in self.available if not self.definitions[n].survey]
+
+    def count(self, layer, where, parameters):
+        sql = f'SELECT count(*) FROM "{layer}"' + (f" WHERE {where}" if where else "")
+        return self.connection.execute(sql, parameters).fetchone()[0]
+
+    def rows(self, layer, columns, where, parameters):
+        """Chunks of (fid, GPB geometry, *columns)."""
+        names = ", ".join(f'"{c}"' for c in columns)
+        sql = (f'SELECT fid, {self.geometry_sql}, {names} FROM "{layer}"'
+               + (f" WHERE {where}" if where else "") + " ORDER BY fid")
+        cursor = self.connection.execute(sql, parameters)
+        while True:
+            chunk = cursor.fetchmany(_CHUNK)
+            if not chunk:
+                return
+            yield chunk
+
+
+def _transformer(src_srid, crs):
+    if crs is None:
+        return None, src_srid
+    try:
+        target = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise SyncError(f"unknown CRS {crs!r}: {exc}") from None
+    authority = target.to_authority()
+    if not authority or authority[0] != "EPSG":
+        raise SyncError(f"CRS {crs!r} has no EPSG code; give one as EPSG:n")
+    srid = int(authority[1])
+    if srid == src_srid:
+        return None, srid
+    return pyproj.Transformer.from_crs(pyproj.CRS.from_epsg(src_srid), target, always_xy=True), srid
+
+
+def _reproject(geoms, transformer):
+    arr = np.empty(len(geoms), dtype=object)
+    arr[:] = geoms
+    if transformer is None:
+        return arr
+
+    def move(coords):
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(arr, move)
+
+
+def _output_paths(out, fmt, layers):
+    """Per layer the file to write (GPKG: one file for all)."""
+    out = Path(out)
+    ext = FORMATS[fmt][1]
+    if fmt == "GPKG":
+        return {layer: out for layer in layers}
+    if len(layers) == 1 and out.suffix.lower() in (ext, ".json" if fmt == "GeoJSON" else ext):
+        return {layers[0]: out}
+    return {layer: out / f"{layer}{ext}" for layer in layers}
+
+
+def export(source, out, *, layers=None, where=None, crs=None, fmt=None, keep_audit=False,
+           language="zh_CN", progress=None):
+    """Export facility layers of a workspace or master for partners.
+
+    Parameters
+    ----------
+    source : path-like
+        A Tongcheng workspace (SpatiaLite) or master (GeoPackage).
+    out : path-like
+        The file to write (GPKG; or for one layer in another format), or a
+        folder (several layers in a one-layer-per-file format).
+    layers : iterable of str, optional
+        Layers to export (default: the facility layers).
+    where : str, optional
+        A filter expression (``layers.expressions``: ``status = '在用' AND
+        seats_male >= 4``) on the layers' fields and ``uuid``; values become
+        SQL parameters, unknown fields are refused.
+    crs : str, optional
+        Output CRS (``EPSG:n``); default the source's (GeoJSON: EPSG:4326).
+    fmt : str, optional
+        One of :data:`FORMATS` (default: from *out*'s extension, else GPKG).
+    keep_audit : bool
+        Keep the audit columns (left out by default).
+    language : str
+        Language of the style labels and aliases.
+    progress : callable(done, total), optional
+
+    Returns
+    -------
+    ExportResult
+
+    Raises
+    ------
+    SyncError, GeoPackageError, WorkspaceError, ExpressionError
+        Naming the file, layer or expression at fault; nothing is written.
+    """
+    fmt = _format_name(fmt, out)
+    if fmt == "GeoJSON" and crs is None:
+        crs = "EPSG:4326"
+    with ExitStack() as stack:
+        src = _Source(source, stack)
+        chosen = list(layers) if layers else src.default_layers()
+        for name in chosen:
+            if name not in src.available:
+                raise SyncError(f"{src.path}: no layer {name!r} (layers: {', '.join(src.available)})")
+        transformer, srid = _transformer(src.srid, crs)
+        filters = {}
+        for name in chosen:
+            definition = src.definitions[name]
+            if where:
+                compiled = compile_filter(where, ("uuid", *definition.field_names))
+                filters[name] = (compiled.sql, compiled.parameters)
+            else:
+                filters[name] = ("", ())
+        counts = {name: src.count(name, *filters[name]) for name in chosen}
+        total = sum(counts.values())
+        result = ExportResult(Path(source), src.kind, fmt, f"EPSG:{srid}")
+        paths = _output_paths(out, fmt, chosen)
+        lineage = {
+            "source": str(Path(source).absolute()), "source_kind": src.kind, **src.identity,
+            "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "filter": where, "crs": f"EPSG:{srid}", "layers": counts, "audit_columns": keep_audit,
+            "tool": f"tongcheng {__version__}",
+        }
+        state = {"done": 0}
+
+        def advance(n):
+            state["done"] += n
+            if progress:
+                progress(state["done"], total)
+
+        if fmt == "GPKG":
+            _export_gpkg(src, paths[chosen[0]] if chosen else Path(out), chosen, filters, transformer, srid,
+                         keep_audit, language, lineage, advance, result)
+        else:
+            _export_fiona(src, paths, fmt, chosen, filters, transformer, srid, keep_audit, advance, result)
+        result.layers = counts
+    return result
+
+
+def _columns(definition, keep_audit):
+    return ["uuid", *definition.field_names, *(AUDIT_COLUMNS if keep_audit else ())]
+
+
+def _export_gpkg(src, out, chosen, filters, transformer, srid, keep_audit, language, lineage, advance, result):
+    from .qgis_style import layer_qml, layer_sld
+    from .gpkg import encode_gpb
+
+    out = Path(out)
+    if out.exists() and out.is_dir():
+        raise SyncError(f"{out}: is a folder; give a .gpkg file name")
+    if out.exists() and out.resolve() == src.path.resolve():
+        raise SyncError(f"{out}: the output cannot be the source")
+    with open_geopackage(out, "w") as gp:
+        gp.add_srs(srid)
+        for name in chosen:
+            definition = src.definitions[name]
+            columns = _columns(definition, keep_audit)
+            types = {f.name: f.sql_type for f in definition.fields}
+            schema = LayerSchema(
+                name, tuple(Column(c, types.get(c, "DATETIME" if c.endswith("_at") else "TEXT"),
+                                   not_null=c == "uuid") for c in columns),
+                geometry_type=definition.geometry_type, srs_id=srid,
+                identifier=definition.title(language), description=definition.title("en"))
+            gp.create_layer(schema)
+            names = ["fid", "geom", *columns]
+            sql = (f'INSERT INTO "{name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
+                   f"VALUES ({', '.join('?' * len(names))})")
+            for chunk in src.rows(name, columns, *filters[name]):
+                if transformer is not None:
+                    geoms = shapely.from_wkb(np.array([_gpb_wkb(r[1]) for r in chunk], dtype=object))
+                    moved = _reproject(list(geoms), transformer)
+                    chunk = [(r[0], encode_gpb(g, srid), *r[2:]) for r, g in zip(chunk, moved)]
+                try:
+                    gp.connection.executemany(sql, chunk)
+                except sqlite3.Error as exc:
+                    raise GeoPackageError(f"{out}: writing layer {name!r}: {exc}") from None
+                advance(len(chunk))
+            gp.add_style(name, name[:30], layer_qml(definition, language, columns),
+                         sld=layer_sld(definition, language), description=definition.title(language),
+                         owner="tongcheng")
+        gp.add_metadata(json.dumps(lineage, ensure_ascii=False, indent=1), md_scope="dataset",
+                        standard_uri=LINEAGE_URI, mime_type="application/json")
+    result.files.append(out)
+
+
+def _short_names(columns):
+    """Shapefile field names: at most 10 characters, unique."""
+    out, used = {}, set()
+    for c in columns:
+        short = c[:10]
+        n = 1
+        while short.lower() in used:
+            suffix = f"_{n}"
+            short = c[:10 - len(suffix)] + suffix
+            n += 1
+        used.add(short.lower())
+        out[c] = short
+    return out
+
+
+def _export_fiona(src, paths, fmt, chosen, filters, transformer, srid, keep_audit, advance, result):
+    import fiona
+    from fiona.crs import CRS
+
+    driver = FORMATS[fmt][0]
+    written = []
+    try:
+        for name in chosen:
+            definition = src.definitions[name]
+            columns = _columns(definition, keep_audit)
+            kinds = {f.name: _FIONA_TYPES[f.type] for f in definition.fields}
+            kinds = {k: _field_type(driver, v) for k, v in kinds.items()}
+            names = _short_names(columns) if fmt == "ESRI Shapefile" else {c: c for c in columns}
+            renamed = {c: s for c, s in names.items() if c != s}
+            if renamed:
+                result.renamed[name] = renamed
+            properties = {names[c]: kinds.get(c, "str") for c in columns}
+            if fmt == "ESRI Shapefile":  # DBF widths are bytes: 3 per Chinese character in UTF-8
+                properties = {k: ("str:254" if v == "str" else v) for k, v in properties.items()}
+            schema = {"geometry": _GEOMETRY_NAMES[definition.geometry_type], "properties": properties}
+            path = paths[name]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            options = {}
+            if fmt == "CSV":
+                options = {"GEOMETRY": "AS_XY" if definition.geometry_type == "POINT" else "AS_WKT",
+                           "WRITE_BOM": "YES", "CREATE_CSVT": "YES"}
+            elif fmt == "GeoJSON":
+                options = {"WRITE_BBOX": "YES"}
+            booleans = {c for c in columns if kinds.get(c) == "bool"}
+            if path.exists():
+                _remove_output(path, fmt)
+            written.append(path)
+            with fiona.open(path, "w", driver=driver, schema=schema, crs=CRS.from_epsg(srid),
+                            encoding="utf-8", **options) as dst:
+                for chunk in src.rows(name, columns, *filters[name]):
+                    geoms = shapely.from_wkb(np.array([_gpb_wkb(r[1]) for r in chunk], dtype=object))
+                    geoms = _reproject(list(geoms), transformer)
+                    records = []
+                    for r, g in zip(chunk, geoms):
+                        props = {}
+                        for c, v in zip(columns, r[2:]):
+                            props[names[c]] = bool(v) if c in booleans and v is not None else v
+                        records.append(fiona.Feature.from_dict(
+                            geometry=shapely.geometry.mapping(g) if g is not None else None,
+                            properties=props))
+                    dst.writerecords(records)
+                    advance(len(chunk))
+            result.files.append(path)
+    except BaseException as exc:
+        for path in written:
+            _remove_output(path, fmt)
+        if isinstance(exc, TongchengError) or not isinstance(exc, Exception):
+            raise
+        raise SyncError(f"{written[-1] if written else paths}: cannot write {fmt}: {exc}") from exc
+
+
+def _field_type(driver, kind):
+    """The fiona type to write: dates and times the driver cannot store go as ISO text."""
+    from fiona import drvsupport
+
+    if kind in ("date", "datetime") and (
+            not drvsupport._driver_supports_field(driver, kind)
+            or drvsupport._driver_converts_field_type_silently_to_str(driver, kind)):
+        return "str"
+    return kind
+
+
+def _remove_output(path, fmt):
+    path = Path(path)
+    if fmt == "ESRI Shapefile":
+        for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix"):
+            path.with_suffix(ext).unlink(missing_ok=True)
+    elif fmt == "CSV":
+        path.unlink(missing_ok=True)
+        path.with_suffix(".csvt").unlink(missing_ok=True)
+    else:
+        path.unlink(missing_ok=True)
