@@ -66,6 +66,9 @@ def print_summary(summary):
 def cmd_init(args):
     from .store import Workspace
 
+    if str(args.workspace).lower().endswith(".gpkg"):
+        return cli_sync.cmd_init_master(args)
+
     with Workspace.create(args.workspace, crs=args.crs, user=args.user) as workspace:
         print_summary(workspace.summary())
 
@@ -73,6 +76,9 @@ def cmd_init(args):
 def cmd_demo(args):
     from .demo import DEMO_COUNTS, fill_demo
     from .store import Workspace
+
+    if str(args.workspace).lower().endswith(".gpkg"):
+        return cli_sync.cmd_init_master(args, demo=True)
 
     with Workspace.create(args.workspace, crs=args.crs, user=args.user) as workspace:
         try:

@@ -1,7 +1,227 @@
-"""The sync and exchange commands: checkout, changes, apply, update, merge, export."""
+"""The sync and exchange commands: checkout, changes, apply, update, merge, export.
 
-__all__ = ["add_commands"]
+Exit codes of ``apply``, ``update`` and ``merge``:
+
+* 0 -- done, no conflict;
+* 2 -- done, with conflicts: resolved by the policy (the losing values are in
+  the report), or left unresolved under ``--policy manual`` (the office's
+  value stays); with ``--dry-run``: conflicts would occur;
+* 1 -- error: nothing was written (one line on standard error).
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["add_commands", "cmd_init_master", "EXIT_CONFLICTS"]
+
+EXIT_CONFLICTS = 2
+
+_EPILOG = ("exit status: 0 clean, 2 conflicts (resolved by the policy and listed in the report, "
+           "or unresolved with --policy manual), 1 error (nothing written)")
+
+
+def _layers(text):
+    return [name.strip() for name in text.split(",") if name.strip()] if text else None
+
+
+def _print_counts(layers, title):
+    header = f"{'layer':<15}{'inserts':>9}{'updates':>9}{'deletes':>9}{'conflicts':>11}"
+    print(title)
+    print(header)
+    print("-" * len(header))
+    for name, c in layers.items():
+        print(f"{name:<15}{c.inserts:>9}{c.updates:>9}{c.deletes:>9}{c.conflicts:>11}")
+
+
+def _print_conflicts(conflicts, limit=20):
+    for c in conflicts[:limit]:
+        print(f"conflict  {c['layer']} {c['uuid']} {c['field']} ({c['kind']}): "
+              f"office {_short(c['office_value'])} [{c['office_editor'] or '?'}], "
+              f"field {_short(c['field_value'])} [{c['field_editor'] or '?'}] -> {c['resolution']}",
+              file=sys.stderr)
+    if len(conflicts) > limit:
+        print(f"... and {len(conflicts) - limit} more conflicts (see the report)", file=sys.stderr)
+
+
+def _short(value, width=40):
+    text = "null" if value is None else str(value)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def cmd_init_master(args, demo=False):
+    """``tongcheng init/demo MASTER.gpkg``: create the office master (empty or the demo district)."""
+    from .cli import progress_bar
+    from .sync import create_master
+
+    with progress_bar(None, "master") as advance:
+        info = create_master(args.workspace, args.crs, args.user, demo=demo,
+                             seed=getattr(args, "seed", 2026),
+                             progress=lambda done, total: advance(done))
+    print(f"master      {info.path}")
+    print(f"id          {info.master_id}")
+    print(f"version     {info.version}")
+    print(f"crs         {info.crs}")
+    from .gpkg import open_geopackage
+
+    with open_geopackage(info.path) as gp:
+        for name in info.layers:
+            print(f"{name:<15}{info.definitions[name].title('zh_CN')}\t{gp.count(name):>9}")
+
+
+def cmd_checkout(args):
+    from .cli import progress_bar
+    from .sync import checkout, read_master
+
+    info = read_master(args.master)
+    with progress_bar(None, "checkout") as advance:
+        counts = checkout(args.master, args.workspace, user=args.user, bbox=args.bbox,
+                          layers=_layers(args.layers), progress=lambda done, total: advance(done))
+    print(f"checked out {args.workspace} from master {info.master_id} version {info.version}")
+    for name, n in counts.items():
+        print(f"{name:<15}{n:>9}")
+
+
+def cmd_changes(args):
+    from .store import Workspace
+    from .sync import write_changes
+
+    with Workspace.open(args.workspace) as ws:
+        result = write_changes(ws, args.out)
+    if result.path is None:
+        print(f"{args.workspace}: no changes since the base; no package written")
+        return 0
+    print(f"wrote change package {result.path} ({result.package_uuid}), "
+          f"base version {result.base_version}")
+    header = f"{'layer':<15}{'inserts':>9}{'updates':>9}{'deletes':>9}"
+    print(header)
+    for name, c in result.layers.items():
+        print(f"{name:<15}{c['insert']:>9}{c['update']:>9}{c['delete']:>9}")
+    return 0
+
+
+def cmd_apply(args):
+    from .sync import apply_package
+
+    result = apply_package(args.master, args.package, policy=args.policy, report=args.report,
+                           dry_run=args.dry_run)
+    if result.already_applied:
+        print(f"{args.package}: package {result.package_uuid} was already applied to {args.master}; "
+              "nothing changed")
+        return 0
+    title = ("dry run: nothing written" if args.dry_run
+             else f"applied {args.package} to {args.master}: version {result.version_before} -> "
+                  f"{result.version_after}")
+    _print_counts(result.layers, title)
+    _print_conflicts(result.conflicts)
+    if result.unresolved:
+        print(f"{len(result.unresolved)} conflicts left unresolved (office values kept)", file=sys.stderr)
+    return result.exit_code
+
+
+def cmd_update(args):
+    from .store import Workspace
+    from .sync import update_workspace
+
+    with Workspace.open(args.workspace) as ws:
+        result = update_workspace(ws, args.master, policy=args.policy, report=args.report,
+                                  dry_run=args.dry_run)
+    title = ("dry run: nothing written" if args.dry_run
+             else f"updated {args.workspace} to master version {result.version_after}")
+    _print_counts(result.layers, title)
+    _print_conflicts(result.conflicts)
+    return result.exit_code
+
+
+def cmd_merge(args):
+    from .merge import merge_geopackages
+
+    result = merge_geopackages(args.base, args.theirs, args.ours, args.out, policy=args.policy,
+                               report=args.report)
+    print(f"merged into {args.out}")
+    _print_counts(result.layers, f"policy {args.policy}")
+    for c in result.conflicts:
+        print(f"conflict  {c.layer} {c.key_field}={c.key} {c.field} ({c.kind}) -> {c.resolution}",
+              file=sys.stderr)
+    return EXIT_CONFLICTS if result.conflicts else 0
+
+
+def cmd_export(args):
+    from .cli import progress_bar
+    from .export import export
+
+    with progress_bar(None, "export") as advance:
+        result = export(args.source, args.out, layers=_layers(args.layers), where=args.where,
+                        crs=args.crs, fmt=args.format, keep_audit=args.keep_audit,
+                        progress=lambda done, total: advance(done))
+    print(f"exported {result.kind} {args.source} as {result.format} in {result.crs}")
+    for name, n in result.layers.items():
+        print(f"{name:<15}{n:>9}")
+    for path in result.files:
+        print(f"wrote {path}")
+    for layer, names in result.renamed.items():
+        print(f"{layer}: shortened field names: "
+              + ", ".join(f"{a} -> {b}" for a, b in names.items()))
 
 
 def add_commands(commands):
     """Add the sync and exchange commands to the ``tongcheng`` argument parser's subparsers."""
+    from .sync import POLICIES
+
+    p = commands.add_parser("checkout", help="make an offline workspace from the office master")
+    p.add_argument("master", help="the master GeoPackage")
+    p.add_argument("workspace", help="the workspace file to create")
+    p.add_argument("--user", help="editor name for the audit columns (default: login name)")
+    p.add_argument("--bbox", help="area minx,miny,maxx,maxy in the master's CRS (default: all)")
+    p.add_argument("--layers", help="comma-separated facility layers (default: all)")
+    p.set_defaults(run=cmd_checkout)
+
+    p = commands.add_parser("changes", help="write the changes since checkout or the last update "
+                                            "as a change package (GeoPackage), and reset the base")
+    p.add_argument("workspace")
+    p.add_argument("out", help="the change package to write (.gpkg)")
+    p.set_defaults(run=cmd_changes)
+
+    policy_help = ("who wins a conflict: office, field, newest (the later edit), or manual "
+                   "(office value kept, conflict left unresolved); default office")
+    p = commands.add_parser("apply", help="apply a change package to the master (three-way, per field)",
+                            epilog=_EPILOG)
+    p.add_argument("master")
+    p.add_argument("package")
+    p.add_argument("--policy", choices=POLICIES, default="office", help=policy_help)
+    p.add_argument("--report", help="write counts and every conflict to this JSON file")
+    p.add_argument("--dry-run", action="store_true", help="print the counts; write nothing")
+    p.set_defaults(run=cmd_apply)
+
+    p = commands.add_parser("update", help="bring a newer master into a workspace, keeping unsent edits",
+                            epilog=_EPILOG)
+    p.add_argument("workspace")
+    p.add_argument("master", help="the newer master GeoPackage")
+    p.add_argument("--policy", choices=POLICIES, default="office", help=policy_help)
+    p.add_argument("--report", help="write counts and every conflict to this JSON file")
+    p.add_argument("--dry-run", action="store_true", help="print the counts; write nothing")
+    p.set_defaults(run=cmd_update)
+
+    p = commands.add_parser("merge", help="three-way merge of GeoPackages that share a schema",
+                            epilog="exit status: 0 clean, 2 conflicts, 1 error")
+    p.add_argument("base")
+    p.add_argument("theirs")
+    p.add_argument("ours")
+    p.add_argument("out")
+    p.add_argument("--policy", choices=("theirs", "ours", "manual"), default="theirs",
+                   help="who wins a conflict (manual: theirs, marked unresolved); default theirs")
+    p.add_argument("--report", help="write counts and every conflict to this JSON file")
+    p.set_defaults(run=cmd_merge)
+
+    p = commands.add_parser("export", help="export facility layers for partners "
+                                           "(GPKG, GeoJSON, CSV, FlatGeobuf, ESRI Shapefile)")
+    p.add_argument("source", help="a workspace or a master")
+    p.add_argument("out", help="output file, or folder for several layers in a one-layer format")
+    p.add_argument("--layers", help="comma-separated layers (default: the facility layers)")
+    p.add_argument("--where", help="filter, e.g. \"status = '在用' AND seats_male >= 4\"")
+    p.add_argument("--crs", help="output CRS as EPSG:n (default: the source's; GeoJSON: EPSG:4326)")
+    p.add_argument("--format", help="GPKG, GeoJSON, CSV, FlatGeobuf or 'ESRI Shapefile' "
+                                    "(default: from OUT's extension, else GPKG)")
+    p.add_argument("--keep-audit", action="store_true",
+                   help="keep created_by/created_at/modified_by/modified_at")
+    p.set_defaults(run=cmd_export)

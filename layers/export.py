@@ -35,6 +35,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# fiona first: SQLite loads mod_spatialite with RTLD_GLOBAL, and the system PROJ it brings
+# would then take the place of the PROJ bundled with fiona's GDAL (a crash in fiona.open).
+import fiona  # noqa: F401  (imported before any workspace is opened)
 import numpy as np
 import pyproj
 import shapely
