@@ -1,0 +1,515 @@
+"""Offline sync: master, checkout, change packages, apply (policies, ledger, interruption), update."""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import fiona
+import pytest
+import shapely
+from shapely import Point
+
+from layers.errors import GeoPackageError, SyncError
+from layers.gpkg import open_geopackage
+from layers.store import Workspace
+from layers.sync import (
+    EXIT_CLEAN,
+    EXIT_CONFLICTS,
+    LEDGER_TABLE,
+    apply_package,
+    checkout,
+    create_master,
+    read_master,
+    read_package,
+    recover,
+    update_workspace,
+    write_changes,
+)
+from tests.layers.test_gpkg import assert_valid
+
+COUNTS = {"toilets": 40, "signboards": 60, "kiosks": 20}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def master_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("master") / "master.gpkg"
+    create_master(path, user="office", demo=True, counts=COUNTS)
+    return path
+
+
+@pytest.fixture
+def master(master_file, tmp_path):
+    copy = tmp_path / "master.gpkg"
+    shutil.copy2(master_file, copy)
+    return copy
+
+
+def digest(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def master_rows(path, layer="toilets"):
+    recover(path)
+    with open_geopackage(path) as gp:
+        return {r["uuid"]: r for r in gp.rows(layer)}
+
+
+def edit(ws, uuid, layer="toilets", geometry=None, **attributes):
+    ws.update(layer, ws.find(layer, uuid).fid, attributes or None, geometry)
+
+
+def moved(point, dx):
+    return Point(point.x + dx, point.y)
+
+
+# -- master and checkout ------------------------------------------------------------
+
+
+def test_master_is_a_valid_geopackage_with_identity_layers_and_styles(master):
+    features = assert_valid(master)
+    info = read_master(master)
+    assert info.version == 1 and len(info.master_id) == 36
+    assert info.layers == ["toilets", "signboards", "kiosks"]
+    assert set(info.definitions) >= {"toilets", "gps_tracks"}
+    assert len(features["toilets"]) == COUNTS["toilets"]
+    props = features["toilets"][0]["properties"]
+    assert {"uuid", "name", "created_by", "created_at", "modified_by", "modified_at"} <= set(props)
+    assert props["created_by"] == "office"
+    with open_geopackage(master) as gp:
+        assert gp.count(LEDGER_TABLE) == 0
+        assert "categorizedSymbol" in gp.styles("toilets")[0]["styleQML"]
+        assert gp.schema("toilets").columns[0].unique  # uuid
+
+
+def test_empty_master_and_refusal_to_overwrite(tmp_path):
+    path = tmp_path / "empty.gpkg"
+    info = create_master(path, user="office")
+    assert_valid(path)
+    assert info.version == 1
+    with pytest.raises(SyncError, match="already exists"):
+        create_master(path)
+
+
+def test_checkout_keeps_identity_and_base_and_tracks_nothing(master, tmp_path):
+    counts = checkout(master, tmp_path / "ws.sqlite", user="张三")
+    assert counts == COUNTS
+    rows = master_rows(master)
+    with Workspace.open(tmp_path / "ws.sqlite") as ws:
+        assert ws.user == "张三" and ws.crs == "EPSG:4544"
+        assert set(ws.definitions) == {"toilets", "signboards", "kiosks", "gps_tracks", "gps_waypoints"}
+        assert all(sum(c.values()) == 0 for c in ws.pending_changes().values())
+        feature = ws.find("toilets", next(iter(rows)))
+        row = rows[feature.uuid]
+        assert feature.attributes["name"] == row["name"]
+        assert feature.audit["created_by"] == "office" and feature.audit["created_at"] == row["created_at"]
+        assert feature.geometry.equals_exact(row["geom"], 0)
+        assert ws.setting("sync_master_id") == read_master(master).master_id
+        assert ws.setting("sync_base_version") == "1"
+
+
+def test_checkout_of_an_area_and_some_layers(master, tmp_path):
+    rows = master_rows(master)
+    xs = sorted(r["geom"].x for r in rows.values())
+    ys = [r["geom"].y for r in rows.values()]
+    bbox = (xs[0], min(ys), xs[len(xs) // 2], max(ys))
+    counts = checkout(master, tmp_path / "ws.sqlite", bbox=",".join(map(repr, bbox)), layers=["toilets"])
+    inside = sum(1 for r in rows.values() if bbox[0] <= r["geom"].x <= bbox[2])
+    assert counts == {"toilets": inside}
+    with Workspace.open(tmp_path / "ws.sqlite") as ws:
+        assert "kiosks" not in ws.definitions and "gps_waypoints" in ws.definitions
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"layers": ["benches"]}, "no layer 'benches'"),
+    ({"bbox": "1,2,3"}, "expected minx,miny,maxx,maxy"),
+])
+def test_checkout_refuses_bad_requests_and_leaves_no_file(master, tmp_path, bad, message):
+    with pytest.raises(SyncError, match=message):
+        checkout(master, tmp_path / "ws.sqlite", **bad)
+    assert not (tmp_path / "ws.sqlite").exists()
+
+
+# -- change packages ---------------------------------------------------------------
+
+
+def test_change_package_shows_every_change_with_base_values_and_resets_the_base(master, tmp_path):
+    checkout(master, tmp_path / "ws.sqlite", user="张三")
+    uuids = list(master_rows(master))
+    with Workspace.open(tmp_path / "ws.sqlite") as ws:
+        old = ws.find("toilets", uuids[0])
+        edit(ws, uuids[0], name="新名称", geometry=moved(old.geometry, 3))
+        gone = ws.find("toilets", uuids[1])
+        ws.delete("toilets", gone.fid)
+        new = ws.insert("toilets", {"name": "新建公厕", "district": "锦江区"}, Point(400000, 3390000))
+        result = write_changes(ws, tmp_path / "p.gpkg")
+        assert result.layers["toilets"] == {"insert": 1, "update": 1, "delete": 1}
+        assert all(sum(c.values()) == 0 for c in ws.pending_changes().values())  # base reset
+        assert write_changes(ws, tmp_path / "p2.gpkg").path is None  # nothing more to send
+    assert not (tmp_path / "p2.gpkg").exists()
+    features = assert_valid(tmp_path / "p.gpkg")
+    rows = {f["properties"]["uuid"]: f for f in features["toilets"]}
+    up = rows[uuids[0]]["properties"]
+    assert up["op"] == "update" and up["changed_fields"] == "name,geom"
+    assert up["name"] == "新名称" and up["edited_by"] == "张三"
+    base = json.loads(up["base"])
+    assert base["name"] == old.attributes["name"]
+    assert shapely.from_wkt(base["geom"]).equals_exact(old.geometry, 0)
+    deleted = rows[uuids[1]]
+    assert deleted["properties"]["op"] == "delete" and deleted["properties"]["name"] == gone.attributes["name"]
+    assert shapely.geometry.shape(deleted["geometry"]).equals_exact(gone.geometry, 0)
+    assert rows[new.uuid]["properties"]["op"] == "insert"
+    info = read_package(tmp_path / "p.gpkg")
+    assert info.package_uuid == result.package_uuid and info.base_version == 1
+    assert info.master_id == read_master(master).master_id and info.workspace_id == result.workspace_id
+    with open_geopackage(tmp_path / "p.gpkg") as gp:
+        assert 'attr="op"' in gp.styles("toilets")[0]["styleQML"]
+
+
+# -- the two-staff workflow -------------------------------------------------------------
+
+
+@pytest.fixture
+def two_staff(master, tmp_path):
+    """Two staff check out the same master and edit offline; both send a change package.
+
+    u[0]: both rename (A 'A名', B 'B名')              -> same-field conflict
+    u[1]: A changes seats_male, B the status          -> different fields, clean
+    u[2]: A deletes, B renames                        -> delete/update (office deleted)
+    u[3]: A moves, B changes opening_hours            -> clean
+    u[4]: A renames, B deletes                        -> update/delete (office updated)
+    u[5]: both move it, to different places           -> geometry conflict
+    u[6]: both set status '停用'                       -> same value, no conflict
+    u[7]: B renames first, A later                    -> conflict where the office is newer
+    both insert a toilet.
+    """
+    u = list(master_rows(master))
+    checkout(master, tmp_path / "a.sqlite", user="张三")
+    checkout(master, tmp_path / "b.sqlite", user="李四")
+    with Workspace.open(tmp_path / "a.sqlite") as a, Workspace.open(tmp_path / "b.sqlite") as b:
+        edit(b, u[7], name="B先改")
+        time.sleep(0.01)
+        edit(a, u[7], name="A后改")
+        edit(a, u[0], name="A名")
+        edit(a, u[1], seats_male=9)
+        a.delete("toilets", a.find("toilets", u[2]).fid)
+        p3 = a.find("toilets", u[3]).geometry
+        edit(a, u[3], geometry=moved(p3, 5))
+        edit(a, u[4], name="A改名")
+        p5 = a.find("toilets", u[5]).geometry
+        edit(a, u[5], geometry=moved(p5, 10))
+        edit(a, u[6], status="停用")
+        ia = a.insert("toilets", {"name": "甲新建", "district": "锦江区"}, Point(401000, 3391000)).uuid
+        time.sleep(0.01)
+        edit(b, u[0], name="B名")
+        edit(b, u[1], status="停用")
+        edit(b, u[2], name="B改名")
+        edit(b, u[3], opening_hours="全天")
+        b.delete("toilets", b.find("toilets", u[4]).fid)
+        edit(b, u[5], geometry=moved(p5, -10))
+        edit(b, u[6], status="停用")
+        ib = b.insert("toilets", {"name": "乙新建", "district": "青羊区"}, Point(402000, 3392000)).uuid
+        write_changes(a, tmp_path / "pa.gpkg")
+        write_changes(b, tmp_path / "pb.gpkg")
+    return SimpleNamespace(master=master, u=u, ia=ia, ib=ib, p3=p3, p5=p5, a=tmp_path / "a.sqlite",
+                           b=tmp_path / "b.sqlite", pa=tmp_path / "pa.gpkg", pb=tmp_path / "pb.gpkg",
+                           tmp=tmp_path)
+
+
+EXPECTED_B_CONFLICTS = {
+    (0, "name", "update/update"),
+    (2, "name", "delete/update"),
+    (4, "name", "update/delete"),
+    (5, "geom", "update/update"),
+    (7, "name", "update/update"),
+}
+
+
+def conflicts_of(result, u):
+    index = {uuid: i for i, uuid in enumerate(u)}
+    return {(index[c["uuid"]], c["field"], c["kind"]) for c in result.conflicts}
+
+
+def test_first_package_applies_cleanly(two_staff):
+    s = two_staff
+    result = apply_package(s.master, s.pa, report=s.tmp / "ra.json")
+    assert result.exit_code == EXIT_CLEAN and result.conflicts == []
+    assert (result.version_before, result.version_after) == (1, 2)
+    counts = result.layers["toilets"]
+    assert (counts.inserts, counts.updates, counts.deletes) == (1, 7, 1)
+    rows = master_rows(s.master)
+    assert rows[s.u[0]]["name"] == "A名" and rows[s.u[1]]["seats_male"] == 9
+    assert s.u[2] not in rows and rows[s.ia]["name"] == "甲新建"
+    assert rows[s.u[3]]["geom"].equals_exact(moved(s.p3, 5), 0)
+    assert rows[s.u[0]]["modified_by"] == "张三"
+    assert read_master(s.master).version == 2
+    assert_valid(s.master)
+    report = json.loads((s.tmp / "ra.json").read_text("utf-8"))
+    assert report["layers"]["toilets"]["updates"] == 7 and report["conflicts"] == []
+
+
+def test_second_package_merges_per_field_and_reports_every_conflict(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pa)
+    result = apply_package(s.master, s.pb, policy="office", report=s.tmp / "rb.json")
+    assert result.exit_code == EXIT_CONFLICTS
+    assert conflicts_of(result, s.u) == EXPECTED_B_CONFLICTS
+    rows = master_rows(s.master)
+    assert rows[s.u[0]]["name"] == "A名"                                # office wins
+    assert rows[s.u[1]]["seats_male"] == 9 and rows[s.u[1]]["status"] == "停用"   # both kept
+    assert s.u[2] not in rows                                            # office's delete stands
+    assert rows[s.u[3]]["geom"].equals_exact(moved(s.p3, 5), 0) and rows[s.u[3]]["opening_hours"] == "全天"
+    assert rows[s.u[4]]["name"] == "A改名"                              # office's update stands
+    assert rows[s.u[5]]["geom"].equals_exact(moved(s.p5, 10), 0)
+    assert rows[s.u[6]]["status"] == "停用"
+    assert rows[s.ia]["name"] == "甲新建" and rows[s.ib]["name"] == "乙新建"  # both inserts
+    assert_valid(s.master)
+    report = json.loads((s.tmp / "rb.json").read_text("utf-8"))
+    by_key = {(c["uuid"], c["field"]): c for c in report["conflicts"]}
+    c = by_key[(s.u[0], "name")]
+    assert (c["office_value"], c["field_value"], c["kept"], c["resolution"]) == ("A名", "B名", "A名", "office")
+    assert (c["office_editor"], c["field_editor"]) == ("张三", "李四")
+    assert c["base_value"] and c["office_time"] < c["field_time"]
+    geometry = by_key[(s.u[5], "geom")]
+    assert shapely.from_wkt(geometry["field_value"]).equals_exact(moved(s.p5, -10), 0)
+    assert shapely.from_wkt(geometry["base_value"]).equals_exact(s.p5, 0)
+    deleted = by_key[(s.u[2], "name")]
+    assert deleted["office_value"] is None and deleted["office_editor"] == "张三"  # who deleted it
+
+
+@pytest.mark.parametrize("policy", ["office", "field", "newest", "manual"])
+def test_every_policy(two_staff, policy):
+    s = two_staff
+    apply_package(s.master, s.pa)
+    result = apply_package(s.master, s.pb, policy=policy)
+    assert conflicts_of(result, s.u) == EXPECTED_B_CONFLICTS
+    rows = master_rows(s.master)
+    field_wins = {"office": set(), "manual": set(), "field": {0, 2, 4, 5, 7}, "newest": {0, 2, 4, 5}}[policy]
+    assert rows[s.u[0]]["name"] == ("B名" if 0 in field_wins else "A名")
+    assert (s.u[2] in rows) == (2 in field_wins)
+    if 2 in field_wins:
+        assert rows[s.u[2]]["name"] == "B改名"  # restored with the field's edit
+    assert (s.u[4] in rows) == (4 not in field_wins)
+    assert rows[s.u[5]]["geom"].equals_exact(moved(s.p5, -10 if 5 in field_wins else 10), 0)
+    assert rows[s.u[7]]["name"] == ("B先改" if 7 in field_wins else "A后改")
+    expected = "unresolved" if policy == "manual" else None
+    for c in result.conflicts:
+        side = "field" if (s.u.index(c["uuid"]) in field_wins) else "office"
+        assert c["resolution"] == (expected or side)
+    assert len(result.unresolved) == (5 if policy == "manual" else 0)
+    assert result.exit_code == EXIT_CONFLICTS
+    assert_valid(s.master)
+
+
+def test_reapply_changes_nothing(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pa)
+    before = digest(s.master)
+    again = apply_package(s.master, s.pa)
+    assert again.already_applied and again.exit_code == EXIT_CLEAN
+    assert digest(s.master) == before
+    assert read_master(s.master).version == 2
+
+
+def test_dry_run_counts_and_writes_nothing(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pa)
+    before = digest(s.master)
+    result = apply_package(s.master, s.pb, dry_run=True, report=s.tmp / "dry.json")
+    assert digest(s.master) == before
+    assert result.dry_run and result.version_after == 2
+    assert result.layers["toilets"].conflicts == len(EXPECTED_B_CONFLICTS)
+    assert json.loads((s.tmp / "dry.json").read_text("utf-8"))["dry_run"] is True
+    assert apply_package(s.master, s.pb).layers["toilets"].to_dict() == result.layers["toilets"].to_dict()
+
+
+def test_update_rebases_the_workspace_keeping_unsent_edits(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pa)
+    apply_package(s.master, s.pb)
+    with Workspace.open(s.a) as a:
+        edit(a, s.u[1], name="未发送")            # unsent, no conflict
+        edit(a, s.u[4], name="再改")              # unsent, office kept A's (same base) -> clean
+        edit(a, s.u[8], status="停用")            # unsent
+        result = update_workspace(a, s.master, report=s.tmp / "update.json")
+        assert result.exit_code == EXIT_CLEAN and result.version_after == 3
+        assert a.find("toilets", s.u[1]).attributes["name"] == "未发送"
+        assert a.find("toilets", s.u[1]).attributes["status"] == "停用"   # B's change arrived
+        assert a.find("toilets", s.ib).attributes["name"] == "乙新建"
+        pending = {c.uuid: c for c in a.changes("toilets")}
+        assert set(pending) == {s.u[1], s.u[4], s.u[8]}
+        assert pending[s.u[1]].changed_fields == ("name",)
+        assert a.setting("sync_base_version") == "3"
+        package = write_changes(a, s.tmp / "pa2.gpkg")
+    result = apply_package(s.master, package.path)
+    assert result.exit_code == EXIT_CLEAN
+    rows = master_rows(s.master)
+    assert rows[s.u[1]]["name"] == "未发送" and rows[s.u[1]]["status"] == "停用"
+
+
+def test_update_reports_conflicts_with_unsent_edits(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pb)  # B first this time
+    with Workspace.open(s.a) as a:
+        # A's package was sent but not applied: update must refuse
+        with pytest.raises(SyncError, match="not applied the change package"):
+            update_workspace(a, s.master)
+    apply_package(s.master, s.pa)
+    with Workspace.open(s.b) as b:
+        edit(b, s.u[9], name="乙未发送")
+        edit(b, s.u[1], seats_male=3)   # A set it to 9 at the office: conflict
+        result = update_workspace(b, s.master, policy="field")
+        assert result.exit_code == EXIT_CONFLICTS
+        assert {(c["uuid"], c["field"]) for c in result.conflicts} == {(s.u[1], "seats_male")}
+        assert b.find("toilets", s.u[1]).attributes["seats_male"] == 3
+        assert b.find("toilets", s.u[9]).attributes["name"] == "乙未发送"
+        assert {c.uuid for c in b.changes("toilets")} == {s.u[1], s.u[9]}
+
+
+def test_packages_of_one_workspace_apply_in_order(master, tmp_path):
+    checkout(master, tmp_path / "ws.sqlite")
+    u = list(master_rows(master))
+    with Workspace.open(tmp_path / "ws.sqlite") as ws:
+        edit(ws, u[0], name="一")
+        first = write_changes(ws, tmp_path / "1.gpkg")
+        edit(ws, u[0], name="二")
+        second = write_changes(ws, tmp_path / "2.gpkg")
+    before = digest(master)
+    with pytest.raises(SyncError, match="apply them first"):
+        apply_package(master, second.path)
+    assert digest(master) == before
+    assert apply_package(master, first.path).exit_code == EXIT_CLEAN
+    assert apply_package(master, second.path).exit_code == EXIT_CLEAN  # base is the first's result
+    assert master_rows(master)[u[0]]["name"] == "二"
+
+
+# -- bad input ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def package(master, tmp_path):
+    checkout(master, tmp_path / "ws.sqlite")
+    with Workspace.open(tmp_path / "ws.sqlite") as ws:
+        edit(ws, list(master_rows(master))[0], name="改")
+        return write_changes(ws, tmp_path / "p.gpkg").path
+
+
+def test_package_from_another_master_is_refused(package, tmp_path):
+    other = tmp_path / "other.gpkg"
+    create_master(other, demo=True, counts=COUNTS)
+    before = digest(other)
+    with pytest.raises(SyncError, match=f"{package}: change package is for master"):
+        apply_package(other, package)
+    assert digest(other) == before
+
+
+def test_package_with_another_schema_is_refused(master, package):
+    con = sqlite3.connect(package)
+    con.execute('ALTER TABLE toilets RENAME COLUMN "zone" TO "zone2"')
+    con.commit()
+    con.close()
+    before = digest(master)
+    with pytest.raises(SyncError, match=r"layer 'toilets' has another schema .*missing zone; unknown zone2"):
+        apply_package(master, package)
+    assert digest(master) == before
+
+
+def test_package_with_an_unknown_layer_is_refused(master, package):
+    con = sqlite3.connect(package)
+    con.execute("UPDATE tongcheng_package SET value = ? WHERE key = 'layers'", (json.dumps(["toilets", "benches"]),))
+    con.commit()
+    con.close()
+    before = digest(master)
+    with pytest.raises(SyncError, match=f"{package}: layer 'benches' is not in master"):
+        apply_package(master, package)
+    assert digest(master) == before
+
+
+@pytest.mark.parametrize("damage, error, message", [
+    (lambda p: p.write_text("not a geopackage", "utf-8"), GeoPackageError, "not a GeoPackage"),
+    (lambda p: p.write_bytes(p.read_bytes()[:3000]), GeoPackageError, "truncated"),
+    (lambda p: p.unlink(), GeoPackageError, "no such file"),
+])
+def test_broken_package_files_name_the_file(master, package, damage, error, message):
+    damage(package)
+    before = digest(master)
+    with pytest.raises(error, match=message) as info:
+        apply_package(master, package)
+    assert str(package) in str(info.value)
+    assert digest(master) == before
+
+
+def test_master_and_package_cannot_be_swapped(master, package):
+    with pytest.raises(SyncError, match="this is a master, not a change package"):
+        apply_package(master, master)
+    with pytest.raises(SyncError, match="this is a change package, not a Tongcheng master"):
+        apply_package(package, package)
+
+
+def test_update_from_another_master_changes_nothing(master, package, tmp_path):
+    other = tmp_path / "other.gpkg"
+    create_master(other, demo=True, counts=COUNTS)
+    with Workspace.open(tmp_path / "ws.sqlite") as ws:
+        with pytest.raises(SyncError, match="is not the master"):
+            update_workspace(ws, other)
+        assert ws.setting("sync_base_version") == "1"
+
+
+# -- interruption ----------------------------------------------------------------------------
+
+KILL_SCRIPT = """
+import sys, time
+import layers.sync as sync
+master, package, flag = sys.argv[1:4]
+write = sync._write_master_layer
+def write_then_hang(*args, **kwargs):
+    write(*args, **kwargs)
+    open(flag, "w").write("written")
+    time.sleep(120)
+sync._write_master_layer = write_then_hang
+sync.apply_package(master, package)
+"""
+
+
+def test_killed_apply_leaves_the_master_intact(two_staff):
+    s = two_staff
+    before = {layer: master_rows(s.master, layer) for layer in ("toilets", "kiosks")}
+    flag = s.tmp / "written.flag"
+    process = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(s.master), str(s.pa), str(flag)],
+                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists():
+            assert process.poll() is None, "the apply ended before it was killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert Path(str(s.master) + "-journal").exists()  # the write was under way
+    assert read_master(s.master).version == 1
+    for layer, rows in before.items():
+        after = master_rows(s.master, layer)
+        assert after.keys() == rows.keys()
+        for k, row in rows.items():
+            assert {n: v for n, v in row.items() if n != "geom"} == {n: v for n, v in after[k].items() if n != "geom"}
+            assert row["geom"].equals_exact(after[k]["geom"], 0)
+    assert_valid(s.master)
+    with open_geopackage(s.master) as gp:
+        assert gp.count(LEDGER_TABLE) == 0
+    assert apply_package(s.master, s.pa).version_after == 2  # and it can be applied afterwards
+
+
+def test_package_reads_back_with_fiona(two_staff):
+    with fiona.open(two_staff.pb, layer="toilets") as src:
+        ops = sorted(f["properties"]["op"] for f in src)
+    assert ops.count("insert") == 1 and ops.count("delete") == 1
