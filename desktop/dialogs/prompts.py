@@ -1,0 +1,97 @@
+"""Every question the editor asks the user, in one replaceable object.
+
+The main window never opens a message box or a modal form directly: it asks
+its ``prompts`` (a :class:`Prompts`). Tests replace it with a subclass giving
+scripted answers, so a real window can be driven without a human and
+without mocking the core.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from .delete_confirmation import confirm_delete
+from .error_dialog import ErrorDialog
+
+__all__ = ["UnsavedAnswer", "Prompts"]
+
+
+class UnsavedAnswer(enum.Enum):
+    """The answer to "save the unsaved edits?"."""
+
+    SAVE = "save"
+    DISCARD = "discard"
+    CANCEL = "cancel"
+
+
+class Prompts:
+    """The editor's questions, answered by real dialogs.
+
+    Parameters
+    ----------
+    parent : QWidget
+        The window the dialogs belong to.
+    """
+
+    def __init__(self, parent: QWidget | None = None):
+        self.parent = parent
+
+    def _tr(self, text: str) -> str:
+        from PySide6.QtCore import QCoreApplication
+
+        return QCoreApplication.translate("Prompts", text)
+
+    def unsaved_changes(self, count: int) -> UnsavedAnswer:
+        """Ask what to do with ``count`` unsaved edits before closing."""
+        box = QMessageBox(QMessageBox.Icon.Warning, self._tr("Unsaved edits"),
+                          self._tr("There are %d unsaved edits. Save them before closing?") % count,
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self.parent)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        if answer == QMessageBox.StandardButton.Save:
+            return UnsavedAnswer.SAVE
+        if answer == QMessageBox.StandardButton.Discard:
+            return UnsavedAnswer.DISCARD
+        return UnsavedAnswer.CANCEL
+
+    def confirm_discard(self, count: int) -> bool:
+        """Ask before dropping ``count`` unsaved edits."""
+        answer = QMessageBox.question(
+            self.parent, self._tr("Discard edits"),
+            self._tr("Discard %d unsaved edits and return to the last save? This cannot be undone.") % count,
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Discard
+
+    def confirm_delete(self, counts: dict[str, int]) -> bool:
+        """Ask before deleting; ``counts`` is {layer title: number of features}."""
+        return confirm_delete(self.parent, counts)
+
+    def new_feature(self, definition, *, attachments_folder, language: str = "zh_CN") -> dict | None:
+        """Ask for the attributes of a new feature with its form; the values if accepted, else None.
+
+        The feature exists only if this returns values.
+        """
+        from ..forms.feature_form import FeatureForm
+
+        form = FeatureForm(definition, attachments_folder=attachments_folder, language=language,
+                           parent=self.parent)
+        try:
+            return form.values() if form.exec() else None
+        finally:
+            form.deleteLater()
+
+    def select_by_expression(self, dialog) -> bool:
+        """Show the select-by-expression dialog; True if the user pressed Select."""
+        return bool(dialog.exec())
+
+    def error(self, title: str, message: str, details: str | None = None) -> None:
+        """Show an error, with optional technical details."""
+        ErrorDialog(title, message, details, self.parent).exec()
+
+    def information(self, title: str, message: str) -> None:
+        """Show a short note."""
+        QMessageBox.information(self.parent, title, message)

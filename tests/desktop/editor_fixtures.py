@@ -1,0 +1,113 @@
+"""Shared pieces of the editor tests: a small demo workspace, scripted prompts, a real window."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint
+
+from desktop.dialogs import Prompts, UnsavedAnswer
+from layers.demo import fill_demo
+from layers.store import Workspace
+
+SMALL_COUNTS = {"toilets": 30, "signboards": 60, "kiosks": 10}
+
+
+def make_workspace(path, counts=SMALL_COUNTS):
+    """A small demo district at ``path`` (closed again)."""
+    with Workspace.create(path, user="测试员") as workspace:
+        fill_demo(workspace, counts=counts)
+    return path
+
+
+class ScriptedPrompts(Prompts):
+    """Answers the editor's questions from attributes; records every question asked."""
+
+    def __init__(self):
+        super().__init__(None)
+        self.asked = []
+        self.errors = []
+        self.unsaved_answer = UnsavedAnswer.DISCARD
+        self.delete_answer = True
+        self.discard_answer = True
+        self.feature_values = None
+        self.expression = None
+        self.expression_mode = None
+
+    def unsaved_changes(self, count):
+        self.asked.append(("unsaved", count))
+        return self.unsaved_answer
+
+    def confirm_discard(self, count):
+        self.asked.append(("discard", count))
+        return self.discard_answer
+
+    def confirm_delete(self, counts):
+        self.asked.append(("delete", dict(counts)))
+        return self.delete_answer
+
+    def new_feature(self, definition, *, attachments_folder, language="zh_CN"):
+        self.asked.append(("form", definition.name))
+        return None if self.feature_values is None else dict(self.feature_values)
+
+    def select_by_expression(self, dialog):
+        self.asked.append(("expression", dialog.layer()))
+        if self.expression is None:
+            return False
+        dialog.set_expression(self.expression)
+        if self.expression_mode is not None:
+            dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData(self.expression_mode))
+        dialog.accept()
+        return dialog.result() == dialog.DialogCode.Accepted
+
+    def error(self, title, message, details=None):
+        self.errors.append(message)
+
+    def information(self, title, message):
+        self.asked.append(("information", message))
+
+
+def wait_rendered(qtbot, window, timeout=5000):
+    """Wait until the canvas has drawn the current view."""
+    qtbot.waitUntil(lambda: not window.canvas.is_rendering(), timeout=timeout)
+
+
+def empty_spot(window, layer, margin_px=25, avoid=()):
+    """A canvas position with no feature of any layer within ``margin_px`` pixels."""
+    canvas = window.canvas
+    mupp = canvas.map_units_per_pixel()
+    for sy in range(60, canvas.height() - 60, 17):
+        for sx in range(60, canvas.width() - 60, 23):
+            pos = QPoint(sx, sy)
+            if any((pos - a).manhattanLength() < 4 * margin_px for a in avoid):
+                continue
+            x, y = canvas.to_map(pos)
+            r = margin_px * mupp
+            if all(len(s.features_in_extent((x - r, y - r, x + r, y + r))) == 0 for s in window.sources.values()):
+                return pos
+    raise AssertionError("no empty spot on the canvas")
+
+
+def feature_position(window, layer, fid):
+    """The canvas position of a point feature."""
+    geometry = window.session.feature(layer, fid).geometry
+    return window.canvas.to_screen(geometry.x, geometry.y).toPoint()
+
+
+def isolated_feature(window, layer, margin_px=20):
+    """A visible stored point feature of ``layer`` with no other feature within ``margin_px`` pixels."""
+    canvas = window.canvas
+    features = window.sources[layer].features_in_extent(canvas.extent())
+    mupp = canvas.map_units_per_pixel()
+    xmin, ymin, xmax, ymax = canvas.extent()
+    pad = 60 * mupp
+    for i in np.argsort(features.fid):
+        if features.fid[i] < 0:
+            continue
+        x, y = features.x[i], features.y[i]
+        if not (xmin + pad < x < xmax - pad and ymin + pad < y < ymax - pad):
+            continue
+        r = margin_px * mupp
+        near = sum(len(s.features_in_extent((x - r, y - r, x + r, y + r))) for s in window.sources.values())
+        if near == 1:
+            return int(features.fid[i])
+    raise AssertionError("no isolated feature")
