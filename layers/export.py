@@ -43,7 +43,7 @@ import pyproj
 import shapely
 
 from . import __version__
-from .errors import GeoPackageError, SyncError, TongchengError
+from .errors import ExpressionError, GeoPackageError, SyncError, TongchengError
 from .expressions import compile_filter
 from .gpkg import Column, LayerSchema, open_geopackage
 from .sync import AUDIT_COLUMNS, MASTER_TABLE, _gpb_wkb, _read_master_info, recover
@@ -257,7 +257,10 @@ def export(source, out, *, layers=None, where=None, crs=None, fmt=None, keep_aud
         for name in chosen:
             definition = src.definitions[name]
             if where:
-                compiled = compile_filter(where, ("uuid", *definition.field_names))
+                try:
+                    compiled = compile_filter(where, ("uuid", *definition.field_names))
+                except ExpressionError as exc:
+                    raise ExpressionError(f"filter {where!r}, layer {name!r}: {exc}") from None
                 filters[name] = (compiled.sql, compiled.parameters)
             else:
                 filters[name] = ("", ())
