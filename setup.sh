@@ -56,7 +56,10 @@ if [ "$RUN" = 1 ]; then
   mkdir -p "$(dirname "$DEMO")"
   if [ ! -f "$DEMO" ]; then
     .venv/bin/tongcheng demo "$DEMO"
-  else
-    .venv/bin/tongcheng info "$DEMO"
   fi
+  if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || [ "$(uname)" = Darwin ]; then
+    exec .venv/bin/tongcheng editor "$DEMO"
+  fi
+  echo "setup: no display here; the demo workspace is ready. On a desktop, run: .venv/bin/tongcheng editor"
+  .venv/bin/tongcheng info "$DEMO"
 fi

@@ -55,7 +55,12 @@ def choose_language(requested: str | None = None) -> str:
     saved = saved_language()
     if saved:
         return saved
-    return "zh_CN" if QLocale.system().name().startswith("zh") else "en"
+    try:
+        from .i18n import system_language
+    except ImportError:
+        return "zh_CN" if QLocale.system().name().startswith("zh") else "en"
+    language = system_language()
+    return language if language in codes else "en"
 
 
 def set_language(app: QApplication, language: str) -> bool:
