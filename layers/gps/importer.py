@@ -385,7 +385,12 @@ class _Importer:
         outside = 0
         lineless = 0
         start = end = math.nan
-        for segment in track.segments:
+        point_values = _point_summary(track.segments)
+        segments = track.segments
+        track.segments = []  # each segment's columns are released once its line is built
+        segment = None
+        for index in range(n_segments):
+            segment, segments[index] = segments[index], None
             times = segment.time[np.isfinite(segment.time)]
             if len(times):
                 start = float(times.min()) if start != start else min(start, float(times.min()))
@@ -406,6 +411,7 @@ class _Importer:
             length += float(_GEOD.line_length(segment.lon, segment.lat))
             points += len(segment)
             outside += self._count_outside(segment.lon, segment.lat)
+        del segment, segments
         summary.lineless_segments += lineless
         if not parts:
             summary.lineless_tracks += 1
@@ -416,7 +422,6 @@ class _Importer:
         geometry = shapely.multilinestrings(parts)
         del parts
         extras = {key: value for key, value in track.extras.items()}
-        point_values = _point_summary(track.segments)
         if point_values:
             extras["point_values"] = point_values
         if dropped:

@@ -1,0 +1,107 @@
+"""Benchmark: ``tongcheng gps import`` of a 1,000,000-point GPX, against ogr2ogr and gpxpy.
+
+Generates a GPX track (elevation and time on every point, ~130 MB; the
+generator of ``bench/gps_parse.py``) in a temporary folder and a fresh
+workspace, then runs each tool in its own process and reports wall time and
+peak resident memory (``ru_maxrss`` of that very process, from ``os.wait4``):
+
+* ``tongcheng gps import ws.sqlite in.gpx``: read, transform to EPSG:4544,
+  measure, store in the workspace (one transaction, tracked);
+* ``ogr2ogr -f GPKG out.gpkg in.gpx`` (GDAL's GPX driver to a GeoPackage);
+* ``gpxpy.parse`` (pure Python DOM, parsing only), if gpxpy is installed.
+
+Goal: at most 1.0x ogr2ogr's time, peak memory under 200 MB.
+
+Usage: ``python bench/gps.py [--points N] [--keep]``
+"""
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gps_parse import GPXPY, ROOT, run, write_gpx  # noqa: E402  (the sibling benchmark's generator)
+
+__all__ = ["main"]
+
+COUNT = """
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from layers.store import Workspace
+with Workspace.open(sys.argv[1]) as ws:
+    (points,) = ws.connection.execute("SELECT sum(point_count) FROM gps_tracks").fetchone()
+    print(json.dumps({"tracks": ws.count("gps_tracks"), "points": points,
+                      "pending": ws.pending_changes()["gps_tracks"]["insert"]}))
+"""
+
+
+def main(argv=None):
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args(argv)
+
+    folder = Path(tempfile.mkdtemp(prefix="gps_import_bench_"))
+    python = sys.executable
+    try:
+        gpx = folder / "in.gpx"
+        t = time.perf_counter()
+        write_gpx(gpx, args.points)
+        size_mb = gpx.stat().st_size / 1e6
+        print(f"generated {gpx}: {args.points:,} points, {size_mb:.0f} MB in {time.perf_counter() - t:.1f} s")
+        run([python, "-m", "layers.cli", "init", str(folder / "ws.sqlite")], ROOT)
+        idle_s, idle_mb, _ = run([python, "-c", "import layers.cli, layers.gps.importer, layers.store"], ROOT)
+
+        rows = []
+        seconds, rss, out = run([python, "-m", "layers.cli", "gps", "import", str(folder / "ws.sqlite"), str(gpx)],
+                                ROOT)
+        rows.append(("tongcheng gps import", seconds, rss))
+        check = json.loads(run([python, "-c", COUNT, str(folder / "ws.sqlite"), str(ROOT)], ROOT)[2])
+        assert check["points"] == args.points and check["tracks"] == check["pending"] == 1, check
+        print(f"  tongcheng: {check['tracks']} track, {check['points']:,} points stored as a tracked insert; "
+              f"interpreter + imports alone: {idle_s:.2f} s, {idle_mb:.0f} MB; "
+              f"workspace {(folder / 'ws.sqlite').stat().st_size / 1e6:.0f} MB")
+
+        ogr2ogr = shutil.which("ogr2ogr")
+        if ogr2ogr:
+            seconds, rss, _ = run([ogr2ogr, "-f", "GPKG", "out.gpkg", "in.gpx"], folder)
+            rows.append(("ogr2ogr -f GPKG", seconds, rss))
+        else:
+            print("  note: ogr2ogr not found (apt install gdal-bin): comparison skipped")
+
+        try:
+            import gpxpy  # noqa: F401  (only to know whether it is installed)
+        except ImportError:
+            print("  note: gpxpy is not installed (pip install gpxpy): comparison skipped")
+        else:
+            seconds, rss, out = run([python, "-c", GPXPY, str(gpx)], folder)
+            result = json.loads(out)
+            assert result["points"] == args.points, result
+            rows.append(("gpxpy.parse (parse only)", seconds, rss))
+
+        ours = rows[0]
+        print(f"\n{'tool':<26}{'seconds':>9}{'peak MB':>9}{'time / ours':>13}{'ours / tool':>13}{'memory / ours':>15}")
+        for name, seconds, rss in rows:
+            print(f"{name:<26}{seconds:>9.2f}{rss:>9.0f}{seconds / ours[1]:>13.2f}{ours[1] / seconds:>13.2f}"
+                  f"{rss / ours[2]:>15.2f}")
+        ogr = next((r for r in rows if r[0].startswith("ogr2ogr")), None)
+        met_time = ogr is None or ours[1] <= ogr[1]
+        met_memory = ours[2] < 200
+        ratio = f"{ours[1] / ogr[1]:.2f}x ogr2ogr's time" if ogr else "no ogr2ogr to compare"
+        print(f"\nthroughput: {args.points / ours[1] / 1e6:.2f} M points/s, {size_mb / ours[1]:.0f} MB/s; "
+              f"goal (<= 1.0x ogr2ogr's time, peak < 200 MB): {ratio}, peak {ours[2]:.0f} MB: "
+              f"{'met' if met_time and met_memory else 'NOT met'}")
+    finally:
+        if args.keep:
+            print(f"kept {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
