@@ -86,7 +86,6 @@ class MainWindow(QMainWindow):
         self.sources = {s.name: s for s in sources_for_session(self.session, self.readers, language)}
         self._to_wgs84 = pyproj.Transformer.from_crs(workspace.crs, "EPSG:4326", always_xy=True)
         self._closed = False
-        self._syncing_selection = False
         self.setWindowIcon(_icon("tongcheng"))
 
         self.canvas = MapCanvas(self)
@@ -264,6 +263,9 @@ class MainWindow(QMainWindow):
             self.scale_combo.addItem(f"1:{n:,}", n)
         self.scale_combo.activated.connect(self._scale_chosen)
         self.scale_combo.lineEdit().returnPressed.connect(self._scale_typed)
+        metrics = self.fontMetrics()
+        self.coordinates_label.setMinimumWidth(metrics.horizontalAdvance("EPSG:4544  000,000,000.00, 0,000,000.00"))
+        self.wgs84_label.setMinimumWidth(metrics.horizontalAdvance("WGS84  000.000000°E, 00.000000°N"))
         for widget in (self.edits_label, self.coordinates_label, self.wgs84_label, self.scale_label,
                        self.scale_combo):
             status.addPermanentWidget(widget)
@@ -848,7 +850,11 @@ class AttributeTablePanel(QWidget):
             fids = window.sources[self.layer].features_in_extent(window.canvas.extent()).fid
         elif self.mode() == self.SELECTED:
             fids = np.fromiter(window.canvas.selection(self.layer), dtype=np.int64)
-        self.model().set_filter(self.search.text() or None, fids)
+        self._syncing = True  # rows leaving the view must not unselect their features on the map
+        try:
+            self.model().set_filter(self.search.text() or None, fids)
+        finally:
+            self._syncing = False
         self._select_rows()
         self._show_count()
 
@@ -869,13 +875,21 @@ class AttributeTablePanel(QWidget):
         model = self._models.get(layer)
         if model is None:
             return
-        model.refresh()
-        model.refresh_fids([f for f in fids if model.row_of(f) >= 0])
+        self._syncing = True
+        try:
+            model.refresh()
+            model.refresh_fids([f for f in fids if model.row_of(f) >= 0])
+        finally:
+            self._syncing = False
         self._show_count()
 
     def reset(self) -> None:
-        for model in self._models.values():
-            model.refresh()
+        self._syncing = True
+        try:
+            for model in self._models.values():
+                model.refresh()
+        finally:
+            self._syncing = False
         self.apply_filter()
 
     def map_extent_changed(self) -> None:
@@ -913,13 +927,20 @@ class AttributeTablePanel(QWidget):
             self._syncing = False
 
     def _view_selection_changed(self, *_args) -> None:
+        """Rows selected in the table become the map selection of the features the table shows.
+
+        Selected features the table does not show (filtered out) stay selected.
+        """
         if self._syncing:
             return
         model = self.model()
-        fids = {model.fid_at(index.row()) for index in self.view.selectionModel().selectedRows()}
+        rows = {index.row() for index in self.view.selectionModel().selectedRows()}
+        chosen = {model.fid_at(row) for row in rows}
+        current = np.fromiter(self.window_.canvas.selection(self.layer), dtype=np.int64)
+        hidden = {int(f) for f in current[model.rows_of(current) < 0]} if current.size else set()
         self._syncing = True
         try:
-            self.window_.canvas.set_selection(self.layer, fids)
+            self.window_.canvas.set_selection(self.layer, hidden | chosen)
         finally:
             self._syncing = False
 
@@ -928,4 +949,3 @@ def saved_language(default: str | None = None) -> str | None:
     """The language chosen in Settings > Language last time (None if never chosen)."""
     value = QSettings().value("language", default)
     return value if value in dict(LANGUAGES) else default
-
