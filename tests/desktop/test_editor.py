@@ -321,3 +321,27 @@ def test_move_snaps_to_a_neighbour(qtbot, window):
         window.session.feature("signboards", neighbour).geometry)
     window.undo_stack.undo()
     assert not window.session.is_dirty
+
+
+def test_settings_language_switches_titles_legend_and_menus(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtCore import QCoreApplication, QSettings
+
+    from desktop import app
+
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    with qtbot.waitSignal(window.languageRequested) as blocker:
+        window.actions["language_zh_CN"].trigger()
+    assert blocker.args == ["zh_CN"]
+    try:
+        assert window.language == "zh_CN"
+        assert window.layer_panel.tree.topLevelItem(0).text(0) == "公厕 (30)"
+        assert window.layer_panel.legend("toilets")[0] == "在用"
+        assert window.canvas.layer("toilets").title == "公厕"
+        assert window.file_menu.title() == QCoreApplication.translate("MainWindow", "&File")
+        assert QSettings().value("language") == "zh_CN"
+        assert window.actions["language_zh_CN"].isChecked()
+    finally:
+        app._change_language("en")
+    assert window.layer_panel.tree.topLevelItem(0).text(0) == "Public toilets (30)"
+    assert window.file_menu.title() == "&File"
