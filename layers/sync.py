@@ -70,7 +70,14 @@ from . import __version__
 from .errors import GeoPackageError, SyncError, ValidationError, WorkspaceError
 from .gpkg import Column, GeoPackage, LayerSchema, encode_gpb, open_geopackage, temporary_path
 from .merge import geometry_wkt, three_way
-from .schema import load_definitions, parse_codelists, parse_definition, validate_feature
+from .schema import (
+    load_definitions,
+    parse_codelists,
+    parse_definition,
+    validate_feature,
+    validate_geometries,
+    validate_geometry,
+)
 from .spatialite import geometry_blob
 from .tracking import CHANGES_TABLE, base_table
 
@@ -161,6 +168,31 @@ def _geometries(wkbs):
         return list(shapely.from_wkb(arr))
     except shapely.errors.GEOSException as exc:
         raise GeoPackageError(f"invalid geometry: {exc}") from None
+
+
+def _canonical(wkbs):
+    """The same geometries as ISO little-endian WKB written by shapely (None kept).
+
+    Merges compare geometries as these bytes: equal geometries, whichever
+    tool wrote them, give equal bytes, and bytes compare fast.
+    """
+    if not wkbs:
+        return []
+    arr = np.empty(len(wkbs), dtype=object)
+    arr[:] = [g if g is None or isinstance(g, BaseGeometry) else bytes(g) for g in wkbs]
+    try:
+        if any(isinstance(g, (bytes, bytearray)) for g in arr):
+            arr = shapely.from_wkb(arr)
+    except shapely.errors.GEOSException as exc:
+        raise GeoPackageError(f"invalid geometry: {exc}") from None
+    return list(shapely.to_wkb(arr, flavor="iso", byte_order=1))
+
+
+def _report_value(name, value):
+    """A value for the JSON report: geometries (WKB in merges) as lossless WKT."""
+    if name == "geom" and isinstance(value, (bytes, bytearray)):
+        return geometry_wkt(shapely.from_wkb(bytes(value)))
+    return _json_value(value)
 
 
 def _json_value(value):
@@ -667,18 +699,18 @@ def write_changes(workspace, out, *, reset=True):
     info = _checkout_info(ws)
     out = Path(out)
     result = PackageResult(None, None, ws.id, info["master_id"], info["version"])
+    user = ws.user
     collected = {}
     for layer in info["layers"]:
-        changes = list(ws.changes(layer))
-        collected[layer] = changes
+        rows = list(_workspace_changes(ws, ws.layer(layer), user))
+        collected[layer] = rows
         counts = {"insert": 0, "update": 0, "delete": 0}
-        for c in changes:
-            counts[c.op] += 1
+        for row in rows:
+            counts[row[1]] += 1
         result.layers[layer] = counts
     if result.total == 0:
         return result
     package_uuid = str(uuid_module.uuid4())
-    user = ws.user
     from .qgis_style import operation_qml
 
     with open_geopackage(out, "w") as gp:
@@ -692,11 +724,17 @@ def write_changes(workspace, out, *, reset=True):
             "bbox": json.dumps(info["bbox"]), "srid": str(ws.srid),
         }
         gp.write_rows(PACKAGE_TABLE, [{"key": k, "value": v} for k, v in meta.items()])
-        for layer, changes in collected.items():
+        for layer, rows in collected.items():
             definition = ws.layer(layer)
             schema = package_schema(definition, ws.srid)
             gp.create_layer(schema)
-            gp.write_rows(layer, _package_rows(definition, changes, user))
+            names = ["uuid", *_PACKAGE_EXTRA, *definition.field_names, *AUDIT_COLUMNS, "base", "geom"]
+            try:
+                gp.connection.executemany(
+                    f"INSERT INTO {_q(layer)} ({', '.join(map(_q, names))}) "
+                    f"VALUES ({', '.join('?' * len(names))})", rows)
+            except sqlite3.Error as exc:
+                raise GeoPackageError(f"{out}: writing layer {layer!r}: {exc}") from None
             gp.add_style(layer, layer[:30], operation_qml(definition, columns=schema.column_names),
                          description="变更 / changes", owner="tongcheng")
     if reset:
@@ -707,27 +745,58 @@ def write_changes(workspace, out, *, reset=True):
     return result
 
 
-def _package_rows(definition, changes, user):
-    names = definition.field_names
-    for c in changes:
-        source = c.current if c.op != "delete" else c.base
-        row = {"uuid": c.uuid, "op": c.op, "changed_fields": ",".join(c.changed_fields) or None}
-        for n in names:
-            row[n] = source[n]
-        for a in AUDIT_COLUMNS:
-            row[a] = _iso_time(source.get(a)) if a.endswith("_at") else source.get(a)
-        row["geom"] = shapely.from_wkb(source["geom"]) if source["geom"] is not None else None
-        if c.op == "delete":
-            row["edited_by"], row["edited_at"] = user, _iso_time(c.changed_at)
+def _workspace_changes(ws, definition, user):
+    """The net changes of a layer since the base as change-package rows, in one query.
+
+    The same rules as ``Workspace.changes`` (an update that returned every
+    field to its base value is no change), read in bulk: current and base
+    rows joined to the tracking table, geometries straight out of SpatiaLite
+    as GeoPackage binary (``AsGPB``) and, to compare, WKB.
+    """
+    layer = definition.name
+    names = [*definition.field_names, *AUDIT_COLUMNS]
+    width = len(names)
+    sql = (f"SELECT c.uuid, c.op, c.changed_at, {', '.join('t.' + n for n in names)}, AsGPB(t.geom), "
+           f"AsBinary(t.geom), {', '.join('b.' + n for n in names)}, AsGPB(b.geom), AsBinary(b.geom) "
+           f"FROM {CHANGES_TABLE} c LEFT JOIN {layer} t ON t.uuid = c.uuid "
+           f"LEFT JOIN {base_table(layer)} b ON b.uuid = c.uuid WHERE c.layer = ? ORDER BY c.fid")
+    fields = definition.field_names
+    for row in ws.connection.execute(sql, (layer,)):
+        uuid, op, changed_at = row[0], row[1], row[2]
+        current = dict(zip(names, row[3:3 + width]))
+        current_gpb, current_wkb = row[3 + width], row[4 + width]
+        base = dict(zip(names, row[5 + width:5 + 2 * width]))
+        base_gpb, base_wkb = row[5 + 2 * width], row[6 + 2 * width]
+        base_json = None
+        if op == "insert":
+            changed = (*fields, "geom")
+            values, gpb = current, current_gpb
+            editor, when = current["modified_by"], current["modified_at"]
+        elif op == "delete":
+            changed = ()
+            values, gpb = base, base_gpb
+            editor, when = user, changed_at
         else:
-            row["edited_by"], row["edited_at"] = source.get("modified_by"), _iso_time(source.get("modified_at"))
-        if c.op == "update":
-            base = {}
-            for n in c.changed_fields:
-                v = c.base[n]
-                base[n] = geometry_wkt(shapely.from_wkb(v)) if n == "geom" and v is not None else v
-            row["base"] = json.dumps(base, ensure_ascii=False)
-        yield row
+            changed = tuple(n for n in fields if not _same(base[n], current[n]))
+            if base_wkb != current_wkb:
+                changed += ("geom",)
+            if not changed:
+                continue
+            values, gpb = current, current_gpb
+            editor, when = current["modified_by"], current["modified_at"]
+            base_json = json.dumps(
+                {n: (geometry_wkt(shapely.from_wkb(base_wkb)) if base_wkb is not None else None)
+                 if n == "geom" else base[n] for n in changed}, ensure_ascii=False)
+        yield (uuid, op, ",".join(changed) or None, editor, _iso_time(when),
+               *[values[n] for n in fields], values["created_by"], _iso_time(values["created_at"]),
+               values["modified_by"], _iso_time(values["modified_at"]), base_json, gpb)
+
+
+def _same(a, b):
+    return (a == b and type(a) is type(b)) or (a is None and b is None)
+
+
+
 
 
 @dataclass
@@ -883,10 +952,28 @@ def _merge_layer(definition, base, office, field_side, policy, layer):
     else:
         groups = [(mapping[policy], None)]
     merged, conflicts = {}, []
+    # Most features changed on one side only: take that side's row as it is.
     done = set()
+    for k in set(base) | set(office.rows) | set(field_side.rows):
+        b, t, o = base.get(k), office.rows.get(k), field_side.rows.get(k)
+        if b is not None and t is not None and t == b:      # untouched at the office
+            if o is not None:
+                merged[k] = o
+        elif b is not None and o is not None and o == b:    # untouched in the field
+            if t is not None:
+                merged[k] = t
+        elif b is None and t is None and o is not None:     # inserted in the field
+            merged[k] = o
+        elif b is None and o is None and t is not None:     # inserted at the office
+            merged[k] = t
+        elif b is not None and t is None and o is None:     # deleted on both sides
+            pass
+        else:
+            continue
+        done.add(k)
     for tw_policy, keys in groups:
         def pick(rows):
-            return {k: v for k, v in rows.items() if (keys is None and k not in done) or (keys is not None and k in keys)}
+            return {k: v for k, v in rows.items() if k not in done and (keys is None or k in keys)}
         b, t, o = pick(base), pick(office.rows), pick(field_side.rows)
         result = three_way(b, t, o, "uuid", policy=tw_policy, layer=layer)
         merged.update(result.rows)
@@ -897,10 +984,10 @@ def _merge_layer(definition, base, office, field_side, policy, layer):
             field_editor, field_time = field_side.audit.get(c.key, (None, None))
             conflicts.append({
                 "layer": layer, "uuid": c.key, "field": c.field, "kind": c.kind,
-                "base_value": _json_value(c.base), "office_value": _json_value(c.theirs),
-                "field_value": _json_value(c.ours), "office_editor": office_editor,
+                "base_value": _report_value(c.field, c.base), "office_value": _report_value(c.field, c.theirs),
+                "field_value": _report_value(c.field, c.ours), "office_editor": office_editor,
                 "office_time": office_time, "field_editor": field_editor, "field_time": field_time,
-                "resolution": resolution, "kept": _json_value(kept),
+                "resolution": resolution, "kept": _report_value(c.field, kept),
             })
         done |= set(b) | set(t) | set(o)
     return merged, conflicts
@@ -916,36 +1003,60 @@ def _newer(a, b):
 
 
 def _merge_row(definition, values, geom):
-    """{uuid-less merge row}: non-derived fields and geom."""
-    row = {f.name: values.get(f.name) for f in definition.fields if not f.derived}
+    """A merge row: the non-derived fields and geom."""
+    row = {name: values.get(name) for name in _merged_fields(definition)}
     row["geom"] = geom
     return row
 
 
-def _with_derived(definition, row, where):
-    """The row's stored values with derived fields computed; validates them."""
+_MERGED_FIELDS = {}
+
+
+def _merged_fields(definition):
+    key = id(definition)
+    names = _MERGED_FIELDS.get(key)
+    if names is None or names[0] is not definition:
+        names = _MERGED_FIELDS[key] = (definition, tuple(f.name for f in definition.fields if not f.derived))
+    return names[1]
+
+
+def _gpb_many(wkbs, srid):
+    """GeoPackage binary of many WKB geometries (XY envelope; others through encode_gpb)."""
+    geoms = np.empty(len(wkbs), dtype=object)
+    geoms[:] = _geometries(wkbs)
+    out = [None] * len(wkbs)
+    if not len(wkbs):
+        return out
+    bounds = shapely.bounds(geoms)
+    simple = ~(shapely.is_empty(geoms) | shapely.has_z(geoms)) & ~shapely.is_missing(geoms)
+    iso = shapely.to_wkb(geoms, flavor="iso", byte_order=1)
+    for i, wkb in enumerate(iso):
+        if wkb is None:
+            continue
+        if simple[i]:
+            minx, miny, maxx, maxy = bounds[i]
+            out[i] = struct.pack("<2sBBi4d", b"GP", 0, 0x03, srid, minx, maxx, miny, maxy) + wkb
+        else:
+            out[i] = encode_gpb(geoms[i], srid)
+    return out
+
+
+def _complete(definition, row, where):
+    """A merged row (non-derived fields, geom) with its derived fields computed."""
+    if not any(f.derived for f in definition.fields):
+        return dict(row)
     attributes = {f.name: row.get(f.name) for f in definition.fields if not f.derived}
     try:
-        return validate_feature(definition, attributes, row.get("geom"))
+        values = validate_feature(definition, attributes)
     except ValidationError as exc:
         raise SyncError(f"{where}: {exc}") from None
+    return {**row, **{f.name: values[f.name] for f in definition.fields if f.derived}}
 
 
 def _row_diff(definition, old, new):
-    """Fields (and geom) whose values differ between two full rows."""
-    changed = {}
-    for name in (*definition.field_names, "geom"):
-        a, b = old.get(name), new.get(name)
-        if name == "geom":
-            if a is None or b is None:
-                differ = (a is None) != (b is None)
-            else:
-                differ = a.geom_type != b.geom_type or not a.equals_exact(b, 0)
-            if differ:
-                changed[name] = b
-        elif not (a == b and type(a) is type(b)) and not (a is None and b is None):
-            changed[name] = b
-    return changed
+    """Fields (and geom, as WKB) whose values differ between two full rows."""
+    return {name: new.get(name) for name in (*definition.field_names, "geom")
+            if not _same(old.get(name), new.get(name))}
 
 
 # --------------------------------------------------------------------------
@@ -983,27 +1094,39 @@ def _check_package_layer(pgp, pinfo, minfo, layer):
 
 
 def _read_package_layer(pgp, definition):
-    """Package rows by uuid: (op, changed fields, editor, time, values dict, geometry, base dict)."""
+    """Package rows by uuid, values as stored, ``geom`` and base ``geom`` as canonical WKB."""
     names = ["uuid", *_PACKAGE_EXTRA, *definition.field_names, *AUDIT_COLUMNS, "base", "geom"]
-    raw = pgp.connection.execute(
-        f"SELECT {', '.join(map(_q, names))} FROM {_q(definition.name)}").fetchall()
-    geoms = _geometries([_gpb_wkb(r[-1]) for r in raw])
-    out = {}
+    where = f"{pgp.path}: layer {definition.name!r}"
+    try:
+        raw = pgp.connection.execute(
+            f"SELECT {', '.join(map(_q, names))} FROM {_q(definition.name)}").fetchall()
+        geoms = _canonical([_gpb_wkb(r[-1]) for r in raw])
+    except (sqlite3.Error, GeoPackageError) as exc:
+        raise SyncError(f"{where}: cannot be read ({exc})") from None
+    known = {*definition.field_names, "geom"}
+    out, base_geoms = {}, {}
     for r, g in zip(raw, geoms):
         d = dict(zip(names, r))
         d["geom"] = g
+        uuid = d["uuid"]
         if d["op"] not in ("insert", "update", "delete"):
-            raise SyncError(f"{pgp.path}: layer {definition.name!r}, feature {d['uuid']}: "
-                            f"unknown operation {d['op']!r}")
+            raise SyncError(f"{where}, feature {uuid}: unknown operation {d['op']!r}")
+        d["changed"] = [n for n in (d["changed_fields"] or "").split(",") if n]
+        unknown = set(d["changed"]) - known
+        if unknown:
+            raise SyncError(f"{where}, feature {uuid}: unknown changed field(s) {', '.join(sorted(unknown))}")
         try:
             base = json.loads(d["base"]) if d["base"] else {}
-        except ValueError:
-            raise SyncError(f"{pgp.path}: layer {definition.name!r}, feature {d['uuid']}: "
-                            "base values are not JSON") from None
-        if "geom" in base and base["geom"] is not None:
-            base["geom"] = shapely.from_wkt(base["geom"])
+            if not isinstance(base, dict) or set(base) - known:
+                raise ValueError("not an object of field values")
+            if base.get("geom") is not None:
+                base_geoms[uuid] = shapely.from_wkt(base["geom"])
+        except (ValueError, shapely.errors.GEOSException) as exc:
+            raise SyncError(f"{where}, feature {uuid}: bad base values ({exc})") from None
         d["base"] = base
-        out[d["uuid"]] = d
+        out[uuid] = d
+    for uuid, wkb in zip(base_geoms, _canonical(list(base_geoms.values()))):
+        out[uuid]["base"]["geom"] = wkb
     return out
 
 
@@ -1046,6 +1169,7 @@ def apply_package(master, package, *, policy="office", report=None, dry_run=Fals
         with open_geopackage(master, "r" if dry_run else "a") as mgp:
             minfo = _read_master_info(mgp)
             con = mgp.connection
+            con.execute("PRAGMA cache_size = -262144")  # 256 MiB: no spill of a big transaction
             result.version_before = result.version_after = minfo.version
             if pinfo.master_id != minfo.master_id:
                 raise SyncError(f"{package}: change package is for master {pinfo.master_id}, but "
@@ -1115,53 +1239,44 @@ class _Plan:
 
 def _plan_apply(con, pgp, definition, policy, result):
     layer = definition.name
+    where = f"{pgp.path}: layer {layer!r}"
     package_rows = _read_package_layer(pgp, definition)
-    office_raw = _master_rows_by_uuid(con, definition, package_rows)
-    office_geoms = _geometries([r["geom"] for r in office_raw.values()])
-    office_full = {}
-    office = _Side()
-    for (k, r), g in zip(office_raw.items(), office_geoms):
+    office_full = _master_rows_by_uuid(con, definition, package_rows)
+    for r, g in zip(office_full.values(), _canonical([r["geom"] for r in office_full.values()])):
         r["geom"] = g
-        office_full[k] = r
-        office.rows[k] = {"uuid": k, **_merge_row(definition, r, g)}
+    office = _Side()
+    for k, r in office_full.items():
+        office.rows[k] = {"uuid": k, **_merge_row(definition, r, r["geom"])}
         office.audit[k] = (r["modified_by"], r["modified_at"])
-    deleted_by = {}
-    missing = [k for k in package_rows if k not in office_raw]
+    missing = [k for k in package_rows if k not in office_full]
     for i in range(0, len(missing), 500):
         part = missing[i:i + 500]
         for u, by, at in con.execute(
                 f"SELECT uuid, deleted_by, deleted_at FROM {DELETED_TABLE} WHERE layer = ? AND uuid IN "
                 f"({', '.join('?' * len(part))}) ORDER BY fid", (layer, *part)):
-            deleted_by[u] = (by, at)
-    office.audit.update({k: v for k, v in deleted_by.items() if k not in office.audit})
+            office.audit[u] = (by, at)
+    _validate_package_rows(definition, package_rows, where)
     base, field_side = {}, _Side()
-    where = f"{pgp.path}: layer {layer!r}"
     for k, p in package_rows.items():
         values = _merge_row(definition, p, p["geom"])
         field_side.audit[k] = (p["edited_by"], p["edited_at"])
         if p["op"] != "delete":
-            clean = _with_derived(definition, {**values}, f"{where}, feature {k}")
-            field_side.rows[k] = {"uuid": k, **_merge_row(definition, clean, p["geom"])}
+            field_side.rows[k] = {"uuid": k, **values}
         if p["op"] == "update":
-            b = dict(field_side.rows[k])
-            for name, v in p["base"].items():
-                if name in b:
-                    b[name] = v
-            base[k] = b
+            base[k] = {**field_side.rows[k], **{n: v for n, v in p["base"].items() if n in values}}
         elif p["op"] == "delete":
             base[k] = {"uuid": k, **values}
     merged, conflicts = _merge_layer(definition, base, office, field_side, policy, layer)
     result.conflicts.extend(conflicts)
     plan = _Plan()
     for k, row in merged.items():
-        full = _with_derived(definition, row, f"{where}, feature {k}")
-        full["geom"] = row["geom"]
+        full = _complete(definition, row, f"{where}, feature {k}")
         if k not in office_full:
             p = package_rows[k]
             audit = {a: p[a] for a in AUDIT_COLUMNS}
             audit["modified_by"], audit["modified_at"] = p["edited_by"], p["edited_at"]
-            plan.inserts.append({"uuid": k, **full, **audit})
-            plan.new_geoms.append(row["geom"])
+            plan.inserts.append({**full, **audit})
+            plan.new_geoms.append(full["geom"])
             continue
         changed = _row_diff(definition, office_full[k], full)
         if changed:
@@ -1181,6 +1296,42 @@ def _plan_apply(con, pgp, definition, policy, result):
     return plan
 
 
+def _validate_package_rows(definition, rows, where):
+    """Check the field's values against the layer definition, in place (stored form).
+
+    Inserted features are checked whole; updated ones in the fields they
+    changed (the others are their base values).  New geometries are checked
+    together.
+    """
+    derived = {f.name for f in definition.fields if f.derived}
+    geometries = []
+    for k, p in rows.items():
+        if p["op"] == "delete":
+            continue
+        if p["op"] == "insert":
+            attributes = {f.name: p[f.name] for f in definition.fields if f.name not in derived}
+        else:
+            attributes = {n: p[n] for n in p["changed"] if n != "geom" and n not in derived}
+        try:
+            p.update(validate_feature(definition, attributes, partial=p["op"] == "update"))
+        except ValidationError as exc:
+            raise SyncError(f"{where}, feature {k}: {exc}") from None
+        if p["op"] == "insert" or "geom" in p["changed"]:
+            if p["geom"] is None:
+                raise SyncError(f"{where}, feature {k}: no geometry")
+            geometries.append(k)
+    shapes = _geometries([rows[k]["geom"] for k in geometries])
+    try:
+        validate_geometries(definition, shapes)
+    except ValidationError:
+        for k, g in zip(geometries, shapes):
+            try:
+                validate_geometry(definition, g)
+            except ValidationError as exc:
+                raise SyncError(f"{where}, feature {k}: {exc}") from None
+        raise
+
+
 def _write_master_layer(con, minfo, definition, plan, pinfo, version, now):
     layer = definition.name
     srid = minfo.srid
@@ -1191,19 +1342,19 @@ def _write_master_layer(con, minfo, definition, plan, pinfo, version, now):
             f"INSERT INTO {DELETED_TABLE} (layer, uuid, deleted_by, deleted_at, package_uuid, version) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [(layer, k, by, at or now, pinfo.package_uuid, version) for k, by, at in plan.deletes])
+    wkbs = [c["geom"] for c in plan.updates.values() if "geom" in c] + [r["geom"] for r in plan.inserts]
+    blobs = dict(zip(map(id, wkbs), _gpb_many(wkbs, srid)))
     groups = {}
     for k, changed in plan.updates.items():
         groups.setdefault(tuple(changed), []).append((k, changed))
     for cols, items in groups.items():
         sql = f"UPDATE {t} SET {', '.join(f'{_q(c)} = ?' for c in cols)} WHERE uuid = ?"
-        params = []
-        for k, changed in items:
-            params.append([encode_gpb(changed[c], srid) if c == "geom" else changed[c] for c in cols] + [k])
-        con.executemany(sql, params)
+        con.executemany(sql, [[blobs[id(changed[c])] if c == "geom" else changed[c] for c in cols] + [k]
+                              for k, changed in items])
     if plan.inserts:
         names = ["uuid", *definition.field_names, *AUDIT_COLUMNS, "geom"]
         sql = f"INSERT INTO {t} ({', '.join(map(_q, names))}) VALUES ({', '.join('?' * len(names))})"
-        con.executemany(sql, [[encode_gpb(r[n], srid) if n == "geom" else r.get(n) for n in names]
+        con.executemany(sql, [[blobs[id(r["geom"])] if n == "geom" else r.get(n) for n in names]
                               for r in plan.inserts])
     if plan.inserts or plan.updates or plan.deletes:
         _refresh_extent(con, definition, plan)
@@ -1218,12 +1369,11 @@ def _refresh_extent(con, definition, plan):
     extent = None if row is None or row[0] is None else tuple(row)
     rescan = extent is None and bool(plan.old_geoms)
     if extent is not None and plan.old_geoms:
-        old = _bounds(plan.old_geoms)
+        old = _bounds(_geometries(plan.old_geoms))
         if old is not None and (old[0] <= extent[0] or old[1] <= extent[1] or old[2] >= extent[2]
                                 or old[3] >= extent[3]):
             rescan = True
     if rescan:
-        bounds = [None]
         cursor = con.execute(f"SELECT geom FROM {_q(layer)} WHERE geom IS NOT NULL")
         parts = []
         while True:
@@ -1233,11 +1383,10 @@ def _refresh_extent(con, definition, plan):
             b = _bounds(_geometries([_gpb_wkb(r[0]) for r in chunk]))
             if b is not None:
                 parts.append(b)
-        bounds = (min(p[0] for p in parts), min(p[1] for p in parts), max(p[2] for p in parts),
+        extent = (min(p[0] for p in parts), min(p[1] for p in parts), max(p[2] for p in parts),
                   max(p[3] for p in parts)) if parts else None
-        extent = bounds
     else:
-        new = _bounds(plan.new_geoms)
+        new = _bounds(_geometries(plan.new_geoms))
         if new is not None:
             extent = new if extent is None else (min(extent[0], new[0]), min(extent[1], new[1]),
                                                  max(extent[2], new[2]), max(extent[3], new[3]))
@@ -1263,13 +1412,8 @@ def _workspace_rows(ws, definition, where="", parameters=()):
 
 
 def _same_raw(definition, a, b):
-    for name in definition.field_names:
-        x, y = a.get(name), b.get(name)
-        if not (x == y and type(x) is type(y)) and not (x is None and y is None):
-            return False
-    return a.get("geom") == b.get("geom") or (
-        a.get("geom") is not None and b.get("geom") is not None
-        and shapely.from_wkb(a["geom"]).equals_exact(shapely.from_wkb(b["geom"]), 0))
+    """Same field values and geometry (canonical WKB)."""
+    return all(_same(a.get(n), b.get(n)) for n in definition.field_names) and a.get("geom") == b.get("geom")
 
 
 def update_workspace(workspace, master, *, policy="office", report=None, dry_run=False):
@@ -1361,6 +1505,9 @@ def _plan_update(ws, mcon, definition, bbox, policy, result):
                       if g is not None and g.intersects(box)}
         extra = [k for k in set(base_raw) | set(current) if k not in office_raw]
         office_raw.update(_master_rows_by_uuid(mcon, definition, extra))
+    for rows in (current, base_raw, office_raw):
+        for r, g in zip(rows.values(), _canonical([r["geom"] for r in rows.values()])):
+            r["geom"] = g
     concerned = set(local)
     for k, r in office_raw.items():
         b = base_raw.get(k)
@@ -1371,61 +1518,43 @@ def _plan_update(ws, mcon, definition, bbox, policy, result):
     def to_merge(raw):
         return {k: {"uuid": k, **_merge_row(definition, raw[k], raw[k]["geom"])} for k in concerned if k in raw}
 
-    def shapes(rows):
-        keys = list(rows)
-        geoms = _geometries([rows[k]["geom"] for k in keys])
-        for k, g in zip(keys, geoms):
-            rows[k]["geom"] = g
-        return rows
-
-    base = shapes(to_merge(base_raw))
-    office = _Side(shapes(to_merge(office_raw)),
-                   {k: (office_raw[k]["modified_by"], office_raw[k]["modified_at"]) for k in concerned if k in office_raw})
-    field_side = _Side(shapes(to_merge(current)), {})
+    office = _Side(to_merge(office_raw),
+                   {k: (office_raw[k]["modified_by"], office_raw[k]["modified_at"])
+                    for k in concerned if k in office_raw})
+    field_side = _Side(to_merge(current), {})
     for k in concerned:
         if k in current:
             field_side.audit[k] = (current[k]["modified_by"], current[k]["modified_at"])
         elif k in local:
             field_side.audit[k] = (ws.user, local[k].changed_at)
-    merged, conflicts = _merge_layer(definition, base, office, field_side, policy, layer)
+    merged, conflicts = _merge_layer(definition, to_merge(base_raw), office, field_side, policy, layer)
     result.conflicts.extend(conflicts)
     # Step 1 (untracked): the workspace takes the office's rows; step 2 (tracked): the merged ones.
-    to_office = {}
+    to_office, to_merged = {}, {}
+    counts = LayerCounts(conflicts=len(conflicts))
     for k in concerned:
-        cur = current.get(k)
-        off = office_raw.get(k)
+        cur, off, m = current.get(k), office_raw.get(k), merged.get(k)
         if off is None:
             if cur is not None:
                 to_office[k] = None
         elif cur is None or not _same_raw(definition, cur, off) or any(cur[a] != off[a] for a in AUDIT_COLUMNS):
-            to_office[k] = {**off, "geom": office.rows[k]["geom"], "fid": cur["fid"] if cur else None}
-    to_merged = {}
-    counts = LayerCounts(conflicts=len(conflicts))
-    for k in concerned:
-        off = office.rows.get(k)
-        m = merged.get(k)
-        cur = current.get(k)
+            to_office[k] = {**off, "fid": cur["fid"] if cur else None}
         if m is None:
             if off is not None:
                 to_merged[k] = None
         else:
-            full = _with_derived(definition, m, f"{layer}, feature {k}")
-            full["geom"] = m["geom"]
-            if off is None or _row_diff(definition, {**office_raw[k], "geom": off["geom"]}, full):
-                source = cur or office_raw.get(k) or {}
-                audit = {a: source.get(a) for a in AUDIT_COLUMNS}
-                to_merged[k] = {"uuid": k, **full, **audit, "fid": cur["fid"] if cur else None}
-        # what changed in the workspace, relative to its rows before the update
-        final = to_merged[k] if k in to_merged else (to_office[k] if k in to_office else cur)
+            full = _complete(definition, m, f"{ws.path}: layer {layer!r}, feature {k}")
+            if off is None or _row_diff(definition, off, full):
+                source = cur or off or {}
+                to_merged[k] = {**full, **{a: source.get(a) for a in AUDIT_COLUMNS},
+                                "fid": cur["fid"] if cur else None}
+        final = to_merged[k] if k in to_merged else to_office[k] if k in to_office else cur
         if cur is None and final is not None:
             counts.inserts += 1
         elif cur is not None and final is None:
             counts.deletes += 1
-        elif cur is not None and final is not None and final is not cur:
-            geom = final["geom"]
-            if _row_diff(definition, {**cur, "geom": shapely.from_wkb(cur["geom"]) if cur["geom"] else None},
-                         {**final, "geom": geom}):
-                counts.updates += 1
+        elif cur is not None and _row_diff(definition, cur, final):
+            counts.updates += 1
     result.layers[layer] = counts
     return to_office, to_merged
 
@@ -1442,7 +1571,7 @@ def _write_workspace(ws, definition, rows):
                 con.execute(f"DELETE FROM {layer} WHERE uuid = ?", (k,))
             continue
         geom = row["geom"]
-        blob = geometry_blob(geom, ws.srid) if geom is not None else None
+        blob = geometry_blob(shapely.from_wkb(geom), ws.srid) if geom is not None else None
         if exists:
             sets = ", ".join(f"{n} = ?" for n in names[1:])
             con.execute(f"UPDATE {layer} SET {sets}, geom = ? WHERE uuid = ?",
