@@ -41,8 +41,9 @@ from .schema import (
     validate_feature,
     validate_geometries,
 )
+from .rtree import bulk_load_rtree
 from .spatialite import connect, geometry_blob, geometry_blobs, point_blob_coordinates
-from .tracking import CHANGES_TABLE, SETTINGS_TABLE, Change, base_table, changes_table_ddl, tracking_ddl
+from .tracking import CHANGES_TABLE, NOW_SQL, SETTINGS_TABLE, Change, base_table, changes_table_ddl, tracking_ddl
 
 __all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace"]
 
@@ -53,8 +54,7 @@ DEFAULT_CRS = "EPSG:4544"
 LAYERS_TABLE = "tongcheng_layers"
 AUDIT_COLUMNS = ("created_by", "created_at", "modified_by", "modified_at")
 SQLITE_HEADER = b"SQLite format 3\x00"
-CACHE_KIB = 65_536  # page cache per connection; a bulk load raises it to BULK_CACHE_KIB
-BULK_CACHE_KIB = 131_072
+CACHE_KIB = 65_536  # page cache per connection
 
 _UUID4_SQL = (
     "(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
@@ -460,9 +460,9 @@ class Workspace:
 
         Notes
         -----
-        Loading more than one batch into an empty layer switches its spatial
-        index off and rebuilds it at the end, which is several times faster
-        than maintaining it row by row.
+        Loading more than one batch into an empty layer is a bulk load (see
+        ``_BulkLoad``): the spatial index is packed once at the end instead of
+        being grown row by row, which is several times faster.
         """
         definition = self.layer(layer)
         user, now, srid = self.user, _now(), self.srid
@@ -470,7 +470,7 @@ class Workspace:
         columns = ", ".join(["uuid", *names, *AUDIT_COLUMNS, "geom"])
         sql = f"INSERT INTO {layer} ({columns}) VALUES ({', '.join('?' * (len(names) + 6))})"
         count = 0
-        rebuild_index = False
+        bulk = None  # a _BulkLoad once a big load into an empty layer is recognised
         with self.session() as connection:
             empty_layer = connection.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {layer})").fetchone()[0]
             batch = []
@@ -491,6 +491,8 @@ class Workspace:
                         blob,
                     ))
                 connection.executemany(sql, rows)
+                if bulk:
+                    bulk.add(geometries)
                 batch.clear()
 
             for item in features:
@@ -502,11 +504,8 @@ class Workspace:
                     raise ValidationError(f"feature {count}: {e}", layer=e.layer, field=e.field, value=e.value, rule=e.rule) from None
                 batch.append((values, geometry, item[2] if len(item) > 2 else None))
                 if len(batch) >= batch_size:
-                    if empty_layer and not rebuild_index:
-                        rebuild_index = True
-                        connection.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
-                        connection.execute("SELECT DisableSpatialIndex(?, 'geom')", (layer,))
-                        connection.execute(f"DROP TABLE idx_{layer}_geom")
+                    if empty_layer and bulk is None:
+                        bulk = _BulkLoad(connection, layer)
                     flush()
                     if progress:
                         progress(count)
@@ -514,9 +513,8 @@ class Workspace:
                         raise Cancelled(f"{layer}: cancelled; nothing was written")
             if batch:
                 flush()
-            if rebuild_index:
-                connection.execute("SELECT CreateSpatialIndex(?, 'geom')", (layer,))
-                connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+            if bulk:
+                bulk.finish()
             if progress:
                 progress(count)
         return count
@@ -707,6 +705,50 @@ class Workspace:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+class _BulkLoad:
+    """A big load into an empty layer, inside the caller's transaction.
+
+    SpatiaLite's per-row triggers on insert are suspended: the spatial index
+    trigger (the index is packed once at the end with ``bulk_load_rtree``),
+    the geometry-type check (every blob was made by us from validated
+    geometries of the layer's type and SRID) and the last-insert timestamp
+    (stamped once at the end). They are restored before the transaction
+    commits; on an error the rollback restores them with everything else.
+    """
+
+    def __init__(self, connection, layer):
+        self.connection = connection
+        self.layer = layer
+        names = [f"ggi_{layer}_geom", f"tmi_{layer}_geom", f"gii_{layer}_geom"]
+        self.triggers = connection.execute(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({', '.join('?' * len(names))})",
+            names,
+        ).fetchall()
+        for name, _ in self.triggers:
+            connection.execute(f'DROP TRIGGER "{name}"')
+        self.bounds = []
+        self.last_fids = []
+
+    def add(self, geometries):
+        """Record the bounds of a batch just inserted (its fids are the last ones given)."""
+        self.bounds.append(shapely.bounds(geometries))
+        last = self.connection.execute(f"SELECT max(fid) FROM {self.layer}").fetchone()[0]
+        self.last_fids.append((last, len(geometries)))
+
+    def finish(self):
+        ids = np.concatenate([np.arange(last - n + 1, last + 1, dtype=np.int64) for last, n in self.last_fids])
+        bounds = np.concatenate(self.bounds)
+        count = self.connection.execute(f"SELECT count(*) FROM {self.layer}").fetchone()[0]
+        if count != len(ids) or ids[0] != self.connection.execute(f"SELECT min(fid) FROM {self.layer}").fetchone()[0]:
+            raise WorkspaceError(f"{self.layer}: bulk load lost track of fids; nothing was written")
+        bulk_load_rtree(self.connection, f"idx_{self.layer}_geom", ids, bounds[:, 0], bounds[:, 2], bounds[:, 1], bounds[:, 3])
+        for _, sql in self.triggers:
+            self.connection.execute(sql)
+        self.connection.execute(
+            f"UPDATE geometry_columns_time SET last_insert = {NOW_SQL} WHERE lower(f_table_name) = lower(?)", (self.layer,)
+        )
 
 
 class _closing:

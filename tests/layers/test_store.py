@@ -278,3 +278,36 @@ def test_spatialite_connection_reports_missing_library(tmp_path, monkeypatch):
     monkeypatch.setenv("TONGCHENG_SPATIALITE", str(tmp_path / "no_such_mod_spatialite"))
     with pytest.raises(WorkspaceError, match="cannot load SpatiaLite"):
         connect(tmp_path / "x.sqlite")
+
+
+SPATIALITE_INSERT_TRIGGERS = {"ggi_toilets_geom", "tmi_toilets_geom", "gii_toilets_geom"}
+
+
+def triggers(workspace):
+    return {row[0] for row in workspace.connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+
+
+def test_bulk_load_packs_the_index_and_restores_spatialite_triggers(workspace):
+    rng = random.Random(3)
+    points = [Point(rng.uniform(0, 5000), rng.uniform(0, 5000)) for _ in range(2500)]
+    workspace.insert_many("toilets", [(toilet(f"公厕{i}"), p) for i, p in enumerate(points)], batch_size=100)
+    connection = workspace.connection
+    assert connection.execute("SELECT rtreecheck('idx_toilets_geom')").fetchone()[0] == "ok"
+    assert connection.execute("SELECT CheckSpatialIndex('toilets', 'geom')").fetchone()[0] == 1
+    assert SPATIALITE_INSERT_TRIGGERS <= triggers(workspace)
+    bbox = (1000.0, 1200.0, 2500.0, 4000.0)
+    expected = sorted(i + 1 for i, p in enumerate(points) if box(*bbox).covers(p))
+    assert sorted(workspace.point_arrays_in_extent("toilets", bbox)["fid"].tolist()) == expected
+    later = workspace.insert("toilets", toilet("后加"), Point(1500, 1500))  # the restored triggers index new rows
+    assert later.fid in workspace.point_arrays_in_extent("toilets", bbox)["fid"]
+    with pytest.raises(sqlite3.IntegrityError, match="Geometry constraint"):
+        connection.execute("INSERT INTO toilets (name, district, geom) VALUES ('x', '锦江区', MakePoint(1, 1, 4326))")
+
+
+def test_a_bulk_load_that_fails_late_leaves_nothing(workspace):
+    features = [(toilet(f"公厕{i}"), Point(i, i)) for i in range(450)] + [(toilet(grade="坏"), Point(0, 0))]
+    with pytest.raises(ValidationError, match="feature 451: toilets.grade"):
+        workspace.insert_many("toilets", features, batch_size=100)
+    assert workspace.count("toilets") == 0
+    assert SPATIALITE_INSERT_TRIGGERS <= triggers(workspace)
+    assert workspace.connection.execute("SELECT count(*) FROM idx_toilets_geom").fetchone()[0] == 0
