@@ -159,6 +159,10 @@ class LayerDefinition:
         return frozenset(self.field_names)
 
     @cached_property
+    def derived_fields(self):
+        return tuple(f for f in self.fields if f.derived)
+
+    @cached_property
     def stored_defaults(self):
         """Default values already converted to their stored form."""
         return {f.name: _check_value(self.name, f, f.default) for f in self.fields if f.default is not None and not f.derived}
@@ -394,7 +398,8 @@ def validate_feature(definition, attributes, geometry=None, *, partial=False):
     -------
     dict
         The values converted to their stored form (dates as ISO text,
-        booleans as 0/1), derived fields computed where their inputs are given.
+        booleans as 0/1). Unless ``partial``, every field is present, in the
+        definition's order, derived fields computed.
 
     Raises
     ------
@@ -411,9 +416,11 @@ def validate_feature(definition, attributes, geometry=None, *, partial=False):
     defaults = definition.stored_defaults
     clean = {}
     for f in definition.fields:
-        if f.derived:
-            continue
         name = f.name
+        if f.derived:
+            if not partial:
+                clean[name] = None  # keeps the definition's order; computed below
+            continue
         if name not in attributes:
             if partial:
                 continue
@@ -421,6 +428,8 @@ def validate_feature(definition, attributes, geometry=None, *, partial=False):
                 clean[name] = defaults[name]
             elif f.required:
                 raise ValidationError(f"{layer}.{name}: a value is required", layer=layer, field=name, rule="required")
+            else:
+                clean[name] = None
             continue
         value = attributes[name]
         if value is None or (value.__class__ is str and not value.strip()):
@@ -432,9 +441,8 @@ def validate_feature(definition, attributes, geometry=None, *, partial=False):
             continue
         clean[name] = _check_value(layer, f, value)
     if not partial:  # an update computes derived fields from the stored values (Workspace.update)
-        for f in definition.fields:
-            if f.derived:
-                clean[f.name] = _derive(f.derived_tree, clean)
+        for f in definition.derived_fields:
+            clean[f.name] = _derive(f.derived_tree, clean)
     if geometry is not None:
         validate_geometry(definition, geometry)
     return clean
@@ -445,6 +453,19 @@ def _raise_definition(message):
 
 
 def _check_value(layer, f, value):
+    """A value in its stored form, or ValidationError. The common cases take a short path."""
+    kind = value.__class__
+    if kind is str and f.type == "text":
+        value = value.strip()
+        if (not f.codes or value in f.code_set) and (f.max_length is None or len(value) <= f.max_length):
+            return value
+    elif kind is int and f.type == "integer" or kind is float and f.type == "real":
+        if (f.min is None or value >= f.min) and (f.max is None or value <= f.max) and value == value and not f.codes:
+            return value
+    return _check_value_fully(layer, f, value)
+
+
+def _check_value_fully(layer, f, value):
     def refuse(rule):
         raise ValidationError(
             f"{layer}.{f.name}: {value!r} {rule}", layer=layer, field=f.name, value=value, rule=rule

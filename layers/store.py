@@ -81,7 +81,8 @@ class _Uuid7:
             self._counter += 1
         counter = self._counter
         value = (self._millis << 80) | (0x7 << 76) | ((counter >> 62) << 64) | (0b10 << 62) | (counter & (2**62 - 1))
-        return str(uuid_module.UUID(int=value))
+        h = f"{value:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 new_uuid = _Uuid7()
@@ -483,7 +484,7 @@ class Workspace:
                     identity = identity or {}
                     rows.append((
                         identity.get("uuid") or new_uuid(),
-                        *[values.get(n) for n in names],
+                        *values.values(),  # every field, in the definition's order
                         identity.get("created_by", user),
                         identity.get("created_at", now),
                         identity.get("modified_by", user),
