@@ -114,7 +114,7 @@ class MapTransform:
             Smallest box side in map units (a single point is shown at a
             street-level scale rather than infinitely zoomed in).
         """
-        xmin, ymin, xmax, ymax = bbox
+        xmin, ymin, xmax, ymax = (float(v) for v in bbox)  # numpy scalars would leak into Qt calls
         w = max(xmax - xmin, min_size) * (1.0 + 2 * margin)
         h = max(ymax - ymin, min_size) * (1.0 + 2 * margin)
         mupp = max(w / self.width, h / self.height)

@@ -438,3 +438,10 @@ def test_array_source_queries_and_edits():
     assert new == 4 and layer.point(4) == (5.0, 5.0)
     layer.delete([1, 4])
     assert len(layer) == 2
+
+
+def test_extent_given_as_numpy_scalars_paints(canvas, qtbot):
+    # Workspace extents come from numpy (min/max of arrays); they must not leak into Qt calls.
+    canvas.set_extent(tuple(np.float64(v) for v in (412_000, 3_387_000, 413_000, 3_388_000)))
+    assert all(type(v) is float for v in (canvas.transform().cx, canvas.transform().cy, canvas.transform().mupp))
+    canvas.grab()  # paints without a TypeError
