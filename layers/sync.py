@@ -343,6 +343,7 @@ def create_master(path, crs="EPSG:4544", user=None, demo=False, *, seed=2026, co
             Column("deleted_by", "TEXT"), Column("deleted_at", "DATETIME"),
             Column("package_uuid", "TEXT"), Column("version", "INTEGER")),
             description="Features deleted through Tongcheng change packages"))
+        gp.connection.execute(f"CREATE INDEX {DELETED_TABLE}_uuid ON {DELETED_TABLE} (uuid)")
         gp.write_rows(MASTER_TABLE, [
             {"key": "format", "value": MASTER_FORMAT}, {"key": "master_id", "value": master_id},
             {"key": "version", "value": "1"}, {"key": "srid", "value": str(srid)},
