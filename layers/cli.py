@@ -20,27 +20,36 @@ from pathlib import Path
 
 from importlib.metadata import entry_points
 
-from . import __version__, cli_gps, cli_sync
+from . import __version__
 from .errors import TongchengError
 
-__all__ = ["main", "build_parser", "progress_bar", "print_summary", "EXIT_ERROR"]
+__all__ = ["main", "build_parser", "progress_bar", "display_width", "print_summary", "EXIT_ERROR"]
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 
 
 @contextmanager
-def progress_bar(total, description):
-    """A tqdm progress bar on stderr; yields a callback(done) that moves it."""
+def progress_bar(total, description, unit=" features", unit_scale=False):
+    """A tqdm progress bar on stderr (hidden when stderr is not a terminal).
+
+    Yields a callback ``advance(done, total=None)`` that moves the bar to ``done``.
+    For bytes pass ``unit="B", unit_scale=True``.
+    """
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=description, unit=" features", file=sys.stderr, leave=False,
-              disable=None, dynamic_ncols=True) as bar:
+    with tqdm(total=total, desc=description, unit=unit, unit_scale=unit_scale, unit_divisor=1024 if unit == "B" else 1000,
+              file=sys.stderr, leave=False, disable=None, dynamic_ncols=True) as bar:
 
-        def advance(done):
+        def advance(done, total=None):
             bar.update(done - bar.n)
 
         yield advance
+
+
+def display_width(text):
+    """Columns a text takes in a terminal: CJK characters take two."""
+    return sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
 
 
 def print_summary(summary):
@@ -56,7 +65,7 @@ def print_summary(summary):
     for layer in summary["layers"]:
         pending = layer["pending"]
         title = layer["title_zh"]
-        pad = 14 - sum(2 if ord(c) > 0x2E80 else 1 for c in title)  # CJK glyphs are two columns wide
+        pad = 14 - display_width(title)
         print(
             f"{layer['name']:<15}{title}{' ' * max(pad, 1)}{layer['geometry']:<17}{layer['features']:>9}"
             f"{pending['insert']:>10}{pending['update']:>9}{pending['delete']:>9}"
@@ -142,6 +151,8 @@ def build_parser():
     p.add_argument("--fields", action="store_true", help="list each layer's fields too")
     p.add_argument("--definitions", help="folder of layer definitions (default: the shipped ones)")
     p.set_defaults(run=cmd_layers)
+
+    from . import cli_gps, cli_sync  # they use this module's helpers, so they come in after it
 
     cli_gps.add_commands(commands)
     cli_sync.add_commands(commands)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import contextmanager
+
+from .cli import display_width, progress_bar
 
 __all__ = ["add_commands", "print_import_summary"]
 
@@ -57,41 +58,23 @@ def add_commands(commands):
 # --- import ---------------------------------------------------------------------------------
 
 
-@contextmanager
-def _byte_bar(total, description):
-    """A tqdm bar in bytes on stderr (like layers.cli.progress_bar, which counts features)."""
-    from tqdm import tqdm
-
-    with tqdm(total=total, desc=description, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
-              leave=False, disable=None, dynamic_ncols=True) as bar:
-
-        def advance(done, total=None):
-            bar.update(done - bar.n)
-
-        yield advance
-
-
 def _plural(n, word, words=None):
     return f"{n} {word if n == 1 else words or word + 's'}"
 
 
-def _width(text):
-    return sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
-
-
 def _pad(text, width):
-    return text + " " * max(width - _width(text), 1)
+    return text + " " * max(width - display_width(text), 1)
 
 
 def print_import_summary(summary, file=None):
     """Print the table of an ImportSummary, then each file's notes."""
     file = file or sys.stdout
     names = [f.name for f in summary.files]
-    width = max([_width(n) for n in names] + [4]) + 2
+    width = max([display_width(n) for n in names] + [4]) + 2
     header = (_pad("file", width) + f"{'format':<7}{'tracks':>7}{'routes':>7}{'segments':>9}{'points':>9}"
               f"{'waypoints':>10}{'dropped':>8}  status")
     print(header, file=file)
-    print("-" * _width(header), file=file)
+    print("-" * display_width(header), file=file)
     for f in summary.files:
         status = "imported" if f.imported else "skipped: duplicate" if f.duplicate else "FAILED: nothing written"
         if f.imported:
@@ -134,7 +117,7 @@ def cmd_import(args):
     with Workspace.open(args.workspace) as workspace:
         total = sum(os.path.getsize(p) for p in args.files if os.path.isfile(p))
         try:
-            with _byte_bar(total, "gps import") as advance:
+            with progress_bar(total, "gps import", unit="B", unit_scale=True) as advance:
                 summary = import_gps(workspace, args.files, tz=args.tz, datum=args.datum,
                                      simplify_m=args.simplify, max_speed_kmh=args.max_speed,
                                      max_hdop=args.max_hdop, progress=advance)
