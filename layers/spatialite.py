@@ -13,6 +13,7 @@ import struct
 import sys
 from pathlib import Path
 
+import fiona  # noqa: F401  (must come before mod_spatialite: see below)
 import numpy as np
 import shapely
 
@@ -21,6 +22,13 @@ from .errors import WorkspaceError
 MMAP_BYTES = 1 << 30
 
 __all__ = ["connect", "spatialite_library", "point_blobs", "point_blob_coordinates", "geometry_blob", "geometry_blobs"]
+
+
+# SQLite opens extensions with RTLD_GLOBAL, so once mod_spatialite is loaded the
+# system's PROJ and GEOS symbols are global, and a GDAL loaded later (fiona's
+# wheel) binds to that PROJ instead of its own and crashes (segfault on the
+# first CRS). Importing fiona above loads its GDAL and PROJ first, bound to
+# their own copies; pyproj and shapely are safe for the same reason.
 
 
 def spatialite_library():

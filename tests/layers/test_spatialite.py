@@ -56,3 +56,24 @@ def test_new_uuids_are_version_7_unique_and_increasing():
     assert len(set(values)) == len(values)
     assert values == sorted(values)
     assert {uuid.UUID(v).version for v in values} == {7}
+
+
+def test_fiona_works_after_spatialite_is_loaded(tmp_path):
+    # mod_spatialite's PROJ becomes global when SQLite loads it; fiona's GDAL must not bind to it.
+    import subprocess
+    import sys
+
+    code = (
+        "from layers.spatialite import connect; c = connect(':memory:');"
+        "import fiona.transform;"
+        "print(fiona.transform.transform('EPSG:4326', 'EPSG:4544', [104.0657], [30.6574]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr  # -11 (segfault) when the load order is wrong
+    import ast
+
+    import pyproj
+
+    (x,), (y,) = ast.literal_eval(result.stdout)
+    expected = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:4544", always_xy=True).transform(104.0657, 30.6574)
+    assert (x, y) == pytest.approx(expected, abs=0.01)
