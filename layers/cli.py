@@ -76,7 +76,9 @@ def cmd_init(args):
     from .store import Workspace
 
     if str(args.workspace).lower().endswith(".gpkg"):
-        return cli_sync.cmd_init_master(args)
+        from .cli_sync import cmd_init_master
+
+        return cmd_init_master(args)
 
     with Workspace.create(args.workspace, crs=args.crs, user=args.user) as workspace:
         print_summary(workspace.summary())
@@ -87,7 +89,9 @@ def cmd_demo(args):
     from .store import Workspace
 
     if str(args.workspace).lower().endswith(".gpkg"):
-        return cli_sync.cmd_init_master(args, demo=True)
+        from .cli_sync import cmd_init_master
+
+        return cmd_init_master(args, demo=True)
 
     with Workspace.create(args.workspace, crs=args.crs, user=args.user) as workspace:
         try:

@@ -45,7 +45,7 @@ from .rtree import bulk_load_rtree
 from .spatialite import connect, geometry_blob, geometry_blobs, point_blob_coordinates
 from .tracking import CHANGES_TABLE, NOW_SQL, SETTINGS_TABLE, Change, base_table, changes_table_ddl, tracking_ddl
 
-__all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace"]
+__all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace", "new_uuid", "same_value"]
 
 #: Version of the workspace file layout. Raise it when the layout changes and
 #: teach ``Workspace.open`` to upgrade older files.
@@ -638,34 +638,50 @@ class Workspace:
         return counts
 
     def changes(self, layer):
-        """The net changes of one layer since the base, as ``Change`` records, by fid."""
+        """The net changes of one layer since the base, as ``Change`` records, by fid.
+
+        One query joins the tracking table to the current and base rows. An
+        update that returned every field (and the geometry) to its base value
+        is no change and is left out. Geometries are WKB in ``base["geom"]``
+        and ``current["geom"]``.
+        """
         definition = self.layer(layer)
         names = ["fid", "uuid", *definition.field_names, *AUDIT_COLUMNS]
-        select_current = ", ".join(names) + ", AsBinary(geom)"
-        base = base_table(layer)
-        select_base = ", ".join(names) + ", geom"
-        rows = self.connection.execute(
-            f"SELECT uuid, fid, op, changed_at FROM {CHANGES_TABLE} WHERE layer = ? ORDER BY fid", (layer,)
-        ).fetchall()
+        keys = [*names, "geom"]
+        width = len(keys)
+        sql = (
+            f"SELECT c.uuid, c.fid, c.op, c.changed_at, "
+            f"{', '.join('t.' + n for n in names)}, AsBinary(t.geom), "
+            f"{', '.join('b.' + n for n in names)}, AsBinary(b.geom) "
+            f"FROM {CHANGES_TABLE} AS c LEFT JOIN {layer} AS t ON t.uuid = c.uuid "
+            f"LEFT JOIN {base_table(layer)} AS b ON b.uuid = c.uuid WHERE c.layer = ? ORDER BY c.fid"
+        )
         compared = (*definition.field_names, "geom")
-        for uuid, fid, op, changed_at in rows:
-            current = base_row = None
-            if op != "delete":
-                row = self.connection.execute(f"SELECT {select_current} FROM {layer} WHERE uuid = ?", (uuid,)).fetchone()
-                current = dict(zip([*names, "geom"], row))
-            if op != "insert":
-                row = self.connection.execute(f"SELECT {select_base} FROM {base} WHERE uuid = ?", (uuid,)).fetchone()
-                base_row = dict(zip([*names, "geom"], row))
-                base_row["geom"] = _blob_to_wkb(self.connection, base_row["geom"])
+        for row in self.connection.execute(sql, (layer,)):
+            uuid, fid, op, changed_at = row[:4]
+            current = dict(zip(keys, row[4 : 4 + width])) if op != "delete" else None
+            base = dict(zip(keys, row[4 + width :])) if op != "insert" else None
             if op == "insert":
                 changed = compared
             elif op == "delete":
                 changed = ()
             else:
-                changed = tuple(name for name in compared if not _same(name, base_row[name], current[name]))
+                changed = tuple(name for name in compared if not same_value(base[name], current[name]))
                 if not changed:
                     continue
-            yield Change(layer, uuid, fid, op, changed, base_row, current, changed_at)
+            yield Change(layer, uuid, fid, op, changed, base, current, changed_at)
+
+    def reset_base(self, layers=None):
+        """Make the current state the base: forget the tracked changes of these layers (default all).
+
+        For sync: after a change package is sent, and when an update from the
+        office has been merged in.
+        """
+        with self.session() as connection:
+            for layer in layers or list(self.definitions):
+                self.layer(layer)
+                connection.execute(f"DELETE FROM {CHANGES_TABLE} WHERE layer = ?", (layer,))
+                connection.execute(f"DELETE FROM {base_table(layer)}")
 
     def base_state(self, layer, uuid):
         """The base row of a feature (dict with ``geom`` as WKB), or None if it was inserted since."""
@@ -769,18 +785,12 @@ def _non_derived(definition, attributes):
     return {f.name: attributes.get(f.name) for f in definition.fields if not f.derived}
 
 
-def _same(name, a, b):
-    if name == "geom":
-        if a is None or b is None:
-            return a is b
-        return shapely.from_wkb(a).equals_exact(shapely.from_wkb(b), 0)
-    return a == b and type(a) is type(b) or (a is None and b is None)
+def same_value(a, b):
+    """Whether two stored values are the same: equal and of the same type (1 is not 1.0 or True), or both NULL.
 
-
-def _blob_to_wkb(connection, blob):
-    if blob is None:
-        return None
-    return connection.execute("SELECT AsBinary(?)", (blob,)).fetchone()[0]
+    Geometries are compared as WKB written by the same writer, so equal bytes mean equal coordinates.
+    """
+    return (a == b and type(a) is type(b)) or (a is None and b is None)
 
 
 def _login_name():

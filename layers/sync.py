@@ -79,7 +79,7 @@ from .schema import (
     validate_geometry,
 )
 from .spatialite import geometry_blob
-from .tracking import CHANGES_TABLE, base_table
+from .store import same_value
 
 __all__ = [
     "POLICIES",
@@ -102,7 +102,6 @@ __all__ = [
     "master_schema",
     "checkout",
     "write_changes",
-    "reset_base",
     "read_package",
     "apply_package",
     "update_workspace",
@@ -651,19 +650,6 @@ def package_schema(definition, srid):
                        description=f"{definition.title('en')}: changes")
 
 
-def reset_base(ws, layers=None):
-    """Make the workspace's current state its base: forget the tracked changes of *layers*.
-
-    Called after a change package is written (the changes are sent) and by
-    :func:`update_workspace`.  Runs inside ``ws.session()``.
-    """
-    layers = list(ws.definitions) if layers is None else list(layers)
-    with ws.session() as con:
-        for layer in layers:
-            con.execute(f"DELETE FROM {CHANGES_TABLE} WHERE layer = ?", (layer,))
-            con.execute(f"DELETE FROM {base_table(layer)}")
-
-
 def _iso_time(value):
     """An audit time as GeoPackage DATETIME text (or None)."""
     if value is None:
@@ -740,61 +726,35 @@ def write_changes(workspace, out, *, reset=True):
                          description="变更 / changes", owner="tongcheng")
     if reset:
         with ws.session():
-            reset_base(ws, info["layers"])
+            ws.reset_base(info["layers"])
             ws.set_setting(_SETTING["sent"], json.dumps([*info["sent"], package_uuid]))
     result.path, result.package_uuid = out, package_uuid
     return result
 
 
 def _workspace_changes(ws, definition, user):
-    """The net changes of a layer since the base as change-package rows, in one query.
-
-    The same rules as ``Workspace.changes`` (an update that returned every
-    field to its base value is no change), read in bulk: current and base
-    rows joined to the tracking table, geometries straight out of SpatiaLite
-    as GeoPackage binary (``AsGPB``) and, to compare, WKB.
-    """
-    layer = definition.name
-    names = [*definition.field_names, *AUDIT_COLUMNS]
-    width = len(names)
-    sql = (f"SELECT c.uuid, c.op, c.changed_at, {', '.join('t.' + n for n in names)}, AsGPB(t.geom), "
-           f"AsBinary(t.geom), {', '.join('b.' + n for n in names)}, AsGPB(b.geom), AsBinary(b.geom) "
-           f"FROM {CHANGES_TABLE} c LEFT JOIN {layer} t ON t.uuid = c.uuid "
-           f"LEFT JOIN {base_table(layer)} b ON b.uuid = c.uuid WHERE c.layer = ? ORDER BY c.fid")
+    """The net changes of a layer since the base (``Workspace.changes``) as change-package rows."""
     fields = definition.field_names
-    for row in ws.connection.execute(sql, (layer,)):
-        uuid, op, changed_at = row[0], row[1], row[2]
-        current = dict(zip(names, row[3:3 + width]))
-        current_gpb, current_wkb = row[3 + width], row[4 + width]
-        base = dict(zip(names, row[5 + width:5 + 2 * width]))
-        base_gpb, base_wkb = row[5 + 2 * width], row[6 + 2 * width]
+    changes = list(ws.changes(definition.name))
+    shown = [change.base if change.op == "delete" else change.current for change in changes]
+    gpbs = _gpb_many([values["geom"] for values in shown], ws.srid)
+    for change, values, gpb in zip(changes, shown, gpbs):
         base_json = None
-        if op == "insert":
-            changed = (*fields, "geom")
-            values, gpb = current, current_gpb
-            editor, when = current["modified_by"], current["modified_at"]
-        elif op == "delete":
-            changed = ()
-            values, gpb = base, base_gpb
-            editor, when = user, changed_at
+        if change.op == "delete":
+            editor, when = user, change.changed_at
         else:
-            changed = tuple(n for n in fields if not _same(base[n], current[n]))
-            if base_wkb != current_wkb:
-                changed += ("geom",)
-            if not changed:
-                continue
-            values, gpb = current, current_gpb
-            editor, when = current["modified_by"], current["modified_at"]
+            editor, when = values["modified_by"], values["modified_at"]
+        if change.op == "update":
+            base = change.base
             base_json = json.dumps(
-                {n: (geometry_wkt(shapely.from_wkb(base_wkb)) if base_wkb is not None else None)
-                 if n == "geom" else base[n] for n in changed}, ensure_ascii=False)
-        yield (uuid, op, ",".join(changed) or None, editor, _iso_time(when),
+                {n: (geometry_wkt(shapely.from_wkb(base[n])) if base[n] is not None else None) if n == "geom" else base[n]
+                 for n in change.changed_fields},
+                ensure_ascii=False,
+            )
+        changed = change.changed_fields if change.op != "delete" else ()
+        yield (change.uuid, change.op, ",".join(changed) or None, editor, _iso_time(when),
                *[values[n] for n in fields], values["created_by"], _iso_time(values["created_at"]),
                values["modified_by"], _iso_time(values["modified_at"]), base_json, gpb)
-
-
-def _same(a, b):
-    return (a == b and type(a) is type(b)) or (a is None and b is None)
 
 
 
@@ -1057,7 +1017,7 @@ def _complete(definition, row, where):
 def _row_diff(definition, old, new):
     """Fields (and geom, as WKB) whose values differ between two full rows."""
     return {name: new.get(name) for name in (*definition.field_names, "geom")
-            if not _same(old.get(name), new.get(name))}
+            if not same_value(old.get(name), new.get(name))}
 
 
 # --------------------------------------------------------------------------
@@ -1414,7 +1374,7 @@ def _workspace_rows(ws, definition, where="", parameters=()):
 
 def _same_raw(definition, a, b):
     """Same field values and geometry (canonical WKB)."""
-    return all(_same(a.get(n), b.get(n)) for n in definition.field_names) and a.get("geom") == b.get("geom")
+    return all(same_value(a.get(n), b.get(n)) for n in definition.field_names) and a.get("geom") == b.get("geom")
 
 
 def update_workspace(workspace, master, *, policy="office", report=None, dry_run=False):
@@ -1475,7 +1435,7 @@ def update_workspace(workspace, master, *, policy="office", report=None, dry_run
             result.write_report(report)
         return result
     with ws.session():
-        reset_base(ws, info["layers"])
+        ws.reset_base(info["layers"])
         with ws.untracked():
             for layer, (to_office, _) in plans.items():
                 _write_workspace(ws, ws.layer(layer), to_office)
