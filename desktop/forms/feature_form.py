@@ -1,0 +1,339 @@
+"""The feature form: a dialog built from a layer definition, validated by the core."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QScrollArea,
+                               QVBoxLayout, QWidget)
+
+from layers.errors import ValidationError
+from layers.schema import _derive as derive_value  # the core's own evaluation of derived fields
+from layers.schema import validate_feature
+
+from .widgets import PhotoEditor, create_editor
+
+__all__ = ["FeatureForm", "validation_message"]
+
+ERROR_STYLE = "color: #c62828;"
+
+
+class FeatureForm(QDialog):
+    """A dialog to enter or show the attributes of one feature.
+
+    Parameters
+    ----------
+    definition : layers.schema.LayerDefinition
+    attributes : dict, optional
+        The feature's current values (stored form or Python values); for a
+        new feature, omit them and the definition's defaults are shown.
+    attachments_folder : path-like
+        Where a photo field copies chosen images; photo values are stored
+        relative to its parent (the workspace folder).
+    language : str
+        Language of field labels and code-list labels ('zh_CN' or 'en').
+    read_only : bool
+        Show only (identify): nothing can be changed, one Close button.
+    parent : QWidget, optional
+
+    Notes
+    -----
+    ``values()`` gives the editable fields' values; ``accept()`` validates
+    them with ``layers.schema.validate_feature`` and, when a rule is broken,
+    shows the message next to the field it names, focuses that field and
+    stays open. After acceptance ``clean_values()`` holds the values in
+    their stored form (derived fields computed) and ``changes()`` only the
+    fields that differ from ``attributes``.
+    """
+
+    def __init__(self, definition, attributes=None, *, attachments_folder, language="zh_CN",
+                 read_only=False, parent=None):
+        super().__init__(parent)
+        self.definition = definition
+        self.language = language
+        self.read_only = read_only
+        self.attachments_folder = Path(attachments_folder)
+        self._new = attributes is None
+        self._initial = dict(definition.defaults() if attributes is None else attributes)
+        self._clean = None
+        self.editors = {}  # field name -> editor widget
+        self.labels = {}  # field name -> QLabel
+        self.errors = {}  # field name -> QLabel for its message
+        self.setObjectName(f"feature_form_{definition.name}")
+        self.setWindowTitle(self.tr("{0} – feature").format(definition.title(language)))
+        self.setSizeGripEnabled(True)
+
+        content = QWidget()
+        self.form_layout = QFormLayout(content)
+        self.form_layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form_layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        for field in definition.fields:
+            self._add_row(field)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setWidget(content)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+
+        self.required_note = QLabel(self.tr("Fields marked * are required."), self)
+        self.required_note.setVisible(not read_only and any(f.required and not f.derived for f in definition.fields))
+        buttons = QDialogButtonBox.StandardButton
+        self.button_box = QDialogButtonBox(buttons.Close if read_only else buttons.Ok | buttons.Cancel, self)
+        self.button_box.accepted.connect(self.accept)
+        self.button_box.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.scroll_area, 1)
+        layout.addWidget(self.required_note)
+        layout.addWidget(self.button_box)
+        self._update_derived()
+        self.resize(520, min(720, 140 + 38 * len(definition.fields)))
+
+    # --- building ------------------------------------------------------------------------
+
+    def _add_row(self, field):
+        label = QLabel(field.label(self.language) + (" *" if field.required and not field.derived else ""))
+        label.setToolTip(field.name)
+        if field.required and not field.derived:
+            font = QFont(label.font())
+            font.setBold(True)
+            label.setFont(font)
+        if field.derived:
+            editor = QLineEdit()
+            editor.setReadOnly(True)
+            editor.setToolTip(self.tr("Computed from other fields: {0}").format(field.derived))
+            editor.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        else:
+            editor = create_editor(field, language=self.language, attachments_folder=self.attachments_folder)
+            editor.set_field_value(self._initial.get(field.name))
+            editor.fieldEdited.connect(lambda name=field.name: self._edited(name))
+            if self.read_only:
+                _make_read_only(editor)
+        editor.setObjectName(f"field_{field.name}")
+        label.setBuddy(editor)
+        error = QLabel()
+        error.setObjectName(f"error_{field.name}")
+        error.setStyleSheet(ERROR_STYLE)
+        error.setWordWrap(True)
+        error.setVisible(False)
+        cell = QWidget()
+        box = QVBoxLayout(cell)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        box.addWidget(editor)
+        box.addWidget(error)
+        self.form_layout.addRow(label, cell)
+        self.editors[field.name] = editor
+        self.labels[field.name] = label
+        self.errors[field.name] = error
+
+    # --- values ----------------------------------------------------------------------------
+
+    def values(self):
+        """{field: Python value} of the editable fields (not derived, not JSON)."""
+        return {
+            f.name: self.editors[f.name].field_value()
+            for f in self.definition.fields
+            if not f.derived and f.type != "json"
+        }
+
+    def clean_values(self):
+        """The values as validated on acceptance (stored form, derived fields computed), or None."""
+        return None if self._clean is None else dict(self._clean)
+
+    def changes(self):
+        """{field: value} of the editable fields whose stored form differs from the initial attributes.
+
+        For a new feature, every editable field.
+        """
+        values = self.values()
+        if self._new:
+            return values
+        changed = {}
+        for name, value in values.items():
+            field = self.definition.field(name)
+            if _stored(self.definition, field, value) != _stored(self.definition, field, self._initial.get(name)):
+                changed[name] = value
+        return changed
+
+    def editor(self, name):
+        """The editor widget of a field."""
+        return self.editors[name]
+
+    # --- validation -----------------------------------------------------------------------------
+
+    def validate(self):
+        """Check the values; show the first broken rule inline. Returns True when they are valid."""
+        self.clear_errors()
+        try:
+            self._clean = validate_feature(self.definition, self.values())
+        except ValidationError as error:
+            self._clean = None
+            self.show_error(error)
+            return False
+        return True
+
+    def accept(self):
+        if self.read_only:
+            super().accept()
+            return
+        if not self.validate():
+            return
+        try:
+            for editor in self.editors.values():
+                if isinstance(editor, PhotoEditor):
+                    editor.commit()
+        except OSError as e:
+            self.show_error(ValidationError(str(e), layer=self.definition.name, field=self._photo_field()),
+                            message=self.tr("The photo could not be copied: {0}").format(e.strerror or e))
+            return
+        if self._clean is not None:
+            self._clean = validate_feature(self.definition, self.values())  # a renamed copy changes the path
+        super().accept()
+
+    def show_error(self, error, message=None):
+        """Show a ValidationError (from here or from the edit session) next to its field and focus it.
+
+        Errors without a known field (e.g. the geometry) are shown above the buttons.
+        """
+        name = getattr(error, "field", None)
+        text = message or validation_message(error, self.definition, self.language)
+        label = self.errors.get(name)
+        if label is None:
+            self.required_note.setText(text)
+            self.required_note.setStyleSheet(ERROR_STYLE)
+            self.required_note.setVisible(True)
+            return
+        label.setText(text)
+        label.setVisible(True)
+        editor = self.editors[name]
+        self.scroll_area.ensureWidgetVisible(editor)
+        editor.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def clear_errors(self):
+        for label in self.errors.values():
+            label.clear()
+            label.setVisible(False)
+        self.required_note.setText(self.tr("Fields marked * are required."))
+        self.required_note.setStyleSheet("")
+        self.required_note.setVisible(not self.read_only)
+
+    def error_text(self, name):
+        """The message shown for a field ('' when none), e.g. for tests."""
+        label = self.errors[name]
+        return label.text() if not label.isHidden() else ""
+
+    # --- live updates ---------------------------------------------------------------------------------
+
+    def _edited(self, name):
+        label = self.errors.get(name)
+        if label is not None and not label.isHidden():
+            label.clear()
+            label.setVisible(False)
+        if any(name in f.derived_inputs for f in self.definition.fields if f.derived):
+            self._update_derived()
+
+    def _update_derived(self):
+        derived = [f for f in self.definition.fields if f.derived]
+        if not derived:
+            return
+        values = {}
+        for f in self.definition.fields:
+            if f.derived:
+                continue
+            value = self.editors[f.name].field_value()
+            values[f.name] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        for f in derived:
+            result = _derive(f, values)
+            self.editors[f.name].setText("" if result is None else _format_number(result))
+
+    def _photo_field(self):
+        return next((name for name, e in self.editors.items() if isinstance(e, PhotoEditor)), None)
+
+
+def _make_read_only(editor):
+    if hasattr(editor, "edit"):  # dates: the inner QDateTimeEdit and the clear button
+        editor.edit.setReadOnly(True)
+        editor.edit.setCalendarPopup(False)
+        editor.edit.setButtonSymbols(editor.edit.ButtonSymbols.NoButtons)
+        editor.clear_button.setVisible(False)
+    elif hasattr(editor, "setReadOnly"):
+        editor.setReadOnly(True)
+        if hasattr(editor, "setButtonSymbols"):
+            editor.setButtonSymbols(editor.ButtonSymbols.NoButtons)
+    else:  # combo boxes and check boxes have no read-only mode
+        editor.setEnabled(False)
+
+
+def _stored(definition, field, value):
+    """A value in its stored form, for comparison (invalid values compare as themselves)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return validate_feature(definition, {field.name: value}, partial=True)[field.name]
+    except ValidationError:
+        return value
+
+
+def _derive(field, values):
+    """Compute a derived field from the other values (None when an input is missing)."""
+    return derive_value(field.derived_tree, values)
+
+
+def _format_number(value):
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+# --- messages -----------------------------------------------------------------------------------------
+
+
+def validation_message(error, definition, language="zh_CN"):
+    """A ValidationError as one translated sentence naming the field by its label.
+
+    The core's messages are English and name fields by their column names;
+    this turns the error's ``rule`` into text in the interface language.
+    """
+    name = getattr(error, "field", None)
+    rule = getattr(error, "rule", None) or ""
+    if name == "geom":
+        label = QCoreApplication.translate("ValidationMessage", "Geometry")
+    else:
+        try:
+            label = definition.field(name).label(language)
+        except Exception:  # noqa: BLE001 - an unknown field is named as it is
+            label = name or definition.title(language)
+    patterns = [
+        (r"required", QCoreApplication.translate("ValidationMessage", "{field}: a value is required")),
+        (r"unknown field", QCoreApplication.translate("ValidationMessage", "{field}: no such field in this layer")),
+        (r"is not text", QCoreApplication.translate("ValidationMessage", "{field}: must be text")),
+        (r"is longer than (\d+) characters",
+         QCoreApplication.translate("ValidationMessage", "{field}: at most {0} characters")),
+        (r"is not a whole number", QCoreApplication.translate("ValidationMessage", "{field}: must be a whole number")),
+        (r"is not a (?:finite )?number", QCoreApplication.translate("ValidationMessage", "{field}: must be a number")),
+        (r"is not true or false", QCoreApplication.translate("ValidationMessage", "{field}: must be yes or no")),
+        (r"is a date and time, not a date|is not a date \(",
+         QCoreApplication.translate("ValidationMessage", "{field}: must be a date (YYYY-MM-DD)")),
+        (r"is not a date and time|has no time zone",
+         QCoreApplication.translate("ValidationMessage", "{field}: must be a date and time with a time zone")),
+        (r"is not JSON|cannot be written as JSON", QCoreApplication.translate("ValidationMessage", "{field}: must be JSON")),
+        (r"is not in the code list", QCoreApplication.translate("ValidationMessage", "{field}: choose a value from the list")),
+        (r"is below the minimum (\S+)", QCoreApplication.translate("ValidationMessage", "{field}: must be at least {0}")),
+        (r"is above the maximum (\S+)", QCoreApplication.translate("ValidationMessage", "{field}: must be at most {0}")),
+    ]
+    for pattern, template in patterns:
+        match = re.search(pattern, rule)
+        if match:
+            groups = [_format_bound(g) for g in match.groups()]
+            return template.format(*groups, field=label)
+    return QCoreApplication.translate("ValidationMessage", "{field}: {rule}").format(field=label, rule=rule or error)
+
+
+def _format_bound(text):
+    try:
+        return _format_number(float(text))
+    except ValueError:
+        return text
+

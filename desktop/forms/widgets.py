@@ -1,0 +1,651 @@
+"""Editors for one attribute each, chosen by the field's type in the layer definition.
+
+Every editor has ``field_value()`` (the Python value: str, int, float, bool,
+``datetime.date``, aware ``datetime.datetime`` or None for empty),
+``set_field_value(value)`` (accepts the stored form too: ISO text, 0/1) and a
+``fieldEdited`` signal emitted when the user changes it. The feature form and
+the attribute table's delegate both build their editors with ``create_editor``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import uuid as uuidlib
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QDate, QDateTime, QEvent, QObject, QSize, Qt, QTime, QTimeZone, Signal
+from PySide6.QtGui import QImageReader, QPixmap, QValidator
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDateTimeEdit, QDoubleSpinBox, QFileDialog,
+                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox,
+                               QStyledItemDelegate, QToolButton, QVBoxLayout, QWidget)
+
+__all__ = [
+    "create_editor",
+    "CodeComboBox",
+    "TextEditor",
+    "IntegerEditor",
+    "RealEditor",
+    "BooleanEditor",
+    "DateEditor",
+    "DateTimeEditor",
+    "JsonViewer",
+    "PhotoEditor",
+    "FieldDelegate",
+    "IMAGE_FILTER",
+    "THUMBNAIL_SIZE",
+]
+
+INT_LIMIT = 2**31 - 2  # QSpinBox holds a C int; one below is kept for "empty"
+REAL_LIMIT = 1e12
+REAL_DECIMALS = 6
+EMPTY_DATE = QDate(1752, 9, 14)  # QDateEdit's own minimum: stands for "no date"
+THUMBNAIL_SIZE = QSize(160, 120)
+IMAGE_FILTER = "*.jpg *.jpeg *.png *.webp *.bmp *.gif *.tif *.tiff"
+
+
+# --- code lists ---------------------------------------------------------------------------
+
+
+class CodeComboBox(QComboBox):
+    """A code list: shows the labels in the language, stores the value.
+
+    Not required fields start with an empty entry. A stored value missing
+    from the list (old data) is shown as it is, so it is neither lost nor
+    silently replaced.
+    """
+
+    fieldEdited = Signal()
+
+    def __init__(self, field, language="zh_CN", parent=None):
+        super().__init__(parent)
+        self.field = field
+        if not field.required:
+            self.addItem("", None)
+        for code in field.codes:
+            self.addItem(code.label(language), code.value)
+            if code.label(language) != code.value:
+                self.setItemData(self.count() - 1, code.value, Qt.ItemDataRole.ToolTipRole)
+        self.activated.connect(lambda _index: self.fieldEdited.emit())
+
+    def field_value(self):
+        return self.currentData()
+
+    def set_field_value(self, value):
+        index = self.findData(value)
+        if index < 0 and value is not None:
+            self.addItem(str(value), value)
+            index = self.count() - 1
+        if index < 0:
+            index = 0 if not self.field.required else -1
+        self.setCurrentIndex(index)
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+class TextEditor(QLineEdit):
+    """One line of text, limited to the field's max_length; empty is None."""
+
+    fieldEdited = Signal()
+
+    def __init__(self, field, language="zh_CN", parent=None):
+        super().__init__(parent)
+        self.field = field
+        if field.max_length:
+            self.setMaxLength(int(field.max_length))
+        self.textEdited.connect(lambda _text: self.fieldEdited.emit())
+
+    def field_value(self):
+        text = self.text().strip()
+        return text or None
+
+    def set_field_value(self, value):
+        if value is not None and self.field.max_length and len(str(value)) > self.maxLength():
+            self.setMaxLength(len(str(value)))  # show old over-long data whole; validation names it
+        self.setText("" if value is None else str(value))
+        self.setCursorPosition(0)
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+
+class _OptionalNumber:
+    """Mixin for spin boxes that may be empty: the value below the range stands for None."""
+
+    _optional = False  # until _setup (Qt calls the overrides below while constructing)
+    _low, _high = float("-inf"), float("inf")
+
+    def _setup(self, field, low, high):
+        self.field = field
+        self._optional = not field.required
+        self._low, self._high = low, high
+        self._apply_range(low, high)
+        if self._optional:
+            self.setValue(self.minimum())
+            self.lineEdit().setPlaceholderText(QCoreApplication.translate("FieldEditor", "empty"))
+        self.setKeyboardTracking(True)
+        self.setAccelerated(True)
+        self._setting = False
+        self.valueChanged.connect(self._value_changed)
+
+    def _value_changed(self, _value):
+        if not self._setting:
+            self.fieldEdited.emit()
+
+    def _apply_range(self, low, high):
+        self.setRange(self._empty_value(low) if self._optional else low, high)
+
+    def _empty_value(self, low):
+        return low - 1
+
+    def is_empty(self):
+        return self._optional and self.value() == self.minimum()
+
+    def field_value(self):
+        if self.is_empty():
+            return None
+        return self._python(self.value())
+
+    def set_field_value(self, value):
+        self._setting = True
+        try:
+            if value is None or value == "":
+                if self._optional:
+                    self.setValue(self.minimum())
+                return
+            value = self._python(value)
+            # Old data outside the range is shown as it is (validation then names it), never clamped silently.
+            low, high = min(self._low, value), max(self._high, value)
+            if (low, high) != (self._low, self._high):
+                self._low, self._high = low, high
+                self._apply_range(low, high)
+            self.setValue(value)
+        finally:
+            self._setting = False
+
+    def textFromValue(self, value):
+        if self._optional and value == self.minimum():
+            return ""
+        return self._text(value)
+
+    def valueFromText(self, text):
+        text = text.strip()
+        if self._optional and not text:
+            return self.minimum()
+        return self._parse(text)
+
+    def validate(self, text, position):
+        if self._optional and not text.strip():
+            return QValidator.State.Acceptable, text, position
+        return self._validate(text, position)
+
+    def stepBy(self, steps):
+        if self.is_empty():  # stepping from empty starts at the bottom of the range (or 0 inside it)
+            self.setValue(max(self._low, min(self._high, 0)))
+            return
+        super().stepBy(steps)
+
+
+class IntegerEditor(_OptionalNumber, QSpinBox):
+    """A whole number within the field's min and max; empty allowed when not required."""
+
+    fieldEdited = Signal()
+
+    def __init__(self, field, language="zh_CN", parent=None):
+        QSpinBox.__init__(self, parent)
+        low = int(field.min) if field.min is not None else -INT_LIMIT
+        high = int(field.max) if field.max is not None else INT_LIMIT
+        self._setup(field, low, high)
+
+    _python = staticmethod(int)
+
+    def _text(self, value):
+        return str(value)
+
+    def _parse(self, text):
+        try:
+            return int(text)
+        except ValueError:
+            return self.minimum()
+
+    def _validate(self, text, position):
+        if re.fullmatch(r"[-+]?\d*", text.strip()):
+            try:
+                value = int(text)
+            except ValueError:
+                return QValidator.State.Intermediate, text, position
+            if self._low <= value <= self._high:
+                return QValidator.State.Acceptable, text, position
+        return QValidator.State.Intermediate, text, position
+
+
+class RealEditor(_OptionalNumber, QDoubleSpinBox):
+    """A number within the field's min and max, shown without trailing zeros; empty allowed when not required."""
+
+    fieldEdited = Signal()
+
+    def __init__(self, field, language="zh_CN", parent=None):
+        QDoubleSpinBox.__init__(self, parent)
+        self.setDecimals(REAL_DECIMALS)
+        low = float(field.min) if field.min is not None else -REAL_LIMIT
+        high = float(field.max) if field.max is not None else REAL_LIMIT
+        self._setup(field, low, high)
+        self.setSingleStep(0.1 if (high - low) <= 1000 else 1.0)
+
+    _python = staticmethod(float)
+
+    def _empty_value(self, low):
+        return low - 1.0
+
+    def _text(self, value):
+        text = f"{value:.{REAL_DECIMALS}f}".rstrip("0").rstrip(".")
+        return "0" if text in ("", "-0") else text
+
+    def _parse(self, text):
+        try:
+            return float(text.replace(",", "."))
+        except ValueError:
+            return self.minimum()
+
+    def _validate(self, text, position):
+        stripped = text.strip().replace(",", ".")
+        if re.fullmatch(r"[-+]?\d*\.?\d*", stripped):
+            try:
+                value = float(stripped)
+            except ValueError:
+                return QValidator.State.Intermediate, text, position
+            if self._low <= value <= self._high:
+                return QValidator.State.Acceptable, text, position
+        return QValidator.State.Intermediate, text, position
+
+
+# --- booleans -----------------------------------------------------------------------------------
+
+
+class BooleanEditor(QCheckBox):
+    """A check box; a field that is not required has a third state for "empty"."""
+
+    fieldEdited = Signal()
+
+    def __init__(self, field, language="zh_CN", parent=None):
+        super().__init__(parent)
+        self.field = field
+        self.setTristate(not field.required)
+        self.clicked.connect(lambda _checked: self.fieldEdited.emit())
+
+    def field_value(self):
+        state = self.checkState()
+        if state == Qt.CheckState.PartiallyChecked:
+            return None
+        return state == Qt.CheckState.Checked
+
+    def set_field_value(self, value):
+        if value is None:
+            self.setCheckState(Qt.CheckState.PartiallyChecked if self.isTristate() else Qt.CheckState.Unchecked)
+        else:
+            if isinstance(value, str):
+                value = value.strip().lower() in ("1", "true", "yes", "是")
+            self.setCheckState(Qt.CheckState.Checked if value else Qt.CheckState.Unchecked)
+
+
+# --- dates ----------------------------------------------------------------------------------------
+
+
+class _CalendarPage(QObject):
+    """Opens an empty date's calendar on the current month rather than on the "empty" sentinel."""
+
+    def __init__(self, editor):
+        super().__init__(editor)
+        self._editor = editor
+
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Show and self._editor.is_empty():
+            today = QDate.currentDate()
+            watched.setCurrentPage(today.year(), today.month())
+        return False
+
+
+class _DateLike(QWidget):
+    """A QDateEdit / QDateTimeEdit with a calendar popup and a button to empty it."""
+
+    fieldEdited = Signal()
+
+    def __init__(self, field, edit, parent=None):
+        super().__init__(parent)
+        self.field = field
+        self.edit = edit
+        edit.setCalendarPopup(True)
+        edit.setMinimumDate(EMPTY_DATE)
+        edit.setSpecialValueText(" ")
+        self.clear_button = QToolButton(self)
+        self.clear_button.setText("×")
+        self.clear_button.setToolTip(QCoreApplication.translate("FieldEditor", "Clear the date"))
+        self.clear_button.setAutoRaise(True)
+        self.clear_button.clicked.connect(self._clear)
+        self.clear_button.setVisible(not field.required)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(edit, 1)
+        layout.addWidget(self.clear_button)
+        self.setFocusProxy(edit)
+        edit.calendarWidget().installEventFilter(_CalendarPage(self))
+        edit.editingFinished.connect(self.fieldEdited.emit)
+        edit.calendarWidget().clicked.connect(lambda _date: self.fieldEdited.emit())
+        self._clear()
+
+    def _clear(self):
+        self.edit.setDate(EMPTY_DATE)
+        self.fieldEdited.emit()
+
+    def is_empty(self):
+        return self.edit.date() == EMPTY_DATE
+
+
+class DateEditor(_DateLike):
+    """A date with a calendar popup; empty (None) when cleared."""
+
+    def __init__(self, field, language="zh_CN", parent=None):
+        edit = QDateEdit()
+        edit.setDisplayFormat("yyyy-MM-dd")
+        super().__init__(field, edit, parent)
+
+    def field_value(self):
+        if self.is_empty():
+            return None
+        date = self.edit.date()
+        return dt.date(date.year(), date.month(), date.day())
+
+    def set_field_value(self, value):
+        if value in (None, ""):
+            self.edit.setDate(EMPTY_DATE)
+            return
+        if isinstance(value, str):
+            value = dt.date.fromisoformat(value.strip()[:10])
+        self.edit.setDate(QDate(value.year, value.month, value.day))
+
+
+class DateTimeEditor(_DateLike):
+    """A date and time in UTC (as stored) with a calendar popup; empty (None) when cleared."""
+
+    def __init__(self, field, language="zh_CN", parent=None):
+        edit = QDateTimeEdit()
+        edit.setTimeZone(QTimeZone.utc())
+        edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
+        super().__init__(field, edit, parent)
+
+    def field_value(self):
+        if self.is_empty():
+            return None
+        value = self.edit.dateTime().toUTC()
+        date, time = value.date(), value.time()
+        return dt.datetime(date.year(), date.month(), date.day(), time.hour(), time.minute(), time.second(),
+                           time.msec() * 1000, tzinfo=dt.timezone.utc)
+
+    def set_field_value(self, value):
+        if value in (None, ""):
+            self.edit.setDate(EMPTY_DATE)
+            return
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.astimezone(dt.timezone.utc)
+        self.edit.setDateTime(QDateTime(QDate(value.year, value.month, value.day),
+                                        QTime(value.hour, value.minute, value.second, value.microsecond // 1000),
+                                        QTimeZone.utc()))
+
+
+# --- json ------------------------------------------------------------------------------------------
+
+
+class JsonViewer(QPlainTextEdit):
+    """A JSON object, pretty-printed and read-only."""
+
+    fieldEdited = Signal()
+
+    def __init__(self, field, language="zh_CN", parent=None):
+        super().__init__(parent)
+        self.field = field
+        self.setReadOnly(True)
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setMaximumHeight(140)
+        self._value = None
+
+    def field_value(self):
+        return self._value
+
+    def set_field_value(self, value):
+        self._value = value
+        if value in (None, ""):
+            self.setPlainText("")
+            return
+        try:
+            parsed = json.loads(value) if isinstance(value, str) else value
+            self.setPlainText(json.dumps(parsed, ensure_ascii=False, indent=2, sort_keys=True))
+        except (TypeError, ValueError):
+            self.setPlainText(str(value))
+
+
+# --- photos ------------------------------------------------------------------------------------------
+
+
+class PhotoEditor(QWidget):
+    """A photo: a thumbnail, a button to choose an image file and one to remove it.
+
+    The value is a path relative to the workspace folder (the parent of
+    ``attachments_folder``), with forward slashes, e.g.
+    ``attachments/IMG_0042-1f3a9c2e.jpg``. A chosen file is copied into
+    ``attachments_folder`` under a unique name (its extension kept) only
+    when ``commit()`` is called, i.e. when the form is accepted, so a
+    cancelled form leaves no stray copies.
+    """
+
+    fieldEdited = Signal()
+
+    def __init__(self, field, language="zh_CN", parent=None, *, attachments_folder=None):
+        super().__init__(parent)
+        self.field = field
+        self.attachments_folder = Path(attachments_folder) if attachments_folder else None
+        self._value = None
+        self._pending_source = None  # a chosen file not yet copied
+        self.thumbnail = QLabel(self)
+        self.thumbnail.setFixedSize(THUMBNAIL_SIZE)
+        self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.thumbnail.setFrameShape(QLabel.Shape.StyledPanel)
+        self.path_label = QLabel(self)
+        self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.path_label.setWordWrap(True)
+        self.choose_button = QPushButton(self.tr("Choose photo…"), self)
+        self.choose_button.clicked.connect(self.choose)
+        self.remove_button = QPushButton(self.tr("Remove photo"), self)
+        self.remove_button.clicked.connect(self.remove)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.path_label)
+        buttons.addWidget(self.choose_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.thumbnail)
+        layout.addLayout(buttons, 1)
+        self._show()
+
+    # value
+
+    def field_value(self):
+        return self._value
+
+    def set_field_value(self, value):
+        self._value = value or None
+        self._pending_source = None
+        self._show()
+
+    def setReadOnly(self, read_only):  # noqa: N802 (Qt naming, like QLineEdit.setReadOnly)
+        self.choose_button.setVisible(not read_only)
+        self.remove_button.setVisible(not read_only)
+
+    # actions
+
+    def choose(self):
+        """Ask for an image file and take it (see ``set_source_file``)."""
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a photo"), "",
+                                              self.tr("Images ({0})").format(IMAGE_FILTER))
+        if path:
+            self.set_source_file(path)
+
+    def set_source_file(self, path):
+        """Take an image file: its copy's relative path becomes the value (copied on ``commit()``)."""
+        path = Path(path)
+        if self.attachments_folder is None:
+            raise ValueError("the photo field has no attachments folder")
+        self._pending_source = path
+        self._value = self._relative(self._unique_target(path))
+        self._show()
+        self.fieldEdited.emit()
+
+    def remove(self):
+        self._value = None
+        self._pending_source = None
+        self._show()
+        self.fieldEdited.emit()
+
+    def commit(self):
+        """Copy a chosen file into the attachments folder; returns the copy's path (or None)."""
+        if self._pending_source is None:
+            return None
+        target = self.absolute_path()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():  # taken meanwhile: choose another name
+            target = self._unique_target(self._pending_source)
+            self._value = self._relative(target)
+        shutil.copy2(self._pending_source, target)
+        self._pending_source = None
+        return target
+
+    def absolute_path(self):
+        """Where the photo is (or will be once committed), or None."""
+        if not self._value or self.attachments_folder is None:
+            return None
+        return self.attachments_folder.parent / Path(self._value)
+
+    # helpers
+
+    def _unique_target(self, source):
+        stem = re.sub(r"[^\w.-]+", "_", source.stem, flags=re.UNICODE).strip("._")[:60] or "photo"
+        suffix = source.suffix.lower()
+        while True:
+            target = self.attachments_folder / f"{stem}-{uuidlib.uuid4().hex[:8]}{suffix}"
+            if not target.exists():
+                return target
+
+    def _relative(self, target):
+        return target.relative_to(self.attachments_folder.parent).as_posix()
+
+    def _show(self):
+        self.remove_button.setEnabled(self._value is not None)
+        self.path_label.setText(self._value or "")
+        if self._value is None:
+            self.thumbnail.setPixmap(QPixmap())
+            self.thumbnail.setText(self.tr("No photo"))
+            return
+        source = self._pending_source or self.absolute_path()
+        pixmap = _thumbnail(source) if source is not None else QPixmap()
+        if pixmap.isNull():
+            self.thumbnail.setPixmap(QPixmap())
+            self.thumbnail.setText(self.tr("Photo not found"))
+        else:
+            self.thumbnail.setText("")
+            self.thumbnail.setPixmap(pixmap)
+
+
+def _thumbnail(path):
+    """A pixmap of at most THUMBNAIL_SIZE, decoded at that size (large photos stay quick)."""
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid():
+        reader.setScaledSize(size.scaled(THUMBNAIL_SIZE, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        return QPixmap()
+    if image.width() > THUMBNAIL_SIZE.width() or image.height() > THUMBNAIL_SIZE.height():
+        image = image.scaled(THUMBNAIL_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
+    return QPixmap.fromImage(image)
+
+
+# --- the factory --------------------------------------------------------------------------------------
+
+
+def create_editor(field, parent=None, *, language="zh_CN", attachments_folder=None):
+    """The editor for a field of a layer definition.
+
+    Parameters
+    ----------
+    field : layers.schema.FieldDefinition
+    parent : QWidget, optional
+    language : str
+        Language of code-list labels.
+    attachments_folder : path-like, optional
+        Where a photo field copies chosen images.
+    """
+    if field.codes:
+        return CodeComboBox(field, language, parent)
+    if field.type == "photo":
+        return PhotoEditor(field, language, parent, attachments_folder=attachments_folder)
+    kind = {
+        "text": TextEditor,
+        "integer": IntegerEditor,
+        "real": RealEditor,
+        "boolean": BooleanEditor,
+        "date": DateEditor,
+        "datetime": DateTimeEditor,
+        "json": JsonViewer,
+    }[field.type]
+    return kind(field, language, parent)
+
+
+class FieldDelegate(QStyledItemDelegate):
+    """Cell editors for an AttributeTableModel: the same editors as the feature form.
+
+    The model's ``field_at(column)`` gives the field of a column; the editor
+    starts from the cell's raw value and hands its value back through
+    ``setData`` (the model turns that into an ``editRequested`` signal).
+    Booleans are edited by their check box, not by an editor.
+    """
+
+    def __init__(self, language="zh_CN", parent=None):
+        super().__init__(parent)
+        self.language = language
+
+    def _field(self, index):
+        model = index.model()
+        field_at = getattr(model, "field_at", None)
+        return field_at(index.column()) if field_at else None
+
+    def createEditor(self, parent, option, index):
+        field = self._field(index)
+        if field is None or field.type in ("boolean", "photo", "json") or field.derived:
+            return super().createEditor(parent, option, index)
+        editor = create_editor(field, parent, language=self.language)
+        editor.setAutoFillBackground(True)
+        return editor
+
+    def setEditorData(self, editor, index):
+        if hasattr(editor, "set_field_value"):
+            from desktop.models.attribute_table import RawValueRole
+
+            editor.set_field_value(index.data(RawValueRole))
+        else:
+            super().setEditorData(editor, index)
+
+    def setModelData(self, editor, model, index):
+        if hasattr(editor, "field_value"):
+            if hasattr(editor, "interpretText"):
+                editor.interpretText()
+            model.setData(index, editor.field_value(), Qt.ItemDataRole.EditRole)
+        else:
+            super().setModelData(editor, model, index)
