@@ -28,16 +28,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
 import sqlite3
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# fiona first: SQLite loads mod_spatialite with RTLD_GLOBAL, and the system PROJ it brings
-# would then take the place of the PROJ bundled with fiona's GDAL (a crash in fiona.open).
-import fiona  # noqa: F401  (imported before any workspace is opened)
 import numpy as np
 import pyproj
 import shapely
@@ -45,8 +40,8 @@ import shapely
 from . import __version__
 from .errors import ExpressionError, GeoPackageError, SyncError, TongchengError
 from .expressions import compile_filter
-from .gpkg import Column, LayerSchema, gpb_envelope, open_geopackage
-from .sync import AUDIT_COLUMNS, MASTER_TABLE, _gpb_wkb, _read_master_info, recover
+from .gpkg import Column, LayerSchema, envelopes, open_geopackage
+from .sync import AUDIT_COLUMNS, _gpb_wkb, _read_master_info, recover
 
 __all__ = ["FORMATS", "ExportResult", "export"]
 
@@ -321,7 +316,7 @@ def _export_gpkg(src, out, chosen, filters, transformer, srid, keep_audit, langu
             names = ["fid", "geom", *columns]
             sql = (f'INSERT INTO "{name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
                    f"VALUES ({', '.join('?' * len(names))})")
-            envelopes = []
+            parts = []
             for chunk in src.rows(name, columns, *filters[name]):
                 if transformer is not None:
                     geoms = shapely.from_wkb(np.array([_gpb_wkb(r[1]) for r in chunk], dtype=object))
@@ -331,67 +326,15 @@ def _export_gpkg(src, out, chosen, filters, transformer, srid, keep_audit, langu
                     gp.connection.executemany(sql, chunk)
                 except sqlite3.Error as exc:
                     raise GeoPackageError(f"{out}: writing layer {name!r}: {exc}") from None
-                envelopes.append(_envelopes(chunk))
+                parts.append(envelopes(chunk))
                 advance(len(chunk))
-            _index_layer(gp, schema, envelopes)
+            gp.pack_spatial_index(name, parts)
             gp.add_style(name, name[:30], layer_qml(definition, language, columns),
                          sld=layer_sld(definition, language), description=definition.title(language),
                          owner="tongcheng")
         gp.add_metadata(json.dumps(lineage, ensure_ascii=False, indent=1), md_scope="dataset",
                         standard_uri=LINEAGE_URI, mime_type="application/json")
     result.files.append(out)
-
-
-_POINT_GPB = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"),
-                       ("envelope", "<f8", (4,)), ("wkb", "S21")])
-
-
-def _envelopes(chunk):
-    """(fids, minx, maxx, miny, maxy) of the non-empty geometries of (fid, GPB, ...) rows."""
-    blobs = [r[1] for r in chunk]
-    if blobs and all(b is not None and len(b) == _POINT_GPB.itemsize for b in blobs):
-        records = np.frombuffer(b"".join(blobs), dtype=_POINT_GPB)
-        if (records["flags"] == 0x03).all() and (records["magic"] == b"GP").all():  # LE, XY envelope
-            env = records["envelope"]
-            ok = ~np.isnan(env).any(axis=1)
-            fids = np.fromiter((r[0] for r in chunk), dtype=np.int64, count=len(chunk))
-            return fids[ok], env[ok, 0], env[ok, 1], env[ok, 2], env[ok, 3]
-    rows = [(r[0], *e) for r in chunk for e in [gpb_envelope(r[1])] if e is not None]
-    if not rows:
-        return (np.empty(0, np.int64), *[np.empty(0)] * 4)
-    a = np.array(rows, dtype=np.float64)
-    return (a[:, 0].astype(np.int64), a[:, 1], a[:, 2], a[:, 3], a[:, 4])
-
-
-def _index_layer(gp, schema, envelopes):
-    """The layer's spatial index, packed in one go (``layers.rtree``), its triggers and extent.
-
-    ``layers.gpkg`` would build the index at close by inserting every entry
-    through SQLite's R*Tree, the slowest part of writing a million features;
-    here the envelopes read while copying are packed into the tree directly.
-    (When ``GeoPackage`` packs its new indexes itself this can go.)
-    """
-    from . import gpkg
-    from .rtree import bulk_load_rtree
-
-    name, column = schema.name, schema.geometry_column
-    con = gp.connection
-    gp._new_layers.discard(name)
-    gp._touched.discard(name)
-    parts = [np.concatenate([e[i] for e in envelopes]) if envelopes else np.empty(0) for i in range(5)]
-    fids, minx, maxx, miny, maxy = parts
-    rtree = f"rtree_{name}_{column}"
-    con.execute(f'CREATE VIRTUAL TABLE "{rtree}" USING rtree(id, minx, maxx, miny, maxy)')
-    bulk_load_rtree(con, rtree, fids.astype(np.int64), minx, maxx, miny, maxy)
-    for ddl in gpkg._rtree_triggers(name, column, schema.fid_column, gp.version):
-        con.execute(ddl)
-    con.execute("INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', ?, 'write-only')",
-                (name, column, gpkg._RTREE_EXTENSION))
-    extent = ((float(minx.min()), float(miny.min()), float(maxx.max()), float(maxy.max()))
-              if len(fids) else (None, None, None, None))
-    con.execute("UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ?, "
-                "last_change = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE table_name = ?",
-                (*extent, name))
 
 
 def _short_names(columns):

@@ -46,7 +46,6 @@ DATETIME read back as the stored text.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import os
 import re
 import sqlite3
@@ -61,6 +60,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers.errors import GeoPackageError
+from layers.rtree import bulk_load_rtree
 
 __all__ = [
     "APPLICATION_ID",
@@ -74,6 +74,7 @@ __all__ = [
     "encode_gpb",
     "decode_gpb",
     "gpb_envelope",
+    "envelopes",
     "temporary_path",
 ]
 
@@ -459,6 +460,38 @@ def _register_functions(con: sqlite3.Connection) -> None:
 # --------------------------------------------------------------------------
 # Rtree triggers (spec annex F.3): 1.4 set and the 1.2/1.3 set
 # --------------------------------------------------------------------------
+
+_POINT_GPB = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"),
+                       ("envelope", "<f8", (4,)), ("wkb", "S21")])
+
+
+def _extent(minx, maxx, miny, maxy) -> tuple:
+    """(min_x, min_y, max_x, max_y) for gpkg_contents, all None when there is no geometry."""
+    if len(minx) == 0:
+        return None, None, None, None
+    return float(minx.min()), float(miny.min()), float(maxx.max()), float(maxy.max())
+
+
+def envelopes(rows) -> tuple:
+    """(fids, minx, maxx, miny, maxy) arrays of the non-empty geometries of ``(fid, GPB, ...)`` rows.
+
+    2D little-endian points with an XY envelope (what ``encode_gpb`` writes)
+    are read in one numpy pass; anything else geometry by geometry.
+    """
+    blobs = [r[1] for r in rows]
+    if blobs and all(b is not None and len(b) == _POINT_GPB.itemsize for b in blobs):
+        records = np.frombuffer(b"".join(blobs), dtype=_POINT_GPB)
+        if (records["flags"] == 0x03).all() and (records["magic"] == b"GP").all():
+            env = records["envelope"]
+            ok = ~np.isnan(env).any(axis=1)
+            fids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            return fids[ok], env[ok, 0], env[ok, 1], env[ok, 2], env[ok, 3]
+    found = [(r[0], *e) for r in rows for e in [gpb_envelope(r[1])] if e is not None]
+    if not found:
+        return (np.empty(0, np.int64), *[np.empty(0)] * 4)
+    a = np.array(found, dtype=np.float64)
+    return (a[:, 0].astype(np.int64), a[:, 1], a[:, 2], a[:, 3], a[:, 4])
+
 
 def _rtree_triggers(table: str, geom: str, fid: str, version: int) -> list[str]:
     t, c, i = _q(table), _q(geom), _q(fid)
@@ -1129,64 +1162,68 @@ class GeoPackage:
     def _finish_layers(self) -> None:
         """Build new spatial indexes, refresh extents and last_change."""
         con = self.connection
-        version = self.version
         for layer in sorted(self._touched):
             if not self.has_layer(layer):
                 continue
             schema = self.schema(layer)
-            if schema.is_spatial:
-                new = layer in self._new_layers
-                rtree = f"rtree_{layer}_{schema.geometry_column}"
-                if new:
-                    con.execute(f"CREATE VIRTUAL TABLE {_q(rtree)} "
-                                "USING rtree(id, minx, maxx, miny, maxy)")
-                extent = self._scan_envelopes(schema, _q(rtree) if new else None)
-                if new:
-                    for ddl in _rtree_triggers(layer, schema.geometry_column,
-                                               schema.fid_column, version):
-                        con.execute(ddl)
-                    con.execute(
-                        "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', ?, "
-                        "'write-only')", (layer, schema.geometry_column, _RTREE_EXTENSION))
+            if schema.is_spatial and layer in self._new_layers:
+                self.pack_spatial_index(layer, [self._scan_envelopes(schema)])
+            elif schema.is_spatial:
+                fids, minx, maxx, miny, maxy = self._scan_envelopes(schema)
                 con.execute(
                     f"UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ?, "
-                    f"last_change = {_NOW} WHERE table_name = ?", (*extent, layer))
+                    f"last_change = {_NOW} WHERE table_name = ?", (*_extent(minx, maxx, miny, maxy), layer))
             else:
                 con.execute(f"UPDATE gpkg_contents SET last_change = {_NOW} "
                             "WHERE table_name = ?", (layer,))
         self._new_layers.clear()
         self._touched.clear()
 
-    def _scan_envelopes(self, schema: LayerSchema, rtree: str | None) -> tuple:
-        """One pass over a layer's geometries: its extent, and the rtree rows.
+    def pack_spatial_index(self, layer: str, parts: Sequence[tuple]) -> None:
+        """Create a new layer's rtree index packed in one go, its triggers, extent and last_change.
 
-        Returns ``(min_x, min_y, max_x, max_y)``, all None for no geometry.
-        With *rtree* (a quoted table name) the envelopes are inserted there,
-        which builds a new index in one go instead of through the triggers.
+        Parameters
+        ----------
+        layer : str
+            A spatial layer made by ``create_layer`` in this session and
+            filled since (its index does not exist yet).
+        parts : sequence of (fids, minx, maxx, miny, maxy)
+            The envelopes of every geometry of the layer, e.g. from
+            ``envelopes(rows)`` of each chunk written, so a writer that has
+            them need not read the layer again.
         """
+        if layer not in self._new_layers:
+            raise GeoPackageError(f"{self.path}: layer {layer!r} already has its spatial index")
+        schema = self.schema(layer)
+        con = self.connection
+        fids, minx, maxx, miny, maxy = (
+            np.concatenate([part[i] for part in parts]) if parts else np.empty(0) for i in range(5)
+        )
+        rtree = f"rtree_{layer}_{schema.geometry_column}"
+        con.execute(f"CREATE VIRTUAL TABLE {_q(rtree)} USING rtree(id, minx, maxx, miny, maxy)")
+        bulk_load_rtree(con, rtree, fids.astype(np.int64), minx, maxx, miny, maxy)
+        for ddl in _rtree_triggers(layer, schema.geometry_column, schema.fid_column, self.version):
+            con.execute(ddl)
+        con.execute(
+            "INSERT INTO gpkg_extensions VALUES (?, ?, 'gpkg_rtree_index', ?, 'write-only')",
+            (layer, schema.geometry_column, _RTREE_EXTENSION))
+        con.execute(
+            f"UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ?, "
+            f"last_change = {_NOW} WHERE table_name = ?", (*_extent(minx, maxx, miny, maxy), layer))
+        self._new_layers.discard(layer)
+        self._touched.discard(layer)
+
+    def _scan_envelopes(self, schema: LayerSchema) -> tuple:
+        """(fids, minx, maxx, miny, maxy) of every geometry of a layer, read in chunks."""
         c = _q(schema.geometry_column)
         cursor = self.connection.execute(
             f"SELECT {_q(schema.fid_column)}, {c} FROM {_q(schema.name)} WHERE {c} NOT NULL")
-        minx = miny = math.inf
-        maxx = maxy = -math.inf
-        while True:
-            chunk = cursor.fetchmany(_CHUNK)
-            if not chunk:
-                break
-            entries = []
-            for fid, blob in chunk:
-                env = gpb_envelope(blob)
-                if env is not None:
-                    entries.append((fid, *env))
-            for _fid, x0, x1, y0, y1 in entries:
-                minx, maxx = min(minx, x0), max(maxx, x1)
-                miny, maxy = min(miny, y0), max(maxy, y1)
-            if rtree is not None:
-                self.connection.executemany(f"INSERT INTO {rtree} VALUES (?, ?, ?, ?, ?)",
-                                            entries)
-        if minx == math.inf:
-            return None, None, None, None
-        return minx, miny, maxx, maxy
+        parts = []
+        while chunk := cursor.fetchmany(_CHUNK):
+            parts.append(envelopes(chunk))
+        if not parts:
+            return (np.empty(0, np.int64), *[np.empty(0)] * 4)
+        return tuple(np.concatenate([part[i] for part in parts]) for i in range(5))
 
     # -- QGIS styles --------------------------------------------------------
 

@@ -51,7 +51,6 @@ import datetime as dt
 import json
 import math
 import os
-import shutil
 import sqlite3
 import struct
 import tempfile
@@ -59,7 +58,6 @@ import tomllib
 import uuid as uuid_module
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
 
 import numpy as np
 import pyproj
@@ -67,8 +65,8 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from . import __version__
-from .errors import GeoPackageError, SyncError, ValidationError, WorkspaceError
-from .gpkg import Column, GeoPackage, LayerSchema, encode_gpb, open_geopackage, temporary_path
+from .errors import GeoPackageError, SyncError, ValidationError
+from .gpkg import Column, LayerSchema, encode_gpb, open_geopackage, temporary_path
 from .merge import geometry_wkt, three_way
 from .schema import (
     load_definitions,
@@ -1181,7 +1179,7 @@ def apply_package(master, package, *, policy="office", report=None, dry_run=Fals
                 (pinfo.package_uuid, pinfo.workspace_id, pinfo.editor, pinfo.base_version, version, now,
                  user or _login_name(), policy, totals.inserts, totals.updates, totals.deletes,
                  totals.conflicts, package.name))
-            con.execute(f"UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?)",
+            con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?)",
                         (now, MASTER_TABLE, LEDGER_TABLE))
             result.version_after = version
     if report is not None:
