@@ -50,6 +50,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --no-deps 'gdal-utils>=3.6'
   touch "$stamp"
 fi
+.venv/bin/python resources/translations/build.py
 
 if [ "$RUN" = 1 ]; then
   DEMO="$(.venv/bin/python -c 'import platformdirs; print(platformdirs.user_data_path("tongcheng"))')/demo.sqlite"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QScrollArea,
                                QVBoxLayout, QWidget)
@@ -63,7 +63,6 @@ class FeatureForm(QDialog):
         self.labels = {}  # field name -> QLabel
         self.errors = {}  # field name -> QLabel for its message
         self.setObjectName(f"feature_form_{definition.name}")
-        self.setWindowTitle(self.tr("{0} – feature").format(definition.title(language)))
         self.setSizeGripEnabled(True)
 
         content = QWidget()
@@ -77,7 +76,7 @@ class FeatureForm(QDialog):
         self.scroll_area.setWidget(content)
         self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
 
-        self.required_note = QLabel(self.tr("Fields marked * are required."), self)
+        self.required_note = QLabel(self)
         self.required_note.setVisible(not read_only and any(f.required and not f.derived for f in definition.fields))
         buttons = QDialogButtonBox.StandardButton
         self.button_box = QDialogButtonBox(buttons.Close if read_only else buttons.Ok | buttons.Cancel, self)
@@ -89,9 +88,30 @@ class FeatureForm(QDialog):
         layout.addWidget(self.required_note)
         layout.addWidget(self.button_box)
         self._update_derived()
+        self._retranslate()
         self.resize(520, min(720, 140 + 38 * len(definition.fields)))
 
     # --- building ------------------------------------------------------------------------
+
+    def changeEvent(self, event):
+        if event.type() == QEvent.Type.LanguageChange:
+            self._retranslate()
+        super().changeEvent(event)
+
+    def _retranslate(self):
+        """Texts of our own (field and code labels follow ``language``, the definition's labels)."""
+        if self.read_only:
+            title = self.tr("{0}: feature attributes")
+        elif self._new:
+            title = self.tr("{0}: new feature")
+        else:
+            title = self.tr("{0}: edit feature")
+        self.setWindowTitle(title.format(self.definition.title(self.language)))
+        if not self.required_note.styleSheet():
+            self.required_note.setText(self.tr("Fields marked * are required."))
+        for name, editor in self.editors.items():
+            if self.definition.field(name).derived:
+                editor.setToolTip(self.tr("Computed from other fields: {0}").format(self.definition.field(name).derived))
 
     def _add_row(self, field):
         label = QLabel(field.label(self.language) + (" *" if field.required and not field.derived else ""))
@@ -103,7 +123,6 @@ class FeatureForm(QDialog):
         if field.derived:
             editor = QLineEdit()
             editor.setReadOnly(True)
-            editor.setToolTip(self.tr("Computed from other fields: {0}").format(field.derived))
             editor.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         else:
             editor = create_editor(field, language=self.language, attachments_folder=self.attachments_folder)

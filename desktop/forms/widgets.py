@@ -458,9 +458,9 @@ class PhotoEditor(QWidget):
         self.path_label = QLabel(self)
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.path_label.setWordWrap(True)
-        self.choose_button = QPushButton(self.tr("Choose photo…"), self)
+        self.choose_button = QPushButton(self)
         self.choose_button.clicked.connect(self.choose)
-        self.remove_button = QPushButton(self.tr("Remove photo"), self)
+        self.remove_button = QPushButton(self)
         self.remove_button.clicked.connect(self.remove)
         buttons = QVBoxLayout()
         buttons.addWidget(self.path_label)
@@ -471,6 +471,16 @@ class PhotoEditor(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.thumbnail)
         layout.addLayout(buttons, 1)
+        self._retranslate()
+
+    def changeEvent(self, event):
+        if event.type() == QEvent.Type.LanguageChange:
+            self._retranslate()
+        super().changeEvent(event)
+
+    def _retranslate(self):
+        self.choose_button.setText(self.tr("Choose photo…"))
+        self.remove_button.setText(self.tr("Remove photo"))
         self._show()
 
     # value

@@ -16,8 +16,8 @@ RawValueRole = Qt.ItemDataRole.UserRole + 2
 FID_COLUMN = 0
 WINDOW_SIZE = 256
 CACHED_WINDOWS = 8
-#: Beyond this many separate runs of added or removed rows, a refresh resets the model
-#: instead of announcing each run (a view relayouts once per announcement).
+# Beyond this many separate runs of added or removed rows, a refresh resets the model
+# instead of announcing each run (a view relayouts once per announcement).
 MAX_ROW_RUNS = 64
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole

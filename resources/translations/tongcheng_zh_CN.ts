@@ -1,0 +1,553 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN" sourcelanguage="en">
+    <context>
+        <name>AttributeTableModel</name>
+        <message>
+            <source>FID</source>
+            <translation>编号</translation>
+        </message>
+        <message>
+            <source>Feature number (negative until saved)</source>
+            <translation>要素编号（保存前为负数）</translation>
+        </message>
+    </context>
+    <context>
+        <name>AttributeTablePanel</name>
+        <message>
+            <source>All features</source>
+            <translation>全部要素</translation>
+        </message>
+        <message>
+            <source>Visible on the map</source>
+            <translation>地图可见范围内</translation>
+        </message>
+        <message>
+            <source>Selected features</source>
+            <translation>已选要素</translation>
+        </message>
+        <message>
+            <source>Search…</source>
+            <translation>搜索…</translation>
+        </message>
+        <message>
+            <source>%d of %d</source>
+            <translation>%d / %d</translation>
+        </message>
+    </context>
+    <context>
+        <name>ErrorDialog</name>
+        <message>
+            <source>Show details</source>
+            <translation>显示详情</translation>
+        </message>
+        <message>
+            <source>Copy</source>
+            <translation>复制</translation>
+        </message>
+        <message>
+            <source>Hide details</source>
+            <translation>隐藏详情</translation>
+        </message>
+    </context>
+    <context>
+        <name>FeatureForm</name>
+        <message>
+            <source>{0}: feature attributes</source>
+            <translation>{0}：要素属性</translation>
+        </message>
+        <message>
+            <source>{0}: new feature</source>
+            <translation>{0}：新建要素</translation>
+        </message>
+        <message>
+            <source>{0}: edit feature</source>
+            <translation>{0}：编辑要素</translation>
+        </message>
+        <message>
+            <source>Fields marked * are required.</source>
+            <translation>标有 * 的字段为必填项。</translation>
+        </message>
+        <message>
+            <source>Computed from other fields: {0}</source>
+            <translation>由其他字段计算：{0}</translation>
+        </message>
+        <message>
+            <source>The photo could not be copied: {0}</source>
+            <translation>无法复制照片：{0}</translation>
+        </message>
+    </context>
+    <context>
+        <name>FieldEditor</name>
+        <message>
+            <source>empty</source>
+            <translation>空</translation>
+        </message>
+        <message>
+            <source>Clear the date</source>
+            <translation>清除日期</translation>
+        </message>
+    </context>
+    <context>
+        <name>LayerPanel</name>
+        <message>
+            <source>Move the layer up (Ctrl+Up)</source>
+            <translation>上移图层（Ctrl+↑）</translation>
+        </message>
+        <message>
+            <source>Move the layer down (Ctrl+Down)</source>
+            <translation>下移图层（Ctrl+↓）</translation>
+        </message>
+        <message>
+            <source>Zoom to the layer</source>
+            <translation>缩放至图层</translation>
+        </message>
+        <message>
+            <source>other</source>
+            <translation>其他</translation>
+        </message>
+        <message>
+            <source>Locked: editing is off (click to unlock)</source>
+            <translation>已锁定：不可编辑（单击解锁）</translation>
+        </message>
+        <message>
+            <source>Editable (click to lock)</source>
+            <translation>可编辑（单击锁定）</translation>
+        </message>
+    </context>
+    <context>
+        <name>MainWindow</name>
+        <message>
+            <source>&amp;Open workspace…</source>
+            <translation>打开工作空间(&amp;O)…</translation>
+        </message>
+        <message>
+            <source>&amp;Save edits</source>
+            <translation>保存编辑(&amp;S)</translation>
+        </message>
+        <message>
+            <source>Write all pending edits to the workspace (Ctrl+S)</source>
+            <translation>将所有未保存的编辑写入工作空间（Ctrl+S）</translation>
+        </message>
+        <message>
+            <source>&amp;Discard edits</source>
+            <translation>放弃编辑(&amp;D)</translation>
+        </message>
+        <message>
+            <source>Drop all edits since the last save</source>
+            <translation>放弃上次保存以来的所有编辑</translation>
+        </message>
+        <message>
+            <source>&amp;Quit</source>
+            <translation>退出(&amp;Q)</translation>
+        </message>
+        <message>
+            <source>&amp;Delete selected</source>
+            <translation>删除所选(&amp;D)</translation>
+        </message>
+        <message>
+            <source>Delete the selected features (Del)</source>
+            <translation>删除所选要素（Del）</translation>
+        </message>
+        <message>
+            <source>Select by &amp;expression…</source>
+            <translation>按表达式选择(&amp;E)…</translation>
+        </message>
+        <message>
+            <source>Select features matching a filter expression (Ctrl+E)</source>
+            <translation>选择符合筛选表达式的要素（Ctrl+E）</translation>
+        </message>
+        <message>
+            <source>&amp;Clear selection</source>
+            <translation>清除选择(&amp;C)</translation>
+        </message>
+        <message>
+            <source>Unselect all features (Ctrl+Shift+A)</source>
+            <translation>取消选择所有要素（Ctrl+Shift+A）</translation>
+        </message>
+        <message>
+            <source>Zoom to &amp;full extent</source>
+            <translation>缩放至全图(&amp;F)</translation>
+        </message>
+        <message>
+            <source>Show every feature (Ctrl+Shift+F)</source>
+            <translation>显示所有要素（Ctrl+Shift+F）</translation>
+        </message>
+        <message>
+            <source>Zoom to &amp;layer</source>
+            <translation>缩放至图层(&amp;L)</translation>
+        </message>
+        <message>
+            <source>Show all of the current layer (Ctrl+Shift+L)</source>
+            <translation>显示当前图层的全部要素（Ctrl+Shift+L）</translation>
+        </message>
+        <message>
+            <source>Zoom to &amp;selection</source>
+            <translation>缩放至所选(&amp;S)</translation>
+        </message>
+        <message>
+            <source>Show the selected features (Ctrl+J)</source>
+            <translation>显示所选要素（Ctrl+J）</translation>
+        </message>
+        <message>
+            <source>Zoom &amp;in</source>
+            <translation>放大(&amp;I)</translation>
+        </message>
+        <message>
+            <source>Zoom &amp;out</source>
+            <translation>缩小(&amp;O)</translation>
+        </message>
+        <message>
+            <source>&amp;Pan</source>
+            <translation>平移(&amp;P)</translation>
+        </message>
+        <message>
+            <source>Pan the map by dragging (P)</source>
+            <translation>拖动以平移地图（P）</translation>
+        </message>
+        <message>
+            <source>&amp;Identify</source>
+            <translation>识别(&amp;I)</translation>
+        </message>
+        <message>
+            <source>Click a feature to see its attributes (I)</source>
+            <translation>单击要素查看其属性（I）</translation>
+        </message>
+        <message>
+            <source>&amp;Select</source>
+            <translation>选择(&amp;S)</translation>
+        </message>
+        <message>
+            <source>Select by click or rectangle; Shift adds, Ctrl removes (S)</source>
+            <translation>单击或框选要素；按住 Shift 添加，按住 Ctrl 移除（S）</translation>
+        </message>
+        <message>
+            <source>&amp;Add point</source>
+            <translation>添加点(&amp;A)</translation>
+        </message>
+        <message>
+            <source>Click to add a feature to the current layer (A)</source>
+            <translation>单击以向当前图层添加要素（A）</translation>
+        </message>
+        <message>
+            <source>&amp;Move point</source>
+            <translation>移动点(&amp;M)</translation>
+        </message>
+        <message>
+            <source>Drag a point of the current layer; snaps to other features (M)</source>
+            <translation>拖动当前图层的点，可捕捉到其他要素（M）</translation>
+        </message>
+        <message>
+            <source>Undo (Ctrl+Z)</source>
+            <translation>撤销（Ctrl+Z）</translation>
+        </message>
+        <message>
+            <source>Redo (Ctrl+Shift+Z)</source>
+            <translation>重做（Ctrl+Shift+Z）</translation>
+        </message>
+        <message>
+            <source>&amp;File</source>
+            <translation>文件(&amp;F)</translation>
+        </message>
+        <message>
+            <source>&amp;Edit</source>
+            <translation>编辑(&amp;E)</translation>
+        </message>
+        <message>
+            <source>&amp;View</source>
+            <translation>视图(&amp;V)</translation>
+        </message>
+        <message>
+            <source>&amp;Panels</source>
+            <translation>面板(&amp;P)</translation>
+        </message>
+        <message>
+            <source>&amp;Settings</source>
+            <translation>设置(&amp;S)</translation>
+        </message>
+        <message>
+            <source>&amp;Language</source>
+            <translation>语言(&amp;L)</translation>
+        </message>
+        <message>
+            <source>Tools</source>
+            <translation>工具</translation>
+        </message>
+        <message>
+            <source>Layers</source>
+            <translation>图层</translation>
+        </message>
+        <message>
+            <source>Identify</source>
+            <translation>识别</translation>
+        </message>
+        <message>
+            <source>History</source>
+            <translation>历史记录</translation>
+        </message>
+        <message>
+            <source>&lt;last save&gt;</source>
+            <translation>&lt;上次保存&gt;</translation>
+        </message>
+        <message>
+            <source>Field</source>
+            <translation>字段</translation>
+        </message>
+        <message>
+            <source>Value</source>
+            <translation>值</translation>
+        </message>
+        <message>
+            <source>Attribute table</source>
+            <translation>属性表</translation>
+        </message>
+        <message>
+            <source>Scale</source>
+            <translation>比例尺</translation>
+        </message>
+        <message>
+            <source>%s[*] — Tongcheng</source>
+            <translation>%s[*] — Tongcheng</translation>
+        </message>
+        <message>
+            <source>Unsaved: %d added, %d changed, %d deleted</source>
+            <translation>未保存：新增 %d，修改 %d，删除 %d</translation>
+        </message>
+        <message>
+            <source>No unsaved edits</source>
+            <translation>没有未保存的编辑</translation>
+        </message>
+        <message>
+            <source>Layer %s could not be drawn: %s</source>
+            <translation>无法绘制图层 %s：%s</translation>
+        </message>
+        <message>
+            <source>%s is locked: unlock it in the layer panel to edit it</source>
+            <translation>%s 已锁定：请在图层面板中解锁后再编辑</translation>
+        </message>
+        <message numerus="yes">
+            <source>%n feature(s) selected</source>
+            <translation>
+                <numerusform>已选择 %n 个要素</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Select by expression</source>
+            <translation>按表达式选择</translation>
+        </message>
+        <message>
+            <source>new (unsaved)</source>
+            <translation>新建（未保存）</translation>
+        </message>
+        <message>
+            <source>yes</source>
+            <translation>是</translation>
+        </message>
+        <message>
+            <source>no</source>
+            <translation>否</translation>
+        </message>
+        <message>
+            <source>Edit refused</source>
+            <translation>编辑被拒绝</translation>
+        </message>
+        <message>
+            <source>Choose a point layer in the layer panel first</source>
+            <translation>请先在图层面板中选择一个点图层</translation>
+        </message>
+        <message>
+            <source>The selected features are in locked layers</source>
+            <translation>所选要素位于已锁定的图层中</translation>
+        </message>
+        <message>
+            <source>Select the features to delete first</source>
+            <translation>请先选择要删除的要素</translation>
+        </message>
+        <message>
+            <source>Delete %d features</source>
+            <translation>删除 %d 个要素</translation>
+        </message>
+        <message>
+            <source>Save failed</source>
+            <translation>保存失败</translation>
+        </message>
+        <message>
+            <source>The edits could not be saved; they are still pending.
+
+%s</source>
+            <translation>无法保存编辑；这些编辑仍未保存。
+
+%s</translation>
+        </message>
+        <message>
+            <source>Edits saved</source>
+            <translation>编辑已保存</translation>
+        </message>
+        <message>
+            <source>Open workspace</source>
+            <translation>打开工作空间</translation>
+        </message>
+        <message>
+            <source>Tongcheng workspaces (*.sqlite *.db);;All files (*)</source>
+            <translation>Tongcheng 工作空间 (*.sqlite *.db);;所有文件 (*)</translation>
+        </message>
+    </context>
+    <context>
+        <name>PhotoEditor</name>
+        <message>
+            <source>Choose photo…</source>
+            <translation>选择照片…</translation>
+        </message>
+        <message>
+            <source>Remove photo</source>
+            <translation>移除照片</translation>
+        </message>
+        <message>
+            <source>Choose a photo</source>
+            <translation>选择照片</translation>
+        </message>
+        <message>
+            <source>Images ({0})</source>
+            <translation>图片 ({0})</translation>
+        </message>
+        <message>
+            <source>No photo</source>
+            <translation>无照片</translation>
+        </message>
+        <message>
+            <source>Photo not found</source>
+            <translation>找不到照片</translation>
+        </message>
+    </context>
+    <context>
+        <name>ScaleBar</name>
+        <message>
+            <source>{0} km</source>
+            <translation>{0} 千米</translation>
+        </message>
+        <message>
+            <source>{0} m</source>
+            <translation>{0} 米</translation>
+        </message>
+    </context>
+    <context>
+        <name>SelectByExpressionDialog</name>
+        <message>
+            <source>Select by expression</source>
+            <translation>按表达式选择</translation>
+        </message>
+        <message>
+            <source>New selection</source>
+            <translation>新建选择</translation>
+        </message>
+        <message>
+            <source>Add to selection</source>
+            <translation>添加到选择</translation>
+        </message>
+        <message>
+            <source>Remove from selection</source>
+            <translation>从选择中移除</translation>
+        </message>
+        <message>
+            <source>Select within selection</source>
+            <translation>在所选中选择</translation>
+        </message>
+        <message>
+            <source>Select</source>
+            <translation>选择</translation>
+        </message>
+        <message>
+            <source>Layer</source>
+            <translation>图层</translation>
+        </message>
+        <message>
+            <source>Mode</source>
+            <translation>方式</translation>
+        </message>
+        <message>
+            <source>Fields (double-click to insert)</source>
+            <translation>字段（双击插入）</translation>
+        </message>
+        <message>
+            <source>Values</source>
+            <translation>值</translation>
+        </message>
+        <message>
+            <source>Expression</source>
+            <translation>表达式</translation>
+        </message>
+        <message>
+            <source>Cannot use this expression: %s</source>
+            <translation>无法使用此表达式：%s</translation>
+        </message>
+        <message numerus="yes">
+            <source>%n feature(s) match</source>
+            <translation>
+                <numerusform>%n 个要素符合</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>ValidationMessage</name>
+        <message>
+            <source>Geometry</source>
+            <translation>几何</translation>
+        </message>
+        <message>
+            <source>{field}: a value is required</source>
+            <translation>{field}：必须填写</translation>
+        </message>
+        <message>
+            <source>{field}: no such field in this layer</source>
+            <translation>{field}：此图层没有该字段</translation>
+        </message>
+        <message>
+            <source>{field}: must be text</source>
+            <translation>{field}：必须是文本</translation>
+        </message>
+        <message>
+            <source>{field}: at most {0} characters</source>
+            <translation>{field}：最多 {0} 个字符</translation>
+        </message>
+        <message>
+            <source>{field}: must be a whole number</source>
+            <translation>{field}：必须是整数</translation>
+        </message>
+        <message>
+            <source>{field}: must be a number</source>
+            <translation>{field}：必须是数字</translation>
+        </message>
+        <message>
+            <source>{field}: must be yes or no</source>
+            <translation>{field}：必须为是或否</translation>
+        </message>
+        <message>
+            <source>{field}: must be a date (YYYY-MM-DD)</source>
+            <translation>{field}：必须是日期（YYYY-MM-DD）</translation>
+        </message>
+        <message>
+            <source>{field}: must be a date and time with a time zone</source>
+            <translation>{field}：必须是带时区的日期时间</translation>
+        </message>
+        <message>
+            <source>{field}: must be JSON</source>
+            <translation>{field}：必须是 JSON</translation>
+        </message>
+        <message>
+            <source>{field}: choose a value from the list</source>
+            <translation>{field}：请从列表中选择</translation>
+        </message>
+        <message>
+            <source>{field}: must be at least {0}</source>
+            <translation>{field}：不能小于 {0}</translation>
+        </message>
+        <message>
+            <source>{field}: must be at most {0}</source>
+            <translation>{field}：不能大于 {0}</translation>
+        </message>
+        <message>
+            <source>{field}: {rule}</source>
+            <translation>{field}：{rule}</translation>
+        </message>
+    </context>
+</TS>
