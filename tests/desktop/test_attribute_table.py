@@ -278,3 +278,34 @@ def test_large_filter_change_then_view_less_reads(session, reads):
     assert model.index(0, 0).isValid() and not model.index(model.rowCount(), 0).isValid()
     assert not model.index(0, 0, model.index(0, 0)).isValid()
     assert model.rowCount(model.index(0, 0)) == 0 and model.index(0, 0).parent() == QModelIndex()
+
+
+def test_field_delegate_edits_cells_with_the_form_editors(session, qtbot):
+    from PySide6.QtWidgets import QStyleOptionViewItem, QTableView
+
+    from desktop.forms import FieldDelegate
+    from desktop.forms.widgets import CodeComboBox, IntegerEditor
+
+    model = AttributeTableModel(session, "toilets", language="en")
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    delegate = FieldDelegate(language="en", parent=view)
+    view.setItemDelegate(delegate)
+    index = model.index(3, model.column_of("district"))
+    editor = delegate.createEditor(view.viewport(), QStyleOptionViewItem(), index)
+    assert isinstance(editor, CodeComboBox)
+    delegate.setEditorData(editor, index)
+    assert editor.field_value() == model.data(index, RawValueRole)
+    editor.setCurrentIndex(editor.findText("Tianfu New Area"))
+    with qtbot.waitSignal(model.editRequested) as blocker:
+        delegate.setModelData(editor, model, index)
+    assert blocker.args == ["toilets", model.fid_at(3), "district", "天府新区"]
+    seats = model.index(3, model.column_of("seats_female"))
+    editor = delegate.createEditor(view.viewport(), QStyleOptionViewItem(), seats)
+    assert isinstance(editor, IntegerEditor) and editor.maximum() == 200
+    delegate.setEditorData(editor, seats)
+    editor.set_field_value(19 if model.data(seats) != 19 else 18)
+    with qtbot.waitSignal(model.editRequested) as blocker:
+        delegate.setModelData(editor, model, seats)
+    assert blocker.args[2] == "seats_female" and blocker.args[3] in (18, 19)
