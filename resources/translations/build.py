@@ -7,14 +7,23 @@
 into the .ts files (keeping existing translations, dropping obsolete ones);
 translate new entries with Qt Linguist (``pyside6-linguist``) and commit the
 .ts files. The .qm files are build products and are not committed.
+
+Besides ``self.tr("...")`` and ``QCoreApplication.translate("Context", "...")``,
+a module may define a one-line helper ``def _tr(text): return
+QCoreApplication.translate("Context", text)``: its ``_tr("...")`` strings are
+collected under that module's context (lupdate alone would file them under
+an empty context, which never matches at run time).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import shutil
 import subprocess
 import sys
+import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -43,11 +52,81 @@ def catalogues():
     return sorted(HERE.glob("tongcheng_*.ts"))
 
 
+HELPER = "_tr"
+
+
+def helper_context(path):
+    """The context of a module's ``_tr(text)`` helper (``QCoreApplication.translate("Context", text)``), or None."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == HELPER:
+            for call in ast.walk(node):
+                if (isinstance(call, ast.Call) and getattr(call.func, "attr", None) == "translate" and call.args
+                        and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
+                    return call.args[0].value
+    return None
+
+
 def update(ts_files):
-    """Run lupdate over desktop/ into the .ts files."""
-    sources = sorted(str(p.relative_to(ROOT)) for p in SOURCES.rglob("*.py") if "__pycache__" not in p.parts)
-    command = [tool("lupdate"), "-no-obsolete", "-locations", "none", *sources, "-ts", *map(str, ts_files)]
-    subprocess.run(command, check=True, cwd=ROOT)
+    """Collect the strings of desktop/ into the .ts files, keeping their translations.
+
+    lupdate writes a fresh catalogue to a temporary file; strings of ``_tr``
+    helpers are moved to their module's context; then every message takes
+    its translation from the committed .ts where it has one (new ones are
+    left unfinished) and messages no longer in the sources are dropped.
+    """
+    sources = sorted(p for p in SOURCES.rglob("*.py") if "__pycache__" not in p.parts)
+    contexts = {p.resolve(): helper_context(p) for p in sources}
+    for ts in ts_files:
+        with tempfile.TemporaryDirectory() as folder:
+            fresh = Path(folder) / ts.name
+            fresh.write_text(f'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE TS>\n'
+                             f'<TS version="2.1" language="{ts.stem.split("_", 1)[1]}" sourcelanguage="en"></TS>\n',
+                             encoding="utf-8")
+            command = [tool("lupdate"), "-silent", "-locations", "absolute", "-tr-function-alias", f"tr+={HELPER}",
+                       *map(str, sources), "-ts", str(fresh)]
+            subprocess.run(command, check=True, cwd=ROOT)
+            merge(ts, ET.parse(fresh), contexts)
+
+
+def merge(ts, fresh, contexts):
+    """Write ``ts`` with the messages of ``fresh`` and the translations ``ts`` already has."""
+    old = {}
+    if ts.exists():
+        for context in ET.parse(ts).getroot().findall("context"):
+            for message in context.findall("message"):
+                old[(context.findtext("name") or "", message.findtext("source"))] = message.find("translation")
+    messages = {}  # context -> {source: message}
+    for context in fresh.getroot().findall("context"):
+        name = context.findtext("name") or ""
+        for message in context.findall("message"):
+            where = name
+            if not name:  # a _tr helper's string: its module says the context
+                location = message.find("location")
+                path = Path(location.get("filename")).resolve() if location is not None else None
+                where = contexts.get(path) or ""
+            for location in message.findall("location"):
+                message.remove(location)
+            source = message.findtext("source")
+            translation = old.get((where, source))
+            if translation is not None:
+                message.remove(message.find("translation"))
+                message.append(translation)
+            messages.setdefault(where, {}).setdefault(source, message)
+    root = ET.Element("TS", fresh.getroot().attrib)
+    for name in sorted(messages):
+        context = ET.SubElement(root, "context")
+        ET.SubElement(context, "name").text = name
+        context.extend(messages[name].values())
+    tree = ET.ElementTree(root)
+    ET.indent(tree, space="    ")
+    with open(ts, "wb") as f:
+        f.write(b'<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE TS>\n')
+        tree.write(f, encoding="utf-8")
+        f.write(b"\n")
 
 
 def release(ts_files):

@@ -36,6 +36,33 @@
         </message>
     </context>
     <context>
+        <name>DeleteConfirmation</name>
+        <message>
+            <source>Delete the selected feature?</source>
+            <translation>删除所选要素？</translation>
+        </message>
+        <message>
+            <source>Delete the %d selected features?</source>
+            <translation>删除所选的 %d 个要素？</translation>
+        </message>
+        <message>
+            <source>%s: %d</source>
+            <translation>%s：%d</translation>
+        </message>
+        <message>
+            <source>You can undo this until you save.</source>
+            <translation>保存之前可以撤销此操作。</translation>
+        </message>
+        <message>
+            <source>Delete features</source>
+            <translation>删除要素</translation>
+        </message>
+        <message>
+            <source>Delete</source>
+            <translation>删除</translation>
+        </message>
+    </context>
+    <context>
         <name>ErrorDialog</name>
         <message>
             <source>Show details</source>
@@ -420,6 +447,25 @@
         </message>
     </context>
     <context>
+        <name>Prompts</name>
+        <message>
+            <source>Unsaved edits</source>
+            <translation>未保存的编辑</translation>
+        </message>
+        <message>
+            <source>There are %d unsaved edits. Save them before closing?</source>
+            <translation>有 %d 处编辑尚未保存。关闭前是否保存？</translation>
+        </message>
+        <message>
+            <source>Discard edits</source>
+            <translation>放弃编辑</translation>
+        </message>
+        <message>
+            <source>Discard %d unsaved edits and return to the last save? This cannot be undone.</source>
+            <translation>放弃 %d 处未保存的编辑并恢复到上次保存的状态？此操作无法撤销。</translation>
+        </message>
+    </context>
+    <context>
         <name>ScaleBar</name>
         <message>
             <source>{0} km</source>
@@ -432,6 +478,30 @@
     </context>
     <context>
         <name>SelectByExpressionDialog</name>
+        <message>
+            <source>the expression is empty</source>
+            <translation>表达式为空</translation>
+        </message>
+        <message>
+            <source>expected 'field operator value' at character %d</source>
+            <translation>第 %d 个字符处应为“字段 运算符 值”</translation>
+        </message>
+        <message>
+            <source>unknown field %r (fields: %s)</source>
+            <translation>未知字段 %r（可用字段：%s）</translation>
+        </message>
+        <message>
+            <source>NULL needs IS or IS NOT</source>
+            <translation>NULL 需与 IS 或 IS NOT 连用</translation>
+        </message>
+        <message>
+            <source>IS compares with NULL only</source>
+            <translation>IS 只能与 NULL 比较</translation>
+        </message>
+        <message>
+            <source>expected AND or OR at character %d</source>
+            <translation>第 %d 个字符处应为 AND 或 OR</translation>
+        </message>
         <message>
             <source>Select by expression</source>
             <translation>按表达式选择</translation>
@@ -548,6 +618,60 @@
         <message>
             <source>{field}: {rule}</source>
             <translation>{field}：{rule}</translation>
+        </message>
+    </context>
+    <context>
+        <name>app</name>
+        <message>
+            <source>Something went wrong: %s
+
+Your saved edits are safe. Unsaved edits are still in the window; save them if you can.</source>
+            <translation>出现错误：%s
+
+已保存的编辑不受影响。未保存的编辑仍在窗口中，请尽量保存。</translation>
+        </message>
+        <message>
+            <source>A report was written to %s</source>
+            <translation>错误报告已写入 %s</translation>
+        </message>
+        <message>
+            <source>Unexpected error</source>
+            <translation>意外错误</translation>
+        </message>
+        <message>
+            <source>Making the demo workspace (a district of central Chengdu)…</source>
+            <translation>正在创建演示工作空间（成都中心城区的一个区）…</translation>
+        </message>
+        <message>
+            <source>Cancel</source>
+            <translation>取消</translation>
+        </message>
+        <message>
+            <source>First start</source>
+            <translation>首次启动</translation>
+        </message>
+        <message>
+            <source>Cannot open the workspace</source>
+            <translation>无法打开工作空间</translation>
+        </message>
+    </context>
+    <context>
+        <name>commands</name>
+        <message>
+            <source>Add feature to %s</source>
+            <translation>向%s添加要素</translation>
+        </message>
+        <message>
+            <source>Change %s of %s %d</source>
+            <translation>修改 %s（%s %d）</translation>
+        </message>
+        <message>
+            <source>Move %s %d</source>
+            <translation>移动%s %d</translation>
+        </message>
+        <message>
+            <source>Delete %d features of %s</source>
+            <translation>删除 %d 个要素（%s）</translation>
         </message>
     </context>
 </TS>
