@@ -207,7 +207,8 @@ class EditSession:
         """
         edits = self.edits(layer)
         sql = f"SELECT fid FROM {layer}" + (f" WHERE {where}" if where else "") + " ORDER BY fid"
-        stored = np.array([row[0] for row in self.workspace.connection.execute(sql, parameters)], dtype=np.int64)
+        cursor = self.workspace.connection.execute(sql, parameters)
+        stored = np.fromiter((row[0] for row in cursor), dtype=np.int64)
         touched = edits.touched()
         if touched:
             stored = stored[~np.isin(stored, np.fromiter(touched, dtype=np.int64))]

@@ -42,6 +42,7 @@ __all__ = [
     "validate_geometry",
     "conform_geometry",
     "validate_geometries",
+    "derive",
 ]
 
 DEFINITIONS_FOLDER = Path(__file__).with_name("definitions")
@@ -56,7 +57,7 @@ FIELD_TYPES = {
     "boolean": "BOOLEAN",
     "date": "DATE",
     "datetime": "DATETIME",
-    "photo": "TEXT",  # a path relative to the workspace's attachment folder
+    "photo": "TEXT",  # a path relative to the workspace's folder (the file is in its attachment folder)
     "json": "TEXT",  # a JSON object, for attributes without a column of their own
 }
 
@@ -371,8 +372,17 @@ def _evaluate(node, values):
     return _OPERATORS[type(node.op)](left, right)
 
 
-def _derive(tree, values):
-    result = _evaluate(tree, values)
+def derive(field, values):
+    """The value of a derived field computed from the other fields' values (None when an input is missing).
+
+    Parameters
+    ----------
+    field : FieldDefinition
+        A field with a ``derived`` expression, e.g. ``width_m * height_m``.
+    values : dict
+        Field name -> number (or None).
+    """
+    result = _evaluate(field.derived_tree, values)
     return None if result is None else round(float(result), 6)
 
 
@@ -442,7 +452,7 @@ def validate_feature(definition, attributes, geometry=None, *, partial=False):
         clean[name] = _check_value(layer, f, value)
     if not partial:  # an update computes derived fields from the stored values (Workspace.update)
         for f in definition.derived_fields:
-            clean[f.name] = _derive(f.derived_tree, clean)
+            clean[f.name] = derive(f, clean)
     if geometry is not None:
         validate_geometry(definition, geometry)
     return clean

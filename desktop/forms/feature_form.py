@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, Q
                                QVBoxLayout, QWidget)
 
 from layers.errors import ValidationError
-from layers.schema import _derive as derive_value  # the core's own evaluation of derived fields
+from layers.schema import derive  # the core's own evaluation of derived fields
 from layers.schema import validate_feature
 
 from .widgets import PhotoEditor, create_editor
@@ -265,7 +265,7 @@ class FeatureForm(QDialog):
             value = self.editors[f.name].field_value()
             values[f.name] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         for f in derived:
-            result = _derive(f, values)
+            result = derive(f, values)
             self.editors[f.name].setText("" if result is None else _format_number(result))
 
     def _photo_field(self):
@@ -294,11 +294,6 @@ def _stored(definition, field, value):
         return validate_feature(definition, {field.name: value}, partial=True)[field.name]
     except ValidationError:
         return value
-
-
-def _derive(field, values):
-    """Compute a derived field from the other values (None when an input is missing)."""
-    return derive_value(field.derived_tree, values)
 
 
 def _format_number(value):
