@@ -45,7 +45,7 @@ stamp=.venv/.tongcheng-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test]'
+  .venv/bin/python -m pip install -q -e '.[test,build]'
   # GDAL's GeoPackage validator; its 'gdal' dependency would need libgdal-dev and is not used by it.
   .venv/bin/python -m pip install -q --no-deps 'gdal-utils>=3.6'
   touch "$stamp"

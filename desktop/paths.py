@@ -4,10 +4,30 @@ From a source checkout the resources sit beside the packages
 (``<repo>/resources``); in a PyInstaller bundle they sit in the bundle folder
 (``sys._MEIPASS``). The user's own files (the demo workspace, logs) live in
 the platform's data folders (platformdirs), wherever the program runs from.
+
+The bundle's layout (made by ``installer/tongcheng.spec``)::
+
+    tongcheng/                  the unpacked folder
+      tongcheng                 the executable
+      install.sh                puts it into the user's menu (installer/linux/)
+      share/proj/               PROJ data of SpatiaLite's PROJ (found by that
+                                libproj as ``../share/proj`` from its own folder)
+      _internal/                sys._MEIPASS
+        mod_spatialite.so, libproj.so.25, libgeos_c.so.1, ...
+        resources/icons/ resources/translations/*.qm resources/fonts/
+        pyproj/proj_dir/share/proj/   pyproj's PROJ data
+        fiona/gdal_data/ fiona/proj_data/  GDAL's and fiona's PROJ data
+        PySide6/Qt/translations/qtbase_zh_CN.qm
+
+Three PROJ libraries live in one process (pyproj's, the one inside fiona's
+GDAL, and the system one SpatiaLite links); each finds its own ``proj.db``
+(their database layouts differ), so the bundle never sets ``PROJ_DATA``, and
+``prepare_environment`` removes one inherited from another GIS install.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +45,9 @@ __all__ = [
     "log_folder",
     "demo_workspace_path",
     "attachments_folder",
+    "fonts_folder",
+    "spatialite_proj_data_folder",
+    "prepare_environment",
 ]
 
 APP_NAME = "tongcheng"
@@ -81,3 +104,48 @@ def attachments_folder(workspace_path) -> Path:
     """The folder of a workspace's attachments (photos): ``<name>.attachments`` beside the file."""
     path = Path(workspace_path)
     return path.with_name(path.stem + ".attachments")
+
+
+def fonts_folder() -> Path:
+    """The fonts the bundle carries (a CJK font); from a source checkout the system's fonts serve."""
+    return resources_folder() / "fonts"
+
+
+def spatialite_proj_data_folder() -> Path | None:
+    """The PROJ data of the PROJ library SpatiaLite links, in a bundle (``<bundle>/share/proj``); else None.
+
+    From a source checkout that library is the system's and finds the
+    system's data (``/usr/share/proj``) itself.
+    """
+    if not is_bundled():
+        return None
+    return bundle_root().parent / "share" / "proj"
+
+
+#: Variables that would point the bundle's GDAL and PROJ libraries at another
+#: installation's data or plugins (e.g. QGIS or OSGeo4W), whose versions differ.
+FOREIGN_GIS_VARIABLES = ("PROJ_DATA", "PROJ_LIB", "GDAL_DATA", "GDAL_DRIVER_PATH", "PROJ_NETWORK")
+
+
+def prepare_environment(environ=None) -> dict:
+    """Set up the process environment of a bundle before the core starts (does nothing from source).
+
+    Removes variables that would point the bundled GDAL/PROJ at another
+    installation (each bundled library finds its own data; see the module
+    docstring), and points fontconfig at a configuration that adds the
+    bundled CJK font to the system's fonts (unless ``FONTCONFIG_FILE`` is
+    already set). Returns the changes made, ``{name: new value or None}``.
+    """
+    environ = os.environ if environ is None else environ
+    changes = {}
+    if not is_bundled():
+        return changes
+    for name in FOREIGN_GIS_VARIABLES:
+        if name in environ:
+            del environ[name]
+            changes[name] = None
+    fonts_conf = fonts_folder() / "fonts.conf"
+    if fonts_conf.exists() and not environ.get("FONTCONFIG_FILE"):
+        environ["FONTCONFIG_FILE"] = str(fonts_conf)
+        changes["FONTCONFIG_FILE"] = str(fonts_conf)
+    return changes
