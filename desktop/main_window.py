@@ -23,7 +23,7 @@ from shapely.geometry import Point
 from layers.editing import EditSession
 from layers.errors import TongchengError
 
-from . import paths
+from . import basemap_menu, gps_menu, paths, sync_menu
 from .canvas import AddPointTool, IdentifyTool, MapCanvas, MovePointTool, PanTool, SelectTool
 from .commands import (AddFeatureCommand, ChangeAttributesCommand, DeleteFeaturesCommand, EditTarget,
                        MoveFeatureCommand)
@@ -249,6 +249,11 @@ class MainWindow(QMainWindow):
             self.toolbar.addSeparator()
             self.toolbar.addAction(self.table_dock.toggleViewAction())
 
+        # Extensions add their own menus (GPS import, sync, basemap); each returns an
+        # object with retranslate(), called from retranslate_ui, or None.
+        installed = (gps_menu.install(self), sync_menu.install(self), basemap_menu.install(self))
+        self.extensions = [extension for extension in installed if extension is not None]
+
     def _build_status_bar(self) -> None:
         status = self.statusBar()
         self.coordinates_label = QLabel()
@@ -272,6 +277,8 @@ class MainWindow(QMainWindow):
 
     def retranslate_ui(self) -> None:
         """Set every text of the window in the current language (also on LanguageChange)."""
+        for extension in getattr(self, "extensions", ()):
+            extension.retranslate()
         acts = self.actions
         texts = {
             "open": (self.tr("&Open workspace…"), None),
