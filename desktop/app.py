@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QLocale, QSettings, Qt
+from PySide6.QtCore import QCoreApplication, QLocale, QSettings, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
@@ -213,8 +213,10 @@ def main(workspace=None, language: str | None = None, argv=None) -> int:
     else:
         path = Path(workspace)
     try:
-        open_window(path, language=language)
+        window = open_window(path, language=language)
     except TongchengError as e:
         ErrorDialog(_tr("Cannot open the workspace"), str(e)).exec()
         return 1
+    if screenshot := os.environ.get("TONGCHENG_SCREENSHOT"):  # the bundle test: save the window, then quit
+        QTimer.singleShot(1500, lambda: (window.grab().save(screenshot), window.close(), app.quit()))
     return app.exec()
