@@ -38,7 +38,7 @@ def spatialite_library():
         return explicit
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
-        candidate = Path(bundle) / "mod_spatialite.so"
+        candidate = Path(bundle) / ("mod_spatialite.dll" if sys.platform == "win32" else "mod_spatialite.so")
         if candidate.exists():
             return str(candidate.with_suffix(""))
     return "mod_spatialite"
