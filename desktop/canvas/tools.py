@@ -198,7 +198,29 @@ class PanTool(MapTool):
             self.canvas.cancel_pan()
 
 
-class IdentifyTool(MapTool):
+class ClickTool(MapTool):
+    """A tool that acts on a left click (press and release within a few pixels): override ``clicked``."""
+
+    def __init__(self, canvas):
+        super().__init__(canvas)
+        self._press: QPointF | None = None
+
+    def canvas_press_event(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = event.position()
+
+    def canvas_release_event(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        press, self._press = self._press, None
+        if _is_click(press, event.position()):
+            self.clicked(event.position())
+
+    def clicked(self, position: QPointF) -> None:
+        """A left click at a widget position."""
+
+
+class IdentifyTool(ClickTool):
     """Click a feature to identify it.
 
     Signals
@@ -216,22 +238,12 @@ class IdentifyTool(MapTool):
     def __init__(self, canvas, layer_names=None):
         super().__init__(canvas)
         self.layer_names = layer_names
-        self._press: QPointF | None = None
 
     def cursor(self) -> QCursor:
         return QCursor(Qt.CursorShape.WhatsThisCursor)
 
-    def canvas_press_event(self, event) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._press = event.position()
-
-    def canvas_release_event(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
-        press, self._press = self._press, None
-        if not _is_click(press, event.position()):
-            return
-        hit = self.feature_at(event.position(), self.layer_names)
+    def clicked(self, position: QPointF) -> None:
+        hit = self.feature_at(position, self.layer_names)
         if hit is None:
             self.nothingIdentified.emit()
         else:
@@ -324,7 +336,7 @@ class SelectTool(MapTool):
         painter.restore()
 
 
-class AddPointTool(MapTool):
+class AddPointTool(ClickTool):
     """Click to place a new point.
 
     Signals
@@ -335,24 +347,12 @@ class AddPointTool(MapTool):
 
     pointAdded = Signal(float, float)
 
-    def __init__(self, canvas):
-        super().__init__(canvas)
-        self._press: QPointF | None = None
-
     def cursor(self) -> QCursor:
         return QCursor(Qt.CursorShape.CrossCursor)
 
-    def canvas_press_event(self, event) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._press = event.position()
-
-    def canvas_release_event(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
-        press, self._press = self._press, None
-        if _is_click(press, event.position()):
-            x, y = self.canvas.to_map(event.position())
-            self.pointAdded.emit(x, y)
+    def clicked(self, position: QPointF) -> None:
+        x, y = self.canvas.to_map(position)
+        self.pointAdded.emit(x, y)
 
 
 class MovePointTool(MapTool):
