@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLocale, QSettings, Qt, QTimer
@@ -218,5 +219,20 @@ def main(workspace=None, language: str | None = None, argv=None) -> int:
         ErrorDialog(_tr("Cannot open the workspace"), str(e)).exec()
         return 1
     if screenshot := os.environ.get("TONGCHENG_SCREENSHOT"):  # the bundle test: save the window, then quit
-        QTimer.singleShot(1500, lambda: (window.grab().save(screenshot), window.close(), app.quit()))
+        QTimer.singleShot(0, lambda: (wait_for_render(window), window.grab().save(screenshot), window.close(),
+                                      app.quit()))
     return app.exec()
+
+
+def wait_for_render(window, settle_seconds=0.3, timeout=30.0):
+    """Process events until the window's map has rendered its view, then a little longer (for screenshots)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        QApplication.processEvents()
+        if not window.canvas.is_rendering():
+            break
+        time.sleep(0.01)
+    pause = time.monotonic() + settle_seconds
+    while time.monotonic() < pause:
+        QApplication.processEvents()
+        time.sleep(0.01)

@@ -13,7 +13,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pyproj
@@ -22,25 +21,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from desktop.app import application, open_window, set_language  # noqa: E402
+from desktop.app import application, open_window, set_language, wait_for_render  # noqa: E402
 from layers.demo import CENTRE_LONLAT, fill_demo  # noqa: E402
 from layers.store import Workspace  # noqa: E402
-
-
-def settle(window, seconds=0.3):
-    """Process events until the canvas has rendered the current view."""
-    end = time.monotonic() + 30
-    while time.monotonic() < end:
-        QApplication.processEvents()
-        if not window.canvas.is_rendering():
-            break
-        time.sleep(0.01)
-    pause = time.monotonic() + seconds
-    while time.monotonic() < pause:
-        QApplication.processEvents()
-        time.sleep(0.01)
 
 
 def main(argv=None):
@@ -59,14 +43,14 @@ def main(argv=None):
         window.canvas.set_dpi(96.0)
         window.resize(1440, 900)
         window.show()
-        settle(window)
+        wait_for_render(window)
 
         # Central Chengdu at a street scale, where names are labelled.
         to_map = pyproj.Transformer.from_crs("EPSG:4326", window.workspace.crs, always_xy=True)
         x, y = to_map.transform(*CENTRE_LONLAT)
         window.canvas.set_center(x + 900, y + 400)
         window.canvas.set_scale(9000)
-        settle(window)
+        wait_for_render(window)
 
         # A selection made with an expression, a feature identified, the table on visible toilets.
         window.set_current_layer("toilets")
@@ -80,7 +64,7 @@ def main(argv=None):
             window.table.set_mode(window.table.VISIBLE)
             window.resizeDocks([window.table_dock], [230], Qt.Orientation.Vertical)
         window.resizeDocks([window.layer_dock], [250], Qt.Orientation.Horizontal)
-        settle(window, 0.5)
+        wait_for_render(window, 0.5)
         cx, cy = window.canvas.center()
         window._show_cursor(cx, cy)
         image = window.grab().toImage()

@@ -203,7 +203,7 @@ def screenshot(report, output, workspace, language="zh_CN", size=(1280, 800)):
     try:
         window.resize(*size)
         window.show()
-        _settle(window)
+        editor_app.wait_for_render(window)
         image = window.grab().toImage()
         saved = image.save(str(output))
         report.facts["screenshot"] = {"path": str(output), "width": image.width(), "height": image.height(),
@@ -213,23 +213,6 @@ def screenshot(report, output, workspace, language="zh_CN", size=(1280, 800)):
     finally:
         window.close()
         QApplication.processEvents()
-
-
-def _settle(window, seconds=0.3):
-    """Process events until the canvas has rendered (as docs/make_screenshot.py does)."""
-    from PySide6.QtWidgets import QApplication
-
-    end = time.monotonic() + 30
-    canvas = getattr(window, "canvas", None)
-    while time.monotonic() < end:
-        QApplication.processEvents()
-        if canvas is None or not hasattr(canvas, "is_rendering") or not canvas.is_rendering():
-            break
-        time.sleep(0.01)
-    pause = time.monotonic() + seconds
-    while time.monotonic() < pause:
-        QApplication.processEvents()
-        time.sleep(0.01)
 
 
 def main(argv=None):
