@@ -41,6 +41,12 @@ _CREATE_VIRTUAL = re.compile(
 )
 
 
+def _pairs(first, second, chunk=65_536):
+    """(a, b) tuples of two arrays, converted to Python ints a chunk at a time (not a million at once)."""
+    for start in range(0, len(first), chunk):
+        yield from zip(first[start:start + chunk].tolist(), second[start:start + chunk].tolist())
+
+
 def bulk_load_rtree(connection, rtree_name, ids, minx, maxx, miny, maxy):
     """Fill an empty 2D rtree virtual table with a packed (STR) tree.
 
@@ -107,7 +113,7 @@ def bulk_load_rtree(connection, rtree_name, ids, minx, maxx, miny, maxy):
         connection.executemany(f'INSERT INTO "{quoted}_parent"(nodeno, parentnode) VALUES (?, ?)',
                                zip(parents[0].tolist(), parents[1].tolist()))
         connection.executemany(f'INSERT INTO "{quoted}_rowid"(rowid, nodeno) VALUES (?, ?)',
-                               zip(ids[by_id].tolist(), leaf_of_entry[by_id].tolist()))  # rowid order: appends
+                               _pairs(ids[by_id], leaf_of_entry[by_id]))  # rowid order: appends
     except BaseException:
         connection.execute("ROLLBACK TO bulk_load_rtree")
         connection.execute("RELEASE bulk_load_rtree")

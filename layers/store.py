@@ -42,7 +42,7 @@ from .schema import (
     validate_geometries,
 )
 from .rtree import bulk_load_rtree
-from .spatialite import connect, geometry_blob, geometry_blobs, point_blob_coordinates
+from .spatialite import MMAP_BYTES, connect, geometry_blob, geometry_blobs, point_blob_coordinates
 from .tracking import CHANGES_TABLE, NOW_SQL, SETTINGS_TABLE, Change, base_table, changes_table_ddl, tracking_ddl
 
 __all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace", "new_uuid", "same_value"]
@@ -616,12 +616,14 @@ class Workspace:
             "WHERE r.xmin <= ? AND r.xmax >= ? AND r.ymin <= ? AND r.ymax >= ?"
         )
         rows = (connection or self.connection).execute(sql, (maxx, minx, maxy, miny)).fetchall()
-        columns = list(zip(*rows)) if rows else [()] * (2 + len(fields))
-        x, y = point_blob_coordinates(columns[1])
+        x, y = point_blob_coordinates([row[1] for row in rows])
         inside = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
-        result = {"fid": np.array(columns[0], dtype=np.int64)[inside], "x": x[inside], "y": y[inside]}
-        for name, values in zip(fields, columns[2:]):
-            result[name] = np.array(values, dtype=object)[inside]
+        fids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        result = {"fid": fids[inside], "x": x[inside], "y": y[inside]}
+        for index, name in enumerate(fields, start=2):
+            values = np.empty(len(rows), dtype=object)
+            values[:] = [row[index] for row in rows]
+            result[name] = values[inside]
         return result
 
     # --- change tracking ----------------------------------------------------------------
@@ -745,6 +747,9 @@ class _BulkLoad:
         ).fetchall()
         for name, _ in self.triggers:
             connection.execute(f'DROP TRIGGER "{name}"')
+        # Reads through the memory map would leave every page of the growing file
+        # resident; a load only appends, so plain reads serve it as fast.
+        connection.execute("PRAGMA mmap_size = 0")
         self.bounds = []
         self.last_fids = []
 
@@ -763,6 +768,7 @@ class _BulkLoad:
         bulk_load_rtree(self.connection, f"idx_{self.layer}_geom", ids, bounds[:, 0], bounds[:, 2], bounds[:, 1], bounds[:, 3])
         for _, sql in self.triggers:
             self.connection.execute(sql)
+        self.connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         self.connection.execute(
             f"UPDATE geometry_columns_time SET last_insert = {NOW_SQL} WHERE lower(f_table_name) = lower(?)", (self.layer,)
         )
