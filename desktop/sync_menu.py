@@ -1,8 +1,391 @@
-"""Editor extension: sync (not built yet)."""
+"""Editor extension: the Sync menu (send changes, receive an update with a conflict review, apply a package).
 
-__all__ = ["install"]
+Sync works on the saved workspace through the core (``layers.sync``), never
+on the edit buffer: pending edits are saved or discarded first (the user is
+asked). Long work runs in a worker thread behind a busy dialog; the worker
+opens its own connection to the workspace. The window's connection is in
+autocommit mode and holds no transaction while idle, so with SQLite's WAL
+the worker can write while the window's connection and the render threads'
+read-only connections stay open; afterwards the layer sources are
+invalidated and the map and counts refreshed.
+
+Receive update, and how per-field choices are applied
+-----------------------------------------------------
+1. A dry run of ``update_workspace`` with the default policy gives the
+   per-layer counts and the conflicts (layer, uuid, field, base / office /
+   field values, editors, times).
+2. The review dialog shows them side by side with a choice per field
+   (office or field), each starting at what the chosen policy would keep
+   (``manual`` keeps the office's value). Where one side deleted the
+   feature the choice is the whole feature's.
+3. If every choice is what the chosen policy keeps, the update runs with that
+   policy and nothing else. Otherwise it runs with policy ``office`` and,
+   in the same transaction, every conflict the user settled for the field
+   is then applied as a normal tracked edit through the core: the field's
+   value (taken from the workspace just before the update) is written back;
+   a feature the field deleted is deleted; a feature the office deleted but
+   the field changed is inserted again with its uuid. These edits are
+   pending changes against the new base, so the next change package sends
+   them to the office, which decides again with its own three-way merge.
+   The report (written beside the workspace) lists every conflict with the
+   side finally kept (``"chosen_in_review": true`` where the user's choice
+   overrode the policy), so the losing value is never lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QAction
+
+from layers.errors import TongchengError
+
+from .dialogs.conflicts import default_choice
+from .dialogs.prompts import UnsavedAnswer
+from .dialogs.sync_dialogs import SyncPrompts, UpdateReviewDialog, run_busy
+
+__all__ = ["install", "SyncMenu", "SYNC_MASTER_SETTING"]
+
+SYNC_MASTER_SETTING = "sync_master_id"
+"""The workspace setting a checkout writes (the master's id); absent in a workspace not checked out."""
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("SyncMenu", text)
 
 
 def install(window):
-    """Add this extension's menus and docks to the main window; returns an object with retranslate(), or None."""
-    return None
+    """Add the Sync menu to the main window; returns the :class:`SyncMenu` (with ``retranslate()``)."""
+    return SyncMenu(window)
+
+
+def _stamp() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+class SyncMenu:
+    """The Sync menu of one window.
+
+    Attributes
+    ----------
+    prompts : SyncPrompts
+        Who answers the menu's questions (tests replace it).
+    actions : dict of str to QAction
+        ``send``, ``receive`` and ``apply``.
+    last_result : object
+        The last ``PackageResult`` or ``SyncResult`` (for tests and the status bar).
+    last_report : Path or None
+        The last update report written.
+    """
+
+    def __init__(self, window):
+        self.window = window
+        self.prompts = SyncPrompts(window)
+        self.last_result = None
+        self.last_report = None
+        self.menu = window.menuBar().addMenu("")
+        self.actions = {name: QAction(window) for name in ("send", "receive", "apply")}
+        self.actions["send"].triggered.connect(lambda _checked=False: self.send_changes())
+        self.actions["receive"].triggered.connect(lambda _checked=False: self.receive_update())
+        self.actions["apply"].triggered.connect(lambda _checked=False: self.apply_package())
+        self.menu.addAction(self.actions["send"])
+        self.menu.addAction(self.actions["receive"])
+        self.menu.addSeparator()
+        self.menu.addAction(self.actions["apply"])
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.menu.setTitle(_tr("S&ync"))
+        texts = {
+            "send": (_tr("&Send changes…"), _tr("Write the edits since the last sync as a change package for the office")),
+            "receive": (_tr("&Receive update…"), _tr("Bring the office's newer master into this workspace, "
+                                                      "keeping the edits not yet sent")),
+            "apply": (_tr("&Apply a change package to a master…"),
+                      _tr("Office: merge a change package from the field into a master")),
+        }
+        for name, (text, tip) in texts.items():
+            self.actions[name].setText(text)
+            self.actions[name].setToolTip(tip)
+            self.actions[name].setStatusTip(tip)
+
+    # -- shared --------------------------------------------------------------------------
+
+    @property
+    def workspace(self):
+        return self.window.workspace
+
+    def _checked_out(self) -> bool:
+        if self.workspace.setting(SYNC_MASTER_SETTING):
+            return True
+        self.prompts.error(_tr("Sync"), _tr("%s was not checked out from a master, so it cannot be synced. "
+                                            "Check out a workspace from the office's master first.")
+                           % self.workspace.path.name)
+        return False
+
+    def _settle_unsaved(self) -> bool:
+        """Save or discard pending edits (asks); False if the user cancelled or saving failed."""
+        window = self.window
+        if not window.is_modified() and not window.session.is_dirty:
+            return True
+        answer = self.prompts.unsaved_before_sync(window.undo_stack.index() or 1)
+        if answer is UnsavedAnswer.SAVE:
+            return window.save()
+        if answer is UnsavedAnswer.DISCARD:
+            return window.discard(ask=False)
+        return False
+
+    def _fail(self, title: str, error: BaseException) -> None:
+        details = "".join(traceback.format_exception(error)) if not isinstance(error, TongchengError) else None
+        self.prompts.error(title, str(error), details)
+
+    def _refresh(self) -> None:
+        window = self.window
+        for source in window.sources.values():
+            source.invalidate()
+        window.canvas.refresh()
+        window.refresh_counts()
+        if getattr(window, "table", None) is not None:
+            window.table.reset()
+
+    def _layer_title(self, name: str) -> str:
+        try:
+            return self.workspace.layer(name).title(self.window.language)
+        except TongchengError:
+            return name
+
+    # -- send -------------------------------------------------------------------------------
+
+    def pending_counts(self) -> dict:
+        """{layer: {'insert', 'update', 'delete'}} of the facility layers since the last sync."""
+        counts = self.workspace.pending_changes()
+        return {name: c for name, c in counts.items() if not self.workspace.layer(name).survey}
+
+    def send_changes(self) -> object | None:
+        """Write the edits since the last sync as a change package; returns the PackageResult, or None."""
+        title = _tr("Send changes")
+        if not self._checked_out() or not self._settle_unsaved():
+            return None
+        if sum(sum(c.values()) for c in self.pending_counts().values()) == 0:
+            self.prompts.information(title, _tr("Nothing to send: no edits since the last sync."))
+            return None
+        ws_path = self.workspace.path
+        suggested = str(ws_path.with_name(f"{ws_path.stem}-changes-{_stamp()}.gpkg"))
+        out = self.prompts.package_path(suggested)
+        if not out:
+            return None
+        if not out.lower().endswith(".gpkg"):
+            out += ".gpkg"
+
+        def work():
+            from layers.store import Workspace
+            from layers.sync import write_changes
+
+            with Workspace.open(ws_path) as ws:
+                return write_changes(ws, out)
+
+        try:
+            result = run_busy(self.window, _tr("Writing the change package…"), work)
+        except Exception as e:
+            self._fail(title, e)
+            return None
+        self.last_result = result
+        if result.path is None:
+            self.prompts.information(title, _tr("Nothing to send: no edits since the last sync."))
+            return result
+        lines = [_tr("Wrote the change package %s.") % result.path, ""]
+        for name, c in result.layers.items():
+            if sum(c.values()):
+                lines.append(_tr("%s: %d inserted, %d updated, %d deleted")
+                             % (self._layer_title(name), c["insert"], c["update"], c["delete"]))
+        lines += ["", _tr("Give this file to the office. Your next package will hold only later edits.")]
+        self.prompts.information(title, "\n".join(lines))
+        self.window.statusBar().showMessage(_tr("Change package written: %s") % Path(result.path).name, 8000)
+        return result
+
+    # -- receive ---------------------------------------------------------------------------------
+
+    def _feature_labels(self, ws, conflicts) -> dict:
+        labels = {}
+        for c in conflicts:
+            key = (c["layer"], c["uuid"])
+            if key in labels:
+                continue
+            definition = ws.layer(c["layer"])
+            label = None
+            if definition.label_field:
+                try:
+                    label = ws.find(c["layer"], c["uuid"]).attributes.get(definition.label_field)
+                except TongchengError:
+                    label = None
+                if label is None:
+                    same = [d for d in conflicts if (d["layer"], d["uuid"]) == key and d["field"] == definition.label_field]
+                    label = same[0]["base_value"] if same else None
+            labels[key] = f"{label} ({c['uuid'][:8]})" if label else c["uuid"]
+        return labels
+
+    def receive_update(self, policy: str = "office") -> object | None:
+        """Bring a newer master into the workspace after a dry run and the conflict review.
+
+        Returns the SyncResult of the update, or None if nothing was done.
+        """
+        title = _tr("Receive update")
+        if not self._checked_out() or not self._settle_unsaved():
+            return None
+        ws_path = self.workspace.path
+        master = self.prompts.master_path(str(ws_path.parent))
+        if not master:
+            return None
+
+        def dry_run():
+            from layers.store import Workspace
+            from layers.sync import update_workspace
+
+            with Workspace.open(ws_path) as ws:
+                result = update_workspace(ws, master, policy=policy, dry_run=True)
+                return result, self._feature_labels(ws, result.conflicts)
+
+        try:
+            preview, labels = run_busy(self.window, _tr("Comparing with the office's master…"), dry_run)
+        except Exception as e:
+            self._fail(title, e)
+            return None
+        dialog = UpdateReviewDialog(preview, self.workspace.definitions, labels, self.window.language, policy,
+                                    self.window)
+        try:
+            if not self.prompts.review_update(dialog):
+                return None
+            chosen_policy, choices = dialog.policy(), dialog.choices()
+        finally:
+            dialog.deleteLater()
+        conflicts = preview.conflicts
+        overridden = any(choice != default_choice(c, chosen_policy) for c, choice in zip(conflicts, choices))
+        run_policy = "office" if overridden else chosen_policy
+        overrides = [(c, choice) for c, choice in zip(conflicts, choices)
+                     if overridden and choice == "field"]
+        report = ws_path.with_name(f"{ws_path.stem}-update-{_stamp()}.json")
+
+        def work():
+            from layers.store import Workspace
+
+            with Workspace.open(ws_path) as ws:
+                return _update_with_choices(ws, master, run_policy, overrides, conflicts, choices, report,
+                                            overridden)
+
+        try:
+            result = run_busy(self.window, _tr("Receiving the update…"), work)
+        except Exception as e:
+            self._fail(title, e)
+            self._refresh()
+            return None
+        self.last_result, self.last_report = result, report
+        self._refresh()
+        lines = [_tr("The workspace now has master version %d.") % (result.version_after or 0), ""]
+        for name, c in result.layers.items():
+            lines.append(_tr("%s: %d inserted, %d updated, %d deleted, %d conflicts")
+                         % (self._layer_title(name), c.inserts, c.updates, c.deletes, c.conflicts))
+        if result.conflicts:
+            lines += ["", _tr("%d conflicts; your choices kept %d field values. Every value not kept is "
+                              "in the report:") % (len(result.conflicts),
+                                                   sum(1 for c in result.conflicts if c["resolution"] == "field")),
+                      str(report)]
+        else:
+            lines += ["", _tr("Report: %s") % report]
+        self.prompts.information(title, "\n".join(lines))
+        self.window.statusBar().showMessage(_tr("Update received"), 8000)
+        return result
+
+    # -- apply (office) ----------------------------------------------------------------------------
+
+    def apply_package(self) -> object | None:
+        """Office: merge a change package into a master file (policy office); returns the SyncResult."""
+        title = _tr("Apply a change package")
+        package = self.prompts.package_to_apply(str(self.workspace.path.parent))
+        if not package:
+            return None
+        master = self.prompts.master_path(str(Path(package).parent))
+        if not master:
+            return None
+        report = Path(master).with_name(f"{Path(master).stem}-apply-{_stamp()}.json")
+
+        def work():
+            from layers.sync import apply_package
+
+            return apply_package(master, package, policy="office", report=report)
+
+        try:
+            result = run_busy(self.window, _tr("Applying the change package…"), work)
+        except Exception as e:
+            self._fail(title, e)
+            return None
+        self.last_result, self.last_report = result, report
+        if result.already_applied:
+            self.prompts.information(title, _tr("This package was already applied to the master; nothing changed."))
+            return result
+        lines = [_tr("Master version %d → %d.") % (result.version_before or 0, result.version_after or 0), ""]
+        for name, c in result.layers.items():
+            lines.append(_tr("%s: %d inserted, %d updated, %d deleted, %d conflicts")
+                         % (self._layer_title(name), c.inserts, c.updates, c.deletes, c.conflicts))
+        lines += ["", _tr("Report: %s") % report]
+        self.prompts.information(title, "\n".join(lines))
+        return result
+
+
+def _update_with_choices(ws, master, policy, overrides, conflicts, choices, report, overridden):
+    """Run the update with ``policy``, then apply the user's 'field' choices as tracked edits; one transaction.
+
+    ``overrides`` is [(conflict, 'field')] for the conflicts settled for the
+    field against an ``office`` run. Runs in the worker thread.
+    """
+    from layers.sync import update_workspace
+
+    snapshots = {}
+    for c, _choice in overrides:
+        key = (c["layer"], c["uuid"])
+        if key not in snapshots:
+            try:
+                snapshots[key] = ws.find(*key)
+            except TongchengError:
+                snapshots[key] = None
+    with ws.session():
+        result = update_workspace(ws, master, policy=policy)
+        done = set()
+        by_feature = {}
+        for c, _choice in overrides:
+            by_feature.setdefault((c["layer"], c["uuid"], c["kind"]), []).append(c["field"])
+        for (layer, uuid, kind), fields in by_feature.items():
+            if (layer, uuid) in done:
+                continue
+            snapshot = snapshots.get((layer, uuid))
+            if kind == "update/delete":          # the field deleted it: delete it again
+                try:
+                    ws.delete(layer, ws.find(layer, uuid).fid)
+                except TongchengError:
+                    pass
+                done.add((layer, uuid))
+            elif kind == "delete/update":        # the office deleted it: bring back the field's feature
+                if snapshot is not None:
+                    definition = ws.layer(layer)
+                    attributes = {f.name: snapshot.attributes.get(f.name) for f in definition.fields
+                                  if not f.derived}
+                    ws.insert(layer, attributes, snapshot.geometry, uuid=uuid)
+                done.add((layer, uuid))
+            elif snapshot is not None:           # both changed: write back the field's values
+                definition = ws.layer(layer)
+                attributes = {n: snapshot.attributes.get(n) for n in fields
+                              if n != "geom" and not definition.field(n).derived}
+                geometry = snapshot.geometry if "geom" in fields else None
+                ws.update(layer, ws.find(layer, uuid).fid, attributes or None, geometry)
+    if overridden:
+        chosen = {(c["layer"], c["uuid"], c["field"]): choice for c, choice in zip(conflicts, choices)}
+        final = []
+        for c in result.conflicts:
+            choice = chosen.get((c["layer"], c["uuid"], c["field"]), c["resolution"])
+            kept = c["field_value"] if choice == "field" else c["office_value"]
+            final.append({**c, "resolution": choice, "kept": kept, "chosen_in_review": True})
+        result.conflicts = final
+    result.write_report(report)
+    return result
+

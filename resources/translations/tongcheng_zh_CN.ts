@@ -36,6 +36,89 @@
         </message>
     </context>
     <context>
+        <name>ConflictTable</name>
+        <message>
+            <source>Geometry</source>
+            <translation>几何位置</translation>
+        </message>
+        <message>
+            <source>(empty)</source>
+            <translation>（空）</translation>
+        </message>
+        <message>
+            <source>(deleted)</source>
+            <translation>（已删除）</translation>
+        </message>
+        <message>
+            <source>Both changed</source>
+            <translation>双方都修改</translation>
+        </message>
+        <message>
+            <source>Office changed, field deleted</source>
+            <translation>办公室修改，外业删除</translation>
+        </message>
+        <message>
+            <source>Office deleted, field changed</source>
+            <translation>办公室删除，外业修改</translation>
+        </message>
+        <message>
+            <source>Layer</source>
+            <translation>图层</translation>
+        </message>
+        <message>
+            <source>Feature</source>
+            <translation>要素</translation>
+        </message>
+        <message>
+            <source>Field</source>
+            <translation>字段</translation>
+        </message>
+        <message>
+            <source>Conflict</source>
+            <translation>冲突</translation>
+        </message>
+        <message>
+            <source>Base</source>
+            <translation>原值</translation>
+        </message>
+        <message>
+            <source>Office</source>
+            <translation>办公室</translation>
+        </message>
+        <message>
+            <source>Field value</source>
+            <translation>外业值</translation>
+        </message>
+        <message>
+            <source>Office edit</source>
+            <translation>办公室编辑</translation>
+        </message>
+        <message>
+            <source>Field edit</source>
+            <translation>外业编辑</translation>
+        </message>
+        <message>
+            <source>Keep</source>
+            <translation>保留</translation>
+        </message>
+        <message>
+            <source>Keep all office values</source>
+            <translation>全部保留办公室的值</translation>
+        </message>
+        <message>
+            <source>Keep all field values</source>
+            <translation>全部保留外业的值</translation>
+        </message>
+        <message>
+            <source>Office (delete)</source>
+            <translation>办公室（删除）</translation>
+        </message>
+        <message>
+            <source>Field (delete)</source>
+            <translation>外业（删除）</translation>
+        </message>
+    </context>
+    <context>
         <name>DeleteConfirmation</name>
         <message>
             <source>Delete the selected feature?</source>
@@ -555,6 +638,196 @@
             <translation>
                 <numerusform>%n 个要素符合</numerusform>
             </translation>
+        </message>
+    </context>
+    <context>
+        <name>SyncDialogs</name>
+        <message>
+            <source>Office wins</source>
+            <translation>以办公室为准</translation>
+        </message>
+        <message>
+            <source>Field wins</source>
+            <translation>以外业为准</translation>
+        </message>
+        <message>
+            <source>Newest edit wins</source>
+            <translation>以最新编辑为准</translation>
+        </message>
+        <message>
+            <source>Manual (office value kept, marked unresolved)</source>
+            <translation>手动（保留办公室的值，标记为未解决）</translation>
+        </message>
+        <message>
+            <source>Receive update</source>
+            <translation>接收更新</translation>
+        </message>
+        <message>
+            <source>Master %s, version %d → %d. Nothing has been changed yet.</source>
+            <translation>主库 %s，版本 %d → %d。尚未做任何更改。</translation>
+        </message>
+        <message>
+            <source>Inserts</source>
+            <translation>新增</translation>
+        </message>
+        <message>
+            <source>Updates</source>
+            <translation>修改</translation>
+        </message>
+        <message>
+            <source>Deletes</source>
+            <translation>删除</translation>
+        </message>
+        <message>
+            <source>Conflicts</source>
+            <translation>冲突</translation>
+        </message>
+        <message>
+            <source>Conflicts default to:</source>
+            <translation>冲突默认处理：</translation>
+        </message>
+        <message>
+            <source>%d conflicts: the same field was changed here and at the office. Choose per field which value to keep; the other is kept in the report.</source>
+            <translation>%d 处冲突：同一字段在此处和办公室都被修改。请逐个字段选择保留哪个值；另一个值记录在报告中。</translation>
+        </message>
+        <message>
+            <source>No conflicts: your unsent edits merge cleanly with the office's.</source>
+            <translation>没有冲突：您未发送的编辑可与办公室的更改顺利合并。</translation>
+        </message>
+        <message>
+            <source>Unsaved edits</source>
+            <translation>未保存的编辑</translation>
+        </message>
+        <message>
+            <source>There are %d unsaved edits. Sync works on the saved workspace: save them first?</source>
+            <translation>有 %d 项未保存的编辑。同步基于已保存的工作空间：先保存吗？</translation>
+        </message>
+        <message>
+            <source>Send changes</source>
+            <translation>发送更改</translation>
+        </message>
+        <message>
+            <source>Change packages (*.gpkg)</source>
+            <translation>变更包 (*.gpkg)</translation>
+        </message>
+        <message>
+            <source>Master GeoPackages (*.gpkg);;All files (*)</source>
+            <translation>主库 GeoPackage (*.gpkg);;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>Apply a change package</source>
+            <translation>应用变更包</translation>
+        </message>
+        <message>
+            <source>Change packages (*.gpkg);;All files (*)</source>
+            <translation>变更包 (*.gpkg);;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>Please wait</source>
+            <translation>请稍候</translation>
+        </message>
+    </context>
+    <context>
+        <name>SyncMenu</name>
+        <message>
+            <source>S&amp;ync</source>
+            <translation>同步(&amp;Y)</translation>
+        </message>
+        <message>
+            <source>&amp;Send changes…</source>
+            <translation>发送更改(&amp;S)…</translation>
+        </message>
+        <message>
+            <source>Write the edits since the last sync as a change package for the office</source>
+            <translation>将上次同步以来的编辑写成变更包交给办公室</translation>
+        </message>
+        <message>
+            <source>&amp;Receive update…</source>
+            <translation>接收更新(&amp;R)…</translation>
+        </message>
+        <message>
+            <source>Bring the office's newer master into this workspace, keeping the edits not yet sent</source>
+            <translation>将办公室较新的主库并入此工作空间，保留尚未发送的编辑</translation>
+        </message>
+        <message>
+            <source>&amp;Apply a change package to a master…</source>
+            <translation>将变更包应用到主库(&amp;A)…</translation>
+        </message>
+        <message>
+            <source>Office: merge a change package from the field into a master</source>
+            <translation>办公室：将外业变更包合并到主库</translation>
+        </message>
+        <message>
+            <source>Sync</source>
+            <translation>同步</translation>
+        </message>
+        <message>
+            <source>%s was not checked out from a master, so it cannot be synced. Check out a workspace from the office's master first.</source>
+            <translation>%s 不是从主库检出的，无法同步。请先从办公室的主库检出工作空间。</translation>
+        </message>
+        <message>
+            <source>Nothing to send: no edits since the last sync.</source>
+            <translation>没有可发送的内容：上次同步以来没有编辑。</translation>
+        </message>
+        <message>
+            <source>Writing the change package…</source>
+            <translation>正在写入变更包…</translation>
+        </message>
+        <message>
+            <source>Wrote the change package %s.</source>
+            <translation>已写入变更包 %s。</translation>
+        </message>
+        <message>
+            <source>%s: %d inserted, %d updated, %d deleted</source>
+            <translation>%s：新增 %d，修改 %d，删除 %d</translation>
+        </message>
+        <message>
+            <source>Give this file to the office. Your next package will hold only later edits.</source>
+            <translation>请将此文件交给办公室。下一个变更包只包含此后的编辑。</translation>
+        </message>
+        <message>
+            <source>Change package written: %s</source>
+            <translation>变更包已写入：%s</translation>
+        </message>
+        <message>
+            <source>Comparing with the office's master…</source>
+            <translation>正在与办公室的主库比较…</translation>
+        </message>
+        <message>
+            <source>Receiving the update…</source>
+            <translation>正在接收更新…</translation>
+        </message>
+        <message>
+            <source>The workspace now has master version %d.</source>
+            <translation>工作空间现为主库版本 %d。</translation>
+        </message>
+        <message>
+            <source>%s: %d inserted, %d updated, %d deleted, %d conflicts</source>
+            <translation>%s：新增 %d，修改 %d，删除 %d，冲突 %d</translation>
+        </message>
+        <message>
+            <source>%d conflicts; your choices kept %d field values. Every value not kept is in the report:</source>
+            <translation>%d 处冲突；按您的选择保留了 %d 个外业值。所有未保留的值都记录在报告中：</translation>
+        </message>
+        <message>
+            <source>Report: %s</source>
+            <translation>报告：%s</translation>
+        </message>
+        <message>
+            <source>Update received</source>
+            <translation>已接收更新</translation>
+        </message>
+        <message>
+            <source>Applying the change package…</source>
+            <translation>正在应用变更包…</translation>
+        </message>
+        <message>
+            <source>This package was already applied to the master; nothing changed.</source>
+            <translation>此变更包已应用到主库；没有任何更改。</translation>
+        </message>
+        <message>
+            <source>Master version %d → %d.</source>
+            <translation>主库版本 %d → %d。</translation>
         </message>
     </context>
     <context>
