@@ -28,8 +28,9 @@ Receive update, and how per-field choices are applied
    pending changes against the new base, so the next change package sends
    them to the office, which decides again with its own three-way merge.
    The report (written beside the workspace) lists every conflict with the
-   side finally kept (``"chosen_in_review": true`` where the user's choice
-   overrode the policy), so the losing value is never lost.
+   side finally kept; when the choices differed from the policy every
+   conflict carries ``"chosen_in_review": true`` and ``resolution`` is the
+   user's choice. The losing value is always in the report.
 """
 
 from __future__ import annotations

@@ -258,3 +258,34 @@ def test_receive_update_errors_are_shown(qtbot, office, prompts, windows, tmp_pa
     sync.prompts.master = bad
     sync.actions["receive"].trigger()
     assert prompts.errors and "not-a-master.gpkg" in prompts.errors[-1]
+
+
+def test_feature_deleted_at_the_office_can_be_kept_from_the_field(qtbot, office, prompts, windows, tmp_path):
+    master, field, u = office
+    other = tmp_path / "other.sqlite"
+    checkout(master, other, user="李四")
+    with Workspace.open(other) as ws:
+        ws.delete("toilets", ws.find("toilets", u[3]).fid)
+        write_changes(ws, tmp_path / "other.gpkg")
+    apply_package(master, tmp_path / "other.gpkg")
+    with Workspace.open(field) as ws:
+        ws.update("toilets", ws.find("toilets", u[3]).fid, {"name": "外业保留", "seats_male": 5})
+    w, sync = open_sync_window(qtbot, field, prompts)
+    windows.append(w)
+
+    def keep(dialog):
+        table = dialog.conflicts
+        assert {c["kind"] for c in table.conflicts} == {"delete/update"}
+        assert len(table.conflicts) == 2            # name and seats_male, one feature
+        assert table.text(0, OFFICE) == "(deleted)"
+        table.set_choice(0, "field")                # the choice is the feature's: both rows follow
+        assert table.choices() == ["field", "field"]
+        return True
+
+    sync.prompts.master = master
+    sync.prompts.review = keep
+    sync.actions["receive"].trigger()
+    assert prompts.errors == []
+    feature = w.workspace.find("toilets", u[3])
+    assert feature.attributes["name"] == "外业保留" and feature.attributes["seats_male"] == 5
+    assert {c.uuid: c.op for c in w.workspace.changes("toilets")} == {u[3]: "insert"}
