@@ -1,8 +1,337 @@
-"""Editor extension: gps (not built yet)."""
+"""Editor extension: File > Import GPS… and GPS > Match waypoints to facilities….
 
-__all__ = ["install"]
+The import and the matching write to the workspace through the core (not
+through the edit buffer), so both first ask to save or discard pending
+edits. Questions go through the window's ``prompts``: this module asks it
+``gps_dialog(dialog) -> bool`` (show a dialog, True if accepted) and
+``gps_save_first(count) -> UnsavedAnswer`` when the prompts object has them,
+else shows real dialogs itself (``GpsPrompts`` below), so tests script them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMessageBox
+
+from .dialogs import UnsavedAnswer
+from .dialogs.gps_import import GpsImportDialog, GpsImportOptions, ImportJob, ImportSummaryDialog
+from .dialogs.gps_review import MatchOptionsDialog, MatchReviewDialog
+
+__all__ = ["install", "GpsMenu", "GpsPrompts", "GPS_LAYERS"]
+
+_log = logging.getLogger(__name__)
+
+GPS_LAYERS = ("gps_tracks", "gps_waypoints")
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("GpsMenu", text)
+
+
+class GpsPrompts:
+    """The default answers to this extension's questions: real dialogs (used when ``prompts`` lacks them)."""
+
+    def __init__(self, parent):
+        self.parent = parent
+
+    def gps_dialog(self, dialog) -> bool:
+        return bool(dialog.exec())
+
+    def gps_save_first(self, count: int) -> UnsavedAnswer:
+        title = _tr("Save edits first?")
+        box = QMessageBox(QMessageBox.Icon.Question, title,
+                          _tr("GPS data is written to the workspace directly. Save the %d unsaved edits "
+                              "first, or discard them?") % count,
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self.parent)
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        if answer == QMessageBox.StandardButton.Save:
+            return UnsavedAnswer.SAVE
+        if answer == QMessageBox.StandardButton.Discard:
+            return UnsavedAnswer.DISCARD
+        return UnsavedAnswer.CANCEL
+
+
+class GpsMenu(QObject):
+    """The GPS actions of one main window.
+
+    Signals
+    -------
+    importFinished(object)
+        After an import ended and the layers were refreshed: the ImportSummary,
+        or None when it was cancelled or failed (nothing written).
+    matchesApplied(object)
+        After Apply in the review: the core's ApplySummary.
+    """
+
+    importFinished = Signal(object)
+    matchesApplied = Signal(object)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.job: ImportJob | None = None
+        self.last_summary = None
+        self.review: MatchReviewDialog | None = None
+        self.review_layer: str | None = None
+        self._defaults = GpsPrompts(window)
+        self.import_action = QAction(window)
+        self.import_action.setObjectName("gps_import")
+        self.import_action.triggered.connect(lambda _checked=False: self.import_gps())
+        self.match_action = QAction(window)
+        self.match_action.setObjectName("gps_match")
+        self.match_action.triggered.connect(lambda _checked=False: self.match_waypoints())
+        window.actions["gps_import"] = self.import_action
+        window.actions["gps_match"] = self.match_action
+        quit_action = window.actions.get("quit")
+        window.file_menu.insertAction(quit_action, self.import_action)
+        window.file_menu.insertSeparator(quit_action)
+        self.menu = window.menuBar().addMenu("")
+        self.menu.setObjectName("gps_menu")
+        settings = getattr(window, "settings_menu", None)
+        if settings is not None:
+            window.menuBar().insertMenu(settings.menuAction(), self.menu)
+        self.menu.addAction(self.import_action)
+        self.menu.addAction(self.match_action)
+        window.installEventFilter(self)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.import_action.setText(_tr("Import &GPS…"))
+        self.import_action.setToolTip(_tr("Import GPX, NMEA or CSV files into the GPS tracks and waypoints"))
+        self.match_action.setText(_tr("&Match waypoints to facilities…"))
+        self.match_action.setToolTip(_tr("Pair GPS waypoints with the nearest facility, review, apply"))
+        self.menu.setTitle(_tr("&GPS"))
+
+    # -- prompts --------------------------------------------------------------------------
+
+    def _ask(self, name: str, *args):
+        hook = getattr(self.window.prompts, name, None) or getattr(self._defaults, name)
+        return hook(*args)
+
+    def _ready_to_write(self) -> bool:
+        """Pending edits saved or discarded (asked); False if the user cancelled or saving failed."""
+        window = self.window
+        if not window.session.is_dirty:
+            return True
+        answer = self._ask("gps_save_first", window.undo_stack.index() or 1)
+        if answer is UnsavedAnswer.SAVE:
+            return window.save()
+        if answer is UnsavedAnswer.DISCARD:
+            return window.discard(ask=False)
+        return False
+
+    def _refresh(self, layers) -> None:
+        window = self.window
+        for name in layers:
+            if name in window.sources:
+                window.sources[name].invalidate()
+        window.canvas.refresh()
+        window.refresh_counts()
+        if window.table is not None:
+            window.table.reset()
+
+    # -- import ---------------------------------------------------------------------------
+
+    def import_dialog(self) -> GpsImportDialog:
+        """A new import dialog (time zone from the workspace setting)."""
+        workspace = self.window.workspace
+        return GpsImportDialog(workspace.setting("timezone"), str(workspace.path.parent), self.window)
+
+    def import_gps(self, options: GpsImportOptions | None = None) -> ImportJob | None:
+        """Ask for files and options (unless given), then start the import; the running job or None."""
+        if self.job is not None:
+            self.window.statusBar().showMessage(_tr("A GPS import is already running"), 4000)
+            return None
+        if not self._ready_to_write():
+            return None
+        if options is None:
+            dialog = self.import_dialog()
+            try:
+                if not self._ask("gps_dialog", dialog):
+                    return None
+                options = dialog.options()
+            finally:
+                dialog.deleteLater()
+        if not options.paths:
+            return None
+        return self.start_import(options)
+
+    def start_import(self, options: GpsImportOptions) -> ImportJob:
+        """Import on a worker thread with a progress dialog; ``importFinished`` follows."""
+        self.import_action.setEnabled(False)
+        self.match_action.setEnabled(False)
+        self.job = ImportJob(self.window.workspace.path, options, self.window)
+        self.job.finished.connect(self._import_finished)
+        self.job.start()
+        return self.job
+
+    def _import_finished(self, summary, message: str) -> None:
+        job, self.job = self.job, None
+        self.import_action.setEnabled(True)
+        self.match_action.setEnabled(True)
+        window = self.window
+        self.last_summary = summary
+        if summary is None:
+            if message == "cancelled":
+                window.statusBar().showMessage(_tr("GPS import cancelled: nothing was written"), 6000)
+            else:
+                self._ask_error(_tr("GPS import failed"), _tr("Nothing was written.\n\n%s") % message,
+                                job.details if job else None)
+            self.importFinished.emit(None)
+            if job is not None:
+                job.deleteLater()
+            return
+        self._refresh(GPS_LAYERS)
+        if summary.imported:
+            self.zoom_to_gps_layers()
+        window.statusBar().showMessage(
+            _tr("GPS import: %d imported, %d skipped, %d failed") % (
+                len(summary.imported), len(summary.duplicates), len(summary.failed)), 8000)
+        self.importFinished.emit(summary)
+        if job is not None:
+            job.deleteLater()
+        dialog = ImportSummaryDialog(summary, window)
+        try:
+            self._ask("gps_dialog", dialog)
+        finally:
+            dialog.deleteLater()
+
+    def _ask_error(self, title, message, details=None) -> None:
+        self.window.prompts.error(title, message, details)
+
+    def zoom_to_gps_layers(self) -> None:
+        """Show all of the GPS tracks and waypoints."""
+        boxes = [self.window.sources[name].extent() for name in GPS_LAYERS if name in self.window.sources]
+        boxes = [b for b in boxes if b is not None]
+        if not boxes:
+            return
+        xmin = min(b[0] for b in boxes)
+        ymin = min(b[1] for b in boxes)
+        xmax = max(b[2] for b in boxes)
+        ymax = max(b[3] for b in boxes)
+        pad = max(xmax - xmin, ymax - ymin) * 0.05 or 50.0
+        self.window.canvas.set_extent((float(xmin - pad), float(ymin - pad), float(xmax + pad), float(ymax + pad)))
+
+    def eventFilter(self, watched, event) -> bool:
+        # the window closes its workspace on close: the worker (own connection) is stopped first
+        if watched is self.window and event.type() == QEvent.Type.Close and self.job is not None:
+            self.job.cancel()
+            self.job.wait()
+        return False
+
+    # -- matching -------------------------------------------------------------------------
+
+    def match_waypoints(self, layer: str | None = None, max_distance: float | None = None):
+        """Ask for the layer and distance (unless given), match, show the review; the review dialog or None."""
+        from layers.errors import TongchengError
+        from layers.gps.matching import match_waypoints
+
+        window = self.window
+        if not self._ready_to_write():
+            return None
+        if layer is None or max_distance is None:
+            current = window.current_layer()
+            dialog = MatchOptionsDialog(window.workspace, window.language, current, window)
+            try:
+                if layer is not None:
+                    dialog.set_layer(layer)
+                if max_distance is not None:
+                    dialog.distance_spin.setValue(max_distance)
+                if not self._ask("gps_dialog", dialog):
+                    return None
+                layer, max_distance = dialog.layer(), dialog.max_distance()
+            finally:
+                dialog.deleteLater()
+        try:
+            matches = match_waypoints(window.workspace, layer, max_distance)
+        except TongchengError as exc:
+            self._ask_error(_tr("Match waypoints"), str(exc))
+            return None
+        if not matches:
+            window.prompts.information(_tr("Match waypoints"),
+                                       _tr("There are no GPS waypoints: import a GPS file first"))
+            return None
+        self.review_layer = layer
+        self.show_matches(matches, layer)
+        title = window.workspace.layer(layer).title(window.language)
+        review = MatchReviewDialog(matches, title, max_distance, window)
+        review.rowActivated.connect(lambda m: self.show_matches([m], layer))
+        self.review = review
+        try:
+            accepted = self._ask("gps_dialog", review)
+            if accepted:
+                self.apply(review.selected_matches(), layer, review.create_unmatched.isChecked())
+        finally:
+            self.review = None
+            review.deleteLater()
+        return review
+
+    def _fids(self, layer: str, uuids) -> list[int]:
+        from layers.errors import FeatureNotFoundError
+
+        fids = []
+        for uuid in uuids:
+            try:
+                fids.append(self.window.workspace.find(layer, uuid).fid)
+            except FeatureNotFoundError:
+                continue
+        return fids
+
+    def show_matches(self, matches, layer: str) -> None:
+        """Select the matched waypoints and their facilities on the map (or, with no pair, the waypoints); zoom to them."""
+        window = self.window
+        window.clear_selection()
+        matches = [m for m in matches if m.facility_uuid] or list(matches)  # pairs; else lone waypoints
+        waypoints = self._fids("gps_waypoints", [m.waypoint_uuid for m in matches])
+        facilities = self._fids(layer, [m.facility_uuid for m in matches if m.facility_uuid])
+        window.set_selection("gps_waypoints", waypoints)
+        window.set_selection(layer, facilities)
+        window.zoom_to_selection()
+
+    def apply(self, matches, layer: str, create_unmatched: bool = False):
+        """Apply the reviewed rows with the core (one transaction, tracked edits); the ApplySummary or None."""
+        from layers.errors import TongchengError
+        from layers.gps.matching import apply_matches
+        from desktop import paths
+
+        window = self.window
+        if not matches:
+            return None
+        if not self._ready_to_write():
+            return None
+        values = {}
+        if create_unmatched and any(m.facility_uuid is None for m in matches):
+            definition = window.workspace.layer(layer)
+            answer = window.prompts.new_feature(
+                definition, attachments_folder=paths.attachments_folder(window.workspace.path),
+                language=window.language)
+            if answer is None:
+                return None
+            label = definition.label_field or ("name" if "name" in definition.known_names else None)
+            values = {k: v for k, v in answer.items() if k != label and v not in (None, "")}
+        try:
+            summary = apply_matches(window.workspace, matches, layer=layer, create_unmatched=create_unmatched,
+                                    values=values, where=_tr("review"))
+        except TongchengError as exc:
+            self._ask_error(_tr("Apply matches"), _tr("Nothing was changed.\n\n%s") % exc)
+            return None
+        self._refresh((layer, "gps_waypoints"))
+        created = self._fids(layer, summary.created)
+        moved = self._fids(layer, summary.moved)
+        window.clear_selection()
+        window.set_selection(layer, moved + created)
+        window.statusBar().showMessage(
+            _tr("%d facilities moved onto their waypoints, %d created") % (len(summary.moved), len(summary.created)),
+            8000)
+        self.matchesApplied.emit(summary)
+        return summary
 
 
 def install(window):
-    """Add this extension's menus and docks to the main window; returns an object with retranslate(), or None."""
-    return None
+    """Add File > Import GPS… and the GPS menu to the main window; returns the GpsMenu (has retranslate())."""
+    return GpsMenu(window)

@@ -1,0 +1,296 @@
+"""File > Import GPS and the waypoint match review, on a real window over a small demo workspace."""
+
+from __future__ import annotations
+
+import pyproj
+import pytest
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QPushButton
+
+from desktop.app import open_window
+from desktop.dialogs import UnsavedAnswer
+from desktop.dialogs.gps_import import GpsImportDialog, ImportSummaryDialog, ImportSummaryModel
+from desktop.dialogs.gps_review import MatchOptionsDialog, MatchReviewDialog
+from layers.store import Workspace
+
+from .editor_fixtures import ScriptedPrompts, make_workspace, wait_rendered
+
+NEW_TOILET = {"name": "不用", "district": "锦江区", "status": "在建"}
+
+
+class GpsScriptedPrompts(ScriptedPrompts):
+    """Also answers the GPS extension's questions: each dialog is handed to ``on_dialog`` (or accepted)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dialogs = []
+        self.on_dialog = {}        # dialog class -> callable(dialog) -> bool
+        self.save_first_answer = UnsavedAnswer.SAVE
+
+    def gps_dialog(self, dialog):
+        self.dialogs.append(dialog)
+        self.asked.append(("gps_dialog", type(dialog).__name__))
+        handler = self.on_dialog.get(type(dialog))
+        return True if handler is None else handler(dialog)
+
+    def gps_save_first(self, count):
+        self.asked.append(("gps_save_first", count))
+        return self.save_first_answer
+
+
+@pytest.fixture
+def workspace_path(tmp_path):
+    return make_workspace(tmp_path / "district.sqlite")
+
+
+@pytest.fixture
+def prompts():
+    return GpsScriptedPrompts()
+
+
+@pytest.fixture
+def window(qtbot, workspace_path, prompts):
+    w = open_window(workspace_path, language="en", prompts=prompts, show=False)
+    w.canvas.set_dpi(96.0)
+    w.resize(1000, 700)
+    w.show()
+    qtbot.waitExposed(w)
+    w.zoom_full()
+    wait_rendered(qtbot, w)
+    yield w
+    if shiboken6.isValid(w):
+        prompts.unsaved_answer = UnsavedAnswer.DISCARD
+        w.close()
+        QApplication.processEvents()
+
+
+def _lonlat(window, layer, fid):
+    point = window.session.feature(layer, fid).geometry
+    to_wgs84 = pyproj.Transformer.from_crs(window.workspace.crs, "EPSG:4326", always_xy=True)
+    return to_wgs84.transform(point.x, point.y)
+
+
+def _gpx(path, waypoints=(), track=(), name="walk"):
+    """A GPX 1.1 file: waypoints [(lon, lat, name)], one track [(lon, lat)]."""
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">']
+    for lon, lat, wname in waypoints:
+        parts.append(f'<wpt lat="{lat:.8f}" lon="{lon:.8f}"><name>{wname}</name>'
+                     '<time>2026-11-02T02:00:00Z</time></wpt>')
+    if track:
+        parts.append(f"<trk><name>{name}</name><trkseg>")
+        for i, (lon, lat) in enumerate(track):
+            parts.append(f'<trkpt lat="{lat:.8f}" lon="{lon:.8f}"><ele>500</ele>'
+                         f"<time>2026-11-02T02:{i // 60 % 60:02d}:{i % 60:02d}Z</time></trkpt>")
+        parts.append("</trkseg></trk>")
+    parts.append("</gpx>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def _walk(tmp_path, window, n=50):
+    """A GPX next to toilets 1 and 2 (3 m north of each), one waypoint far away, a short track."""
+    (lon1, lat1), (lon2, lat2) = _lonlat(window, "toilets", 1), _lonlat(window, "toilets", 2)
+    dlat = 3 / 111_000
+    waypoints = [(lon1, lat1 + dlat, "厕所一"), (lon2, lat2 + dlat, "厕所二"), (104.20, 30.50, "新公厕")]
+    track = [(104.06 + i * 0.00005, 30.66 + i * 0.00003) for i in range(n)]
+    return _gpx(tmp_path / "walk.gpx", waypoints, track)
+
+
+def _import(qtbot, window, paths, **options):
+    """Import through the menu action, with the dialog driven from code; returns the summary."""
+    prompts = window.prompts
+
+    def fill(dialog: GpsImportDialog):
+        dialog.set_files(paths)
+        if "datum" in options:
+            dialog.set_datum(options["datum"])
+        if "simplify" in options:
+            dialog.simplify_spin.setValue(options["simplify"])
+        dialog.accept()
+        return dialog.result() == dialog.DialogCode.Accepted
+
+    prompts.on_dialog[GpsImportDialog] = fill
+    gps = window.extensions[0]
+    with qtbot.waitSignal(gps.importFinished, timeout=30000) as blocker:
+        window.actions["gps_import"].trigger()
+    return blocker.args[0]
+
+
+def test_menus_and_dialog_defaults(window):
+    gps = window.extensions[0]
+    file_texts = [a.text() for a in window.file_menu.actions()]
+    assert "Import &GPS…" in file_texts
+    assert [a.objectName() for a in gps.menu.actions()] == ["gps_import", "gps_match"]
+    dialog = GpsImportDialog("+08:00")
+    assert dialog.tz_edit.text() == "+08:00"
+    assert [dialog.datum_combo.itemData(i) for i in range(3)] == ["wgs84", "gcj02", "bd09"]
+    assert not dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()
+    dialog.set_files(["/nonexistent.gpx"])
+    dialog.tz_edit.setText("+99:00")
+    dialog.accept()
+    assert dialog.result() != dialog.DialogCode.Accepted and "nonexistent" in dialog.message.text()
+    options = dialog.options()
+    assert options.simplify_m is None and options.max_speed_kmh is None and options.max_hdop is None
+    dialog.simplify_spin.setValue(2.5)
+    dialog.set_datum("gcj02")
+    assert dialog.options().simplify_m == 2.5 and dialog.options().datum == "gcj02"
+    dialog.deleteLater()
+
+
+def test_import_shows_summary_refreshes_and_zooms(qtbot, window, prompts, tmp_path, testdata, workspace_path):
+    walk = _walk(tmp_path, window)
+    route = testdata("gpx/route.gpx")
+    bad = tmp_path / "broken.gpx"
+    bad.write_text('<?xml version="1.0"?>\n<gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1">\n'
+                   '<wpt lat="30.66" lon="104.06"><name>x</name></wpt>\n<trk><trkseg>\n<trkpt lat="30.6',
+                   encoding="utf-8")
+    summaries = []
+    prompts.on_dialog[ImportSummaryDialog] = lambda d: summaries.append(d) or True
+    summary = _import(qtbot, window, [walk, bad, route])
+
+    assert [f.name for f in summary.files] == ["walk.gpx", "broken.gpx", "route.gpx"]
+    assert [f.imported for f in summary.files] == [True, False, True]
+    assert "broken.gpx" in summary.files[1].error and "line" in summary.files[1].error
+    # the summary dialog: a row per file, counts, status, the error in the notes
+    (dialog,) = summaries
+    model = dialog.model
+    assert model.rowCount() == 3
+    cell = lambda r, c: model.data(model.index(r, c))  # noqa: E731
+    assert cell(0, ImportSummaryModel.FILE) == "walk.gpx" and cell(0, ImportSummaryModel.TRACKS) == 1
+    assert cell(0, ImportSummaryModel.WAYPOINTS) == 3 and cell(0, ImportSummaryModel.POINTS) == 50
+    assert cell(0, ImportSummaryModel.STATUS) == "imported"
+    assert cell(1, ImportSummaryModel.STATUS) == "failed: nothing written"
+    assert cell(2, ImportSummaryModel.ROUTES) == summary.files[2].routes >= 1
+    assert "broken.gpx" in dialog.notes.toPlainText() and "line" in dialog.notes.toPlainText()
+    assert "2 imported, 0 skipped as imported before, 1 failed" in dialog.headline.text()
+
+    # layers refreshed (counts, drawn) and the view shows the GPS data
+    waypoints = 3 + summary.files[2].waypoints
+    assert window.layer_panel.count("gps_waypoints") == waypoints
+    assert window.layer_panel.count("gps_tracks") == 1 + summary.files[2].stored_tracks
+    wait_rendered(qtbot, window)
+    xmin, ymin, xmax, ymax = window.sources["gps_tracks"].extent()
+    shown = window.canvas.extent()
+    assert shown[0] <= xmin and shown[1] <= ymin and shown[2] >= xmax and shown[3] >= ymax
+    with Workspace.open(workspace_path) as ws:
+        assert ws.connection.execute("SELECT count(*) FROM gps_waypoints").fetchone()[0] == waypoints
+
+    # the same files again: skipped as duplicates, nothing added
+    summary = _import(qtbot, window, [walk])
+    assert summary.files[0].duplicate and window.layer_panel.count("gps_waypoints") == waypoints
+
+
+def test_cancel_writes_nothing(qtbot, window, prompts, tmp_path, workspace_path):
+    big = _gpx(tmp_path / "long.gpx", [(104.06, 30.66, "w")],
+               [(104.0 + i * 1e-6, 30.6 + i * 1e-6) for i in range(150_000)])
+    gps = window.extensions[0]
+    cancelled_at = []
+
+    def cancel_on_first_progress(fraction):
+        if gps.job is not None and not cancelled_at:
+            cancelled_at.append(fraction)
+            gps.job.progress.findChild(QPushButton).click()  # the progress dialog's Cancel button
+
+    prompts.on_dialog[GpsImportDialog] = lambda d: (d.set_files([big]), True)[1]
+    window.actions["gps_import"].trigger()
+    job = gps.job
+    assert job is not None and not gps.import_action.isEnabled()
+    job.progressed.connect(cancel_on_first_progress)
+    with qtbot.waitSignal(gps.importFinished, timeout=60000) as blocker:
+        pass
+    assert blocker.args == [None] and job.was_cancelled and cancelled_at and cancelled_at[0] < 1.0
+    assert not any(isinstance(d, ImportSummaryDialog) for d in prompts.dialogs)
+    assert gps.import_action.isEnabled()
+    assert window.layer_panel.count("gps_tracks") == 0 and window.layer_panel.count("gps_waypoints") == 0
+    with Workspace.open(workspace_path) as ws:
+        assert ws.connection.execute("SELECT count(*) FROM gps_tracks").fetchone()[0] == 0
+        assert ws.connection.execute("SELECT count(*) FROM gps_waypoints").fetchone()[0] == 0
+
+
+def test_import_asks_to_save_pending_edits_first(qtbot, window, prompts, tmp_path):
+    window.change_attributes("toilets", 5, {"name": "改名"})
+    assert window.session.is_dirty
+    prompts.save_first_answer = UnsavedAnswer.CANCEL
+    window.actions["gps_import"].trigger()
+    assert prompts.asked[-1] == ("gps_save_first", 1) and window.extensions[0].job is None
+    assert window.session.is_dirty
+    prompts.save_first_answer = UnsavedAnswer.SAVE
+    summary = _import(qtbot, window, [_walk(tmp_path, window)])
+    assert summary.ok and not window.session.is_dirty
+    assert window.session.feature("toilets", 5).attributes["name"] == "改名"
+
+
+def test_review_selects_pairs_and_apply_moves_facility_and_creates_one(qtbot, window, prompts, tmp_path,
+                                                                      workspace_path):
+    _import(qtbot, window, [_walk(tmp_path, window)])
+    before = window.session.feature("toilets", 1).geometry
+    reviews = []
+
+    def options(dialog: MatchOptionsDialog):
+        dialog.set_layer("toilets")
+        dialog.distance_spin.setValue(15)
+        return True
+
+    def review(dialog: MatchReviewDialog):
+        reviews.append(dialog)
+        model = dialog.model
+        rows = {model.data(model.index(r, 0)): r for r in range(model.rowCount())}
+        assert set(rows) == {"厕所一", "厕所二", "新公厕"}
+        # the pairs are on the map: both waypoints and both facilities selected, in view
+        assert window.selection("toilets") == {1, 2}
+        assert len(window.selection("gps_waypoints")) == 2
+        x, y = before.x, before.y
+        xmin, ymin, xmax, ymax = window.canvas.extent()
+        assert xmin < x < xmax and ymin < y < ymax
+        assert model.data(model.index(rows["厕所一"], 2)) == "3.0"
+        assert model.data(model.index(rows["新公厕"], 1)) == "(none: new facility)"
+        assert model.data(model.index(rows["厕所一"], 0), Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
+        # uncheck the second pair, create a facility from the unmatched waypoint
+        model.setData(model.index(rows["厕所二"], 0), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
+        dialog.create_unmatched.setChecked(True)
+        assert [m.waypoint_name for m in dialog.selected_matches()] == ["厕所一", "新公厕"]
+        # a click on a row shows that pair alone
+        dialog.rowActivated.emit(model.matches[rows["厕所一"]])
+        assert window.selection("toilets") == {1}
+        return True
+
+    prompts.on_dialog[MatchOptionsDialog] = options
+    prompts.on_dialog[MatchReviewDialog] = review
+    prompts.feature_values = NEW_TOILET
+    gps = window.extensions[0]
+    with qtbot.waitSignal(gps.matchesApplied) as blocker:
+        window.actions["gps_match"].trigger()
+    assert reviews and ("form", "toilets") in prompts.asked
+    summary = blocker.args[0]
+    assert len(summary.moved) == 1 and len(summary.created) == 1
+
+    # toilet 1 moved onto its waypoint (3 m north), toilet 2 untouched, a new toilet named after the waypoint
+    after = window.session.feature("toilets", 1).geometry
+    assert after.x == pytest.approx(before.x, abs=0.05) and after.y - before.y == pytest.approx(3.0, abs=0.1)
+    assert window.layer_panel.count("toilets") == 31
+    created = window.workspace.find("toilets", summary.created[0])
+    assert created.attributes["name"] == "新公厕" and created.attributes["district"] == "锦江区"
+    assert window.selection("toilets") == {1, created.fid}
+    assert not window.session.is_dirty
+    wait_rendered(qtbot, window)
+    x, y = after.x, after.y
+    assert 1 in window.sources["toilets"].features_in_extent((x - 0.5, y - 0.5, x + 0.5, y + 0.5)).fid
+    with Workspace.open(workspace_path) as ws:
+        assert ws.connection.execute("SELECT count(*) FROM toilets").fetchone()[0] == 31
+
+
+def test_review_cancel_changes_nothing(qtbot, window, prompts, tmp_path):
+    _import(qtbot, window, [_walk(tmp_path, window)])
+    before = window.session.feature("toilets", 1).geometry
+    prompts.on_dialog[MatchOptionsDialog] = lambda d: (d.set_layer("toilets"), True)[1]
+    prompts.on_dialog[MatchReviewDialog] = lambda d: False
+    assert window.extensions[0].match_waypoints() is not None
+    assert window.session.feature("toilets", 1).geometry.equals(before)
+    assert window.layer_panel.count("toilets") == 30
+
+
+def test_match_without_waypoints_tells_the_user(window, prompts):
+    assert window.extensions[0].match_waypoints("toilets", 15) is None
+    assert prompts.asked[-1][0] == "information"
