@@ -35,6 +35,7 @@ __all__ = ["MapCanvas"]
 _log = logging.getLogger(__name__)
 
 _LABELS = "\x00labels"  # job key of the label pass; no layer can be named so
+_BASEMAP = "\x00basemap"  # job key of the basemap render
 
 
 class MapCanvas(QWidget):
@@ -111,6 +112,8 @@ class MapCanvas(QWidget):
         self._cache: dict[str, LayerImage] = {}
         self._labels: LabelImage | None = None
         self._labels_key: tuple | None = None
+        self._basemap = None  # a desktop.canvas.basemap.Basemap, drawn beneath the layers
+        self._basemap_image = None  # its BasemapImage for the last rendered view
         self._generation = 0
         self._pending: dict[str, CancelFlag] = {}
         self._rendering = False
@@ -188,6 +191,24 @@ class MapCanvas(QWidget):
         self.layersChanged.emit()
         self.update()
         self.refresh()  # labels give way in layer order
+
+    def set_basemap(self, basemap) -> None:
+        """Show a raster basemap beneath the layers (a :class:`~desktop.canvas.basemap.Basemap`), or None."""
+        if basemap is self._basemap:
+            return
+        self._basemap = basemap
+        self._basemap_image = None
+        self.layersChanged.emit()
+        self.update()
+        self.refresh()
+
+    def basemap(self):
+        """Return the basemap shown beneath the layers, or None."""
+        return self._basemap
+
+    def basemap_image(self):
+        """Return the basemap's last rendered image (a BasemapImage), or None."""
+        return self._basemap_image
 
     # -- selection ------------------------------------------------------------
 
@@ -424,6 +445,13 @@ class MapCanvas(QWidget):
         settings = self.render_settings()
         self._rendering = True
         self.renderStarted.emit()
+        cached = self._basemap_image
+        if self._basemap is not None and (cached is None or cached.basemap is not self._basemap
+                                          or cached.transform != view or cached.dpr != settings.dpr):
+            flag = CancelFlag()
+            self._pending[_BASEMAP] = flag
+            work = self._basemap.prepare(view, settings)  # reprojects here, in the GUI thread
+            self._pool.start(RenderJob(self._relay, generation, _BASEMAP, work, flag))
         for layer in self.visible_layers():
             name = layer.name
             key = self._selection_version.get(name, 0)
@@ -470,12 +498,15 @@ class MapCanvas(QWidget):
             return
         self._pending.pop(key, None)
         if isinstance(result, Exception):
-            name = "" if key == _LABELS else key
+            name = "" if key in (_LABELS, _BASEMAP) else key
             _log.error("rendering %s failed: %s", key, "".join(getattr(result, "__notes__", [])))
             self.renderError.emit(name, str(result))
         elif key == _LABELS:
             if result is not None:
                 self._labels = result
+        elif key == _BASEMAP:
+            if result is not None and result.basemap is self._basemap:
+                self._basemap_image = result
         elif result is not None:
             self._cache[key] = result
             self.layerRendered.emit(key)
@@ -526,6 +557,8 @@ class MapCanvas(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.BACKGROUND)
         view = self.display_transform()
+        if self._basemap is not None and self._basemap_image is not None:
+            self._draw_image(painter, self._basemap_image.image, self._basemap_image.transform, view)
         layers = list(reversed(self.visible_layers()))
         for layer in layers:
             cached = self._cache.get(layer.name)
