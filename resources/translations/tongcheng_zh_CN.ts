@@ -199,6 +199,272 @@
         </message>
     </context>
     <context>
+        <name>GpsImportDialog</name>
+        <message>
+            <source>GPS files (*.gpx *.nmea *.nma *.log *.txt *.csv)</source>
+            <translation>GPS 文件 (*.gpx *.nmea *.nma *.log *.txt *.csv)</translation>
+        </message>
+        <message>
+            <source>GPX (*.gpx)</source>
+            <translation>GPX (*.gpx)</translation>
+        </message>
+        <message>
+            <source>NMEA logs (*.nmea *.nma *.log *.txt)</source>
+            <translation>NMEA 日志 (*.nmea *.nma *.log *.txt)</translation>
+        </message>
+        <message>
+            <source>CSV of points (*.csv *.txt)</source>
+            <translation>点位 CSV (*.csv *.txt)</translation>
+        </message>
+        <message>
+            <source>All files (*)</source>
+            <translation>所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>Import GPS files</source>
+            <translation>导入 GPS 文件</translation>
+        </message>
+        <message>
+            <source>&amp;Add files…</source>
+            <translation>添加文件(&amp;A)…</translation>
+        </message>
+        <message>
+            <source>&amp;Remove</source>
+            <translation>移除(&amp;R)</translation>
+        </message>
+        <message>
+            <source>Time zone of times without one:</source>
+            <translation>无时区时间的时区：</translation>
+        </message>
+        <message>
+            <source>For example +08:00 or Asia/Shanghai; GPX times are UTC anyway</source>
+            <translation>例如 +08:00 或 Asia/Shanghai；GPX 时间本身为 UTC</translation>
+        </message>
+        <message>
+            <source>Datum of the coordinates:</source>
+            <translation>坐标系：</translation>
+        </message>
+        <message>
+            <source>WGS84 (GPS receivers)</source>
+            <translation>WGS84（GPS 接收机）</translation>
+        </message>
+        <message>
+            <source>GCJ-02 (AMap, Tencent)</source>
+            <translation>GCJ-02（高德、腾讯）</translation>
+        </message>
+        <message>
+            <source>BD-09 (Baidu)</source>
+            <translation>BD-09（百度）</translation>
+        </message>
+        <message>
+            <source>Simplify tracks, tolerance:</source>
+            <translation>简化轨迹，容差：</translation>
+        </message>
+        <message>
+            <source>Drop points faster than:</source>
+            <translation>剔除速度超过以下值的点：</translation>
+        </message>
+        <message>
+            <source>Drop points with HDOP above:</source>
+            <translation>剔除 HDOP 大于以下值的点：</translation>
+        </message>
+        <message>
+            <source>off</source>
+            <translation>关闭</translation>
+        </message>
+        <message>
+            <source>Choose GPS files</source>
+            <translation>选择 GPS 文件</translation>
+        </message>
+        <message>
+            <source>Choose at least one file</source>
+            <translation>请至少选择一个文件</translation>
+        </message>
+        <message>
+            <source>No such file: %s</source>
+            <translation>文件不存在：%s</translation>
+        </message>
+        <message>
+            <source>Time zone %s: %s</source>
+            <translation>时区 %s：%s</translation>
+        </message>
+        <message>
+            <source>Importing %d file(s)…</source>
+            <translation>正在导入 %d 个文件…</translation>
+        </message>
+        <message>
+            <source>Cancelling…</source>
+            <translation>正在取消…</translation>
+        </message>
+        <message>
+            <source>imported</source>
+            <translation>已导入</translation>
+        </message>
+        <message>
+            <source>skipped: imported before</source>
+            <translation>跳过：此前已导入</translation>
+        </message>
+        <message>
+            <source>failed: nothing written</source>
+            <translation>失败：未写入任何内容</translation>
+        </message>
+        <message>
+            <source>already imported</source>
+            <translation>已导入过</translation>
+        </message>
+        <message>
+            <source>dropped points: %s</source>
+            <translation>剔除的点：%s</translation>
+        </message>
+        <message>
+            <source>%d empty segment(s), counted but not drawn</source>
+            <translation>%d 个空轨迹段，已计数但不绘制</translation>
+        </message>
+        <message>
+            <source>%d track(s) or route(s) without any line: not stored</source>
+            <translation>%d 条没有任何线段的轨迹或路线：未保存</translation>
+        </message>
+        <message>
+            <source>%d time(s) had no zone: read as UTC%s</source>
+            <translation>%d 个时间没有时区：按 UTC%s 读取</translation>
+        </message>
+        <message>
+            <source>%d time(s) could not be read (stored as missing)</source>
+            <translation>%d 个时间无法读取（存为空值）</translation>
+        </message>
+        <message>
+            <source>… and %d more messages</source>
+            <translation>… 另有 %d 条消息</translation>
+        </message>
+        <message>
+            <source>File</source>
+            <translation>文件</translation>
+        </message>
+        <message>
+            <source>Format</source>
+            <translation>格式</translation>
+        </message>
+        <message>
+            <source>Tracks</source>
+            <translation>轨迹</translation>
+        </message>
+        <message>
+            <source>Routes</source>
+            <translation>路线</translation>
+        </message>
+        <message>
+            <source>Points</source>
+            <translation>点数</translation>
+        </message>
+        <message>
+            <source>Waypoints</source>
+            <translation>航点</translation>
+        </message>
+        <message>
+            <source>Dropped</source>
+            <translation>剔除</translation>
+        </message>
+        <message>
+            <source>Status</source>
+            <translation>状态</translation>
+        </message>
+        <message>
+            <source>GPS import summary</source>
+            <translation>GPS 导入结果</translation>
+        </message>
+        <message>
+            <source>%d imported, %d skipped as imported before, %d failed</source>
+            <translation>已导入 %d 个，跳过 %d 个（此前已导入），失败 %d 个</translation>
+        </message>
+        <message>
+            <source>Files that failed wrote nothing; the others were imported.</source>
+            <translation>失败的文件未写入任何内容；其他文件已导入。</translation>
+        </message>
+    </context>
+    <context>
+        <name>GpsMenu</name>
+        <message>
+            <source>Save edits first?</source>
+            <translation>先保存编辑？</translation>
+        </message>
+        <message>
+            <source>GPS data is written to the workspace directly. Save the %d unsaved edits first, or discard them?</source>
+            <translation>GPS 数据直接写入工作空间。先保存这 %d 处未保存的编辑，还是放弃它们？</translation>
+        </message>
+        <message>
+            <source>Import &amp;GPS…</source>
+            <translation>导入 GPS(&amp;G)…</translation>
+        </message>
+        <message>
+            <source>Import GPX, NMEA or CSV files into the GPS tracks and waypoints</source>
+            <translation>将 GPX、NMEA 或 CSV 文件导入 GPS 轨迹和航点</translation>
+        </message>
+        <message>
+            <source>&amp;Match waypoints to facilities…</source>
+            <translation>航点匹配设施(&amp;M)…</translation>
+        </message>
+        <message>
+            <source>Pair GPS waypoints with the nearest facility, review, apply</source>
+            <translation>将 GPS 航点与最近的设施配对，审核后应用</translation>
+        </message>
+        <message>
+            <source>&amp;GPS</source>
+            <translation>&amp;GPS</translation>
+        </message>
+        <message>
+            <source>A GPS import is already running</source>
+            <translation>已有一个 GPS 导入正在进行</translation>
+        </message>
+        <message>
+            <source>GPS import cancelled: nothing was written</source>
+            <translation>GPS 导入已取消：未写入任何内容</translation>
+        </message>
+        <message>
+            <source>GPS import failed</source>
+            <translation>GPS 导入失败</translation>
+        </message>
+        <message>
+            <source>Nothing was written.
+
+%s</source>
+            <translation>未写入任何内容。
+
+%s</translation>
+        </message>
+        <message>
+            <source>GPS import: %d imported, %d skipped, %d failed</source>
+            <translation>GPS 导入：已导入 %d 个，跳过 %d 个，失败 %d 个</translation>
+        </message>
+        <message>
+            <source>Match waypoints</source>
+            <translation>匹配航点</translation>
+        </message>
+        <message>
+            <source>There are no GPS waypoints: import a GPS file first</source>
+            <translation>没有 GPS 航点：请先导入 GPS 文件</translation>
+        </message>
+        <message>
+            <source>review</source>
+            <translation>审核列表</translation>
+        </message>
+        <message>
+            <source>Apply matches</source>
+            <translation>应用匹配</translation>
+        </message>
+        <message>
+            <source>Nothing was changed.
+
+%s</source>
+            <translation>未做任何更改。
+
+%s</translation>
+        </message>
+        <message>
+            <source>%d facilities moved onto their waypoints, %d created</source>
+            <translation>%d 个设施已移到其航点位置，新建 %d 个</translation>
+        </message>
+    </context>
+    <context>
         <name>LayerPanel</name>
         <message>
             <source>Move the layer up (Ctrl+Up)</source>
@@ -500,6 +766,61 @@
         <message>
             <source>Tongcheng workspaces (*.sqlite *.db);;All files (*)</source>
             <translation>Tongcheng 工作空间 (*.sqlite *.db);;所有文件 (*)</translation>
+        </message>
+    </context>
+    <context>
+        <name>MatchReviewDialog</name>
+        <message>
+            <source>Match waypoints to facilities</source>
+            <translation>航点匹配设施</translation>
+        </message>
+        <message>
+            <source>Facility layer:</source>
+            <translation>设施图层：</translation>
+        </message>
+        <message>
+            <source>Largest distance:</source>
+            <translation>最大距离：</translation>
+        </message>
+        <message>
+            <source>Waypoint</source>
+            <translation>航点</translation>
+        </message>
+        <message>
+            <source>Facility</source>
+            <translation>设施</translation>
+        </message>
+        <message>
+            <source>Distance (m)</source>
+            <translation>距离（米）</translation>
+        </message>
+        <message>
+            <source>no facility within the distance</source>
+            <translation>距离内没有设施</translation>
+        </message>
+        <message>
+            <source>(none: new facility)</source>
+            <translation>（无：新建设施）</translation>
+        </message>
+        <message>
+            <source>%d waypoints: %d matched to %s within %s m, %d unmatched</source>
+            <translation>%d 个航点：%d 个在 %s 米内匹配到%s，%d 个未匹配</translation>
+        </message>
+        <message>
+            <source>Create facilities from the checked unmatched waypoints</source>
+            <translation>用勾选的未匹配航点新建设施</translation>
+        </message>
+        <message>
+            <source>Check all</source>
+            <translation>全选</translation>
+        </message>
+        <message>
+            <source>Check none</source>
+            <translation>全不选</translation>
+        </message>
+        <message>
+            <source>Review waypoint matches</source>
+            <translation>审核航点匹配</translation>
         </message>
     </context>
     <context>
