@@ -51,6 +51,7 @@ import datetime as dt
 import json
 import math
 import os
+import shutil
 import sqlite3
 import struct
 import tempfile
@@ -100,6 +101,7 @@ __all__ = [
     "master_schema",
     "checkout",
     "write_changes",
+    "sent_folder",
     "read_package",
     "apply_package",
     "update_workspace",
@@ -723,11 +725,25 @@ def write_changes(workspace, out, *, reset=True):
             gp.add_style(layer, layer[:30], operation_qml(definition, columns=schema.column_names),
                          description="变更 / changes", owner="tongcheng")
     if reset:
+        # The base is reset, so these changes can never be written again: keep a copy of the
+        # package beside the workspace until the office's master shows it applied (update).
+        kept = sent_folder(ws) / f"{package_uuid}.gpkg"
+        kept.parent.mkdir(exist_ok=True)
+        shutil.copyfile(out, kept)
         with ws.session():
             ws.reset_base(info["layers"])
             ws.set_setting(_SETTING["sent"], json.dumps([*info["sent"], package_uuid]))
     result.path, result.package_uuid = out, package_uuid
     return result
+
+
+def sent_folder(workspace):
+    """Where a workspace keeps copies of the change packages it sent: ``<workspace>.sent/``.
+
+    If a package is lost on its way to the office, send the copy named by its
+    uuid again; ``update`` removes the copies once the master has applied them.
+    """
+    return workspace.path.with_name(workspace.path.name + ".sent")
 
 
 def _workspace_changes(ws, definition, user):
@@ -1441,6 +1457,8 @@ def update_workspace(workspace, master, *, policy="office", report=None, dry_run
             _write_workspace(ws, ws.layer(layer), to_merged)
         ws.set_setting(_SETTING["version"], minfo.version)
         ws.set_setting(_SETTING["sent"], "[]")
+    for package_uuid in info["sent"]:  # the master has them now (checked above)
+        (sent_folder(ws) / f"{package_uuid}.gpkg").unlink(missing_ok=True)
     result.version_after = minfo.version
     if report is not None:
         result.write_report(report)

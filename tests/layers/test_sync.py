@@ -513,3 +513,21 @@ def test_package_reads_back_with_fiona(two_staff):
     with fiona.open(two_staff.pb, layer="toilets") as src:
         ops = sorted(f["properties"]["op"] for f in src)
     assert ops.count("insert") == 1 and ops.count("delete") == 1
+
+
+def test_a_lost_package_can_be_sent_again_from_the_kept_copy(master, tmp_path):
+    from layers.sync import sent_folder, update_workspace
+
+    checkout(master, tmp_path / "ws.sqlite")
+    u = list(master_rows(master))
+    with Workspace.open(tmp_path / "ws.sqlite") as ws:
+        edit(ws, u[0], name="丢失的包")
+        sent = write_changes(ws, tmp_path / "lost.gpkg")
+        kept = sent_folder(ws) / f"{sent.package_uuid}.gpkg"
+    (tmp_path / "lost.gpkg").unlink()  # the e-mail never arrived
+    assert kept.exists()
+    assert apply_package(master, kept).exit_code == EXIT_CLEAN
+    assert master_rows(master)[u[0]]["name"] == "丢失的包"
+    with Workspace.open(tmp_path / "ws.sqlite") as ws:
+        update_workspace(ws, master)
+        assert not kept.exists()  # the master has it: the copy is no longer needed
