@@ -15,6 +15,7 @@ from pathlib import Path
 
 import fiona  # noqa: F401  (must come before mod_spatialite: see below)
 import numpy as np
+import pyproj  # noqa: F401  (must come before mod_spatialite: see below)
 import shapely
 
 from .errors import WorkspaceError
@@ -25,10 +26,12 @@ __all__ = ["connect", "spatialite_library", "point_blobs", "point_blob_coordinat
 
 
 # SQLite opens extensions with RTLD_GLOBAL, so once mod_spatialite is loaded the
-# system's PROJ and GEOS symbols are global, and a GDAL loaded later (fiona's
-# wheel) binds to that PROJ instead of its own and crashes (segfault on the
-# first CRS). Importing fiona above loads its GDAL and PROJ first, bound to
-# their own copies; pyproj and shapely are safe for the same reason.
+# system's PROJ and GEOS symbols are global. A library loaded after that binds
+# to them instead of its own copies: fiona's GDAL then crashes on its first CRS
+# (segfault), and pyproj's PROJ shares C++ static objects with the system PROJ,
+# which both free at exit (abort). fiona, pyproj and shapely are imported above
+# so that their libraries are loaded, bound to their own copies, before any
+# connection loads mod_spatialite.
 
 
 def spatialite_library():

@@ -77,3 +77,20 @@ def test_fiona_works_after_spatialite_is_loaded(tmp_path):
     (x,), (y,) = ast.literal_eval(result.stdout)
     expected = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:4544", always_xy=True).transform(104.0657, 30.6574)
     assert (x, y) == pytest.approx(expected, abs=0.01)
+
+
+def test_pyproj_in_a_thread_after_spatialite_and_a_clean_exit():
+    # pyproj first used after mod_spatialite was loaded: in a worker thread, and at exit
+    # (its PROJ's C++ statics were freed twice when it bound to the system PROJ).
+    import subprocess
+    import sys
+
+    code = (
+        "import threading; from layers.spatialite import connect; c = connect(':memory:');"
+        "import pyproj;"
+        "f = lambda: print(pyproj.Transformer.from_crs('EPSG:4326', 'EPSG:4544', always_xy=True).transform(104.0657, 30.6574));"
+        "t = threading.Thread(target=f); t.start(); t.join(); f()"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr  # -6 (abort at exit) when the load order is wrong
+    assert result.stdout.count("(410451.0") == 2
