@@ -733,7 +733,8 @@ class _BulkLoad:
     trigger (the index is packed once at the end with ``bulk_load_rtree``),
     the geometry-type check (every blob was made by us from validated
     geometries of the layer's type and SRID) and the last-insert timestamp
-    (stamped once at the end). They are restored before the transaction
+    (stamped once at the end); so is our change-tracking insert trigger when
+    tracking is off (a base state is being loaded: it would record nothing). They are restored before the transaction
     commits; on an error the rollback restores them with everything else.
     """
 
@@ -741,6 +742,9 @@ class _BulkLoad:
         self.connection = connection
         self.layer = layer
         names = [f"ggi_{layer}_geom", f"tmi_{layer}_geom", f"gii_{layer}_geom"]
+        tracking = connection.execute(f"SELECT value FROM {SETTINGS_TABLE} WHERE key = 'tracking'").fetchone()
+        if tracking and tracking[0] == "0":  # loading a base state: our insert trigger would do nothing per row
+            names.append(f"tongcheng_insert_{layer}")
         self.triggers = connection.execute(
             f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({', '.join('?' * len(names))})",
             names,

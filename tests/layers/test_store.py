@@ -311,3 +311,12 @@ def test_a_bulk_load_that_fails_late_leaves_nothing(workspace):
     assert workspace.count("toilets") == 0
     assert SPATIALITE_INSERT_TRIGGERS <= triggers(workspace)
     assert workspace.connection.execute("SELECT count(*) FROM idx_toilets_geom").fetchone()[0] == 0
+
+
+def test_untracked_bulk_load_restores_change_tracking(workspace):
+    with workspace.untracked():
+        workspace.insert_many("toilets", [(toilet(f"基线{i}"), Point(i, i)) for i in range(300)], batch_size=100)
+    assert "tongcheng_insert_toilets" in triggers(workspace)
+    assert workspace.pending_changes()["toilets"]["insert"] == 0
+    workspace.insert("toilets", toilet("之后"), Point(1, 1))
+    assert workspace.pending_changes()["toilets"]["insert"] == 1
