@@ -55,6 +55,7 @@ LAYERS_TABLE = "tongcheng_layers"
 AUDIT_COLUMNS = ("created_by", "created_at", "modified_by", "modified_at")
 SQLITE_HEADER = b"SQLite format 3\x00"
 CACHE_KIB = 65_536  # page cache per connection
+BULK_CACHE_KIB = 262_144  # during a bulk load (see _BulkLoad)
 
 _UUID4_SQL = (
     "(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
@@ -754,6 +755,9 @@ class _BulkLoad:
         # Reads through the memory map would leave every page of the growing file
         # resident; a load only appends, so plain reads serve it as fast.
         connection.execute("PRAGMA mmap_size = 0")
+        # A big page cache keeps the growing table and uuid index in memory instead of
+        # spilling pages to the WAL and reading them back (about a third faster).
+        connection.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
         self.bounds = []
         self.last_fids = []
 
@@ -773,6 +777,7 @@ class _BulkLoad:
         for _, sql in self.triggers:
             self.connection.execute(sql)
         self.connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+        self.connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         self.connection.execute(
             f"UPDATE geometry_columns_time SET last_insert = {NOW_SQL} WHERE lower(f_table_name) = lower(?)", (self.layer,)
         )
