@@ -14,9 +14,8 @@ import logging
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMessageBox
 
-from .dialogs import UnsavedAnswer
+from .dialogs.prompts import UnsavedAnswer, ask_save_discard_cancel
 from .dialogs.gps_import import GpsImportDialog, GpsImportOptions, ImportJob, ImportSummaryDialog
 from .dialogs.gps_review import MatchOptionsDialog, MatchReviewDialog
 
@@ -41,19 +40,10 @@ class GpsPrompts:
         return bool(dialog.exec())
 
     def gps_save_first(self, count: int) -> UnsavedAnswer:
-        title = _tr("Save edits first?")
-        box = QMessageBox(QMessageBox.Icon.Question, title,
-                          _tr("GPS data is written to the workspace directly. Save the %d unsaved edits "
-                              "first, or discard them?") % count,
-                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                          | QMessageBox.StandardButton.Cancel, self.parent)
-        box.setDefaultButton(QMessageBox.StandardButton.Save)
-        answer = box.exec()
-        if answer == QMessageBox.StandardButton.Save:
-            return UnsavedAnswer.SAVE
-        if answer == QMessageBox.StandardButton.Discard:
-            return UnsavedAnswer.DISCARD
-        return UnsavedAnswer.CANCEL
+        return ask_save_discard_cancel(
+            self.parent, _tr("Save edits first?"),
+            _tr("GPS data is written to the workspace directly. Save the %d unsaved edits "
+                "first, or discard them?") % count)
 
 
 class GpsMenu(QObject):

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from .delete_confirmation import confirm_delete
 from .error_dialog import ErrorDialog
 
-__all__ = ["UnsavedAnswer", "Prompts"]
+__all__ = ["UnsavedAnswer", "Prompts", "ask_save_discard_cancel"]
 
 
 class UnsavedAnswer(enum.Enum):
@@ -24,6 +24,20 @@ class UnsavedAnswer(enum.Enum):
     SAVE = "save"
     DISCARD = "discard"
     CANCEL = "cancel"
+
+
+def ask_save_discard_cancel(parent, title: str, text: str) -> UnsavedAnswer:
+    """A Save / Discard / Cancel question about unsaved edits (Save is the default)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text,
+                      QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                      | QMessageBox.StandardButton.Cancel, parent)
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    answer = box.exec()
+    if answer == QMessageBox.StandardButton.Save:
+        return UnsavedAnswer.SAVE
+    if answer == QMessageBox.StandardButton.Discard:
+        return UnsavedAnswer.DISCARD
+    return UnsavedAnswer.CANCEL
 
 
 class Prompts:
@@ -45,17 +59,8 @@ class Prompts:
 
     def unsaved_changes(self, count: int) -> UnsavedAnswer:
         """Ask what to do with ``count`` unsaved edits before closing."""
-        box = QMessageBox(QMessageBox.Icon.Warning, self._tr("Unsaved edits"),
-                          self._tr("There are %d unsaved edits. Save them before closing?") % count,
-                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                          | QMessageBox.StandardButton.Cancel, self.parent)
-        box.setDefaultButton(QMessageBox.StandardButton.Save)
-        answer = box.exec()
-        if answer == QMessageBox.StandardButton.Save:
-            return UnsavedAnswer.SAVE
-        if answer == QMessageBox.StandardButton.Discard:
-            return UnsavedAnswer.DISCARD
-        return UnsavedAnswer.CANCEL
+        return ask_save_discard_cancel(self.parent, self._tr("Unsaved edits"),
+                                       self._tr("There are %d unsaved edits. Save them before closing?") % count)
 
     def confirm_discard(self, count: int) -> bool:
         """Ask before dropping ``count`` unsaved edits."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QThread
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel,
-                               QMessageBox, QProgressDialog, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QProgressDialog, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from .conflicts import ConflictTable
-from .prompts import UnsavedAnswer
+from .prompts import UnsavedAnswer, ask_save_discard_cancel
 
 __all__ = ["UpdateReviewDialog", "SyncPrompts", "run_busy", "policy_label", "POLICY_ORDER"]
 
@@ -132,18 +132,9 @@ class SyncPrompts:
 
     def unsaved_before_sync(self, count: int) -> UnsavedAnswer:
         """Ask what to do with unsaved edits before a sync (sync works on the saved workspace)."""
-        box = QMessageBox(QMessageBox.Icon.Warning, _tr("Unsaved edits"),
-                          _tr("There are %d unsaved edits. Sync works on the saved workspace: save them first?")
-                          % count,
-                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                          | QMessageBox.StandardButton.Cancel, self.parent)
-        box.setDefaultButton(QMessageBox.StandardButton.Save)
-        answer = box.exec()
-        if answer == QMessageBox.StandardButton.Save:
-            return UnsavedAnswer.SAVE
-        if answer == QMessageBox.StandardButton.Discard:
-            return UnsavedAnswer.DISCARD
-        return UnsavedAnswer.CANCEL
+        return ask_save_discard_cancel(
+            self.parent, _tr("Unsaved edits"),
+            _tr("There are %d unsaved edits. Sync works on the saved workspace: save them first?") % count)
 
     def package_path(self, suggested: str) -> str | None:
         """Where to write the change package."""
