@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtCore import QPoint
+from contextlib import contextmanager
 
+import numpy as np
+import shiboken6
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QApplication
+
+from desktop.app import open_window
 from desktop.dialogs import Prompts, UnsavedAnswer
 from layers.demo import fill_demo
 from layers.store import Workspace
@@ -64,6 +69,26 @@ class ScriptedPrompts(Prompts):
 
     def information(self, title, message):
         self.asked.append(("information", message))
+
+
+@contextmanager
+def shown_window(qtbot, path, prompts, size=(1200, 800), zoom_full=True):
+    """A main window on ``path``, shown offscreen at 96 dpi and rendered; closed (edits discarded) afterwards."""
+    window = open_window(path, language="en", prompts=prompts, show=False)
+    try:
+        window.canvas.set_dpi(96.0)
+        window.resize(*size)
+        window.show()
+        qtbot.waitExposed(window)
+        if zoom_full:
+            window.zoom_full()
+        wait_rendered(qtbot, window)
+        yield window
+    finally:
+        if shiboken6.isValid(window):  # closed windows delete themselves
+            prompts.unsaved_answer = UnsavedAnswer.DISCARD
+            window.close()
+            QApplication.processEvents()
 
 
 def wait_rendered(qtbot, window, timeout=5000):

@@ -8,18 +8,14 @@ import sqlite3
 import numpy as np
 import pyproj
 import pytest
-import shiboken6
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF
 from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QApplication
 
-from desktop.app import open_window
 from desktop.canvas.basemap import WEB_MERCATOR_HALF, Basemap, BasemapError, TileSource, open_basemap
 from desktop.canvas.render import CancelFlag, RenderCancelled, RenderSettings
-from desktop.dialogs import UnsavedAnswer
 from tests.desktop.conftest import point_layer, rendered
 
-from .editor_fixtures import ScriptedPrompts, make_workspace, wait_rendered
+from .editor_fixtures import shown_window, ScriptedPrompts, make_workspace, wait_rendered
 
 CRS = "EPSG:4544"
 LON, LAT = 104.06, 30.66  # central Chengdu
@@ -408,17 +404,9 @@ class BasemapPrompts(ScriptedPrompts):
 @pytest.fixture
 def window(qtbot, tmp_path):
     prompts = BasemapPrompts()
-    w = open_window(make_workspace(tmp_path / "district.sqlite"), language="en", prompts=prompts, show=False)
-    w.canvas.set_dpi(96.0)
-    w.resize(1000, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    wait_rendered(qtbot, w)
-    yield w
-    if shiboken6.isValid(w):
-        prompts.unsaved_answer = UnsavedAnswer.DISCARD
-        w.close()
-        QApplication.processEvents()
+    with shown_window(qtbot, make_workspace(tmp_path / "district.sqlite"), prompts, size=(1000, 700),
+                      zoom_full=False) as w:
+        yield w
 
 
 def menu_action(window, name):

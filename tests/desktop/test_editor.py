@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 from shapely.geometry import Point
 
-from desktop.app import open_window
 from desktop.dialogs import SelectionMode, UnsavedAnswer
 from layers.store import Workspace
 
-from .editor_fixtures import (ScriptedPrompts, empty_spot, feature_position, isolated_feature, make_workspace,
+from .editor_fixtures import (shown_window, ScriptedPrompts, empty_spot, feature_position, isolated_feature, make_workspace,
                               wait_rendered)
 
 NEW_TOILET = {"name": "测试公厕", "district": "锦江区", "status": "在建"}
@@ -30,18 +28,8 @@ def prompts():
 
 @pytest.fixture
 def window(qtbot, workspace_path, prompts):
-    w = open_window(workspace_path, language="en", prompts=prompts, show=False)
-    w.canvas.set_dpi(96.0)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    w.zoom_full()
-    wait_rendered(qtbot, w)
-    yield w
-    if shiboken6.isValid(w):  # closed windows delete themselves
-        prompts.unsaved_answer = UnsavedAnswer.DISCARD
-        w.close()
-        QApplication.processEvents()
+    with shown_window(qtbot, workspace_path, prompts, size=(1200, 800)) as w:
+        yield w
 
 
 def test_window_shows_layers_counts_legend_and_title(window):

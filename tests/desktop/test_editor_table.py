@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtWidgets import QApplication
 
-from desktop.app import open_window
-from desktop.dialogs import UnsavedAnswer
-
-from .editor_fixtures import ScriptedPrompts, make_workspace, wait_rendered
+from .editor_fixtures import ScriptedPrompts, make_workspace, shown_window
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
     prompts = ScriptedPrompts()
-    w = open_window(make_workspace(tmp_path / "t.sqlite"), language="en", prompts=prompts, show=False)
-    if w.table is None:
-        w.shutdown()
-        w.deleteLater()
-        pytest.skip("the attribute table model is not installed")
-    w.canvas.set_dpi(96.0)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    w.zoom_full()
-    wait_rendered(qtbot, w)
-    w.table.set_layer("toilets")
-    yield w
-    if shiboken6.isValid(w):
-        prompts.unsaved_answer = UnsavedAnswer.DISCARD
-        w.close()
-        QApplication.processEvents()
+    with shown_window(qtbot, make_workspace(tmp_path / "t.sqlite"), prompts, size=(1200, 800)) as w:
+        assert w.table is not None, "the attribute table dock is missing"
+        w.table.set_layer("toilets")
+        yield w
 
 
 def selected_fids(table):

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import pyproj
 import pytest
-import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtWidgets import QPushButton
 
-from desktop.app import open_window
 from desktop.dialogs import UnsavedAnswer
 from desktop.dialogs.gps_import import GpsImportDialog, ImportSummaryDialog, ImportSummaryModel
 from desktop.dialogs.gps_review import MatchOptionsDialog, MatchReviewDialog
 from layers.store import Workspace
 
-from .editor_fixtures import ScriptedPrompts, make_workspace, wait_rendered
+from .editor_fixtures import shown_window, ScriptedPrompts, make_workspace, wait_rendered
 
 NEW_TOILET = {"name": "不用", "district": "锦江区", "status": "在建"}
 
@@ -51,18 +49,8 @@ def prompts():
 
 @pytest.fixture
 def window(qtbot, workspace_path, prompts):
-    w = open_window(workspace_path, language="en", prompts=prompts, show=False)
-    w.canvas.set_dpi(96.0)
-    w.resize(1000, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    w.zoom_full()
-    wait_rendered(qtbot, w)
-    yield w
-    if shiboken6.isValid(w):
-        prompts.unsaved_answer = UnsavedAnswer.DISCARD
-        w.close()
-        QApplication.processEvents()
+    with shown_window(qtbot, workspace_path, prompts, size=(1000, 700)) as w:
+        yield w
 
 
 def _lonlat(window, layer, fid):
