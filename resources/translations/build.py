@@ -89,11 +89,15 @@ def update(ts_files):
             command = [tool("lupdate"), "-silent", "-locations", "absolute", "-tr-function-alias", f"tr+={HELPER}",
                        *map(str, sources), "-ts", str(fresh)]
             subprocess.run(command, check=True, cwd=ROOT)
-            merge(ts, ET.parse(fresh), contexts)
+            merge(ts, ET.parse(fresh), contexts, fresh.parent)
 
 
-def merge(ts, fresh, contexts):
-    """Write ``ts`` with the messages of ``fresh`` and the translations ``ts`` already has."""
+def merge(ts, fresh, contexts, fresh_folder):
+    """Write ``ts`` with the messages of ``fresh`` and the translations ``ts`` already has.
+
+    lupdate writes each location's file name relative to the folder of the
+    catalogue it writes (``fresh_folder``), so that is where they are resolved.
+    """
     old = {}
     if ts.exists():
         for context in ET.parse(ts).getroot().findall("context"):
@@ -106,7 +110,7 @@ def merge(ts, fresh, contexts):
             where = name
             if not name:  # a _tr helper's string: its module says the context
                 location = message.find("location")
-                path = Path(location.get("filename")).resolve() if location is not None else None
+                path = (fresh_folder / location.get("filename")).resolve() if location is not None else None
                 where = contexts.get(path) or ""
             for location in message.findall("location"):
                 message.remove(location)
