@@ -16,7 +16,9 @@ from layers.sync import create_master, read_master
 from tests.layers.test_gpkg import assert_valid
 
 ROOT = Path(__file__).resolve().parents[2]
-TESTDATA = Path("/work/shared/testdata/gpkg")
+from tests.conftest import SHARED_TESTDATA
+
+TESTDATA = SHARED_TESTDATA / "gpkg"
 TONGCHENG = [sys.executable, "-m", "layers.cli"]
 COUNTS = {"toilets": 30, "signboards": 40, "kiosks": 10}
 

@@ -25,7 +25,9 @@ from layers.gpkg import (
     open_geopackage,
 )
 
-TESTDATA = Path("/work/shared/testdata/gpkg")
+from tests.conftest import SHARED_TESTDATA
+
+TESTDATA = SHARED_TESTDATA / "gpkg"
 
 TOILETS = LayerSchema(
     "toilets",

@@ -2,7 +2,6 @@
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 import shapely
@@ -20,7 +19,9 @@ from layers.merge import (
 )
 from tests.layers.test_gpkg import assert_valid
 
-TESTDATA = Path("/work/shared/testdata/gpkg")
+from tests.conftest import SHARED_TESTDATA
+
+TESTDATA = SHARED_TESTDATA / "gpkg"
 
 # (scenario folder, theirs = A, ours = B, GeoDiff's merged result)
 SCENARIOS = {

@@ -8,7 +8,6 @@ import textwrap
 
 import pyproj
 import pytest
-import shapely
 from shapely.geometry import LineString, MultiLineString, Point, box
 
 from layers.errors import (

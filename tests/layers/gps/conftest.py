@@ -1,11 +1,12 @@
 """Fixtures of the GPS reader tests: real GPX files copied to a temporary folder."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 
-TESTDATA = Path("/work/shared/testdata/gpx")
+from tests.conftest import SHARED_TESTDATA
+
+TESTDATA = SHARED_TESTDATA / "gpx"
 GPX_FILES = sorted(p.name for p in TESTDATA.glob("*.gpx"))
 
 
