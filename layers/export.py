@@ -39,6 +39,7 @@ import shapely
 
 from . import __version__
 from .errors import ExpressionError, GeoPackageError, SyncError, TongchengError
+from .crs import epsg_crs
 from .expressions import compile_filter
 from .gpkg import Column, LayerSchema, envelopes, open_geopackage
 from .sync import AUDIT_COLUMNS, _gpb_wkb, _read_master_info, recover
@@ -165,14 +166,7 @@ class _Source:
 def _transformer(src_srid, crs):
     if crs is None:
         return None, src_srid
-    try:
-        target = pyproj.CRS.from_user_input(crs)
-    except pyproj.exceptions.CRSError as exc:
-        raise SyncError(f"unknown CRS {crs!r}: {exc}") from None
-    authority = target.to_authority()
-    if not authority or authority[0] != "EPSG":
-        raise SyncError(f"CRS {crs!r} has no EPSG code; give one as EPSG:n")
-    srid = int(authority[1])
+    srid, target = epsg_crs(crs, SyncError)
     if srid == src_srid:
         return None, srid
     return pyproj.Transformer.from_crs(pyproj.CRS.from_epsg(src_srid), target, always_xy=True), srid

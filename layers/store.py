@@ -31,6 +31,7 @@ from .errors import (
     NotAWorkspaceError,
     WorkspaceError,
 )
+from .crs import epsg_crs
 from .errors import ValidationError
 from .schema import (
     DEFINITIONS_FOLDER,
@@ -45,7 +46,7 @@ from .rtree import bulk_load_rtree
 from .spatialite import MMAP_BYTES, connect, geometry_blob, geometry_blobs, point_blob_coordinates
 from .tracking import CHANGES_TABLE, NOW_SQL, SETTINGS_TABLE, Change, base_table, changes_table_ddl, tracking_ddl
 
-__all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace", "new_uuid", "same_value"]
+__all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace", "new_uuid", "same_value", "login_name"]
 
 #: Version of the workspace file layout. Raise it when the layout changes and
 #: teach ``Workspace.open`` to upgrade older files.
@@ -147,7 +148,8 @@ class Workspace:
         path = Path(path)
         if path.exists():
             raise WorkspaceError(f"{path}: already exists")
-        srid, crs_name = _check_crs(crs)
+        srid, parsed_crs = epsg_crs(crs, WorkspaceError)
+        crs_name = parsed_crs.name
         definitions = load_definitions(definitions_folder)
         folder = Path(definitions_folder) if definitions_folder else DEFINITIONS_FOLDER
         partial = path.with_name(path.name + ".partial")
@@ -168,7 +170,7 @@ class Workspace:
                     "crs": f"EPSG:{srid}",
                     "crs_name": crs_name,
                     "srid": str(srid),
-                    "user": user or _login_name(),
+                    "user": user or login_name(),
                     "timezone": timezone,
                     "created_at": _now(),
                     "tracking": "1",
@@ -808,24 +810,14 @@ def same_value(a, b):
     return (a == b and type(a) is type(b)) or (a is None and b is None)
 
 
-def _login_name():
+def login_name():
+    """The user's login name: the default name in audit columns."""
     try:
         return os.getlogin()
     except OSError:
         import getpass
 
         return getpass.getuser()
-
-
-def _check_crs(crs):
-    try:
-        parsed = pyproj.CRS.from_user_input(crs)
-    except pyproj.exceptions.CRSError as e:
-        raise WorkspaceError(f"unknown CRS {crs!r}: {e}") from None
-    authority = parsed.to_authority()
-    if not authority or authority[0] != "EPSG":
-        raise WorkspaceError(f"CRS {crs!r} has no EPSG code; give one as EPSG:n")
-    return int(authority[1]), parsed.name
 
 
 def _ensure_srid(connection, srid):

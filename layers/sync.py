@@ -78,7 +78,8 @@ from .schema import (
     validate_geometry,
 )
 from .spatialite import geometry_blob
-from .store import same_value
+from .crs import epsg_crs
+from .store import login_name, same_value
 
 __all__ = [
     "POLICIES",
@@ -261,17 +262,6 @@ def master_schema(definition, srid):
                        description=definition.title("en"))
 
 
-def _check_srid(crs):
-    try:
-        parsed = pyproj.CRS.from_user_input(crs)
-    except pyproj.exceptions.CRSError as e:
-        raise SyncError(f"unknown CRS {crs!r}: {e}") from None
-    authority = parsed.to_authority()
-    if not authority or authority[0] != "EPSG":
-        raise SyncError(f"CRS {crs!r} has no EPSG code; give one as EPSG:n")
-    return int(authority[1])
-
-
 def _key_value_schema(name, description):
     return LayerSchema(name, (Column("key", "TEXT", not_null=True, unique=True), Column("value", "TEXT")),
                        description=description)
@@ -305,12 +295,12 @@ def create_master(path, crs="EPSG:4544", user=None, demo=False, *, seed=2026, co
     path = Path(path)
     if path.exists():
         raise SyncError(f"{path}: already exists")
-    srid = _check_srid(crs)
+    srid, _ = epsg_crs(crs, SyncError)
     folder = Path(definitions_folder) if definitions_folder else None
     definitions = load_definitions(folder)
     codelists_path = (folder or Path(__file__).with_name("definitions")) / "_codelists.toml"
     codelists = codelists_path.read_text("utf-8") if codelists_path.exists() else ""
-    user = user or _login_name()
+    user = user or login_name()
     facility = [d for d in definitions.values() if not d.survey]
     features = {}
     if demo:
@@ -370,15 +360,6 @@ def create_master(path, crs="EPSG:4544", user=None, demo=False, *, seed=2026, co
                          sld=layer_sld(definition), description=definition.title("zh_CN"),
                          owner="tongcheng")
     return read_master(path)
-
-
-def _login_name():
-    try:
-        return os.getlogin()
-    except OSError:
-        import getpass
-
-        return getpass.getuser()
 
 
 def recover(path):
@@ -1193,7 +1174,7 @@ def apply_package(master, package, *, policy="office", report=None, dry_run=Fals
                 "applied_at, applied_by, policy, inserts, updates, deletes, conflicts, file) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (pinfo.package_uuid, pinfo.workspace_id, pinfo.editor, pinfo.base_version, version, now,
-                 user or _login_name(), policy, totals.inserts, totals.updates, totals.deletes,
+                 user or login_name(), policy, totals.inserts, totals.updates, totals.deletes,
                  totals.conflicts, package.name))
             con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?)",
                         (now, MASTER_TABLE, LEDGER_TABLE))
