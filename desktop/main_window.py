@@ -560,10 +560,16 @@ class MainWindow(QMainWindow):
         for f in definition.fields:
             value = feature.attributes.get(f.name)
             tree.addTopLevelItem(QTreeWidgetItem([f.label(self.language), self._display(f, value)]))
+        audit_labels = {
+            "created_by": self.tr("Created by"),
+            "created_at": self.tr("Created at (UTC)"),
+            "modified_by": self.tr("Modified by"),
+            "modified_at": self.tr("Modified at (UTC)"),
+        }
         if feature.uuid:
-            tree.addTopLevelItem(QTreeWidgetItem(["uuid", feature.uuid]))
+            tree.addTopLevelItem(QTreeWidgetItem([self.tr("Identifier (uuid)"), feature.uuid]))
         for key, value in feature.audit.items():
-            tree.addTopLevelItem(QTreeWidgetItem([key, "" if value is None else str(value)]))
+            tree.addTopLevelItem(QTreeWidgetItem([audit_labels.get(key, key), "" if value is None else str(value)]))
         tree.resizeColumnToContents(0)
         self.identify_dock.show()
         self.identify_dock.raise_()

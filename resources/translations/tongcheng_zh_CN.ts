@@ -716,6 +716,26 @@
             <translation>新建（未保存）</translation>
         </message>
         <message>
+            <source>Created by</source>
+            <translation>创建人</translation>
+        </message>
+        <message>
+            <source>Created at (UTC)</source>
+            <translation>创建时间（UTC）</translation>
+        </message>
+        <message>
+            <source>Modified by</source>
+            <translation>修改人</translation>
+        </message>
+        <message>
+            <source>Modified at (UTC)</source>
+            <translation>修改时间（UTC）</translation>
+        </message>
+        <message>
+            <source>Identifier (uuid)</source>
+            <translation>标识码（uuid）</translation>
+        </message>
+        <message>
             <source>yes</source>
             <translation>是</translation>
         </message>

@@ -270,7 +270,7 @@ def test_identify_shows_all_attributes(qtbot, window):
     assert rows["Name"] == feature.attributes["name"]
     assert rows["Status"] == window.workspace.layer("toilets").field("status").code_label(
         feature.attributes["status"], "en")
-    assert "uuid" in rows and rows["created_by"] == "测试员"
+    assert rows["Identifier (uuid)"] == feature.uuid and rows["Created by"] == "测试员"
 
 
 def test_layer_visibility_order_and_shortcuts(qtbot, window):
