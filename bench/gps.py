@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gps_parse import GPXPY, ROOT, run, write_gpx  # noqa: E402  (the sibling benchmark's generator)
+from gps_parse import GPXPY, ROOT, write_gpx  # noqa: E402  (the sibling benchmark's generator)
+from measure import run  # noqa: E402
 
 __all__ = ["main"]
 

@@ -14,13 +14,14 @@ Usage: ``python bench/gps_parse.py [--points N] [--keep]``
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import run  # noqa: E402  (bench/measure.py)
 
 __all__ = ["write_gpx", "main"]
 
@@ -66,23 +67,6 @@ def write_gpx(path, n_points, per_segment=10_000):
                     f'        <time>{stamp}</time>\n'
                     '      </trkpt>\n')
         f.write("</trkseg>\n</trk>\n</gpx>\n")
-
-
-def run(command, cwd):
-    """Run a command; return (seconds, peak RSS in MB, stdout)."""
-    with open(cwd / "stdout.txt", "w+b") as out, open(cwd / "stderr.txt", "w+b") as err:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
-        # wait4 gives the resource usage of this very child (not of all children).
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if process.returncode != 0:
-            raise RuntimeError(f"{command[0]} failed ({process.returncode}): "
-                               f"{err.read().decode(errors='replace')}")
-        return seconds, usage.ru_maxrss / 1024.0, out.read().decode()
 
 
 def main(argv=None):

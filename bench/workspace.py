@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import run  # noqa: E402  (bench/measure.py)
 
 EXTENT = (395_000.0, 3_380_000.0, 425_000.0, 3_410_000.0)  # 30 km square around central Chengdu, EPSG:4544
 STATUSES = ["在用", "停用", "在建", "拆除"]
@@ -65,17 +66,6 @@ def load_ours(csv_path, workspace_path):
             workspace.insert_many("toilets", features())
 
 
-def measure(command):
-    """Run a command; return (seconds, peak resident memory in MB)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(map(str, command))}")
-    return seconds, usage.ru_maxrss / 1024
-
-
 def query_viewports(workspace_path, count, hits=20_000, repeats=30, seed=2):
     from layers.store import Workspace
 
@@ -110,11 +100,11 @@ def main():
     ours_path, ogr_path = folder / "ours.sqlite", folder / "ogr2ogr.sqlite"
     for path in (ours_path, ogr_path):
         path.unlink(missing_ok=True)
-    ogr_seconds, ogr_memory = measure([
+    ogr_seconds, ogr_memory, _ = run([
         "ogr2ogr", "-f", "SQLite", "-dsco", "SPATIALITE=YES", str(ogr_path), str(csv_path),
         "-oo", "X_POSSIBLE_NAMES=x", "-oo", "Y_POSSIBLE_NAMES=y", "-a_srs", "EPSG:4544", "-nln", "toilets",
-    ])
-    ours_seconds, ours_memory = measure([sys.executable, __file__, "--load-ours", str(csv_path), str(ours_path)])
+    ], folder)
+    ours_seconds, ours_memory, _ = run([sys.executable, __file__, "--load-ours", str(csv_path), str(ours_path)], folder)
 
     timings, found = query_viewports(ours_path, args.points)
     print()
