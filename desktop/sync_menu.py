@@ -369,9 +369,7 @@ def _update_with_choices(ws, master, policy, overrides, conflicts, choices, repo
             elif kind == "delete/update":        # the office deleted it: bring back the field's feature
                 if snapshot is not None:
                     definition = ws.layer(layer)
-                    attributes = {f.name: snapshot.attributes.get(f.name) for f in definition.fields
-                                  if not f.derived}
-                    ws.insert(layer, attributes, snapshot.geometry, uuid=uuid)
+                    ws.insert(layer, definition.editable_values(snapshot.attributes), snapshot.geometry, uuid=uuid)
                 done.add((layer, uuid))
             elif snapshot is not None:           # both changed: write back the field's values
                 definition = ws.layer(layer)

@@ -104,7 +104,7 @@ class EditSession:
         """Validate and buffer new values for some fields; returns their previous values."""
         definition = self.workspace.layer(layer)
         current = self.feature(layer, fid)
-        merged = {**_editable(definition, current.attributes), **attributes}
+        merged = {**definition.editable_values(current.attributes), **attributes}
         values = validate_feature(definition, merged)  # the whole feature must stay valid
         previous = {name: current.attributes.get(name) for name in attributes}
         edits = self._edits[layer]
@@ -290,7 +290,7 @@ class EditSession:
                 mapping = {}
                 for fid, feature in sorted(edits.added.items(), reverse=True):
                     definition = workspace.layer(layer)
-                    saved = workspace.insert(layer, _editable(definition, feature.attributes), feature.geometry)
+                    saved = workspace.insert(layer, definition.editable_values(feature.attributes), feature.geometry)
                     mapping[fid] = saved.fid
                 new_fids[layer] = mapping
         self.discard()
@@ -303,9 +303,3 @@ class EditSession:
 
 def _copy(feature):
     return Feature(feature.layer, feature.fid, feature.uuid, dict(feature.attributes), feature.geometry, dict(feature.audit))
-
-
-def _editable(definition, attributes):
-    """The attributes a user can set (derived fields are computed, not set)."""
-    return {f.name: attributes.get(f.name) for f in definition.fields if not f.derived}
-

@@ -168,6 +168,15 @@ class LayerDefinition:
         """Default values already converted to their stored form."""
         return {f.name: _check_value(self.name, f, f.default) for f in self.fields if f.default is not None and not f.derived}
 
+    @cached_property
+    def editable_names(self):
+        """Names of the fields a user can set (derived fields are computed, not set)."""
+        return tuple(f.name for f in self.fields if not f.derived)
+
+    def editable_values(self, attributes):
+        """The values a user can set, from a feature's attributes."""
+        return {name: attributes.get(name) for name in self.editable_names}
+
     def defaults(self):
         """Default attribute values for a new feature (derived fields excluded)."""
         return {f.name: f.default for f in self.fields if f.default is not None and not f.derived}

@@ -531,7 +531,7 @@ class Workspace:
         derived = [f for f in definition.fields if f.derived and not f.derived_inputs.isdisjoint(attributes)]
         if derived:
             current = self.get(layer, fid).attributes
-            merged = validate_feature(definition, {**_non_derived(definition, current), **attributes})
+            merged = validate_feature(definition, {**definition.editable_values(current), **attributes})
             values.update({f.name: merged[f.name] for f in derived})
         assignments = [f"{name} = ?" for name in values]
         parameters = list(values.values())
@@ -558,7 +558,7 @@ class Workspace:
     def restore(self, feature):
         """Put back a deleted feature with its fid, uuid and audit (undo of delete)."""
         definition = self.layer(feature.layer)
-        values = validate_feature(definition, _non_derived(definition, feature.attributes), feature.geometry)
+        values = validate_feature(definition, definition.editable_values(feature.attributes), feature.geometry)
         with self.session():
             self._insert_row(feature.layer, values, feature.geometry, feature.uuid, feature.fid)
             if feature.audit.get("created_by"):
@@ -688,19 +688,6 @@ class Workspace:
                 connection.execute(f"DELETE FROM {CHANGES_TABLE} WHERE layer = ?", (layer,))
                 connection.execute(f"DELETE FROM {base_table(layer)}")
 
-    def base_state(self, layer, uuid):
-        """The base row of a feature (dict with ``geom`` as WKB), or None if it was inserted since."""
-        for change in self.changes(layer):
-            if change.uuid == uuid:
-                return change.base
-        row = self.connection.execute(
-            f"SELECT {', '.join(['fid', 'uuid', *self._columns(layer), *AUDIT_COLUMNS])}, AsBinary(geom) FROM {layer} WHERE uuid = ?",
-            (uuid,),
-        ).fetchone()
-        if row is None:
-            return None
-        return dict(zip(["fid", "uuid", *self._columns(layer), *AUDIT_COLUMNS, "geom"], row))
-
     def summary(self):
         """Facts about the workspace for ``tongcheng info``: file, CRS, user, layers, counts, changes."""
         pending = self.pending_changes()
@@ -796,10 +783,6 @@ class _closing:
 
     def __exit__(self, *exc):
         self.connection.close()
-
-
-def _non_derived(definition, attributes):
-    return {f.name: attributes.get(f.name) for f in definition.fields if not f.derived}
 
 
 def same_value(a, b):

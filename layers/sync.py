@@ -61,7 +61,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -960,20 +959,9 @@ def _newer(a, b):
 
 def _merge_row(definition, values, geom):
     """A merge row: the non-derived fields and geom."""
-    row = {name: values.get(name) for name in _merged_fields(definition)}
+    row = definition.editable_values(values)
     row["geom"] = geom
     return row
-
-
-_MERGED_FIELDS = {}
-
-
-def _merged_fields(definition):
-    key = id(definition)
-    names = _MERGED_FIELDS.get(key)
-    if names is None or names[0] is not definition:
-        names = _MERGED_FIELDS[key] = (definition, tuple(f.name for f in definition.fields if not f.derived))
-    return names[1]
 
 
 def _gpb_many(wkbs, srid):
@@ -999,9 +987,9 @@ def _gpb_many(wkbs, srid):
 
 def _complete(definition, row, where):
     """A merged row (non-derived fields, geom) with its derived fields computed."""
-    if not any(f.derived for f in definition.fields):
+    if not definition.derived_fields:
         return dict(row)
-    attributes = {f.name: row.get(f.name) for f in definition.fields if not f.derived}
+    attributes = definition.editable_values(row)
     try:
         values = validate_feature(definition, attributes)
     except ValidationError as exc:
