@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 
-from layers.store import Workspace  # noqa: E402
+from layers.workspace.store import Workspace  # noqa: E402
 
 EXTENT = (395_000.0, 3_380_000.0, 425_000.0, 3_410_000.0)
 STATUSES = ["在用", "停用", "在建", "拆除"]
@@ -76,7 +76,7 @@ def main(argv=None):
     from PySide6.QtWidgets import QApplication, QTableView
 
     from desktop.models import AttributeTableModel
-    from layers.editing import EditSession
+    from layers.workspace.editing import EditSession
 
     app = QApplication.instance() or QApplication([])
     folder = tempfile.TemporaryDirectory()

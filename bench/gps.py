@@ -32,7 +32,7 @@ __all__ = ["main"]
 COUNT = """
 import json, sys
 sys.path.insert(0, sys.argv[2])
-from layers.store import Workspace
+from layers.workspace.store import Workspace
 with Workspace.open(sys.argv[1]) as ws:
     (points,) = ws.connection.execute("SELECT sum(point_count) FROM gps_tracks").fetchone()
     print(json.dumps({"tracks": ws.count("gps_tracks"), "points": points,
@@ -55,11 +55,11 @@ def main(argv=None):
         write_gpx(gpx, args.points)
         size_mb = gpx.stat().st_size / 1e6
         print(f"generated {gpx}: {args.points:,} points, {size_mb:.0f} MB in {time.perf_counter() - t:.1f} s")
-        run([python, "-m", "layers.cli", "init", str(folder / "ws.sqlite")], ROOT)
-        idle_s, idle_mb, _ = run([python, "-c", "import layers.cli, layers.gps.importer, layers.store"], ROOT)
+        run([python, "-m", "layers.cli.main", "init", str(folder / "ws.sqlite")], ROOT)
+        idle_s, idle_mb, _ = run([python, "-c", "import layers.cli.main, layers.gps.importer, layers.workspace.store"], ROOT)
 
         rows = []
-        seconds, rss, out = run([python, "-m", "layers.cli", "gps", "import", str(folder / "ws.sqlite"), str(gpx)],
+        seconds, rss, out = run([python, "-m", "layers.cli.main", "gps", "import", str(folder / "ws.sqlite"), str(gpx)],
                                 ROOT)
         rows.append(("tongcheng gps import", seconds, rss))
         check = json.loads(run([python, "-c", COUNT, str(folder / "ws.sqlite"), str(ROOT)], ROOT)[2])

@@ -1,4 +1,4 @@
-"""Benchmark: fill an SQLite rtree with 1,000,000 points row by row vs layers.rtree.bulk_load_rtree.
+"""Benchmark: fill an SQLite rtree with 1,000,000 points row by row vs layers.sqlite.rtree.bulk_load_rtree.
 
 Both trees live in one SpatiaLite-free SQLite file in a temporary folder (the
 same page size, the same data, the same run). Reported, for each tree:
@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from layers.rtree import bulk_load_rtree  # noqa: E402
+from layers.sqlite.rtree import bulk_load_rtree  # noqa: E402
 
 __all__ = ["main"]
 

@@ -41,9 +41,9 @@ UPDATES, INSERTS, DELETES = 10_000, 1_000, 1_000
 
 
 def make_master(path, count, seed=1):
-    from layers.gpkg import open_geopackage
-    from layers.store import new_uuid
-    from layers.sync import create_master
+    from layers.geopackage.gpkg import open_geopackage
+    from layers.workspace.store import new_uuid
+    from layers.sync.sync import create_master
 
     create_master(path, user="office")
     rng = np.random.default_rng(seed)
@@ -93,7 +93,7 @@ def edit_workspace(ws, seed=2):
 
 def edit_geopackage(path, edits):
     """The same edits made by SQL on a copy of the master (for GeoDiff)."""
-    from layers.gpkg import encode_gpb, open_geopackage
+    from layers.geopackage.gpkg import encode_gpb, open_geopackage
 
     with open_geopackage(path, "a") as gp:
         con = gp.connection
@@ -122,9 +122,9 @@ def main(argv=None):
 
     import pygeodiff
 
-    from layers.export import export
-    from layers.store import Workspace
-    from layers.sync import apply_package, checkout, write_changes
+    from layers.sync.export import export
+    from layers.workspace.store import Workspace
+    from layers.sync.sync import apply_package, checkout, write_changes
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="tongcheng-bench-"))
     folder.mkdir(parents=True, exist_ok=True)

@@ -46,7 +46,7 @@ def load_ours(csv_path, workspace_path):
     """Read the CSV and load it into the toilets layer of a new workspace (run in a child process)."""
     import shapely
 
-    from layers.store import Workspace
+    from layers.workspace.store import Workspace
 
     def features():
         with open(csv_path, encoding="utf-8", newline="") as f:
@@ -67,7 +67,7 @@ def load_ours(csv_path, workspace_path):
 
 
 def query_viewports(workspace_path, count, hits=20_000, repeats=30, seed=2):
-    from layers.store import Workspace
+    from layers.workspace.store import Workspace
 
     side = (EXTENT[2] - EXTENT[0]) * (hits / count) ** 0.5
     rng = np.random.default_rng(seed)

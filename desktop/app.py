@@ -19,7 +19,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
 from layers.errors import Cancelled, TongchengError
-from layers.store import Workspace
+from layers.workspace.store import Workspace
 
 from . import paths
 from .dialogs import ErrorDialog, Prompts, format_exception

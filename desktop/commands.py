@@ -36,7 +36,7 @@ class EditTarget(QObject):
 
     Parameters
     ----------
-    session : layers.editing.EditSession
+    session : layers.workspace.editing.EditSession
 
     Signals
     -------

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileD
                                QUndoView, QVBoxLayout, QWidget)
 from shapely.geometry import Point
 
-from layers.editing import EditSession
+from layers.workspace.editing import EditSession
 from layers.errors import TongchengError
 
 from . import basemap_menu, gps_menu, paths, sync_menu
@@ -54,7 +54,7 @@ class MainWindow(QMainWindow):
 
     Parameters
     ----------
-    workspace : layers.store.Workspace
+    workspace : layers.workspace.store.Workspace
         The open workspace; the window owns it from now on and closes it.
     language : str
         Interface language of data labels: layer titles, legend, field labels

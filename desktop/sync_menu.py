@@ -1,6 +1,6 @@
 """Editor extension: the Sync menu (send changes, receive an update with a conflict review, apply a package).
 
-Sync works on the saved workspace through the core (``layers.sync``), never
+Sync works on the saved workspace through the core (``layers.sync.sync``), never
 on the edit buffer: pending edits are saved or discarded first (the user is
 asked). Long work runs in a worker thread behind a busy dialog; the worker
 opens its own connection to the workspace. The window's connection is in
@@ -181,8 +181,8 @@ class SyncMenu:
             out += ".gpkg"
 
         def work():
-            from layers.store import Workspace
-            from layers.sync import write_changes
+            from layers.workspace.store import Workspace
+            from layers.sync.sync import write_changes
 
             with Workspace.open(ws_path) as ws:
                 return write_changes(ws, out)
@@ -241,8 +241,8 @@ class SyncMenu:
             return None
 
         def dry_run():
-            from layers.store import Workspace
-            from layers.sync import update_workspace
+            from layers.workspace.store import Workspace
+            from layers.sync.sync import update_workspace
 
             with Workspace.open(ws_path) as ws:
                 result = update_workspace(ws, master, policy=policy, dry_run=True)
@@ -269,7 +269,7 @@ class SyncMenu:
         report = ws_path.with_name(f"{ws_path.stem}-update-{_stamp()}.json")
 
         def work():
-            from layers.store import Workspace
+            from layers.workspace.store import Workspace
 
             with Workspace.open(ws_path) as ws:
                 return _update_with_choices(ws, master, run_policy, overrides, conflicts, choices, report,
@@ -312,7 +312,7 @@ class SyncMenu:
         report = Path(master).with_name(f"{Path(master).stem}-apply-{_stamp()}.json")
 
         def work():
-            from layers.sync import apply_package
+            from layers.sync.sync import apply_package
 
             return apply_package(master, package, policy="office", report=report)
 
@@ -340,7 +340,7 @@ def _update_with_choices(ws, master, policy, overrides, conflicts, choices, repo
     ``overrides`` is [(conflict, 'field')] for the conflicts settled for the
     field against an ``office`` run. Runs in the worker thread.
     """
-    from layers.sync import update_workspace
+    from layers.sync.sync import update_workspace
 
     snapshots = {}
     for c, _choice in overrides:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from layers.store import Workspace
+from layers.workspace.store import Workspace
 
 from .canvas.source import LINESTRING, POINT, BBox, FeatureArrays
 
@@ -29,7 +29,7 @@ __all__ = ["ReaderPool", "WorkspaceLayerSource", "canvas_style", "sources_for_se
 class ReaderPool:
     """One read-only view of a workspace per thread, closed together.
 
-    Each view is a :class:`~layers.store.Workspace` over a connection from
+    Each view is a :class:`~layers.workspace.store.Workspace` over a connection from
     ``workspace.reader()``, so the core's own read methods run on it.
     """
 
@@ -115,7 +115,7 @@ class WorkspaceLayerSource:
 
     Parameters
     ----------
-    session : layers.editing.EditSession
+    session : layers.workspace.editing.EditSession
         The edit session; read only in the GUI thread (:meth:`invalidate`).
     name : str
         Layer name.

@@ -24,7 +24,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 
 from desktop.app import application, open_window, set_language, wait_for_render  # noqa: E402
 from layers.demo import CENTRE_LONLAT, fill_demo  # noqa: E402
-from layers.store import Workspace  # noqa: E402
+from layers.workspace.store import Workspace  # noqa: E402
 
 
 def main(argv=None):

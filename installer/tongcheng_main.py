@@ -1,6 +1,6 @@
 """The bundle's entry point: the ``tongcheng`` command, frozen.
 
-Runs ``layers.cli:main`` (the console script of the package) after
+Runs ``layers.cli.main:main`` (the console script of the package) after
 ``desktop.paths.prepare_environment()``. The ``editor`` command reaches the
 CLI the same way as from source, through the ``tongcheng.commands`` entry
 point: the spec copies the package's metadata into the bundle (and refuses
@@ -22,7 +22,7 @@ def main():
         import tongcheng_selfcheck
 
         return tongcheng_selfcheck.main(sys.argv[2:])
-    from layers.cli import main as cli_main
+    from layers.cli.main import main as cli_main
 
     return cli_main()
 

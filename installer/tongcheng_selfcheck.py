@@ -9,7 +9,7 @@
 
 Support staff run it when the bundle misbehaves on an office machine; the
 bundle test runs it in an emptied environment. It uses only the packages'
-public functions (``layers.spatialite.connect``, ``desktop.app.open_window``
+public functions (``layers.sqlite.spatialite.connect``, ``desktop.app.open_window``
 ...), the same code the ``tongcheng`` commands run. Exits 1 when a check fails.
 """
 
@@ -109,7 +109,7 @@ def check_core(report):
                      (xs[0], ys[0]))
 
     def spatialite_check():
-        from layers import spatialite
+        from layers.sqlite import spatialite as spatialite
 
         connection = spatialite.connect(":memory:")
         try:

@@ -241,7 +241,7 @@ class _ImportWorker(QObject):
     def run(self) -> None:
         from layers.errors import Cancelled
         from layers.gps.importer import import_gps
-        from layers.store import Workspace
+        from layers.workspace.store import Workspace
 
         o = self.options
         try:

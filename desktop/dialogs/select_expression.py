@@ -2,7 +2,7 @@
 
 The expression becomes a parameterised SQL condition: field names are
 checked against the layer definition and every value is a bound parameter,
-so no user text ever reaches SQL as code. ``layers.expressions`` (the core's
+so no user text ever reaches SQL as code. ``layers.schema.expressions`` (the core's
 full expression language) compiles it when present; otherwise a small
 fallback reads ``field op value`` terms joined by AND / OR.
 """
@@ -58,7 +58,7 @@ def compile_expression(definition, text: str) -> tuple[str, tuple]:
     """
     names = ("fid", *definition.field_names)
     try:
-        from layers.expressions import compile_filter
+        from layers.schema.expressions import compile_filter
     except ImportError:
         return _compile_simple(text, names)
     compiled = compile_filter(text, names)

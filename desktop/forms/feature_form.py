@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, Q
                                QVBoxLayout, QWidget)
 
 from layers.errors import ValidationError
-from layers.schema import derive  # the core's own evaluation of derived fields
-from layers.schema import validate_feature
+from layers.schema.definitions import derive  # the core's own evaluation of derived fields
+from layers.schema.definitions import validate_feature
 
 from .widgets import PhotoEditor, create_editor
 
@@ -26,7 +26,7 @@ class FeatureForm(QDialog):
 
     Parameters
     ----------
-    definition : layers.schema.LayerDefinition
+    definition : layers.schema.definitions.LayerDefinition
     attributes : dict, optional
         The feature's current values (stored form or Python values); for a
         new feature, omit them and the definition's defaults are shown.
@@ -42,7 +42,7 @@ class FeatureForm(QDialog):
     Notes
     -----
     ``values()`` gives the editable fields' values; ``accept()`` validates
-    them with ``layers.schema.validate_feature`` and, when a rule is broken,
+    them with ``layers.schema.definitions.validate_feature`` and, when a rule is broken,
     shows the message next to the field it names, focuses that field and
     stays open. After acceptance ``clean_values()`` holds the values in
     their stored form (derived fields computed) and ``changes()`` only the

@@ -595,7 +595,7 @@ def create_editor(field, parent=None, *, language="zh_CN", attachments_folder=No
 
     Parameters
     ----------
-    field : layers.schema.FieldDefinition
+    field : layers.schema.definitions.FieldDefinition
     parent : QWidget, optional
     language : str
         Language of code-list labels.

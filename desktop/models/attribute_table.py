@@ -36,7 +36,7 @@ class AttributeTableModel(QAbstractTableModel):
 
     Parameters
     ----------
-    session : layers.editing.EditSession
+    session : layers.workspace.editing.EditSession
     layer : str
     language : str
         Language of headers and code-list labels.

@@ -16,14 +16,14 @@ roll back, as the message says.
 
 import os
 
-from ..crs_china import DATUMS, to_wgs84
-from ..errors import GpsImportError
-from .csvpoints import read_csv_points
-from .gpx import looks_like_gpx, read_gpx
-from .monitor import Monitor
-from .nmea import looks_like_nmea, read_nmea
-from .records import GpsStats, Segment, Track, Waypoint
-from .timeparse import parse_tz
+from layers.crs.china import DATUMS, to_wgs84
+from layers.errors import GpsImportError
+from layers.gps.csvpoints import read_csv_points
+from layers.gps.gpx import looks_like_gpx, read_gpx
+from layers.gps.monitor import Monitor
+from layers.gps.nmea import looks_like_nmea, read_nmea
+from layers.gps.records import GpsStats, Segment, Track, Waypoint
+from layers.gps.timeparse import parse_tz
 
 __all__ = [
     "read_gps",

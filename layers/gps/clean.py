@@ -23,7 +23,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from .records import Segment, Track
+from layers.gps.records import Segment, Track
 
 __all__ = ["CleanResult", "drop_hdop", "drop_fast", "simplify", "clean_track", "utm_epsg"]
 

@@ -25,9 +25,9 @@ import math
 import os
 import re
 
-from ..errors import GpsImportError
-from .records import Waypoint
-from .timeparse import TimeParser
+from layers.errors import GpsImportError
+from layers.gps.records import Waypoint
+from layers.gps.timeparse import TimeParser
 
 __all__ = ["read_csv_points", "find_columns", "detect_encoding", "COLUMN_NAMES"]
 

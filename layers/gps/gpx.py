@@ -28,10 +28,10 @@ import math
 import os
 import xml.parsers.expat as expat
 
-from ..errors import GpsImportError
-from .pointbuffer import PointBuffer
-from .records import Track, Waypoint
-from .timeparse import TimeParser
+from layers.errors import GpsImportError
+from layers.gps.pointbuffer import PointBuffer
+from layers.gps.records import Track, Waypoint
+from layers.gps.timeparse import TimeParser
 
 __all__ = ["read_gpx", "looks_like_gpx"]
 

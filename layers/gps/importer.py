@@ -36,10 +36,10 @@ import numpy as np
 import pyproj
 import shapely
 
-from ..errors import Cancelled, GpsImportError, TongchengError
-from . import Track, read_gps
-from .clean import clean_track
-from .timeparse import parse_tz
+from layers.errors import Cancelled, GpsImportError, TongchengError
+from layers.gps import Track, read_gps
+from layers.gps.clean import clean_track
+from layers.gps.timeparse import parse_tz
 
 __all__ = ["import_gps", "ImportSummary", "FileSummary", "file_hash", "TRACKS_LAYER", "WAYPOINTS_LAYER"]
 

@@ -27,10 +27,10 @@ import numpy as np
 import pyproj
 import shapely
 
-from ..errors import FeatureNotFoundError, TongchengError, ValidationError
-from ..spatialite import point_blob_coordinates
-from .clean import utm_epsg
-from .importer import WAYPOINTS_LAYER
+from layers.errors import FeatureNotFoundError, TongchengError, ValidationError
+from layers.sqlite.spatialite import point_blob_coordinates
+from layers.gps.clean import utm_epsg
+from layers.gps.importer import WAYPOINTS_LAYER
 
 __all__ = [
     "Match",

@@ -1,6 +1,6 @@
 """Progress reporting and cancellation shared by the GPS readers."""
 
-from ..errors import Cancelled
+from layers.errors import Cancelled
 
 __all__ = ["Monitor"]
 

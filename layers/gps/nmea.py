@@ -30,8 +30,8 @@ from collections import Counter
 
 import numpy as np
 
-from .pointbuffer import PointBuffer
-from .records import Track
+from layers.gps.pointbuffer import PointBuffer
+from layers.gps.records import Track
 
 __all__ = ["read_nmea", "looks_like_nmea", "nmea_checksum", "SEGMENT_GAP"]
 

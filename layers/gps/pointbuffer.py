@@ -11,7 +11,7 @@ from array import array
 
 import numpy as np
 
-from .records import Segment
+from layers.gps.records import Segment
 
 __all__ = ["PointBuffer", "TEXT_KEYS"]
 

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 from desktop.app import open_window
 from desktop.dialogs import Prompts, UnsavedAnswer
 from layers.demo import fill_demo
-from layers.store import Workspace
+from layers.workspace.store import Workspace
 
 SMALL_COUNTS = {"toilets": 30, "signboards": 60, "kiosks": 10}
 

@@ -9,8 +9,8 @@ from PySide6.QtTest import QAbstractItemModelTester
 from desktop.models import FID_COLUMN, AttributeTableModel, FidRole, RawValueRole
 from desktop.models import attribute_table
 from layers.demo import fill_demo
-from layers.editing import EditSession
-from layers.store import Workspace
+from layers.workspace.editing import EditSession
+from layers.workspace.store import Workspace
 
 ROWS = 5000
 

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication
 from shapely.geometry import Point
 
 from desktop.dialogs import SelectionMode, UnsavedAnswer
-from layers.store import Workspace
+from layers.workspace.store import Workspace
 
 from .editor_fixtures import (shown_window, ScriptedPrompts, empty_spot, feature_position, isolated_feature, make_workspace,
                               wait_rendered)

@@ -18,9 +18,9 @@ from desktop.commands import (AddFeatureCommand, ChangeAttributesCommand, Delete
 from desktop.dialogs import ErrorDialog, SelectByExpressionDialog, SelectionMode, compile_expression, delete_message
 from desktop.dialogs.select_expression import _compile_simple
 from desktop.workspace_source import ReaderPool, WorkspaceLayerSource, canvas_style
-from layers.editing import EditSession
+from layers.workspace.editing import EditSession
 from layers.errors import ValidationError
-from layers.store import Workspace
+from layers.workspace.store import Workspace
 
 from .editor_fixtures import make_workspace
 
@@ -243,7 +243,7 @@ def test_paths_know_the_resources_and_the_demo_location():
 
 
 def test_the_editor_command_is_registered():
-    from layers.cli import build_parser
+    from layers.cli.main import build_parser
 
     args = build_parser().parse_args(["editor", "some.sqlite", "--language", "en"])
     assert args.workspace == "some.sqlite" and args.language == "en"

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDialogButtonBox, QLineEdit,
 from desktop.forms import FeatureForm, validation_message
 from desktop.forms.widgets import DateEditor, IntegerEditor, PhotoEditor, RealEditor, TextEditor
 from layers.errors import ValidationError
-from layers.schema import load_definitions, validate_feature
+from layers.schema.definitions import load_definitions, validate_feature
 
 DEFINITIONS = load_definitions()
 

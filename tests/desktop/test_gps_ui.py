@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QPushButton
 from desktop.dialogs import UnsavedAnswer
 from desktop.dialogs.gps_import import GpsImportDialog, ImportSummaryDialog, ImportSummaryModel
 from desktop.dialogs.gps_review import MatchOptionsDialog, MatchReviewDialog
-from layers.store import Workspace
+from layers.workspace.store import Workspace
 
 from .editor_fixtures import shown_window, ScriptedPrompts, make_workspace, wait_rendered
 

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from desktop import i18n
 from desktop.forms import FeatureForm
-from layers.schema import load_definitions
+from layers.schema.definitions import load_definitions
 
 TS = i18n.translations_folder() / "tongcheng_zh_CN.ts"
 BUILD = i18n.translations_folder() / "build.py"

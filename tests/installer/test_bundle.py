@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import SHARED_TESTDATA
+from tests.conftest import TESTDATA as DATA_ROOT
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALLER = ROOT / "installer"
@@ -187,7 +187,7 @@ def test_demo_info_export_and_gps_import(bundle, home, workspace, tmp_path):
     validate_gpkg.check(str(out), extra_checks=True, warning_as_error=True)
 
     gpx = tmp_path / "korita-zbevnica.gpx"
-    shutil.copy2(SHARED_TESTDATA / "gpx" / "korita-zbevnica.gpx", gpx)
+    shutil.copy2(DATA_ROOT / "gpx" / "korita-zbevnica.gpx", gpx)
     copy = tmp_path / "gps.sqlite"
     shutil.copy2(workspace, copy)
     result = run(bundle, home, "gps", "import", copy, gpx)

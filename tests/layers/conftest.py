@@ -3,7 +3,7 @@
 import pytest
 
 from layers.demo import fill_demo
-from layers.store import Workspace
+from layers.workspace.store import Workspace
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from layers.demo import demo_features
-from layers.store import Workspace
+from layers.workspace.store import Workspace
 
-TONGCHENG = [sys.executable, "-m", "layers.cli"]
+TONGCHENG = [sys.executable, "-m", "layers.cli.main"]
 
 
 def run(*args, cwd=None):

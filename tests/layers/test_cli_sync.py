@@ -11,15 +11,15 @@ from pathlib import Path
 import fiona
 import pytest
 
-from layers.gpkg import open_geopackage
-from layers.sync import create_master, read_master
+from layers.geopackage.gpkg import open_geopackage
+from layers.sync.sync import create_master, read_master
 from tests.layers.test_gpkg import assert_valid
 
 ROOT = Path(__file__).resolve().parents[2]
-from tests.conftest import SHARED_TESTDATA
+from tests.conftest import TESTDATA as DATA_ROOT
 
-TESTDATA = SHARED_TESTDATA / "gpkg"
-TONGCHENG = [sys.executable, "-m", "layers.cli"]
+TESTDATA = DATA_ROOT / "gpkg"
+TONGCHENG = [sys.executable, "-m", "layers.cli.main"]
 COUNTS = {"toilets": 30, "signboards": 40, "kiosks": 10}
 
 

@@ -3,7 +3,7 @@
 import pytest
 from shapely.geometry import Point
 
-from layers.editing import EditSession
+from layers.workspace.editing import EditSession
 from layers.errors import FeatureNotFoundError, ValidationError
 
 

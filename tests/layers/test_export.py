@@ -12,12 +12,12 @@ import shapely
 from shapely.geometry import shape
 
 from layers.errors import ExpressionError, SyncError
-from layers.export import FORMATS, export
-from layers.gpkg import open_geopackage
-from layers.qgis_style import layer_qml, layer_sld, operation_qml
-from layers.schema import load_definitions
-from layers.store import Workspace
-from layers.sync import checkout, create_master
+from layers.sync.export import FORMATS, export
+from layers.geopackage.gpkg import open_geopackage
+from layers.geopackage.styles import layer_qml, layer_sld, operation_qml
+from layers.schema.definitions import load_definitions
+from layers.workspace.store import Workspace
+from layers.sync.sync import checkout, create_master
 from tests.layers.test_gpkg import assert_valid
 
 COUNTS = {"toilets": 40, "signboards": 60, "kiosks": 20}

@@ -3,7 +3,7 @@
 import pytest
 
 from layers.errors import ExpressionError
-from layers.expressions import compile_filter
+from layers.schema.expressions import compile_filter
 
 
 def select(workspace, text):

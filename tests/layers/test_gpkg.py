@@ -1,4 +1,4 @@
-"""Tests of layers.gpkg: every file written is checked by GDAL's validator and read back with fiona."""
+"""Tests of layers.geopackage.gpkg: every file written is checked by GDAL's validator and read back with fiona."""
 
 import datetime as dt
 import shutil
@@ -13,7 +13,7 @@ from osgeo_utils.samples import validate_gpkg
 from shapely import LineString, MultiPolygon, Point, Polygon
 
 from layers.errors import GeoPackageError
-from layers.gpkg import (
+from layers.geopackage.gpkg import (
     APPLICATION_ID,
     USER_VERSION,
     Column,
@@ -25,9 +25,9 @@ from layers.gpkg import (
     open_geopackage,
 )
 
-from tests.conftest import SHARED_TESTDATA
+from tests.conftest import TESTDATA as DATA_ROOT
 
-TESTDATA = SHARED_TESTDATA / "gpkg"
+TESTDATA = DATA_ROOT / "gpkg"
 
 TOILETS = LayerSchema(
     "toilets",

@@ -1,4 +1,4 @@
-"""Tests of layers.merge: the pure three-way rules and the GeoPackage merge on GeoDiff's scenarios."""
+"""Tests of layers.sync.merge: the pure three-way rules and the GeoPackage merge on GeoDiff's scenarios."""
 
 import json
 import shutil
@@ -8,8 +8,8 @@ import shapely
 from shapely import Point
 
 from layers.errors import GeoPackageError, SyncError
-from layers.gpkg import Column, LayerSchema, open_geopackage
-from layers.merge import (
+from layers.geopackage.gpkg import Column, LayerSchema, open_geopackage
+from layers.sync.merge import (
     Conflict,
     diff_rows,
     geometry_wkt,
@@ -19,9 +19,9 @@ from layers.merge import (
 )
 from tests.layers.test_gpkg import assert_valid
 
-from tests.conftest import SHARED_TESTDATA
+from tests.conftest import TESTDATA as DATA_ROOT
 
-TESTDATA = SHARED_TESTDATA / "gpkg"
+TESTDATA = DATA_ROOT / "gpkg"
 
 # (scenario folder, theirs = A, ours = B, GeoDiff's merged result)
 SCENARIOS = {

@@ -1,11 +1,11 @@
-"""Tests for layers.rtree: packed rtrees on real SQLite, checked against row-by-row filled ones."""
+"""Tests for layers.sqlite.rtree: packed rtrees on real SQLite, checked against row-by-row filled ones."""
 
 import sqlite3
 
 import numpy as np
 import pytest
 
-from layers.rtree import bulk_load_rtree
+from layers.sqlite.rtree import bulk_load_rtree
 
 QUERY = 'SELECT id FROM "{}" WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?'
 
@@ -297,7 +297,7 @@ def test_geopackage_rtree(connection):
 
 
 def test_spatialite_spatial_index(tmp_path):
-    from layers.spatialite import connect
+    from layers.sqlite.spatialite import connect
 
     connection = connect(tmp_path / "workspace.sqlite")
     try:

@@ -7,7 +7,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 from layers.errors import DefinitionError, ValidationError
-from layers.schema import DEFINITIONS_FOLDER, FIELD_TYPES, load_definitions, validate_feature
+from layers.schema.definitions import DEFINITIONS_FOLDER, FIELD_TYPES, load_definitions, validate_feature
 
 REQUIRED_FIELDS = {
     "toilets": "name structure grade open_24h accessible third_restroom baby_care seats_male seats_female "

@@ -8,8 +8,8 @@ import pytest
 import shapely
 from shapely.geometry import LineString, MultiLineString, MultiPoint, Point, Polygon
 
-from layers.spatialite import connect, geometry_blob, geometry_blobs, point_blobs
-from layers.store import new_uuid
+from layers.sqlite.spatialite import connect, geometry_blob, geometry_blobs, point_blobs
+from layers.workspace.store import new_uuid
 
 GEOMETRIES = [
     Point(410_520.25, 3_393_260.5),
@@ -64,7 +64,7 @@ def test_fiona_works_after_spatialite_is_loaded(tmp_path):
     import sys
 
     code = (
-        "from layers.spatialite import connect; c = connect(':memory:');"
+        "from layers.sqlite.spatialite import connect; c = connect(':memory:');"
         "import fiona.transform;"
         "print(fiona.transform.transform('EPSG:4326', 'EPSG:4544', [104.0657], [30.6574]))"
     )
@@ -86,7 +86,7 @@ def test_pyproj_in_a_thread_after_spatialite_and_a_clean_exit():
     import sys
 
     code = (
-        "import threading; from layers.spatialite import connect; c = connect(':memory:');"
+        "import threading; from layers.sqlite.spatialite import connect; c = connect(':memory:');"
         "import pyproj;"
         "f = lambda: print(pyproj.Transformer.from_crs('EPSG:4326', 'EPSG:4544', always_xy=True).transform(104.0657, 30.6574));"
         "t = threading.Thread(target=f); t.start(); t.join(); f()"

@@ -17,8 +17,8 @@ from layers.errors import (
     ValidationError,
     WorkspaceError,
 )
-from layers.spatialite import connect
-from layers.store import SCHEMA_VERSION, Workspace
+from layers.sqlite.spatialite import connect
+from layers.workspace.store import SCHEMA_VERSION, Workspace
 
 CHUNXI = Point(410_520, 3_393_260)  # near Chunxi Road, EPSG:4544
 
@@ -246,7 +246,7 @@ def test_a_process_killed_mid_transaction_leaves_the_workspace_as_it_was(workspa
         f"""
         import os, signal
         from shapely.geometry import Point
-        from layers.store import Workspace
+        from layers.workspace.store import Workspace
         ws = Workspace.open({str(path)!r})
         with ws.session():
             for i in range(2000):

@@ -18,9 +18,9 @@ import shapely
 from shapely import Point
 
 from layers.errors import GeoPackageError, SyncError
-from layers.gpkg import open_geopackage
-from layers.store import Workspace
-from layers.sync import (
+from layers.geopackage.gpkg import open_geopackage
+from layers.workspace.store import Workspace
+from layers.sync.sync import (
     EXIT_CLEAN,
     EXIT_CONFLICTS,
     LEDGER_TABLE,
@@ -467,7 +467,7 @@ def test_update_from_another_master_changes_nothing(master, package, tmp_path):
 
 KILL_SCRIPT = """
 import sys, time
-import layers.sync as sync
+import layers.sync.sync as sync
 master, package, flag = sys.argv[1:4]
 write = sync._write_master_layer
 def write_then_hang(*args, **kwargs):
@@ -516,7 +516,7 @@ def test_package_reads_back_with_fiona(two_staff):
 
 
 def test_a_lost_package_can_be_sent_again_from_the_kept_copy(master, tmp_path):
-    from layers.sync import sent_folder, update_workspace
+    from layers.sync.sync import sent_folder, update_workspace
 
     checkout(master, tmp_path / "ws.sqlite")
     u = list(master_rows(master))

@@ -3,8 +3,8 @@
 import shapely
 from shapely.geometry import Point
 
-from layers.spatialite import connect
-from layers.store import Workspace
+from layers.sqlite.spatialite import connect
+from layers.workspace.store import Workspace
 
 
 def pending(workspace, layer="toilets"):

@@ -4,9 +4,9 @@ import shutil
 
 import pytest
 
-from tests.conftest import SHARED_TESTDATA
+from tests.conftest import TESTDATA as DATA_ROOT
 
-TESTDATA = SHARED_TESTDATA / "gpx"
+TESTDATA = DATA_ROOT / "gpx"
 GPX_FILES = sorted(p.name for p in TESTDATA.glob("*.gpx"))
 
 

@@ -1,4 +1,4 @@
-"""The ``tongcheng gps`` commands, run as a user runs them: ``python -m layers.cli`` in a subprocess."""
+"""The ``tongcheng gps`` commands, run as a user runs them: ``python -m layers.cli.main`` in a subprocess."""
 
 import csv
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pyproj import Transformer
 
-from layers.store import Workspace
+from layers.workspace.store import Workspace
 
 ROOT = Path(__file__).resolve().parents[3]
 TO_LONLAT = Transformer.from_crs("EPSG:4544", "EPSG:4326", always_xy=True)
@@ -17,7 +17,7 @@ TO_LONLAT = Transformer.from_crs("EPSG:4544", "EPSG:4326", always_xy=True)
 
 def tongcheng(*args, cwd=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error"}
-    return subprocess.run([sys.executable, "-m", "layers.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "layers.cli.main", *map(str, args)], capture_output=True,
                           text=True, encoding="utf-8", env=env, cwd=cwd, timeout=120)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from pyproj import Geod
 
-from layers import crs_china as cc
+from layers.crs import china as cc
 
 GEOD = Geod(ellps="WGS84")
 

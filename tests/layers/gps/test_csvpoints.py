@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from pyproj import Geod
 
-from layers.crs_china import wgs84_to_gcj02
+from layers.crs.china import wgs84_to_gcj02
 from layers.errors import GpsImportError
 from layers.gps import Waypoint, read_gps, sniff_format
 from layers.gps.csvpoints import find_columns

@@ -12,7 +12,7 @@ import pytest
 import shapely
 from pyproj import Geod, Transformer
 
-from layers import crs_china
+from layers.crs import china as crs_china
 from layers.errors import Cancelled
 from layers.gps import read_gps
 from layers.gps.importer import import_gps

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .cli import display_width, progress_bar
+from layers.cli.main import display_width, progress_bar
 
 __all__ = ["add_commands", "print_import_summary"]
 
@@ -111,8 +111,8 @@ def print_import_summary(summary, file=None):
 
 
 def cmd_import(args):
-    from .gps.importer import import_gps
-    from .store import Workspace
+    from layers.gps.importer import import_gps
+    from layers.workspace.store import Workspace
 
     with Workspace.open(args.workspace) as workspace:
         total = sum(os.path.getsize(p) for p in args.files if os.path.isfile(p))
@@ -130,7 +130,7 @@ def cmd_import(args):
 
 
 def _error(message):
-    from .errors import TongchengError
+    from layers.errors import TongchengError
 
     return TongchengError(message)
 
@@ -139,8 +139,8 @@ def _error(message):
 
 
 def cmd_match(args):
-    from .gps.matching import match_waypoints, write_review
-    from .store import Workspace
+    from layers.gps.matching import match_waypoints, write_review
+    from layers.workspace.store import Workspace
 
     with Workspace.open(args.workspace) as workspace:
         matches = match_waypoints(workspace, args.layer, args.max_distance, source=args.source)
@@ -159,8 +159,8 @@ def cmd_match(args):
 
 
 def cmd_apply_matches(args):
-    from .gps.matching import apply_matches, parse_assignments, read_review
-    from .store import Workspace
+    from layers.gps.matching import apply_matches, parse_assignments, read_review
+    from layers.workspace.store import Workspace
 
     values = parse_assignments(args.assignments)
     matches = read_review(args.review)

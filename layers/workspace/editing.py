@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-from .errors import FeatureNotFoundError
-from .schema import conform_geometry, validate_feature, validate_geometry
-from .store import Feature
+from layers.errors import FeatureNotFoundError
+from layers.schema.definitions import conform_geometry, validate_feature, validate_geometry
+from layers.workspace.store import Feature
 
 __all__ = ["EditSession", "LayerEdits"]
 
@@ -49,7 +49,7 @@ class EditSession:
 
     Parameters
     ----------
-    workspace : layers.store.Workspace
+    workspace : layers.workspace.store.Workspace
     """
 
     def __init__(self, workspace):
@@ -203,7 +203,7 @@ class EditSession:
 
         ``where`` filters stored features with an SQL condition on their
         columns and pending features by the same condition evaluated in a
-        temporary copy (see ``matches``); build it with ``layers.expressions``.
+        temporary copy (see ``matches``); build it with ``layers.schema.expressions``.
         """
         edits = self.edits(layer)
         sql = f"SELECT fid FROM {layer}" + (f" WHERE {where}" if where else "") + " ORDER BY fid"

@@ -23,17 +23,17 @@ import numpy as np
 import pyproj
 import shapely
 
-from . import __version__
-from .errors import (
+from layers import __version__
+from layers.errors import (
     Cancelled,
     FeatureNotFoundError,
     NewerWorkspaceError,
     NotAWorkspaceError,
     WorkspaceError,
 )
-from .crs import epsg_crs
-from .errors import ValidationError
-from .schema import (
+from layers.crs.epsg import epsg_crs
+from layers.errors import ValidationError
+from layers.schema.definitions import (
     DEFINITIONS_FOLDER,
     conform_geometry,
     load_definitions,
@@ -42,9 +42,9 @@ from .schema import (
     validate_feature,
     validate_geometries,
 )
-from .rtree import bulk_load_rtree
-from .spatialite import MMAP_BYTES, connect, geometry_blob, geometry_blobs, point_blob_coordinates
-from .tracking import CHANGES_TABLE, NOW_SQL, SETTINGS_TABLE, Change, base_table, changes_table_ddl, tracking_ddl
+from layers.sqlite.rtree import bulk_load_rtree
+from layers.sqlite.spatialite import MMAP_BYTES, connect, geometry_blob, geometry_blobs, point_blob_coordinates
+from layers.workspace.tracking import CHANGES_TABLE, NOW_SQL, SETTINGS_TABLE, Change, base_table, changes_table_ddl, tracking_ddl
 
 __all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace", "new_uuid", "same_value", "login_name"]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import ExpressionError
+from layers.errors import ExpressionError
 
 __all__ = ["compile_filter", "CompiledFilter"]
 

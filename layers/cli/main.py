@@ -20,8 +20,8 @@ from pathlib import Path
 
 from importlib.metadata import entry_points
 
-from . import __version__
-from .errors import TongchengError
+from layers import __version__
+from layers.errors import TongchengError
 
 __all__ = ["main", "build_parser", "progress_bar", "display_width", "print_summary", "EXIT_ERROR"]
 
@@ -73,10 +73,10 @@ def print_summary(summary):
 
 
 def cmd_init(args):
-    from .store import Workspace
+    from layers.workspace.store import Workspace
 
     if str(args.workspace).lower().endswith(".gpkg"):
-        from .cli_sync import cmd_init_master
+        from layers.cli.sync import cmd_init_master
 
         return cmd_init_master(args)
 
@@ -85,11 +85,11 @@ def cmd_init(args):
 
 
 def cmd_demo(args):
-    from .demo import DEMO_COUNTS, fill_demo
-    from .store import Workspace
+    from layers.demo import DEMO_COUNTS, fill_demo
+    from layers.workspace.store import Workspace
 
     if str(args.workspace).lower().endswith(".gpkg"):
-        from .cli_sync import cmd_init_master
+        from layers.cli.sync import cmd_init_master
 
         return cmd_init_master(args, demo=True)
 
@@ -105,14 +105,14 @@ def cmd_demo(args):
 
 
 def cmd_info(args):
-    from .store import Workspace
+    from layers.workspace.store import Workspace
 
     with Workspace.open(args.workspace) as workspace:
         print_summary(workspace.summary())
 
 
 def cmd_layers(args):
-    from .schema import load_definitions
+    from layers.schema.definitions import load_definitions
 
     for name, definition in load_definitions(args.definitions).items():
         kind = "survey" if definition.survey else "facility"
@@ -156,7 +156,8 @@ def build_parser():
     p.add_argument("--definitions", help="folder of layer definitions (default: the shipped ones)")
     p.set_defaults(run=cmd_layers)
 
-    from . import cli_gps, cli_sync  # they use this module's helpers, so they come in after it
+    from layers.cli import gps as cli_gps
+    from layers.cli import sync as cli_sync  # they use this module's helpers, so they come in after it
 
     cli_gps.add_commands(commands)
     cli_sync.add_commands(commands)

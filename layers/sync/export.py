@@ -9,7 +9,7 @@ workspace's tracking tables, and the audit columns (``created_by``,
 ``modified_by`` name staff members, which partners have no need for; ask for
 them with ``keep_audit``).
 
-GeoPackage output is written by ``layers.gpkg`` (valid against GDAL's strict
+GeoPackage output is written by ``layers.geopackage.gpkg`` (valid against GDAL's strict
 validator): geometries of a source in the same CRS are copied as they are
 (a master's GeoPackage geometry, a workspace's through SpatiaLite's
 ``AsGPB``), with the spatial index and extents built at the end; each layer
@@ -37,12 +37,12 @@ import numpy as np
 import pyproj
 import shapely
 
-from . import __version__
-from .errors import ExpressionError, GeoPackageError, SyncError, TongchengError
-from .crs import epsg_crs
-from .expressions import compile_filter
-from .gpkg import Column, LayerSchema, envelopes, open_geopackage
-from .sync import AUDIT_COLUMNS, _gpb_wkb, _read_master_info, recover
+from layers import __version__
+from layers.errors import ExpressionError, GeoPackageError, SyncError, TongchengError
+from layers.crs.epsg import epsg_crs
+from layers.schema.expressions import compile_filter
+from layers.geopackage.gpkg import Column, LayerSchema, envelopes, open_geopackage
+from layers.sync.sync import AUDIT_COLUMNS, _gpb_wkb, _read_master_info, recover
 
 __all__ = ["FORMATS", "ExportResult", "export"]
 
@@ -128,7 +128,7 @@ class _Source:
             self.geometry_sql = '"geom"'
             self.identity = {"master_id": self.info.master_id, "master_version": self.info.version}
         else:
-            from .store import Workspace
+            from layers.workspace.store import Workspace
 
             self.ws = stack.enter_context(Workspace.open(self.path))
             self.kind = "workspace"
@@ -210,7 +210,7 @@ def export(source, out, *, layers=None, where=None, crs=None, fmt=None, keep_aud
     layers : iterable of str, optional
         Layers to export (default: the facility layers).
     where : str, optional
-        A filter expression (``layers.expressions``: ``status = '在用' AND
+        A filter expression (``layers.schema.expressions``: ``status = '在用' AND
         seats_male >= 4``) on the layers' fields and ``uuid``; values become
         SQL parameters, unknown fields are refused.
     crs : str, optional
@@ -284,8 +284,8 @@ def _columns(definition, keep_audit):
 
 
 def _export_gpkg(src, out, chosen, filters, transformer, srid, keep_audit, language, lineage, advance, result):
-    from .qgis_style import layer_qml, layer_sld
-    from .gpkg import encode_gpb
+    from layers.geopackage.styles import layer_qml, layer_sld
+    from layers.geopackage.gpkg import encode_gpb
 
     out = Path(out)
     if out.exists() and out.is_dir():

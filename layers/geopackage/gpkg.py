@@ -60,7 +60,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers.errors import GeoPackageError
-from layers.rtree import bulk_load_rtree
+from layers.sqlite.rtree import bulk_load_rtree
 
 __all__ = [
     "APPLICATION_ID",

@@ -18,7 +18,7 @@ import numpy as np
 import pyproj  # noqa: F401  (must come before mod_spatialite: see below)
 import shapely
 
-from .errors import WorkspaceError
+from layers.errors import WorkspaceError
 
 MMAP_BYTES = 1 << 30
 

@@ -51,8 +51,8 @@ def _short(value, width=40):
 
 def cmd_init_master(args, demo=False):
     """``tongcheng init/demo MASTER.gpkg``: create the office master (empty or the demo district)."""
-    from .cli import progress_bar
-    from .sync import create_master
+    from layers.cli.main import progress_bar
+    from layers.sync.sync import create_master
 
     with progress_bar(None, "master") as advance:
         info = create_master(args.workspace, args.crs, args.user, demo=demo,
@@ -62,7 +62,7 @@ def cmd_init_master(args, demo=False):
     print(f"id          {info.master_id}")
     print(f"version     {info.version}")
     print(f"crs         {info.crs}")
-    from .gpkg import open_geopackage
+    from layers.geopackage.gpkg import open_geopackage
 
     with open_geopackage(info.path) as gp:
         for name in info.layers:
@@ -70,8 +70,8 @@ def cmd_init_master(args, demo=False):
 
 
 def cmd_checkout(args):
-    from .cli import progress_bar
-    from .sync import checkout, read_master
+    from layers.cli.main import progress_bar
+    from layers.sync.sync import checkout, read_master
 
     info = read_master(args.master)
     with progress_bar(None, "checkout") as advance:
@@ -83,8 +83,8 @@ def cmd_checkout(args):
 
 
 def cmd_changes(args):
-    from .store import Workspace
-    from .sync import write_changes
+    from layers.workspace.store import Workspace
+    from layers.sync.sync import write_changes
 
     with Workspace.open(args.workspace) as ws:
         result = write_changes(ws, args.out)
@@ -101,7 +101,7 @@ def cmd_changes(args):
 
 
 def cmd_apply(args):
-    from .sync import apply_package
+    from layers.sync.sync import apply_package
 
     result = apply_package(args.master, args.package, policy=args.policy, report=args.report,
                            dry_run=args.dry_run)
@@ -120,8 +120,8 @@ def cmd_apply(args):
 
 
 def cmd_update(args):
-    from .store import Workspace
-    from .sync import update_workspace
+    from layers.workspace.store import Workspace
+    from layers.sync.sync import update_workspace
 
     with Workspace.open(args.workspace) as ws:
         result = update_workspace(ws, args.master, policy=args.policy, report=args.report,
@@ -134,7 +134,7 @@ def cmd_update(args):
 
 
 def cmd_merge(args):
-    from .merge import merge_geopackages
+    from layers.sync.merge import merge_geopackages
 
     result = merge_geopackages(args.base, args.theirs, args.ours, args.out, policy=args.policy,
                                report=args.report)
@@ -147,8 +147,8 @@ def cmd_merge(args):
 
 
 def cmd_export(args):
-    from .cli import progress_bar
-    from .export import export
+    from layers.cli.main import progress_bar
+    from layers.sync.export import export
 
     with progress_bar(None, "export") as advance:
         result = export(args.source, args.out, layers=_layers(args.layers), where=args.where,
@@ -166,7 +166,7 @@ def cmd_export(args):
 
 def add_commands(commands):
     """Add the sync and exchange commands to the ``tongcheng`` argument parser's subparsers."""
-    from .sync import POLICIES
+    from layers.sync.sync import POLICIES
 
     p = commands.add_parser("checkout", help="make an offline workspace from the office master")
     p.add_argument("master", help="the master GeoPackage")

@@ -18,7 +18,7 @@ columns) and three attribute tables of its own:
     who deleted which feature and when (through an apply), so a later
     conflict with a field edit can name the office's editor and time.
 
-A **checkout** is a SpatiaLite workspace (``layers.store``) loaded from the
+A **checkout** is a SpatiaLite workspace (``layers.workspace.store``) loaded from the
 master as its base state (untracked), with the master id, base version, area
 and layers in its settings.  The workspace's triggers track every edit since.
 
@@ -32,7 +32,7 @@ base version and the packages sent before it.  Writing one resets the
 workspace's base: the changes are on their way.
 
 **Apply** (office side) and **update** (field side) are the same per-field
-three-way merge (``layers.merge.three_way``): base = the workspace's base,
+three-way merge (``layers.sync.merge.three_way``): base = the workspace's base,
 office = the master, field = the workspace.  Conflicts are resolved by a
 policy -- ``office`` or ``field`` wins, ``newest`` (the side whose edit of the
 feature is later wins; an unknown time loses), ``manual`` (the office value
@@ -64,11 +64,12 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from . import __version__
-from .errors import GeoPackageError, SyncError, ValidationError
-from .gpkg import Column, LayerSchema, encode_gpb, open_geopackage, temporary_path
-from .merge import geometry_wkt, three_way
-from .schema import (
+from layers import __version__
+from layers.errors import GeoPackageError, SyncError, ValidationError
+from layers.geopackage.gpkg import Column, LayerSchema, encode_gpb, open_geopackage, temporary_path
+from layers.sync.merge import geometry_wkt, three_way
+from layers.schema.definitions import (
+    DEFINITIONS_FOLDER,
     load_definitions,
     parse_codelists,
     parse_definition,
@@ -76,9 +77,9 @@ from .schema import (
     validate_geometries,
     validate_geometry,
 )
-from .spatialite import geometry_blob
-from .crs import epsg_crs
-from .store import login_name, same_value
+from layers.sqlite.spatialite import geometry_blob
+from layers.crs.epsg import epsg_crs
+from layers.workspace.store import login_name, same_value
 
 __all__ = [
     "POLICIES",
@@ -289,7 +290,7 @@ def create_master(path, crs="EPSG:4544", user=None, demo=False, *, seed=2026, co
     -------
     MasterInfo
     """
-    from .store import new_uuid
+    from layers.workspace.store import new_uuid
 
     path = Path(path)
     if path.exists():
@@ -297,13 +298,13 @@ def create_master(path, crs="EPSG:4544", user=None, demo=False, *, seed=2026, co
     srid, _ = epsg_crs(crs, SyncError)
     folder = Path(definitions_folder) if definitions_folder else None
     definitions = load_definitions(folder)
-    codelists_path = (folder or Path(__file__).with_name("definitions")) / "_codelists.toml"
+    codelists_path = (folder or DEFINITIONS_FOLDER) / "_codelists.toml"
     codelists = codelists_path.read_text("utf-8") if codelists_path.exists() else ""
     user = user or login_name()
     facility = [d for d in definitions.values() if not d.survey]
     features = {}
     if demo:
-        from .demo import demo_features
+        from layers.demo import demo_features
 
         features = demo_features(f"EPSG:{srid}", seed, counts)
     total = sum(len(v) for v in features.values())
@@ -342,7 +343,7 @@ def create_master(path, crs="EPSG:4544", user=None, demo=False, *, seed=2026, co
             {"name": d.name, "position": i, "facility": not d.survey,
              "definition": d.source.read_text("utf-8")}
             for i, d in enumerate(definitions.values())])
-        from .qgis_style import layer_qml, layer_sld
+        from layers.geopackage.styles import layer_qml, layer_sld
 
         for definition in facility:
             rows = []
@@ -517,7 +518,7 @@ def checkout(master, workspace, *, user=None, bbox=None, layers=None, progress=N
     dict
         Per layer the number of features checked out.
     """
-    from .store import Workspace
+    from layers.workspace.store import Workspace
 
     workspace = Path(workspace)
     if workspace.exists():
@@ -678,7 +679,7 @@ def write_changes(workspace, out, *, reset=True):
     if result.total == 0:
         return result
     package_uuid = str(uuid_module.uuid4())
-    from .qgis_style import operation_qml
+    from layers.geopackage.styles import operation_qml
 
     with open_geopackage(out, "w") as gp:
         gp.add_srs(ws.srid)

@@ -24,7 +24,7 @@ from shapely.geometry import LineString, MultiLineString, MultiPoint, Point
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
-from .errors import DefinitionError, ValidationError
+from layers.errors import DefinitionError, ValidationError
 
 __all__ = [
     "DEFINITIONS_FOLDER",
@@ -45,7 +45,7 @@ __all__ = [
     "derive",
 ]
 
-DEFINITIONS_FOLDER = Path(__file__).with_name("definitions")
+DEFINITIONS_FOLDER = Path(__file__).resolve().parents[1] / "definitions"
 CODELISTS_FILE = "_codelists.toml"
 
 #: Field type -> SQLite declared column type. The declared types are the ones

@@ -1,0 +1,1 @@
+"""The ``tongcheng`` command line: one module per command group."""

@@ -1,0 +1,1 @@
+"""Coordinate reference systems: EPSG codes and China's web-map datums."""

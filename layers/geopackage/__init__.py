@@ -1,0 +1,1 @@
+"""GeoPackage files: reading, writing, the binary geometry codec, styles."""

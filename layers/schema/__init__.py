@@ -1,0 +1,1 @@
+"""Layer definitions: loading, validating features, filter expressions."""

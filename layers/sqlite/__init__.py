@@ -1,0 +1,1 @@
+"""SQLite plumbing: connections with SpatiaLite, packed rtree indexes."""

@@ -1,0 +1,1 @@
+"""Sync with the office: master, checkout, change packages, apply, update, merge, export."""

@@ -1,0 +1,1 @@
+"""The SpatiaLite workspace: store, edit sessions, change tracking."""
