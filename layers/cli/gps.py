@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from layers.cli.main import display_width, progress_bar
+from layers.cli.console import display_width, progress_bar
 
 __all__ = ["add_commands", "print_import_summary"]
 

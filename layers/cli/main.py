@@ -3,8 +3,10 @@
 User errors print one line (``tongcheng: error: ...``) and exit 1; long work
 shows a progress bar on standard error.
 
-Command groups live beside the code they drive: ``layers/cli_gps.py`` and
-``layers/cli_sync.py`` each have ``add_commands(commands)``. The editor (which
+One module per command group (``layers/cli/gps.py``, ``layers/cli/sync.py``),
+each with ``add_commands(commands)``; ``layers/cli/console.py`` owns output,
+progress bars and exit codes. ``-v``/``-vv`` shows the core's log on standard
+error, ``--log-file`` writes all of it to a file. The editor (which
 needs Qt, so the core may not import it) registers its ``editor`` command
 through the ``tongcheng.commands`` entry point group in pyproject.toml.
 A command's function receives the parsed arguments and returns an exit code
@@ -15,62 +17,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 from importlib.metadata import entry_points
 
 from layers import __version__
+from layers.cli import gps as cli_gps
+from layers.cli import sync as cli_sync
+from layers.cli.console import EXIT_ERROR, EXIT_INTERRUPTED, print_summary, progress_bar
 from layers.errors import TongchengError
+from layers.log import configure as configure_logging
+from layers.log import logger
 
-__all__ = ["main", "build_parser", "progress_bar", "display_width", "print_summary", "EXIT_ERROR"]
+log = logger(__name__)
 
-EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
-
-
-@contextmanager
-def progress_bar(total, description, unit=" features", unit_scale=False):
-    """A tqdm progress bar on stderr (hidden when stderr is not a terminal).
-
-    Yields a callback ``advance(done, total=None)`` that moves the bar to ``done``.
-    For bytes pass ``unit="B", unit_scale=True``.
-    """
-    from tqdm import tqdm
-
-    with tqdm(total=total, desc=description, unit=unit, unit_scale=unit_scale, unit_divisor=1024 if unit == "B" else 1000,
-              file=sys.stderr, leave=False, disable=None, dynamic_ncols=True) as bar:
-
-        def advance(done, total=None):
-            bar.update(done - bar.n)
-
-        yield advance
-
-
-def display_width(text):
-    """Columns a text takes in a terminal: CJK characters take two."""
-    return sum(2 if ord(c) >= 0x2E80 else 1 for c in text)
-
-
-def print_summary(summary):
-    print(f"workspace   {summary['path']}")
-    print(f"id          {summary['workspace_id']}")
-    print(f"crs         {summary['crs']} ({summary['crs_name']})")
-    print(f"user        {summary['user']}")
-    print(f"created     {summary['created_at']}")
-    print()
-    header = f"{'layer':<15}{'title':<14}{'geometry':<17}{'features':>9}{'inserted':>10}{'updated':>9}{'deleted':>9}"
-    print(header)
-    print("-" * len(header))
-    for layer in summary["layers"]:
-        pending = layer["pending"]
-        title = layer["title_zh"]
-        pad = 14 - display_width(title)
-        print(
-            f"{layer['name']:<15}{title}{' ' * max(pad, 1)}{layer['geometry']:<17}{layer['features']:>9}"
-            f"{pending['insert']:>10}{pending['update']:>9}{pending['delete']:>9}"
-        )
-
+__all__ = ["main", "build_parser"]
 
 def cmd_init(args):
     from layers.workspace.store import Workspace
@@ -131,6 +92,7 @@ def build_parser():
         description="Tongcheng: street-facility inventory (public toilets, signboards, kiosks).",
     )
     parser.add_argument("--version", action="version", version=f"tongcheng {__version__}")
+    _add_logging_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def workspace_creation(p):
@@ -156,22 +118,31 @@ def build_parser():
     p.add_argument("--definitions", help="folder of layer definitions (default: the shipped ones)")
     p.set_defaults(run=cmd_layers)
 
-    from layers.cli import gps as cli_gps
-    from layers.cli import sync as cli_sync  # they use this module's helpers, so they come in after it
-
     cli_gps.add_commands(commands)
     cli_sync.add_commands(commands)
     for entry_point in entry_points(group="tongcheng.commands"):
         entry_point.load()(commands)
+    for command in commands.choices.values():  # also accepted after the command's name
+        _add_logging_options(command, argparse.SUPPRESS)
     return parser
+
+
+def _add_logging_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("-v", "--verbose", action="count", default=0 if default is None else default,
+                        help="show what the program does (-vv: in detail)")
+    parser.add_argument("--log-file", metavar="FILE", default=default,
+                        help="also write the whole log (with details of errors) to FILE")
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging(verbose=args.verbose, log_file=args.log_file)
+    log.debug("tongcheng %s: %s", __version__, " ".join(sys.argv[1:] if argv is None else argv))
     try:
         code = args.run(args)
     except TongchengError as e:
+        log.debug("command failed", exc_info=True)
         print(f"tongcheng: error: {e}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

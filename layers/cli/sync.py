@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["add_commands", "cmd_init_master", "EXIT_CONFLICTS"]
+from layers.cli.console import EXIT_CONFLICTS, EXIT_OK
 
-EXIT_CONFLICTS = 2
+__all__ = ["add_commands", "cmd_init_master"]
 
 _EPILOG = ("exit status: 0 clean, 2 conflicts (resolved by the policy and listed in the report, "
            "or unresolved with --policy manual), 1 error (nothing written)")
@@ -51,7 +51,7 @@ def _short(value, width=40):
 
 def cmd_init_master(args, demo=False):
     """``tongcheng init/demo MASTER.gpkg``: create the office master (empty or the demo district)."""
-    from layers.cli.main import progress_bar
+    from layers.cli.console import progress_bar
     from layers.sync.sync import create_master
 
     with progress_bar(None, "master") as advance:
@@ -70,7 +70,7 @@ def cmd_init_master(args, demo=False):
 
 
 def cmd_checkout(args):
-    from layers.cli.main import progress_bar
+    from layers.cli.console import progress_bar
     from layers.sync.sync import checkout, read_master
 
     info = read_master(args.master)
@@ -143,11 +143,11 @@ def cmd_merge(args):
     for c in result.conflicts:
         print(f"conflict  {c.layer} {c.key_field}={c.key} {c.field} ({c.kind}) -> {c.resolution}",
               file=sys.stderr)
-    return EXIT_CONFLICTS if result.conflicts else 0
+    return EXIT_CONFLICTS if result.conflicts else EXIT_OK
 
 
 def cmd_export(args):
-    from layers.cli.main import progress_bar
+    from layers.cli.console import progress_bar
     from layers.sync.export import export
 
     with progress_bar(None, "export") as advance:

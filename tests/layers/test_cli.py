@@ -92,3 +92,21 @@ def test_console_script_is_installed():
     script = Path(sys.executable).with_name("tongcheng")
     result = subprocess.run([script, "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("tongcheng ")
+
+
+def test_log_file_holds_the_traceback_of_an_error_the_terminal_shows_in_one_line(tmp_path):
+    log = tmp_path / "logs" / "run.log"
+    result = run("info", tmp_path / "missing.sqlite", "--log-file", log)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"tongcheng: error: {tmp_path / 'missing.sqlite'}: no such workspace file"]
+    text = log.read_text("utf-8")
+    assert "Traceback" in text and "WorkspaceError" in text and "info" in text
+
+
+def test_verbose_before_or_after_the_command_shows_the_debug_log(tmp_path):
+    for args in (("-vv", "layers"), ("layers", "-vv")):
+        result = run(*args)
+        assert result.returncode == 0, result.stderr
+        assert "tongcheng: DEBUG: tongcheng " in result.stderr
+    quiet = run("layers")
+    assert "DEBUG" not in quiet.stderr
