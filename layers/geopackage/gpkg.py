@@ -49,7 +49,6 @@ import datetime as _dt
 import os
 import re
 import sqlite3
-import struct
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +59,16 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers.errors import GeoPackageError
+from layers.geopackage.codec import (
+    decode_gpb,
+    decode_gpb_many,
+    encode_gpb,
+    encode_gpb_many,
+    envelopes,
+    extent,
+    gpb_envelope,
+    register_functions,
+)
 from layers.sqlite.rtree import bulk_load_rtree
 
 __all__ = [
@@ -300,198 +309,8 @@ def _q(name: str) -> str:
 
 
 # --------------------------------------------------------------------------
-# GeoPackage binary geometry
-# --------------------------------------------------------------------------
-
-_ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}
-
-
-def _gpb_header(blob) -> tuple[int, int, int, bool, int] | None:
-    """Parse a GPB header: (byte order prefix, envelope code, srs_id, empty, wkb offset)."""
-    if blob is None or len(blob) < 8 or blob[0] != 0x47 or blob[1] != 0x50:
-        return None
-    flags = blob[3]
-    order = "<" if flags & 1 else ">"
-    env = (flags >> 1) & 7
-    if env not in _ENVELOPE_DOUBLES:
-        return None
-    srs_id = struct.unpack_from(order + "i", blob, 4)[0]
-    empty = bool(flags & 0x10)
-    return order, env, srs_id, empty, 8 + 8 * _ENVELOPE_DOUBLES[env]
-
-
-def encode_gpb(geometry: BaseGeometry | None, srs_id: int) -> bytes | None:
-    """Encode one shapely geometry as GeoPackage binary.
-
-    Parameters
-    ----------
-    geometry : shapely geometry or None
-    srs_id : int
-        The layer's srs_id, written into the header.
-
-    Returns
-    -------
-    bytes or None
-        Header (``GP``, version 0, little-endian, XY or XYZ envelope, empty
-        flag) followed by ISO WKB; None for a None geometry.
-    """
-    return _encode_many([geometry], srs_id)[0]
-
-
-def _encode_many(geoms: Sequence, srs_id: int) -> list[bytes | None]:
-    """Vectorised :func:`encode_gpb` for a chunk of geometries."""
-    arr = np.empty(len(geoms), dtype=object)
-    arr[:] = list(geoms)
-    wkbs = shapely.to_wkb(arr, flavor="iso", byte_order=1)
-    bounds = shapely.bounds(arr)
-    empty = shapely.is_empty(arr)
-    has_z = shapely.has_z(arr)
-    out: list[bytes | None] = []
-    for i, wkb in enumerate(wkbs):
-        if wkb is None:
-            out.append(None)
-        elif empty[i]:
-            out.append(struct.pack("<2sBBi", b"GP", 0, 0x11, srs_id) + wkb)
-        elif has_z[i]:
-            zs = shapely.get_coordinates(arr[i], include_z=True)[:, 2]
-            minx, miny, maxx, maxy = bounds[i]
-            out.append(struct.pack("<2sBBi6d", b"GP", 0, 0x05, srs_id, minx, maxx,
-                                   miny, maxy, float(np.nanmin(zs)),
-                                   float(np.nanmax(zs))) + wkb)
-        else:
-            minx, miny, maxx, maxy = bounds[i]
-            out.append(struct.pack("<2sBBi4d", b"GP", 0, 0x03, srs_id, minx, maxx,
-                                   miny, maxy) + wkb)
-    return out
-
-
-def decode_gpb(blob: bytes | None) -> BaseGeometry | None:
-    """Decode GeoPackage binary into a shapely geometry.
-
-    Parameters
-    ----------
-    blob : bytes or None
-
-    Returns
-    -------
-    shapely geometry or None
-
-    Raises
-    ------
-    GeoPackageError
-        If the blob is not GeoPackage binary.
-    """
-    if blob is None:
-        return None
-    return _decode_many([blob])[0]
-
-
-def _decode_many(blobs: Sequence) -> list:
-    wkbs = []
-    for blob in blobs:
-        if blob is None:
-            wkbs.append(None)
-            continue
-        header = _gpb_header(blob)
-        if header is None:
-            raise GeoPackageError("value is not GeoPackage binary geometry")
-        if blob[3] & 0x20:
-            raise GeoPackageError("extended GeoPackage binary geometry is not supported")
-        wkbs.append(bytes(blob[header[4]:]))
-    try:
-        return list(shapely.from_wkb(np.array(wkbs, dtype=object)))
-    except shapely.errors.GEOSException as exc:
-        raise GeoPackageError(f"invalid WKB in GeoPackage geometry: {exc}") from exc
-
-
-def gpb_envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
-    """Return ``(minx, maxx, miny, maxy)`` of a GPB geometry, None if null or empty.
-
-    Reads the header's envelope when there is one; otherwise (GDAL leaves it
-    out for points) decodes the WKB.
-    """
-    header = _gpb_header(blob)
-    if header is None:
-        return None
-    order, env, _srs, empty, offset = header
-    if empty:
-        return None
-    if env:
-        minx, maxx, miny, maxy = struct.unpack_from(order + "4d", blob, 8)
-    else:
-        wkb = bytes(blob[offset:])
-        if len(wkb) == 21 and wkb[1:5] in (b"\x01\x00\x00\x00", b"\x00\x00\x00\x01"):
-            x, y = struct.unpack_from("<2d" if wkb[0] == 1 else ">2d", wkb, 5)
-            minx = maxx = x
-            miny = maxy = y
-        else:
-            try:
-                minx, miny, maxx, maxy = shapely.bounds(shapely.from_wkb(wkb))
-            except shapely.errors.GEOSException:
-                return None
-    if minx != minx or maxx != maxx or miny != miny or maxy != maxy:  # NaN: empty
-        return None
-    return minx, maxx, miny, maxy
-
-
-def _st_is_empty(blob):
-    if blob is None:
-        return None
-    header = _gpb_header(blob)
-    if header is None:
-        return None
-    return 1 if header[3] or gpb_envelope(blob) is None else 0
-
-
-def _st_bound(index):
-    def bound(blob):
-        env = gpb_envelope(blob)
-        return None if env is None else env[index]
-    return bound
-
-
-def _register_functions(con: sqlite3.Connection) -> None:
-    """Give a connection the SQL functions that GeoPackage rtree triggers call."""
-    con.create_function("ST_IsEmpty", 1, _st_is_empty, deterministic=True)
-    for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
-        con.create_function(name, 1, _st_bound(i), deterministic=True)
-
-
-# --------------------------------------------------------------------------
 # Rtree triggers (spec annex F.3): 1.4 set and the 1.2/1.3 set
 # --------------------------------------------------------------------------
-
-_POINT_GPB = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"),
-                       ("envelope", "<f8", (4,)), ("wkb", "S21")])
-
-
-def _extent(minx, maxx, miny, maxy) -> tuple:
-    """(min_x, min_y, max_x, max_y) for gpkg_contents, all None when there is no geometry."""
-    if len(minx) == 0:
-        return None, None, None, None
-    return float(minx.min()), float(miny.min()), float(maxx.max()), float(maxy.max())
-
-
-def envelopes(rows) -> tuple:
-    """(fids, minx, maxx, miny, maxy) arrays of the non-empty geometries of ``(fid, GPB, ...)`` rows.
-
-    2D little-endian points with an XY envelope (what ``encode_gpb`` writes)
-    are read in one numpy pass; anything else geometry by geometry.
-    """
-    blobs = [r[1] for r in rows]
-    if blobs and all(b is not None and len(b) == _POINT_GPB.itemsize for b in blobs):
-        records = np.frombuffer(b"".join(blobs), dtype=_POINT_GPB)
-        if (records["flags"] == 0x03).all() and (records["magic"] == b"GP").all():
-            env = records["envelope"]
-            ok = ~np.isnan(env).any(axis=1)
-            fids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            return fids[ok], env[ok, 0], env[ok, 1], env[ok, 2], env[ok, 3]
-    found = [(r[0], *e) for r in rows for e in [gpb_envelope(r[1])] if e is not None]
-    if not found:
-        return (np.empty(0, np.int64), *[np.empty(0)] * 4)
-    a = np.array(found, dtype=np.float64)
-    return (a[:, 0].astype(np.int64), a[:, 1], a[:, 2], a[:, 3], a[:, 4])
-
 
 def _rtree_triggers(table: str, geom: str, fid: str, version: int) -> list[str]:
     t, c, i = _q(table), _q(geom), _q(fid)
@@ -692,7 +511,7 @@ class GeoPackage:
         self._tmp = temporary_path(self.path)
         self.connection = sqlite3.connect(self._tmp, isolation_level=None)
         con = self.connection
-        _register_functions(con)
+        register_functions(con)
         con.execute("PRAGMA journal_mode = MEMORY")
         con.execute("PRAGMA synchronous = OFF")
         con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -714,7 +533,7 @@ class GeoPackage:
                 raise GeoPackageError(f"{self.path}: file is read-only")
             self.connection = sqlite3.connect(self.path, isolation_level=None)
         con = self.connection
-        _register_functions(con)
+        register_functions(con)
         try:
             app_id = con.execute("PRAGMA application_id").fetchone()[0]
             has_contents = con.execute(
@@ -911,7 +730,7 @@ class GeoPackage:
                 geoms = None
                 if schema.is_spatial:
                     try:
-                        geoms = _decode_many([r[1] for r in chunk])
+                        geoms = decode_gpb_many([r[1] for r in chunk])
                     except GeoPackageError as exc:
                         raise GeoPackageError(f"{self.path}: layer {layer!r}: {exc}") from exc
                 for j, r in enumerate(chunk):
@@ -1069,7 +888,7 @@ class GeoPackage:
         if schema.is_spatial:
             geoms = [v[1] for v in values]
             self._check_geometries(schema, geoms, start)
-            for v, blob in zip(values, _encode_many(geoms, schema.srs_id)):
+            for v, blob in zip(values, encode_gpb_many(geoms, schema.srs_id)):
                 v[1] = blob
 
     def _check_geometries(self, schema: LayerSchema, geoms: list, start: int) -> None:
@@ -1172,7 +991,7 @@ class GeoPackage:
                 fids, minx, maxx, miny, maxy = self._scan_envelopes(schema)
                 con.execute(
                     f"UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ?, "
-                    f"last_change = {_NOW} WHERE table_name = ?", (*_extent(minx, maxx, miny, maxy), layer))
+                    f"last_change = {_NOW} WHERE table_name = ?", (*extent(minx, maxx, miny, maxy), layer))
             else:
                 con.execute(f"UPDATE gpkg_contents SET last_change = {_NOW} "
                             "WHERE table_name = ?", (layer,))
@@ -1209,7 +1028,7 @@ class GeoPackage:
             (layer, schema.geometry_column, _RTREE_EXTENSION))
         con.execute(
             f"UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ?, "
-            f"last_change = {_NOW} WHERE table_name = ?", (*_extent(minx, maxx, miny, maxy), layer))
+            f"last_change = {_NOW} WHERE table_name = ?", (*extent(minx, maxx, miny, maxy), layer))
         self._new_layers.discard(layer)
         self._touched.discard(layer)
 
