@@ -41,7 +41,7 @@ UPDATES, INSERTS, DELETES = 10_000, 1_000, 1_000
 
 
 def make_master(path, count, seed=1):
-    from layers.geopackage.gpkg import open_geopackage
+    from layers.geopackage import open_geopackage
     from layers.workspace.store import new_uuid
     from layers.sync.sync import create_master
 
@@ -93,7 +93,7 @@ def edit_workspace(ws, seed=2):
 
 def edit_geopackage(path, edits):
     """The same edits made by SQL on a copy of the master (for GeoDiff)."""
-    from layers.geopackage.gpkg import encode_gpb, open_geopackage
+    from layers.geopackage import encode_gpb, open_geopackage
 
     with open_geopackage(path, "a") as gp:
         con = gp.connection

@@ -62,7 +62,7 @@ def cmd_init_master(args, demo=False):
     print(f"id          {info.master_id}")
     print(f"version     {info.version}")
     print(f"crs         {info.crs}")
-    from layers.geopackage.gpkg import open_geopackage
+    from layers.geopackage import open_geopackage
 
     with open_geopackage(info.path) as gp:
         for name in info.layers:

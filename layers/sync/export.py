@@ -41,7 +41,7 @@ from layers import __version__
 from layers.errors import ExpressionError, GeoPackageError, SyncError, TongchengError
 from layers.crs.epsg import epsg_crs
 from layers.schema.expressions import compile_filter
-from layers.geopackage.gpkg import Column, LayerSchema, envelopes, open_geopackage
+from layers.geopackage import Column, LayerSchema, envelopes, open_geopackage
 from layers.sync.sync import AUDIT_COLUMNS, _gpb_wkb, _read_master_info, recover
 
 __all__ = ["FORMATS", "ExportResult", "export"]
@@ -285,7 +285,7 @@ def _columns(definition, keep_audit):
 
 def _export_gpkg(src, out, chosen, filters, transformer, srid, keep_audit, language, lineage, advance, result):
     from layers.geopackage.styles import layer_qml, layer_sld
-    from layers.geopackage.gpkg import encode_gpb
+    from layers.geopackage import encode_gpb
 
     out = Path(out)
     if out.exists() and out.is_dir():

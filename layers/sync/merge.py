@@ -50,7 +50,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers.errors import GeoPackageError, SyncError
-from layers.geopackage.gpkg import GeoPackage, LayerSchema, open_geopackage, temporary_path
+from layers.geopackage import GeoPackage, LayerSchema, open_geopackage, temporary_path
 
 __all__ = [
     "POLICIES",

@@ -66,7 +66,7 @@ from shapely.geometry.base import BaseGeometry
 
 from layers import __version__
 from layers.errors import GeoPackageError, SyncError, ValidationError
-from layers.geopackage.gpkg import Column, LayerSchema, encode_gpb, open_geopackage, temporary_path
+from layers.geopackage import Column, LayerSchema, encode_gpb, open_geopackage, temporary_path
 from layers.sync.merge import geometry_wkt, three_way
 from layers.schema.definitions import (
     DEFINITIONS_FOLDER,

@@ -13,7 +13,7 @@ from desktop.dialogs import UnsavedAnswer
 from desktop.dialogs.conflicts import BASE, FEATURE, FIELD, FIELD_VALUE, KIND, OFFICE, OFFICE_EDIT
 from desktop.dialogs.sync_dialogs import SyncPrompts
 from desktop.sync_menu import SyncMenu
-from layers.geopackage.gpkg import open_geopackage
+from layers.geopackage import open_geopackage
 from layers.workspace.store import Workspace
 from layers.sync.sync import apply_package, checkout, create_master, read_package, recover, write_changes
 

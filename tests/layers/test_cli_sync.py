@@ -11,7 +11,7 @@ from pathlib import Path
 import fiona
 import pytest
 
-from layers.geopackage.gpkg import open_geopackage
+from layers.geopackage import open_geopackage
 from layers.sync.sync import create_master, read_master
 from tests.layers.test_gpkg import assert_valid
 

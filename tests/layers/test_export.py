@@ -13,7 +13,7 @@ from shapely.geometry import shape
 
 from layers.errors import ExpressionError, SyncError
 from layers.sync.export import FORMATS, export
-from layers.geopackage.gpkg import open_geopackage
+from layers.geopackage import open_geopackage
 from layers.geopackage.styles import layer_qml, layer_sld, operation_qml
 from layers.schema.definitions import load_definitions
 from layers.workspace.store import Workspace

@@ -13,7 +13,7 @@ from osgeo_utils.samples import validate_gpkg
 from shapely import LineString, MultiPolygon, Point, Polygon
 
 from layers.errors import GeoPackageError
-from layers.geopackage.gpkg import (
+from layers.geopackage import (
     APPLICATION_ID,
     USER_VERSION,
     Column,

@@ -8,7 +8,7 @@ import shapely
 from shapely import Point
 
 from layers.errors import GeoPackageError, SyncError
-from layers.geopackage.gpkg import Column, LayerSchema, open_geopackage
+from layers.geopackage import Column, LayerSchema, open_geopackage
 from layers.sync.merge import (
     Conflict,
     diff_rows,

@@ -18,7 +18,7 @@ import shapely
 from shapely import Point
 
 from layers.errors import GeoPackageError, SyncError
-from layers.geopackage.gpkg import open_geopackage
+from layers.geopackage import open_geopackage
 from layers.workspace.store import Workspace
 from layers.sync.sync import (
     EXIT_CLEAN,
