@@ -54,7 +54,6 @@ SCHEMA_VERSION = 1
 DEFAULT_CRS = "EPSG:4544"
 LAYERS_TABLE = "tongcheng_layers"
 AUDIT_COLUMNS = ("created_by", "created_at", "modified_by", "modified_at")
-SQLITE_HEADER = b"SQLite format 3\x00"
 CACHE_KIB = 65_536  # page cache per connection
 BULK_CACHE_KIB = 262_144  # during a bulk load (see _BulkLoad)
 
@@ -215,15 +214,17 @@ class Workspace:
         path = Path(path)
         if not path.is_file():
             raise WorkspaceError(f"{path}: no such workspace file")
-        with open(path, "rb") as f:
-            header = f.read(len(SQLITE_HEADER))
-        if header != SQLITE_HEADER:
-            raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace (not an SQLite file)")
+        # The header is checked by SQLite, never with Python's open(): closing any other descriptor
+        # of this file would drop the POSIX locks this process's connections hold on it (SQLite's
+        # "How To Corrupt An SQLite Database File", 2.2), and the next program to close the file
+        # would delete the WAL under them.
         connection = connect(path)
         try:
             try:
                 rows = dict(connection.execute(f"SELECT key, value FROM {SETTINGS_TABLE}"))
             except sqlite3.DatabaseError as e:
+                if "not a database" in str(e):
+                    raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace (not an SQLite file)") from None
                 if "no such table" in str(e):
                     raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace (no {SETTINGS_TABLE} table)") from None
                 raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace ({e})") from None
