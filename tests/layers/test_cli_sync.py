@@ -12,7 +12,7 @@ import fiona
 import pytest
 
 from layers.geopackage import open_geopackage
-from layers.sync.sync import create_master, read_master
+from layers.sync.master import create_master, read_master
 from tests.layers.test_gpkg import assert_valid
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,19 +20,11 @@ from shapely import Point
 from layers.errors import GeoPackageError, SyncError
 from layers.geopackage import open_geopackage
 from layers.workspace.store import Workspace
-from layers.sync.sync import (
-    EXIT_CLEAN,
-    EXIT_CONFLICTS,
-    LEDGER_TABLE,
-    apply_package,
-    checkout,
-    create_master,
-    read_master,
-    read_package,
-    recover,
-    update_workspace,
-    write_changes,
-)
+from layers.sync.apply import apply_package
+from layers.sync.changes import read_package, write_changes
+from layers.sync.checkout import checkout
+from layers.sync.master import LEDGER_TABLE, create_master, read_master, recover
+from layers.sync.update import update_workspace
 from tests.layers.test_gpkg import assert_valid
 
 COUNTS = {"toilets": 40, "signboards": 60, "kiosks": 20}
@@ -235,13 +227,13 @@ EXPECTED_B_CONFLICTS = {
 
 def conflicts_of(result, u):
     index = {uuid: i for i, uuid in enumerate(u)}
-    return {(index[c["uuid"]], c["field"], c["kind"]) for c in result.conflicts}
+    return {(index[c.uuid], c.field, c.kind) for c in result.conflicts}
 
 
 def test_first_package_applies_cleanly(two_staff):
     s = two_staff
     result = apply_package(s.master, s.pa, report=s.tmp / "ra.json")
-    assert result.exit_code == EXIT_CLEAN and result.conflicts == []
+    assert result.has_conflicts is False and result.conflicts == []
     assert (result.version_before, result.version_after) == (1, 2)
     counts = result.layers["toilets"]
     assert (counts.inserts, counts.updates, counts.deletes) == (1, 7, 1)
@@ -260,7 +252,7 @@ def test_second_package_merges_per_field_and_reports_every_conflict(two_staff):
     s = two_staff
     apply_package(s.master, s.pa)
     result = apply_package(s.master, s.pb, policy="office", report=s.tmp / "rb.json")
-    assert result.exit_code == EXIT_CONFLICTS
+    assert result.has_conflicts is True
     assert conflicts_of(result, s.u) == EXPECTED_B_CONFLICTS
     rows = master_rows(s.master)
     assert rows[s.u[0]]["name"] == "A名"                                # office wins
@@ -302,10 +294,10 @@ def test_every_policy(two_staff, policy):
     assert rows[s.u[7]]["name"] == ("B先改" if 7 in field_wins else "A后改")
     expected = "unresolved" if policy == "manual" else None
     for c in result.conflicts:
-        side = "field" if (s.u.index(c["uuid"]) in field_wins) else "office"
-        assert c["resolution"] == (expected or side)
+        side = "field" if (s.u.index(c.uuid) in field_wins) else "office"
+        assert c.resolution_text == (expected or side)
     assert len(result.unresolved) == (5 if policy == "manual" else 0)
-    assert result.exit_code == EXIT_CONFLICTS
+    assert result.has_conflicts is True
     assert_valid(s.master)
 
 
@@ -314,7 +306,7 @@ def test_reapply_changes_nothing(two_staff):
     apply_package(s.master, s.pa)
     before = digest(s.master)
     again = apply_package(s.master, s.pa)
-    assert again.already_applied and again.exit_code == EXIT_CLEAN
+    assert again.already_applied and again.has_conflicts is False
     assert digest(s.master) == before
     assert read_master(s.master).version == 2
 
@@ -340,7 +332,7 @@ def test_update_rebases_the_workspace_keeping_unsent_edits(two_staff):
         edit(a, s.u[4], name="再改")              # unsent, office kept A's (same base) -> clean
         edit(a, s.u[8], status="停用")            # unsent
         result = update_workspace(a, s.master, report=s.tmp / "update.json")
-        assert result.exit_code == EXIT_CLEAN and result.version_after == 3
+        assert result.has_conflicts is False and result.version_after == 3
         assert a.find("toilets", s.u[1]).attributes["name"] == "未发送"
         assert a.find("toilets", s.u[1]).attributes["status"] == "停用"   # B's change arrived
         assert a.find("toilets", s.ib).attributes["name"] == "乙新建"
@@ -350,7 +342,7 @@ def test_update_rebases_the_workspace_keeping_unsent_edits(two_staff):
         assert a.setting("sync_base_version") == "3"
         package = write_changes(a, s.tmp / "pa2.gpkg")
     result = apply_package(s.master, package.path)
-    assert result.exit_code == EXIT_CLEAN
+    assert result.has_conflicts is False
     rows = master_rows(s.master)
     assert rows[s.u[1]]["name"] == "未发送" and rows[s.u[1]]["status"] == "停用"
 
@@ -367,8 +359,8 @@ def test_update_reports_conflicts_with_unsent_edits(two_staff):
         edit(b, s.u[9], name="乙未发送")
         edit(b, s.u[1], seats_male=3)   # A set it to 9 at the office: conflict
         result = update_workspace(b, s.master, policy="field")
-        assert result.exit_code == EXIT_CONFLICTS
-        assert {(c["uuid"], c["field"]) for c in result.conflicts} == {(s.u[1], "seats_male")}
+        assert result.has_conflicts is True
+        assert {(c.uuid, c.field) for c in result.conflicts} == {(s.u[1], "seats_male")}
         assert b.find("toilets", s.u[1]).attributes["seats_male"] == 3
         assert b.find("toilets", s.u[9]).attributes["name"] == "乙未发送"
         assert {c.uuid for c in b.changes("toilets")} == {s.u[1], s.u[9]}
@@ -386,8 +378,8 @@ def test_packages_of_one_workspace_apply_in_order(master, tmp_path):
     with pytest.raises(SyncError, match="apply them first"):
         apply_package(master, second.path)
     assert digest(master) == before
-    assert apply_package(master, first.path).exit_code == EXIT_CLEAN
-    assert apply_package(master, second.path).exit_code == EXIT_CLEAN  # base is the first's result
+    assert apply_package(master, first.path).has_conflicts is False
+    assert apply_package(master, second.path).has_conflicts is False  # base is the first's result
     assert master_rows(master)[u[0]]["name"] == "二"
 
 
@@ -467,15 +459,15 @@ def test_update_from_another_master_changes_nothing(master, package, tmp_path):
 
 KILL_SCRIPT = """
 import sys, time
-import layers.sync.sync as sync
+import layers.sync.apply as apply
 master, package, flag = sys.argv[1:4]
-write = sync._write_master_layer
+write = apply._write_master_layer
 def write_then_hang(*args, **kwargs):
     write(*args, **kwargs)
     open(flag, "w").write("written")
     time.sleep(120)
-sync._write_master_layer = write_then_hang
-sync.apply_package(master, package)
+apply._write_master_layer = write_then_hang
+apply.apply_package(master, package)
 """
 
 
@@ -516,7 +508,7 @@ def test_package_reads_back_with_fiona(two_staff):
 
 
 def test_a_lost_package_can_be_sent_again_from_the_kept_copy(master, tmp_path):
-    from layers.sync.sync import sent_folder, update_workspace
+    from layers.sync.changes import sent_folder
 
     checkout(master, tmp_path / "ws.sqlite")
     u = list(master_rows(master))
@@ -526,7 +518,7 @@ def test_a_lost_package_can_be_sent_again_from_the_kept_copy(master, tmp_path):
         kept = sent_folder(ws) / f"{sent.package_uuid}.gpkg"
     (tmp_path / "lost.gpkg").unlink()  # the e-mail never arrived
     assert kept.exists()
-    assert apply_package(master, kept).exit_code == EXIT_CLEAN
+    assert apply_package(master, kept).has_conflicts is False
     assert master_rows(master)[u[0]]["name"] == "丢失的包"
     with Workspace.open(tmp_path / "ws.sqlite") as ws:
         update_workspace(ws, master)
