@@ -523,3 +523,183 @@ def test_a_lost_package_can_be_sent_again_from_the_kept_copy(master, tmp_path):
     with Workspace.open(tmp_path / "ws.sqlite") as ws:
         update_workspace(ws, master)
         assert not kept.exists()  # the master has it: the copy is no longer needed
+
+
+# -- resolutions: a choice per conflict --------------------------------------------------------
+
+def dry_run_report(path):
+    return json.loads(Path(path).read_text("utf-8"))
+
+
+def set_choices(report, path, choices):
+    """Write *report* to *path* with ``choice`` set per (uuid, field) from *choices*."""
+    for c in report["conflicts"]:
+        if (c["uuid"], c["field"]) in choices:
+            c["choice"] = choices[(c["uuid"], c["field"])]
+    Path(path).write_text(json.dumps(report, ensure_ascii=False), "utf-8")
+    return path
+
+
+def test_dry_run_report_carries_the_policy_choice(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pa)
+    for policy, expected in (("office", "office"), ("field", "field"), ("manual", "office")):
+        apply_package(s.master, s.pb, policy=policy, dry_run=True, report=s.tmp / "r.json")
+        report = dry_run_report(s.tmp / "r.json")
+        assert {c["choice"] for c in report["conflicts"]} == {expected}
+
+
+def test_apply_with_resolutions_puts_the_chosen_values_in_the_master(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pa)
+    apply_package(s.master, s.pb, dry_run=True, report=s.tmp / "r.json")
+    target = Point(s.p5.x + 1.5, s.p5.y - 2.25)
+    path = set_choices(dry_run_report(s.tmp / "r.json"), s.tmp / "choices.json", {
+        (s.u[0], "name"): "field",                            # B名
+        (s.u[2], "name"): "field",                            # the office deleted it: restored
+        (s.u[4], "name"): "office",                           # the field deleted it: stays
+        (s.u[5], "geom"): {"value": target.wkt},              # a literal geometry
+        (s.u[7], "name"): {"value": "定下的名"},                # a literal text
+    })
+    result = apply_package(s.master, s.pb, resolutions=path, report=s.tmp / "after.json")
+    rows = master_rows(s.master)
+    assert rows[s.u[0]]["name"] == "B名"
+    assert rows[s.u[2]]["name"] == "B改名"
+    assert rows[s.u[4]]["name"] == "A改名"
+    assert rows[s.u[5]]["geom"].equals_exact(target, 0)
+    assert rows[s.u[7]]["name"] == "定下的名"
+    assert_valid(s.master)
+    with fiona.open(s.master, layer="toilets") as src:
+        by_uuid = {f["properties"]["uuid"]: f["properties"] for f in src}
+    assert by_uuid[s.u[7]]["name"] == "定下的名" and by_uuid[s.u[0]]["name"] == "B名"
+    report = dry_run_report(s.tmp / "after.json")
+    by_key = {(c["uuid"], c["field"]): c for c in report["conflicts"]}
+    assert len(by_key) == len(result.conflicts) == 5
+    assert (by_key[(s.u[0], "name")]["resolution"], by_key[(s.u[0], "name")]["office_value"]) == ("field", "A名")
+    assert by_key[(s.u[7], "name")]["kept"] == "定下的名" and by_key[(s.u[7], "name")]["field_value"] == "B先改"
+    assert by_key[(s.u[4], "name")]["resolution"] == "office"
+
+
+def test_apply_refuses_stale_or_wrong_resolutions_and_changes_nothing(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pa)
+    apply_package(s.master, s.pb, dry_run=True, report=s.tmp / "r.json")
+    good = dry_run_report(s.tmp / "r.json")
+    before = digest(s.master)
+
+    unknown = json.loads(json.dumps(good))
+    unknown["conflicts"][0]["uuid"] = "00000000-0000-0000-0000-000000000000"
+    (s.tmp / "unknown.json").write_text(json.dumps(unknown), "utf-8")
+    with pytest.raises(SyncError, match=r"unknown\.json: no choice for the conflict"):
+        apply_package(s.master, s.pb, resolutions=s.tmp / "unknown.json")
+    missing = json.loads(json.dumps(good))
+    extra = {**missing["conflicts"][0], "uuid": "00000000-0000-0000-0000-000000000000"}
+    missing["conflicts"].append(extra)
+    (s.tmp / "extra.json").write_text(json.dumps(missing), "utf-8")
+    with pytest.raises(SyncError, match="00000000-0000-0000-0000-000000000000 name no longer exists"):
+        apply_package(s.master, s.pb, resolutions=s.tmp / "extra.json")
+    bad = json.loads(json.dumps(good))
+    bad["conflicts"][1]["choice"] = "mine"
+    (s.tmp / "bad.json").write_text(json.dumps(bad), "utf-8")
+    with pytest.raises(SyncError, match=r"bad\.json: conflict 2 .*unknown choice 'mine'"):
+        apply_package(s.master, s.pb, resolutions=s.tmp / "bad.json")
+    assert digest(s.master) == before
+
+    # the office changes a conflicting field after the dry run: the file is stale
+    with open_geopackage(s.master, "a") as gp:
+        gp.update_rows("toilets", "uuid", {s.u[0]: {"name": "又改了"}})
+    stale_before = digest(s.master)
+    with pytest.raises(SyncError, match=f"{s.u[0]} name has office_value '又改了' now, not 'A名'"):
+        apply_package(s.master, s.pb, resolutions=s.tmp / "r.json")
+    assert digest(s.master) == stale_before
+    assert read_master(s.master).version == 2
+
+
+def test_resolution_objects_and_vocabulary(two_staff):
+    from layers.sync.merge import Conflict, Side
+    from layers.sync.resolutions import Resolution, Value
+
+    s = two_staff
+    apply_package(s.master, s.pa)
+    preview = apply_package(s.master, s.pb, dry_run=True)
+    assert all(isinstance(c, Conflict) for c in preview.conflicts)
+    choices = [Resolution(c.layer, c.uuid, c.field, Side.FIELD if c.field == "name" else Value(c.office_value))
+               for c in preview.conflicts]
+    deleted = next(c for c in preview.conflicts if c.kind == "delete/update")
+    with pytest.raises(SyncError, match="choose \"office\" or \"field\""):
+        apply_package(s.master, s.pb, dry_run=True,
+                      resolutions=[Resolution(deleted.layer, deleted.uuid, deleted.field, Value("x"))])
+    result = apply_package(s.master, s.pb, resolutions=choices)
+    assert {c.resolution for c in result.conflicts if c.field == "name"} == {Side.FIELD}
+    rows = master_rows(s.master)
+    assert rows[s.u[0]]["name"] == "B名" and s.u[4] not in rows
+    assert rows[s.u[5]]["geom"].equals_exact(moved(s.p5, 10), 0)
+
+
+@pytest.fixture
+def behind(master, tmp_path):
+    """A workspace checked out before the office applied A's package, with conflicting unsent edits."""
+    u = list(master_rows(master))
+    checkout(master, tmp_path / "a.sqlite", user="张三")
+    checkout(master, tmp_path / "c.sqlite", user="王五")
+    with Workspace.open(tmp_path / "a.sqlite") as a:
+        edit(a, u[0], name="A名")
+        a.delete("toilets", a.find("toilets", u[2]).fid)
+        edit(a, u[4], name="A改名")
+        p5 = a.find("toilets", u[5]).geometry
+        edit(a, u[5], geometry=moved(p5, 10))
+        seats = a.find("toilets", u[6]).attributes["seats_male"] or 0
+        edit(a, u[6], seats_male=seats + 1)
+        write_changes(a, tmp_path / "pa.gpkg")
+    apply_package(master, tmp_path / "pa.gpkg")
+    with Workspace.open(tmp_path / "c.sqlite") as c:
+        edit(c, u[0], name="C名")
+        edit(c, u[2], name="C改名")
+        c.delete("toilets", c.find("toilets", u[4]).fid)
+        edit(c, u[5], geometry=moved(p5, -10))
+        edit(c, u[6], seats_male=seats + 2)
+    return SimpleNamespace(master=master, u=u, p5=p5, seats=seats, ws=tmp_path / "c.sqlite", tmp=tmp_path)
+
+
+def test_update_with_resolutions_writes_field_choices_as_pending_edits(behind):
+    s = behind
+    target = Point(s.p5.x + 3, s.p5.y + 4)
+    with Workspace.open(s.ws) as ws:
+        update_workspace(ws, s.master, dry_run=True, report=s.tmp / "r.json")
+    path = set_choices(dry_run_report(s.tmp / "r.json"), s.tmp / "choices.json", {
+        (s.u[0], "name"): "field",                  # written back against the new base
+        (s.u[2], "name"): "field",                  # the office deleted it: inserted again
+        (s.u[4], "name"): "field",                  # the field deleted it: deleted again
+        (s.u[5], "geom"): {"value": target.wkt},
+        (s.u[6], "seats_male"): "office",
+    })
+    with Workspace.open(s.ws) as ws:
+        result = update_workspace(ws, s.master, resolutions=path, report=s.tmp / "after.json")
+        assert sorted((s.u.index(c.uuid), c.field) for c in result.conflicts) == [
+            (0, "name"), (2, "name"), (4, "name"), (5, "geom"), (6, "seats_male")]
+        assert ws.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert ws.find("toilets", s.u[0]).attributes["name"] == "C名"
+        assert ws.find("toilets", s.u[2]).attributes["name"] == "C改名"
+        with pytest.raises(Exception):
+            ws.find("toilets", s.u[4])
+        assert ws.find("toilets", s.u[5]).geometry.equals_exact(target, 0)
+        assert ws.find("toilets", s.u[6]).attributes["seats_male"] == s.seats + 1
+        pending = {(c.uuid, c.op) for c in ws.changes("toilets")}
+        assert pending == {(s.u[0], "update"), (s.u[2], "insert"), (s.u[4], "delete"), (s.u[5], "update")}
+        assert ws.setting("sync_base_version") == "2"
+    report = dry_run_report(s.tmp / "after.json")
+    by_key = {(c["uuid"], c["field"]): c for c in report["conflicts"]}
+    assert by_key[(s.u[0], "name")]["resolution"] == "field" and by_key[(s.u[0], "name")]["office_value"] == "A名"
+
+
+def test_update_refuses_a_stale_resolutions_file_and_changes_nothing(behind):
+    s = behind
+    with Workspace.open(s.ws) as ws:
+        update_workspace(ws, s.master, dry_run=True, report=s.tmp / "r.json")
+        edit(ws, s.u[0], name="C又改")
+        before = {c.uuid: (c.op, c.current and c.current["name"]) for c in ws.changes("toilets")}
+        with pytest.raises(SyncError, match="field_value 'C又改' now, not 'C名'"):
+            update_workspace(ws, s.master, resolutions=s.tmp / "r.json")
+        assert {c.uuid: (c.op, c.current and c.current["name"]) for c in ws.changes("toilets")} == before
+        assert ws.setting("sync_base_version") == "1"
+        assert ws.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
