@@ -230,7 +230,7 @@ class _Plan:
 
 
 def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefinition, policy: str,
-                result: SyncResult, choices: Mapping[tuple[str, str, str], Choice] | None,
+                result: SyncResult, choices: Mapping[tuple[Any, Any, str], Choice] | None,
                 source: str) -> _Plan:
     layer = definition.name
     where = f"{pgp.path}: layer {layer!r}"
@@ -339,7 +339,7 @@ def _write_master_layer(con: sqlite3.Connection, minfo: MasterInfo, definition: 
             [(layer, k, by, at or now, pinfo.package_uuid, version) for k, by, at in plan.deletes])
     wkbs = [c["geom"] for c in plan.updates.values() if "geom" in c] + [r["geom"] for r in plan.inserts]
     blobs = dict(zip(map(id, wkbs), gpb_of_wkbs(wkbs, srid)))
-    groups = {}
+    groups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
     for k, changed in plan.updates.items():
         groups.setdefault(tuple(changed), []).append((k, changed))
     for cols, items in groups.items():

@@ -238,4 +238,5 @@ def read_package_info(gp: GeoPackage) -> PackageInfo:
 def read_package(path: str | os.PathLike) -> PackageInfo:
     """Read a change package's header (uuid, workspace, master, base version, layers)."""
     with open_geopackage(path) as gp:
-        return read_package_info(gp)
+        info = read_package_info(gp)
+    return info

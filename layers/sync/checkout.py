@@ -144,8 +144,8 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
             conditions[name] = (where, params)
             total += gp.connection.execute(f"SELECT count(*) FROM {quote(name)}" + (f" WHERE {where}" if where else ""),
                                            params).fetchone()[0]
-        with tempfile.TemporaryDirectory(prefix="tongcheng-defs-") as folder:
-            folder = Path(folder)
+        with tempfile.TemporaryDirectory(prefix="tongcheng-defs-") as temporary:
+            folder = Path(temporary)
             (folder / "_codelists.toml").write_text(info.codelists, "utf-8")
             for name in wanted:
                 (folder / f"{name}.toml").write_text(info.texts[name], "utf-8")

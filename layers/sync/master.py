@@ -288,7 +288,8 @@ def read_master(path: str | os.PathLike) -> MasterInfo:
     """
     recover(path)
     with open_geopackage(path) as gp:
-        return read_master_info(gp)
+        info = read_master_info(gp)
+    return info
 
 
 def master_columns(definition: LayerDefinition) -> list[str]:

@@ -161,19 +161,19 @@ def check_resolutions(conflicts: Sequence[Conflict], resolutions: Sequence[Resol
         or a conflict's base, office or field value differs from the one in
         the file (the master or the workspace changed since the dry run).
     """
-    given = {r.key: r for r in resolutions}
-    now = {c.key: c for c in conflicts}
+    given: dict[tuple[Any, Any, str], Resolution] = {r.key: r for r in resolutions}
+    now: dict[tuple[Any, Any, str], Conflict] = {c.key: c for c in conflicts}
     for c in conflicts:
         if c.key not in given:
             raise SyncError(f"{source}: no choice for the conflict {c.layer} {c.uuid} {c.field} "
                             "(make a new dry-run report); nothing was changed")
     for r in resolutions:
-        c = now.get(r.key)
-        if c is None:
+        found = now.get(r.key)
+        if found is None:
             raise SyncError(f"{source}: the conflict {r.layer} {r.uuid} {r.field} no longer exists "
                             "(make a new dry-run report); nothing was changed")
         if r.expected is not None:
-            reported = c.to_dict()
+            reported = found.to_dict()
             for name in ("base_value", "office_value", "field_value"):
                 if not same_value(r.expected.get(name), reported[name]):
                     raise SyncError(f"{source}: the conflict {r.layer} {r.uuid} {r.field} has {name} "
@@ -191,7 +191,7 @@ class SideRows:
 
 def merge_layer(definition: LayerDefinition, base: dict[str, dict[str, Any]], office: SideRows,
                 field_side: SideRows, policy: str, layer: str,
-                choices: Mapping[tuple[str, str, str], Choice] | None = None,
+                choices: Mapping[tuple[Any, Any, str], Choice] | None = None,
                 source: str = "") -> tuple[dict[str, dict[str, Any]], list[Conflict]]:
     """Three-way merge of the features concerned, then the per-conflict *choices*.
 
@@ -259,7 +259,7 @@ def merge_layer(definition: LayerDefinition, base: dict[str, dict[str, Any]], of
 
 def _apply_choices(definition: LayerDefinition, merged: dict[str, dict[str, Any]], office: SideRows,
                    field_side: SideRows, conflicts: list[Conflict],
-                   choices: Mapping[tuple[str, str, str], Choice], source: str) -> list[Conflict]:
+                   choices: Mapping[tuple[Any, Any, str], Choice], source: str) -> list[Conflict]:
     """Put each chosen value (or the chosen side's feature, or its deletion) into *merged*."""
     out = []
     feature_choice: dict[str, Choice] = {}
@@ -285,6 +285,7 @@ def _apply_choices(definition: LayerDefinition, merged: dict[str, dict[str, Any]
             out.append(replace(c, resolution=choice, kept=None if row is None else row.get(c.field),
                                choice=choice.value))
             continue
+        text: Any
         if isinstance(choice, Value):
             value = _literal(definition, c.field, choice.value, where)
             resolution, text = Side.FIELD, {"value": json_value(choice.value)}

@@ -143,7 +143,7 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
 
 def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefinition,
                  bbox: tuple[float, float, float, float] | None, policy: str, result: SyncResult,
-                 choices: Mapping[tuple[str, str, str], Choice] | None,
+                 choices: Mapping[tuple[Any, Any, str], Choice] | None,
                  source: str) -> tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any] | None]]:
     layer = definition.name
     local = {c.uuid: c for c in ws.changes(layer)}
@@ -203,8 +203,8 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
         else:
             full = complete(definition, m, f"{ws.path}: layer {layer!r}, feature {k}")
             if off is None or row_diff(definition, off, full):
-                source = cur or off or {}
-                to_merged[k] = {**full, **{a: source.get(a) for a in AUDIT_COLUMNS},
+                audit_from = cur or off or {}
+                to_merged[k] = {**full, **{a: audit_from.get(a) for a in AUDIT_COLUMNS},
                                 "fid": cur["fid"] if cur else None}
         final = to_merged[k] if k in to_merged else to_office[k] if k in to_office else cur
         if cur is None and final is not None:

@@ -1,5 +1,6 @@
 """Tests of layers.sync.merge: the pure three-way rules and the GeoPackage merge on GeoDiff's scenarios."""
 
+import dataclasses
 import json
 import shutil
 
@@ -462,3 +463,35 @@ def test_diff_rows():
     d = diff_rows([row("a"), row("b")], [row("a", name="z"), row("c")], "uuid")
     assert d.updated == {"a": {"name": "z"}} and d.deleted == ["b"]
     assert [r["uuid"] for r in d.inserted] == ["c"]
+
+
+def test_one_same_value_rule_for_the_workspace_and_sync():
+    from layers.workspace import store
+    from layers.workspace.values import same_value as rule
+
+    assert store.same_value is rule and same_value is rule
+    assert rule(None, None) and not rule(None, 0) and not rule(None, "") and not rule(0, None)
+    assert rule(1.5, 1.5) and not rule(0.1 + 0.2, 0.3) and rule(float("nan"), float("nan"))
+    assert rule(1, 1.0)                                   # numbers by value, as SQLite stores them
+    assert rule("厕所", "厕所") and not rule("厕所", "厕所 ") and not rule("A", "a") and not rule("1", 1)
+    assert rule(Point(1, 2), shapely.from_wkb(shapely.to_wkb(Point(1, 2), byte_order=0)))
+    assert not rule(Point(1, 2), Point(1, 2, 0)) and not rule(Point(1, 2), b"\x01")
+    assert rule(b"\x01\x02", b"\x01\x02") and not rule(b"\x01", b"\x02")
+
+
+def test_side_and_typed_conflict_vocabulary():
+    assert [s.value for s in Side] == ["base", "office", "field"]
+    assert POLICY_SIDES == {"theirs": Side.OFFICE, "ours": Side.FIELD, "manual": None}
+    c = Conflict("toilets", "u-1", "geom", "update/update", Point(0, 0), Point(1, 1), Point(2, 2),
+                 office_editor="张三", field_editor="李四", resolution=Side.FIELD, kept=Point(2, 2))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.kept = None
+    assert c.key == ("toilets", "u-1", "geom") and c.resolution_text == "field"
+    assert c.to_dict() == {
+        "layer": "toilets", "uuid": "u-1", "field": "geom", "kind": "update/update",
+        "base_value": "POINT (0 0)", "office_value": "POINT (1 1)", "field_value": "POINT (2 2)",
+        "office_editor": "张三", "office_time": None, "field_editor": "李四", "field_time": None,
+        "resolution": "field", "kept": "POINT (2 2)", "choice": "field"}
+    assert c.to_file_dict()["resolution"] == "ours" and c.to_file_dict()["theirs"] == "POINT (1 1)"
+    unresolved = dataclasses.replace(c, resolution=None)
+    assert unresolved.resolution_text == "unresolved" and unresolved.to_dict()["choice"] == "office"
