@@ -59,13 +59,6 @@ class ScriptedSyncPrompts(SyncPrompts):
         return False if self.review is None else self.review(dialog)
 
 
-@pytest.fixture(scope="module")
-def master_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("sync-master") / "master.gpkg"
-    create_master(path, user="office", demo=True, counts=COUNTS)
-    return path
-
-
 @pytest.fixture
 def office(master_file, tmp_path):
     """A fresh master, a field workspace checked out from it, and the uuids of its toilets."""

@@ -28,19 +28,6 @@ def run(*args, cwd=None):
     return subprocess.run([*TONGCHENG, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env)
 
 
-@pytest.fixture(scope="module")
-def master_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cli") / "master.gpkg"
-    create_master(path, user="office", demo=True, counts=COUNTS)
-    return path
-
-
-@pytest.fixture
-def master(master_file, tmp_path):
-    shutil.copy2(master_file, tmp_path / "master.gpkg")
-    return tmp_path / "master.gpkg"
-
-
 def sql(path, statement, *parameters):
     con = sqlite3.connect(path)
     try:

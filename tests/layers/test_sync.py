@@ -31,20 +31,6 @@ COUNTS = {"toilets": 40, "signboards": 60, "kiosks": 20}
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def master_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("master") / "master.gpkg"
-    create_master(path, user="office", demo=True, counts=COUNTS)
-    return path
-
-
-@pytest.fixture
-def master(master_file, tmp_path):
-    copy = tmp_path / "master.gpkg"
-    shutil.copy2(master_file, copy)
-    return copy
-
-
 def digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
