@@ -43,7 +43,7 @@ UPDATES, INSERTS, DELETES = 10_000, 1_000, 1_000
 def make_master(path, count, seed=1):
     from layers.geopackage import open_geopackage
     from layers.workspace.store import new_uuid
-    from layers.sync.sync import create_master
+    from layers.sync.master import create_master
 
     create_master(path, user="office")
     rng = np.random.default_rng(seed)
@@ -124,7 +124,9 @@ def main(argv=None):
 
     from layers.sync.export import export
     from layers.workspace.store import Workspace
-    from layers.sync.sync import apply_package, checkout, write_changes
+    from layers.sync.apply import apply_package
+    from layers.sync.changes import write_changes
+    from layers.sync.checkout import checkout
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="tongcheng-bench-"))
     folder.mkdir(parents=True, exist_ok=True)

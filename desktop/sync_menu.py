@@ -1,6 +1,6 @@
 """Editor extension: the Sync menu (send changes, receive an update with a conflict review, apply a package).
 
-Sync works on the saved workspace through the core (``layers.sync.sync``), never
+Sync works on the saved workspace through the core (``layers.sync``), never
 on the edit buffer: pending edits are saved or discarded first (the user is
 asked). Long work runs in a worker thread behind a busy dialog; the worker
 opens its own connection to the workspace. The window's connection is in
@@ -43,15 +43,13 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QAction
 
 from layers.errors import TongchengError
+from layers.sync.checkout import checked_out_master_id
 
 from .dialogs.conflicts import default_choice
 from .dialogs.prompts import UnsavedAnswer
 from .dialogs.sync_dialogs import SyncPrompts, UpdateReviewDialog, run_busy
 
-__all__ = ["install", "SyncMenu", "SYNC_MASTER_SETTING"]
-
-SYNC_MASTER_SETTING = "sync_master_id"
-"""The workspace setting a checkout writes (the master's id); absent in a workspace not checked out."""
+__all__ = ["install", "SyncMenu"]
 
 
 def _tr(text: str) -> str:
@@ -119,7 +117,7 @@ class SyncMenu:
         return self.window.workspace
 
     def _checked_out(self) -> bool:
-        if self.workspace.setting(SYNC_MASTER_SETTING):
+        if checked_out_master_id(self.workspace):
             return True
         self.prompts.error(_tr("Sync"), _tr("%s was not checked out from a master, so it cannot be synced. "
                                             "Check out a workspace from the office's master first.")
@@ -182,7 +180,7 @@ class SyncMenu:
 
         def work():
             from layers.workspace.store import Workspace
-            from layers.sync.sync import write_changes
+            from layers.sync.changes import write_changes
 
             with Workspace.open(ws_path) as ws:
                 return write_changes(ws, out)
@@ -211,20 +209,20 @@ class SyncMenu:
     def _feature_labels(self, ws, conflicts) -> dict:
         labels = {}
         for c in conflicts:
-            key = (c["layer"], c["uuid"])
+            key = (c.layer, c.uuid)
             if key in labels:
                 continue
-            definition = ws.layer(c["layer"])
+            definition = ws.layer(c.layer)
             label = None
             if definition.label_field:
                 try:
-                    label = ws.find(c["layer"], c["uuid"]).attributes.get(definition.label_field)
+                    label = ws.find(c.layer, c.uuid).attributes.get(definition.label_field)
                 except TongchengError:
                     label = None
                 if label is None:
-                    same = [d for d in conflicts if (d["layer"], d["uuid"]) == key and d["field"] == definition.label_field]
-                    label = same[0]["base_value"] if same else None
-            labels[key] = f"{label} ({c['uuid'][:8]})" if label else c["uuid"]
+                    same = [d for d in conflicts if (d.layer, d.uuid) == key and d.field == definition.label_field]
+                    label = same[0].base_value if same else None
+            labels[key] = f"{label} ({c.uuid[:8]})" if label else c.uuid
         return labels
 
     def receive_update(self, policy: str = "office") -> object | None:
@@ -242,7 +240,7 @@ class SyncMenu:
 
         def dry_run():
             from layers.workspace.store import Workspace
-            from layers.sync.sync import update_workspace
+            from layers.sync.update import update_workspace
 
             with Workspace.open(ws_path) as ws:
                 result = update_workspace(ws, master, policy=policy, dry_run=True)
@@ -290,7 +288,7 @@ class SyncMenu:
         if result.conflicts:
             lines += ["", _tr("%d conflicts; your choices kept %d field values. Every value not kept is "
                               "in the report:") % (len(result.conflicts),
-                                                   sum(1 for c in result.conflicts if c["resolution"] == "field")),
+                                                   sum(1 for c in result.conflicts if c.resolution == "field")),
                       str(report)]
         else:
             lines += ["", _tr("Report: %s") % report]
@@ -312,7 +310,7 @@ class SyncMenu:
         report = Path(master).with_name(f"{Path(master).stem}-apply-{_stamp()}.json")
 
         def work():
-            from layers.sync.sync import apply_package
+            from layers.sync.apply import apply_package
 
             return apply_package(master, package, policy="office", report=report)
 
@@ -335,56 +333,16 @@ class SyncMenu:
 
 
 def _update_with_choices(ws, master, policy, overrides, conflicts, choices, report, overridden):
-    """Run the update with ``policy``, then apply the user's 'field' choices as tracked edits; one transaction.
+    """Run the update with the user's choice per conflict, in the core (one transaction on ``ws``).
 
-    ``overrides`` is [(conflict, 'field')] for the conflicts settled for the
-    field against an ``office`` run. Runs in the worker thread.
+    ``conflicts`` and ``choices`` are the dry run's conflicts and the review's
+    'office'/'field' per conflict; when no choice differed from the policy
+    (``overridden`` False) the policy alone decides. Runs in the worker thread.
     """
-    from layers.sync.sync import update_workspace
+    from layers.sync.resolutions import Resolution
+    from layers.sync.update import update_workspace
 
-    snapshots = {}
-    for c, _choice in overrides:
-        key = (c["layer"], c["uuid"])
-        if key not in snapshots:
-            try:
-                snapshots[key] = ws.find(*key)
-            except TongchengError:
-                snapshots[key] = None
-    with ws.session():
-        result = update_workspace(ws, master, policy=policy)
-        done = set()
-        by_feature = {}
-        for c, _choice in overrides:
-            by_feature.setdefault((c["layer"], c["uuid"], c["kind"]), []).append(c["field"])
-        for (layer, uuid, kind), fields in by_feature.items():
-            if (layer, uuid) in done:
-                continue
-            snapshot = snapshots.get((layer, uuid))
-            if kind == "update/delete":          # the field deleted it: delete it again
-                try:
-                    ws.delete(layer, ws.find(layer, uuid).fid)
-                except TongchengError:
-                    pass
-                done.add((layer, uuid))
-            elif kind == "delete/update":        # the office deleted it: bring back the field's feature
-                if snapshot is not None:
-                    definition = ws.layer(layer)
-                    ws.insert(layer, definition.editable_values(snapshot.attributes), snapshot.geometry, uuid=uuid)
-                done.add((layer, uuid))
-            elif snapshot is not None:           # both changed: write back the field's values
-                definition = ws.layer(layer)
-                attributes = {n: snapshot.attributes.get(n) for n in fields
-                              if n != "geom" and not definition.field(n).derived}
-                geometry = snapshot.geometry if "geom" in fields else None
-                ws.update(layer, ws.find(layer, uuid).fid, attributes or None, geometry)
-    if overridden:
-        chosen = {(c["layer"], c["uuid"], c["field"]): choice for c, choice in zip(conflicts, choices)}
-        final = []
-        for c in result.conflicts:
-            choice = chosen.get((c["layer"], c["uuid"], c["field"]), c["resolution"])
-            kept = c["field_value"] if choice == "field" else c["office_value"]
-            final.append({**c, "resolution": choice, "kept": kept, "chosen_in_review": True})
-        result.conflicts = final
-    result.write_report(report)
-    return result
-
+    if not overridden:
+        return update_workspace(ws, master, policy=policy, report=report)
+    resolutions = [Resolution(c.layer, c.uuid, c.field, choice) for c, choice in zip(conflicts, choices)]
+    return update_workspace(ws, master, policy=policy, report=report, resolutions=resolutions)

@@ -24,3 +24,22 @@ def testdata(tmp_path):
         return target
 
     return copy
+
+
+@pytest.fixture(scope="module")
+def master_file(request, tmp_path_factory):
+    """A demo master made once per test module, with the module's ``COUNTS`` (tests.factories.DEFAULT_COUNTS
+    if it has none); copy it before writing (see ``master``)."""
+    from tests.factories import DEFAULT_COUNTS, make_master
+
+    path = tmp_path_factory.mktemp("master") / "master.gpkg"
+    make_master(path, getattr(request.module, "COUNTS", DEFAULT_COUNTS))
+    return path
+
+
+@pytest.fixture
+def master(master_file, tmp_path):
+    """A fresh copy of ``master_file`` in tmp_path, for a test to write to."""
+    from tests.factories import copy_master
+
+    return copy_master(master_file, tmp_path)

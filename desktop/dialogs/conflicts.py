@@ -24,12 +24,12 @@ def _tr(text: str) -> str:
     return QCoreApplication.translate("ConflictTable", text)
 
 
-def default_choice(conflict: dict, policy: str) -> str:
+def default_choice(conflict, policy: str) -> str:
     """The side a policy keeps for a conflict: 'office' or 'field' (manual keeps the office's value)."""
     if policy == "field":
         return "field"
     if policy == "newest":
-        office, field = conflict.get("office_time"), conflict.get("field_time")
+        office, field = conflict.office_time, conflict.field_time
         if office is None:
             return "field"
         if field is None:
@@ -47,7 +47,7 @@ class ConflictTable(QWidget):
 
     Parameters
     ----------
-    conflicts : list of dict
+    conflicts : list of Conflict
         ``SyncResult.conflicts`` of a dry run.
     definitions : dict
         Layer definitions by name (for titles, field labels and code labels).
@@ -129,11 +129,11 @@ class ConflictTable(QWidget):
                 return str(label) if label == value else f"{label} ({value})"
         return _short(str(value))
 
-    def _side_text(self, conflict: dict, side: str) -> str:
-        kind = conflict["kind"]
+    def _side_text(self, conflict, side: str) -> str:
+        kind = conflict.kind
         if (side == "office" and kind == "delete/update") or (side == "field" and kind == "update/delete"):
             return _tr("(deleted)")
-        return self._value_text(conflict["layer"], conflict["field"], conflict[f"{side}_value"])
+        return self._value_text(conflict.layer, conflict.field, getattr(conflict, f"{side}_value"))
 
     def kind_text(self, kind: str) -> str:
         return {"update/update": _tr("Both changed"),
@@ -148,28 +148,28 @@ class ConflictTable(QWidget):
         self.all_office.setText(_tr("Keep all office values"))
         self.all_field.setText(_tr("Keep all field values"))
         for row, c in enumerate(self.conflicts):
-            layer = c["layer"]
+            layer = c.layer
             definition = self.definitions.get(layer)
-            feature = self.labels.get((layer, c["uuid"])) or c["uuid"]
+            feature = self.labels.get((layer, c.uuid)) or c.uuid
             texts = {
                 LAYER: definition.title(self.language) if definition else layer,
                 FEATURE: str(feature),
-                FIELD: self._field_label(layer, c["field"]),
-                KIND: self.kind_text(c["kind"]),
-                BASE: self._value_text(layer, c["field"], c.get("base_value")),
+                FIELD: self._field_label(layer, c.field),
+                KIND: self.kind_text(c.kind),
+                BASE: self._value_text(layer, c.field, c.base_value),
                 OFFICE: self._side_text(c, "office"),
                 FIELD_VALUE: self._side_text(c, "field"),
-                OFFICE_EDIT: " ".join(str(v) for v in (c.get("office_editor"), c.get("office_time")) if v),
-                FIELD_EDIT: " ".join(str(v) for v in (c.get("field_editor"), c.get("field_time")) if v),
+                OFFICE_EDIT: " ".join(str(v) for v in (c.office_editor, c.office_time) if v),
+                FIELD_EDIT: " ".join(str(v) for v in (c.field_editor, c.field_time) if v),
             }
             for column, text in texts.items():
                 item = QTableWidgetItem(text)
                 tip = {BASE: "base_value", OFFICE: "office_value", FIELD_VALUE: "field_value"}.get(column)
-                item.setToolTip(str(c.get(tip)) if tip else f"{c['uuid']}" if column == FEATURE else text)
+                item.setToolTip(str(getattr(c, tip)) if tip else f"{c.uuid}" if column == FEATURE else text)
                 self.table.setItem(row, column, item)
             combo = self.combos[row]
-            deleting = c["kind"] in DELETE_KINDS
-            office_deleted, field_deleted = c["kind"] == "delete/update", c["kind"] == "update/delete"
+            deleting = c.kind in DELETE_KINDS
+            office_deleted, field_deleted = c.kind == "delete/update", c.kind == "update/delete"
             combo.setItemText(0, _tr("Office (delete)") if deleting and office_deleted else _tr("Office"))
             combo.setItemText(1, _tr("Field (delete)") if deleting and field_deleted else _tr("Field"))
 
@@ -205,12 +205,12 @@ class ConflictTable(QWidget):
     def _choice_changed(self, row: int) -> None:
         if not self._linking:
             c = self.conflicts[row]
-            if c["kind"] in DELETE_KINDS:
+            if c.kind in DELETE_KINDS:
                 self._linking = True
                 try:
                     for other, d in enumerate(self.conflicts):
-                        if other != row and d["layer"] == c["layer"] and d["uuid"] == c["uuid"] \
-                                and d["kind"] in DELETE_KINDS:
+                        if other != row and d.layer == c.layer and d.uuid == c.uuid \
+                                and d.kind in DELETE_KINDS:
                             self.combos[other].setCurrentIndex(self.combos[row].currentIndex())
                 finally:
                     self._linking = False
@@ -219,7 +219,7 @@ class ConflictTable(QWidget):
     def row_of(self, layer: str, uuid: str, field: str) -> int:
         """The row of a conflict, by layer, feature uuid and field name."""
         for row, c in enumerate(self.conflicts):
-            if (c["layer"], c["uuid"], c["field"]) == (layer, uuid, field):
+            if (c.layer, c.uuid, c.field) == (layer, uuid, field):
                 return row
         raise KeyError((layer, uuid, field))
 

@@ -29,7 +29,7 @@ class UpdateReviewDialog(QDialog):
 
     Parameters
     ----------
-    result : layers.sync.sync.SyncResult
+    result : layers.sync.results.SyncResult
         The dry run.
     definitions : dict
         Layer definitions by name.
@@ -97,7 +97,7 @@ class UpdateReviewDialog(QDialog):
 
     def _master_version(self) -> int:
         try:
-            from layers.sync.sync import read_master
+            from layers.sync.master import read_master
 
             return read_master(self.result.master).version
         except Exception:  # the summary is informative only

@@ -36,9 +36,10 @@ def _print_counts(layers, title):
 
 def _print_conflicts(conflicts, limit=20):
     for c in conflicts[:limit]:
-        print(f"conflict  {c['layer']} {c['uuid']} {c['field']} ({c['kind']}): "
-              f"office {_short(c['office_value'])} [{c['office_editor'] or '?'}], "
-              f"field {_short(c['field_value'])} [{c['field_editor'] or '?'}] -> {c['resolution']}",
+        shown = c.to_dict()
+        print(f"conflict  {c.layer} {c.uuid} {c.field} ({c.kind}): "
+              f"office {_short(shown['office_value'])} [{c.office_editor or '?'}], "
+              f"field {_short(shown['field_value'])} [{c.field_editor or '?'}] -> {c.resolution_text}",
               file=sys.stderr)
     if len(conflicts) > limit:
         print(f"... and {len(conflicts) - limit} more conflicts (see the report)", file=sys.stderr)
@@ -52,7 +53,7 @@ def _short(value, width=40):
 def cmd_init_master(args, demo=False):
     """``tongcheng init/demo MASTER.gpkg``: create the office master (empty or the demo district)."""
     from layers.cli.console import progress_bar
-    from layers.sync.sync import create_master
+    from layers.sync.master import create_master
 
     with progress_bar(None, "master") as advance:
         info = create_master(args.workspace, args.crs, args.user, demo=demo,
@@ -71,7 +72,8 @@ def cmd_init_master(args, demo=False):
 
 def cmd_checkout(args):
     from layers.cli.console import progress_bar
-    from layers.sync.sync import checkout, read_master
+    from layers.sync.checkout import checkout
+    from layers.sync.master import read_master
 
     info = read_master(args.master)
     with progress_bar(None, "checkout") as advance:
@@ -84,7 +86,7 @@ def cmd_checkout(args):
 
 def cmd_changes(args):
     from layers.workspace.store import Workspace
-    from layers.sync.sync import write_changes
+    from layers.sync.changes import write_changes
 
     with Workspace.open(args.workspace) as ws:
         result = write_changes(ws, args.out)
@@ -101,10 +103,10 @@ def cmd_changes(args):
 
 
 def cmd_apply(args):
-    from layers.sync.sync import apply_package
+    from layers.sync.apply import apply_package
 
     result = apply_package(args.master, args.package, policy=args.policy, report=args.report,
-                           dry_run=args.dry_run)
+                           dry_run=args.dry_run, resolutions=args.resolutions)
     if result.already_applied:
         print(f"{args.package}: package {result.package_uuid} was already applied to {args.master}; "
               "nothing changed")
@@ -116,32 +118,33 @@ def cmd_apply(args):
     _print_conflicts(result.conflicts)
     if result.unresolved:
         print(f"{len(result.unresolved)} conflicts left unresolved (office values kept)", file=sys.stderr)
-    return result.exit_code
+    return EXIT_CONFLICTS if result.has_conflicts else EXIT_OK
 
 
 def cmd_update(args):
     from layers.workspace.store import Workspace
-    from layers.sync.sync import update_workspace
+    from layers.sync.update import update_workspace
 
     with Workspace.open(args.workspace) as ws:
         result = update_workspace(ws, args.master, policy=args.policy, report=args.report,
-                                  dry_run=args.dry_run)
+                                  dry_run=args.dry_run, resolutions=args.resolutions)
     title = ("dry run: nothing written" if args.dry_run
              else f"updated {args.workspace} to master version {result.version_after}")
     _print_counts(result.layers, title)
     _print_conflicts(result.conflicts)
-    return result.exit_code
+    return EXIT_CONFLICTS if result.has_conflicts else EXIT_OK
 
 
 def cmd_merge(args):
-    from layers.sync.merge import merge_geopackages
+    from layers.sync.files import merge_geopackages
 
     result = merge_geopackages(args.base, args.theirs, args.ours, args.out, policy=args.policy,
                                report=args.report)
     print(f"merged into {args.out}")
     _print_counts(result.layers, f"policy {args.policy}")
     for c in result.conflicts:
-        print(f"conflict  {c.layer} {c.key_field}={c.key} {c.field} ({c.kind}) -> {c.resolution}",
+        shown = c.to_file_dict()
+        print(f"conflict  {c.layer} {c.key_field}={c.uuid} {c.field} ({c.kind}) -> {shown['resolution']}",
               file=sys.stderr)
     return EXIT_CONFLICTS if result.conflicts else EXIT_OK
 
@@ -166,7 +169,8 @@ def cmd_export(args):
 
 def add_commands(commands):
     """Add the sync and exchange commands to the ``tongcheng`` argument parser's subparsers."""
-    from layers.sync.sync import POLICIES
+    from layers.sync.files import POLICIES as FILE_POLICIES
+    from layers.sync.resolutions import POLICIES
 
     p = commands.add_parser("checkout", help="make an offline workspace from the office master")
     p.add_argument("master", help="the master GeoPackage")
@@ -191,6 +195,9 @@ def add_commands(commands):
     p.add_argument("--policy", choices=POLICIES, default="office", help=policy_help)
     p.add_argument("--report", help="write counts and every conflict to this JSON file")
     p.add_argument("--dry-run", action="store_true", help="print the counts; write nothing")
+    p.add_argument("--resolutions", metavar="FILE.json",
+                   help="a choice per conflict: the report of a --dry-run with each \"choice\" set to "
+                        "\"office\", \"field\" or {\"value\": ...}; refused if it does not match the conflicts")
     p.set_defaults(run=cmd_apply)
 
     p = commands.add_parser("update", help="bring a newer master into a workspace, keeping unsent edits",
@@ -200,6 +207,9 @@ def add_commands(commands):
     p.add_argument("--policy", choices=POLICIES, default="office", help=policy_help)
     p.add_argument("--report", help="write counts and every conflict to this JSON file")
     p.add_argument("--dry-run", action="store_true", help="print the counts; write nothing")
+    p.add_argument("--resolutions", metavar="FILE.json",
+                   help="a choice per conflict: the report of a --dry-run with each \"choice\" set to "
+                        "\"office\", \"field\" or {\"value\": ...}; refused if it does not match the conflicts")
     p.set_defaults(run=cmd_update)
 
     p = commands.add_parser("merge", help="three-way merge of GeoPackages that share a schema",
@@ -208,7 +218,7 @@ def add_commands(commands):
     p.add_argument("theirs")
     p.add_argument("ours")
     p.add_argument("out")
-    p.add_argument("--policy", choices=("theirs", "ours", "manual"), default="theirs",
+    p.add_argument("--policy", choices=FILE_POLICIES, default="theirs",
                    help="who wins a conflict (manual: theirs, marked unresolved); default theirs")
     p.add_argument("--report", help="write counts and every conflict to this JSON file")
     p.set_defaults(run=cmd_merge)

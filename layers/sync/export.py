@@ -42,7 +42,10 @@ from layers.errors import ExpressionError, GeoPackageError, SyncError, Tongcheng
 from layers.crs.epsg import epsg_crs
 from layers.schema.expressions import compile_filter
 from layers.geopackage import Column, LayerSchema, envelopes, open_geopackage
-from layers.sync.sync import AUDIT_COLUMNS, _gpb_wkb, _read_master_info, recover
+from layers.geopackage import gpb_wkb
+from layers.sync.checkout import SETTINGS
+from layers.sync.master import read_master_info, recover
+from layers.sync.rows import AUDIT_COLUMNS
 
 __all__ = ["FORMATS", "ExportResult", "export"]
 
@@ -119,7 +122,7 @@ class _Source:
         if app_id == 0x47504B47:
             recover(self.path)
             self.gp = stack.enter_context(open_geopackage(self.path))
-            self.info = _read_master_info(self.gp)
+            self.info = read_master_info(self.gp)
             self.kind = "master"
             self.connection = self.gp.connection
             self.definitions = self.info.definitions
@@ -138,10 +141,10 @@ class _Source:
             self.srid = self.ws.srid
             self.geometry_sql = "AsGPB(geom)"
             self.identity = {"workspace_id": self.ws.id}
-            master_id = self.ws.setting("sync_master_id")
+            master_id = self.ws.setting(SETTINGS["master_id"])
             if master_id:
                 self.identity.update(master_id=master_id,
-                                     master_version=int(self.ws.setting("sync_base_version")))
+                                     master_version=int(self.ws.setting(SETTINGS["version"])))
 
     def default_layers(self):
         return [n for n in self.available if not self.definitions[n].survey]
@@ -313,7 +316,7 @@ def _export_gpkg(src, out, chosen, filters, transformer, srid, keep_audit, langu
             parts = []
             for chunk in src.rows(name, columns, *filters[name]):
                 if transformer is not None:
-                    geoms = shapely.from_wkb(np.array([_gpb_wkb(r[1]) for r in chunk], dtype=object))
+                    geoms = shapely.from_wkb(np.array([gpb_wkb(r[1]) for r in chunk], dtype=object))
                     moved = _reproject(list(geoms), transformer)
                     chunk = [(r[0], encode_gpb(g, srid), *r[2:]) for r, g in zip(chunk, moved)]
                 try:
@@ -381,7 +384,7 @@ def _export_fiona(src, paths, fmt, chosen, filters, transformer, srid, keep_audi
             with fiona.open(path, "w", driver=driver, schema=schema, crs=CRS.from_epsg(srid),
                             encoding="utf-8", **options) as dst:
                 for chunk in src.rows(name, columns, *filters[name]):
-                    geoms = shapely.from_wkb(np.array([_gpb_wkb(r[1]) for r in chunk], dtype=object))
+                    geoms = shapely.from_wkb(np.array([gpb_wkb(r[1]) for r in chunk], dtype=object))
                     geoms = _reproject(list(geoms), transformer)
                     records = []
                     for r, g in zip(chunk, geoms):

@@ -1,21 +1,20 @@
-"""Three-way merge of feature tables, per field, with every conflict reported.
+"""The merge vocabulary (Side, Conflict, LayerCounts) and the pure per-field three-way merge.
 
 The heart is :func:`three_way`, a pure function over row dicts: given the
-rows of a common ancestor (*base*) and of two descendants (*theirs*, *ours*)
-it returns the merged rows, what changed and the conflicts.  It knows nothing
-of files, so the workspace sync (apply a change package to the office master,
-update a workspace from the office) uses it as it is.
-:func:`merge_geopackages` is the file driver: it reads three GeoPackages that
-share a schema, merges each layer with :func:`three_way` and writes a valid
-GeoPackage with base's structure, plus a JSON report.
+rows of a common ancestor (*base*) and of two descendants (the *office*,
+also called *theirs*, and the *field*, also called *ours*) it returns the
+merged rows, what changed and the conflicts.  It knows nothing of files:
+the workspace sync (apply a change package to the office master, update a
+workspace from the office) and the generic file merge
+(``layers.sync.files.merge_geopackages``, ``tongcheng merge``) use it as it is.
 
 Rules (Tongcheng's data model, DESIGN.md section 2)
 ---------------------------------------------------
 * Features are matched by ``uuid`` where a table has that column, otherwise by
   the integer primary key.
 * Per field: a field changed on one side only takes that change; a field
-  changed on both sides to the same value is no conflict; a field changed on
-  both sides to different values is a conflict.
+  changed on both sides to the same value (:func:`same_value`) is no
+  conflict; a field changed on both sides to different values is a conflict.
 * A feature deleted on one side and changed on the other is a conflict (one
   per field the other side changed); deleted on both sides, or deleted on one
   side and untouched on the other, it is deleted.
@@ -23,51 +22,56 @@ Rules (Tongcheng's data model, DESIGN.md section 2)
   two different inserts under the same fid are two features: ours gets a new
   fid.  When matched by uuid, an equal uuid is the same feature and differing
   fields are conflicts.
-* Geometries are compared by value (ISO WKB), never by their stored bytes.
-* :func:`merge_geopackages` merges every table registered in
-  ``gpkg_contents`` (features and attributes, QGIS's ``layer_styles``
-  included); anything else (``gpkg_metadata``, ...) is base's.  It holds the
-  rows of all three inputs in memory while it merges.
-* Conflicts are resolved by the policy -- ``'theirs'`` or ``'ours'`` wins, or
-  ``'manual'``: the output holds theirs and the conflict is marked
-  ``'unresolved'`` for a person to decide -- and are *always* reported by key
-  and field name with the base, theirs and ours values, so the losing value is
-  never lost.
+* Geometries are compared by value (normalised WKB), never by their stored bytes.
+* Conflicts are resolved by the policy -- the office (``'theirs'``) or the
+  field (``'ours'``) wins, or ``'manual'``: the output holds the office's
+  value and the conflict is unresolved -- and are *always* reported by key
+  and field name with the base, office and field values, so the losing value
+  is never lost.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import sqlite3
-from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
-from pathlib import Path
+from enum import Enum
 from typing import Any, Iterable, Mapping
 
-import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers.errors import GeoPackageError, SyncError
-from layers.geopackage import GeoPackage, LayerSchema, open_geopackage, temporary_path
+from layers.errors import SyncError
+from layers.workspace.values import same_value
 
 __all__ = [
     "POLICIES",
+    "POLICY_SIDES",
+    "Side",
     "Conflict",
     "ThreeWayResult",
     "RowDiff",
     "LayerCounts",
-    "MergeResult",
     "same_value",
     "geometry_wkt",
+    "json_value",
     "diff_rows",
     "three_way",
-    "merge_geopackages",
 ]
 
-#: Conflict policies: who wins a conflict ('manual': theirs, marked unresolved).
+
+class Side(str, Enum):
+    """The three versions a merge compares: the common ancestor, the office's, the field's."""
+
+    BASE = "base"
+    OFFICE = "office"
+    FIELD = "field"
+
+
+#: Policies of :func:`three_way` (the generic-file vocabulary of ``tongcheng merge``).
 POLICIES = ("theirs", "ours", "manual")
+#: The side each policy keeps: theirs is the office, ours the field; manual keeps the office's
+#: value and leaves the conflict unresolved (None).
+POLICY_SIDES: dict[str, Side | None] = {"theirs": Side.OFFICE, "ours": Side.FIELD, "manual": None}
+_FILE_WORDS = {Side.OFFICE: "theirs", Side.FIELD: "ours"}
 
 _NOT_THERE = object()  # the base value of a field of a feature inserted on both sides
 
@@ -78,49 +82,116 @@ _NOT_THERE = object()  # the base value of a field of a feature inserted on both
 
 @dataclass(frozen=True)
 class Conflict:
-    """One field of one feature that the two sides changed incompatibly.
+    """One field of one feature that the office and the field changed incompatibly.
 
     Attributes
     ----------
     layer : str or None
         Layer (table) name, when known.
-    key_field : str
-        Column the feature is matched by (``'uuid'`` or the fid column).
-    key : object
-        The feature's uuid or fid.
+    uuid : object
+        The feature's key: its uuid (or fid, see *key_field*).
     field : str
-        Name of the conflicting field.
+        Name of the conflicting field (``'geom'`` for the geometry).
     kind : str
         ``'update/update'`` (both changed the field), ``'update/delete'``
-        (theirs changed it, ours deleted the feature), ``'delete/update'``
-        (theirs deleted, ours changed) or ``'insert/insert'`` (both inserted
-        the feature with different values).
-    base, theirs, ours : object
-        The field's values (None on a side that deleted the feature, and base
-        None for an insert); geometries as shapely objects.
-    resolution : str
-        ``'theirs'`` or ``'ours'``: whose value (or deletion) is in the output;
-        ``'unresolved'`` under the manual policy (the output holds theirs).
+        (the office changed it, the field deleted the feature),
+        ``'delete/update'`` (the office deleted, the field changed) or
+        ``'insert/insert'`` (both inserted the feature with different values).
+    base_value, office_value, field_value : object
+        The field's values (None on a side that deleted the feature, and the
+        base None for an insert); geometries as shapely objects.
+    office_editor, office_time, field_editor, field_time : str or None
+        Who made each side's edit of the feature, and when (sync only).
+    resolution : Side or None
+        The side whose value (or deletion) is in the result; None when the
+        conflict is unresolved (manual policy: the office's value stays).
+    kept : object
+        The value now in place.
+    choice : object
+        What a person chose in a resolutions file (``'office'``, ``'field'``
+        or ``{'value': literal}``), or None when the policy decided.
+    key_field : str
+        Column the feature is matched by (``'uuid'``, or the fid column).
     """
 
     layer: str | None
-    key_field: str
-    key: Any
+    uuid: Any
     field: str
     kind: str
-    base: Any
-    theirs: Any
-    ours: Any
-    resolution: str
+    base_value: Any = None
+    office_value: Any = None
+    field_value: Any = None
+    office_editor: str | None = None
+    office_time: str | None = None
+    field_editor: str | None = None
+    field_time: str | None = None
+    resolution: Side | None = Side.OFFICE
+    kept: Any = None
+    choice: Any = None
+    key_field: str = "uuid"
+
+    @property
+    def key(self) -> tuple[str | None, Any, str]:
+        """``(layer, uuid, field)``: how a conflict is matched with a resolution."""
+        return (self.layer, self.uuid, self.field)
+
+    @property
+    def resolution_text(self) -> str:
+        """``'office'``, ``'field'`` or ``'unresolved'``."""
+        return self.resolution.value if self.resolution is not None else "unresolved"
+
+    @property
+    def default_choice(self) -> str:
+        """What a resolutions file starts with: the side kept (``'office'`` when unresolved)."""
+        if self.choice is not None:
+            return self.choice
+        return self.resolution.value if self.resolution is not None else Side.OFFICE.value
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: geometries as lossless WKT (:func:`geometry_wkt`), bytes as hex."""
+        """The sync report's form (JSON-ready: geometries as lossless WKT, bytes as hex)."""
         return {
-            "layer": self.layer, "key_field": self.key_field, "key": _json_value(self.key),
-            "field": self.field, "kind": self.kind, "base": _json_value(self.base),
-            "theirs": _json_value(self.theirs), "ours": _json_value(self.ours),
-            "resolution": self.resolution,
+            "layer": self.layer, "uuid": json_value(self.uuid), "field": self.field, "kind": self.kind,
+            "base_value": json_value(self.base_value), "office_value": json_value(self.office_value),
+            "field_value": json_value(self.field_value), "office_editor": self.office_editor,
+            "office_time": self.office_time, "field_editor": self.field_editor,
+            "field_time": self.field_time, "resolution": self.resolution_text,
+            "kept": json_value(self.kept), "choice": json_value(self.default_choice),
         }
+
+    def to_file_dict(self) -> dict[str, Any]:
+        """The generic file merge's report form (theirs = office, ours = field)."""
+        return {
+            "layer": self.layer, "key_field": self.key_field, "key": json_value(self.uuid),
+            "field": self.field, "kind": self.kind, "base": json_value(self.base_value),
+            "theirs": json_value(self.office_value), "ours": json_value(self.field_value),
+            "resolution": _FILE_WORDS[self.resolution] if self.resolution is not None else "unresolved",
+        }
+
+
+@dataclass
+class LayerCounts:
+    """Per-layer counts of a merge, apply or update: what it wrote, and the conflicts.
+
+    *key_field* is what features are matched by (the file merge reports it).
+    """
+
+    inserts: int = 0
+    updates: int = 0
+    deletes: int = 0
+    conflicts: int = 0
+    key_field: str = "uuid"
+
+    def to_dict(self) -> dict[str, int]:
+        """The counts for the JSON report of apply and update."""
+        return {"inserts": self.inserts, "updates": self.updates, "deletes": self.deletes,
+                "conflicts": self.conflicts}
+
+    def add(self, other: LayerCounts) -> None:
+        """Add *other*'s counts to these."""
+        self.inserts += other.inserts
+        self.updates += other.updates
+        self.deletes += other.deletes
+        self.conflicts += other.conflicts
 
 
 @dataclass
@@ -168,65 +239,6 @@ class RowDiff:
     deleted: list = field(default_factory=list)
 
 
-@dataclass
-class LayerCounts:
-    """Per-layer counts of a merge, relative to base."""
-
-    key_field: str
-    inserts: int = 0
-    updates: int = 0
-    deletes: int = 0
-    conflicts: int = 0
-
-
-@dataclass
-class MergeResult:
-    """What :func:`merge_geopackages` returns (and writes as the JSON report).
-
-    Attributes
-    ----------
-    base, theirs, ours, out : pathlib.Path
-    policy : str
-    layers : dict of str to LayerCounts
-    conflicts : list of Conflict
-        Every conflict, resolved or not.
-    renumbered : list of dict
-        Inserted features whose fid changed in the output:
-        ``{"layer", "key_field", "key", "fid_was", "fid"}``.
-    """
-
-    base: Path
-    theirs: Path
-    ours: Path
-    out: Path
-    policy: str
-    layers: dict = field(default_factory=dict)
-    conflicts: list = field(default_factory=list)
-    renumbered: list = field(default_factory=list)
-
-    @property
-    def unresolved(self) -> list[Conflict]:
-        """Conflicts left for a person (manual policy)."""
-        return [c for c in self.conflicts if c.resolution == "unresolved"]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready data."""
-        return {
-            "base": str(self.base), "theirs": str(self.theirs), "ours": str(self.ours),
-            "out": str(self.out), "policy": self.policy,
-            "layers": {name: {"key_field": c.key_field, "inserts": c.inserts,
-                              "updates": c.updates, "deletes": c.deletes,
-                              "conflicts": c.conflicts}
-                       for name, c in self.layers.items()},
-            "conflicts": [c.to_dict() for c in self.conflicts],
-            "renumbered": [{k: _json_value(v) for k, v in r.items()} for r in self.renumbered],
-        }
-
-    def to_json(self, indent: int = 2) -> str:
-        """The report as JSON text (UTF-8 characters kept, not escaped)."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
-
 def geometry_wkt(geom: BaseGeometry) -> str:
     """WKT that reads back to exactly the same coordinates.
 
@@ -258,7 +270,8 @@ def _wkt_body(geom: BaseGeometry) -> str:
     return "(" + ", ".join(parts) + ")"
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A value for a JSON report: geometries as lossless WKT, bytes as hex, NaN and infinities as text."""
     if isinstance(value, BaseGeometry):
         return geometry_wkt(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -273,23 +286,6 @@ def _json_value(value: Any) -> Any:
 # --------------------------------------------------------------------------
 # The pure core
 # --------------------------------------------------------------------------
-
-def same_value(a: Any, b: Any) -> bool:
-    """True if two field values are equal; geometries compare by ISO WKB.
-
-    Two NaN floats are equal; a geometry never equals a non-geometry.
-    """
-    if isinstance(a, BaseGeometry) or isinstance(b, BaseGeometry):
-        if not (isinstance(a, BaseGeometry) and isinstance(b, BaseGeometry)):
-            return False
-        return shapely.to_wkb(a, flavor="iso", byte_order=1) == shapely.to_wkb(
-            b, flavor="iso", byte_order=1)
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if a is _NOT_THERE or b is _NOT_THERE:
-        return a is b
-    return a == b
-
 
 def _fields(key: str, ignore: Iterable[str], *rows: Mapping | None) -> list[str]:
     """Field names to compare: union over *rows*, in first-seen order."""
@@ -448,17 +444,17 @@ def three_way(base: Mapping[Any, Mapping] | Iterable[Mapping],
     b_rows = _index(base, key, "base", layer)
     t_rows = _index(theirs, key, "theirs", layer)
     o_rows = _index(ours, key, "ours", layer)
-    winner = "ours" if policy == "ours" else "theirs"
-    resolution = "unresolved" if policy == "manual" else policy
+    kept_side = POLICY_SIDES[policy]
+    winner = "ours" if kept_side is Side.FIELD else "theirs"
     result = ThreeWayResult()
 
-    def conflict(k, name, kind, b, t, o):
+    def conflict(k: Any, name: str, kind: str, b: Any, t: Any, o: Any) -> None:
         result.conflicts.append(Conflict(
-            layer=layer, key_field=key, key=k, field=name, kind=kind,
-            base=None if b is _NOT_THERE else b, theirs=t, ours=o,
-            resolution=resolution))
+            layer=layer, uuid=k, field=name, kind=kind,
+            base_value=None if b is _NOT_THERE else b, office_value=t, field_value=o,
+            resolution=kept_side, kept=o if kept_side is Side.FIELD else t, key_field=key))
 
-    def merge_fields(k, b, t, o, kind):
+    def merge_fields(k: Any, b: Mapping | None, t: Mapping, o: Mapping, kind: str) -> dict:
         """Merge one feature present on both sides; *b* is {} for double inserts."""
         merged = dict(b) if b else dict(t)
         for name in _fields(key, ignore, b, t, o):
@@ -538,200 +534,3 @@ def three_way(base: Mapping[Any, Mapping] | Iterable[Mapping],
         else:
             result.rows[k] = merge_fields(k, None, t, o, "insert/insert")
     return result
-
-
-# --------------------------------------------------------------------------
-# GeoPackages
-# --------------------------------------------------------------------------
-
-def merge_geopackages(base: str | os.PathLike, theirs: str | os.PathLike,
-                      ours: str | os.PathLike, out: str | os.PathLike,
-                      policy: str = "theirs",
-                      report: str | os.PathLike | None = None) -> MergeResult:
-    """Three-way merge of GeoPackages that share a schema into a new GeoPackage.
-
-    Every feature and attribute table is merged with :func:`three_way`,
-    matching features by ``uuid`` where the table has that column (the fid
-    is then local and not compared) and by primary key otherwise.  The output
-    starts as a copy of *base* (same tables, CRS, indexes, styles, metadata)
-    and receives the merged deletes, updates and inserts; its spatial indexes,
-    extents and ``last_change`` are kept current.  It is written to a
-    temporary file next to *out* and renamed only when everything succeeded.
-
-    Parameters
-    ----------
-    base, theirs, ours : str or path-like
-        The common ancestor and the two descendants.
-    out : str or path-like
-        The merged GeoPackage to write (replaced if it exists).
-    policy : {'theirs', 'ours', 'manual'}
-        Who wins a conflict; ``'manual'`` keeps theirs in the output and
-        marks the conflict unresolved in the report.
-    report : str or path-like, optional
-        Where to write the JSON report (:meth:`MergeResult.to_dict`).
-
-    Returns
-    -------
-    MergeResult
-        Per-layer counts (relative to base), every conflict with its base,
-        theirs and ours values, and renumbered fids.
-
-    Raises
-    ------
-    GeoPackageError
-        If an input is missing, not a GeoPackage, truncated or corrupt.
-    SyncError
-        If the inputs' schemas differ (naming the files and the difference),
-        *out* is one of the inputs, or a key is missing or repeated.
-    ValueError
-        For an unknown policy.
-    """
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
-    paths = {"base": Path(base), "theirs": Path(theirs), "ours": Path(ours)}
-    out = Path(out)
-    for role, p in paths.items():
-        if p.exists() and out.exists() and os.path.samefile(p, out):
-            raise SyncError(f"{out}: the output cannot be the {role} input")
-    result = MergeResult(base=paths["base"], theirs=paths["theirs"], ours=paths["ours"],
-                         out=out, policy=policy)
-
-    with ExitStack() as stack:
-        gps = {role: stack.enter_context(open_geopackage(p)) for role, p in paths.items()}
-        schemas = _common_schemas(gps)
-        merged = {}
-        for layer, schema in schemas.items():
-            key = "uuid" if "uuid" in schema.column_names else schema.fid_column
-            ignore = (schema.fid_column,) if key != schema.fid_column else ()
-            rows = {role: _read_keyed(gp, layer, key) for role, gp in gps.items()}
-            tw = three_way(rows["base"], rows["theirs"], rows["ours"], key, policy=policy,
-                           ignore=ignore, renumber=key == schema.fid_column, layer=layer)
-            merged[layer] = (schema, key, rows["base"], tw)
-            result.layers[layer] = LayerCounts(
-                key_field=key, inserts=len(tw.inserted), updates=len(tw.updated),
-                deletes=len(tw.deleted), conflicts=len(tw.conflicts))
-            result.conflicts.extend(tw.conflicts)
-            for old, new in tw.renumbered.items():
-                result.renumbered.append({"layer": layer, "key_field": key, "key": new,
-                                          "fid_was": old, "fid": new})
-
-        tmp = temporary_path(out)
-        tmp_report = temporary_path(report) if report is not None else None
-        try:
-            with closing(sqlite3.connect(tmp)) as dst:
-                gps["base"].connection.backup(dst)
-            with GeoPackage(tmp, "a") as gp:
-                for layer, (schema, key, base_rows, tw) in merged.items():
-                    _write_layer(gp, schema, key, base_rows, tw, result)
-            if tmp_report is not None:
-                tmp_report.write_text(result.to_json() + "\n", encoding="utf-8")
-            os.replace(tmp, out)
-            if tmp_report is not None:
-                os.replace(tmp_report, report)
-        except BaseException:
-            for p in (tmp, tmp_report):
-                if p is not None and p.exists():
-                    p.unlink()
-            raise
-    return result
-
-
-def _common_schemas(gps: dict[str, GeoPackage]) -> dict[str, LayerSchema]:
-    """Schemas of base's tables; SyncError if theirs or ours differ."""
-    base = gps["base"]
-
-    def tables(gp):
-        names = set()
-        for layer in gp.layers():
-            if gp.connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                                     "AND name = ?", (layer,)).fetchone():
-                names.add(layer)
-        return names
-
-    base_layers = tables(base)
-    schemas = {layer: base.schema(layer) for layer in base.layers() if layer in base_layers}
-    for role in ("theirs", "ours"):
-        gp = gps[role]
-        other = tables(gp)
-        if other != base_layers:
-            parts = []
-            if base_layers - other:
-                parts.append(f"layers only in {base.path}: {', '.join(sorted(base_layers - other))}")
-            if other - base_layers:
-                parts.append(f"layers only in {gp.path}: {', '.join(sorted(other - base_layers))}")
-            raise SyncError(f"schemas differ between {base.path} (base) and {gp.path} "
-                            f"({role}): {'; '.join(parts)}")
-        for layer, schema in schemas.items():
-            problem = _schema_difference(schema, gp.schema(layer), base.path, gp.path)
-            if problem:
-                raise SyncError(f"schemas differ between {base.path} (base) and {gp.path} "
-                                f"({role}): layer {layer!r}: {problem}")
-    return schemas
-
-
-def _schema_difference(a: LayerSchema, b: LayerSchema, a_path: Path, b_path: Path) -> str | None:
-    """Describe the first difference between two layer schemas, or None."""
-    a_cols = {c.name: c.type.upper() for c in a.columns}
-    b_cols = {c.name: c.type.upper() for c in b.columns}
-    for name in a_cols:
-        if name not in b_cols:
-            return f"column {name!r} is missing in {b_path}"
-        if a_cols[name] != b_cols[name]:
-            return f"column {name!r} is {a_cols[name]} in {a_path} but {b_cols[name]} in {b_path}"
-    for name in b_cols:
-        if name not in a_cols:
-            return f"column {name!r} is only in {b_path}"
-    attrs = ["fid_column", "geometry_type"]
-    if a.is_spatial:
-        attrs += ["geometry_column", "srs_id", "z", "m"]
-    for attr in attrs:
-        va, vb = getattr(a, attr), getattr(b, attr)
-        if va != vb:
-            return f"{attr.replace('_', ' ')} is {va!r} in {a_path} but {vb!r} in {b_path}"
-    return None
-
-
-def _read_keyed(gp: GeoPackage, layer: str, key: str) -> dict:
-    """A layer's rows by *key*; SyncError naming the file for a null or repeated key."""
-    rows: dict = {}
-    for row in gp.rows(layer):
-        k = row[key]
-        if k is None:
-            raise SyncError(f"{gp.path}: layer {layer!r}: fid {row.get('fid')} has no {key}")
-        if k in rows:
-            raise SyncError(f"{gp.path}: layer {layer!r}: {key} {k!r} appears twice")
-        rows[k] = row
-    return rows
-
-
-def _write_layer(gp: GeoPackage, schema: LayerSchema, key: str, base_rows: dict,
-                 tw: ThreeWayResult, result: MergeResult) -> None:
-    """Apply the merged rows of one layer to the copy of base in *gp*."""
-    layer, fid = schema.name, schema.fid_column
-    ignore = (fid,) if key != fid else ()
-    diff = diff_rows(base_rows, tw.rows, key, ignore=ignore)
-    if diff.deleted:
-        gp.delete_rows(layer, key, diff.deleted)
-    if diff.updated:
-        gp.update_rows(layer, key, diff.updated)
-    if not diff.inserted:
-        return
-    # Keep an inserted row's fid when it is free; give the others fresh ones.
-    used = set(gp.keys(layer))
-    rows, pending = [], []
-    for row in diff.inserted:
-        if row.get(fid) is not None and row[fid] not in used:
-            used.add(row[fid])
-            rows.append(row)
-        else:
-            pending.append(row)
-    next_fid = max(used, default=0) + 1
-    for row in pending:
-        result.renumbered.append({"layer": layer, "key_field": key, "key": row[key],
-                                  "fid_was": row.get(fid), "fid": next_fid})
-        rows.append({**row, fid: next_fid})
-        next_fid += 1
-    try:
-        gp.write_rows(layer, rows)
-    except GeoPackageError as exc:
-        raise SyncError(f"{result.out}: writing merged layer {layer!r}: {exc}") from exc

@@ -18,6 +18,7 @@ import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pyproj
@@ -44,6 +45,7 @@ from layers.schema.definitions import (
 )
 from layers.sqlite.rtree import bulk_load_rtree
 from layers.sqlite.spatialite import MMAP_BYTES, connect, geometry_blob, geometry_blobs, point_blob_coordinates
+from layers.workspace.values import same_value
 from layers.workspace.tracking import CHANGES_TABLE, NOW_SQL, SETTINGS_TABLE, Change, base_table, changes_table_ddl, tracking_ddl
 
 __all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace", "new_uuid", "same_value", "login_name"]
@@ -677,6 +679,59 @@ class Workspace:
                     continue
             yield Change(layer, uuid, fid, op, changed, base, current, changed_at)
 
+    def raw_rows(self, layer: str) -> Iterator[dict[str, Any]]:
+        """Every row of a layer as stored: ``fid``, ``uuid``, the fields, the audit columns, ``geom`` as WKB.
+
+        For sync, which compares and rewrites whole rows.
+        """
+        definition = self.layer(layer)
+        names = ["fid", "uuid", *definition.field_names, *AUDIT_COLUMNS]
+        sql = f"SELECT {', '.join(names)}, AsBinary(geom) FROM {layer}"
+        for row in self.connection.execute(sql):
+            values = dict(zip(names, row[:-1]))
+            values["geom"] = row[-1]
+            yield values
+
+    def apply_rows(self, layer: str, rows: Mapping[str, Mapping[str, Any] | None], *, tracked: bool) -> None:
+        """Make the rows of these uuids exactly *rows* (None: delete), in one session.
+
+        Parameters
+        ----------
+        layer : str
+        rows : mapping of uuid to row or None
+            A row holds every field, the audit columns and ``geom`` (WKB or
+            None), and optionally ``fid`` (kept for a row inserted again).
+            Values are written as given: sync passes rows already checked
+            against the layer definition.
+        tracked : bool
+            False: the writes become part of the base state (an update from
+            the office); True: they are tracked edits, pending for the next
+            change package.
+        """
+        definition = self.layer(layer)
+        names = ["uuid", *definition.field_names, *AUDIT_COLUMNS]
+        with (self.session() if tracked else self.untracked()) as connection:
+            for uuid, row in rows.items():
+                exists = connection.execute(f"SELECT fid FROM {layer} WHERE uuid = ?", (uuid,)).fetchone()
+                if row is None:
+                    if exists:
+                        connection.execute(f"DELETE FROM {layer} WHERE uuid = ?", (uuid,))
+                    continue
+                geom = row.get("geom")
+                blob = geometry_blob(shapely.from_wkb(geom), self.srid) if geom is not None else None
+                if exists:
+                    sets = ", ".join(f"{n} = ?" for n in names[1:])
+                    connection.execute(f"UPDATE {layer} SET {sets}, geom = ? WHERE uuid = ?",
+                                       [row.get(n) for n in names[1:]] + [blob, uuid])
+                    continue
+                columns = [*names, "geom"]
+                values = [uuid, *[row.get(n) for n in names[1:]], blob]
+                if row.get("fid") is not None:
+                    columns.append("fid")
+                    values.append(row["fid"])
+                connection.execute(f"INSERT INTO {layer} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                                   values)
+
     def reset_base(self, layers=None):
         """Make the current state the base: forget the tracked changes of these layers (default all).
 
@@ -784,14 +839,6 @@ class _closing:
 
     def __exit__(self, *exc):
         self.connection.close()
-
-
-def same_value(a, b):
-    """Whether two stored values are the same: equal and of the same type (1 is not 1.0 or True), or both NULL.
-
-    Geometries are compared as WKB written by the same writer, so equal bytes mean equal coordinates.
-    """
-    return (a == b and type(a) is type(b)) or (a is None and b is None)
 
 
 def login_name():

@@ -15,7 +15,10 @@ from desktop.dialogs.sync_dialogs import SyncPrompts
 from desktop.sync_menu import SyncMenu
 from layers.geopackage import open_geopackage
 from layers.workspace.store import Workspace
-from layers.sync.sync import apply_package, checkout, create_master, read_package, recover, write_changes
+from layers.sync.apply import apply_package
+from layers.sync.changes import read_package, write_changes
+from layers.sync.checkout import checkout
+from layers.sync.master import create_master, recover
 
 from .editor_fixtures import ScriptedPrompts, wait_rendered
 
@@ -54,13 +57,6 @@ class ScriptedSyncPrompts(SyncPrompts):
         self.asked.append(("review", len(dialog.result.conflicts)))
         self.dialog_seen = dialog
         return False if self.review is None else self.review(dialog)
-
-
-@pytest.fixture(scope="module")
-def master_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("sync-master") / "master.gpkg"
-    create_master(path, user="office", demo=True, counts=COUNTS)
-    return path
 
 
 @pytest.fixture
@@ -275,7 +271,7 @@ def test_feature_deleted_at_the_office_can_be_kept_from_the_field(qtbot, office,
 
     def keep(dialog):
         table = dialog.conflicts
-        assert {c["kind"] for c in table.conflicts} == {"delete/update"}
+        assert {c.kind for c in table.conflicts} == {"delete/update"}
         assert len(table.conflicts) == 2            # name and seats_male, one feature
         assert table.text(0, OFFICE) == "(deleted)"
         table.set_choice(0, "field")                # the choice is the feature's: both rows follow

@@ -12,7 +12,7 @@ import fiona
 import pytest
 
 from layers.geopackage import open_geopackage
-from layers.sync.sync import create_master, read_master
+from layers.sync.master import create_master, read_master
 from tests.layers.test_gpkg import assert_valid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,19 +26,6 @@ COUNTS = {"toilets": 30, "signboards": 40, "kiosks": 10}
 def run(*args, cwd=None):
     env = {**os.environ, "PYTHONWARNINGS": "error", "PYTHONPATH": str(ROOT)}
     return subprocess.run([*TONGCHENG, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env)
-
-
-@pytest.fixture(scope="module")
-def master_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("cli") / "master.gpkg"
-    create_master(path, user="office", demo=True, counts=COUNTS)
-    return path
-
-
-@pytest.fixture
-def master(master_file, tmp_path):
-    shutil.copy2(master_file, tmp_path / "master.gpkg")
-    return tmp_path / "master.gpkg"
 
 
 def sql(path, statement, *parameters):
@@ -194,3 +181,106 @@ def test_merge_command_on_the_shared_scenarios(tmp_path, scenario):
     assert sorted(r[1:] for r in got) == sorted(r[1:] for r in want)  # inserts by content, not fid
     written = json.loads(report.read_text("utf-8"))
     assert [(c["layer"], c["key_field"], c["key"], c["field"]) for c in written["conflicts"]] == conflicts
+
+
+def test_apply_dry_run_report_edited_then_applied_with_resolutions(master, tmp_path):
+    import hashlib
+
+    from shapely import Point
+
+    a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    for ws, user in ((a, "张三"), (b, "李四")):
+        assert run("checkout", master, ws, "--user", user).returncode == 0
+    u = [first_uuid(master, i) for i in range(3)]
+    sql(a, "UPDATE toilets SET name = '甲改' WHERE uuid = ?", u[0])
+    sql(b, "UPDATE toilets SET name = '乙改' WHERE uuid = ?", u[0])
+    sql(a, "UPDATE toilets SET status = '停用' WHERE uuid = ?", u[1])
+    sql(b, "UPDATE toilets SET status = '在建' WHERE uuid = ?", u[1])
+    sql(a, "UPDATE toilets SET opening_hours = '6:00-22:00' WHERE uuid = ?", u[2])
+    sql(b, "UPDATE toilets SET opening_hours = '全天' WHERE uuid = ?", u[2])
+    assert run("changes", a, tmp_path / "pa.gpkg").returncode == 0
+    assert run("changes", b, tmp_path / "pb.gpkg").returncode == 0
+    assert run("apply", master, tmp_path / "pa.gpkg").returncode == 0
+
+    report = tmp_path / "r.json"
+    dry = run("apply", master, tmp_path / "pb.gpkg", "--dry-run", "--report", report)
+    assert dry.returncode == 2, dry.stderr
+    data = json.loads(report.read_text("utf-8"))
+    assert [c["choice"] for c in data["conflicts"]] == ["office"] * 3
+    by_uuid = {c["uuid"]: c for c in data["conflicts"]}
+    by_uuid[u[0]]["choice"] = "office"
+    by_uuid[u[1]]["choice"] = "field"
+    by_uuid[u[2]]["choice"] = {"value": "8:00-18:00"}
+    (tmp_path / "choices.json").write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+
+    def digest():
+        return hashlib.sha256(master.read_bytes()).hexdigest()
+
+    # edited wrong: an unknown uuid, or an unknown choice -> refused, the master unchanged
+    before = digest()
+    wrong = json.loads(json.dumps(data))
+    wrong["conflicts"][0]["uuid"] = "not-a-feature"
+    (tmp_path / "wrong.json").write_text(json.dumps(wrong), "utf-8")
+    out = run("apply", master, tmp_path / "pb.gpkg", "--resolutions", tmp_path / "wrong.json")
+    assert out.returncode == 1 and out.stderr.count("\n") == 1
+    assert "wrong.json" in out.stderr and "no choice for the conflict" in out.stderr
+    bad = json.loads(json.dumps(data))
+    bad["conflicts"][2]["choice"] = "theirs"
+    (tmp_path / "bad.json").write_text(json.dumps(bad), "utf-8")
+    out = run("apply", master, tmp_path / "pb.gpkg", "--resolutions", tmp_path / "bad.json")
+    assert out.returncode == 1 and "bad.json: conflict 3" in out.stderr and "unknown choice 'theirs'" in out.stderr
+    assert digest() == before
+
+    out = run("apply", master, tmp_path / "pb.gpkg", "--resolutions", tmp_path / "choices.json",
+              "--report", tmp_path / "after.json")
+    assert out.returncode == 2, out.stderr
+    assert_valid(master)
+    with fiona.open(master, layer="toilets") as src:
+        rows = {f["properties"]["uuid"]: f["properties"] for f in src}
+    assert rows[u[0]]["name"] == "甲改"
+    assert rows[u[1]]["status"] == "在建"
+    assert rows[u[2]]["opening_hours"] == "8:00-18:00"
+    after = {c["uuid"]: c for c in json.loads((tmp_path / "after.json").read_text("utf-8"))["conflicts"]}
+    assert after[u[1]]["resolution"] == "field" and after[u[1]]["office_value"] == "停用"
+    assert after[u[2]]["kept"] == "8:00-18:00" and after[u[2]]["field_value"] == "全天"
+
+
+def test_stale_resolutions_are_refused_and_the_master_is_unchanged(master, tmp_path):
+    import hashlib
+
+    a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    for ws in (a, b):
+        assert run("checkout", master, ws).returncode == 0
+    uuid = first_uuid(master)
+    sql(a, "UPDATE toilets SET name = '甲改' WHERE uuid = ?", uuid)
+    sql(b, "UPDATE toilets SET name = '乙改' WHERE uuid = ?", uuid)
+    assert run("changes", a, tmp_path / "pa.gpkg").returncode == 0
+    assert run("changes", b, tmp_path / "pb.gpkg").returncode == 0
+    assert run("apply", master, tmp_path / "pb.gpkg", "--dry-run", "--report", tmp_path / "r.json").returncode == 0
+    assert run("apply", master, tmp_path / "pa.gpkg").returncode == 0   # the master changed since the dry run
+    before = hashlib.sha256(master.read_bytes()).hexdigest()
+    out = run("apply", master, tmp_path / "pb.gpkg", "--resolutions", tmp_path / "r.json")
+    assert out.returncode == 1 and out.stderr.count("\n") == 1 and "r.json" in out.stderr
+    assert "no choice for the conflict" in out.stderr
+    assert hashlib.sha256(master.read_bytes()).hexdigest() == before
+
+
+def test_update_with_resolutions_from_the_command_line(master, tmp_path):
+    a, c = tmp_path / "a.sqlite", tmp_path / "c.sqlite"
+    for ws in (a, c):
+        assert run("checkout", master, ws).returncode == 0
+    uuid = first_uuid(master)
+    sql(a, "UPDATE toilets SET name = '甲改' WHERE uuid = ?", uuid)
+    assert run("changes", a, tmp_path / "pa.gpkg").returncode == 0
+    assert run("apply", master, tmp_path / "pa.gpkg").returncode == 0
+    sql(c, "UPDATE toilets SET name = '丙改' WHERE uuid = ?", uuid)
+    report = tmp_path / "r.json"
+    assert run("update", c, master, "--dry-run", "--report", report).returncode == 2
+    data = json.loads(report.read_text("utf-8"))
+    data["conflicts"][0]["choice"] = "field"
+    report.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    out = run("update", c, master, "--resolutions", report)
+    assert out.returncode == 2, out.stderr
+    assert sql(c, "PRAGMA integrity_check") == [("ok",)]
+    assert sql(c, "SELECT name FROM toilets WHERE uuid = ?", uuid) == [("丙改",)]
+    assert sql(c, "SELECT op FROM tongcheng_changes WHERE uuid = ?", uuid) == [("update",)]

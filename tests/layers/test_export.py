@@ -17,7 +17,8 @@ from layers.geopackage import open_geopackage
 from layers.geopackage.styles import layer_qml, layer_sld, operation_qml
 from layers.schema.definitions import load_definitions
 from layers.workspace.store import Workspace
-from layers.sync.sync import checkout, create_master
+from layers.sync.checkout import checkout
+from layers.sync.master import create_master
 from tests.layers.test_gpkg import assert_valid
 
 COUNTS = {"toilets": 40, "signboards": 60, "kiosks": 20}

@@ -1,5 +1,6 @@
 """Tests of layers.sync.merge: the pure three-way rules and the GeoPackage merge on GeoDiff's scenarios."""
 
+import dataclasses
 import json
 import shutil
 
@@ -9,15 +10,22 @@ from shapely import Point
 
 from layers.errors import GeoPackageError, SyncError
 from layers.geopackage import Column, LayerSchema, open_geopackage
+from layers.sync.files import merge_geopackages
 from layers.sync.merge import (
+    POLICY_SIDES,
     Conflict,
+    Side,
     diff_rows,
     geometry_wkt,
-    merge_geopackages,
     same_value,
     three_way,
 )
 from tests.layers.test_gpkg import assert_valid
+
+
+def word(conflict):
+    """A conflict's resolution in the generic-file words (theirs = office, ours = field)."""
+    return {Side.OFFICE: "theirs", Side.FIELD: "ours", None: "unresolved"}[conflict.resolution]
 
 from tests.conftest import TESTDATA as DATA_ROOT
 
@@ -75,7 +83,7 @@ def test_scenario_matches_geodiff_merged_file(data, tmp_path, scenario):
     assert sorted(map(content, got)) == sorted(map(content, want))
 
     expected_conflicts = [("simple", "fid", 2, "geometry")] if scenario == "2_updates" else []
-    assert [(c.layer, c.key_field, c.key, c.field) for c in result.conflicts] == expected_conflicts
+    assert [(c.layer, c.key_field, c.uuid, c.field) for c in result.conflicts] == expected_conflicts
     written = json.loads(report.read_text(encoding="utf-8"))
     assert written == result.to_dict()
     assert [(c["layer"], c["key_field"], c["key"], c["field"])
@@ -89,9 +97,9 @@ def test_2_updates_conflict_keeps_all_three_geometries(data, tmp_path):
     (c,) = result.conflicts
     base, theirs, ours = (read_simple(p)[1]["geometry"] for p in (
         data / "base.gpkg", folder / "updated_A.gpkg", folder / "updated_B.gpkg"))
-    assert (c.kind, c.resolution) == ("update/update", "ours")
-    assert same_value(c.base, base) and same_value(c.theirs, theirs) and same_value(c.ours, ours)
-    as_json = c.to_dict()
+    assert (c.kind, word(c)) == ("update/update", "ours")
+    assert same_value(c.base_value, base) and same_value(c.office_value, theirs) and same_value(c.field_value, ours)
+    as_json = c.to_file_dict()
     assert shapely.from_wkt(as_json["theirs"]).equals_exact(theirs, 0)  # full precision WKT
     assert as_json["ours"] == "POINT (0.17529503857641995 2.046386323782231)"
     assert result.layers["simple"].conflicts == 1 and result.layers["simple"].updates == 1
@@ -106,7 +114,7 @@ def test_2_updates_with_policy_theirs_keeps_their_geometry(data, tmp_path):
     row = read_simple(out)[1]
     assert row["rating"] == 9999
     assert same_value(row["geometry"], read_simple(folder / "updated_A.gpkg")[1]["geometry"])
-    assert [c.resolution for c in result.conflicts] == ["theirs"]
+    assert [word(c) for c in result.conflicts] == ["theirs"]
     assert result.unresolved == []
 
 
@@ -279,12 +287,12 @@ def test_uuid_merge_per_field_conflicts_and_fid_collisions(tmp_path):
     assert {rows["u-office"]["fid"], rows["u-laptop"]["fid"]} == {5, 6}
     assert rows["u-a"]["fid"] == 1
 
-    assert [(c.key_field, c.key, c.field, c.kind, c.resolution) for c in result.conflicts] == [
+    assert [(c.key_field, c.uuid, c.field, c.kind, word(c)) for c in result.conflicts] == [
         ("uuid", "u-b", "stalls", "update/update", "ours"),
         ("uuid", "u-c", "geom", "update/delete", "ours"),
     ]
     moved = result.conflicts[1]
-    assert moved.ours is None and same_value(moved.theirs, Point(104.5, 30.6))
+    assert moved.field_value is None and same_value(moved.office_value, Point(104.5, 30.6))
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["conflicts"][1][
         "theirs"] == "POINT (104.5 30.6)"
     counts = result.layers["toilets"]
@@ -304,7 +312,7 @@ def test_uuid_merge_manual_keeps_theirs_update_against_our_delete(tmp_path):
     assert_valid(out)
     assert [r["name"] for r in read_simple(out, "toilets")] == ["新名"]
     (c,) = result.unresolved
-    assert (c.key, c.field, c.base, c.theirs, c.ours) == ("u-a", "name", "旧名", "新名", None)
+    assert (c.uuid, c.field, c.base_value, c.office_value, c.field_value) == ("u-a", "name", "旧名", "新名", None)
 
 
 # -- the pure three-way function ---------------------------------------------
@@ -337,8 +345,9 @@ def test_same_new_value_on_both_sides_is_no_conflict():
 def test_same_field_changed_differently_is_a_conflict(policy, value, resolution):
     r = three_way(BASE, [row("a", name="T", rating=2), row("b"), row("c")],
                   [row("a", name="O"), row("b"), row("c")], "uuid", policy=policy, layer="t")
-    assert r.conflicts == [Conflict("t", "uuid", "a", "name", "update/update",
-                                    "n", "T", "O", resolution)]
+    assert r.conflicts == [Conflict("t", "a", "name", "update/update", "n", "T", "O",
+                                    resolution=POLICY_SIDES[policy], kept=value)]
+    assert word(r.conflicts[0]) == resolution
     assert r.rows["a"]["name"] == value and r.rows["a"]["rating"] == 2
 
 
@@ -346,7 +355,7 @@ def test_geometry_conflict_compares_by_value():
     r = three_way([row("a")], [row("a", geom=Point(1, 1))], [row("a", geom=Point(2, 2))],
                   "uuid", policy="ours")
     (c,) = r.conflicts
-    assert c.field == "geom" and c.to_dict()["theirs"] == "POINT (1 1)"
+    assert c.field == "geom" and c.to_file_dict()["theirs"] == "POINT (1 1)"
     assert same_value(r.rows["a"]["geom"], Point(2, 2))
 
 
@@ -354,7 +363,7 @@ def test_geometry_conflict_compares_by_value():
 def test_theirs_update_against_our_delete(policy, kept):
     r = three_way(BASE, [row("a", rating=9), row("b"), row("c")], [row("b"), row("c")],
                   "uuid", policy=policy)
-    assert [(c.key, c.field, c.kind, c.base, c.theirs, c.ours) for c in r.conflicts] == [
+    assert [(c.uuid, c.field, c.kind, c.base_value, c.office_value, c.field_value) for c in r.conflicts] == [
         ("a", "rating", "update/delete", 1, 9, None)]
     assert ("a" in r.rows) is kept
     if kept:
@@ -367,7 +376,7 @@ def test_theirs_update_against_our_delete(policy, kept):
 def test_our_update_against_their_delete(policy, kept):
     r = three_way(BASE, [row("b"), row("c")], [row("a", name="mine"), row("b"), row("c")],
                   "uuid", policy=policy)
-    assert [(c.key, c.field, c.kind, c.theirs, c.ours) for c in r.conflicts] == [
+    assert [(c.uuid, c.field, c.kind, c.office_value, c.field_value) for c in r.conflicts] == [
         ("a", "name", "delete/update", None, "mine")]
     assert ("a" in r.rows) is kept
 
@@ -387,7 +396,7 @@ def test_same_uuid_inserted_on_both_sides_is_one_feature():
     same = three_way([], [row("n")], [row("n")], "uuid")
     assert same.inserted == ["n"] and same.conflicts == [] and len(same.rows) == 1
     differ = three_way([], [row("n", name="T")], [row("n", name="O")], "uuid", policy="ours")
-    assert [(c.field, c.kind, c.base, c.theirs, c.ours) for c in differ.conflicts] == [
+    assert [(c.field, c.kind, c.base_value, c.office_value, c.field_value) for c in differ.conflicts] == [
         ("name", "insert/insert", None, "T", "O")]
     assert differ.rows["n"]["name"] == "O"
 
@@ -454,3 +463,35 @@ def test_diff_rows():
     d = diff_rows([row("a"), row("b")], [row("a", name="z"), row("c")], "uuid")
     assert d.updated == {"a": {"name": "z"}} and d.deleted == ["b"]
     assert [r["uuid"] for r in d.inserted] == ["c"]
+
+
+def test_one_same_value_rule_for_the_workspace_and_sync():
+    from layers.workspace import store
+    from layers.workspace.values import same_value as rule
+
+    assert store.same_value is rule and same_value is rule
+    assert rule(None, None) and not rule(None, 0) and not rule(None, "") and not rule(0, None)
+    assert rule(1.5, 1.5) and not rule(0.1 + 0.2, 0.3) and rule(float("nan"), float("nan"))
+    assert rule(1, 1.0)                                   # numbers by value, as SQLite stores them
+    assert rule("厕所", "厕所") and not rule("厕所", "厕所 ") and not rule("A", "a") and not rule("1", 1)
+    assert rule(Point(1, 2), shapely.from_wkb(shapely.to_wkb(Point(1, 2), byte_order=0)))
+    assert not rule(Point(1, 2), Point(1, 2, 0)) and not rule(Point(1, 2), b"\x01")
+    assert rule(b"\x01\x02", b"\x01\x02") and not rule(b"\x01", b"\x02")
+
+
+def test_side_and_typed_conflict_vocabulary():
+    assert [s.value for s in Side] == ["base", "office", "field"]
+    assert POLICY_SIDES == {"theirs": Side.OFFICE, "ours": Side.FIELD, "manual": None}
+    c = Conflict("toilets", "u-1", "geom", "update/update", Point(0, 0), Point(1, 1), Point(2, 2),
+                 office_editor="张三", field_editor="李四", resolution=Side.FIELD, kept=Point(2, 2))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.kept = None
+    assert c.key == ("toilets", "u-1", "geom") and c.resolution_text == "field"
+    assert c.to_dict() == {
+        "layer": "toilets", "uuid": "u-1", "field": "geom", "kind": "update/update",
+        "base_value": "POINT (0 0)", "office_value": "POINT (1 1)", "field_value": "POINT (2 2)",
+        "office_editor": "张三", "office_time": None, "field_editor": "李四", "field_time": None,
+        "resolution": "field", "kept": "POINT (2 2)", "choice": "field"}
+    assert c.to_file_dict()["resolution"] == "ours" and c.to_file_dict()["theirs"] == "POINT (1 1)"
+    unresolved = dataclasses.replace(c, resolution=None)
+    assert unresolved.resolution_text == "unresolved" and unresolved.to_dict()["choice"] == "office"

@@ -20,37 +20,15 @@ from shapely import Point
 from layers.errors import GeoPackageError, SyncError
 from layers.geopackage import open_geopackage
 from layers.workspace.store import Workspace
-from layers.sync.sync import (
-    EXIT_CLEAN,
-    EXIT_CONFLICTS,
-    LEDGER_TABLE,
-    apply_package,
-    checkout,
-    create_master,
-    read_master,
-    read_package,
-    recover,
-    update_workspace,
-    write_changes,
-)
+from layers.sync.apply import apply_package
+from layers.sync.changes import read_package, write_changes
+from layers.sync.checkout import checkout
+from layers.sync.master import LEDGER_TABLE, create_master, read_master, recover
+from layers.sync.update import update_workspace
 from tests.layers.test_gpkg import assert_valid
 
 COUNTS = {"toilets": 40, "signboards": 60, "kiosks": 20}
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def master_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("master") / "master.gpkg"
-    create_master(path, user="office", demo=True, counts=COUNTS)
-    return path
-
-
-@pytest.fixture
-def master(master_file, tmp_path):
-    copy = tmp_path / "master.gpkg"
-    shutil.copy2(master_file, copy)
-    return copy
 
 
 def digest(path):
@@ -235,13 +213,13 @@ EXPECTED_B_CONFLICTS = {
 
 def conflicts_of(result, u):
     index = {uuid: i for i, uuid in enumerate(u)}
-    return {(index[c["uuid"]], c["field"], c["kind"]) for c in result.conflicts}
+    return {(index[c.uuid], c.field, c.kind) for c in result.conflicts}
 
 
 def test_first_package_applies_cleanly(two_staff):
     s = two_staff
     result = apply_package(s.master, s.pa, report=s.tmp / "ra.json")
-    assert result.exit_code == EXIT_CLEAN and result.conflicts == []
+    assert result.has_conflicts is False and result.conflicts == []
     assert (result.version_before, result.version_after) == (1, 2)
     counts = result.layers["toilets"]
     assert (counts.inserts, counts.updates, counts.deletes) == (1, 7, 1)
@@ -260,7 +238,7 @@ def test_second_package_merges_per_field_and_reports_every_conflict(two_staff):
     s = two_staff
     apply_package(s.master, s.pa)
     result = apply_package(s.master, s.pb, policy="office", report=s.tmp / "rb.json")
-    assert result.exit_code == EXIT_CONFLICTS
+    assert result.has_conflicts is True
     assert conflicts_of(result, s.u) == EXPECTED_B_CONFLICTS
     rows = master_rows(s.master)
     assert rows[s.u[0]]["name"] == "A名"                                # office wins
@@ -302,10 +280,10 @@ def test_every_policy(two_staff, policy):
     assert rows[s.u[7]]["name"] == ("B先改" if 7 in field_wins else "A后改")
     expected = "unresolved" if policy == "manual" else None
     for c in result.conflicts:
-        side = "field" if (s.u.index(c["uuid"]) in field_wins) else "office"
-        assert c["resolution"] == (expected or side)
+        side = "field" if (s.u.index(c.uuid) in field_wins) else "office"
+        assert c.resolution_text == (expected or side)
     assert len(result.unresolved) == (5 if policy == "manual" else 0)
-    assert result.exit_code == EXIT_CONFLICTS
+    assert result.has_conflicts is True
     assert_valid(s.master)
 
 
@@ -314,7 +292,7 @@ def test_reapply_changes_nothing(two_staff):
     apply_package(s.master, s.pa)
     before = digest(s.master)
     again = apply_package(s.master, s.pa)
-    assert again.already_applied and again.exit_code == EXIT_CLEAN
+    assert again.already_applied and again.has_conflicts is False
     assert digest(s.master) == before
     assert read_master(s.master).version == 2
 
@@ -340,7 +318,7 @@ def test_update_rebases_the_workspace_keeping_unsent_edits(two_staff):
         edit(a, s.u[4], name="再改")              # unsent, office kept A's (same base) -> clean
         edit(a, s.u[8], status="停用")            # unsent
         result = update_workspace(a, s.master, report=s.tmp / "update.json")
-        assert result.exit_code == EXIT_CLEAN and result.version_after == 3
+        assert result.has_conflicts is False and result.version_after == 3
         assert a.find("toilets", s.u[1]).attributes["name"] == "未发送"
         assert a.find("toilets", s.u[1]).attributes["status"] == "停用"   # B's change arrived
         assert a.find("toilets", s.ib).attributes["name"] == "乙新建"
@@ -350,7 +328,7 @@ def test_update_rebases_the_workspace_keeping_unsent_edits(two_staff):
         assert a.setting("sync_base_version") == "3"
         package = write_changes(a, s.tmp / "pa2.gpkg")
     result = apply_package(s.master, package.path)
-    assert result.exit_code == EXIT_CLEAN
+    assert result.has_conflicts is False
     rows = master_rows(s.master)
     assert rows[s.u[1]]["name"] == "未发送" and rows[s.u[1]]["status"] == "停用"
 
@@ -367,8 +345,8 @@ def test_update_reports_conflicts_with_unsent_edits(two_staff):
         edit(b, s.u[9], name="乙未发送")
         edit(b, s.u[1], seats_male=3)   # A set it to 9 at the office: conflict
         result = update_workspace(b, s.master, policy="field")
-        assert result.exit_code == EXIT_CONFLICTS
-        assert {(c["uuid"], c["field"]) for c in result.conflicts} == {(s.u[1], "seats_male")}
+        assert result.has_conflicts is True
+        assert {(c.uuid, c.field) for c in result.conflicts} == {(s.u[1], "seats_male")}
         assert b.find("toilets", s.u[1]).attributes["seats_male"] == 3
         assert b.find("toilets", s.u[9]).attributes["name"] == "乙未发送"
         assert {c.uuid for c in b.changes("toilets")} == {s.u[1], s.u[9]}
@@ -386,8 +364,8 @@ def test_packages_of_one_workspace_apply_in_order(master, tmp_path):
     with pytest.raises(SyncError, match="apply them first"):
         apply_package(master, second.path)
     assert digest(master) == before
-    assert apply_package(master, first.path).exit_code == EXIT_CLEAN
-    assert apply_package(master, second.path).exit_code == EXIT_CLEAN  # base is the first's result
+    assert apply_package(master, first.path).has_conflicts is False
+    assert apply_package(master, second.path).has_conflicts is False  # base is the first's result
     assert master_rows(master)[u[0]]["name"] == "二"
 
 
@@ -467,15 +445,15 @@ def test_update_from_another_master_changes_nothing(master, package, tmp_path):
 
 KILL_SCRIPT = """
 import sys, time
-import layers.sync.sync as sync
+import layers.sync.apply as apply
 master, package, flag = sys.argv[1:4]
-write = sync._write_master_layer
+write = apply._write_master_layer
 def write_then_hang(*args, **kwargs):
     write(*args, **kwargs)
     open(flag, "w").write("written")
     time.sleep(120)
-sync._write_master_layer = write_then_hang
-sync.apply_package(master, package)
+apply._write_master_layer = write_then_hang
+apply.apply_package(master, package)
 """
 
 
@@ -516,7 +494,7 @@ def test_package_reads_back_with_fiona(two_staff):
 
 
 def test_a_lost_package_can_be_sent_again_from_the_kept_copy(master, tmp_path):
-    from layers.sync.sync import sent_folder, update_workspace
+    from layers.sync.changes import sent_folder
 
     checkout(master, tmp_path / "ws.sqlite")
     u = list(master_rows(master))
@@ -526,8 +504,188 @@ def test_a_lost_package_can_be_sent_again_from_the_kept_copy(master, tmp_path):
         kept = sent_folder(ws) / f"{sent.package_uuid}.gpkg"
     (tmp_path / "lost.gpkg").unlink()  # the e-mail never arrived
     assert kept.exists()
-    assert apply_package(master, kept).exit_code == EXIT_CLEAN
+    assert apply_package(master, kept).has_conflicts is False
     assert master_rows(master)[u[0]]["name"] == "丢失的包"
     with Workspace.open(tmp_path / "ws.sqlite") as ws:
         update_workspace(ws, master)
         assert not kept.exists()  # the master has it: the copy is no longer needed
+
+
+# -- resolutions: a choice per conflict --------------------------------------------------------
+
+def dry_run_report(path):
+    return json.loads(Path(path).read_text("utf-8"))
+
+
+def set_choices(report, path, choices):
+    """Write *report* to *path* with ``choice`` set per (uuid, field) from *choices*."""
+    for c in report["conflicts"]:
+        if (c["uuid"], c["field"]) in choices:
+            c["choice"] = choices[(c["uuid"], c["field"])]
+    Path(path).write_text(json.dumps(report, ensure_ascii=False), "utf-8")
+    return path
+
+
+def test_dry_run_report_carries_the_policy_choice(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pa)
+    for policy, expected in (("office", "office"), ("field", "field"), ("manual", "office")):
+        apply_package(s.master, s.pb, policy=policy, dry_run=True, report=s.tmp / "r.json")
+        report = dry_run_report(s.tmp / "r.json")
+        assert {c["choice"] for c in report["conflicts"]} == {expected}
+
+
+def test_apply_with_resolutions_puts_the_chosen_values_in_the_master(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pa)
+    apply_package(s.master, s.pb, dry_run=True, report=s.tmp / "r.json")
+    target = Point(s.p5.x + 1.5, s.p5.y - 2.25)
+    path = set_choices(dry_run_report(s.tmp / "r.json"), s.tmp / "choices.json", {
+        (s.u[0], "name"): "field",                            # B名
+        (s.u[2], "name"): "field",                            # the office deleted it: restored
+        (s.u[4], "name"): "office",                           # the field deleted it: stays
+        (s.u[5], "geom"): {"value": target.wkt},              # a literal geometry
+        (s.u[7], "name"): {"value": "定下的名"},                # a literal text
+    })
+    result = apply_package(s.master, s.pb, resolutions=path, report=s.tmp / "after.json")
+    rows = master_rows(s.master)
+    assert rows[s.u[0]]["name"] == "B名"
+    assert rows[s.u[2]]["name"] == "B改名"
+    assert rows[s.u[4]]["name"] == "A改名"
+    assert rows[s.u[5]]["geom"].equals_exact(target, 0)
+    assert rows[s.u[7]]["name"] == "定下的名"
+    assert_valid(s.master)
+    with fiona.open(s.master, layer="toilets") as src:
+        by_uuid = {f["properties"]["uuid"]: f["properties"] for f in src}
+    assert by_uuid[s.u[7]]["name"] == "定下的名" and by_uuid[s.u[0]]["name"] == "B名"
+    report = dry_run_report(s.tmp / "after.json")
+    by_key = {(c["uuid"], c["field"]): c for c in report["conflicts"]}
+    assert len(by_key) == len(result.conflicts) == 5
+    assert (by_key[(s.u[0], "name")]["resolution"], by_key[(s.u[0], "name")]["office_value"]) == ("field", "A名")
+    assert by_key[(s.u[7], "name")]["kept"] == "定下的名" and by_key[(s.u[7], "name")]["field_value"] == "B先改"
+    assert by_key[(s.u[4], "name")]["resolution"] == "office"
+
+
+def test_apply_refuses_stale_or_wrong_resolutions_and_changes_nothing(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pa)
+    apply_package(s.master, s.pb, dry_run=True, report=s.tmp / "r.json")
+    good = dry_run_report(s.tmp / "r.json")
+    before = digest(s.master)
+
+    unknown = json.loads(json.dumps(good))
+    unknown["conflicts"][0]["uuid"] = "00000000-0000-0000-0000-000000000000"
+    (s.tmp / "unknown.json").write_text(json.dumps(unknown), "utf-8")
+    with pytest.raises(SyncError, match=r"unknown\.json: no choice for the conflict"):
+        apply_package(s.master, s.pb, resolutions=s.tmp / "unknown.json")
+    missing = json.loads(json.dumps(good))
+    extra = {**missing["conflicts"][0], "uuid": "00000000-0000-0000-0000-000000000000"}
+    missing["conflicts"].append(extra)
+    (s.tmp / "extra.json").write_text(json.dumps(missing), "utf-8")
+    with pytest.raises(SyncError, match="00000000-0000-0000-0000-000000000000 name no longer exists"):
+        apply_package(s.master, s.pb, resolutions=s.tmp / "extra.json")
+    bad = json.loads(json.dumps(good))
+    bad["conflicts"][1]["choice"] = "mine"
+    (s.tmp / "bad.json").write_text(json.dumps(bad), "utf-8")
+    with pytest.raises(SyncError, match=r"bad\.json: conflict 2 .*unknown choice 'mine'"):
+        apply_package(s.master, s.pb, resolutions=s.tmp / "bad.json")
+    assert digest(s.master) == before
+
+    # the office changes a conflicting field after the dry run: the file is stale
+    with open_geopackage(s.master, "a") as gp:
+        gp.update_rows("toilets", "uuid", {s.u[0]: {"name": "又改了"}})
+    stale_before = digest(s.master)
+    with pytest.raises(SyncError, match=f"{s.u[0]} name has office_value '又改了' now, not 'A名'"):
+        apply_package(s.master, s.pb, resolutions=s.tmp / "r.json")
+    assert digest(s.master) == stale_before
+    assert read_master(s.master).version == 2
+
+
+def test_resolution_objects_and_vocabulary(two_staff):
+    from layers.sync.merge import Conflict, Side
+    from layers.sync.resolutions import Resolution, Value
+
+    s = two_staff
+    apply_package(s.master, s.pa)
+    preview = apply_package(s.master, s.pb, dry_run=True)
+    assert all(isinstance(c, Conflict) for c in preview.conflicts)
+    choices = [Resolution(c.layer, c.uuid, c.field, Side.FIELD if c.field == "name" else Value(c.office_value))
+               for c in preview.conflicts]
+    deleted = next(c for c in preview.conflicts if c.kind == "delete/update")
+    with pytest.raises(SyncError, match="choose \"office\" or \"field\""):
+        apply_package(s.master, s.pb, dry_run=True,
+                      resolutions=[Resolution(deleted.layer, deleted.uuid, deleted.field, Value("x"))])
+    result = apply_package(s.master, s.pb, resolutions=choices)
+    assert {c.resolution for c in result.conflicts if c.field == "name"} == {Side.FIELD}
+    rows = master_rows(s.master)
+    assert rows[s.u[0]]["name"] == "B名" and s.u[4] not in rows
+    assert rows[s.u[5]]["geom"].equals_exact(moved(s.p5, 10), 0)
+
+
+@pytest.fixture
+def behind(master, tmp_path):
+    """A workspace checked out before the office applied A's package, with conflicting unsent edits."""
+    u = list(master_rows(master))
+    checkout(master, tmp_path / "a.sqlite", user="张三")
+    checkout(master, tmp_path / "c.sqlite", user="王五")
+    with Workspace.open(tmp_path / "a.sqlite") as a:
+        edit(a, u[0], name="A名")
+        a.delete("toilets", a.find("toilets", u[2]).fid)
+        edit(a, u[4], name="A改名")
+        p5 = a.find("toilets", u[5]).geometry
+        edit(a, u[5], geometry=moved(p5, 10))
+        seats = a.find("toilets", u[6]).attributes["seats_male"] or 0
+        edit(a, u[6], seats_male=seats + 1)
+        write_changes(a, tmp_path / "pa.gpkg")
+    apply_package(master, tmp_path / "pa.gpkg")
+    with Workspace.open(tmp_path / "c.sqlite") as c:
+        edit(c, u[0], name="C名")
+        edit(c, u[2], name="C改名")
+        c.delete("toilets", c.find("toilets", u[4]).fid)
+        edit(c, u[5], geometry=moved(p5, -10))
+        edit(c, u[6], seats_male=seats + 2)
+    return SimpleNamespace(master=master, u=u, p5=p5, seats=seats, ws=tmp_path / "c.sqlite", tmp=tmp_path)
+
+
+def test_update_with_resolutions_writes_field_choices_as_pending_edits(behind):
+    s = behind
+    target = Point(s.p5.x + 3, s.p5.y + 4)
+    with Workspace.open(s.ws) as ws:
+        update_workspace(ws, s.master, dry_run=True, report=s.tmp / "r.json")
+    path = set_choices(dry_run_report(s.tmp / "r.json"), s.tmp / "choices.json", {
+        (s.u[0], "name"): "field",                  # written back against the new base
+        (s.u[2], "name"): "field",                  # the office deleted it: inserted again
+        (s.u[4], "name"): "field",                  # the field deleted it: deleted again
+        (s.u[5], "geom"): {"value": target.wkt},
+        (s.u[6], "seats_male"): "office",
+    })
+    with Workspace.open(s.ws) as ws:
+        result = update_workspace(ws, s.master, resolutions=path, report=s.tmp / "after.json")
+        assert sorted((s.u.index(c.uuid), c.field) for c in result.conflicts) == [
+            (0, "name"), (2, "name"), (4, "name"), (5, "geom"), (6, "seats_male")]
+        assert ws.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert ws.find("toilets", s.u[0]).attributes["name"] == "C名"
+        assert ws.find("toilets", s.u[2]).attributes["name"] == "C改名"
+        with pytest.raises(Exception):
+            ws.find("toilets", s.u[4])
+        assert ws.find("toilets", s.u[5]).geometry.equals_exact(target, 0)
+        assert ws.find("toilets", s.u[6]).attributes["seats_male"] == s.seats + 1
+        pending = {(c.uuid, c.op) for c in ws.changes("toilets")}
+        assert pending == {(s.u[0], "update"), (s.u[2], "insert"), (s.u[4], "delete"), (s.u[5], "update")}
+        assert ws.setting("sync_base_version") == "2"
+    report = dry_run_report(s.tmp / "after.json")
+    by_key = {(c["uuid"], c["field"]): c for c in report["conflicts"]}
+    assert by_key[(s.u[0], "name")]["resolution"] == "field" and by_key[(s.u[0], "name")]["office_value"] == "A名"
+
+
+def test_update_refuses_a_stale_resolutions_file_and_changes_nothing(behind):
+    s = behind
+    with Workspace.open(s.ws) as ws:
+        update_workspace(ws, s.master, dry_run=True, report=s.tmp / "r.json")
+        edit(ws, s.u[0], name="C又改")
+        before = {c.uuid: (c.op, c.current and c.current["name"]) for c in ws.changes("toilets")}
+        with pytest.raises(SyncError, match="field_value 'C又改' now, not 'C名'"):
+            update_workspace(ws, s.master, resolutions=s.tmp / "r.json")
+        assert {c.uuid: (c.op, c.current and c.current["name"]) for c in ws.changes("toilets")} == before
+        assert ws.setting("sync_base_version") == "1"
+        assert ws.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,242 @@
+"""Change packages: the field's edits since the base as a GeoPackage (write_changes, read_package).
+
+A **change package** is a GeoPackage that opens in any GIS: per layer a
+feature table of the features inserted, updated or deleted since the base,
+with ``op``, ``changed_fields``, ``edited_by``/``edited_at``, the current
+values (for a deletion: the values and geometry it had), and ``base``: a JSON
+object of the changed fields' base values (geometries as lossless WKT).  Its
+``tongcheng_package`` table holds the package uuid, workspace id, master id,
+base version and the packages sent before it.  Writing one resets the
+workspace's base: the changes are on their way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import uuid as uuid_module
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import shapely
+
+from layers import __version__
+from layers.errors import GeoPackageError, SyncError
+from layers.geopackage import Column, GeoPackage, LayerSchema, open_geopackage
+from layers.log import logger
+from layers.schema.definitions import LayerDefinition
+from layers.sync.checkout import SETTINGS, checkout_info
+from layers.sync.master import MASTER_TABLE, PACKAGE_TABLE, key_value_schema
+from layers.sync.merge import geometry_wkt
+from layers.sync.rows import AUDIT_COLUMNS, gpb_of_wkbs, now_text, quote
+from layers.workspace.store import Workspace
+
+__all__ = ["PACKAGE_FORMAT", "PACKAGE_KIND", "PACKAGE_EXTRA", "PackageResult", "PackageInfo", "package_schema",
+           "iso_time", "write_changes", "sent_folder", "read_package_info", "read_package"]
+
+log = logger(__name__)
+
+PACKAGE_FORMAT = "1"
+PACKAGE_KIND = "tongcheng-change-package"
+#: The columns of a package layer besides the master's: what happened, and who did it when.
+PACKAGE_EXTRA = ("op", "changed_fields", "edited_by", "edited_at")
+
+
+@dataclass
+class PackageResult:
+    """A change package written by :func:`write_changes`."""
+
+    path: Path | None
+    package_uuid: str | None
+    workspace_id: str
+    master_id: str
+    base_version: int
+    layers: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        """Features in the package, all layers and operations."""
+        return sum(sum(c.values()) for c in self.layers.values())
+
+
+def package_schema(definition: LayerDefinition, srid: int) -> LayerSchema:
+    """The GeoPackage schema of one change-package layer."""
+    columns = [Column("uuid", "TEXT", not_null=True, unique=True), Column("op", "TEXT", not_null=True),
+               Column("changed_fields", "TEXT"), Column("edited_by", "TEXT"), Column("edited_at", "DATETIME")]
+    columns += [Column(f.name, f.sql_type) for f in definition.fields]
+    columns += [Column(c, "DATETIME" if c.endswith("_at") else "TEXT") for c in AUDIT_COLUMNS]
+    columns.append(Column("base", "TEXT"))
+    return LayerSchema(definition.name, tuple(columns), geometry_type=definition.geometry_type,
+                       srs_id=srid, identifier=f"{definition.title('zh_CN')} 变更",
+                       description=f"{definition.title('en')}: changes")
+
+
+def iso_time(value: Any) -> str | None:
+    """An audit time as GeoPackage DATETIME text (or None)."""
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) >= 20 and value.endswith("Z"):
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool = True) -> PackageResult:
+    """Write the workspace's changes since its base as a change package.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        A checked-out workspace (open).
+    out : path-like
+        The GeoPackage to write (replaced atomically if it exists).
+    reset : bool
+        Reset the base once the package is written (the normal "send").
+
+    Returns
+    -------
+    PackageResult
+        With ``path`` None when there was nothing to send (no file written).
+    """
+    ws = workspace
+    info = checkout_info(ws)
+    out = Path(out)
+    result = PackageResult(None, None, ws.id, info["master_id"], info["version"])
+    user = ws.user
+    collected = {}
+    for layer in info["layers"]:
+        rows = list(_workspace_changes(ws, ws.layer(layer), user))
+        collected[layer] = rows
+        counts = {"insert": 0, "update": 0, "delete": 0}
+        for row in rows:
+            counts[row[1]] += 1
+        result.layers[layer] = counts
+    if result.total == 0:
+        return result
+    package_uuid = str(uuid_module.uuid4())
+    from layers.geopackage.styles import operation_qml
+
+    with open_geopackage(out, "w") as gp:
+        gp.add_srs(ws.srid)
+        gp.create_layer(key_value_schema(PACKAGE_TABLE, "Tongcheng change package"))
+        meta = {
+            "format": PACKAGE_FORMAT, "kind": PACKAGE_KIND, "package_uuid": package_uuid,
+            "workspace_id": ws.id, "master_id": info["master_id"], "base_version": str(info["version"]),
+            "editor": user, "created_at": now_text(), "app_version": __version__,
+            "previous_packages": json.dumps(info["sent"]), "layers": json.dumps(info["layers"]),
+            "bbox": json.dumps(info["bbox"]), "srid": str(ws.srid),
+        }
+        gp.write_rows(PACKAGE_TABLE, [{"key": k, "value": v} for k, v in meta.items()])
+        for layer, rows in collected.items():
+            definition = ws.layer(layer)
+            schema = package_schema(definition, ws.srid)
+            gp.create_layer(schema)
+            names = ["uuid", *PACKAGE_EXTRA, *definition.field_names, *AUDIT_COLUMNS, "base", "geom"]
+            try:
+                gp.connection.executemany(
+                    f"INSERT INTO {quote(layer)} ({', '.join(map(quote, names))}) "
+                    f"VALUES ({', '.join('?' * len(names))})", rows)
+            except sqlite3.Error as exc:
+                raise GeoPackageError(f"{out}: writing layer {layer!r}: {exc}") from None
+            gp.add_style(layer, layer[:30], operation_qml(definition, columns=schema.column_names),
+                         description="变更 / changes", owner="tongcheng")
+    if reset:
+        # The base is reset, so these changes can never be written again: keep a copy of the
+        # package beside the workspace until the office's master shows it applied (update).
+        kept = sent_folder(ws) / f"{package_uuid}.gpkg"
+        kept.parent.mkdir(exist_ok=True)
+        shutil.copyfile(out, kept)
+        with ws.session():
+            ws.reset_base(info["layers"])
+            ws.set_setting(SETTINGS["sent"], json.dumps([*info["sent"], package_uuid]))
+    result.path, result.package_uuid = out, package_uuid
+    return result
+
+
+def sent_folder(workspace: Workspace) -> Path:
+    """Where a workspace keeps copies of the change packages it sent: ``<workspace>.sent/``.
+
+    If a package is lost on its way to the office, send the copy named by its
+    uuid again; ``update`` removes the copies once the master has applied them.
+    """
+    return workspace.path.with_name(workspace.path.name + ".sent")
+
+
+def _workspace_changes(ws: Workspace, definition: LayerDefinition, user: str | None) -> Iterator[tuple]:
+    """The net changes of a layer since the base (``Workspace.changes``) as change-package rows."""
+    fields = definition.field_names
+    changes = list(ws.changes(definition.name))
+    shown = [change.base if change.op == "delete" else change.current for change in changes]
+    gpbs = gpb_of_wkbs([values["geom"] for values in shown], ws.srid)
+    for change, values, gpb in zip(changes, shown, gpbs):
+        base_json = None
+        if change.op == "delete":
+            editor, when = user, change.changed_at
+        else:
+            editor, when = values["modified_by"], values["modified_at"]
+        if change.op == "update":
+            base = change.base
+            base_json = json.dumps(
+                {n: (geometry_wkt(shapely.from_wkb(base[n])) if base[n] is not None else None) if n == "geom" else base[n]
+                 for n in change.changed_fields},
+                ensure_ascii=False,
+            )
+        changed = change.changed_fields if change.op != "delete" else ()
+        yield (change.uuid, change.op, ",".join(changed) or None, editor, iso_time(when),
+               *[values[n] for n in fields], values["created_by"], iso_time(values["created_at"]),
+               values["modified_by"], iso_time(values["modified_at"]), base_json, gpb)
+
+
+
+@dataclass
+class PackageInfo:
+    """The header of a change package (its ``tongcheng_package`` table)."""
+
+    path: Path
+    package_uuid: str
+    workspace_id: str
+    master_id: str
+    base_version: int
+    editor: str | None
+    created_at: str | None
+    previous: list[str]
+    layers: list[str]
+    srid: int
+
+
+def read_package_info(gp: GeoPackage) -> PackageInfo:
+    """The header of an open change package; SyncError if it is not one."""
+    path = gp.path
+    con = gp.connection
+    if not con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (PACKAGE_TABLE,)).fetchone():
+        if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (MASTER_TABLE,)).fetchone():
+            raise SyncError(f"{path}: this is a master, not a change package")
+        raise SyncError(f"{path}: not a Tongcheng change package (no {PACKAGE_TABLE} table)")
+    try:
+        meta = dict(con.execute(f"SELECT key, value FROM {PACKAGE_TABLE}"))
+        info = PackageInfo(path=path, package_uuid=meta["package_uuid"], workspace_id=meta["workspace_id"],
+                           master_id=meta["master_id"], base_version=int(meta["base_version"]),
+                           editor=meta.get("editor"), created_at=meta.get("created_at"),
+                           previous=json.loads(meta.get("previous_packages") or "[]"),
+                           layers=json.loads(meta["layers"]), srid=int(meta["srid"]))
+    except (sqlite3.Error, KeyError, ValueError) as exc:
+        raise SyncError(f"{path}: damaged change package header ({exc})") from None
+    if meta.get("kind") != PACKAGE_KIND or meta.get("format") != PACKAGE_FORMAT:
+        raise SyncError(f"{path}: change package format {meta.get('format')!r} is not supported")
+    return info
+
+
+def read_package(path: str | os.PathLike) -> PackageInfo:
+    """Read a change package's header (uuid, workspace, master, base version, layers)."""
+    with open_geopackage(path) as gp:
+        info = read_package_info(gp)
+    return info

@@ -1,0 +1,204 @@
+"""Checkout: a SpatiaLite workspace made from the master, and the settings that tie it to the master.
+
+A **checkout** is a SpatiaLite workspace (``layers.workspace.store``) loaded from the
+master as its base state (untracked), with the master id, base version, area
+and layers in its settings (:data:`SETTINGS`, the one place these names are
+written).  The workspace's triggers track every edit since.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from layers.errors import SyncError
+from layers.geopackage import open_geopackage
+from layers.log import logger
+from layers.schema.definitions import LayerDefinition
+from layers.sync.master import bbox_condition, master_rows, read_master_info, recover
+from layers.sync.rows import AUDIT_COLUMNS, CHUNK, geometries, now_text, quote
+from layers.workspace.store import Workspace
+
+__all__ = ["SETTINGS", "MASTER_ID_SETTING", "CheckoutInfo", "checked_out_master_id", "checkout_info",
+           "parse_bbox", "checkout"]
+
+log = logger(__name__)
+
+#: The workspace settings a checkout writes (and apply, changes and update read), by short name.
+SETTINGS = {
+    "master_id": "sync_master_id", "version": "sync_base_version", "bbox": "sync_bbox",
+    "layers": "sync_layers", "path": "sync_master_path", "sent": "sync_sent_packages",
+    "at": "sync_checked_out_at",
+}
+#: The setting holding the master's id; absent in a workspace that was not checked out.
+MASTER_ID_SETTING = SETTINGS["master_id"]
+
+#: ``master_id``, ``version``, ``bbox``, ``layers``, ``sent``: what :func:`checkout_info` returns.
+CheckoutInfo = dict[str, Any]
+
+
+def checked_out_master_id(workspace: Workspace) -> str | None:
+    """The id of the master *workspace* was checked out from, or None if it was not checked out.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        An open workspace.
+
+    Returns
+    -------
+    str or None
+    """
+    value = workspace.setting(MASTER_ID_SETTING)
+    return str(value) if value else None
+
+
+def _offset_progress(progress: Callable[[int, int], None] | None, offset: int,
+                     total: int) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda n: progress(offset + n, total)
+
+
+def parse_bbox(bbox: str | Sequence[float] | None) -> tuple[float, float, float, float] | None:
+    """A bounding box from ``'minx,miny,maxx,maxy'`` or four numbers (None kept); SyncError if malformed."""
+    if bbox is None:
+        return None
+    if isinstance(bbox, str):
+        try:
+            bbox = [float(v) for v in bbox.split(",")]
+        except ValueError:
+            raise SyncError(f"bbox {bbox!r}: expected minx,miny,maxx,maxy") from None
+    bbox = tuple(float(v) for v in bbox)
+    if len(bbox) != 4 or not all(math.isfinite(v) for v in bbox) or bbox[0] > bbox[2] or bbox[1] > bbox[3]:
+        raise SyncError(f"bbox {bbox!r}: expected minx,miny,maxx,maxy with min <= max")
+    return bbox
+
+
+def checkout_info(ws: Workspace) -> CheckoutInfo:
+    """What a checkout wrote into a workspace's settings; SyncError if it was not checked out."""
+    master_id = checked_out_master_id(ws)
+    if not master_id:
+        raise SyncError(f"{ws.path}: not checked out from a master (make one with tongcheng checkout)")
+    return {
+        "master_id": master_id,
+        "version": int(ws.setting(SETTINGS["version"])),
+        "bbox": json.loads(ws.setting(SETTINGS["bbox"]) or "null"),
+        "layers": json.loads(ws.setting(SETTINGS["layers"])),
+        "sent": json.loads(ws.setting(SETTINGS["sent"]) or "[]"),
+    }
+
+
+def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: str | None = None,
+             bbox: str | Sequence[float] | None = None, layers: Iterable[str] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Make an offline workspace from the master (all of it, or an area and some layers).
+
+    Parameters
+    ----------
+    master : path-like
+        The master GeoPackage.
+    workspace : path-like
+        The SpatiaLite workspace to create; it must not exist.
+    user : str, optional
+        The editor's name for the audit columns (default: login name).
+    bbox : (minx, miny, maxx, maxy) or 'minx,miny,maxx,maxy', optional
+        Area to take, in the master's CRS; features whose bounding box meets it.
+    layers : iterable of str, optional
+        Facility layers to take (default: all).  Survey layers (GPS) are
+        always in the workspace, empty and local.
+    progress : callable(done, total), optional
+
+    Returns
+    -------
+    dict
+        Per layer the number of features checked out.
+    """
+    workspace = Path(workspace)
+    log.info("checking out %s into %s", master, workspace)
+    if workspace.exists():
+        raise SyncError(f"{workspace}: already exists")
+    bbox = parse_bbox(bbox)
+    recover(master)
+    counts = {}
+    with open_geopackage(master) as gp:
+        info = read_master_info(gp)
+        chosen = list(info.layers) if not layers else list(layers)
+        for name in chosen:
+            if name not in info.layers:
+                raise SyncError(f"{master}: no layer {name!r} (layers: {', '.join(info.layers)})")
+        chosen = [n for n in info.layers if n in chosen]
+        wanted = chosen + [n for n, d in info.definitions.items() if d.survey]
+        conditions = {}
+        total = 0
+        for name in chosen:
+            where, params = bbox_condition(info.definitions[name], bbox) if bbox else ("", ())
+            conditions[name] = (where, params)
+            total += gp.connection.execute(f"SELECT count(*) FROM {quote(name)}" + (f" WHERE {where}" if where else ""),
+                                           params).fetchone()[0]
+        with tempfile.TemporaryDirectory(prefix="tongcheng-defs-") as temporary:
+            folder = Path(temporary)
+            (folder / "_codelists.toml").write_text(info.codelists, "utf-8")
+            for name in wanted:
+                (folder / f"{name}.toml").write_text(info.texts[name], "utf-8")
+            ws = Workspace.create(workspace, crs=info.crs, user=user, definitions_folder=folder)
+        try:
+            with ws:
+                done = 0
+                box = shapely.box(*bbox) if bbox else None
+                with ws.untracked():
+                    for name in chosen:
+                        definition = info.definitions[name]
+                        where, params = conditions[name]
+                        rows = master_rows(gp.connection, definition, where, params)
+                        offset = done
+
+                        def features(rows: Iterator[dict[str, Any]] = rows,
+                                     definition: LayerDefinition = definition) -> Iterator[tuple]:
+                            batch = []
+                            for row in rows:
+                                batch.append(row)
+                                if len(batch) >= CHUNK:
+                                    yield from _checkout_features(definition, batch, box)
+                                    batch = []
+                            yield from _checkout_features(definition, batch, box)
+
+                        counts[name] = ws.insert_many(
+                            name, features(),
+                            progress=_offset_progress(progress, offset, total))
+                        done += counts[name]
+                    for key, value in {
+                        "master_id": info.master_id, "version": info.version,
+                        "bbox": json.dumps(bbox), "layers": json.dumps(chosen),
+                        "path": str(Path(master).absolute()), "sent": "[]", "at": now_text(),
+                    }.items():
+                        ws.set_setting(SETTINGS[key], value)
+        except BaseException:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(workspace) + suffix).unlink(missing_ok=True)
+            raise
+    return counts
+
+
+def _checkout_features(definition: LayerDefinition, rows: list[dict[str, Any]],
+                       box: BaseGeometry | None) -> Iterator[tuple[dict[str, Any], Any, dict[str, Any]]]:
+    geoms = geometries([r["geom"] for r in rows])
+    keep = np.ones(len(rows), dtype=bool)
+    if box is not None and rows:
+        keep = shapely.intersects(np.array(geoms, dtype=object), box)
+    names = definition.field_names
+    derived = {f.name for f in definition.fields if f.derived}
+    for row, geom, k in zip(rows, geoms, keep):
+        if not k:
+            continue
+        attributes = {n: row[n] for n in names if n not in derived}
+        identity = {"uuid": row["uuid"], **{c: row[c] for c in AUDIT_COLUMNS if row[c] is not None}}
+        yield attributes, geom, identity

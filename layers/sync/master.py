@@ -1,0 +1,333 @@
+"""The office's master GeoPackage: its bookkeeping tables, create_master, read_master, recover.
+
+The office keeps the **master**: a GeoPackage with one feature table per
+facility layer (``fid``, ``geom``, ``uuid``, the definition's fields, the audit
+columns) and attribute tables of its own:
+
+``tongcheng_master``
+    key/value: ``master_id`` (a uuid made once), ``version`` (raised by every
+    apply that is not a repeat), CRS, the layer definitions' code lists.
+``tongcheng_layers``
+    the layer definitions (TOML text), so a checkout makes a workspace with
+    exactly the master's fields, and a package can be checked against them.
+``tongcheng_ledger``
+    one row per change package applied: its uuid, workspace, editor, base
+    version, the version it made, counts.  A package already in the ledger
+    is not applied again.
+``tongcheng_deleted``
+    who deleted which feature and when (through an apply), so a later
+    conflict with a field edit can name the office's editor and time.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tomllib
+import uuid as uuid_module
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from layers import __version__
+from layers.crs.epsg import epsg_crs
+from layers.errors import GeoPackageError, SyncError
+from layers.geopackage import Column, GeoPackage, LayerSchema, gpb_wkb, open_geopackage
+from layers.log import logger
+from layers.schema.definitions import (
+    DEFINITIONS_FOLDER,
+    LayerDefinition,
+    load_definitions,
+    parse_codelists,
+    parse_definition,
+    validate_feature,
+)
+from layers.sync.rows import AUDIT_COLUMNS, CHUNK, now_text, quote
+from layers.workspace.store import login_name
+
+__all__ = [
+    "MASTER_TABLE",
+    "LAYERS_TABLE",
+    "LEDGER_TABLE",
+    "DELETED_TABLE",
+    "PACKAGE_TABLE",
+    "INTERNAL_TABLES",
+    "MasterInfo",
+    "master_schema",
+    "key_value_schema",
+    "create_master",
+    "recover",
+    "read_master",
+    "read_master_info",
+    "master_columns",
+    "master_rows",
+    "master_rows_by_uuid",
+    "bbox_condition",
+]
+
+log = logger(__name__)
+
+MASTER_TABLE = "tongcheng_master"
+LAYERS_TABLE = "tongcheng_layers"
+LEDGER_TABLE = "tongcheng_ledger"
+DELETED_TABLE = "tongcheng_deleted"
+PACKAGE_TABLE = "tongcheng_package"
+#: Tables of masters and packages that are Tongcheng's bookkeeping, not data.
+INTERNAL_TABLES = (MASTER_TABLE, LAYERS_TABLE, LEDGER_TABLE, DELETED_TABLE, PACKAGE_TABLE, "layer_styles")
+MASTER_FORMAT = "1"
+
+
+@dataclass
+class MasterInfo:
+    """What a master GeoPackage says about itself.
+
+    Attributes
+    ----------
+    path : Path
+    master_id : str
+    version : int
+    srid : int
+    definitions : dict
+        Every layer definition (facility and survey) by name.
+    layers : list of str
+        The facility layers the master holds (feature tables).
+    codelists : str
+        The ``_codelists.toml`` text the definitions use.
+    texts : dict
+        The TOML text of each definition.
+    """
+
+    path: Path
+    master_id: str
+    version: int
+    srid: int
+    definitions: dict[str, LayerDefinition]
+    layers: list[str]
+    codelists: str
+    texts: dict[str, str]
+
+    @property
+    def crs(self) -> str:
+        return f"EPSG:{self.srid}"
+
+
+def master_schema(definition: LayerDefinition, srid: int) -> LayerSchema:
+    """The GeoPackage schema of one master layer (uuid, fields, audit columns)."""
+    columns = [Column("uuid", "TEXT", not_null=True, unique=True)]
+    columns += [Column(f.name, f.sql_type) for f in definition.fields]
+    columns += [Column(c, "DATETIME" if c.endswith("_at") else "TEXT") for c in AUDIT_COLUMNS]
+    return LayerSchema(definition.name, tuple(columns), geometry_type=definition.geometry_type,
+                       srs_id=srid, identifier=definition.title("zh_CN"),
+                       description=definition.title("en"))
+
+
+def key_value_schema(name: str, description: str) -> LayerSchema:
+    return LayerSchema(name, (Column("key", "TEXT", not_null=True, unique=True), Column("value", "TEXT")),
+                       description=description)
+
+
+def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | None = None,
+                  demo: bool = False, *, seed: int = 2026, counts: dict[str, int] | None = None,
+                  definitions_folder: str | os.PathLike | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> MasterInfo:
+    """Create the office's master GeoPackage (empty, or filled with the demo district).
+
+    Parameters
+    ----------
+    path : path-like
+        The ``.gpkg`` file to create; it must not exist.
+    crs : str
+        CRS of every layer (``EPSG:n``).
+    user : str, optional
+        Name written into the audit columns of demo features.
+    demo : bool
+        Fill the facility layers with the demo district (``layers.demo``).
+    seed, counts : passed to ``layers.demo.demo_features``.
+    definitions_folder : path-like, optional
+        Layer definitions (default: the shipped ones).
+    progress : callable(done, total), optional
+
+    Returns
+    -------
+    MasterInfo
+    """
+    from layers.workspace.store import new_uuid
+
+    path = Path(path)
+    if path.exists():
+        raise SyncError(f"{path}: already exists")
+    srid, _ = epsg_crs(crs, SyncError)
+    folder = Path(definitions_folder) if definitions_folder else None
+    definitions = load_definitions(folder)
+    codelists_path = (folder or DEFINITIONS_FOLDER) / "_codelists.toml"
+    codelists = codelists_path.read_text("utf-8") if codelists_path.exists() else ""
+    user = user or login_name()
+    facility = [d for d in definitions.values() if not d.survey]
+    features = {}
+    if demo:
+        from layers.demo import demo_features
+
+        features = demo_features(f"EPSG:{srid}", seed, counts)
+    total = sum(len(v) for v in features.values())
+    done = 0
+    now = now_text()
+    master_id = str(uuid_module.uuid4())
+    with open_geopackage(path, "w") as gp:
+        gp.add_srs(srid)
+        for definition in facility:
+            gp.create_layer(master_schema(definition, srid))
+        gp.create_layer(key_value_schema(MASTER_TABLE, "Tongcheng master: id and version"))
+        gp.create_layer(LayerSchema(LAYERS_TABLE, (
+            Column("name", "TEXT", not_null=True, unique=True), Column("position", "INTEGER"),
+            Column("facility", "BOOLEAN"), Column("definition", "TEXT", not_null=True)),
+            description="Tongcheng layer definitions"))
+        gp.create_layer(LayerSchema(LEDGER_TABLE, (
+            Column("package_uuid", "TEXT", not_null=True, unique=True), Column("workspace_id", "TEXT"),
+            Column("editor", "TEXT"), Column("base_version", "INTEGER"), Column("version", "INTEGER"),
+            Column("applied_at", "DATETIME"), Column("applied_by", "TEXT"), Column("policy", "TEXT"),
+            Column("inserts", "INTEGER"), Column("updates", "INTEGER"), Column("deletes", "INTEGER"),
+            Column("conflicts", "INTEGER"), Column("file", "TEXT")),
+            description="Tongcheng change packages applied"))
+        gp.create_layer(LayerSchema(DELETED_TABLE, (
+            Column("layer", "TEXT", not_null=True), Column("uuid", "TEXT", not_null=True),
+            Column("deleted_by", "TEXT"), Column("deleted_at", "DATETIME"),
+            Column("package_uuid", "TEXT"), Column("version", "INTEGER")),
+            description="Features deleted through Tongcheng change packages"))
+        gp.connection.execute(f"CREATE INDEX {DELETED_TABLE}_uuid ON {DELETED_TABLE} (uuid)")
+        gp.write_rows(MASTER_TABLE, [
+            {"key": "format", "value": MASTER_FORMAT}, {"key": "master_id", "value": master_id},
+            {"key": "version", "value": "1"}, {"key": "srid", "value": str(srid)},
+            {"key": "created_at", "value": now}, {"key": "created_by", "value": user},
+            {"key": "app_version", "value": __version__}, {"key": "codelists", "value": codelists},
+        ])
+        gp.write_rows(LAYERS_TABLE, [
+            {"name": d.name, "position": i, "facility": not d.survey,
+             "definition": d.source.read_text("utf-8")}
+            for i, d in enumerate(definitions.values())])
+        from layers.geopackage.styles import layer_qml, layer_sld
+
+        for definition in facility:
+            rows = []
+            for attributes, geometry in features.get(definition.name, ()):
+                values = validate_feature(definition, attributes, None)
+                rows.append({"uuid": new_uuid(), **values, "geom": geometry, "created_by": user,
+                             "created_at": now, "modified_by": user, "modified_at": now})
+            if rows:
+                gp.write_rows(definition.name, rows)
+                done += len(rows)
+                if progress:
+                    progress(done, total)
+            gp.add_style(definition.name, definition.name[:30], layer_qml(definition),
+                         sld=layer_sld(definition), description=definition.title("zh_CN"),
+                         owner="tongcheng")
+    return read_master(path)
+
+
+def recover(path: str | os.PathLike) -> None:
+    """Roll back what an interrupted apply left in *path* (a hot journal), if anything.
+
+    SQLite does this on the next read-write open; a read-only open cannot, so
+    readers call this first.
+    """
+    path = Path(path)
+    if Path(str(path) + "-journal").exists() and path.is_file():
+        try:
+            con = sqlite3.connect(path)
+        except sqlite3.Error as exc:
+            raise GeoPackageError(f"{path}: cannot recover an interrupted write: {exc}") from None
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise GeoPackageError(f"{path}: cannot recover an interrupted write: {exc}") from None
+        finally:
+            con.close()
+
+
+def read_master_info(gp: GeoPackage) -> MasterInfo:
+    """The :class:`MasterInfo` of an open master GeoPackage (SyncError if it is not one)."""
+    path = gp.path
+    if not gp.connection.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (MASTER_TABLE,)).fetchone():
+        if gp.connection.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (PACKAGE_TABLE,)).fetchone():
+            raise SyncError(f"{path}: this is a change package, not a Tongcheng master")
+        raise SyncError(f"{path}: not a Tongcheng master (no {MASTER_TABLE} table)")
+    try:
+        meta = dict(gp.connection.execute(f"SELECT key, value FROM {MASTER_TABLE}"))
+        texts = {name: (text, bool(facility)) for name, text, facility in gp.connection.execute(
+            f"SELECT name, definition, facility FROM {LAYERS_TABLE} ORDER BY position")}
+    except sqlite3.Error as exc:
+        raise SyncError(f"{path}: damaged Tongcheng master ({exc})") from None
+    if meta.get("format") != MASTER_FORMAT:
+        raise SyncError(f"{path}: master format {meta.get('format')!r} is not supported "
+                        f"(this Tongcheng reads {MASTER_FORMAT})")
+    try:
+        codelists = parse_codelists(tomllib.loads(meta.get("codelists") or ""), f"{path} code lists")
+        definitions = {name: parse_definition(tomllib.loads(text), codelists, f"{path}: layer {name}", name)
+                       for name, (text, _) in texts.items()}
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        raise SyncError(f"{path}: damaged layer definitions ({exc})") from None
+    layers = [name for name, (_, facility) in texts.items() if facility]
+    present = set(gp.layers())
+    for name in layers:
+        if name not in present:
+            raise SyncError(f"{path}: master layer {name!r} is missing")
+    return MasterInfo(path=path, master_id=meta["master_id"], version=int(meta["version"]),
+                      srid=int(meta["srid"]), definitions=definitions, layers=layers,
+                      codelists=meta.get("codelists") or "",
+                      texts={name: text for name, (text, _) in texts.items()})
+
+
+def read_master(path: str | os.PathLike) -> MasterInfo:
+    """Read a master's id, version, CRS and layer definitions.
+
+    Raises
+    ------
+    GeoPackageError
+        The file is missing, not a GeoPackage, truncated.
+    SyncError
+        It is a GeoPackage but not a Tongcheng master.
+    """
+    recover(path)
+    with open_geopackage(path) as gp:
+        info = read_master_info(gp)
+    return info
+
+
+def master_columns(definition: LayerDefinition) -> list[str]:
+    """The columns of a master layer that sync reads, in order."""
+    return ["fid", "geom", "uuid", *definition.field_names, *AUDIT_COLUMNS]
+
+
+def master_rows(con: sqlite3.Connection, definition: LayerDefinition, where: str = "",
+                parameters: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+    """Raw rows of a master layer as dicts (geometry as WKB under 'geom'), in chunks."""
+    names = master_columns(definition)
+    sql = f"SELECT {', '.join(map(quote, names))} FROM {quote(definition.name)}" + (f" WHERE {where}" if where else "")
+    cursor = con.execute(sql, parameters)
+    while True:
+        chunk = cursor.fetchmany(CHUNK)
+        if not chunk:
+            return
+        for row in chunk:
+            d = dict(zip(names, row))
+            d["geom"] = gpb_wkb(d["geom"])
+            yield d
+
+
+def master_rows_by_uuid(con: sqlite3.Connection, definition: LayerDefinition,
+                        uuids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Raw master rows (as :func:`master_rows`) of the given uuids, by uuid."""
+    out = {}
+    uuids = list(uuids)
+    for i in range(0, len(uuids), 500):
+        part = uuids[i:i + 500]
+        for row in master_rows(con, definition, f"uuid IN ({', '.join('?' * len(part))})", part):
+            out[row["uuid"]] = row
+    return out
+
+
+def bbox_condition(definition: LayerDefinition,
+                   bbox: tuple[float, float, float, float]) -> tuple[str, tuple[float, ...]]:
+    """An SQL condition (and its parameters) on a master layer's R-tree: features whose box meets *bbox*."""
+    rtree = f"rtree_{definition.name}_geom"
+    return (f"fid IN (SELECT id FROM {quote(rtree)} WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)",
+            (bbox[2], bbox[0], bbox[3], bbox[1]))

@@ -1,0 +1,92 @@
+"""What apply and update return and report: :class:`SyncResult`."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from layers.errors import SyncError
+from layers.geopackage import temporary_path
+from layers.sync.merge import Conflict, LayerCounts
+
+__all__ = ["SyncResult"]
+
+
+@dataclass
+class SyncResult:
+    """What :func:`~layers.sync.apply.apply_package` and :func:`~layers.sync.update.update_workspace` return.
+
+    Attributes
+    ----------
+    action : 'apply' or 'update'
+    master, other : Path
+        The master, and the package (apply) or workspace (update).
+    policy : str
+    dry_run : bool
+    already_applied : bool
+        Apply only: the package was in the ledger; nothing was done.
+    version_before, version_after : int
+        Master version (apply), or workspace base version (update).
+    layers : dict of str to LayerCounts
+    conflicts : list of Conflict
+        One per conflicting field, with the side kept (``resolution``) and
+        the value now in place (``kept``); the losing value is the other side's.
+    resolutions : Path or None
+        The resolutions file the choices came from, if any.
+    """
+
+    action: str
+    master: Path
+    other: Path
+    policy: str
+    dry_run: bool = False
+    package_uuid: str | None = None
+    already_applied: bool = False
+    version_before: int | None = None
+    version_after: int | None = None
+    layers: dict[str, LayerCounts] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
+    resolutions: Path | None = None
+
+    @property
+    def unresolved(self) -> list[Conflict]:
+        """Conflicts left for a person (manual policy, no choice given): the office's value stayed."""
+        return [c for c in self.conflicts if c.resolution is None]
+
+    @property
+    def has_conflicts(self) -> bool:
+        """True if there were conflicts (resolved by the policy or choices, or unresolved)."""
+        return bool(self.conflicts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report: counts, and every conflict with a ``choice`` a person may edit."""
+        out: dict[str, Any] = {
+            "action": self.action, "master": str(self.master),
+            ("package" if self.action == "apply" else "workspace"): str(self.other),
+            "package_uuid": self.package_uuid, "policy": self.policy, "dry_run": self.dry_run,
+            "already_applied": self.already_applied, "version_before": self.version_before,
+            "version_after": self.version_after,
+            "layers": {k: v.to_dict() for k, v in self.layers.items()},
+            "conflicts": [c.to_dict() for c in self.conflicts], "unresolved": len(self.unresolved),
+        }
+        if self.resolutions is not None:
+            out["resolutions"] = str(self.resolutions)
+        return out
+
+    def to_json(self) -> str:
+        """The report as JSON text (UTF-8 characters kept)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+    def write_report(self, path: str | os.PathLike) -> None:
+        """Write the JSON report to *path* atomically; SyncError if it cannot be written."""
+        path = Path(path)
+        tmp = temporary_path(path)
+        try:
+            tmp.write_text(self.to_json() + "\n", encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise SyncError(f"{path}: cannot write the report: {exc.strerror}") from None

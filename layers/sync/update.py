@@ -1,0 +1,217 @@
+"""Update (field side): rebase a checked-out workspace onto a newer master, keeping the unsent edits."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import shapely
+
+from layers.errors import SyncError
+from layers.geopackage import open_geopackage
+from layers.log import logger
+from layers.schema.definitions import LayerDefinition
+from layers.sync.changes import sent_folder
+from layers.sync.checkout import SETTINGS, checkout_info
+from layers.sync.master import LEDGER_TABLE, bbox_condition, master_rows, master_rows_by_uuid, read_master_info, recover
+from layers.sync.merge import LayerCounts, same_value
+from layers.sync.resolutions import (
+    POLICIES,
+    Choice,
+    Resolution,
+    SideRows,
+    check_resolutions,
+    complete,
+    merge_layer,
+    merge_row,
+    resolutions_from,
+    row_diff,
+)
+from layers.sync.results import SyncResult
+from layers.sync.rows import AUDIT_COLUMNS, canonical, geometries
+from layers.workspace.store import Workspace
+
+__all__ = ["update_workspace"]
+
+log = logger(__name__)
+
+
+def _workspace_rows(ws: Workspace, definition: LayerDefinition) -> dict[str, dict[str, Any]]:
+    """The workspace's rows of a layer by uuid (geometry as WKB)."""
+    return {row["uuid"]: row for row in ws.raw_rows(definition.name)}
+
+
+def _same_raw(definition: LayerDefinition, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Same field values and geometry (canonical WKB)."""
+    return all(same_value(a.get(n), b.get(n)) for n in definition.field_names) and a.get("geom") == b.get("geom")
+
+
+def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy: str = "office",
+                     report: str | os.PathLike | None = None, dry_run: bool = False,
+                     resolutions: str | os.PathLike | Iterable[Resolution] | None = None) -> SyncResult:
+    """Bring a newer master into a checked-out workspace, keeping the edits not yet sent.
+
+    The rebase: base = the workspace's base, office = the new master, field =
+    the workspace now.  Afterwards the base is the new master and the kept
+    edits are tracked changes against it, ready for the next change package.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        A checked-out workspace (open).
+    master : path-like
+        The newer master (same master id).
+    policy, report, dry_run : as :func:`~layers.sync.apply.apply_package`.
+    resolutions : path-like or iterable of Resolution, optional
+        A choice per conflict (a dry run's report with edited ``choice``
+        values, or :class:`Resolution` objects).  A ``field`` choice (or a
+        literal value) is written back as a tracked edit against the new
+        base: the field's value; for a feature the field deleted and the
+        office changed, the deletion; for one the office deleted and the
+        field changed, the field's feature again, with its uuid.  These are
+        pending changes, sent with the next change package.  The
+        resolutions must match the conflicts of now exactly, or nothing is
+        changed (SyncError naming the first mismatch).
+
+    Everything is written in one transaction on the workspace's own
+    connection.
+
+    Returns
+    -------
+    SyncResult
+        Counts are what changed in the workspace, per layer.
+    """
+    if policy not in POLICIES:
+        raise SyncError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    ws = workspace
+    master = Path(master)
+    info = checkout_info(ws)
+    result = SyncResult("update", master, ws.path, policy, dry_run)
+    items, source, result.resolutions = resolutions_from(resolutions)
+    choices = {r.key: r.choice for r in items} if items is not None else None
+    log.info("updating %s from %s (policy %s%s)", ws.path, master, policy, ", dry run" if dry_run else "")
+    result.version_before = result.version_after = info["version"]
+    recover(master)
+    with open_geopackage(master) as mgp:
+        minfo = read_master_info(mgp)
+        if minfo.master_id != info["master_id"]:
+            raise SyncError(f"{master}: master {minfo.master_id} is not the master {info['master_id']} "
+                            f"that {ws.path} was checked out from; nothing was changed")
+        if minfo.version < info["version"]:
+            raise SyncError(f"{master}: version {minfo.version} is older than the workspace's base "
+                            f"(version {info['version']}); nothing was changed")
+        applied = {r[0] for r in mgp.connection.execute(f"SELECT package_uuid FROM {LEDGER_TABLE}")}
+        unapplied = [p for p in info["sent"] if p not in applied]
+        if unapplied:
+            raise SyncError(f"{master}: the office has not applied the change package(s) "
+                            f"{', '.join(unapplied)} sent from {ws.path}; apply them first, "
+                            "then update (nothing was changed)")
+        for layer in info["layers"]:
+            if layer not in minfo.layers:
+                raise SyncError(f"{master}: has no layer {layer!r}, which {ws.path} has")
+            definition = ws.layer(layer)
+            theirs_def = minfo.definitions[layer]
+            if [(f.name, f.type) for f in definition.fields] != [(f.name, f.type) for f in theirs_def.fields]:
+                raise SyncError(f"{master}: layer {layer!r} has other fields than in {ws.path}")
+        bbox = info["bbox"]
+        plans = {}
+        for layer in info["layers"]:
+            plans[layer] = _plan_update(ws, mgp.connection, ws.layer(layer), bbox, policy, result, choices, source)
+        if items is not None:
+            check_resolutions(result.conflicts, items, source)
+    if dry_run:
+        if report is not None:
+            result.write_report(report)
+        return result
+    with ws.session():
+        ws.reset_base(info["layers"])
+        for layer, (to_office, _) in plans.items():
+            ws.apply_rows(layer, to_office, tracked=False)
+        for layer, (_, to_merged) in plans.items():
+            ws.apply_rows(layer, to_merged, tracked=True)
+        ws.set_setting(SETTINGS["version"], minfo.version)
+        ws.set_setting(SETTINGS["sent"], "[]")
+    for package_uuid in info["sent"]:  # the master has them now (checked above)
+        (sent_folder(ws) / f"{package_uuid}.gpkg").unlink(missing_ok=True)
+    result.version_after = minfo.version
+    if report is not None:
+        result.write_report(report)
+    return result
+
+
+def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefinition,
+                 bbox: tuple[float, float, float, float] | None, policy: str, result: SyncResult,
+                 choices: Mapping[tuple[Any, Any, str], Choice] | None,
+                 source: str) -> tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any] | None]]:
+    layer = definition.name
+    local = {c.uuid: c for c in ws.changes(layer)}
+    current = _workspace_rows(ws, definition)
+    base_raw = {k: v for k, v in current.items() if k not in local}
+    for k, c in local.items():
+        if c.op != "insert":
+            base_raw[k] = dict(c.base)
+    where, params = bbox_condition(definition, bbox) if bbox else ("", ())
+    office_raw = {r["uuid"]: r for r in master_rows(mcon, definition, where, params)}
+    if bbox:
+        box = shapely.box(*bbox)
+        geoms = geometries([r["geom"] for r in office_raw.values()])
+        office_raw = {k: r for (k, r), g in zip(office_raw.items(), geoms)
+                      if g is not None and g.intersects(box)}
+        extra = [k for k in set(base_raw) | set(current) if k not in office_raw]
+        office_raw.update(master_rows_by_uuid(mcon, definition, extra))
+    for rows in (current, base_raw, office_raw):
+        for r, g in zip(rows.values(), canonical([r["geom"] for r in rows.values()])):
+            r["geom"] = g
+    concerned = set(local)
+    for k, r in office_raw.items():
+        b = base_raw.get(k)
+        if b is None or not _same_raw(definition, b, r):
+            concerned.add(k)
+    concerned |= {k for k in base_raw if k not in office_raw}
+
+    def to_merge(raw: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {k: {"uuid": k, **merge_row(definition, raw[k], raw[k]["geom"])} for k in concerned if k in raw}
+
+    office = SideRows(to_merge(office_raw),
+                   {k: (office_raw[k]["modified_by"], office_raw[k]["modified_at"])
+                    for k in concerned if k in office_raw})
+    field_side = SideRows(to_merge(current), {})
+    for k in concerned:
+        if k in current:
+            field_side.audit[k] = (current[k]["modified_by"], current[k]["modified_at"])
+        elif k in local:
+            field_side.audit[k] = (ws.user, local[k].changed_at)
+    merged, conflicts = merge_layer(definition, to_merge(base_raw), office, field_side, policy, layer,
+                                    choices, source)
+    result.conflicts.extend(conflicts)
+    # Step 1 (untracked): the workspace takes the office's rows; step 2 (tracked): the merged ones.
+    to_office: dict[str, dict[str, Any] | None] = {}
+    to_merged: dict[str, dict[str, Any] | None] = {}
+    counts = LayerCounts(conflicts=len(conflicts))
+    for k in concerned:
+        cur, off, m = current.get(k), office_raw.get(k), merged.get(k)
+        if off is None:
+            if cur is not None:
+                to_office[k] = None
+        elif cur is None or not _same_raw(definition, cur, off) or any(cur[a] != off[a] for a in AUDIT_COLUMNS):
+            to_office[k] = {**off, "fid": cur["fid"] if cur else None}
+        if m is None:
+            if off is not None:
+                to_merged[k] = None
+        else:
+            full = complete(definition, m, f"{ws.path}: layer {layer!r}, feature {k}")
+            if off is None or row_diff(definition, off, full):
+                audit_from = cur or off or {}
+                to_merged[k] = {**full, **{a: audit_from.get(a) for a in AUDIT_COLUMNS},
+                                "fid": cur["fid"] if cur else None}
+        final = to_merged[k] if k in to_merged else to_office[k] if k in to_office else cur
+        if cur is None and final is not None:
+            counts.inserts += 1
+        elif cur is not None and final is None:
+            counts.deletes += 1
+        elif cur is not None and row_diff(definition, cur, final):
+            counts.updates += 1
+    result.layers[layer] = counts
+    return to_office, to_merged
