@@ -20,10 +20,12 @@ import sys
 from pathlib import Path
 
 from layers.geopackage import open_geopackage
-from layers.sync.sync import apply_package, checkout, write_changes
+from layers.sync.apply import apply_package
+from layers.sync.changes import write_changes
+from layers.sync.checkout import checkout
 from layers.workspace.store import Workspace
 
-from .test_sync_ui import master_file, office, open_sync_window, prompts, windows  # noqa: F401  (fixtures)
+from .test_sync_ui import office, open_sync_window, prompts, windows  # noqa: F401  (fixtures)
 
 FIELDS = ("name", "seats_male", "opening_hours")
 OFFICE_VALUES = {"name": "办公室名", "seats_male": 9, "opening_hours": "8:00-20:00"}
