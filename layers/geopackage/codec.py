@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import struct
-from typing import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import shapely
@@ -19,13 +20,16 @@ from shapely.geometry.base import BaseGeometry
 from layers.errors import GeoPackageError
 
 __all__ = ["encode_gpb", "encode_gpb_many", "decode_gpb", "decode_gpb_many", "gpb_wkb", "gpb_envelope",
-           "envelopes", "register_functions", "extent"]
+           "envelopes", "Envelopes", "register_functions", "extent"]
 
+
+#: ``(fids, minx, maxx, miny, maxy)`` arrays of non-empty geometries, as :func:`envelopes` returns them.
+Envelopes = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 _ENVELOPE_DOUBLES = {0: 0, 1: 4, 2: 6, 3: 6, 4: 8}
 
 
-def _gpb_header(blob) -> tuple[int, int, int, bool, int] | None:
+def _gpb_header(blob: bytes | None) -> tuple[str, int, int, bool, int] | None:
     """Parse a GPB header: (byte order prefix, envelope code, srs_id, empty, wkb offset)."""
     if blob is None or len(blob) < 8 or blob[0] != 0x47 or blob[1] != 0x50:
         return None
@@ -57,7 +61,7 @@ def encode_gpb(geometry: BaseGeometry | None, srs_id: int) -> bytes | None:
     return encode_gpb_many([geometry], srs_id)[0]
 
 
-def encode_gpb_many(geoms: Sequence, srs_id: int) -> list[bytes | None]:
+def encode_gpb_many(geoms: Sequence[BaseGeometry | None], srs_id: int) -> list[bytes | None]:
     """Vectorised :func:`encode_gpb`: GeoPackage binary of each geometry (None kept)."""
     arr = np.empty(len(geoms), dtype=object)
     arr[:] = list(geoms)
@@ -105,7 +109,7 @@ def decode_gpb(blob: bytes | None) -> BaseGeometry | None:
     return decode_gpb_many([blob])[0]
 
 
-def decode_gpb_many(blobs: Sequence) -> list:
+def decode_gpb_many(blobs: Sequence[bytes | None]) -> list[BaseGeometry | None]:
     """Vectorised :func:`decode_gpb`: shapely geometries of GPB blobs (None kept)."""
     wkbs = [gpb_wkb(blob) for blob in blobs]
     try:
@@ -138,6 +142,8 @@ def gpb_envelope(blob: bytes | None) -> tuple[float, float, float, float] | None
     Reads the header's envelope when there is one; otherwise (GDAL leaves it
     out for points) decodes the WKB.
     """
+    if blob is None:
+        return None
     header = _gpb_header(blob)
     if header is None:
         return None
@@ -162,7 +168,7 @@ def gpb_envelope(blob: bytes | None) -> tuple[float, float, float, float] | None
     return minx, maxx, miny, maxy
 
 
-def _st_is_empty(blob):
+def _st_is_empty(blob: bytes | None) -> int | None:
     if blob is None:
         return None
     header = _gpb_header(blob)
@@ -171,8 +177,8 @@ def _st_is_empty(blob):
     return 1 if header[3] or gpb_envelope(blob) is None else 0
 
 
-def _st_bound(index):
-    def bound(blob):
+def _st_bound(index: int) -> Callable[[bytes | None], float | None]:
+    def bound(blob: bytes | None) -> float | None:
         env = gpb_envelope(blob)
         return None if env is None else env[index]
     return bound
@@ -185,22 +191,19 @@ def register_functions(con: sqlite3.Connection) -> None:
         con.create_function(name, 1, _st_bound(i), deterministic=True)
 
 
-# --------------------------------------------------------------------------
-# Rtree triggers (spec annex F.3): 1.4 set and the 1.2/1.3 set
-
-
 _POINT_GPB = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"),
                        ("envelope", "<f8", (4,)), ("wkb", "S21")])
 
 
-def extent(minx, maxx, miny, maxy) -> tuple:
+def extent(minx: np.ndarray, maxx: np.ndarray, miny: np.ndarray,
+           maxy: np.ndarray) -> tuple[float, float, float, float] | tuple[None, None, None, None]:
     """(min_x, min_y, max_x, max_y) for gpkg_contents, all None when there is no geometry."""
     if len(minx) == 0:
         return None, None, None, None
     return float(minx.min()), float(miny.min()), float(maxx.max()), float(maxy.max())
 
 
-def envelopes(rows) -> tuple:
+def envelopes(rows: Sequence[Sequence[Any]]) -> Envelopes:
     """(fids, minx, maxx, miny, maxy) arrays of the non-empty geometries of ``(fid, GPB, ...)`` rows.
 
     2D little-endian points with an XY envelope (what ``encode_gpb`` writes)
@@ -216,6 +219,6 @@ def envelopes(rows) -> tuple:
             return fids[ok], env[ok, 0], env[ok, 1], env[ok, 2], env[ok, 3]
     found = [(r[0], *e) for r in rows for e in [gpb_envelope(r[1])] if e is not None]
     if not found:
-        return (np.empty(0, np.int64), *[np.empty(0)] * 4)
+        return (np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0), np.empty(0))
     a = np.array(found, dtype=np.float64)
     return (a[:, 0].astype(np.int64), a[:, 1], a[:, 2], a[:, 3], a[:, 4])

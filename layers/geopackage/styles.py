@@ -11,7 +11,12 @@ other tools.  :func:`operation_qml` styles a change package by operation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
+
+if TYPE_CHECKING:
+    from layers.schema.definitions import LayerDefinition
 
 __all__ = ["layer_qml", "layer_sld", "operation_qml", "OPERATION_COLORS", "QGIS_VERSION"]
 
@@ -27,11 +32,14 @@ _OPERATION_LABELS = {
 _OTHER = {"zh_CN": "其他", "en": "Other"}
 _MARKERS = {"circle", "square", "triangle", "diamond", "cross", "cross2", "star", "pentagon",
             "hexagon", "cross_fill", "equilateral_triangle", "arrowhead"}
+#: A category of a categorized renderer: (value, label, colour); value None is "every other value".
+Category = tuple[str | None, str, str]
+
 _SLD_MARKS = {"circle": "circle", "square": "square", "triangle": "triangle", "diamond": "square",
               "cross": "cross", "cross2": "x", "star": "star"}
 
 
-def _rgba(color):
+def _rgba(color: object) -> str:
     """'#rrggbb' -> 'r,g,b,255' as QGIS writes colours."""
     text = str(color).lstrip("#")
     if len(text) != 6:
@@ -40,11 +48,11 @@ def _rgba(color):
     return f"{r},{g},{b},255"
 
 
-def _option(name, value):
+def _option(name: str, value: object) -> str:
     return f'<Option type="QString" name={quoteattr(name)} value={quoteattr(str(value))}/>'
 
 
-def _symbol(index, geometry_type, style, color):
+def _symbol(index: int, geometry_type: str, style: dict[str, Any], color: str) -> str:
     if "LINE" in geometry_type:
         options = [
             _option("line_color", _rgba(color)), _option("line_style", "solid"),
@@ -71,12 +79,12 @@ def _symbol(index, geometry_type, style, color):
             f'<Option type="Map">{body}</Option></layer></symbol>')
 
 
-def _categories(definition, language):
+def _categories(definition: LayerDefinition, language: str) -> list[Category]:
     """(value, label, colour) per class, then (None, 'other', default colour)."""
     style = definition.style or {}
     name = style.get("field")
     field = definition.field(name) if name else None
-    out = []
+    out: list[Category] = []
     for entry in style.get("classes", []):
         value = entry["value"]
         label = field.code_label(value, language) if field is not None else str(value)
@@ -85,11 +93,12 @@ def _categories(definition, language):
     return out
 
 
-def _geometry_code(geometry_type):
+def _geometry_code(geometry_type: str) -> int:
     return 1 if "LINE" in geometry_type else 2 if "POLYGON" in geometry_type else 0
 
 
-def _qml(geometry_type, attribute, categories, style, aliases):
+def _qml(geometry_type: str, attribute: str | None, categories: list[Category],
+         style: dict[str, Any], aliases: list[tuple[str, str]]) -> str:
     cats, symbols = [], []
     for i, (value, label, color) in enumerate(categories):
         cats.append(f'<category render="true" symbol="{i}" value={quoteattr("" if value is None else value)}'
@@ -112,7 +121,7 @@ def _qml(geometry_type, attribute, categories, style, aliases):
             f"<layerGeometryType>{_geometry_code(geometry_type)}</layerGeometryType></qgis>\n")
 
 
-def layer_qml(definition, language="zh_CN", columns=None):
+def layer_qml(definition: LayerDefinition, language: str = "zh_CN", columns: Sequence[str] | None = None) -> str:
     """A QGIS QML style of a layer: categorized by its style field, labels in *language*.
 
     Parameters
@@ -138,11 +147,12 @@ def layer_qml(definition, language="zh_CN", columns=None):
                 style, aliases)
 
 
-def operation_qml(definition, language="zh_CN", columns=None):
+def operation_qml(definition: LayerDefinition, language: str = "zh_CN",
+                  columns: Sequence[str] | None = None) -> str:
     """A QML style for a change package layer: categorized by ``op`` (insert/update/delete)."""
     style = dict(definition.style or {})
     labels = _OPERATION_LABELS.get(language, _OPERATION_LABELS["en"])
-    categories = [(op, labels[op], color) for op, color in OPERATION_COLORS.items()]
+    categories: list[Category] = [(op, labels[op], color) for op, color in OPERATION_COLORS.items()]
     categories.append((None, _OTHER.get(language, "Other"), "#808080"))
     field_labels = {f.name: f.label(language) for f in definition.fields}
     columns = list(columns) if columns is not None else ["uuid", "op", *definition.field_names]
@@ -150,7 +160,7 @@ def operation_qml(definition, language="zh_CN", columns=None):
     return _qml(definition.geometry_type, "op", categories, style, aliases)
 
 
-def layer_sld(definition, language="zh_CN"):
+def layer_sld(definition: LayerDefinition, language: str = "zh_CN") -> str:
     """The same categories as an OGC SLD 1.1 document (one rule per class, then the rest)."""
     style = definition.style or {}
     attribute = style.get("field")

@@ -22,10 +22,16 @@
 # GeoPackage rtrees. SQLite's rtree module then reads, queries and updates the
 # packed tree as if it had grown it.
 
+from __future__ import annotations
+
 import math
 import re
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["bulk_load_rtree"]
 
@@ -41,13 +47,18 @@ _CREATE_VIRTUAL = re.compile(
 )
 
 
-def _pairs(first, second, chunk=65_536):
+#: One level of a packed tree: item order, cell count per node, item boxes in that order.
+Level = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _pairs(first: np.ndarray, second: np.ndarray, chunk: int = 65_536) -> Iterator[tuple[Any, Any]]:
     """(a, b) tuples of two arrays, converted to Python ints a chunk at a time (not a million at once)."""
     for start in range(0, len(first), chunk):
-        yield from zip(first[start:start + chunk].tolist(), second[start:start + chunk].tolist())
+        yield from zip(first[start:start + chunk].tolist(), second[start:start + chunk].tolist(), strict=True)
 
 
-def bulk_load_rtree(connection, rtree_name, ids, minx, maxx, miny, maxy):
+def bulk_load_rtree(connection: sqlite3.Connection, rtree_name: str, ids: ArrayLike, minx: ArrayLike,
+                    maxx: ArrayLike, miny: ArrayLike, maxy: ArrayLike) -> None:
     """Fill an empty 2D rtree virtual table with a packed (STR) tree.
 
     Writes the node blobs and the ``_node``, ``_parent`` and ``_rowid``
@@ -111,7 +122,7 @@ def bulk_load_rtree(connection, rtree_name, ids, minx, maxx, miny, maxy):
         connection.execute(f'UPDATE "{quoted}_node" SET data = ? WHERE nodeno = 1', (nodes[0][1],))
         connection.executemany(f'INSERT INTO "{quoted}_node"(nodeno, data) VALUES (?, ?)', nodes[1:])
         connection.executemany(f'INSERT INTO "{quoted}_parent"(nodeno, parentnode) VALUES (?, ?)',
-                               zip(parents[0].tolist(), parents[1].tolist()))
+                               zip(parents[0].tolist(), parents[1].tolist(), strict=True))
         connection.executemany(f'INSERT INTO "{quoted}_rowid"(rowid, nodeno) VALUES (?, ?)',
                                _pairs(ids[by_id], leaf_of_entry[by_id]))  # rowid order: appends
     except BaseException:
@@ -124,12 +135,12 @@ def bulk_load_rtree(connection, rtree_name, ids, minx, maxx, miny, maxy):
 # --- checks ---------------------------------------------------------------------------
 
 
-def _quote(name):
+def _quote(name: str) -> str:
     """The inside of an SQL double-quoted identifier."""
     return name.replace('"', '""')
 
 
-def _check_rtree(connection, rtree_name):
+def _check_rtree(connection: sqlite3.Connection, rtree_name: str) -> tuple[str, int]:
     """The table's stored name and node size; ValueError unless an empty 2D float rtree."""
     row = connection.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
@@ -169,7 +180,8 @@ def _check_rtree(connection, rtree_name):
     return name, len(root[0])
 
 
-def _check_entries(ids, minx, maxx, miny, maxy):
+def _check_entries(ids: ArrayLike, minx: ArrayLike, maxx: ArrayLike, miny: ArrayLike,
+                   maxy: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ids as int64, the float32 boxes (n, 4) in column order, and the id order; ValueError if unusable."""
     ids = np.asarray(ids)
     if ids.size == 0:
@@ -205,7 +217,7 @@ def _check_entries(ids, minx, maxx, miny, maxy):
 # --- float64 -> float32, rounded outward -----------------------------------------------
 
 
-def _round_down(values):
+def _round_down(values: np.ndarray) -> np.ndarray:
     """Float32 values never above ``values``: rtree.c's rtreeValueDown, made safe at the extremes."""
     with np.errstate(over="ignore"):
         rounded = values.astype(np.float32)
@@ -217,7 +229,7 @@ def _round_down(values):
     return rounded
 
 
-def _round_up(values):
+def _round_up(values: np.ndarray) -> np.ndarray:
     """Float32 values never below ``values``: rtree.c's rtreeValueUp, made safe at the extremes."""
     with np.errstate(over="ignore"):
         rounded = values.astype(np.float32)
@@ -232,7 +244,7 @@ def _round_up(values):
 # --- Sort-Tile-Recursive packing --------------------------------------------------------
 
 
-def _pack(boxes, capacity):
+def _pack(boxes: np.ndarray, capacity: int) -> list[Level]:
     """Group boxes into nodes level by level, from the leaves up to the single root.
 
     Returns a list of levels, leaves first; each is ``(order, sizes, boxes)``:
@@ -256,7 +268,7 @@ def _pack(boxes, capacity):
         boxes[:, [1, 3]] = np.maximum.reduceat(ordered[:, [1, 3]], starts, axis=0)
 
 
-def _str_order(centre_x, centre_y, capacity):
+def _str_order(centre_x: np.ndarray, centre_y: np.ndarray, capacity: int) -> tuple[np.ndarray, np.ndarray]:
     """STR order of items and the cell count of each node (as even as possible, at most ``capacity``)."""
     n = len(centre_x)
     n_nodes = -(-n // capacity)
@@ -276,7 +288,8 @@ def _str_order(centre_x, centre_y, capacity):
 # --- node blobs and shadow rows -----------------------------------------------------------
 
 
-def _number_nodes(levels, ids, node_size, capacity):
+def _number_nodes(levels: list[Level], ids: np.ndarray, node_size: int,
+                  capacity: int) -> tuple[list[tuple[int, bytes]], tuple[np.ndarray, np.ndarray], np.ndarray]:
     """Node blobs ``[(nodeno, blob), ...]`` root first, ``_parent`` pairs, and each entry's leaf.
 
     The root is node 1; below it the levels follow top down, each level's
@@ -288,8 +301,9 @@ def _number_nodes(levels, ids, node_size, capacity):
         first[depth] = next_number
         next_number += len(levels[depth][1])
 
-    nodes = []
-    child_numbers, parent_numbers = [], []
+    nodes: list[tuple[int, bytes]] = []
+    child_numbers: list[np.ndarray] = []
+    parent_numbers: list[np.ndarray] = []
     leaf_of_entry = np.empty(len(ids), dtype=np.int64)
     for depth in range(len(levels) - 1, -1, -1):
         order, sizes, boxes = levels[depth]
@@ -313,7 +327,8 @@ def _number_nodes(levels, ids, node_size, capacity):
     return nodes, parents, leaf_of_entry
 
 
-def _node_blobs(cell_ids, boxes, sizes, node_size, capacity):
+def _node_blobs(cell_ids: np.ndarray, boxes: np.ndarray, sizes: np.ndarray, node_size: int,
+                capacity: int) -> np.ndarray:
     """One zero-padded node per row (uint8, ``(len(sizes), node_size)``), depth bytes left zero."""
     n_nodes = len(sizes)
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))

@@ -11,18 +11,26 @@ import os
 import sqlite3
 import struct
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import fiona  # noqa: F401  (must come before mod_spatialite: see below)
 import numpy as np
 import pyproj  # noqa: F401  (must come before mod_spatialite: see below)
 import shapely
+from numpy.typing import ArrayLike
+from shapely.geometry.base import BaseGeometry
 
 from layers.errors import WorkspaceError
+from layers.log import logger
 
+__all__ = ["MMAP_BYTES", "connect", "spatialite_library", "point_blobs", "point_blob_coordinates", "geometry_blob",
+           "geometry_blobs"]
+
+log = logger(__name__)
+
+#: ``PRAGMA mmap_size`` of every connection: up to 1 GiB of the file memory-mapped.
 MMAP_BYTES = 1 << 30
-
-__all__ = ["connect", "spatialite_library", "point_blobs", "point_blob_coordinates", "geometry_blob", "geometry_blobs"]
 
 
 # SQLite opens extensions with RTLD_GLOBAL, so once mod_spatialite is loaded the
@@ -34,7 +42,7 @@ __all__ = ["connect", "spatialite_library", "point_blobs", "point_blob_coordinat
 # connection loads mod_spatialite.
 
 
-def spatialite_library():
+def spatialite_library() -> str:
     """The name or path of mod_spatialite to load."""
     explicit = os.environ.get("TONGCHENG_SPATIALITE")
     if explicit:
@@ -47,12 +55,25 @@ def spatialite_library():
     return "mod_spatialite"
 
 
-def connect(path, *, readonly=False, timeout=30.0):
+def connect(path: str | os.PathLike[str], *, readonly: bool = False, timeout: float = 30.0) -> sqlite3.Connection:
     """Open a connection to ``path`` with mod_spatialite loaded.
 
     The connection is in autocommit mode (``isolation_level=None``): the
     workspace's ``session()`` issues BEGIN/COMMIT itself, so a transaction's
     extent is always explicit.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The database file, or ``':memory:'``.
+    readonly : bool
+        Open with ``mode=ro``.
+    timeout : float
+        Seconds to wait for another connection's lock.
+
+    Returns
+    -------
+    sqlite3.Connection
 
     Raises
     ------
@@ -79,6 +100,7 @@ def connect(path, *, readonly=False, timeout=30.0):
                 "install libsqlite3-mod-spatialite (the README's setup command does)"
             ) from None
         connection.enable_load_extension(False)
+        log.debug("%s: opened with SpatiaLite (%s)%s", path, spatialite_library(), " read-only" if readonly else "")
         # Memory-mapped reads: a viewport query touches thousands of scattered
         # pages; mapping them saves a read() call per page (about 2x faster).
         connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
@@ -102,8 +124,20 @@ _BLOB_END = b"\xfe"
 _ENTITY = 0x69
 
 
-def point_blobs(x, y, srid):
-    """SpatiaLite blobs of 2D points from coordinate arrays (vectorised)."""
+def point_blobs(x: ArrayLike, y: ArrayLike, srid: int) -> list[bytes]:
+    """SpatiaLite blobs of 2D points from coordinate arrays (vectorised).
+
+    Parameters
+    ----------
+    x, y : array_like of float
+        Coordinates, one pair per point.
+    srid : int
+        SRID written into every blob.
+
+    Returns
+    -------
+    list of bytes
+    """
     x = np.asarray(x, dtype="<f8")
     y = np.asarray(y, dtype="<f8")
     record = _POINT_BLOB
@@ -127,10 +161,22 @@ _POINT_BLOB = np.dtype([
 ])
 
 
-def point_blob_coordinates(blobs):
+def point_blob_coordinates(blobs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """x and y arrays read from SpatiaLite blobs of 2D little-endian points (the inverse of point_blobs).
 
-    Raises ValueError if a blob is not such a point.
+    Parameters
+    ----------
+    blobs : sequence of bytes
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        x and y as float64.
+
+    Raises
+    ------
+    ValueError
+        If a blob is not such a point.
     """
     if len(blobs) == 0:
         return np.empty(0), np.empty(0)
@@ -143,8 +189,19 @@ def point_blob_coordinates(blobs):
     return records["x"].astype(np.float64), records["y"].astype(np.float64)
 
 
-def geometry_blob(geometry, srid):
-    """The SpatiaLite blob of one 2D shapely geometry (point, line, polygon or multi-part)."""
+def geometry_blob(geometry: BaseGeometry, srid: int) -> bytes:
+    """The SpatiaLite blob of one 2D shapely geometry (point, line, polygon or multi-part).
+
+    Parameters
+    ----------
+    geometry : shapely geometry
+        Z values, if any, are dropped.
+    srid : int
+
+    Returns
+    -------
+    bytes
+    """
     wkb = bytearray(shapely.to_wkb(geometry, output_dimension=2, byte_order=1))
     if wkb[1:5] in (b"\x04\x00\x00\x00", b"\x05\x00\x00\x00", b"\x06\x00\x00\x00"):
         _mark_parts(wkb)
@@ -152,7 +209,7 @@ def geometry_blob(geometry, srid):
     return b"".join((_BLOB_START, struct.pack("<i4d", srid, minx, miny, maxx, maxy), _MBR_END, wkb[1:], _BLOB_END))
 
 
-def _mark_parts(wkb):
+def _mark_parts(wkb: bytearray) -> None:
     """Replace the byte-order byte of each part of a WKB multi-geometry by SpatiaLite's entity mark."""
     (parts,) = struct.unpack_from("<I", wkb, 5)
     offset = 9
@@ -175,8 +232,18 @@ def _mark_parts(wkb):
             raise ValueError(f"unsupported part type {kind} in a multi-geometry")
 
 
-def geometry_blobs(geometries, srid):
-    """SpatiaLite blobs of many shapely geometries; points take the vectorised path."""
+def geometry_blobs(geometries: Sequence[BaseGeometry] | np.ndarray, srid: int) -> list[bytes]:
+    """SpatiaLite blobs of many shapely geometries; points take the vectorised path.
+
+    Parameters
+    ----------
+    geometries : sequence or array of shapely geometries
+    srid : int
+
+    Returns
+    -------
+    list of bytes
+    """
     geometries = np.asarray(geometries, dtype=object)
     if len(geometries) and (shapely.get_type_id(geometries) == 0).all():
         coordinates = shapely.get_coordinates(geometries)

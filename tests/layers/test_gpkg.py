@@ -1,9 +1,12 @@
-"""Tests of layers.geopackage.gpkg: every file written is checked by GDAL's validator and read back with fiona."""
+"""Tests of layers.geopackage: every file written is checked by GDAL's validator and read back with fiona."""
 
 import datetime as dt
+import logging
 import shutil
 import sqlite3
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import fiona
@@ -24,7 +27,6 @@ from layers.geopackage import (
     gpb_envelope,
     open_geopackage,
 )
-
 from tests.conftest import TESTDATA as DATA_ROOT
 
 TESTDATA = DATA_ROOT / "gpkg"
@@ -441,3 +443,44 @@ def test_geopackage_class_is_the_context_manager(tmp_path):
         assert gp.count("toilets") == 4
     with pytest.raises(sqlite3.ProgrammingError):
         gp.connection.execute("SELECT 1")
+
+
+# -- logging -------------------------------------------------------------------
+
+@pytest.fixture
+def gpkg_log(caplog):
+    """Records of the GeoPackage file module, whatever the CLI tests did to the tongcheng logger."""
+    logger = logging.getLogger("tongcheng.geopackage.gpkg")
+    logger.addHandler(caplog.handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.setLevel(logging.NOTSET)
+
+
+def test_refused_file_is_logged(tmp_path, gpkg_log):
+    path = tmp_path / "notes.gpkg"
+    path.write_text("not a database")
+    with pytest.raises(GeoPackageError, match="not an SQLite database"):
+        open_geopackage(path)
+    assert any(r.levelno == logging.INFO and "notes.gpkg" in r.getMessage() for r in gpkg_log.records)
+
+
+def test_hot_journal_is_rolled_back_and_logged(tmp_path, gpkg_log):
+    path = copy_testdata(tmp_path, "base.gpkg")
+    # A writer that dies in the middle of a write too big for its cache leaves a hot journal.
+    code = (
+        "import os, sqlite3, sys; w = sqlite3.connect(sys.argv[1], isolation_level=None);"
+        "w.execute('PRAGMA cache_size = 1'); w.execute('BEGIN IMMEDIATE'); w.execute('DELETE FROM simple');"
+        "w.execute('CREATE TABLE filler (x)');"
+        "w.executemany('INSERT INTO filler VALUES (?)', [(b'x' * 1000,)] * 300); os._exit(0)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+    assert Path(str(path) + "-journal").stat().st_size > 0
+    with open_geopackage(path, "a") as gp:
+        assert gp.count("simple") == 3
+    assert not Path(str(path) + "-journal").exists()
+    assert any(r.levelno == logging.WARNING and "interrupted write was rolled back" in r.getMessage()
+               for r in gpkg_log.records)

@@ -23,7 +23,7 @@ def make_rtree(connection, name, module="rtree", columns="id, minx, maxx, miny, 
 
 
 def fill_row_by_row(connection, name, ids, minx, maxx, miny, maxy):
-    rows = zip(ids.tolist(), minx.tolist(), maxx.tolist(), miny.tolist(), maxy.tolist())
+    rows = zip(ids.tolist(), minx.tolist(), maxx.tolist(), miny.tolist(), maxy.tolist(), strict=True)
     connection.executemany(f'INSERT INTO "{name}" VALUES (?, ?, ?, ?, ?)', rows)
 
 
@@ -84,7 +84,7 @@ def random_windows(rng, columns, count=40):
     lo_x, hi_x = (minx.min(), maxx.max()) if len(minx) else (-1.0, 1.0)
     lo_y, hi_y = (miny.min(), maxy.max()) if len(miny) else (-1.0, 1.0)
     windows = [(lo_x, hi_x, lo_y, hi_y)]
-    for i in range(count):
+    for _ in range(count):
         x0 = rng.uniform(lo_x, hi_x)
         y0 = rng.uniform(lo_y, hi_y)
         size = (hi_x - lo_x) * rng.choice([0.0, 0.001, 0.02, 0.3])
@@ -316,7 +316,7 @@ def test_spatialite_spatial_index(tmp_path):
         connection.execute("BEGIN")
         connection.execute("DROP TRIGGER gii_toilets_geom")          # keep the index empty while loading
         connection.executemany("INSERT INTO toilets (fid, name, geom) VALUES (?, ?, MakePoint(?, ?, 4326))",
-                               zip(fid.tolist(), [f"厕所 {i}" for i in fid], x.tolist(), y.tolist()))
+                               zip(fid.tolist(), [f"厕所 {i}" for i in fid], x.tolist(), y.tolist(), strict=True))
         bulk_load_rtree(connection, "idx_toilets_geom", fid, x, x, y, y)
         connection.execute(insert_trigger)
         connection.execute("COMMIT")
@@ -330,7 +330,8 @@ def test_spatialite_spatial_index(tmp_path):
         connection.execute("INSERT INTO reference SELECT fid, geom FROM toilets")
         assert (connection.execute("SELECT * FROM idx_toilets_geom ORDER BY pkid").fetchall()
                 == connection.execute("SELECT * FROM idx_reference_geom ORDER BY pkid").fetchall())
-        assert connection.execute("SELECT ST_X(geom), ST_Y(geom) FROM toilets WHERE fid = 10").fetchone() == (x[9], y[9])
+        point = connection.execute("SELECT ST_X(geom), ST_Y(geom) FROM toilets WHERE fid = 10").fetchone()
+        assert point == (x[9], y[9])
         window = (104.0, 104.05, 30.6, 30.62)
         found = {row[0] for row in connection.execute(
             "SELECT fid FROM toilets WHERE fid IN (SELECT pkid FROM idx_toilets_geom "

@@ -47,7 +47,7 @@ def test_our_blobs_are_what_spatialite_reads(memory, geometry):
 def test_vectorised_point_blobs_equal_single_ones(memory):
     x, y = np.array([1.5, -2.0, 3e6]), np.array([0.0, 7.25, -4e5])
     blobs = point_blobs(x, y, 4326)
-    assert blobs == [geometry_blob(Point(a, b), 4326) for a, b in zip(x, y)]
+    assert blobs == [geometry_blob(Point(a, b), 4326) for a, b in zip(x, y, strict=True)]
     assert geometry_blobs(shapely.points(x, y), 4326) == blobs
 
 
@@ -88,7 +88,8 @@ def test_pyproj_in_a_thread_after_spatialite_and_a_clean_exit():
     code = (
         "import threading; from layers.sqlite.spatialite import connect; c = connect(':memory:');"
         "import pyproj;"
-        "f = lambda: print(pyproj.Transformer.from_crs('EPSG:4326', 'EPSG:4544', always_xy=True).transform(104.0657, 30.6574));"
+        "f = lambda: print(pyproj.Transformer.from_crs('EPSG:4326', 'EPSG:4544', always_xy=True)"
+        ".transform(104.0657, 30.6574));"
         "t = threading.Thread(target=f); t.start(); t.join(); f()"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

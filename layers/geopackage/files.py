@@ -1,0 +1,87 @@
+"""GeoPackage files on disk: temporary names for atomic writes, checks that a file is a whole SQLite database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from layers.errors import GeoPackageError
+
+__all__ = ["temporary_path", "check_sqlite_file", "journal_path", "has_hot_journal"]
+
+
+def temporary_path(path: str | os.PathLike[str]) -> Path:
+    """A fresh hidden file name next to *path*, for writing before an atomic rename.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to be written.
+
+    Returns
+    -------
+    pathlib.Path
+        ``.<name>.<12 hex digits>.tmp`` in the same folder.
+    """
+    path = Path(path)
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def journal_path(path: Path) -> Path:
+    """The rollback journal SQLite keeps beside *path* during a write."""
+    return Path(str(path) + "-journal")
+
+
+def has_hot_journal(path: Path) -> bool:
+    """True if a non-empty rollback journal lies beside *path*: a write was interrupted.
+
+    SQLite rolls such a journal back (recovers the file as it was before the
+    write) the next time the file is opened for writing.
+    """
+    journal = journal_path(path)
+    try:
+        return journal.is_file() and journal.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Raise GeoPackageError unless *path* is a complete SQLite database file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+
+    Raises
+    ------
+    GeoPackageError
+        If the file is missing, not a file, empty, not an SQLite database,
+        or truncated (not a whole number of pages, or shorter than its header
+        says).
+    """
+    if not path.exists():
+        raise GeoPackageError(f"{path}: no such file")
+    if not path.is_file():
+        raise GeoPackageError(f"{path}: not a file")
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        header = f.read(100)
+    if size == 0:
+        raise GeoPackageError(f"{path}: empty file, not a GeoPackage")
+    if not header.startswith(b"SQLite format 3\x00"):
+        raise GeoPackageError(f"{path}: not a GeoPackage (not an SQLite database)")
+    if len(header) < 100:
+        raise GeoPackageError(f"{path}: truncated file ({size} bytes)")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    page_count = int.from_bytes(header[28:32], "big")
+    count_valid = header[92:96] == header[24:28]
+    if page_size < 512 or size % page_size:
+        raise GeoPackageError(
+            f"{path}: truncated or corrupt file ({size} bytes is not a whole "
+            f"number of {page_size}-byte pages)")
+    if count_valid and size < page_size * page_count:
+        raise GeoPackageError(
+            f"{path}: truncated file ({size} bytes, the header says "
+            f"{page_size * page_count})")
