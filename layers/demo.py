@@ -175,7 +175,9 @@ def demo_features(crs="EPSG:4544", seed=2026, counts=None):
             "permit_expiry": _date(rng, dt.date(2026, 1, 1), 1100) if approval == "已审批" else None,
             "approval": approval,
             "hazard": rng.choices(["无", "一般", "严重"], [90, 8, 2])[0],
-            "supervision_level": "市" if where["zone"] == "严管区" and kind == "户外广告" else rng.choice(["区", "街道"]),
+            "supervision_level": (
+                "市" if where["zone"] == "严管区" and kind == "户外广告" else rng.choice(["区", "街道"])
+            ),
             "owner_contact": f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}",
             **where,
             "status": rng.choices(["在用", "停用", "在建", "拆除"], [92, 4, 2, 2])[0],

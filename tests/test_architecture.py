@@ -30,7 +30,8 @@ def test_the_core_never_imports_qt_or_the_desktop_package():
 
 def test_the_cli_runs_without_qt_loaded():
     code = (
-        "import sys, layers.cli.main, layers.workspace.store, layers.workspace.editing, layers.geopackage.gpkg, layers.sync.merge, layers.gps;"
+        "import sys, layers.cli.main, layers.workspace.store, layers.workspace.editing, layers.geopackage.gpkg,"
+        " layers.sync.merge, layers.gps;"
         "layers.cli.main.build_parser();"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')))"
     )

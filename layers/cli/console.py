@@ -30,7 +30,8 @@ def progress_bar(total: int | None, description: str, unit: str = " features",
     """
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=description, unit=unit, unit_scale=unit_scale, unit_divisor=1024 if unit == "B" else 1000,
+    with tqdm(total=total, desc=description, unit=unit, unit_scale=unit_scale,
+              unit_divisor=1024 if unit == "B" else 1000,
               file=sys.stderr, leave=False, disable=None, dynamic_ncols=True) as bar:
 
         def advance(done: int, total: int | None = None) -> None:

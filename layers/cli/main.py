@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from layers import __version__
 from layers.cli import gps as cli_gps

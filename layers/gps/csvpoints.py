@@ -164,7 +164,7 @@ def read_csv_points(path, *, stats, tz=None, monitor=None):
     path = os.fspath(path)
     encoding = detect_encoding(path)
     times = _CsvTimes(tz)
-    with open(path, "r", encoding=encoding, newline="") as f:
+    with open(path, encoding=encoding, newline="") as f:
         header_line = f.readline()
         if not header_line.strip():
             raise GpsImportError(f"{path}, line 1: empty CSV file (no header line)")

@@ -323,8 +323,7 @@ def read_gpx(path, *, stats, tz=None, monitor=None):
             finally:
                 stats.naive_times = times.naive
                 stats.bad_times = times.bad
-            for record in handlers.ready:
-                yield record
+            yield from handlers.ready
             yielded += len(handlers.ready)
             handlers.ready.clear()
             if monitor is not None:

@@ -133,7 +133,8 @@ class FileSummary:
         if not self.naive_times:
             return None
         where = "--tz" if self.tz_source == "option" else "the workspace setting"
-        return f"{self.naive_times} time{'' if self.naive_times == 1 else 's'} had no zone: read as UTC{self.tz} ({where})"
+        plural = "" if self.naive_times == 1 else "s"
+        return f"{self.naive_times} time{plural} had no zone: read as UTC{self.tz} ({where})"
 
     def _reset_counts(self):
         for name in ("tracks", "routes", "waypoints", "segments", "empty_segments", "lineless_segments",
@@ -188,7 +189,7 @@ def _area_of_use(crs):
 def _utc(epoch):
     if epoch is None or not math.isfinite(epoch):
         return None
-    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
 
 
 def _finite_or_none(value):

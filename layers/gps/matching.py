@@ -19,6 +19,7 @@ creates nothing twice.
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
 from dataclasses import dataclass, field
@@ -28,9 +29,9 @@ import pyproj
 import shapely
 
 from layers.errors import FeatureNotFoundError, TongchengError, ValidationError
-from layers.sqlite.spatialite import point_blob_coordinates
 from layers.gps.clean import utm_epsg
 from layers.gps.importer import WAYPOINTS_LAYER
+from layers.sqlite.spatialite import point_blob_coordinates
 
 __all__ = [
     "Match",
@@ -235,7 +236,7 @@ def read_review(path):
     matches = []
     for row in reader:
         line = reader.line_num
-        get = lambda key: (row.get(key) or "").strip() or None  # noqa: E731
+        get = functools.partial(_cell, row)
         if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
             continue  # a blank line
         uuid = get("waypoint_uuid")
@@ -379,3 +380,8 @@ def apply_matches(workspace, matches, *, layer=None, create_unmatched=False, val
                 raise ValidationError(f"{place}: {exc}", layer=exc.layer, field=exc.field, value=exc.value,
                                       rule=exc.rule) from None
     return summary
+
+
+def _cell(row: dict[str, str | None], key: str) -> str | None:
+    """The stripped text of one cell of a CSV row; None when missing or blank."""
+    return (row.get(key) or "").strip() or None

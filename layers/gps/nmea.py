@@ -22,6 +22,7 @@ Rules (the choices are ours, documented here):
 """
 
 import calendar
+import itertools
 import math
 import os
 import re
@@ -228,7 +229,7 @@ def read_nmea(path, *, stats, tz=None, monitor=None):
     segment.time = epochs.times()
     gaps = np.flatnonzero(np.diff(segment.time) > SEGMENT_GAP) + 1
     bounds = [0, *gaps.tolist(), len(segment)]
-    segments = [segment.take(slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    segments = [segment.take(slice(a, b)) for a, b in itertools.pairwise(bounds)]
     talker_list = ", ".join(sorted(talkers))
     yield Track(name=os.path.splitext(os.path.basename(path))[0], kind="track",
                 segments=segments, device=f"NMEA 0183 ({talker_list})",

@@ -55,7 +55,7 @@ class _Sparse:
                 out[index] = np.frombuffer(self.numbers, dtype=np.float64)
         else:
             out = np.full(n, None, dtype=object)
-            for i, text in zip(index.tolist(), self.texts):
+            for i, text in zip(index.tolist(), self.texts, strict=True):
                 out[i] = text
         return out
 

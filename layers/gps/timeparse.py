@@ -11,7 +11,7 @@ the seconds and the zone of each string. Anything unusual falls back to
 import calendar
 import math
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["TimeParser", "parse_tz"]
@@ -47,7 +47,7 @@ def parse_tz(tz):
         return timezone(timedelta(hours=tz))
     text = str(tz).strip()
     if text.upper() in ("Z", "UTC", "GMT"):
-        return timezone.utc
+        return UTC
     match = _OFFSET_RE.match(text)
     if match:
         sign = -1 if match.group(1) == "-" else 1

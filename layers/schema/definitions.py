@@ -166,7 +166,11 @@ class LayerDefinition:
     @cached_property
     def stored_defaults(self):
         """Default values already converted to their stored form."""
-        return {f.name: _check_value(self.name, f, f.default) for f in self.fields if f.default is not None and not f.derived}
+        return {
+            f.name: _check_value(self.name, f, f.default)
+            for f in self.fields
+            if f.default is not None and not f.derived
+        }
 
     @cached_property
     def editable_names(self):
@@ -542,7 +546,7 @@ def _check_value_fully(layer, f, value):
             refuse("is not a date and time (ISO 8601)")
         if value.tzinfo is None:
             refuse("has no time zone")
-        return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     elif f.type == "json":
         if isinstance(value, str):
             try:
@@ -618,7 +622,9 @@ def validate_geometries(definition, geometries, first_number=1):
             raise ValidationError(
                 f"feature {first_number + index}: {e}", layer=e.layer, field=e.field, value=e.value, rule=e.rule
             ) from None
-    return np.array([conform_geometry(definition, g) for g in array], dtype=object) if definition.geometry_type.startswith("MULTI") else array
+    if definition.geometry_type.startswith("MULTI"):
+        return np.array([conform_geometry(definition, g) for g in array], dtype=object)
+    return array
 
 
 def validate_geometry(definition, geometry):

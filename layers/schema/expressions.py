@@ -59,7 +59,8 @@ def _tokens(text):
             position += 1
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise ExpressionError(f"cannot read the expression at character {position + 1}: {text[position:position + 10]!r}")
+            snippet = text[position:position + 10]
+            raise ExpressionError(f"cannot read the expression at character {position + 1}: {snippet!r}")
         kind = match.lastgroup
         value = match.group(kind)
         start = match.start(kind) if kind != "string" else match.start(kind) - 1

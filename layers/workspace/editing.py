@@ -261,7 +261,9 @@ class EditSession:
         touched = edits.touched()
         result = [f for f in self.workspace.features_in_extent(layer, bbox) if f.fid not in touched]
         region = shapely.box(*bbox)
-        pending = [self.feature(layer, fid) for fid in set(edits.changed) | set(edits.moved) if fid not in edits.deleted]
+        pending = [
+            self.feature(layer, fid) for fid in set(edits.changed) | set(edits.moved) if fid not in edits.deleted
+        ]
         pending += [_copy(f) for f in edits.added.values()]
         result += [f for f in pending if shapely.box(*f.geometry.bounds).intersects(region)]
         return result
@@ -302,4 +304,6 @@ class EditSession:
 
 
 def _copy(feature):
-    return Feature(feature.layer, feature.fid, feature.uuid, dict(feature.attributes), feature.geometry, dict(feature.audit))
+    return Feature(
+        feature.layer, feature.fid, feature.uuid, dict(feature.attributes), feature.geometry, dict(feature.audit)
+    )

@@ -72,7 +72,9 @@ def tracking_ddl(layer, columns):
         "uuid TEXT PRIMARY KEY" if name == "uuid" else f"{name} {'BLOB' if name == 'geom' else sql_type}"
         for name, sql_type in columns
     )
-    is_pending_insert = f"EXISTS (SELECT 1 FROM {CHANGES_TABLE} WHERE layer = '{layer}' AND uuid = OLD.uuid AND op = 'insert')"
+    is_pending_insert = (
+        f"EXISTS (SELECT 1 FROM {CHANGES_TABLE} WHERE layer = '{layer}' AND uuid = OLD.uuid AND op = 'insert')"
+    )
     save_base = (
         f"INSERT OR IGNORE INTO {base} ({column_list}) SELECT {old_values} WHERE NOT {is_pending_insert};"
     )
@@ -90,7 +92,8 @@ def tracking_ddl(layer, columns):
             VALUES ('{layer}', NEW.uuid, NEW.fid,
                     CASE WHEN EXISTS (SELECT 1 FROM {base} WHERE uuid = NEW.uuid) THEN 'update' ELSE 'insert' END,
                     {NOW_SQL})
-            ON CONFLICT (layer, uuid) DO UPDATE SET fid = excluded.fid, op = excluded.op, changed_at = excluded.changed_at;
+            ON CONFLICT (layer, uuid) DO UPDATE
+                SET fid = excluded.fid, op = excluded.op, changed_at = excluded.changed_at;
             UPDATE {layer} SET created_by = coalesce(created_by, {_USER}),
                                modified_by = coalesce(modified_by, created_by, {_USER}),
                                modified_at = coalesce(modified_at, created_at)
