@@ -19,6 +19,7 @@ loaded, e.g. when the demo or a checkout fills a new workspace.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -36,12 +37,12 @@ _TRACKING_ON = f"(SELECT value FROM {SETTINGS_TABLE} WHERE key = 'tracking') = '
 _USER = f"(SELECT value FROM {SETTINGS_TABLE} WHERE key = 'user')"
 
 
-def base_table(layer):
+def base_table(layer: str) -> str:
     """Name of the table holding the base state of a layer's changed features."""
     return f"tongcheng_base_{layer}"
 
 
-def changes_table_ddl():
+def changes_table_ddl() -> list[str]:
     return [
         f"""CREATE TABLE {CHANGES_TABLE} (
             layer TEXT NOT NULL,
@@ -54,7 +55,7 @@ def changes_table_ddl():
     ]
 
 
-def tracking_ddl(layer, columns):
+def tracking_ddl(layer: str, columns: Sequence[tuple[str, str]]) -> list[str]:
     """SQL statements creating the base table and triggers of one layer.
 
     Parameters
