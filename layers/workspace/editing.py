@@ -15,7 +15,6 @@ value and rule) leaving the session unchanged.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,8 @@ from layers.schema.definitions import conform_geometry, validate_feature, valida
 from layers.workspace.store import Feature
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from layers.workspace.store import Workspace
 
 __all__ = ["EditSession", "LayerEdits"]
