@@ -44,9 +44,12 @@ from layers.gps.clean import clean_track
 from layers.gps.monitor import CancelCheck, Progress, cancel_callback
 from layers.gps.records import Segment, Waypoint
 from layers.gps.timeparse import parse_tz
+from layers.log import logger
 
 if TYPE_CHECKING:
     from layers.workspace.store import Workspace
+
+log = logger(__name__)
 
 __all__ = ["import_gps", "ImportSummary", "FileSummary", "file_hash", "TRACKS_LAYER", "WAYPOINTS_LAYER"]
 
@@ -339,6 +342,13 @@ class _Importer:
             summary.cleaned.clear()
         finally:
             summary.seconds = time.perf_counter() - started
+        if summary.error is not None:
+            log.info("%s: not imported (%s)", path, summary.error)
+        elif summary.duplicate:
+            log.info("%s: skipped, imported before", path)
+        else:
+            log.info("%s: %s, %d tracks, %d routes, %d waypoints, %d points dropped, in %.2f s", path, summary.format,
+                     summary.tracks, summary.routes, summary.waypoints, summary.dropped_total, summary.seconds)
         self.done_bytes += size
         self._report(0)
         return summary
