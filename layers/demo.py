@@ -12,10 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyproj
 from shapely.geometry import LineString, Point
+
+if TYPE_CHECKING:
+    from layers.workspace.store import Workspace
 
 __all__ = ["DEMO_COUNTS", "CENTRE_LONLAT", "demo_features", "fill_demo"]
 
@@ -58,10 +63,10 @@ _GOODS = ["报刊杂志", "饮料零食", "公交卡充值", "雨具", "手机�
 _UNITS = ["区环境卫生管理所", "街道办事处", "区城市管理局", "物业服务中心", "市公厕管理中心"]
 
 
-def _streets(rng, centre):
+def _streets(rng: random.Random, centre: tuple[float, float]) -> list[tuple[str, LineString]]:
     """Street centre lines in metres: three rings, radials and a grid of side streets."""
     cx, cy = centre
-    streets = []
+    streets: list[tuple[str, LineString]] = []
     for radius, name in ((2300, "一环路"), (4600, "二环路"), (7800, "三环路")):
         angles = np.linspace(0, 2 * math.pi, 121)
         ring = LineString(np.column_stack([cx + radius * np.cos(angles), cy + radius * 0.92 * np.sin(angles)]))
@@ -82,7 +87,9 @@ def _streets(rng, centre):
     return streets
 
 
-def _place(rng, streets, weights):
+def _place(
+    rng: random.Random, streets: Sequence[tuple[str, LineString]], weights: Sequence[float]
+) -> tuple[str, Point]:
     name, line = streets[rng.choices(range(len(streets)), weights)[0]]
     along = rng.uniform(0, line.length)
     p = line.interpolate(along)
@@ -93,7 +100,7 @@ def _place(rng, streets, weights):
     return name, Point(p.x - dy / norm * side, p.y + dx / norm * side)
 
 
-def _where(rng, point, centre):
+def _where(rng: random.Random, point: Point, centre: tuple[float, float]) -> dict[str, str]:
     dx, dy = point.x - centre[0], point.y - centre[1]
     angle = math.degrees(math.atan2(dy, dx))
     district, streets = _DISTRICTS[0][1], _DISTRICTS[0][2]
@@ -110,11 +117,13 @@ def _where(rng, point, centre):
     }
 
 
-def _date(rng, start, days):
+def _date(rng: random.Random, start: dt.date, days: int) -> str:
     return (start + dt.timedelta(days=rng.randrange(days))).isoformat()
 
 
-def demo_features(crs="EPSG:4544", seed=2026, counts=None):
+def demo_features(
+    crs: str = "EPSG:4544", seed: int = 2026, counts: Mapping[str, int] | None = None
+) -> dict[str, list[tuple[dict[str, Any], Point]]]:
     """The demo features, layer by layer.
 
     Returns
@@ -129,7 +138,7 @@ def demo_features(crs="EPSG:4544", seed=2026, counts=None):
     streets = _streets(rng, centre)
     weights = [3.0 if i < 3 else 2.0 if i < 3 + len(_RADIALS) else 1.0 for i in range(len(streets))]
     inspected_from = dt.date(2025, 6, 1)
-    layers = {"toilets": [], "signboards": [], "kiosks": []}
+    layers: dict[str, list[tuple[dict[str, Any], Point]]] = {"toilets": [], "signboards": [], "kiosks": []}
 
     for i in range(counts.get("toilets", 0)):
         street, point = _place(rng, streets, weights)
@@ -175,7 +184,9 @@ def demo_features(crs="EPSG:4544", seed=2026, counts=None):
             "permit_expiry": _date(rng, dt.date(2026, 1, 1), 1100) if approval == "已审批" else None,
             "approval": approval,
             "hazard": rng.choices(["无", "一般", "严重"], [90, 8, 2])[0],
-            "supervision_level": "市" if where["zone"] == "严管区" and kind == "户外广告" else rng.choice(["区", "街道"]),
+            "supervision_level": (
+                "市" if where["zone"] == "严管区" and kind == "户外广告" else rng.choice(["区", "街道"])
+            ),
             "owner_contact": f"1{rng.choice('3589')}{rng.randrange(10**8, 10**9)}",
             **where,
             "status": rng.choices(["在用", "停用", "在建", "拆除"], [92, 4, 2, 2])[0],
@@ -201,7 +212,13 @@ def demo_features(crs="EPSG:4544", seed=2026, counts=None):
     return layers
 
 
-def fill_demo(workspace, *, seed=2026, counts=None, progress=None):
+def fill_demo(
+    workspace: Workspace,
+    *,
+    seed: int = 2026,
+    counts: Mapping[str, int] | None = None,
+    progress: Callable[[int, int], object] | None = None,
+) -> dict[str, int]:
     """Load the demo features into an empty workspace as its base state (not tracked as changes).
 
     ``progress(done, total)`` is called as features are written.

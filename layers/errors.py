@@ -5,6 +5,8 @@ file, layer, feature or field involved so the CLI and the editor can show it
 as one clear line.
 """
 
+from __future__ import annotations
+
 __all__ = [
     "TongchengError",
     "DefinitionError",
@@ -50,7 +52,15 @@ class ValidationError(TongchengError, ValueError):
         and the rule it breaks (all may be None where not applicable).
     """
 
-    def __init__(self, message, *, layer=None, field=None, value=None, rule=None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        layer: str | None = None,
+        field: str | None = None,
+        value: object = None,
+        rule: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.layer = layer
         self.field = field
@@ -65,12 +75,16 @@ class ExpressionError(TongchengError, ValueError):
 class FeatureNotFoundError(TongchengError, KeyError):
     """No feature has the given fid or uuid in the layer."""
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
 
 class GpsImportError(TongchengError):
     """A GPS file cannot be read: names the file and, where known, the line."""
+
+    #: The file and the line (1-based) of the problem, where the reader knows them.
+    path: str | None = None
+    line: int | None = None
 
 
 class GeoPackageError(TongchengError):

@@ -54,9 +54,9 @@ def configure(
         Whether to write to standard error at all.
     """
     root = logging.getLogger(ROOT_LOGGER)
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-        handler.close()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        old.close()
     root.setLevel(logging.DEBUG)
     root.propagate = False
     if console:
@@ -64,7 +64,7 @@ def configure(
         stream.setLevel(logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG)
         stream.setFormatter(logging.Formatter("tongcheng: %(levelname)s: %(message)s"))
         root.addHandler(stream)
-    path = None
+    path: Path | None = None
     if log_file is not None:
         path = Path(log_file)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
-__all__ = ["EXIT_OK", "EXIT_ERROR", "EXIT_CONFLICTS", "EXIT_INTERRUPTED", "progress_bar", "display_width",
-           "print_summary"]
+__all__ = ["EXIT_OK", "EXIT_ERROR", "EXIT_CONFLICTS", "EXIT_INTERRUPTED", "Commands", "progress_bar",
+           "display_width", "print_summary"]
+
+#: The subcommands of the ``tongcheng`` parser, handed to each command group's ``add_commands``.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 #: The command did all it was asked.
 EXIT_OK = 0
@@ -30,7 +34,8 @@ def progress_bar(total: int | None, description: str, unit: str = " features",
     """
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=description, unit=unit, unit_scale=unit_scale, unit_divisor=1024 if unit == "B" else 1000,
+    with tqdm(total=total, desc=description, unit=unit, unit_scale=unit_scale,
+              unit_divisor=1024 if unit == "B" else 1000,
               file=sys.stderr, leave=False, disable=None, dynamic_ncols=True) as bar:
 
         def advance(done: int, total: int | None = None) -> None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from typing import TYPE_CHECKING, TextIO
 
-from layers.cli.console import display_width, progress_bar
+from layers.cli.console import Commands, display_width, progress_bar
+
+if TYPE_CHECKING:
+    from layers.errors import TongchengError
+    from layers.gps.importer import ImportSummary
 
 __all__ = ["add_commands", "print_import_summary"]
 
 
-def add_commands(commands):
+def add_commands(commands: Commands) -> None:
     """Add the gps command group to the ``tongcheng`` argument parser's subparsers."""
     gps = commands.add_parser("gps", help="import GPS tracks and waypoints; match waypoints to facilities")
     sub = gps.add_subparsers(dest="gps_command", required=True, metavar="GPS_COMMAND")
@@ -58,15 +64,15 @@ def add_commands(commands):
 # --- import ---------------------------------------------------------------------------------
 
 
-def _plural(n, word, words=None):
+def _plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n} {word if n == 1 else words or word + 's'}"
 
 
-def _pad(text, width):
+def _pad(text: str, width: int) -> str:
     return text + " " * max(width - display_width(text), 1)
 
 
-def print_import_summary(summary, file=None):
+def print_import_summary(summary: ImportSummary, file: TextIO | None = None) -> None:
     """Print the table of an ImportSummary, then each file's notes."""
     file = file or sys.stdout
     names = [f.name for f in summary.files]
@@ -84,9 +90,9 @@ def print_import_summary(summary, file=None):
             counts = f"{'-':>7}{'-':>7}{'-':>9}{'-':>9}{'-':>10}{'-':>8}"
         print(_pad(f.name, width) + f"{f.format or '?':<7}" + counts + "  " + status, file=file)
     for f in summary.files:
-        notes = []
+        notes: list[str] = []
         if f.duplicate:
-            notes.append(f.message)
+            notes.append(f.message or "")
         elif f.error:
             notes.append(f.error)
         else:
@@ -110,7 +116,7 @@ def print_import_summary(summary, file=None):
             print(f"  {note}", file=file)
 
 
-def cmd_import(args):
+def cmd_import(args: argparse.Namespace) -> int:
     from layers.gps.importer import import_gps
     from layers.workspace.store import Workspace
 
@@ -129,7 +135,7 @@ def cmd_import(args):
     return 1 if summary.failed else 0
 
 
-def _error(message):
+def _error(message: str) -> TongchengError:
     from layers.errors import TongchengError
 
     return TongchengError(message)
@@ -138,7 +144,7 @@ def _error(message):
 # --- matching ---------------------------------------------------------------------------------
 
 
-def cmd_match(args):
+def cmd_match(args: argparse.Namespace) -> None:
     from layers.gps.matching import match_waypoints, write_review
     from layers.workspace.store import Workspace
 
@@ -152,13 +158,13 @@ def cmd_match(args):
     print(f"{len(matches)} waypoints, {len(matched)} matched to {args.layer} within {args.max_distance:g} m, "
           f"{len(matches) - len(matched)} unmatched")
     if matched:
-        distances = sorted(m.distance_m for m in matched)
+        distances = sorted(m.distance_m for m in matched if m.distance_m is not None)
         print(f"distances: median {distances[len(distances) // 2]:.1f} m, largest {distances[-1]:.1f} m")
     print(f"review list: {args.out} (delete the rows not to apply, then run "
           f"tongcheng gps apply-matches {args.workspace} {args.out})")
 
 
-def cmd_apply_matches(args):
+def cmd_apply_matches(args: argparse.Namespace) -> None:
     from layers.gps.matching import apply_matches, parse_assignments, read_review
     from layers.workspace.store import Workspace
 

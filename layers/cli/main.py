@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-
+from collections.abc import Sequence
 from importlib.metadata import entry_points
+from pathlib import Path
 
 from layers import __version__
 from layers.cli import gps as cli_gps
@@ -33,7 +33,7 @@ log = logger(__name__)
 
 __all__ = ["main", "build_parser"]
 
-def cmd_init(args):
+def cmd_init(args: argparse.Namespace) -> int | None:
     from layers.workspace.store import Workspace
 
     if str(args.workspace).lower().endswith(".gpkg"):
@@ -43,9 +43,10 @@ def cmd_init(args):
 
     with Workspace.create(args.workspace, crs=args.crs, user=args.user) as workspace:
         print_summary(workspace.summary())
+    return None
 
 
-def cmd_demo(args):
+def cmd_demo(args: argparse.Namespace) -> int | None:
     from layers.demo import DEMO_COUNTS, fill_demo
     from layers.workspace.store import Workspace
 
@@ -63,16 +64,17 @@ def cmd_demo(args):
             Path(args.workspace).unlink(missing_ok=True)
             raise
         print_summary(workspace.summary())
+    return None
 
 
-def cmd_info(args):
+def cmd_info(args: argparse.Namespace) -> None:
     from layers.workspace.store import Workspace
 
     with Workspace.open(args.workspace) as workspace:
         print_summary(workspace.summary())
 
 
-def cmd_layers(args):
+def cmd_layers(args: argparse.Namespace) -> None:
     from layers.schema.definitions import load_definitions
 
     for name, definition in load_definitions(args.definitions).items():
@@ -86,7 +88,7 @@ def cmd_layers(args):
                 print(f"    {f.name:<20}{f.type:<9}{f.label('zh_CN')} / {f.label('en')}{codes} {flags}".rstrip())
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tongcheng",
         description="Tongcheng: street-facility inventory (public toilets, signboards, kiosks).",
@@ -95,7 +97,7 @@ def build_parser():
     _add_logging_options(parser, None)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def workspace_creation(p):
+    def workspace_creation(p: argparse.ArgumentParser) -> None:
         p.add_argument("workspace", help="the workspace file to create (e.g. district.sqlite)")
         p.add_argument("--crs", default="EPSG:4544", help="CRS of the layers (default EPSG:4544, CGCS2000 GK CM 105E)")
         p.add_argument("--user", help="name written into the audit columns (default: login name)")
@@ -134,7 +136,7 @@ def _add_logging_options(parser: argparse.ArgumentParser, default: object) -> No
                         help="also write the whole log (with details of errors) to FILE")
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(verbose=args.verbose, log_file=args.log_file)

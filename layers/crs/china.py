@@ -16,7 +16,13 @@ Every function takes scalars or numpy arrays (any matching shapes) and returns
 floats or arrays accordingly.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = [
     "DATUMS",
@@ -40,21 +46,24 @@ _X_PI = np.pi * 3000.0 / 180.0
 _TOLERANCE = 1e-10                  # degrees, for the inverses
 _MAX_ITERATIONS = 30
 
+#: (lon, lat): two floats for scalar input, two numpy arrays for array input.
+LonLat = tuple[Any, Any]
 
-def _result(lon, lat, scalar):
+
+def _result(lon: np.ndarray, lat: np.ndarray, scalar: bool) -> LonLat:
     if scalar:
         return float(lon), float(lat)
     return lon, lat
 
 
-def _inputs(lon, lat):
+def _inputs(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray, bool]:
     scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0
     lon, lat = np.broadcast_arrays(np.asarray(lon, dtype=np.float64),
                                    np.asarray(lat, dtype=np.float64))
     return lon, lat, scalar
 
 
-def out_of_china(lon, lat):
+def out_of_china(lon: ArrayLike, lat: ArrayLike) -> bool | np.ndarray:
     """Return True (or a bool array) where the point is outside China's bounding box.
 
     Parameters
@@ -67,7 +76,7 @@ def out_of_china(lon, lat):
     return bool(outside) if outside.ndim == 0 else outside
 
 
-def _gcj_offset(lon, lat):
+def _gcj_offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """GCJ-02 minus WGS84, in degrees, at WGS84 (lon, lat) arrays."""
     x = lon - 105.0
     y = lat - 35.0
@@ -88,18 +97,18 @@ def _gcj_offset(lon, lat):
     return np.where(outside, 0.0, dlon), np.where(outside, 0.0, dlat)
 
 
-def _wgs_to_gcj(lon, lat):
+def _wgs_to_gcj(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dlon, dlat = _gcj_offset(lon, lat)
     return lon + dlon, lat + dlat
 
 
-def _gcj_to_bd(lon, lat):
+def _gcj_to_bd(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     z = np.sqrt(lon * lon + lat * lat) + 0.00002 * np.sin(lat * _X_PI)
     theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _X_PI)
     return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
 
 
-def _bd_to_gcj_rough(lon, lat):
+def _bd_to_gcj_rough(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The published approximate inverse of the BD-09 offset (first guess)."""
     x = lon - 0.0065
     y = lat - 0.006
@@ -108,7 +117,12 @@ def _bd_to_gcj_rough(lon, lat):
     return z * np.cos(theta), z * np.sin(theta)
 
 
-def _invert(forward, lon, lat, guess):
+def _invert(
+    forward: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    lon: np.ndarray,
+    lat: np.ndarray,
+    guess: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
     """Solve forward(w) = (lon, lat) for w by fixed-point iteration from guess."""
     w_lon, w_lat = guess
     for _ in range(_MAX_ITERATIONS):
@@ -123,7 +137,7 @@ def _invert(forward, lon, lat, guess):
     return w_lon, w_lat
 
 
-def wgs84_to_gcj02(lon, lat):
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert WGS84 to GCJ-02.
 
     Parameters
@@ -138,7 +152,7 @@ def wgs84_to_gcj02(lon, lat):
     return _result(*_wgs_to_gcj(lon, lat), scalar)
 
 
-def gcj02_to_wgs84(lon, lat):
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert GCJ-02 to WGS84 by iteration (error far below 1 m).
 
     Parameters
@@ -154,7 +168,7 @@ def gcj02_to_wgs84(lon, lat):
     return _result(*_invert(_wgs_to_gcj, lon, lat, (lon - dlon, lat - dlat)), scalar)
 
 
-def gcj02_to_bd09(lon, lat):
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert GCJ-02 to BD-09.
 
     Parameters
@@ -169,7 +183,7 @@ def gcj02_to_bd09(lon, lat):
     return _result(*_gcj_to_bd(lon, lat), scalar)
 
 
-def bd09_to_gcj02(lon, lat):
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert BD-09 to GCJ-02 by iteration from the published approximation.
 
     Parameters
@@ -184,7 +198,7 @@ def bd09_to_gcj02(lon, lat):
     return _result(*_invert(_gcj_to_bd, lon, lat, _bd_to_gcj_rough(lon, lat)), scalar)
 
 
-def wgs84_to_bd09(lon, lat):
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert WGS84 to BD-09 (through GCJ-02).
 
     Parameters
@@ -199,7 +213,7 @@ def wgs84_to_bd09(lon, lat):
     return _result(*_gcj_to_bd(*_wgs_to_gcj(lon, lat)), scalar)
 
 
-def bd09_to_wgs84(lon, lat):
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> LonLat:
     """Convert BD-09 to WGS84 (through GCJ-02, both steps inverted by iteration).
 
     Parameters
@@ -216,7 +230,7 @@ def bd09_to_wgs84(lon, lat):
     return _result(*_invert(_wgs_to_gcj, g_lon, g_lat, (g_lon - dlon, g_lat - dlat)), scalar)
 
 
-def to_wgs84(lon, lat, datum):
+def to_wgs84(lon: ArrayLike, lat: ArrayLike, datum: str) -> LonLat:
     """Convert coordinates in ``datum`` ('wgs84', 'gcj02' or 'bd09') to WGS84.
 
     Raises
@@ -234,7 +248,7 @@ def to_wgs84(lon, lat, datum):
     raise ValueError(f"unknown datum {datum!r}: expected one of {', '.join(DATUMS)}")
 
 
-def from_wgs84(lon, lat, datum):
+def from_wgs84(lon: ArrayLike, lat: ArrayLike, datum: str) -> LonLat:
     """Convert WGS84 coordinates to ``datum`` ('wgs84', 'gcj02' or 'bd09').
 
     Raises

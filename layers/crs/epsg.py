@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pyproj
 
+from layers.errors import TongchengError
+
 __all__ = ["epsg_crs"]
 
 
-def epsg_crs(crs, error_class):
+def epsg_crs(crs: str | int, error_class: type[TongchengError]) -> tuple[int, pyproj.CRS]:
     """Parse a CRS given as ``EPSG:n`` (or anything pyproj reads that has an EPSG code).
 
     Parameters

@@ -14,15 +14,21 @@ yielded (a truncated file): the caller writes in one transaction and must then
 roll back, as the message says.
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Generator
+from datetime import tzinfo
+from types import TracebackType
+from typing import Literal
 
 from layers.crs.china import DATUMS, to_wgs84
 from layers.errors import GpsImportError
 from layers.gps.csvpoints import read_csv_points
 from layers.gps.gpx import looks_like_gpx, read_gpx
-from layers.gps.monitor import Monitor
+from layers.gps.monitor import CancelCheck, Monitor, Progress
 from layers.gps.nmea import looks_like_nmea, read_nmea
-from layers.gps.records import GpsStats, Segment, Track, Waypoint
+from layers.gps.records import GpsStats, Record, Segment, Track, Waypoint
 from layers.gps.timeparse import parse_tz
 
 __all__ = [
@@ -43,7 +49,7 @@ _READERS = {"gpx": read_gpx, "nmea": read_nmea, "csv": read_csv_points}
 _SNIFF_SIZE = 65536
 
 
-def sniff_format(path):
+def sniff_format(path: str | os.PathLike[str]) -> str:
     """Return 'gpx', 'nmea' or 'csv' from the first bytes of the file.
 
     The content decides; the extension only breaks a tie between NMEA and CSV
@@ -74,7 +80,7 @@ def sniff_format(path):
     raise GpsImportError(f"{path}: not a GPX, NMEA or CSV file")
 
 
-def _convert(record, datum):
+def _convert(record: Record, datum: str) -> Record:
     if isinstance(record, Waypoint):
         record.lon, record.lat = to_wgs84(record.lon, record.lat, datum)
     else:
@@ -93,7 +99,16 @@ class GpsReader:
     stats : GpsStats of the current (or last) iteration.
     """
 
-    def __init__(self, path, *, format=None, tz=None, datum="wgs84", progress=None, cancel=None):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: str | None = None,
+        tz: str | float | tzinfo | None = None,
+        datum: str = "wgs84",
+        progress: Progress | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> None:
         self.path = os.fspath(path)
         if datum not in DATUMS:
             raise ValueError(f"unknown datum {datum!r}: expected one of {', '.join(DATUMS)}")
@@ -105,15 +120,15 @@ class GpsReader:
         self._progress = progress
         self._cancel = cancel
         self.stats = GpsStats(path=self.path, format=self.format)
-        self._iterator = None
+        self._iterator: Generator[Record, None, None] | None = None
 
-    def __iter__(self):
+    def __iter__(self) -> Generator[Record, None, None]:
         self.close()
         self.stats = GpsStats(path=self.path, format=self.format)
         self._iterator = self._records(self.stats)
         return self._iterator
 
-    def _records(self, stats):
+    def _records(self, stats: GpsStats) -> Generator[Record, None, None]:
         monitor = Monitor(self.path, os.path.getsize(self.path), self._progress, self._cancel)
         monitor(0)
         read = _READERS[self.format]
@@ -123,21 +138,31 @@ class GpsReader:
             stats.count(record)
             yield record
 
-    def close(self):
+    def close(self) -> None:
         """Stop a running iteration and close the file."""
         if self._iterator is not None:
             self._iterator.close()
             self._iterator = None
 
-    def __enter__(self):
+    def __enter__(self) -> GpsReader:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> Literal[False]:
         self.close()
         return False
 
 
-def read_gps(path, *, format=None, tz=None, datum="wgs84", progress=None, cancel=None):
+def read_gps(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    tz: str | float | tzinfo | None = None,
+    datum: str = "wgs84",
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+) -> GpsReader:
     """Open a GPS file for reading; iterate the result to get its records.
 
     Parameters

@@ -32,27 +32,27 @@ class CleanResult(NamedTuple):
     """A cleaned segment and the Counter of dropped points by reason."""
 
     segment: Segment
-    dropped: Counter
+    dropped: Counter[str]
 
 
-def utm_epsg(lon, lat):
+def utm_epsg(lon: float, lat: float) -> int:
     """EPSG code of the WGS84 / UTM zone containing (lon, lat), e.g. 32648 for Chengdu."""
     zone = min(int((lon + 180.0) // 6.0) + 1, 60)
     return (32600 if lat >= 0 else 32700) + zone
 
 
 @lru_cache(maxsize=16)
-def _to_utm(epsg):
+def _to_utm(epsg: int) -> Transformer:
     return Transformer.from_crs(4326, epsg, always_xy=True)
 
 
-def _project(segment):
+def _project(segment: Segment) -> tuple[np.ndarray, np.ndarray]:
     """Segment coordinates in metres (x, y arrays) in the UTM zone of its centre."""
     epsg = utm_epsg(float(np.median(segment.lon)), float(np.median(segment.lat)))
     return _to_utm(epsg).transform(segment.lon, segment.lat)
 
 
-def drop_hdop(segment, max_hdop):
+def drop_hdop(segment: Segment, max_hdop: float) -> CleanResult:
     """Drop points whose HDOP is above ``max_hdop``.
 
     Points without an HDOP (no ``'hdop'`` column, or nan) are kept.
@@ -76,7 +76,7 @@ def drop_hdop(segment, max_hdop):
     return CleanResult(segment.take(~bad), Counter(hdop_above_max=count))
 
 
-def drop_fast(segment, max_kmh):
+def drop_fast(segment: Segment, max_kmh: float) -> CleanResult:
     """Drop points reached at more than ``max_kmh`` from the last kept point.
 
     The walk goes in time order of the file: each point with a time is
@@ -102,8 +102,8 @@ def drop_fast(segment, max_kmh):
     xs, ys, ts = x.tolist(), y.tolist(), segment.time.tolist()
     max_ms = max_kmh / 3.6
     keep = np.ones(n, dtype=bool)
-    dropped = Counter()
-    last = None
+    dropped: Counter[str] = Counter()
+    last: int | None = None
     for i in range(n):
         t = ts[i]
         if t != t:
@@ -125,7 +125,7 @@ def drop_fast(segment, max_kmh):
     return CleanResult(segment.take(keep), dropped)
 
 
-def simplify(segment, tolerance_m):
+def simplify(segment: Segment, tolerance_m: float) -> CleanResult:
     """Douglas-Peucker simplification with a tolerance in metres.
 
     The first and last points are always kept; kept points keep all their
@@ -154,7 +154,13 @@ def simplify(segment, tolerance_m):
     return CleanResult(segment.take(kept), Counter(simplified=n - len(kept)))
 
 
-def clean_track(track, *, max_hdop=None, max_speed_kmh=None, tolerance_m=None):
+def clean_track(
+    track: Track,
+    *,
+    max_hdop: float | None = None,
+    max_speed_kmh: float | None = None,
+    tolerance_m: float | None = None,
+) -> tuple[Track, Counter[str]]:
     """Apply the HDOP filter, the speed filter then simplification to every segment.
 
     Parameters
@@ -167,8 +173,8 @@ def clean_track(track, *, max_hdop=None, max_speed_kmh=None, tolerance_m=None):
     track : Track, a copy with the cleaned segments (empty segments stay).
     dropped : Counter of dropped points by reason, over all segments.
     """
-    dropped = Counter()
-    segments = []
+    dropped: Counter[str] = Counter()
+    segments: list[Segment] = []
     for segment in track.segments:
         if max_hdop is not None:
             segment, counts = drop_hdop(segment, max_hdop)

@@ -19,15 +19,23 @@ found most in the header line. Rows without a usable position are dropped and
 counted (``bad_coordinates``) with a message naming the line.
 """
 
+from __future__ import annotations
+
 import codecs
 import csv
 import math
 import os
 import re
+from collections.abc import Iterator, Sequence
+from datetime import tzinfo
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from layers.errors import GpsImportError
-from layers.gps.records import Waypoint
+from layers.gps.records import GpsStats, Waypoint
 from layers.gps.timeparse import TimeParser
+
+if TYPE_CHECKING:
+    from layers.gps.monitor import Monitor
 
 __all__ = ["read_csv_points", "find_columns", "detect_encoding", "COLUMN_NAMES"]
 
@@ -49,12 +57,12 @@ _DELIMITERS = (",", ";", "\t", "|")
 _CHUNK = 1 << 20
 
 
-def _normalise(header):
+def _normalise(header: str) -> str:
     name = header.strip().lstrip("\ufeff").strip().lower()
     return _UNIT_RE.sub("", name).strip()
 
 
-def find_columns(headers):
+def find_columns(headers: Sequence[str]) -> dict[str, int]:
     """Map roles ('lon', 'lat', 'time', 'ele', 'name', 'desc', 'sym') to column indices.
 
     Parameters
@@ -67,7 +75,7 @@ def find_columns(headers):
     :data:`COLUMN_NAMES` wins (``lon`` before ``x``).
     """
     names = [_normalise(h) for h in headers]
-    found = {}
+    found: dict[str, int] = {}
     for role, candidates in COLUMN_NAMES.items():
         for candidate in candidates:
             if candidate in names:
@@ -78,12 +86,12 @@ def find_columns(headers):
     return found
 
 
-def _line_of(path, offset):
+def _line_of(path: str | os.PathLike[str], offset: int) -> int:
     with open(path, "rb") as f:
         return f.read(offset).count(b"\n") + 1
 
 
-def detect_encoding(path):
+def detect_encoding(path: str | os.PathLike[str]) -> str:
     """Return 'utf-8-sig' or 'gb18030', whichever decodes the whole file.
 
     Raises
@@ -91,7 +99,7 @@ def detect_encoding(path):
     GpsImportError
         Naming the line of the first byte that neither encoding can decode.
     """
-    first_error = None
+    first_error: int | None = None
     for encoding in ("utf-8-sig", "gb18030"):
         decoder = codecs.getincrementaldecoder(encoding)()
         offset = 0
@@ -105,11 +113,12 @@ def detect_encoding(path):
         except UnicodeDecodeError as exc:
             if first_error is None:
                 first_error = offset + exc.start
+    assert first_error is not None  # the loop returns unless both encodings failed
     line = _line_of(path, first_error)
     raise GpsImportError(f"{path}, line {line}: the file is neither UTF-8 nor GBK/GB18030 text")
 
 
-def _number(text):
+def _number(text: str) -> float:
     text = text.strip().rstrip("°").strip()
     return float(text) if text else math.nan
 
@@ -117,10 +126,10 @@ def _number(text):
 class _CsvTimes:
     """Reads the time column: ISO 8601, loose ``2024/5/1 8:30`` forms, epoch numbers."""
 
-    def __init__(self, tz):
+    def __init__(self, tz: str | float | tzinfo | None) -> None:
         self.parser = TimeParser(tz)
 
-    def __call__(self, text):
+    def __call__(self, text: str) -> float:
         text = text.strip()
         if not text:
             return math.nan
@@ -141,7 +150,13 @@ class _CsvTimes:
         return self.parser(text)
 
 
-def read_csv_points(path, *, stats, tz=None, monitor=None):
+def read_csv_points(
+    path: str | os.PathLike[str],
+    *,
+    stats: GpsStats,
+    tz: str | float | tzinfo | None = None,
+    monitor: Monitor | None = None,
+) -> Iterator[Waypoint]:
     """Yield a Waypoint for each row of a CSV of points.
 
     Parameters
@@ -164,7 +179,8 @@ def read_csv_points(path, *, stats, tz=None, monitor=None):
     path = os.fspath(path)
     encoding = detect_encoding(path)
     times = _CsvTimes(tz)
-    with open(path, "r", encoding=encoding, newline="") as f:
+    with open(path, encoding=encoding, newline="") as f:
+        raw = cast(BinaryIO, f.buffer)  # where the reader is, in bytes
         header_line = f.readline()
         if not header_line.strip():
             raise GpsImportError(f"{path}, line 1: empty CSV file (no header line)")
@@ -184,11 +200,11 @@ def read_csv_points(path, *, stats, tz=None, monitor=None):
             line = previous_line + 1              # where this row starts
             previous_line = reader.line_num + 1   # reader counts from after the header
             if monitor is not None and line % 10000 == 0:
-                monitor(f.buffer.tell())
+                monitor(raw.tell())
             if not any(cell.strip() for cell in row):
                 continue
-            values = {}
-            extras = {}
+            values: dict[str, str] = {}
+            extras: dict[str, str] = {}
             for index, cell in enumerate(row):
                 role = roles.get(index)
                 if role is not None:
@@ -223,4 +239,4 @@ def read_csv_points(path, *, stats, tz=None, monitor=None):
                 sym=values.get("sym", "").strip() or None,
                 extras=extras, line=line)
         if monitor is not None:
-            monitor(f.buffer.tell())
+            monitor(raw.tell())

@@ -24,14 +24,22 @@ GPX 1.0 ``course``/``speed`` and 1.1 ``hdop``, ``sat``... and every leaf of
 and unknown ones) as per-point extra columns under their local tag name.
 """
 
+from __future__ import annotations
+
 import math
 import os
 import xml.parsers.expat as expat
+from collections.abc import Iterator
+from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 from layers.errors import GpsImportError
 from layers.gps.pointbuffer import PointBuffer
-from layers.gps.records import Track, Waypoint
+from layers.gps.records import GpsStats, Record, Track, Waypoint
 from layers.gps.timeparse import TimeParser
+
+if TYPE_CHECKING:
+    from layers.gps.monitor import Monitor
 
 __all__ = ["read_gpx", "looks_like_gpx"]
 
@@ -41,7 +49,7 @@ _POINTS = frozenset({"trkpt", "rtept", "wpt"})
 _FEATURE_FIELDS = {"name": "name", "desc": "description"}
 
 
-def looks_like_gpx(head):
+def looks_like_gpx(head: bytes) -> bool:
     """Return True if the first bytes of a file look like GPX (XML with a <gpx element)."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):          # UTF-16, which expat reads too
         head = head.decode("utf-16", "ignore").encode("utf-8")
@@ -49,7 +57,7 @@ def looks_like_gpx(head):
     return text.startswith(b"<") and (b"<gpx" in head or b":gpx" in head)
 
 
-def _error(path, line, message):
+def _error(path: str, line: int | None, message: str) -> GpsImportError:
     exc = GpsImportError(f"{path}, line {line}: {message}")
     exc.path = str(path)
     exc.line = line
@@ -59,11 +67,11 @@ def _error(path, line, message):
 class _GpxHandlers:
     """expat callbacks building records; see :func:`read_gpx`."""
 
-    def __init__(self, path, stats, times):
+    def __init__(self, path: str, stats: GpsStats, times: TimeParser) -> None:
         self.path = path
         self.stats = stats
         self.times = times
-        self.ready = []                 # records complete, not yet yielded
+        self.ready: list[Record] = []   # records complete, not yet yielded
         self.root_seen = False
         self.parser = parser = expat.ParserCreate()
         parser.buffer_text = True
@@ -77,26 +85,26 @@ class _GpxHandlers:
         # Text goes straight into a list (a C call, no Python frame per text
         # node); each start tag clears it, so at an end tag that closes a leaf
         # it holds exactly the leaf's text.
-        self._buf = []
+        self._buf: list[str] = []
         parser.CharacterDataHandler = self._buf.append
-        self._local_names = {}
-        self._stack = []
+        self._local_names: dict[str, str] = {}
+        self._stack: list[str] = []
         self._open = 0                  # depth of the last start tag if no end tag since
-        self._feature = None            # Track being read
+        self._feature: Track | None = None  # Track being read
         self._feature_depth = 0
-        self._seg = None                # PointBuffer of the open trkseg/rte
-        self._cur = None                # PointBuffer receiving the open point
+        self._seg: PointBuffer | None = None  # of the open trkseg/rte
+        self._cur: PointBuffer | None = None  # receiving the open point
         self._pt_depth = 0              # depth of the open point, 0 if none
         self._pt_line = 0
         self._link_depth = 0            # depth of an open <link>, 0 if none
         self._ext_depth = 0             # depth of an open <extensions>, 0 if none
-        self._wpt_fields = None         # dict of the open <wpt>'s fields, None if none
+        self._wpt_fields: dict[str, str] | None = None  # the open <wpt>'s fields, None if none
 
     # -- safety ---------------------------------------------------------------
-    def _line(self):
+    def _line(self) -> int:
         return self.parser.CurrentLineNumber
 
-    def _doctype(self, name, system_id, public_id, has_internal_subset):
+    def _doctype(self, name: str, system_id: str | None, public_id: str | None, has_internal_subset: bool) -> None:
         if has_internal_subset:
             raise _error(self.path, self._line(),
                          "refused: the DOCTYPE declares an internal subset (entity "
@@ -106,15 +114,17 @@ class _GpxHandlers:
                          f"refused: the DOCTYPE names an external DTD ({system_id or public_id}); "
                          "GPS files must not load external documents")
 
-    def _entity(self, name, *args):
+    def _entity(self, name: str, *args: object) -> None:
         raise _error(self.path, self._line(), f"refused: entity declaration {name!r}")
 
-    def _external_entity(self, context, base, system_id, public_id):
+    def _external_entity(
+        self, context: str, base: str | None, system_id: str | None, public_id: str | None
+    ) -> int:
         raise _error(self.path, self._line(),
                      f"refused: external entity reference ({system_id or public_id})")
 
     # -- elements -------------------------------------------------------------
-    def _start(self, name, attrs):
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
         local = self._local_names.get(name)
         if local is None:
             local = self._local_names[name] = name.rpartition(":")[2]
@@ -156,7 +166,7 @@ class _GpxHandlers:
             self.stats.version = attrs.get("version")
             self.stats.creator = attrs.get("creator")
 
-    def _start_point(self, local, attrs, depth):
+    def _start_point(self, local: str, attrs: dict[str, str], depth: int) -> None:
         if local == "wpt":
             self._cur = PointBuffer()
             self._wpt_fields = {}
@@ -181,7 +191,7 @@ class _GpxHandlers:
         cur.time.append(_NAN)
         self._pt_depth = depth
 
-    def _end(self, name):
+    def _end(self, name: str) -> None:
         stack = self._stack
         local = stack.pop()
         depth = len(stack) + 1
@@ -200,6 +210,7 @@ class _GpxHandlers:
                 if not value:
                     return
                 cur = self._cur
+                assert cur is not None  # inside a point
                 if local == "ele":
                     try:
                         cur.ele[-1] = float(value)
@@ -248,17 +259,19 @@ class _GpxHandlers:
                 if local == "src":
                     feature.device = value
 
-    def _point_field(self, key, value):
+    def _point_field(self, key: str, value: str) -> None:
         """Keep a field of the open point: as text for a waypoint, as a column otherwise."""
         if self._wpt_fields is not None:
             self._wpt_fields.setdefault(key, value)
         else:
+            assert self._cur is not None  # inside a point
             self._cur.set_extra(key, value)
 
-    def _end_waypoint(self):
+    def _end_waypoint(self) -> None:
         buffer = self._cur
         extras = self._wpt_fields
         self._cur = self._wpt_fields = None
+        assert buffer is not None and extras is not None  # a <wpt> is open
         lon, lat = buffer.lon[0], buffer.lat[0]
         if lon != lon:
             self.stats.drop("bad_coordinates")
@@ -268,7 +281,8 @@ class _GpxHandlers:
             name=extras.pop("name", None), desc=extras.pop("desc", None),
             sym=extras.pop("sym", None), extras=extras, line=self._pt_line))
 
-    def _finish_segment(self):
+    def _finish_segment(self) -> None:
+        assert self._seg is not None and self._feature is not None  # a segment of a track is open
         segment, n_bad = self._seg.to_segment()
         self._seg = None
         if n_bad:
@@ -276,7 +290,13 @@ class _GpxHandlers:
         self._feature.segments.append(segment)
 
 
-def read_gpx(path, *, stats, tz=None, monitor=None):
+def read_gpx(
+    path: str | os.PathLike[str],
+    *,
+    stats: GpsStats,
+    tz: str | float | tzinfo | None = None,
+    monitor: Monitor | None = None,
+) -> Iterator[Record]:
     """Yield the Track and Waypoint records of a GPX 1.0 or 1.1 file.
 
     Parameters
@@ -323,8 +343,7 @@ def read_gpx(path, *, stats, tz=None, monitor=None):
             finally:
                 stats.naive_times = times.naive
                 stats.bad_times = times.bad
-            for record in handlers.ready:
-                yield record
+            yield from handlers.ready
             yielded += len(handlers.ready)
             handlers.ready.clear()
             if monitor is not None:

@@ -28,9 +28,11 @@ import math
 import os
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyproj
@@ -39,7 +41,15 @@ import shapely
 from layers.errors import Cancelled, GpsImportError, TongchengError
 from layers.gps import Track, read_gps
 from layers.gps.clean import clean_track
+from layers.gps.monitor import CancelCheck, Progress, cancel_callback
+from layers.gps.records import Segment, Waypoint
 from layers.gps.timeparse import parse_tz
+from layers.log import logger
+
+if TYPE_CHECKING:
+    from layers.workspace.store import Workspace
+
+log = logger(__name__)
 
 __all__ = ["import_gps", "ImportSummary", "FileSummary", "file_hash", "TRACKS_LAYER", "WAYPOINTS_LAYER"]
 
@@ -48,6 +58,9 @@ WAYPOINTS_LAYER = "gps_waypoints"
 _WAYPOINT_BATCH = 10_000
 _HASH_CHUNK = 1 << 20
 _GEOD = pyproj.Geod(ellps="WGS84")
+
+#: A feature to insert: (attributes, shapely geometry).
+_Row = tuple[dict[str, Any], Any]
 
 
 @dataclass
@@ -98,44 +111,45 @@ class FileSummary:
     route_points: int = 0
     points: int = 0
     lineless_tracks: int = 0
-    dropped: Counter = field(default_factory=Counter)
-    cleaned: Counter = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
+    cleaned: Counter[str] = field(default_factory=Counter)
     naive_times: int = 0
     bad_times: int = 0
     tz: str | None = None
     tz_source: str | None = None
-    messages: list = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
 
     @property
-    def imported(self):
+    def imported(self) -> bool:
         """True when the file's records were written (not a duplicate, no error)."""
         return not self.duplicate and self.error is None
 
     @property
-    def dropped_total(self):
+    def dropped_total(self) -> int:
         return sum(self.dropped.values())
 
     @property
-    def lineless_points(self):
+    def lineless_points(self) -> int:
         """Points read but in no stored line (segments of one point, or all at one place)."""
         return self.track_points + self.route_points - sum(self.cleaned.values()) - self.points
 
     @property
-    def stored_tracks(self):
+    def stored_tracks(self) -> int:
         """Features written to ``gps_tracks`` (tracks and routes with a line)."""
         return 0 if not self.imported else self.tracks + self.routes - self.lineless_tracks
 
     @property
-    def time_note(self):
+    def time_note(self) -> str | None:
         """One line on how times without a zone were read, or None when there were none."""
         if not self.naive_times:
             return None
         where = "--tz" if self.tz_source == "option" else "the workspace setting"
-        return f"{self.naive_times} time{'' if self.naive_times == 1 else 's'} had no zone: read as UTC{self.tz} ({where})"
+        plural = "" if self.naive_times == 1 else "s"
+        return f"{self.naive_times} time{plural} had no zone: read as UTC{self.tz} ({where})"
 
-    def _reset_counts(self):
+    def _reset_counts(self) -> None:
         for name in ("tracks", "routes", "waypoints", "segments", "empty_segments", "lineless_segments",
                      "track_points", "route_points", "points", "lineless_tracks"):
             setattr(self, name, 0)
@@ -145,27 +159,27 @@ class FileSummary:
 class ImportSummary:
     """The result of :func:`import_gps`: one :class:`FileSummary` per file, in order."""
 
-    files: list = field(default_factory=list)
+    files: list[FileSummary] = field(default_factory=list)
 
     @property
-    def imported(self):
+    def imported(self) -> list[FileSummary]:
         return [f for f in self.files if f.imported]
 
     @property
-    def duplicates(self):
+    def duplicates(self) -> list[FileSummary]:
         return [f for f in self.files if f.duplicate]
 
     @property
-    def failed(self):
+    def failed(self) -> list[FileSummary]:
         return [f for f in self.files if f.error is not None]
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         """True when no file failed."""
         return not self.failed
 
 
-def file_hash(path):
+def file_hash(path: str | os.PathLike[str]) -> str:
     """SHA-256 hex digest of a file's content."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -175,27 +189,27 @@ def file_hash(path):
 
 
 @lru_cache(maxsize=8)
-def _transformer(crs):
+def _transformer(crs: str) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
 
 
 @lru_cache(maxsize=8)
-def _area_of_use(crs):
+def _area_of_use(crs: str) -> tuple[tuple[float, float, float, float], str] | None:
     area = pyproj.CRS.from_user_input(crs).area_of_use
     return None if area is None else (area.bounds, area.name)
 
 
-def _utc(epoch):
+def _utc(epoch: float | None) -> dt.datetime | None:
     if epoch is None or not math.isfinite(epoch):
         return None
-    return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
 
 
-def _finite_or_none(value):
+def _finite_or_none(value: float | None) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
 
-def _rounded(value):
+def _rounded(value: float) -> float:
     return float(f"{value:.6g}")
 
 
@@ -204,14 +218,14 @@ class _ColumnSummary:
 
     __slots__ = ("count", "total", "low", "high", "values")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.count = 0
         self.total = 0.0
         self.low = math.inf
         self.high = -math.inf
-        self.values = None
+        self.values: dict[str, None] | None = None  # the distinct values, in order
 
-    def add(self, array):
+    def add(self, array: np.ndarray) -> None:
         if array.dtype.kind in "fiu":
             finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
             if len(finite):
@@ -229,7 +243,7 @@ class _ColumnSummary:
                         break
                     self.values[str(value)] = None
 
-    def result(self):
+    def result(self) -> dict[str, Any] | None:
         if not self.count:
             return None
         if self.values is not None:
@@ -238,9 +252,9 @@ class _ColumnSummary:
                 "max": _rounded(self.high)}
 
 
-def _point_summary(segments):
+def _point_summary(segments: Iterable[Segment]) -> dict[str, dict[str, Any]]:
     """Per-column summary of the point values of a track (elevation and extension values)."""
-    columns = {}
+    columns: dict[str, _ColumnSummary] = {}
     for segment in segments:
         if not len(segment):
             continue
@@ -250,7 +264,7 @@ def _point_summary(segments):
                 columns.setdefault(key, _ColumnSummary()).add(np.asarray(values))
             except (TypeError, ValueError):  # an odd column never fails an import
                 continue
-    summary = {}
+    summary: dict[str, dict[str, Any]] = {}
     for key, column in columns.items():
         result = column.result()
         if result is not None:
@@ -259,7 +273,18 @@ def _point_summary(segments):
 
 
 class _Importer:
-    def __init__(self, workspace, *, tz, tz_source, datum, cleaning, progress, cancel, total_bytes):
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        tz: str,
+        tz_source: str,
+        datum: str,
+        cleaning: dict[str, float | None],
+        progress: Progress | None,
+        cancel: Callable[[], bool] | None,
+        total_bytes: int,
+    ) -> None:
         self.ws = workspace
         self.tz = tz
         self.tz_source = tz_source
@@ -278,7 +303,7 @@ class _Importer:
 
     # --- duplicates --------------------------------------------------------------------
 
-    def already_imported(self, digest):
+    def already_imported(self, digest: str) -> str | None:
         """Name of the file under which this hash was imported before, or None."""
         for layer in (TRACKS_LAYER, WAYPOINTS_LAYER):
             row = self.ws.connection.execute(
@@ -290,7 +315,7 @@ class _Importer:
 
     # --- one file -----------------------------------------------------------------------
 
-    def import_file(self, path):
+    def import_file(self, path: str | os.PathLike[str]) -> FileSummary:
         path = os.fspath(path)
         summary = FileSummary(path=path, name=Path(path).name, tz=self.tz, tz_source=self.tz_source)
         started = time.perf_counter()
@@ -317,19 +342,26 @@ class _Importer:
             summary.cleaned.clear()
         finally:
             summary.seconds = time.perf_counter() - started
+        if summary.error is not None:
+            log.info("%s: not imported (%s)", path, summary.error)
+        elif summary.duplicate:
+            log.info("%s: skipped, imported before", path)
+        else:
+            log.info("%s: %s, %d tracks, %d routes, %d waypoints, %d points dropped, in %.2f s", path, summary.format,
+                     summary.tracks, summary.routes, summary.waypoints, summary.dropped_total, summary.seconds)
         self.done_bytes += size
         self._report(0)
         return summary
 
-    def _report(self, done):
+    def _report(self, done: int) -> None:
         if self.progress is not None:
             self.progress(self.done_bytes + done, self.total_bytes)
 
-    def _read_into(self, path, summary):
+    def _read_into(self, path: str, summary: FileSummary) -> None:
         reader = read_gps(path, tz=self.tz, datum=self.datum,
                           progress=lambda done, total: self._report(done), cancel=self.cancel)
         summary.format = reader.format
-        waypoints = []
+        waypoints: list[_Row] = []
         outside = 0
         with reader:
             for record in reader:
@@ -357,19 +389,19 @@ class _Importer:
                 f"{path}: {outside} points lie outside the area of use of {self.ws.crs} "
                 f"({self.area[1].rstrip('.')}): wrong file, datum or workspace?")
 
-    def area_contains(self, lon, lat):
+    def area_contains(self, lon: float, lat: float) -> bool:
         if self.area is None:
             return True
         west, south, east, north = self.area[0]
         return west <= lon <= east and south <= lat <= north
 
-    def _count_outside(self, lon, lat):
+    def _count_outside(self, lon: np.ndarray, lat: np.ndarray) -> int:
         if self.area is None or not len(lon):
             return 0
         west, south, east, north = self.area[0]
         return int(np.count_nonzero((lon < west) | (lon > east) | (lat < south) | (lat > north)))
 
-    def _store_track(self, track, summary):
+    def _store_track(self, track: Track, summary: FileSummary) -> int:
         """Insert one track or route; returns how many of its points lie outside the CRS's area."""
         n_segments = len(track.segments)
         n_read = track.n_points
@@ -379,14 +411,14 @@ class _Importer:
             summary.cleaned.update(dropped)
         else:
             dropped = Counter()
-        parts = []
+        parts: list[Any] = []
         length = 0.0
         points = 0
         outside = 0
         lineless = 0
         start = end = math.nan
         point_values = _point_summary(track.segments)
-        segments = track.segments
+        segments: list[Any] = track.segments  # emptied as it goes (None for each segment done)
         track.segments = []  # each segment's columns are released once its line is built
         segment = None
         for index in range(n_segments):
@@ -421,7 +453,7 @@ class _Importer:
             return outside
         geometry = shapely.multilinestrings(parts)
         del parts
-        extras = {key: value for key, value in track.extras.items()}
+        extras: dict[str, Any] = {key: value for key, value in track.extras.items()}
         if point_values:
             extras["point_values"] = point_values
         if dropped:
@@ -452,7 +484,7 @@ class _Importer:
         summary.points += points
         return outside
 
-    def _waypoint_feature(self, waypoint, summary):
+    def _waypoint_feature(self, waypoint: Waypoint, summary: FileSummary) -> _Row:
         x, y = self.transformer.transform(waypoint.lon, waypoint.lat)
         if not (math.isfinite(x) and math.isfinite(y)):
             raise GpsImportError(f"{summary.path}, line {waypoint.line}: waypoint {waypoint.name or ''!s} cannot be "
@@ -470,15 +502,25 @@ class _Importer:
         return attributes, shapely.Point(x, y)
 
 
-def _size(path):
+def _size(path: str) -> int:
     try:
         return os.path.getsize(path)
     except OSError:
         return 0
 
 
-def import_gps(workspace, paths, *, tz=None, datum="wgs84", simplify_m=None, max_speed_kmh=None,
-               max_hdop=None, progress=None, cancel=None):
+def import_gps(
+    workspace: Workspace,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    tz: str | float | dt.tzinfo | None = None,
+    datum: str = "wgs84",
+    simplify_m: float | None = None,
+    max_speed_kmh: float | None = None,
+    max_hdop: float | None = None,
+    progress: Progress | None = None,
+    cancel: CancelCheck | None = None,
+) -> ImportSummary:
     """Import GPS files (GPX, NMEA, CSV of points) into ``gps_tracks`` and ``gps_waypoints``.
 
     Parameters
@@ -513,25 +555,24 @@ def import_gps(workspace, paths, *, tz=None, datum="wgs84", simplify_m=None, max
     rolls back alone (even when its error is found after records were read),
     a cancel rolls back all. Inserts are tracked edits of the workspace.
     """
-    paths = [os.fspath(p) for p in paths]
+    files = [os.fspath(p) for p in paths]
     if tz is None:
         tz_text, tz_source = workspace.setting("timezone") or "+00:00", "workspace"
     else:
         tz_text, tz_source = str(tz), "option"
     parse_tz(tz_text)  # a bad zone is a ValueError before anything is read
-    if cancel is not None and not callable(cancel) and hasattr(cancel, "is_set"):
-        cancel = cancel.is_set
+    is_cancelled = cancel_callback(cancel)
     importer = _Importer(
         workspace, tz=tz_text, tz_source=tz_source, datum=datum,
         cleaning={"max_hdop": max_hdop, "max_speed_kmh": max_speed_kmh, "tolerance_m": simplify_m},
-        progress=progress, cancel=cancel, total_bytes=sum(_size(p) for p in paths),
+        progress=progress, cancel=is_cancelled, total_bytes=sum(_size(p) for p in files),
     )
     summary = ImportSummary()
     with workspace.session():
-        for path in paths:
-            if cancel is not None and cancel():
+        for path in files:
+            if is_cancelled is not None and is_cancelled():
                 raise Cancelled(f"{path}: import cancelled by the user")
             summary.files.append(importer.import_file(path))
-        if cancel is not None and cancel():
+        if is_cancelled is not None and is_cancelled():
             raise Cancelled("import cancelled by the user; nothing was written")
     return summary

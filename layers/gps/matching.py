@@ -19,18 +19,25 @@ creates nothing twice.
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyproj
 import shapely
 
 from layers.errors import FeatureNotFoundError, TongchengError, ValidationError
-from layers.sqlite.spatialite import point_blob_coordinates
 from layers.gps.clean import utm_epsg
 from layers.gps.importer import WAYPOINTS_LAYER
+from layers.sqlite.spatialite import point_blob_coordinates
+
+if TYPE_CHECKING:
+    from layers.schema.definitions import LayerDefinition
+    from layers.workspace.store import Workspace
 
 __all__ = [
     "Match",
@@ -51,7 +58,7 @@ REVIEW_COLUMNS = ("layer", "waypoint_uuid", "waypoint_name", "facility_uuid", "f
 class Match:
     """One waypoint and the facility paired with it (None when none is within the distance)."""
 
-    layer: str
+    layer: str | None  # None when read from a review list without a layer column
     waypoint_uuid: str
     waypoint_name: str | None
     facility_uuid: str | None = None
@@ -64,14 +71,14 @@ class Match:
 class ApplySummary:
     """What :func:`apply_matches` did."""
 
-    moved: list = field(default_factory=list)       # facility uuids moved onto their waypoint
+    moved: list[str] = field(default_factory=list)     # facility uuids moved onto their waypoint
     unchanged: int = 0                              # matched facilities already at their waypoint
-    created: list = field(default_factory=list)     # uuids of facilities made from unmatched waypoints
+    created: list[str] = field(default_factory=list)   # uuids of facilities made from unmatched waypoints
     already_created: int = 0                        # unmatched rows whose facility was made before
     unmatched: int = 0                              # unmatched rows left alone (no create_unmatched)
 
 
-def _facility_layer(workspace, layer):
+def _facility_layer(workspace: Workspace, layer: str) -> LayerDefinition:
     definition = workspace.layer(layer)
     if definition.survey:
         raise TongchengError(f"{layer} is a survey layer, not a facility layer "
@@ -81,19 +88,22 @@ def _facility_layer(workspace, layer):
     return definition
 
 
-def _facility_layers(workspace):
+def _facility_layers(workspace: Workspace) -> list[str]:
     return [n for n, d in workspace.definitions.items() if not d.survey and d.geometry_type == "POINT"]
 
 
-def _label_field(definition):
+def _label_field(definition: LayerDefinition) -> str | None:
     if definition.label_field:
         return definition.label_field
     return "name" if "name" in definition.known_names else None
 
 
-def _waypoints(workspace, source):
+def _waypoints(
+    workspace: Workspace, source: str | None
+) -> tuple[list[tuple[int, str, str | None]], np.ndarray, np.ndarray]:
     """fid, uuid, name arrays and x, y of the waypoints (of one source file or hash)."""
-    where, parameters = "", ()
+    where = ""
+    parameters: tuple[str, ...] = ()
     if source:
         where = " WHERE source_file = ? OR source_hash = ?"
         parameters = (source, source.lower())
@@ -111,7 +121,9 @@ def _waypoints(workspace, source):
     return [(r[0], r[1], r[2]) for r in rows], x, y
 
 
-def _metric(workspace, x, y, fx, fy):
+def _metric(
+    workspace: Workspace, x: np.ndarray, y: np.ndarray, fx: np.ndarray, fy: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Coordinates in metres: the workspace's own if it is projected in metres, else local UTM."""
     crs = pyproj.CRS.from_user_input(workspace.crs)
     if crs.is_projected and crs.axis_info and crs.axis_info[0].unit_name in ("metre", "meter"):
@@ -125,7 +137,9 @@ def _metric(workspace, x, y, fx, fy):
     return mx, my, mfx, mfy
 
 
-def match_waypoints(workspace, layer, max_distance, *, source=None):
+def match_waypoints(
+    workspace: Workspace, layer: str, max_distance: float, *, source: str | None = None
+) -> list[Match]:
     """Pair each waypoint with the nearest facility of ``layer`` within ``max_distance`` metres.
 
     A facility is paired with at most one waypoint: all candidate pairs are
@@ -168,8 +182,9 @@ def match_waypoints(workspace, layer, max_distance, *, source=None):
                                                 distance=max_distance)
     distances = np.hypot(mx[waypoint_index] - fx[facility_index], my[waypoint_index] - fy[facility_index])
     order = np.lexsort((facility_index, waypoint_index, distances))
-    taken_waypoints, taken_facilities = set(), set()
-    pairs = {}
+    taken_waypoints: set[int] = set()
+    taken_facilities: set[int] = set()
+    pairs: dict[int, tuple[int, float]] = {}
     for k in order.tolist():
         w, f = int(waypoint_index[k]), int(facility_index[k])
         if w in taken_waypoints or f in taken_facilities:
@@ -178,7 +193,7 @@ def match_waypoints(workspace, layer, max_distance, *, source=None):
         taken_facilities.add(f)
         pairs[w] = (f, float(distances[k]))
     fids = [int(facilities["fid"][f]) for f, _ in pairs.values()]
-    uuids = {}
+    uuids: dict[int, str] = {}
     for start in range(0, len(fids), 500):
         chunk = fids[start:start + 500]
         uuids.update(workspace.connection.execute(
@@ -191,7 +206,7 @@ def match_waypoints(workspace, layer, max_distance, *, source=None):
     return matches
 
 
-def write_review(matches, path):
+def write_review(matches: Iterable[Match], path: str | os.PathLike[str]) -> None:
     """Write the review list CSV (UTF-8 with BOM)."""
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
@@ -201,7 +216,7 @@ def write_review(matches, path):
                              m.facility_label or "", "" if m.distance_m is None else f"{m.distance_m:.2f}"])
 
 
-def read_review(path):
+def read_review(path: str | os.PathLike[str]) -> list[Match]:
     """Read a review list CSV (UTF-8, with or without BOM, or GB18030 as Excel saves it).
 
     Returns
@@ -232,18 +247,19 @@ def read_review(path):
     if "waypoint_uuid" not in columns or "facility_uuid" not in columns:
         raise TongchengError(f"{path}: not a review list (needs the columns waypoint_uuid and facility_uuid; "
                              f"found: {', '.join(columns) or 'none'})")
-    matches = []
+    matches: list[Match] = []
     for row in reader:
         line = reader.line_num
-        get = lambda key: (row.get(key) or "").strip() or None  # noqa: E731
+        get = functools.partial(_cell, row)
         if not any((value or "").strip() for value in row.values() if isinstance(value, str)):
             continue  # a blank line
         uuid = get("waypoint_uuid")
         if uuid is None:
             raise TongchengError(f"{path}, line {line}: no waypoint_uuid")
-        distance = get("distance_m")
+        distance_text = get("distance_m")
+        distance: float | None
         try:
-            distance = float(distance) if distance is not None else None
+            distance = float(distance_text) if distance_text is not None else None
         except ValueError:
             distance = None
         matches.append(Match(get("layer"), uuid, get("waypoint_name"), get("facility_uuid"),
@@ -251,9 +267,9 @@ def read_review(path):
     return matches
 
 
-def parse_assignments(items):
+def parse_assignments(items: Iterable[str] | None) -> dict[str, str]:
     """``['field=value', ...]`` (the ``--set`` option) as a dict."""
-    values = {}
+    values: dict[str, str] = {}
     for item in items or ():
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
@@ -262,7 +278,7 @@ def parse_assignments(items):
     return values
 
 
-def _check_creation(definition, values, name_field):
+def _check_creation(definition: LayerDefinition, values: Mapping[str, Any], name_field: str | None) -> None:
     """Refuse, before writing anything, a creation that would lack a required value."""
     for name in values:
         if name not in definition.known_names:
@@ -281,7 +297,15 @@ def _check_creation(definition, values, name_field):
                              f"which have no default: give {' '.join(hints)}")
 
 
-def apply_matches(workspace, matches, *, layer=None, create_unmatched=False, values=None, where="review list"):
+def apply_matches(
+    workspace: Workspace,
+    matches: Sequence[Match],
+    *,
+    layer: str | None = None,
+    create_unmatched: bool = False,
+    values: Mapping[str, Any] | None = None,
+    where: str = "review list",
+) -> ApplySummary:
     """Move matched facilities onto their waypoints and, optionally, create the unmatched ones.
 
     Parameters
@@ -326,7 +350,8 @@ def apply_matches(workspace, matches, *, layer=None, create_unmatched=False, val
     if create_unmatched and to_create:
         _check_creation(definition, values, name_field)
 
-    seen_waypoints, seen_facilities = {}, {}
+    seen_waypoints: dict[str, int | None] = {}
+    seen_facilities: dict[str, int | None] = {}
     for m in matches:
         for seen, key, what in ((seen_waypoints, m.waypoint_uuid, "waypoint"),
                                 (seen_facilities, m.facility_uuid, "facility")):
@@ -379,3 +404,8 @@ def apply_matches(workspace, matches, *, layer=None, create_unmatched=False, val
                 raise ValidationError(f"{place}: {exc}", layer=exc.layer, field=exc.field, value=exc.value,
                                       rule=exc.rule) from None
     return summary
+
+
+def _cell(row: dict[str, str | None], key: str) -> str | None:
+    """The stripped text of one cell of a CSV row; None when missing or blank."""
+    return (row.get(key) or "").strip() or None

@@ -21,17 +21,26 @@ Rules (the choices are ours, documented here):
   consecutive points are more than :data:`SEGMENT_GAP` seconds apart.
 """
 
+from __future__ import annotations
+
 import calendar
+import itertools
 import math
 import os
 import re
 from array import array
 from collections import Counter
+from collections.abc import Iterator
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from layers.gps.pointbuffer import PointBuffer
-from layers.gps.records import Track
+from layers.gps.records import GpsStats, Track
+
+if TYPE_CHECKING:
+    from layers.gps.monitor import Monitor
 
 __all__ = ["read_nmea", "looks_like_nmea", "nmea_checksum", "SEGMENT_GAP"]
 
@@ -42,12 +51,12 @@ _HALF_DAY = 43200.0
 _SENTENCE_RE = re.compile(rb"^\s*\$[A-Z][A-Z0-9]{4},", re.MULTILINE)
 
 
-def looks_like_nmea(head):
+def looks_like_nmea(head: bytes) -> bool:
     """Return True if the first bytes of a file contain an NMEA sentence line."""
     return _SENTENCE_RE.search(head) is not None
 
 
-def nmea_checksum(body):
+def nmea_checksum(body: str) -> str:
     """Return the NMEA checksum (XOR of the characters) of ``body`` as 2 hex digits.
 
     Parameters
@@ -60,7 +69,7 @@ def nmea_checksum(body):
     return f"{value:02X}"
 
 
-def _degrees(value, hemisphere):
+def _degrees(value: str, hemisphere: str) -> float:
     """``ddmm.mmmm`` (or ``dddmm.mmmm``) plus N/S/E/W -> signed degrees; nan if empty."""
     if not value:
         return math.nan
@@ -70,14 +79,14 @@ def _degrees(value, hemisphere):
     return -result if hemisphere in ("S", "W") else result
 
 
-def _time_of_day(value):
+def _time_of_day(value: str) -> float:
     """``hhmmss.ss`` -> seconds since midnight (ValueError if malformed)."""
     if len(value) < 6:
         raise ValueError(value)
     return int(value[0:2]) * 3600 + int(value[2:4]) * 60 + float(value[4:])
 
 
-def _day(value):
+def _day(value: str) -> int:
     """``ddmmyy`` -> days since 1970-01-01 (ValueError if malformed)."""
     if len(value) != 6:
         raise ValueError(value)
@@ -86,35 +95,39 @@ def _day(value):
     return calendar.timegm((year, month, day, 0, 0, 0)) // 86400
 
 
-def _float(value):
+def _float(value: str) -> float:
     return float(value) if value else math.nan
 
 
 class _Epochs:
     """Points being read, one per epoch (a time of day shared by sentences)."""
 
-    def __init__(self, stats):
+    def __init__(self, stats: GpsStats) -> None:
         self.stats = stats
         self.points = PointBuffer()
         self.tod = array("d")
         self.day = array("d")
-        self.key = None            # time-of-day text of the open epoch
-        self.open = None           # dict of the open epoch's values
+        self.key: str | None = None             # time-of-day text of the open epoch
+        self.open: dict[str, Any] | None = None  # the open epoch's values
 
-    def add(self, kind, fields, line):
+    def add(self, kind: str, fields: list[str], line: int) -> None:
         key = fields[1]
         if key != self.key:
             self.flush()
             self.key = key
             self.open = {"line": line}
+        assert self.open is not None  # a sentence's time is never empty, so an epoch is open
         self.open[kind] = fields
 
-    def flush(self):
+    def flush(self) -> None:
         epoch = self.open
         self.key = self.open = None
         if epoch is None:
             return
-        gga, rmc, line = epoch.get("GGA"), epoch.get("RMC"), epoch["line"]
+        # The fields of each sentence, or None; used only where gga_ok/rmc_ok says it is there.
+        gga: Any = epoch.get("GGA")
+        rmc: Any = epoch.get("RMC")
+        line = epoch["line"]
         gga_ok = gga is not None and len(gga) > 9 and gga[6] not in ("", "0") and gga[2] and gga[4]
         rmc_ok = rmc is not None and len(rmc) > 9 and rmc[2] == "A" and rmc[3] and rmc[5]
         if not (gga_ok or rmc_ok):
@@ -150,7 +163,7 @@ class _Epochs:
         except ValueError:
             self.stats.note(line, "unreadable HDOP, satellites, speed or course: ignored")
 
-    def times(self):
+    def times(self) -> np.ndarray:
         """UTC epoch seconds of every point, dating GGA-only epochs from RMC."""
         tod = np.frombuffer(self.tod, dtype=np.float64) if len(self.tod) else np.empty(0)
         day = np.array(self.day, dtype=np.float64)
@@ -178,7 +191,13 @@ class _Epochs:
         return day * 86400.0 + tod
 
 
-def read_nmea(path, *, stats, tz=None, monitor=None):
+def read_nmea(
+    path: str | os.PathLike[str],
+    *,
+    stats: GpsStats,
+    tz: str | float | tzinfo | None = None,
+    monitor: Monitor | None = None,
+) -> Iterator[Track]:
     """Yield the one Track of an NMEA 0183 log (see the module rules).
 
     Parameters
@@ -196,7 +215,7 @@ def read_nmea(path, *, stats, tz=None, monitor=None):
     """
     path = os.fspath(path)
     epochs = _Epochs(stats)
-    talkers = Counter()
+    talkers: Counter[str] = Counter()
     with open(path, "rb") as f:
         for number, raw in enumerate(f, start=1):
             if monitor is not None and number % 20000 == 0:
@@ -228,7 +247,7 @@ def read_nmea(path, *, stats, tz=None, monitor=None):
     segment.time = epochs.times()
     gaps = np.flatnonzero(np.diff(segment.time) > SEGMENT_GAP) + 1
     bounds = [0, *gaps.tolist(), len(segment)]
-    segments = [segment.take(slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    segments = [segment.take(slice(a, b)) for a, b in itertools.pairwise(bounds)]
     talker_list = ", ".join(sorted(talkers))
     yield Track(name=os.path.splitext(os.path.basename(path))[0], kind="track",
                 segments=segments, device=f"NMEA 0183 ({talker_list})",

@@ -6,8 +6,11 @@ Extra per-point values are stored sparsely (point index, value) and made
 dense only when the segment is finished.
 """
 
+from __future__ import annotations
+
 import math
 from array import array
+from typing import Any
 
 import numpy as np
 
@@ -26,12 +29,12 @@ class _Sparse:
 
     __slots__ = ("index", "numbers", "texts")
 
-    def __init__(self, text):
+    def __init__(self, text: bool) -> None:
         self.index = array("q")
-        self.numbers = None if text else array("d")
-        self.texts = [] if text else None
+        self.numbers: array[float] | None = None if text else array("d")
+        self.texts: list[Any] | None = [] if text else None
 
-    def add(self, i, value):
+    def add(self, i: int, value: Any) -> None:
         if self.numbers is not None:
             try:
                 number = float(value)
@@ -45,9 +48,10 @@ class _Sparse:
                 self.numbers.append(number)
                 return
         self.index.append(i)
+        assert self.texts is not None  # numbers is None, so texts is a list
         self.texts.append(value)
 
-    def dense(self, n):
+    def dense(self, n: int) -> np.ndarray:
         index = np.frombuffer(self.index, dtype=np.int64) if len(self.index) else np.empty(0, np.int64)
         if self.numbers is not None:
             out = np.full(n, np.nan)
@@ -55,7 +59,8 @@ class _Sparse:
                 out[index] = np.frombuffer(self.numbers, dtype=np.float64)
         else:
             out = np.full(n, None, dtype=object)
-            for i, text in zip(index.tolist(), self.texts):
+            assert self.texts is not None
+            for i, text in zip(index.tolist(), self.texts, strict=True):
                 out[i] = text
         return out
 
@@ -71,31 +76,31 @@ class PointBuffer:
 
     __slots__ = ("lon", "lat", "ele", "time", "_extra")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lon = array("d")
         self.lat = array("d")
         self.ele = array("d")
         self.time = array("d")
-        self._extra = {}
+        self._extra: dict[str, _Sparse] = {}
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.lon)
 
-    def add(self, lon, lat, ele=_NAN, time=_NAN):
+    def add(self, lon: float, lat: float, ele: float = _NAN, time: float = _NAN) -> None:
         """Append one point."""
         self.lon.append(lon)
         self.lat.append(lat)
         self.ele.append(ele)
         self.time.append(time)
 
-    def set_extra(self, key, value):
+    def set_extra(self, key: str, value: Any) -> None:
         """Set an extra value (str or float) of the last point."""
         column = self._extra.get(key)
         if column is None:
             column = self._extra[key] = _Sparse(key in TEXT_KEYS or not isinstance(value, (str, float, int)))
         column.add(len(self.lon) - 1, value)
 
-    def to_segment(self):
+    def to_segment(self) -> tuple[Segment, int]:
         """Return the points as a Segment, dropping those with nan lon/lat.
 
         Returns

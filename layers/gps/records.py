@@ -8,19 +8,21 @@ float arrays with nan where a point has no value, or object arrays of str (None
 where missing) for text values such as ``name`` or ``fix``.
 """
 
+from __future__ import annotations
+
 import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-__all__ = ["Segment", "Track", "Waypoint", "GpsStats", "MAX_MESSAGES"]
+__all__ = ["Segment", "Track", "Waypoint", "Record", "GpsStats", "MAX_MESSAGES"]
 
 #: How many detailed messages (with line numbers) a GpsStats keeps.
 MAX_MESSAGES = 50
 
 
-def _empty():
+def _empty() -> np.ndarray:
     return np.empty(0, dtype=np.float64)
 
 
@@ -38,12 +40,12 @@ class Segment:
     lat: np.ndarray = field(default_factory=_empty)
     ele: np.ndarray = field(default_factory=_empty)
     time: np.ndarray = field(default_factory=_empty)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.lon)
 
-    def take(self, index):
+    def take(self, index: np.ndarray | slice) -> Segment:
         """Return a new Segment with the points selected by ``index``.
 
         Parameters
@@ -60,7 +62,7 @@ class Segment:
             extra={key: values[index] for key, values in self.extra.items()},
         )
 
-    def with_coordinates(self, lon, lat):
+    def with_coordinates(self, lon: np.ndarray, lat: np.ndarray) -> Segment:
         """Return a copy of this segment with other coordinates (same points)."""
         return replace(self, lon=lon, lat=lat)
 
@@ -85,14 +87,14 @@ class Track:
     name: str | None
     kind: str
     description: str | None = None
-    segments: list = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
     creator: str | None = None
     device: str | None = None
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, str] = field(default_factory=dict)
     line: int | None = None
 
     @property
-    def n_points(self):
+    def n_points(self) -> int:
         """Number of points over all segments."""
         return sum(len(segment) for segment in self.segments)
 
@@ -118,8 +120,12 @@ class Waypoint:
     name: str | None = None
     desc: str | None = None
     sym: str | None = None
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, str] = field(default_factory=dict)
     line: int | None = None
+
+
+#: What the readers yield.
+Record = Track | Waypoint
 
 
 @dataclass(eq=False)
@@ -155,35 +161,35 @@ class GpsStats:
     routes: int = 0
     route_points: int = 0
     waypoints: int = 0
-    dropped: Counter = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
     naive_times: int = 0
     bad_times: int = 0
     checksum_errors: int = 0
-    messages: list = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
 
     @property
-    def naive_time(self):
+    def naive_time(self) -> bool:
         """True when some times had no zone (so the tz given was used)."""
         return self.naive_times > 0
 
     @property
-    def dropped_total(self):
+    def dropped_total(self) -> int:
         """Total number of points dropped."""
         return sum(self.dropped.values())
 
-    def drop(self, reason, line=None, detail=None, count=1):
+    def drop(self, reason: str, line: int | None = None, detail: str | None = None, count: int = 1) -> None:
         """Count ``count`` dropped points for ``reason``; keep a message if given."""
         self.dropped[reason] += count
         if detail is not None:
             self.note(line, detail)
 
-    def note(self, line, detail):
+    def note(self, line: int | None, detail: str) -> None:
         """Keep a detailed message (up to MAX_MESSAGES) naming the line."""
         if len(self.messages) < MAX_MESSAGES:
             where = f"{self.path}, line {line}" if line is not None else self.path
             self.messages.append(f"{where}: {detail}")
 
-    def count(self, record):
+    def count(self, record: Track | Waypoint) -> None:
         """Add a yielded record to the counts."""
         if isinstance(record, Waypoint):
             self.waypoints += 1

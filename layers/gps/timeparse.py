@@ -11,7 +11,7 @@ the seconds and the zone of each string. Anything unusual falls back to
 import calendar
 import math
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = ["TimeParser", "parse_tz"]
@@ -21,7 +21,7 @@ _OFFSET_RE = re.compile(r"([+-])(\d\d)(?::?(\d\d))?\Z")
 _CACHE_LIMIT = 50_000
 
 
-def parse_tz(tz):
+def parse_tz(tz: str | float | tzinfo | None) -> tzinfo | None:
     """Turn a user's time-zone choice into a ``tzinfo`` (or None).
 
     Parameters
@@ -47,7 +47,7 @@ def parse_tz(tz):
         return timezone(timedelta(hours=tz))
     text = str(tz).strip()
     if text.upper() in ("Z", "UTC", "GMT"):
-        return timezone.utc
+        return UTC
     match = _OFFSET_RE.match(text)
     if match:
         sign = -1 if match.group(1) == "-" else 1
@@ -73,16 +73,16 @@ class TimeParser:
     tz : see :func:`parse_tz`
     """
 
-    def __init__(self, tz=None):
+    def __init__(self, tz: str | float | tzinfo | None = None) -> None:
         self.tz = parse_tz(tz)
         self.naive = 0
         self.bad = 0
-        self._minutes = {}
-        self._naive_offsets = {}
+        self._minutes: dict[str, float] = {}
+        self._naive_offsets: dict[int, float] = {}
         fixed = self.tz.utcoffset(None) if self.tz is not None else timedelta(0)
         self._fixed_offset = fixed.total_seconds() if fixed is not None else None
 
-    def __call__(self, text):
+    def __call__(self, text: str) -> float:
         """Return epoch seconds of ``text`` (nan if it cannot be read)."""
         base = self._minutes.get(text[:16])
         if base is None:
@@ -97,7 +97,7 @@ class TimeParser:
             self._minutes[text[:16]] = base
         rest = text[16:]
         if rest.endswith("Z"):
-            offset = 0.0
+            offset: float | None = 0.0
             rest = rest[:-1]
         else:
             cut = max(rest.rfind("+"), rest.rfind("-"))
@@ -128,7 +128,7 @@ class TimeParser:
         return local - offset
 
     @staticmethod
-    def _minute_seconds(match):
+    def _minute_seconds(match: re.Match[str]) -> float | None:
         year, month, day, hour, minute = (int(g) for g in match.groups())
         if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59):
             return None
@@ -137,7 +137,7 @@ class TimeParser:
         except (ValueError, OverflowError):
             return None
 
-    def _naive_offset(self, local_seconds):
+    def _naive_offset(self, local_seconds: float) -> float:
         """Offset in seconds of ``tz`` at a naive local time."""
         if self._fixed_offset is not None:
             return self._fixed_offset
@@ -145,13 +145,15 @@ class TimeParser:
         offset = self._naive_offsets.get(hour)
         if offset is None:
             moment = datetime(1970, 1, 1) + timedelta(seconds=hour * 3600)
-            offset = moment.replace(tzinfo=self.tz).utcoffset().total_seconds()
+            delta = moment.replace(tzinfo=self.tz).utcoffset()
+            assert delta is not None  # tz is set here: without one the offset is fixed (0)
+            offset = delta.total_seconds()
             if len(self._naive_offsets) > _CACHE_LIMIT:
                 self._naive_offsets.clear()
             self._naive_offsets[hour] = offset
         return offset
 
-    def _slow(self, text):
+    def _slow(self, text: str) -> float:
         """Parse anything ``datetime.fromisoformat`` accepts (dates, odd forms)."""
         text = text.strip()
         if text.endswith(("Z", "z")):

@@ -12,11 +12,14 @@ import datetime as dt
 import json
 import math
 import operator
+import os
 import re
 import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 import shapely
@@ -69,15 +72,18 @@ SYSTEM_COLUMNS = ("fid", "uuid", "geom", "created_by", "created_at", "modified_b
 LANGUAGES = ("zh_CN", "en")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
+#: Raises a DefinitionError naming where the definition came from.
+_Fail = Callable[[str], NoReturn]
+
 
 @dataclass(frozen=True)
 class Code:
     """One entry of a code list: the stored value and its labels per language."""
 
     value: str
-    labels: dict
+    labels: dict[str, str]
 
-    def label(self, language="zh_CN"):
+    def label(self, language: str = "zh_CN") -> str:
         return self.labels.get(language) or self.labels.get("en") or self.value
 
 
@@ -87,40 +93,40 @@ class FieldDefinition:
 
     name: str
     type: str
-    labels: dict
+    labels: dict[str, str]
     required: bool = False
     default: object = None
-    codes: tuple = ()
+    codes: tuple[Code, ...] = ()
     min: float | None = None
     max: float | None = None
     max_length: int | None = None
     derived: str | None = None
 
     @property
-    def sql_type(self):
+    def sql_type(self) -> str:
         return FIELD_TYPES[self.type]
 
     @property
-    def code_values(self):
+    def code_values(self) -> tuple[str, ...]:
         return tuple(code.value for code in self.codes)
 
     @cached_property
-    def code_set(self):
+    def code_set(self) -> frozenset[str]:
         return frozenset(code.value for code in self.codes)
 
     @cached_property
-    def derived_inputs(self):
+    def derived_inputs(self) -> frozenset[str]:
         """Names of the fields a derived field is computed from."""
         return frozenset(_expression_names(self.derived, _raise_definition)) if self.derived else frozenset()
 
     @cached_property
-    def derived_tree(self):
+    def derived_tree(self) -> ast.Expression | None:
         return ast.parse(self.derived, mode="eval") if self.derived else None
 
-    def label(self, language="zh_CN"):
+    def label(self, language: str = "zh_CN") -> str:
         return self.labels.get(language) or self.labels.get("en") or self.name
 
-    def code_label(self, value, language="zh_CN"):
+    def code_label(self, value: Any, language: str = "zh_CN") -> Any:
         """The label of a code-list value, or the value itself if it has none."""
         for code in self.codes:
             if code.value == value:
@@ -133,56 +139,60 @@ class LayerDefinition:
     """A layer: its table name, titles, geometry type, fields and default style."""
 
     name: str
-    titles: dict
+    titles: dict[str, str]
     geometry_type: str
-    fields: tuple
-    style: dict = field(default_factory=dict)
+    fields: tuple[FieldDefinition, ...]
+    style: dict[str, Any] = field(default_factory=dict)
     label_field: str | None = None
     survey: bool = False
     order: int = 100
     source: Path | None = None
 
-    def title(self, language="zh_CN"):
+    def title(self, language: str = "zh_CN") -> str:
         return self.titles.get(language) or self.titles.get("en") or self.name
 
     @property
-    def field_names(self):
+    def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
 
-    def field(self, name):
+    def field(self, name: str) -> FieldDefinition:
         for f in self.fields:
             if f.name == name:
                 return f
         raise DefinitionError(f"layer {self.name!r} has no field {name!r}")
 
     @cached_property
-    def known_names(self):
+    def known_names(self) -> frozenset[str]:
         return frozenset(self.field_names)
 
     @cached_property
-    def derived_fields(self):
+    def derived_fields(self) -> tuple[FieldDefinition, ...]:
         return tuple(f for f in self.fields if f.derived)
 
     @cached_property
-    def stored_defaults(self):
+    def stored_defaults(self) -> dict[str, Any]:
         """Default values already converted to their stored form."""
-        return {f.name: _check_value(self.name, f, f.default) for f in self.fields if f.default is not None and not f.derived}
+        return {
+            f.name: _check_value(self.name, f, f.default)
+            for f in self.fields
+            if f.default is not None and not f.derived
+        }
 
     @cached_property
-    def editable_names(self):
+    def editable_names(self) -> tuple[str, ...]:
         """Names of the fields a user can set (derived fields are computed, not set)."""
         return tuple(f.name for f in self.fields if not f.derived)
 
-    def editable_values(self, attributes):
+    def editable_values(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """The values a user can set, from a feature's attributes."""
         return {name: attributes.get(name) for name in self.editable_names}
 
-    def defaults(self):
+    def defaults(self) -> dict[str, Any]:
         """Default attribute values for a new feature (derived fields excluded)."""
         return {f.name: f.default for f in self.fields if f.default is not None and not f.derived}
 
 
-def load_definitions(folder=None):
+def load_definitions(folder: str | os.PathLike[str] | None = None) -> dict[str, LayerDefinition]:
     """Load every layer definition in a folder.
 
     Parameters
@@ -209,7 +219,7 @@ def load_definitions(folder=None):
     return {d.name: d for d in definitions}
 
 
-def _read_toml(path):
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
             return tomllib.load(f)
@@ -219,19 +229,19 @@ def _read_toml(path):
         raise DefinitionError(f"{path}: cannot be read: {e.strerror}") from None
 
 
-def _load_codelists(path):
+def _load_codelists(path: Path) -> dict[str, tuple[Code, ...]]:
     if not path.exists():
         return {}
     return parse_codelists(_read_toml(path), path)
 
 
-def parse_codelists(data, where):
+def parse_codelists(data: Mapping[str, Any], where: str | Path) -> dict[str, tuple[Code, ...]]:
     """Code lists from the parsed content of a ``_codelists.toml`` file."""
     return {name: _parse_codes(entry.get("codes", []), where, name) for name, entry in data.items()}
 
 
-def _parse_codes(raw, path, where):
-    codes = []
+def _parse_codes(raw: Iterable[Any], path: str | Path, where: str) -> tuple[Code, ...]:
+    codes: list[Code] = []
     for entry in raw:
         if not isinstance(entry, dict) or "value" not in entry:
             raise DefinitionError(f"{path}: {where}: every code needs a 'value'")
@@ -243,14 +253,21 @@ def _parse_codes(raw, path, where):
     return tuple(codes)
 
 
-def load_definition(path, codelists=None):
+def load_definition(
+    path: str | os.PathLike[str], codelists: Mapping[str, tuple[Code, ...]] | None = None
+) -> LayerDefinition:
     """Load and check one layer definition file."""
     path = Path(path)
     definition = parse_definition(_read_toml(path), codelists or {}, path, expected_name=path.stem)
     return definition
 
 
-def parse_definition(data, codelists, where, expected_name=None):
+def parse_definition(
+    data: Mapping[str, Any],
+    codelists: Mapping[str, tuple[Code, ...]],
+    where: str | Path,
+    expected_name: str | None = None,
+) -> LayerDefinition:
     """Check the parsed content of a layer definition and build its LayerDefinition.
 
     Parameters
@@ -265,7 +282,7 @@ def parse_definition(data, codelists, where, expected_name=None):
         The name the layer must have (its file name).
     """
 
-    def fail(message):
+    def fail(message: str) -> NoReturn:
         raise DefinitionError(f"{where}: {message}")
 
     name = data.get("name", expected_name)
@@ -311,7 +328,7 @@ def parse_definition(data, codelists, where, expected_name=None):
     )
 
 
-def _parse_field(raw, codelists, fail):
+def _parse_field(raw: Mapping[str, Any], codelists: Mapping[str, tuple[Code, ...]], fail: _Fail) -> FieldDefinition:
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         fail(f"field name {name!r} must be lower-case letters, digits and _")
@@ -320,7 +337,7 @@ def _parse_field(raw, codelists, fail):
     type_ = raw.get("type")
     if type_ not in FIELD_TYPES:
         fail(f"field {name!r}: type {type_!r} is not one of {', '.join(FIELD_TYPES)}")
-    codes = ()
+    codes: tuple[Code, ...] = ()
     if "codelist" in raw:
         if raw["codelist"] not in codelists:
             fail(f"field {name!r}: unknown codelist {raw['codelist']!r}")
@@ -355,7 +372,7 @@ def _parse_field(raw, codelists, fail):
 _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 
 
-def _expression_names(expression, fail):
+def _expression_names(expression: str, fail: _Fail) -> set[str]:
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError:
@@ -366,13 +383,14 @@ def _expression_names(expression, fail):
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
-def _evaluate(node, values):
+def _evaluate(node: ast.AST, values: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Expression):
         return _evaluate(node.body, values)
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):
         return values.get(node.id)
+    assert isinstance(node, ast.BinOp)  # all else is refused by _expression_names
     left, right = _evaluate(node.left, values), _evaluate(node.right, values)
     if left is None or right is None:
         return None
@@ -381,7 +399,7 @@ def _evaluate(node, values):
     return _OPERATORS[type(node.op)](left, right)
 
 
-def derive(field, values):
+def derive(field: FieldDefinition, values: Mapping[str, Any]) -> float | None:
     """The value of a derived field computed from the other fields' values (None when an input is missing).
 
     Parameters
@@ -391,14 +409,22 @@ def derive(field, values):
     values : dict
         Field name -> number (or None).
     """
-    result = _evaluate(field.derived_tree, values)
+    tree = field.derived_tree
+    assert tree is not None, f"{field.name} is not a derived field"
+    result = _evaluate(tree, values)
     return None if result is None else round(float(result), 6)
 
 
 # --- feature validation -----------------------------------------------------------
 
 
-def validate_feature(definition, attributes, geometry=None, *, partial=False):
+def validate_feature(
+    definition: LayerDefinition,
+    attributes: Mapping[str, Any],
+    geometry: Any = None,
+    *,
+    partial: bool = False,
+) -> dict[str, Any]:
     """Check a feature against its layer definition and return clean values.
 
     Parameters
@@ -433,7 +459,7 @@ def validate_feature(definition, attributes, geometry=None, *, partial=False):
                 f"{layer}: unknown field {name!r}", layer=layer, field=name, rule="unknown field"
             )
     defaults = definition.stored_defaults
-    clean = {}
+    clean: dict[str, Any] = {}
     for f in definition.fields:
         name = f.name
         if f.derived:
@@ -467,11 +493,11 @@ def validate_feature(definition, attributes, geometry=None, *, partial=False):
     return clean
 
 
-def _raise_definition(message):
+def _raise_definition(message: str) -> NoReturn:
     raise DefinitionError(message)
 
 
-def _check_value(layer, f, value):
+def _check_value(layer: str, f: FieldDefinition, value: Any) -> Any:
     """A value in its stored form, or ValidationError. The common cases take a short path."""
     kind = value.__class__
     if kind is str and f.type == "text":
@@ -484,8 +510,8 @@ def _check_value(layer, f, value):
     return _check_value_fully(layer, f, value)
 
 
-def _check_value_fully(layer, f, value):
-    def refuse(rule):
+def _check_value_fully(layer: str, f: FieldDefinition, value: Any) -> Any:
+    def refuse(rule: str) -> NoReturn:
         raise ValidationError(
             f"{layer}.{f.name}: {value!r} {rule}", layer=layer, field=f.name, value=value, rule=rule
         )
@@ -542,7 +568,7 @@ def _check_value_fully(layer, f, value):
             refuse("is not a date and time (ISO 8601)")
         if value.tzinfo is None:
             refuse("has no time zone")
-        return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     elif f.type == "json":
         if isinstance(value, str):
             try:
@@ -572,7 +598,7 @@ _GEOMETRY_CLASSES = {
 }
 
 
-def conform_geometry(definition, geometry):
+def conform_geometry(definition: LayerDefinition, geometry: Any) -> Any:
     """The geometry as its layer stores it: a single line or point becomes a multi-part one in a MULTI layer."""
     if definition.geometry_type == "MULTILINESTRING" and isinstance(geometry, LineString):
         return MultiLineString([geometry])
@@ -589,7 +615,9 @@ _GEOMETRY_TYPE_IDS = {
 }
 
 
-def validate_geometries(definition, geometries, first_number=1):
+def validate_geometries(
+    definition: LayerDefinition, geometries: Sequence[Any] | np.ndarray, first_number: int = 1
+) -> np.ndarray:
     """Check many geometries at once (vectorised) and return them conformed to the layer.
 
     Raises
@@ -618,10 +646,12 @@ def validate_geometries(definition, geometries, first_number=1):
             raise ValidationError(
                 f"feature {first_number + index}: {e}", layer=e.layer, field=e.field, value=e.value, rule=e.rule
             ) from None
-    return np.array([conform_geometry(definition, g) for g in array], dtype=object) if definition.geometry_type.startswith("MULTI") else array
+    if definition.geometry_type.startswith("MULTI"):
+        return np.array([conform_geometry(definition, g) for g in array], dtype=object)
+    return array
 
 
-def validate_geometry(definition, geometry):
+def validate_geometry(definition: LayerDefinition, geometry: Any) -> Any:
     """Check a geometry's type and validity against a layer definition.
 
     Raises
@@ -631,7 +661,7 @@ def validate_geometry(definition, geometry):
     """
     layer = definition.name
 
-    def refuse(rule):
+    def refuse(rule: str) -> NoReturn:
         raise ValidationError(f"{layer}.geom: {rule}", layer=layer, field="geom", value=geometry, rule=rule)
 
     if not isinstance(geometry, BaseGeometry):

@@ -18,7 +18,9 @@ Grammar::
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from layers.errors import ExpressionError
 
@@ -36,6 +38,9 @@ _TOKEN = re.compile(
     re.VERBOSE | re.UNICODE,
 )
 _KEYWORDS = {"AND", "OR", "NOT", "IS", "NULL", "IN", "LIKE", "BETWEEN", "TRUE", "FALSE", "ILIKE"}
+#: (kind, value, character position); the value is None for the ``end`` token.
+_Token = tuple[str, Any, int]
+
 _SQL_OPERATORS = {"=": "=", "==": "=", "!=": "<>", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
@@ -44,14 +49,14 @@ class CompiledFilter:
     """A compiled filter: an SQL condition with ``?`` placeholders, its parameters and the fields it reads."""
 
     sql: str
-    parameters: tuple
-    fields: frozenset
+    parameters: tuple[Any, ...]
+    fields: frozenset[str]
     text: str
 
 
-def _tokens(text):
+def _tokens(text: str) -> list[_Token]:
     position = 0
-    tokens = []
+    tokens: list[_Token] = []
     while position < len(text):
         if text[position:].strip() == "":
             break
@@ -59,8 +64,10 @@ def _tokens(text):
             position += 1
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise ExpressionError(f"cannot read the expression at character {position + 1}: {text[position:position + 10]!r}")
+            snippet = text[position:position + 10]
+            raise ExpressionError(f"cannot read the expression at character {position + 1}: {snippet!r}")
         kind = match.lastgroup
+        assert kind is not None  # every alternative is a named group
         value = match.group(kind)
         start = match.start(kind) if kind != "string" else match.start(kind) - 1
         if kind == "word" and value.upper() in _KEYWORDS:
@@ -74,15 +81,15 @@ def _tokens(text):
 
 
 class _Parser:
-    def __init__(self, text, field_names):
+    def __init__(self, text: str, field_names: Sequence[str]) -> None:
         self.text = text
         self.tokens = _tokens(text)
         self.index = 0
         self.field_names = field_names
-        self.parameters = []
-        self.fields = set()
+        self.parameters: list[Any] = []
+        self.fields: set[str] = set()
 
-    def peek(self, kind=None, value=None):
+    def peek(self, kind: str | None = None, value: str | None = None) -> _Token | None:
         token = self.tokens[self.index]
         if kind and token[0] != kind:
             return None
@@ -90,7 +97,7 @@ class _Parser:
             return None
         return token
 
-    def take(self, kind=None, value=None, expected=None):
+    def take(self, kind: str | None = None, value: str | None = None, expected: str | None = None) -> _Token:
         token = self.peek(kind, value)
         if token is None:
             found = self.tokens[self.index]
@@ -99,42 +106,44 @@ class _Parser:
         self.index += 1
         return token
 
-    def parse(self):
+    def parse(self) -> str:
         sql = self.expression()
         self.take("end", expected="the end of the expression")
         return sql
 
-    def expression(self):
+    def expression(self) -> str:
         parts = [self.term()]
         while self.peek("keyword", "OR"):
             self.take()
             parts.append(self.term())
         return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
-    def term(self):
+    def term(self) -> str:
         parts = [self.factor()]
         while self.peek("keyword", "AND"):
             self.take()
             parts.append(self.factor())
         return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
-    def factor(self):
+    def factor(self) -> str:
         if self.peek("keyword", "NOT"):
             self.take()
             return f"(NOT {self.factor()})"
         return self.comparison()
 
-    def comparison(self):
+    def comparison(self) -> str:
         left = self.operand()
-        token = self.peek()
+        token = self.tokens[self.index]
         if token[0] == "op":
             self.take()
             return f"({left} {_SQL_OPERATORS[token[1]]} {self.operand()})"
         if token == ("keyword", "IS", token[2]):
             self.take()
-            negated = bool(self.peek("keyword", "NOT")) and self.take()
+            is_not = self.peek("keyword", "NOT") is not None
+            if is_not:
+                self.take()
             self.take("keyword", "NULL", expected="NULL")
-            return f"({left} IS {'NOT ' if negated else ''}NULL)"
+            return f"({left} IS {'NOT ' if is_not else ''}NULL)"
         negated = False
         if self.peek("keyword", "NOT"):
             self.take()
@@ -161,8 +170,8 @@ class _Parser:
             raise ExpressionError(f"expected IN, LIKE or BETWEEN after NOT at character {token[2] + 1}")
         return left  # a bare field or value: its truth (for booleans)
 
-    def operand(self):
-        token = self.peek()
+    def operand(self) -> str:
+        token = self.tokens[self.index]
         if token[0] == "paren" and token[1] == "(":
             self.take()
             inner = self.expression()
@@ -173,7 +182,7 @@ class _Parser:
             return self.field(token)
         return self.value()
 
-    def field(self, token):
+    def field(self, token: _Token) -> str:
         name = token[1]
         if name not in self.field_names:
             raise ExpressionError(
@@ -182,7 +191,7 @@ class _Parser:
         self.fields.add(name)
         return f'"{name}"'
 
-    def value(self, kind=None):
+    def value(self, kind: str | None = None) -> str:
         token = self.take(expected="a value")
         if kind and token[0] != kind:
             raise ExpressionError(f"expected a text in quotes at character {token[2] + 1}")
@@ -203,7 +212,7 @@ class _Parser:
         return "?"
 
 
-def compile_filter(text, field_names):
+def compile_filter(text: str, field_names: Iterable[str]) -> CompiledFilter:
     """Compile a user's filter expression into a parameterised SQL condition.
 
     Parameters

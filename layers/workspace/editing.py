@@ -15,7 +15,9 @@ value and rule) leaving the session unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -24,22 +26,32 @@ from layers.errors import FeatureNotFoundError
 from layers.schema.definitions import conform_geometry, validate_feature, validate_geometry
 from layers.workspace.store import Feature
 
+if TYPE_CHECKING:
+    import sqlite3
+
+    from layers.workspace.store import Workspace
+
 __all__ = ["EditSession", "LayerEdits"]
+
+#: A bounding box (minx, miny, maxx, maxy) in the workspace CRS.
+BBox = tuple[float, float, float, float]
+#: A feature added in a session has no uuid until it is saved.
+_NO_UUID: Any = None
 
 
 @dataclass
 class LayerEdits:
     """The pending edits of one layer."""
 
-    added: dict = field(default_factory=dict)  # temporary fid -> Feature (fid < 0)
-    changed: dict = field(default_factory=dict)  # fid -> {field: new value}
-    moved: dict = field(default_factory=dict)  # fid -> new geometry
-    deleted: dict = field(default_factory=dict)  # fid -> Feature as it was stored
+    added: dict[int, Feature] = field(default_factory=dict)  # temporary fid -> Feature (fid < 0)
+    changed: dict[int, dict[str, Any]] = field(default_factory=dict)  # fid -> {field: new value}
+    moved: dict[int, Any] = field(default_factory=dict)  # fid -> new geometry
+    deleted: dict[int, Feature] = field(default_factory=dict)  # fid -> Feature as it was stored
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.moved or self.deleted)
 
-    def touched(self):
+    def touched(self) -> set[int]:
         """Stored fids whose current state differs from the workspace."""
         return set(self.changed) | set(self.moved) | set(self.deleted)
 
@@ -52,7 +64,7 @@ class EditSession:
     workspace : layers.workspace.store.Workspace
     """
 
-    def __init__(self, workspace):
+    def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self._edits = {name: LayerEdits() for name in workspace.definitions}
         self._next_temporary_fid = -1
@@ -60,16 +72,16 @@ class EditSession:
     # --- state ----------------------------------------------------------------
 
     @property
-    def is_dirty(self):
+    def is_dirty(self) -> bool:
         """True when there are edits not yet saved."""
         return any(self._edits.values())
 
-    def edits(self, layer):
+    def edits(self, layer: str) -> LayerEdits:
         """The pending edits of a layer (read-only use)."""
         self.workspace.layer(layer)
         return self._edits[layer]
 
-    def pending_counts(self):
+    def pending_counts(self) -> dict[str, dict[str, int]]:
         """{layer: {'added': n, 'changed': n, 'deleted': n}} of unsaved edits."""
         return {
             name: {
@@ -82,7 +94,9 @@ class EditSession:
 
     # --- edits (each returns what its undo needs) -------------------------------------
 
-    def add_feature(self, layer, attributes, geometry, *, fid=None):
+    def add_feature(
+        self, layer: str, attributes: Mapping[str, Any], geometry: Any, *, fid: int | None = None
+    ) -> int:
         """Validate and buffer a new feature; returns its temporary (negative) fid.
 
         ``fid`` is given only by redo, to bring back the same temporary fid.
@@ -92,15 +106,15 @@ class EditSession:
         if fid is None:
             fid = self._next_temporary_fid
             self._next_temporary_fid -= 1
-        feature = Feature(layer, fid, None, values, conform_geometry(definition, geometry))
+        feature = Feature(layer, fid, _NO_UUID, values, conform_geometry(definition, geometry))
         self._edits[layer].added[fid] = feature
         return fid
 
-    def remove_added(self, layer, fid):
+    def remove_added(self, layer: str, fid: int) -> None:
         """Drop a feature added in this session (undo of add_feature)."""
         del self._edits[layer].added[fid]
 
-    def change_attributes(self, layer, fid, attributes):
+    def change_attributes(self, layer: str, fid: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and buffer new values for some fields; returns their previous values."""
         definition = self.workspace.layer(layer)
         current = self.feature(layer, fid)
@@ -123,7 +137,7 @@ class EditSession:
             del edits.changed[fid]
         return previous
 
-    def set_geometry(self, layer, fid, geometry):
+    def set_geometry(self, layer: str, fid: int, geometry: Any) -> Any:
         """Validate and buffer a new geometry (a move); returns the previous geometry."""
         definition = self.workspace.layer(layer)
         validate_geometry(definition, geometry)
@@ -138,7 +152,7 @@ class EditSession:
             edits.moved[fid] = geometry
         return previous
 
-    def delete_feature(self, layer, fid):
+    def delete_feature(self, layer: str, fid: int) -> Feature:
         """Buffer the deletion of a feature; returns it as it was (for undo)."""
         feature = self.feature(layer, fid)
         edits = self._edits[layer]
@@ -148,7 +162,7 @@ class EditSession:
             edits.deleted[fid] = feature
         return feature
 
-    def undelete(self, layer, feature):
+    def undelete(self, layer: str, feature: Feature) -> None:
         """Bring back a feature deleted in this session (undo of delete_feature)."""
         edits = self._edits[layer]
         if feature.fid < 0:
@@ -158,7 +172,7 @@ class EditSession:
 
     # --- reads with the edits applied ----------------------------------------------------
 
-    def feature(self, layer, fid):
+    def feature(self, layer: str, fid: int) -> Feature:
         """A feature as the user sees it now (pending edits applied)."""
         edits = self.edits(layer)
         if fid < 0:
@@ -173,14 +187,14 @@ class EditSession:
             feature.geometry = edits.moved[fid]
         return feature
 
-    def features_by_fid(self, layer, fids):
+    def features_by_fid(self, layer: str, fids: Sequence[int]) -> list[Feature]:
         """Features for a list of fids (a window of the attribute table), pending edits applied, in that order.
 
         Stored features are read in one query; fids that no longer exist are skipped.
         """
         edits = self.edits(layer)
         stored = [int(fid) for fid in fids if fid >= 0 and fid not in edits.deleted]
-        found = {}
+        found: dict[int, Feature] = {}
         for start in range(0, len(stored), 500):
             chunk = stored[start : start + 500]
             where = f"fid IN ({', '.join('?' * len(chunk))})"
@@ -194,11 +208,11 @@ class EditSession:
                 found[fid] = _copy(edits.added[fid])
         return [found[fid] for fid in fids if fid in found]
 
-    def count(self, layer):
+    def count(self, layer: str) -> int:
         edits = self.edits(layer)
         return self.workspace.count(layer) - len(edits.deleted) + len(edits.added)
 
-    def fids(self, layer, where=None, parameters=()):
+    def fids(self, layer: str, where: str | None = None, parameters: Sequence[Any] = ()) -> np.ndarray:
         """All fids of a layer in display order (stored by fid, then added ones), as an int64 array.
 
         ``where`` filters stored features with an SQL condition on their
@@ -221,7 +235,7 @@ class EditSession:
             added = [fid for fid in added if self.matches(layer, fid, where, parameters)]
         return np.concatenate([stored, np.array(added, dtype=np.int64)])
 
-    def matches(self, layer, fid, where, parameters=()):
+    def matches(self, layer: str, fid: int, where: str, parameters: Sequence[Any] = ()) -> bool:
         """Whether a feature, pending edits applied, satisfies an SQL condition on its fields."""
         feature = self.feature(layer, fid)
         definition = self.workspace.layer(layer)
@@ -231,7 +245,13 @@ class EditSession:
         sql = f"SELECT EXISTS (SELECT 1 FROM (SELECT {columns}) WHERE {where})"
         return bool(self.workspace.connection.execute(sql, (*values, *parameters)).fetchone()[0])
 
-    def point_arrays_in_extent(self, layer, bbox, fields=(), connection=None):
+    def point_arrays_in_extent(
+        self,
+        layer: str,
+        bbox: BBox,
+        fields: Sequence[str] = (),
+        connection: sqlite3.Connection | None = None,
+    ) -> dict[str, np.ndarray]:
         """Like ``Workspace.point_arrays_in_extent`` with the pending edits applied."""
         arrays = self.workspace.point_arrays_in_extent(layer, bbox, fields, connection=connection)
         edits = self.edits(layer)
@@ -243,38 +263,40 @@ class EditSession:
         arrays = {name: values[keep] for name, values in arrays.items()}
         extra = [self.feature(layer, fid) for fid in pending] + [_copy(f) for f in edits.added.values()]
         minx, miny, maxx, maxy = bbox
-        extra = [f for f in extra if minx <= f.geometry.x <= maxx and miny <= f.geometry.y <= maxy]
+        extra = [f for f in extra if minx <= _shape(f).x <= maxx and miny <= _shape(f).y <= maxy]
         if not extra:
             return arrays
         additions = {
             "fid": np.array([f.fid for f in extra], dtype=np.int64),
-            "x": np.array([f.geometry.x for f in extra]),
-            "y": np.array([f.geometry.y for f in extra]),
+            "x": np.array([_shape(f).x for f in extra]),
+            "y": np.array([_shape(f).y for f in extra]),
         }
         for name in fields:
             additions[name] = np.array([f.attributes.get(name) for f in extra], dtype=object)
         return {name: np.concatenate([arrays[name], additions[name]]) for name in arrays}
 
-    def features_in_extent(self, layer, bbox):
+    def features_in_extent(self, layer: str, bbox: BBox) -> list[Feature]:
         """Features whose bounding box meets ``bbox``, pending edits applied."""
         edits = self.edits(layer)
         touched = edits.touched()
         result = [f for f in self.workspace.features_in_extent(layer, bbox) if f.fid not in touched]
         region = shapely.box(*bbox)
-        pending = [self.feature(layer, fid) for fid in set(edits.changed) | set(edits.moved) if fid not in edits.deleted]
+        pending = [
+            self.feature(layer, fid) for fid in set(edits.changed) | set(edits.moved) if fid not in edits.deleted
+        ]
         pending += [_copy(f) for f in edits.added.values()]
-        result += [f for f in pending if shapely.box(*f.geometry.bounds).intersects(region)]
+        result += [f for f in pending if shapely.box(*_shape(f).bounds).intersects(region)]
         return result
 
     # --- save and discard ---------------------------------------------------------------
 
-    def save(self):
+    def save(self) -> dict[str, dict[int, int]]:
         """Write every pending edit in one transaction; returns {layer: {temporary fid: fid}}.
 
         On any error nothing is written and the edits stay pending.
         """
         workspace = self.workspace
-        new_fids = {}
+        new_fids: dict[str, dict[int, int]] = {}
         with workspace.session():
             for layer, edits in self._edits.items():
                 for fid in edits.deleted:
@@ -287,7 +309,7 @@ class EditSession:
                     if attributes:
                         attributes = {k: v for k, v in attributes.items() if not definition.field(k).derived}
                     workspace.update(layer, fid, attributes or None, edits.moved.get(fid))
-                mapping = {}
+                mapping: dict[int, int] = {}
                 for fid, feature in sorted(edits.added.items(), reverse=True):
                     definition = workspace.layer(layer)
                     saved = workspace.insert(layer, definition.editable_values(feature.attributes), feature.geometry)
@@ -296,10 +318,17 @@ class EditSession:
         self.discard()
         return new_fids
 
-    def discard(self):
+    def discard(self) -> None:
         """Drop every pending edit."""
         self._edits = {name: LayerEdits() for name in self.workspace.definitions}
 
 
-def _copy(feature):
-    return Feature(feature.layer, feature.fid, feature.uuid, dict(feature.attributes), feature.geometry, dict(feature.audit))
+def _shape(feature: Feature) -> Any:
+    """The shapely geometry of a feature."""
+    return feature.geometry
+
+
+def _copy(feature: Feature) -> Feature:
+    return Feature(
+        feature.layer, feature.fid, feature.uuid, dict(feature.attributes), feature.geometry, dict(feature.audit)
+    )

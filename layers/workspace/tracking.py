@@ -19,6 +19,7 @@ loaded, e.g. when the demo or a checkout fills a new workspace.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
@@ -36,12 +37,12 @@ _TRACKING_ON = f"(SELECT value FROM {SETTINGS_TABLE} WHERE key = 'tracking') = '
 _USER = f"(SELECT value FROM {SETTINGS_TABLE} WHERE key = 'user')"
 
 
-def base_table(layer):
+def base_table(layer: str) -> str:
     """Name of the table holding the base state of a layer's changed features."""
     return f"tongcheng_base_{layer}"
 
 
-def changes_table_ddl():
+def changes_table_ddl() -> list[str]:
     return [
         f"""CREATE TABLE {CHANGES_TABLE} (
             layer TEXT NOT NULL,
@@ -54,7 +55,7 @@ def changes_table_ddl():
     ]
 
 
-def tracking_ddl(layer, columns):
+def tracking_ddl(layer: str, columns: Sequence[tuple[str, str]]) -> list[str]:
     """SQL statements creating the base table and triggers of one layer.
 
     Parameters
@@ -72,7 +73,9 @@ def tracking_ddl(layer, columns):
         "uuid TEXT PRIMARY KEY" if name == "uuid" else f"{name} {'BLOB' if name == 'geom' else sql_type}"
         for name, sql_type in columns
     )
-    is_pending_insert = f"EXISTS (SELECT 1 FROM {CHANGES_TABLE} WHERE layer = '{layer}' AND uuid = OLD.uuid AND op = 'insert')"
+    is_pending_insert = (
+        f"EXISTS (SELECT 1 FROM {CHANGES_TABLE} WHERE layer = '{layer}' AND uuid = OLD.uuid AND op = 'insert')"
+    )
     save_base = (
         f"INSERT OR IGNORE INTO {base} ({column_list}) SELECT {old_values} WHERE NOT {is_pending_insert};"
     )
@@ -90,7 +93,8 @@ def tracking_ddl(layer, columns):
             VALUES ('{layer}', NEW.uuid, NEW.fid,
                     CASE WHEN EXISTS (SELECT 1 FROM {base} WHERE uuid = NEW.uuid) THEN 'update' ELSE 'insert' END,
                     {NOW_SQL})
-            ON CONFLICT (layer, uuid) DO UPDATE SET fid = excluded.fid, op = excluded.op, changed_at = excluded.changed_at;
+            ON CONFLICT (layer, uuid) DO UPDATE
+                SET fid = excluded.fid, op = excluded.op, changed_at = excluded.changed_at;
             UPDATE {layer} SET created_by = coalesce(created_by, {_USER}),
                                modified_by = coalesce(modified_by, created_by, {_USER}),
                                modified_at = coalesce(modified_at, created_at)

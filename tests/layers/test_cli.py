@@ -25,14 +25,17 @@ def test_init_then_info_shows_layers_and_no_changes(tmp_path):
     assert "EPSG:4544" in result.stdout and "王五" in result.stdout
     info = run("info", path)
     assert info.returncode == 0
-    rows = {line.split()[0]: line.split() for line in info.stdout.splitlines() if line.startswith(("toilets", "kiosks"))}
+    lines = info.stdout.splitlines()
+    rows = {line.split()[0]: line.split() for line in lines if line.startswith(("toilets", "kiosks"))}
     assert rows["toilets"][-4:] == ["0", "0", "0", "0"]
 
 
 def test_info_counts_pending_changes_made_by_raw_sql(tmp_path):
     path = tmp_path / "district.sqlite"
     with Workspace.create(path) as ws:
-        ws.connection.execute("INSERT INTO kiosks (name, district, geom) VALUES ('亭', '锦江区', MakePoint(1, 1, 4544))")
+        ws.connection.execute(
+            "INSERT INTO kiosks (name, district, geom) VALUES ('亭', '锦江区', MakePoint(1, 1, 4544))"
+        )
     info = run("info", path)
     kiosks = next(line.split() for line in info.stdout.splitlines() if line.startswith("kiosks"))
     assert kiosks[-4:] == ["1", "1", "0", "0"]
@@ -98,7 +101,8 @@ def test_log_file_holds_the_traceback_of_an_error_the_terminal_shows_in_one_line
     log = tmp_path / "logs" / "run.log"
     result = run("info", tmp_path / "missing.sqlite", "--log-file", log)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [f"tongcheng: error: {tmp_path / 'missing.sqlite'}: no such workspace file"]
+    missing = tmp_path / "missing.sqlite"
+    assert result.stderr.strip().splitlines() == [f"tongcheng: error: {missing}: no such workspace file"]
     text = log.read_text("utf-8")
     assert "Traceback" in text and "WorkspaceError" in text and "info" in text
 

@@ -1,10 +1,12 @@
 """The edit buffer: pending edits are seen through the session, saved in one transaction, or discarded."""
 
+import itertools
+
 import pytest
 from shapely.geometry import Point
 
-from layers.workspace.editing import EditSession
 from layers.errors import FeatureNotFoundError, ValidationError
+from layers.workspace.editing import EditSession
 
 
 @pytest.fixture
@@ -13,7 +15,7 @@ def session(demo_workspace):
 
 
 def some_fids(session, n=3):
-    return [f.fid for _, f in zip(range(n), session.workspace.features("toilets"))]
+    return [f.fid for f in itertools.islice(session.workspace.features("toilets"), n)]
 
 
 def test_nothing_reaches_the_workspace_before_save(session):

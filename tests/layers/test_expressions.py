@@ -25,7 +25,10 @@ def expected(workspace, condition):
         ("NOT (zone = '严管区') and accessible = true", lambda a: a["zone"] != "严管区" and a["accessible"] == 1),
         ("seats_female BETWEEN 5 AND 9", lambda a: 5 <= a["seats_female"] <= 9),
         ("name LIKE '%人民%'", lambda a: "人民" in a["name"]),
-        ("photo IS NULL AND last_inspected > '2026-06-01'", lambda a: a["photo"] is None and a["last_inspected"] > "2026-06-01"),
+        (
+            "photo IS NULL AND last_inspected > '2026-06-01'",
+            lambda a: a["photo"] is None and a["last_inspected"] > "2026-06-01",
+        ),
         ('"district" NOT IN (\'锦江区\')', lambda a: a["district"] != "锦江区"),
     ],
 )

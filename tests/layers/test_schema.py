@@ -122,9 +122,10 @@ def test_geometry_type_and_validity_are_checked(definitions):
 
 def test_derived_area_is_computed_from_width_and_height(definitions):
     signboards = definitions["signboards"]
-    clean = validate_feature(signboards, {"business_name": "张记面馆", "district": "锦江区", "width_m": 2.5, "height_m": 1.2})
+    shop = {"business_name": "张记面馆", "district": "锦江区"}
+    clean = validate_feature(signboards, {**shop, "width_m": 2.5, "height_m": 1.2})
     assert clean["area_m2"] == pytest.approx(3.0)
-    clean = validate_feature(signboards, {"business_name": "张记面馆", "district": "锦江区", "width_m": 2.5})
+    clean = validate_feature(signboards, {**shop, "width_m": 2.5})
     assert clean["area_m2"] is None
     assert signboards.field("area_m2").derived_inputs == {"width_m", "height_m"}
 

@@ -1,5 +1,7 @@
 """Change capture by triggers: the editor, the CLI and raw SQL from another program are all seen."""
 
+import itertools
+
 import shapely
 from shapely.geometry import Point
 
@@ -16,7 +18,9 @@ def first(workspace, layer="toilets"):
 
 
 def test_demo_data_is_the_base_not_a_change(demo_workspace):
-    assert all(counts == {"insert": 0, "update": 0, "delete": 0} for counts in demo_workspace.pending_changes().values())
+    assert all(
+        counts == {"insert": 0, "update": 0, "delete": 0} for counts in demo_workspace.pending_changes().values()
+    )
     assert demo_workspace.count("toilets") == 300
 
 
@@ -86,7 +90,7 @@ def test_updated_then_deleted_feature_keeps_its_original_base(demo_workspace):
 
 def test_raw_sql_from_another_program_is_tracked_and_audited(demo_workspace):
     path = demo_workspace.path
-    victim, moved, removed = [f for _, f in zip(range(3), demo_workspace.features("toilets"))]
+    victim, moved, removed = itertools.islice(demo_workspace.features("toilets"), 3)
     other = connect(path)  # another program: its own connection, plain SQL, no Tongcheng code
     try:
         other.execute("UPDATE toilets SET status = '停用' WHERE fid = ?", (victim.fid,))

@@ -107,7 +107,8 @@ def _survey(path, tmp_path):
     """Three waypoints: on toilet 1 (2 m), near toilet 2 (5 m), and one far from any."""
     with Workspace.open(path) as ws:
         toilets = list(ws.features("toilets"))[:2]
-    points = [(t.geometry.x + dx, t.geometry.y) for t, dx in zip(toilets, (2.0, 5.0))] + [(395000.0, 3385000.0)]
+    near = [(t.geometry.x + dx, t.geometry.y) for t, dx in zip(toilets, (2.0, 5.0), strict=True)]
+    points = [*near, (395000.0, 3385000.0)]
     body = ""
     for i, (x, y) in enumerate(points):
         lon, lat = TO_LONLAT.transform(x, y)
@@ -169,4 +170,6 @@ def test_match_without_waypoints_of_the_source(ws_path, tmp_path):
     result = tongcheng("gps", "match", ws_path, "--layer", "toilets", "--source", "nope.gpx",
                        "--out", tmp_path / "r.csv")
     assert result.returncode == 1
-    assert result.stderr == "tongcheng: error: gps_waypoints: no waypoints from 'nope.gpx' (give a file name or a hash)\n"
+    assert result.stderr == (
+        "tongcheng: error: gps_waypoints: no waypoints from 'nope.gpx' (give a file name or a hash)\n"
+    )

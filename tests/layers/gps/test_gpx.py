@@ -78,7 +78,7 @@ def test_counts_and_values_match_gdal(gpx_copy, name):
             np.testing.assert_allclose(segment.lat, [g["coordinates"][1] for g, _ in expected], atol=1e-9)
             ele = [math.nan if p["ele"] is None else p["ele"] for _, p in expected]
             np.testing.assert_allclose(segment.ele, ele, equal_nan=True)
-            for ours, (_, props) in zip(segment.time, expected):
+            for ours, (_, props) in zip(segment.time, expected, strict=True):
                 theirs = _gdal_time(props["time"])
                 if theirs is not None:      # GDAL leaves zone-less times zone-less
                     assert ours == pytest.approx(theirs, nan_ok=True)

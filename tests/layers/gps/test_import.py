@@ -44,7 +44,7 @@ def _state(ws):
 def _chengdu_gpx(path, n_tracks=3, n_points=50, *, naive=False, waypoints=2):
     """A GPX in Chengdu with tracks of Garmin extension values and an unknown extension."""
     lines = [GPX_HEAD]
-    start = dt.datetime(2024, 5, 1, 8, 30, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2024, 5, 1, 8, 30, tzinfo=dt.UTC)
     for w in range(waypoints):
         lines.append(f'<wpt lat="{30.66 + w * 1e-3:.6f}" lon="{104.06 + w * 1e-3:.6f}"><ele>{500 + w}</ele>'
                      f'<time>2024-05-01T08:{w:02d}:00Z</time><name>公厕 {w}</name><desc>巡查</desc>'
@@ -114,10 +114,10 @@ def test_geometry_is_a_pyproj_transform_of_the_input(workspace, testdata):
     expected = [parts for parts in expected if parts]
     stored = list(workspace.features("gps_tracks"))
     assert len(stored) == len(expected) == 3
-    for feature, parts in zip(stored, expected):
+    for feature, parts in zip(stored, expected, strict=True):
         assert feature.geometry.geom_type == "MultiLineString"
         assert len(feature.geometry.geoms) == len(parts)
-        for line, part in zip(feature.geometry.geoms, parts):
+        for line, part in zip(feature.geometry.geoms, parts, strict=True):
             lon, lat = np.array(part)[:, 0], np.array(part)[:, 1]
             x, y = TO_WORKSPACE.transform(lon, lat)
             np.testing.assert_allclose(np.array(line.coords), np.column_stack([x, y]), atol=1e-6)
@@ -126,7 +126,7 @@ def test_geometry_is_a_pyproj_transform_of_the_input(workspace, testdata):
         assert feature.attributes["length_m"] == pytest.approx(sum(lengths), abs=0.01)
     with fiona.open(path, layer="waypoints") as src:
         truth = [f["geometry"]["coordinates"] for f in src]
-    for feature, (lon, lat) in zip(workspace.features("gps_waypoints"), truth):
+    for feature, (lon, lat) in zip(workspace.features("gps_waypoints"), truth, strict=True):
         x, y = TO_WORKSPACE.transform(lon, lat)
         assert feature.geometry.x == pytest.approx(x, abs=1e-6) and feature.geometry.y == pytest.approx(y, abs=1e-6)
 
@@ -243,7 +243,7 @@ def test_gcj02_csv_lands_within_a_metre_of_the_wgs84_truth(workspace, tmp_path):
 
     (f,) = import_gps(workspace, [path], datum="gcj02").files
     assert f.format == "csv" and f.waypoints == 3
-    for feature, (lon, lat) in zip(workspace.features("gps_waypoints"), truth):
+    for feature, (lon, lat) in zip(workspace.features("gps_waypoints"), truth, strict=True):
         x, y = TO_WORKSPACE.transform(lon, lat)
         assert math.hypot(feature.geometry.x - x, feature.geometry.y - y) < 1.0
         assert feature.attributes["description"] == "高德"

@@ -1,7 +1,7 @@
 """Fast ISO 8601 parsing agrees with datetime, handles zones and naive times."""
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -27,7 +27,7 @@ def test_zoned_times_match_datetime(text, expected):
 
 def test_naive_times_use_the_zone_and_are_counted():
     text = "2024-05-01T08:30:00"
-    utc = datetime(2024, 5, 1, 8, 30, tzinfo=timezone.utc).timestamp()
+    utc = datetime(2024, 5, 1, 8, 30, tzinfo=UTC).timestamp()
     assert TimeParser()(text) == utc
     for tz in ("+08:00", "+08", "+0800", 8, "Asia/Shanghai", timezone(timedelta(hours=8))):
         parser = TimeParser(tz)
@@ -35,8 +35,8 @@ def test_naive_times_use_the_zone_and_are_counted():
         assert parser.naive == 1
     # A zone with daylight saving time: offset taken at the moment itself.
     berlin = TimeParser("Europe/Berlin")
-    assert berlin("2024-01-15T12:00:00") == datetime(2024, 1, 15, 11, 0, tzinfo=timezone.utc).timestamp()
-    assert berlin("2024-07-15T12:00:00") == datetime(2024, 7, 15, 10, 0, tzinfo=timezone.utc).timestamp()
+    assert berlin("2024-01-15T12:00:00") == datetime(2024, 1, 15, 11, 0, tzinfo=UTC).timestamp()
+    assert berlin("2024-07-15T12:00:00") == datetime(2024, 7, 15, 10, 0, tzinfo=UTC).timestamp()
 
 
 def test_cache_does_not_mix_minutes():
@@ -53,12 +53,12 @@ def test_bad_and_odd_times():
     assert math.isnan(parser("2024-13-01T00:00:00Z"))
     assert math.isnan(parser("2024-05-01T08:30:xxZ"))
     assert parser.bad == 3
-    assert parser("2024-05-01") == datetime(2024, 5, 1, tzinfo=timezone.utc).timestamp()
+    assert parser("2024-05-01") == datetime(2024, 5, 1, tzinfo=UTC).timestamp()
     assert parser.naive == 1
 
 
 def test_parse_tz_rejects_nonsense():
     with pytest.raises(ValueError, match="unknown time zone"):
         parse_tz("Mars/Olympus")
-    assert parse_tz("UTC") is timezone.utc
+    assert parse_tz("UTC") is UTC
     assert parse_tz("-05:30").utcoffset(None) == -timedelta(hours=5, minutes=30)
