@@ -72,7 +72,6 @@ def main(argv=None):
     parser.add_argument("--workspace", type=Path, help="reuse (or create) this workspace file")
     args = parser.parse_args(argv)
 
-    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication, QTableView
 
     from desktop.models import AttributeTableModel

@@ -18,10 +18,7 @@ Prints the times and the ratios (goals: ours / GeoDiff <= 1.0; ours / ogr2ogr <=
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -42,8 +39,8 @@ UPDATES, INSERTS, DELETES = 10_000, 1_000, 1_000
 
 def make_master(path, count, seed=1):
     from layers.geopackage import open_geopackage
-    from layers.workspace.store import new_uuid
     from layers.sync.master import create_master
+    from layers.workspace.store import new_uuid
 
     create_master(path, user="office")
     rng = np.random.default_rng(seed)
@@ -122,11 +119,11 @@ def main(argv=None):
 
     import pygeodiff
 
-    from layers.sync.export import export
-    from layers.workspace.store import Workspace
     from layers.sync.apply import apply_package
     from layers.sync.changes import write_changes
     from layers.sync.checkout import checkout
+    from layers.sync.export import export
+    from layers.workspace.store import Workspace
 
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="tongcheng-bench-"))
     folder.mkdir(parents=True, exist_ok=True)

@@ -85,8 +85,8 @@ def cmd_checkout(args):
 
 
 def cmd_changes(args):
-    from layers.workspace.store import Workspace
     from layers.sync.changes import write_changes
+    from layers.workspace.store import Workspace
 
     with Workspace.open(args.workspace) as ws:
         result = write_changes(ws, args.out)
@@ -122,8 +122,8 @@ def cmd_apply(args):
 
 
 def cmd_update(args):
-    from layers.workspace.store import Workspace
     from layers.sync.update import update_workspace
+    from layers.workspace.store import Workspace
 
     with Workspace.open(args.workspace) as ws:
         result = update_workspace(ws, args.master, policy=args.policy, report=args.report,

@@ -18,9 +18,10 @@ import os
 import shutil
 import sqlite3
 import uuid as uuid_module
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import shapely
 
@@ -86,8 +87,8 @@ def iso_time(value: Any) -> str | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool = True) -> PackageResult:

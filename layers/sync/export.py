@@ -38,11 +38,10 @@ import pyproj
 import shapely
 
 from layers import __version__
-from layers.errors import ExpressionError, GeoPackageError, SyncError, TongchengError
 from layers.crs.epsg import epsg_crs
+from layers.errors import ExpressionError, GeoPackageError, SyncError, TongchengError
+from layers.geopackage import Column, LayerSchema, envelopes, gpb_wkb, open_geopackage
 from layers.schema.expressions import compile_filter
-from layers.geopackage import Column, LayerSchema, envelopes, open_geopackage
-from layers.geopackage import gpb_wkb
 from layers.sync.checkout import SETTINGS
 from layers.sync.master import read_master_info, recover
 from layers.sync.rows import AUDIT_COLUMNS
@@ -262,7 +261,7 @@ def export(source, out, *, layers=None, where=None, crs=None, fmt=None, keep_aud
         paths = _output_paths(out, fmt, chosen)
         lineage = {
             "source": str(Path(source).absolute()), "source_kind": src.kind, **src.identity,
-            "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             "filter": where, "crs": f"EPSG:{srid}", "layers": counts, "audit_columns": keep_audit,
             "tool": f"tongcheng {__version__}",
         }
@@ -287,8 +286,8 @@ def _columns(definition, keep_audit):
 
 
 def _export_gpkg(src, out, chosen, filters, transformer, srid, keep_audit, language, lineage, advance, result):
-    from layers.geopackage.styles import layer_qml, layer_sld
     from layers.geopackage import encode_gpb
+    from layers.geopackage.styles import layer_qml, layer_sld
 
     out = Path(out)
     if out.exists() and out.is_dir():

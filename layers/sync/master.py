@@ -25,9 +25,10 @@ import os
 import sqlite3
 import tomllib
 import uuid as uuid_module
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from layers import __version__
 from layers.crs.epsg import epsg_crs

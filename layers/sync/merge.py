@@ -33,9 +33,10 @@ Rules (Tongcheng's data model, DESIGN.md section 2)
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 

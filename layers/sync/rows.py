@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import shapely
@@ -32,7 +33,7 @@ CHUNK = 10_000
 
 def now_text() -> str:
     """The current UTC time as GeoPackage DATETIME text (milliseconds, ``Z``)."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def quote(name: str) -> str:

@@ -15,25 +15,26 @@ import time
 import tomllib
 import uuid as uuid_module
 import warnings
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pyproj
 import shapely
 
 from layers import __version__
+from layers.crs.epsg import epsg_crs
 from layers.errors import (
     Cancelled,
     FeatureNotFoundError,
     NewerWorkspaceError,
     NotAWorkspaceError,
+    ValidationError,
     WorkspaceError,
 )
-from layers.crs.epsg import epsg_crs
-from layers.errors import ValidationError
 from layers.schema.definitions import (
     DEFINITIONS_FOLDER,
     conform_geometry,
@@ -45,8 +46,16 @@ from layers.schema.definitions import (
 )
 from layers.sqlite.rtree import bulk_load_rtree
 from layers.sqlite.spatialite import MMAP_BYTES, connect, geometry_blob, geometry_blobs, point_blob_coordinates
+from layers.workspace.tracking import (
+    CHANGES_TABLE,
+    NOW_SQL,
+    SETTINGS_TABLE,
+    Change,
+    base_table,
+    changes_table_ddl,
+    tracking_ddl,
+)
 from layers.workspace.values import same_value
-from layers.workspace.tracking import CHANGES_TABLE, NOW_SQL, SETTINGS_TABLE, Change, base_table, changes_table_ddl, tracking_ddl
 
 __all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace", "new_uuid", "same_value", "login_name"]
 
@@ -92,7 +101,7 @@ new_uuid = _Uuid7()
 
 
 def _now():
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass

@@ -18,7 +18,7 @@ from layers.workspace.store import Workspace
 from layers.sync.apply import apply_package
 from layers.sync.changes import read_package, write_changes
 from layers.sync.checkout import checkout
-from layers.sync.master import create_master, recover
+from layers.sync.master import recover
 
 from .editor_fixtures import ScriptedPrompts, wait_rendered
 

@@ -12,7 +12,7 @@ import fiona
 import pytest
 
 from layers.geopackage import open_geopackage
-from layers.sync.master import create_master, read_master
+from layers.sync.master import read_master
 from tests.layers.test_gpkg import assert_valid
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,7 +186,6 @@ def test_merge_command_on_the_shared_scenarios(tmp_path, scenario):
 def test_apply_dry_run_report_edited_then_applied_with_resolutions(master, tmp_path):
     import hashlib
 
-    from shapely import Point
 
     a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
     for ws, user in ((a, "张三"), (b, "李四")):

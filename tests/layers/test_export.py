@@ -12,13 +12,13 @@ import shapely
 from shapely.geometry import shape
 
 from layers.errors import ExpressionError, SyncError
-from layers.sync.export import FORMATS, export
 from layers.geopackage import open_geopackage
 from layers.geopackage.styles import layer_qml, layer_sld, operation_qml
 from layers.schema.definitions import load_definitions
-from layers.workspace.store import Workspace
 from layers.sync.checkout import checkout
+from layers.sync.export import FORMATS, export
 from layers.sync.master import create_master
+from layers.workspace.store import Workspace
 from tests.layers.test_gpkg import assert_valid
 
 COUNTS = {"toilets": 40, "signboards": 60, "kiosks": 20}

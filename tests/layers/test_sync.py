@@ -3,7 +3,6 @@
 import hashlib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -19,12 +18,12 @@ from shapely import Point
 
 from layers.errors import GeoPackageError, SyncError
 from layers.geopackage import open_geopackage
-from layers.workspace.store import Workspace
 from layers.sync.apply import apply_package
 from layers.sync.changes import read_package, write_changes
 from layers.sync.checkout import checkout
 from layers.sync.master import LEDGER_TABLE, create_master, read_master, recover
 from layers.sync.update import update_workspace
+from layers.workspace.store import Workspace
 from tests.layers.test_gpkg import assert_valid
 
 COUNTS = {"toilets": 40, "signboards": 60, "kiosks": 20}
