@@ -903,30 +903,6 @@
     <context>
         <name>SelectByExpressionDialog</name>
         <message>
-            <source>the expression is empty</source>
-            <translation>表达式为空</translation>
-        </message>
-        <message>
-            <source>expected 'field operator value' at character %d</source>
-            <translation>第 %d 个字符处应为“字段 运算符 值”</translation>
-        </message>
-        <message>
-            <source>unknown field %r (fields: %s)</source>
-            <translation>未知字段 %r（可用字段：%s）</translation>
-        </message>
-        <message>
-            <source>NULL needs IS or IS NOT</source>
-            <translation>NULL 需与 IS 或 IS NOT 连用</translation>
-        </message>
-        <message>
-            <source>IS compares with NULL only</source>
-            <translation>IS 只能与 NULL 比较</translation>
-        </message>
-        <message>
-            <source>expected AND or OR at character %d</source>
-            <translation>第 %d 个字符处应为 AND 或 OR</translation>
-        </message>
-        <message>
             <source>Select by expression</source>
             <translation>按表达式选择</translation>
         </message>
