@@ -36,6 +36,13 @@
         </message>
     </context>
     <context>
+        <name>BusyDialog</name>
+        <message>
+            <source>Please wait</source>
+            <translation>请稍候</translation>
+        </message>
+    </context>
+    <context>
         <name>ConflictTable</name>
         <message>
             <source>Geometry</source>
@@ -1038,10 +1045,6 @@
         <message>
             <source>Change packages (*.gpkg);;All files (*)</source>
             <translation>变更包 (*.gpkg);;所有文件 (*)</translation>
-        </message>
-        <message>
-            <source>Please wait</source>
-            <translation>请稍候</translation>
         </message>
     </context>
     <context>
