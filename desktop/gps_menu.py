@@ -10,10 +10,10 @@ else shows real dialogs itself (``GpsPrompts`` below), so tests script them.
 
 from __future__ import annotations
 
-import logging
-
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 from PySide6.QtGui import QAction
+
+from layers.log import logger
 
 from .dialogs.gps_import import GpsImportDialog, GpsImportOptions, ImportJob, ImportSummaryDialog
 from .dialogs.gps_review import MatchOptionsDialog, MatchReviewDialog
@@ -22,7 +22,7 @@ from .menu_support import layer_title, refresh_after_change, settle_unsaved, sho
 
 __all__ = ["install", "GpsMenu", "GpsPrompts", "GPS_LAYERS"]
 
-_log = logging.getLogger(__name__)
+_log = logger(__name__)
 
 GPS_LAYERS = ("gps_tracks", "gps_waypoints")
 

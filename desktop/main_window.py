@@ -9,8 +9,6 @@ tracked transaction. Every question to the user goes through ``prompts``
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pyproj
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
@@ -19,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QTreeWidget
 from shapely.geometry import Point
 
 from layers.errors import TongchengError
+from layers.log import logger
 from layers.workspace.editing import EditSession
 
 from . import paths
@@ -34,7 +33,7 @@ from .workspace_source import ReaderPool, sources_for_session
 
 __all__ = ["MainWindow", "AttributeTablePanel", "TOOLS", "LANGUAGES", "SCALES", "saved_language"]
 
-_log = logging.getLogger(__name__)
+_log = logger(__name__)
 
 TOOLS = ("pan", "identify", "select", "add", "move")
 """Names of the map tools, as :meth:`MainWindow.set_tool` takes them."""
@@ -71,6 +70,7 @@ class MainWindow(QMainWindow):
         self.language = language
         self.prompts = prompts or Prompts(self)
         self.session = EditSession(workspace)
+        _log.info("opened workspace %s (%s)", workspace.path, workspace.crs)
         self.undo_stack = QUndoStack(self)
         self.edits = EditTarget(self.session, self)
         self.readers = ReaderPool(workspace)
@@ -526,6 +526,7 @@ class MainWindow(QMainWindow):
         if not self.session.is_dirty:
             self.undo_stack.setClean()
             return True
+        summary = self._pending_summary()
         try:
             mapping = self.session.save()
         except Exception as e:  # the edits stay pending; nothing was written
@@ -542,6 +543,7 @@ class MainWindow(QMainWindow):
                 self.canvas.set_selection(layer, {new.get(fid, fid) for fid in selected})
         self.undo_stack.clear()
         self._after_reset()
+        _log.info("saved edits to %s: %s", self.workspace.path, summary)
         self.statusBar().showMessage(self.tr("Edits saved"), 4000)
         return True
 
@@ -551,6 +553,7 @@ class MainWindow(QMainWindow):
             return True
         if ask and not self.prompts.confirm_discard(self.undo_stack.index() or 1):
             return False
+        _log.info("discarded edits in %s: %s", self.workspace.path, self._pending_summary())
         self.session.discard()
         for layer in self.sources:
             selected = self.canvas.selection(layer)
@@ -559,6 +562,12 @@ class MainWindow(QMainWindow):
         self.undo_stack.clear()
         self._after_reset()
         return True
+
+    def _pending_summary(self) -> str:
+        """The pending edits per layer, for the log (``toilets +1 ~2 -0``)."""
+        counts = self.session.pending_counts()
+        return ", ".join(f"{name} +{c['added']} ~{c['changed']} -{c['deleted']}" for name, c in counts.items()
+                         if any(c.values())) or "none"
 
     def _after_reset(self) -> None:
         for source in self.sources.values():

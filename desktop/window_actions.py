@@ -14,7 +14,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
 
-from . import basemap_menu, gps_menu, paths, sync_menu
+from . import basemap_menu, gps_menu, help_menu, paths, sync_menu
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -134,9 +134,10 @@ def build_menus(window: MainWindow) -> None:
         window.toolbar.addSeparator()
         window.toolbar.addAction(window.table_dock.toggleViewAction())
 
-    # Extensions add their own menus (GPS import, sync, basemap); each returns an
+    # Extensions add their own menus (GPS import, sync, basemap, help); each returns an
     # object with retranslate(), called from retranslate_ui, or None.
-    installed = (gps_menu.install(window), sync_menu.install(window), basemap_menu.install(window))
+    installed = (gps_menu.install(window), sync_menu.install(window), basemap_menu.install(window),
+                 help_menu.install(window))
     window.extensions = [extension for extension in installed if extension is not None]
 
 

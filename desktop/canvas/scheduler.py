@@ -11,12 +11,13 @@ asks its canvas to repaint.
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QThreadPool, QTimer
+
+from layers.log import logger
 
 from .render import CancelFlag, JobRelay, LabelImage, LayerImage, RenderJob, render_labels, render_layer
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RenderScheduler"]
 
-_log = logging.getLogger(__name__)
+_log = logger(__name__)
 
 _LABELS = "\x00labels"  # job key of the label pass; no layer can be named so
 _BASEMAP = "\x00basemap"  # job key of the basemap render

@@ -472,6 +472,29 @@
         </message>
     </context>
     <context>
+        <name>HelpMenu</name>
+        <message>
+            <source>&amp;Help</source>
+            <translation>帮助(&amp;H)</translation>
+        </message>
+        <message>
+            <source>Open &amp;log folder</source>
+            <translation>打开日志文件夹(&amp;L)</translation>
+        </message>
+        <message>
+            <source>Show the folder of the editor's log and error reports</source>
+            <translation>显示编辑器日志和错误报告所在的文件夹</translation>
+        </message>
+        <message>
+            <source>Open log folder</source>
+            <translation>打开日志文件夹</translation>
+        </message>
+        <message>
+            <source>The folder %s could not be opened.</source>
+            <translation>无法打开文件夹 %s。</translation>
+        </message>
+    </context>
+    <context>
         <name>LayerPanel</name>
         <message>
             <source>Move the layer up (Ctrl+Up)</source>
@@ -1246,6 +1269,10 @@ Your saved edits are safe. Unsaved edits are still in the window; save them if y
         <message>
             <source>Cannot open the workspace</source>
             <translation>无法打开工作空间</translation>
+        </message>
+        <message>
+            <source>The log is %s</source>
+            <translation>日志文件：%s</translation>
         </message>
     </context>
     <context>
