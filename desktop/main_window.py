@@ -13,7 +13,7 @@ import numpy as np
 import pyproj
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QUndoStack
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QTreeWidget, QTreeWidgetItem, QUndoView, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QUndoView, QWidget
 from shapely.geometry import Point
 
 from layers.errors import TongchengError
@@ -26,6 +26,7 @@ from .canvas import AddPointTool, IdentifyTool, MapCanvas, MovePointTool, PanToo
 from .commands import (AddFeatureCommand, ChangeAttributesCommand, DeleteFeaturesCommand, EditTarget,
                        MoveFeatureCommand)
 from .dialogs import Prompts, SelectByExpressionDialog, SelectionMode, UnsavedAnswer, compile_expression
+from .identify_panel import IdentifyPanel
 from .layer_panel import LayerPanel
 from .window_actions import (LANGUAGES, SCALES, build_actions, build_menus, build_status_bar, load_icon,
                              retranslate_actions)
@@ -84,10 +85,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.layer_panel = LayerPanel(self.canvas, language)
         self.layer_dock = self._dock("layers", self.layer_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.identify_tree = QTreeWidget()
-        self.identify_tree.setColumnCount(2)
-        self.identify_tree.setRootIsDecorated(False)
-        self.identify_tree.setAlternatingRowColors(True)
+        self.identify_tree = IdentifyPanel()
         self.identify_dock = self._dock("identify", self.identify_tree, Qt.DockWidgetArea.RightDockWidgetArea)
         self.undo_view = QUndoView(self.undo_stack)
         self.history_dock = self._dock("history", self.undo_view, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -161,7 +159,7 @@ class MainWindow(QMainWindow):
         self.identify_dock.setWindowTitle(self.tr("Identify"))
         self.history_dock.setWindowTitle(self.tr("History"))
         self.undo_view.setEmptyLabel(self.tr("<last save>"))
-        self.identify_tree.setHeaderLabels([self.tr("Field"), self.tr("Value")])
+        self.identify_tree.retranslate()
         if self.table_dock is not None:
             self.table_dock.setWindowTitle(self.tr("Attribute table"))
             self.table.retranslate()
@@ -391,42 +389,11 @@ class MainWindow(QMainWindow):
 
     def identify(self, layer: str, fid: int) -> None:
         """Show every attribute of a feature in the Identify panel."""
-        definition = self.workspace.layer(layer)
-        feature = self.session.feature(layer, fid)
-        tree = self.identify_tree
-        tree.clear()
-        title = QTreeWidgetItem([definition.title(self.language), str(fid) if fid >= 0 else self.tr("new (unsaved)")])
-        font = title.font(0)
-        font.setBold(True)
-        title.setFont(0, font)
-        title.setFont(1, font)
-        tree.addTopLevelItem(title)
-        for f in definition.fields:
-            value = feature.attributes.get(f.name)
-            tree.addTopLevelItem(QTreeWidgetItem([f.label(self.language), self._display(f, value)]))
-        audit_labels = {
-            "created_by": self.tr("Created by"),
-            "created_at": self.tr("Created at (UTC)"),
-            "modified_by": self.tr("Modified by"),
-            "modified_at": self.tr("Modified at (UTC)"),
-        }
-        if feature.uuid:
-            tree.addTopLevelItem(QTreeWidgetItem([self.tr("Identifier (uuid)"), feature.uuid]))
-        for key, value in feature.audit.items():
-            tree.addTopLevelItem(QTreeWidgetItem([audit_labels.get(key, key), "" if value is None else str(value)]))
-        tree.resizeColumnToContents(0)
+        self.identify_tree.show_feature(self.workspace.layer(layer), self.session.feature(layer, fid), fid,
+                                        self.language)
         self.identify_dock.show()
         self.identify_dock.raise_()
         self.identified = (layer, fid)
-
-    def _display(self, field, value) -> str:
-        if value is None:
-            return ""
-        if field.type == "boolean":
-            return self.tr("yes") if value else self.tr("no")
-        if field.codes:
-            return str(field.code_label(value, self.language))
-        return str(value)
 
     # -- editing (every edit is a command) -------------------------------------------------
 
@@ -578,7 +545,7 @@ class MainWindow(QMainWindow):
         if self.table is not None:
             self.table.reset()
         if getattr(self, "identified", None):
-            self.identify_tree.clear()
+            self.identify_tree.forget()
             self.identified = None
 
     def closeEvent(self, event) -> None:

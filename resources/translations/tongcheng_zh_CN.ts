@@ -495,6 +495,49 @@
         </message>
     </context>
     <context>
+        <name>IdentifyPanel</name>
+        <message>
+            <source>Field</source>
+            <translation>字段</translation>
+        </message>
+        <message>
+            <source>Value</source>
+            <translation>值</translation>
+        </message>
+        <message>
+            <source>new (unsaved)</source>
+            <translation>新建（未保存）</translation>
+        </message>
+        <message>
+            <source>Created by</source>
+            <translation>创建人</translation>
+        </message>
+        <message>
+            <source>Created at (UTC)</source>
+            <translation>创建时间（UTC）</translation>
+        </message>
+        <message>
+            <source>Modified by</source>
+            <translation>修改人</translation>
+        </message>
+        <message>
+            <source>Modified at (UTC)</source>
+            <translation>修改时间（UTC）</translation>
+        </message>
+        <message>
+            <source>Identifier (uuid)</source>
+            <translation>标识码（uuid）</translation>
+        </message>
+        <message>
+            <source>yes</source>
+            <translation>是</translation>
+        </message>
+        <message>
+            <source>no</source>
+            <translation>否</translation>
+        </message>
+    </context>
+    <context>
         <name>LayerPanel</name>
         <message>
             <source>Move the layer up (Ctrl+Up)</source>
@@ -696,14 +739,6 @@
             <translation>&lt;上次保存&gt;</translation>
         </message>
         <message>
-            <source>Field</source>
-            <translation>字段</translation>
-        </message>
-        <message>
-            <source>Value</source>
-            <translation>值</translation>
-        </message>
-        <message>
             <source>Attribute table</source>
             <translation>属性表</translation>
         </message>
@@ -740,38 +775,6 @@
         <message>
             <source>Select by expression</source>
             <translation>按表达式选择</translation>
-        </message>
-        <message>
-            <source>new (unsaved)</source>
-            <translation>新建（未保存）</translation>
-        </message>
-        <message>
-            <source>Created by</source>
-            <translation>创建人</translation>
-        </message>
-        <message>
-            <source>Created at (UTC)</source>
-            <translation>创建时间（UTC）</translation>
-        </message>
-        <message>
-            <source>Modified by</source>
-            <translation>修改人</translation>
-        </message>
-        <message>
-            <source>Modified at (UTC)</source>
-            <translation>修改时间（UTC）</translation>
-        </message>
-        <message>
-            <source>Identifier (uuid)</source>
-            <translation>标识码（uuid）</translation>
-        </message>
-        <message>
-            <source>yes</source>
-            <translation>是</translation>
-        </message>
-        <message>
-            <source>no</source>
-            <translation>否</translation>
         </message>
         <message>
             <source>Edit refused</source>
