@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import QApplication, QWidget
@@ -85,8 +85,8 @@ def install_excepthook(parent_for_dialogs: Callable[[], QWidget | None] | None =
     """Report unexpected errors (``sys.excepthook`` and ``threading.excepthook``) instead of crashing.
 
     ``parent_for_dialogs()`` gives the window to show the error in (None:
-    a dialog of its own). An error in another thread is logged there and
-    shown once the GUI thread gets to it.
+    a dialog of its own). An error in another thread (a ``threading``
+    thread or a QThread) is handed to the GUI thread, which logs and shows it.
     """
     showing = threading.local()
 
@@ -101,24 +101,24 @@ def install_excepthook(parent_for_dialogs: Callable[[], QWidget | None] | None =
         finally:
             showing.active = False
 
+    relay = None
+    if QApplication.instance() is not None:
+        relay = _Relay(QApplication.instance())
+        relay.raised.connect(show)
+
     def hook(exc_type, exc, tb) -> None:
         if issubclass(exc_type, KeyboardInterrupt):
             sys.__excepthook__(exc_type, exc, tb)
             return
-        show(exc_type, exc, tb)
-
-    relay = None
-    if QApplication.instance() is not None:
-        relay = _Relay(QApplication.instance())
-        relay.raised.connect(hook)
+        if relay is None or threading.current_thread() is threading.main_thread():
+            show(exc_type, exc, tb)
+        else:  # e.g. a QThread's run(): widgets belong to the GUI thread
+            relay.raised.emit(exc_type, exc, tb)
 
     def thread_hook(args: threading.ExceptHookArgs) -> None:
         if args.exc_type is SystemExit:
             return
-        if relay is None or threading.current_thread() is threading.main_thread():
-            hook(args.exc_type, args.exc_value, args.exc_traceback)
-        else:
-            relay.raised.emit(args.exc_type, args.exc_value, args.exc_traceback)
+        hook(args.exc_type, args.exc_value, args.exc_traceback)
 
     sys.excepthook = hook
     threading.excepthook = thread_hook

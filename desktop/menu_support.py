@@ -12,7 +12,8 @@ discarded (:func:`settle_unsaved`); long work runs behind a busy dialog
 from __future__ import annotations
 
 import traceback
-from typing import TYPE_CHECKING, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from layers.errors import TongchengError
 

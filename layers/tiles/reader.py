@@ -17,6 +17,7 @@ import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pyproj
 
@@ -49,7 +50,7 @@ class TileFileError(TongchengError, ValueError):
         unknown srs_id (``unknown_crs``).
     """
 
-    MESSAGES = {
+    MESSAGES: ClassVar[dict[str, str]] = {
         "missing": "{file} does not exist.",
         "cannot_open": "{file} cannot be opened: {reason}",
         "not_sqlite": "{file} is not an SQLite file (MBTiles or GeoPackage).",

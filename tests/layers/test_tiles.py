@@ -12,7 +12,7 @@ import sqlite3
 import struct
 import threading
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 import pyproj
 import pytest
