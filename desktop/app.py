@@ -1,4 +1,4 @@
-"""The composition root of the editor: QApplication, translators, error handling, the main window.
+"""The composition root of the editor: logging, QApplication, translators, error handling, the main window.
 
 ``main()`` is what ``tongcheng editor [WORKSPACE]`` runs. Nothing else in
 ``desktop`` creates the application, installs translators or decides which
@@ -7,8 +7,6 @@ workspace opens.
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
 import os
 import sys
 import time
@@ -19,17 +17,19 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 
 from layers.errors import Cancelled, TongchengError
+from layers.log import logger
 from layers.workspace.store import Workspace
 
 from . import paths
-from .dialogs import ErrorDialog, Prompts, format_exception
+from .dialogs import ErrorDialog, Prompts
+from .error_reporting import configure_logging, install_excepthook
 from .main_window import LANGUAGES, MainWindow, saved_language
 
 __all__ = ["main", "application", "choose_language", "set_language", "create_demo_workspace",
-           "open_window", "install_excepthook", "ORGANIZATION"]
+           "open_window", "install_excepthook", "configure_logging", "ORGANIZATION"]
 
 ORGANIZATION = "Tongcheng"
-_log = logging.getLogger(__name__)
+_log = logger(__name__)
 _windows: list[MainWindow] = []  # keeps the open windows alive
 
 
@@ -73,45 +73,6 @@ def set_language(app: QApplication, language: str) -> bool:
         return False
     install_translators(app, language)
     return True
-
-
-def install_excepthook(parent_for_dialogs=None) -> None:
-    """Show unexpected errors in a dialog with details instead of crashing.
-
-    The workspace is only written by ``save()``, in one transaction, so saved
-    edits are never at risk; pending edits stay in the window, which keeps
-    running. Every report is also written to the log folder.
-    """
-
-    def hook(exc_type, exc, tb):
-        if issubclass(exc_type, KeyboardInterrupt):
-            sys.__excepthook__(exc_type, exc, tb)
-            return
-        details = format_exception(exc_type, exc, tb)
-        _log.error("unexpected error\n%s", details)
-        report = _write_report(details)
-        if QApplication.instance() is None:
-            sys.__excepthook__(exc_type, exc, tb)
-            return
-        message = _tr("Something went wrong: %s\n\nYour saved edits are safe. Unsaved edits are still in the "
-                      "window; save them if you can.") % (exc or exc_type.__name__)
-        if report:
-            message += "\n\n" + _tr("A report was written to %s") % report
-        parent = parent_for_dialogs() if callable(parent_for_dialogs) else None
-        ErrorDialog(_tr("Unexpected error"), message, details, parent).exec()
-
-    sys.excepthook = hook
-
-
-def _write_report(details: str) -> Path | None:
-    try:
-        folder = paths.log_folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"error-{dt.datetime.now():%Y%m%d-%H%M%S}.txt"
-        path.write_text(details, "utf-8")
-        return path
-    except OSError:
-        return None
 
 
 def create_demo_workspace(path, parent: QWidget | None = None, counts=None) -> Path:
@@ -200,6 +161,8 @@ def _change_language(language: str) -> None:
 
 def main(workspace=None, language: str | None = None, argv=None) -> int:
     """Run the editor on a workspace (the demo workspace by default); returns the exit code."""
+    log_file = configure_logging()
+    _log.info("Tongcheng editor starting (log %s)", log_file)
     app = application(argv)
     language = choose_language(language)
     set_language(app, language)

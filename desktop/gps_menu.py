@@ -10,18 +10,19 @@ else shows real dialogs itself (``GpsPrompts`` below), so tests script them.
 
 from __future__ import annotations
 
-import logging
-
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 from PySide6.QtGui import QAction
 
-from .dialogs.prompts import UnsavedAnswer, ask_save_discard_cancel
+from layers.log import logger
+
 from .dialogs.gps_import import GpsImportDialog, GpsImportOptions, ImportJob, ImportSummaryDialog
 from .dialogs.gps_review import MatchOptionsDialog, MatchReviewDialog
+from .dialogs.prompts import UnsavedAnswer, ask_save_discard_cancel
+from .menu_support import layer_title, refresh_after_change, settle_unsaved, show_failure
 
 __all__ = ["install", "GpsMenu", "GpsPrompts", "GPS_LAYERS"]
 
-_log = logging.getLogger(__name__)
+_log = logger(__name__)
 
 GPS_LAYERS = ("gps_tracks", "gps_waypoints")
 
@@ -105,25 +106,7 @@ class GpsMenu(QObject):
 
     def _ready_to_write(self) -> bool:
         """Pending edits saved or discarded (asked); False if the user cancelled or saving failed."""
-        window = self.window
-        if not window.session.is_dirty:
-            return True
-        answer = self._ask("gps_save_first", window.undo_stack.index() or 1)
-        if answer is UnsavedAnswer.SAVE:
-            return window.save()
-        if answer is UnsavedAnswer.DISCARD:
-            return window.discard(ask=False)
-        return False
-
-    def _refresh(self, layers) -> None:
-        window = self.window
-        for name in layers:
-            if name in window.sources:
-                window.sources[name].invalidate()
-        window.canvas.refresh()
-        window.refresh_counts()
-        if window.table is not None:
-            window.table.reset()
+        return settle_unsaved(self.window, lambda count: self._ask("gps_save_first", count))
 
     # -- import ---------------------------------------------------------------------------
 
@@ -170,13 +153,13 @@ class GpsMenu(QObject):
             if message == "cancelled":
                 window.statusBar().showMessage(_tr("GPS import cancelled: nothing was written"), 6000)
             else:
-                self._ask_error(_tr("GPS import failed"), _tr("Nothing was written.\n\n%s") % message,
-                                job.details if job else None)
+                window.prompts.error(_tr("GPS import failed"), _tr("Nothing was written.\n\n%s") % message,
+                                     job.details if job else None)
             self.importFinished.emit(None)
             if job is not None:
                 job.deleteLater()
             return
-        self._refresh(GPS_LAYERS)
+        refresh_after_change(window, GPS_LAYERS)
         if summary.imported:
             self.zoom_to_gps_layers()
         window.statusBar().showMessage(
@@ -190,9 +173,6 @@ class GpsMenu(QObject):
             self._ask("gps_dialog", dialog)
         finally:
             dialog.deleteLater()
-
-    def _ask_error(self, title, message, details=None) -> None:
-        self.window.prompts.error(title, message, details)
 
     def zoom_to_gps_layers(self) -> None:
         """Show all of the GPS tracks and waypoints."""
@@ -240,7 +220,7 @@ class GpsMenu(QObject):
         try:
             matches = match_waypoints(window.workspace, layer, max_distance)
         except TongchengError as exc:
-            self._ask_error(_tr("Match waypoints"), str(exc))
+            show_failure(window.prompts, _tr("Match waypoints"), exc)
             return None
         if not matches:
             window.prompts.information(_tr("Match waypoints"),
@@ -248,7 +228,7 @@ class GpsMenu(QObject):
             return None
         self.review_layer = layer
         self.show_matches(matches, layer)
-        title = window.workspace.layer(layer).title(window.language)
+        title = layer_title(window, layer)
         review = MatchReviewDialog(matches, title, max_distance, window)
         review.rowActivated.connect(lambda m: self.show_matches([m], layer))
         self.review = review
@@ -308,9 +288,9 @@ class GpsMenu(QObject):
             summary = apply_matches(window.workspace, matches, layer=layer, create_unmatched=create_unmatched,
                                     values=values, where=_tr("review"))
         except TongchengError as exc:
-            self._ask_error(_tr("Apply matches"), _tr("Nothing was changed.\n\n%s") % exc)
+            show_failure(window.prompts, _tr("Apply matches"), exc, _tr("Nothing was changed.\n\n%s") % exc)
             return None
-        self._refresh((layer, "gps_waypoints"))
+        refresh_after_change(window, (layer, "gps_waypoints"))
         created = self._fids(layer, summary.created)
         moved = self._fids(layer, summary.moved)
         window.clear_selection()

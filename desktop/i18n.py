@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+
+from layers.log import logger
 
 __all__ = [
     "SOURCE_LANGUAGE",
@@ -22,7 +23,7 @@ __all__ = [
     "installed_translators",
 ]
 
-_log = logging.getLogger(__name__)
+_log = logger(__name__)
 
 # The language the source strings are written in (needs no translator).
 SOURCE_LANGUAGE = "en"

@@ -9,44 +9,35 @@ tracked transaction. Every question to the user goes through ``prompts``
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pyproj
-from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel,
-                               QLineEdit, QMainWindow, QTableView, QToolBar, QTreeWidget, QTreeWidgetItem,
-                               QUndoView, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QUndoStack
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QUndoView, QWidget
 from shapely.geometry import Point
 
-from layers.workspace.editing import EditSession
 from layers.errors import TongchengError
+from layers.log import logger
+from layers.workspace.editing import EditSession
 
-from . import basemap_menu, gps_menu, paths, sync_menu
+from . import paths
+from .attribute_table_panel import AttributeTablePanel
 from .canvas import AddPointTool, IdentifyTool, MapCanvas, MovePointTool, PanTool, SelectTool
 from .commands import (AddFeatureCommand, ChangeAttributesCommand, DeleteFeaturesCommand, EditTarget,
                        MoveFeatureCommand)
 from .dialogs import Prompts, SelectByExpressionDialog, SelectionMode, UnsavedAnswer, compile_expression
+from .identify_panel import IdentifyPanel
 from .layer_panel import LayerPanel
+from .window_actions import (LANGUAGES, SCALES, build_actions, build_menus, build_status_bar, load_icon,
+                             retranslate_actions)
 from .workspace_source import ReaderPool, sources_for_session
 
 __all__ = ["MainWindow", "AttributeTablePanel", "TOOLS", "LANGUAGES", "SCALES", "saved_language"]
 
-_log = logging.getLogger(__name__)
+_log = logger(__name__)
 
 TOOLS = ("pan", "identify", "select", "add", "move")
 """Names of the map tools, as :meth:`MainWindow.set_tool` takes them."""
-
-LANGUAGES = (("zh_CN", "中文"), ("en", "English"))
-"""Interface languages offered in Settings > Language (each named in itself)."""
-
-SCALES = (500, 1000, 2000, 5000, 10000, 25000, 50000, 100000, 250000)
-"""Scales offered in the status bar."""
-
-
-def _icon(name: str) -> QIcon:
-    return QIcon(str(paths.icon_path(name)))
 
 
 class MainWindow(QMainWindow):
@@ -80,23 +71,21 @@ class MainWindow(QMainWindow):
         self.language = language
         self.prompts = prompts or Prompts(self)
         self.session = EditSession(workspace)
+        _log.info("opened workspace %s (%s)", workspace.path, workspace.crs)
         self.undo_stack = QUndoStack(self)
         self.edits = EditTarget(self.session, self)
         self.readers = ReaderPool(workspace)
         self.sources = {s.name: s for s in sources_for_session(self.session, self.readers, language)}
         self._to_wgs84 = pyproj.Transformer.from_crs(workspace.crs, "EPSG:4326", always_xy=True)
         self._closed = False
-        self.setWindowIcon(_icon("tongcheng"))
+        self.setWindowIcon(load_icon("tongcheng"))
 
         self.canvas = MapCanvas(self)
         self.canvas.set_layers(list(self.sources.values()))
         self.setCentralWidget(self.canvas)
         self.layer_panel = LayerPanel(self.canvas, language)
         self.layer_dock = self._dock("layers", self.layer_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.identify_tree = QTreeWidget()
-        self.identify_tree.setColumnCount(2)
-        self.identify_tree.setRootIsDecorated(False)
-        self.identify_tree.setAlternatingRowColors(True)
+        self.identify_tree = IdentifyPanel()
         self.identify_dock = self._dock("identify", self.identify_tree, Qt.DockWidgetArea.RightDockWidgetArea)
         self.undo_view = QUndoView(self.undo_stack)
         self.history_dock = self._dock("history", self.undo_view, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -117,9 +106,9 @@ class MainWindow(QMainWindow):
         self.add_tool.pointAdded.connect(self.add_point_at)
 
         self.actions: dict[str, QAction] = {}
-        self._build_actions()
-        self._build_menus()
-        self._build_status_bar()
+        build_actions(self)
+        build_menus(self)
+        build_status_bar(self)
 
         self.undo_stack.cleanChanged.connect(self._clean_changed)
         self.undo_stack.indexChanged.connect(self._update_edit_state)
@@ -160,164 +149,17 @@ class MainWindow(QMainWindow):
         self.table = AttributeTablePanel(self, AttributeTableModel)
         self.table_dock = self._dock("table", self.table, Qt.DockWidgetArea.BottomDockWidgetArea)
 
-    def _action(self, name: str, icon: str | None = None, slot=None, shortcut=None, checkable=False) -> QAction:
-        action = QAction(self)
-        action.setObjectName(name)
-        if icon:
-            action.setIcon(_icon(icon))
-        if shortcut is not None:
-            shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(s) for s in shortcuts])
-        action.setCheckable(checkable)
-        if slot is not None:
-            action.triggered.connect(lambda checked=False, slot=slot: slot())
-        self.actions[name] = action
-        return action
-
-    def _build_actions(self) -> None:
-        a = self._action
-        a("open", "open", self._choose_workspace, QKeySequence.StandardKey.Open)
-        a("save", "save", self.save, QKeySequence.StandardKey.Save)
-        a("discard", "discard", self.discard)
-        a("quit", None, self.close, QKeySequence.StandardKey.Quit)
-        undo = self.undo_stack.createUndoAction(self)
-        undo.setIcon(_icon("undo"))
-        undo.setShortcuts([QKeySequence.StandardKey.Undo])
-        self.actions["undo"] = undo
-        redo = self.undo_stack.createRedoAction(self)
-        redo.setIcon(_icon("redo"))
-        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.actions["redo"] = redo
-        a("delete", "delete", self.delete_selected, [QKeySequence(QKeySequence.StandardKey.Delete)])
-        a("select_expression", "select_expression", self.open_select_by_expression, "Ctrl+E")
-        a("clear_selection", "clear_selection", self.clear_selection, "Ctrl+Shift+A")
-        a("zoom_full", "zoom_full", self.zoom_full, "Ctrl+Shift+F")
-        a("zoom_layer", "zoom_layer", self.zoom_to_layer, "Ctrl+Shift+L")
-        a("zoom_selection", "zoom_selection", self.zoom_to_selection, "Ctrl+J")
-        a("zoom_in", "zoom_in", lambda: self.canvas.zoom_by_factor(2.0), [QKeySequence.StandardKey.ZoomIn, "Ctrl+="])
-        a("zoom_out", "zoom_out", lambda: self.canvas.zoom_by_factor(0.5), QKeySequence.StandardKey.ZoomOut)
-        group = QActionGroup(self)
-        group.setExclusive(True)
-        for name, icon, key in (("pan", "pan", "P"), ("identify", "identify", "I"), ("select", "select", "S"),
-                                ("add", "add_point", "A"), ("move", "move_point", "M")):
-            action = a(f"tool_{name}", icon, lambda name=name: self.set_tool(name), key, checkable=True)
-            group.addAction(action)
-        self.tool_group = group
-        language_group = QActionGroup(self)
-        for code, native in LANGUAGES:
-            action = a(f"language_{code}", None, lambda code=code: self.languageRequested.emit(code), checkable=True)
-            action.setText(native)
-            action.setChecked(code == self.language)
-            language_group.addAction(action)
-        self.language_group = language_group
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        acts = self.actions
-        self.file_menu = bar.addMenu("")
-        for name in ("open", None, "save", "discard", None, "quit"):
-            self.file_menu.addSeparator() if name is None else self.file_menu.addAction(acts[name])
-        self.edit_menu = bar.addMenu("")
-        for name in ("undo", "redo", None, "tool_add", "tool_move", "delete", None,
-                     "tool_select", "select_expression", "clear_selection"):
-            self.edit_menu.addSeparator() if name is None else self.edit_menu.addAction(acts[name])
-        self.view_menu = bar.addMenu("")
-        for name in ("tool_pan", "tool_identify", None, "zoom_in", "zoom_out", "zoom_full", "zoom_layer",
-                     "zoom_selection", None):
-            self.view_menu.addSeparator() if name is None else self.view_menu.addAction(acts[name])
-        self.panels_menu = self.view_menu.addMenu("")
-        for dock in (self.layer_dock, self.table_dock, self.identify_dock, self.history_dock):
-            if dock is not None:
-                action = dock.toggleViewAction()
-                self.panels_menu.addAction(action)
-        if self.table_dock is not None:
-            self.table_dock.toggleViewAction().setShortcut(QKeySequence("F6"))
-            self.table_dock.toggleViewAction().setIcon(_icon("table"))
-        self.settings_menu = bar.addMenu("")
-        self.language_menu = self.settings_menu.addMenu("")
-        for code, _native in LANGUAGES:
-            self.language_menu.addAction(acts[f"language_{code}"])
-
-        self.toolbar = QToolBar(self)
-        self.toolbar.setObjectName("main_toolbar")
-        self.addToolBar(self.toolbar)
-        for name in ("save", "undo", "redo", None, "tool_pan", "tool_identify", "tool_select", "select_expression",
-                     "clear_selection", None, "tool_add", "tool_move", "delete", None, "zoom_in", "zoom_out",
-                     "zoom_full", "zoom_layer", "zoom_selection"):
-            self.toolbar.addSeparator() if name is None else self.toolbar.addAction(acts[name])
-        if self.table_dock is not None:
-            self.toolbar.addSeparator()
-            self.toolbar.addAction(self.table_dock.toggleViewAction())
-
-        # Extensions add their own menus (GPS import, sync, basemap); each returns an
-        # object with retranslate(), called from retranslate_ui, or None.
-        installed = (gps_menu.install(self), sync_menu.install(self), basemap_menu.install(self))
-        self.extensions = [extension for extension in installed if extension is not None]
-
-    def _build_status_bar(self) -> None:
-        status = self.statusBar()
-        self.coordinates_label = QLabel()
-        self.wgs84_label = QLabel()
-        self.edits_label = QLabel()
-        self.scale_label = QLabel()
-        self.scale_combo = QComboBox()
-        self.scale_combo.setEditable(True)
-        self.scale_combo.setMinimumContentsLength(10)
-        self.scale_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        for n in SCALES:
-            self.scale_combo.addItem(f"1:{n:,}", n)
-        self.scale_combo.activated.connect(self._scale_chosen)
-        self.scale_combo.lineEdit().returnPressed.connect(self._scale_typed)
-        metrics = self.fontMetrics()
-        self.coordinates_label.setMinimumWidth(metrics.horizontalAdvance("EPSG:4544  000,000,000.00, 0,000,000.00"))
-        self.wgs84_label.setMinimumWidth(metrics.horizontalAdvance("WGS84  000.000000°E, 00.000000°N"))
-        for widget in (self.edits_label, self.coordinates_label, self.wgs84_label, self.scale_label,
-                       self.scale_combo):
-            status.addPermanentWidget(widget)
-
     def retranslate_ui(self) -> None:
         """Set every text of the window in the current language (also on LanguageChange)."""
         for extension in getattr(self, "extensions", ()):
             extension.retranslate()
-        acts = self.actions
-        texts = {
-            "open": (self.tr("&Open workspace…"), None),
-            "save": (self.tr("&Save edits"), self.tr("Write all pending edits to the workspace (Ctrl+S)")),
-            "discard": (self.tr("&Discard edits"), self.tr("Drop all edits since the last save")),
-            "quit": (self.tr("&Quit"), None),
-            "delete": (self.tr("&Delete selected"), self.tr("Delete the selected features (Del)")),
-            "select_expression": (self.tr("Select by &expression…"),
-                                  self.tr("Select features matching a filter expression (Ctrl+E)")),
-            "clear_selection": (self.tr("&Clear selection"), self.tr("Unselect all features (Ctrl+Shift+A)")),
-            "zoom_full": (self.tr("Zoom to &full extent"), self.tr("Show every feature (Ctrl+Shift+F)")),
-            "zoom_layer": (self.tr("Zoom to &layer"), self.tr("Show all of the current layer (Ctrl+Shift+L)")),
-            "zoom_selection": (self.tr("Zoom to &selection"), self.tr("Show the selected features (Ctrl+J)")),
-            "zoom_in": (self.tr("Zoom &in"), None),
-            "zoom_out": (self.tr("Zoom &out"), None),
-            "tool_pan": (self.tr("&Pan"), self.tr("Pan the map by dragging (P)")),
-            "tool_identify": (self.tr("&Identify"), self.tr("Click a feature to see its attributes (I)")),
-            "tool_select": (self.tr("&Select"), self.tr("Select by click or rectangle; Shift adds, Ctrl removes (S)")),
-            "tool_add": (self.tr("&Add point"), self.tr("Click to add a feature to the current layer (A)")),
-            "tool_move": (self.tr("&Move point"),
-                          self.tr("Drag a point of the current layer; snaps to other features (M)")),
-        }
-        for name, (text, tip) in texts.items():
-            acts[name].setText(text)
-            acts[name].setToolTip(tip or text.replace("&", "").rstrip("…"))
-        acts["undo"].setToolTip(self.tr("Undo (Ctrl+Z)"))
-        acts["redo"].setToolTip(self.tr("Redo (Ctrl+Shift+Z)"))
-        self.file_menu.setTitle(self.tr("&File"))
-        self.edit_menu.setTitle(self.tr("&Edit"))
-        self.view_menu.setTitle(self.tr("&View"))
-        self.panels_menu.setTitle(self.tr("&Panels"))
-        self.settings_menu.setTitle(self.tr("&Settings"))
-        self.language_menu.setTitle(self.tr("&Language"))
+        retranslate_actions(self)
         self.toolbar.setWindowTitle(self.tr("Tools"))
         self.layer_dock.setWindowTitle(self.tr("Layers"))
         self.identify_dock.setWindowTitle(self.tr("Identify"))
         self.history_dock.setWindowTitle(self.tr("History"))
         self.undo_view.setEmptyLabel(self.tr("<last save>"))
-        self.identify_tree.setHeaderLabels([self.tr("Field"), self.tr("Value")])
+        self.identify_tree.retranslate()
         if self.table_dock is not None:
             self.table_dock.setWindowTitle(self.tr("Attribute table"))
             self.table.retranslate()
@@ -547,42 +389,11 @@ class MainWindow(QMainWindow):
 
     def identify(self, layer: str, fid: int) -> None:
         """Show every attribute of a feature in the Identify panel."""
-        definition = self.workspace.layer(layer)
-        feature = self.session.feature(layer, fid)
-        tree = self.identify_tree
-        tree.clear()
-        title = QTreeWidgetItem([definition.title(self.language), str(fid) if fid >= 0 else self.tr("new (unsaved)")])
-        font = title.font(0)
-        font.setBold(True)
-        title.setFont(0, font)
-        title.setFont(1, font)
-        tree.addTopLevelItem(title)
-        for f in definition.fields:
-            value = feature.attributes.get(f.name)
-            tree.addTopLevelItem(QTreeWidgetItem([f.label(self.language), self._display(f, value)]))
-        audit_labels = {
-            "created_by": self.tr("Created by"),
-            "created_at": self.tr("Created at (UTC)"),
-            "modified_by": self.tr("Modified by"),
-            "modified_at": self.tr("Modified at (UTC)"),
-        }
-        if feature.uuid:
-            tree.addTopLevelItem(QTreeWidgetItem([self.tr("Identifier (uuid)"), feature.uuid]))
-        for key, value in feature.audit.items():
-            tree.addTopLevelItem(QTreeWidgetItem([audit_labels.get(key, key), "" if value is None else str(value)]))
-        tree.resizeColumnToContents(0)
+        self.identify_tree.show_feature(self.workspace.layer(layer), self.session.feature(layer, fid), fid,
+                                        self.language)
         self.identify_dock.show()
         self.identify_dock.raise_()
         self.identified = (layer, fid)
-
-    def _display(self, field, value) -> str:
-        if value is None:
-            return ""
-        if field.type == "boolean":
-            return self.tr("yes") if value else self.tr("no")
-        if field.codes:
-            return str(field.code_label(value, self.language))
-        return str(value)
 
     # -- editing (every edit is a command) -------------------------------------------------
 
@@ -682,6 +493,7 @@ class MainWindow(QMainWindow):
         if not self.session.is_dirty:
             self.undo_stack.setClean()
             return True
+        summary = self._pending_summary()
         try:
             mapping = self.session.save()
         except Exception as e:  # the edits stay pending; nothing was written
@@ -698,6 +510,7 @@ class MainWindow(QMainWindow):
                 self.canvas.set_selection(layer, {new.get(fid, fid) for fid in selected})
         self.undo_stack.clear()
         self._after_reset()
+        _log.info("saved edits to %s: %s", self.workspace.path, summary)
         self.statusBar().showMessage(self.tr("Edits saved"), 4000)
         return True
 
@@ -707,6 +520,7 @@ class MainWindow(QMainWindow):
             return True
         if ask and not self.prompts.confirm_discard(self.undo_stack.index() or 1):
             return False
+        _log.info("discarded edits in %s: %s", self.workspace.path, self._pending_summary())
         self.session.discard()
         for layer in self.sources:
             selected = self.canvas.selection(layer)
@@ -715,6 +529,12 @@ class MainWindow(QMainWindow):
         self.undo_stack.clear()
         self._after_reset()
         return True
+
+    def _pending_summary(self) -> str:
+        """The pending edits per layer, for the log (``toilets +1 ~2 -0``)."""
+        counts = self.session.pending_counts()
+        return ", ".join(f"{name} +{c['added']} ~{c['changed']} -{c['deleted']}" for name, c in counts.items()
+                         if any(c.values())) or "none"
 
     def _after_reset(self) -> None:
         for source in self.sources.values():
@@ -725,7 +545,7 @@ class MainWindow(QMainWindow):
         if self.table is not None:
             self.table.reset()
         if getattr(self, "identified", None):
-            self.identify_tree.clear()
+            self.identify_tree.forget()
             self.identified = None
 
     def closeEvent(self, event) -> None:
@@ -757,205 +577,6 @@ class MainWindow(QMainWindow):
                                               self.tr("Tongcheng workspaces (*.sqlite *.db);;All files (*)"))
         if path:
             self.openWorkspaceRequested.emit(path)
-
-
-class AttributeTablePanel(QWidget):
-    """The attribute table dock: one layer's features, filtered, selection synced with the map."""
-
-    ALL, VISIBLE, SELECTED = range(3)
-
-    def __init__(self, window: MainWindow, model_class):
-        super().__init__(window)
-        self.window_ = window
-        self._model_class = model_class
-        self._models: dict = {}
-        self._syncing = False
-        self.layer_combo = QComboBox()
-        self.filter_combo = QComboBox()
-        self.search = QLineEdit()
-        self.search.setClearButtonEnabled(True)
-        self.count_label = QLabel()
-        self.view = QTableView()
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setAlternatingRowColors(True)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
-                                  | QAbstractItemView.EditTrigger.EditKeyPressed)
-        self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 6)
-        self.view.verticalHeader().hide()
-        top = QHBoxLayout()
-        top.addWidget(self.layer_combo)
-        top.addWidget(self.filter_combo)
-        top.addWidget(self.search, 1)
-        top.addWidget(self.count_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(top)
-        layout.addWidget(self.view)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(300)
-        self._timer.timeout.connect(self.apply_filter)
-        for name, source in window.sources.items():
-            self.layer_combo.addItem(source.title, name)
-        self.layer_combo.currentIndexChanged.connect(lambda _i: self.set_layer(self.layer_combo.currentData()))
-        self.filter_combo.currentIndexChanged.connect(lambda _i: self.apply_filter())
-        self.search.textChanged.connect(lambda _t: self._timer.start())
-        self.layer = None
-        self.retranslate()
-        self.set_layer(self.layer_combo.currentData())
-
-    def retranslate(self) -> None:
-        index = max(0, self.filter_combo.currentIndex())
-        self.filter_combo.blockSignals(True)
-        self.filter_combo.clear()
-        self.filter_combo.addItems([self.tr("All features"), self.tr("Visible on the map"),
-                                    self.tr("Selected features")])
-        self.filter_combo.setCurrentIndex(index)
-        self.filter_combo.blockSignals(False)
-        self.search.setPlaceholderText(self.tr("Search…"))
-        self._show_count()
-
-    def set_language(self, language: str) -> None:
-        for i in range(self.layer_combo.count()):
-            self.layer_combo.setItemText(i, self.window_.sources[self.layer_combo.itemData(i)].title)
-        for model in self._models.values():
-            model.set_language(language)
-
-    def model(self, layer: str | None = None):
-        """The table model of a layer (made on first use)."""
-        layer = layer or self.layer
-        model = self._models.get(layer)
-        if model is None:
-            model = self._model_class(self.window_.session, layer, language=self.window_.language, parent=self)
-            model.editRequested.connect(self._edit_requested)
-            model.set_read_only(self.window_.layer_panel.is_locked(layer))
-            self._models[layer] = model
-        return model
-
-    def set_layer(self, layer: str) -> None:
-        """Show a layer's features."""
-        if layer is None or layer == self.layer:
-            return
-        self.layer = layer
-        index = self.layer_combo.findData(layer)
-        if index != self.layer_combo.currentIndex():
-            self.layer_combo.blockSignals(True)
-            self.layer_combo.setCurrentIndex(index)
-            self.layer_combo.blockSignals(False)
-        model = self.model(layer)
-        self.view.setModel(model)
-        self.view.selectionModel().selectionChanged.connect(self._view_selection_changed)
-        self.apply_filter()
-
-    def mode(self) -> int:
-        return self.filter_combo.currentIndex()
-
-    def set_mode(self, mode: int) -> None:
-        self.filter_combo.setCurrentIndex(mode)
-
-    def apply_filter(self) -> None:
-        """Filter the rows: all / visible on the map / selected, and the search text."""
-        if self.layer is None:
-            return
-        window = self.window_
-        fids = None
-        if self.mode() == self.VISIBLE:
-            fids = window.sources[self.layer].features_in_extent(window.canvas.extent()).fid
-        elif self.mode() == self.SELECTED:
-            fids = np.fromiter(window.canvas.selection(self.layer), dtype=np.int64)
-        self._syncing = True  # rows leaving the view must not unselect their features on the map
-        try:
-            self.model().set_filter(self.search.text() or None, fids)
-        finally:
-            self._syncing = False
-        self._select_rows()
-        self._show_count()
-
-    def _show_count(self) -> None:
-        if self.layer is None:
-            return
-        model = self.model()
-        self.count_label.setText(self.tr("%d of %d") % (model.rowCount(), self.window_.session.count(self.layer)))
-
-    def _edit_requested(self, layer: str, fid: int, field: str, value) -> None:
-        self.window_.change_attributes(layer, fid, {field: value})
-
-    def lock_changed(self, layer: str, locked: bool) -> None:
-        if layer in self._models:
-            self._models[layer].set_read_only(locked)
-
-    def layer_edited(self, layer: str, fids) -> None:
-        model = self._models.get(layer)
-        if model is None:
-            return
-        self._syncing = True
-        try:
-            model.refresh()
-            model.refresh_fids([f for f in fids if model.row_of(f) >= 0])
-        finally:
-            self._syncing = False
-        self._show_count()
-
-    def reset(self) -> None:
-        self._syncing = True
-        try:
-            for model in self._models.values():
-                model.refresh()
-        finally:
-            self._syncing = False
-        self.apply_filter()
-
-    def map_extent_changed(self) -> None:
-        if self.mode() == self.VISIBLE:
-            self._timer.start()
-
-    def map_selection_changed(self, layer: str) -> None:
-        if layer != self.layer or self._syncing:
-            return
-        if self.mode() == self.SELECTED:
-            self.apply_filter()
-        else:
-            self._select_rows()
-
-    def _select_rows(self) -> None:
-        """Select the rows of the map's selected features."""
-        model = self.model()
-        selected = self.window_.canvas.selection(self.layer)
-        rows = np.sort(model.rows_of(np.fromiter(selected, dtype=np.int64))) if selected else np.empty(0, np.int64)
-        rows = rows[rows >= 0]
-        selection = QItemSelection()
-        last = model.columnCount() - 1
-        if rows.size:
-            breaks = np.flatnonzero(np.diff(rows) != 1)
-            starts = np.concatenate(([rows[0]], rows[breaks + 1]))
-            ends = np.concatenate((rows[breaks], [rows[-1]]))
-            for a, b in zip(starts.tolist(), ends.tolist()):
-                selection.select(model.index(a, 0), model.index(b, last))
-        self._syncing = True
-        try:
-            self.view.selectionModel().select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-            if rows.size:
-                self.view.scrollTo(model.index(int(rows[0]), 0))
-        finally:
-            self._syncing = False
-
-    def _view_selection_changed(self, *_args) -> None:
-        """Rows selected in the table become the map selection of the features the table shows.
-
-        Selected features the table does not show (filtered out) stay selected.
-        """
-        if self._syncing:
-            return
-        model = self.model()
-        rows = {index.row() for index in self.view.selectionModel().selectedRows()}
-        chosen = {model.fid_at(row) for row in rows}
-        current = np.fromiter(self.window_.canvas.selection(self.layer), dtype=np.int64)
-        hidden = {int(f) for f in current[model.rows_of(current) < 0]} if current.size else set()
-        self._syncing = True
-        try:
-            self.window_.canvas.set_selection(self.layer, hidden | chosen)
-        finally:
-            self._syncing = False
 
 
 def saved_language(default: str | None = None) -> str | None:

@@ -43,6 +43,8 @@ __all__ = [
     "translations_folder",
     "user_data_folder",
     "log_folder",
+    "log_file",
+    "LOG_DIR_VARIABLE",
     "demo_workspace_path",
     "attachments_folder",
     "fonts_folder",
@@ -90,9 +92,26 @@ def user_data_folder() -> Path:
     return platformdirs.user_data_path(APP_NAME)
 
 
+LOG_DIR_VARIABLE = "TONGCHENG_LOG_DIR"
+"""An environment variable naming another log folder (tests set it, so they never write the user's)."""
+
+
 def log_folder() -> Path:
-    """The user's Tongcheng log folder (crash reports go there); not created here."""
-    return platformdirs.user_log_path(APP_NAME)
+    """The editor's log folder (its log and crash reports): ``$TONGCHENG_LOG_DIR``, else the user's
+    Tongcheng log folder (``layers.log.log_folder()``); not created here."""
+    override = os.environ.get(LOG_DIR_VARIABLE)
+    if override:
+        return Path(override)
+    from layers.log import log_folder as user_log_folder
+
+    return user_log_folder()
+
+
+def log_file() -> Path:
+    """The editor's rotating log file in :func:`log_folder`."""
+    from layers.log import LOG_FILE_NAME
+
+    return log_folder() / LOG_FILE_NAME
 
 
 def demo_workspace_path() -> Path:

@@ -1,8 +1,8 @@
 """Raster basemaps from MBTiles and GeoPackage tile pyramids, warped into the map CRS.
 
-A :class:`TileSource` reads one tile pyramid with the standard library's
-``sqlite3`` (read-only): MBTiles (Web Mercator, XYZ tiling, TMS row order)
-or a GeoPackage tiles table (any CRS, rows counted from the top).  A
+A :class:`TileSource` decodes the tiles of one pyramid, which the core reads
+(``layers.tiles``: MBTiles in Web Mercator with XYZ tiling, or a GeoPackage
+tiles table in any CRS; rows counted from the top).  A
 :class:`Basemap` couples a source with the map CRS and renders a view in a
 worker thread: it picks the zoom level whose resolution best matches the
 view, mosaics the tiles it needs into one image in the tile CRS, and warps
@@ -15,7 +15,6 @@ few dozen pixels).  Decoded tiles are kept in an LRU cache.
 from __future__ import annotations
 
 import math
-import sqlite3
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ import numpy as np
 import pyproj
 from PySide6.QtCore import QCoreApplication, QPointF, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QPolygonF, QTransform
+
+from layers.tiles import WEB_MERCATOR_HALF, TileFile, TileFileError, TileMatrix
 
 from .render import CancelFlag, RenderSettings
 from .transform import MapTransform
@@ -40,9 +41,6 @@ __all__ = [
     "WEB_MERCATOR_HALF",
 ]
 
-WEB_MERCATOR_HALF = 20037508.342789244
-"""Half the side of the Web Mercator square (EPSG:3857), in metres."""
-
 CELL_PX = 32
 """Side of the warp mesh cells, in device pixels."""
 
@@ -55,46 +53,32 @@ def _tr(text: str) -> str:
 
 
 class BasemapError(ValueError):
-    """A file is not a usable tile pyramid; the message names the file."""
+    """A file is not a usable tile pyramid; the message (in the interface language) names the file."""
 
     def __init__(self, path, message: str):
         super().__init__(message)
         self.path = Path(path)
 
 
-@dataclass(frozen=True)
-class TileMatrix:
-    """One zoom level of a tile pyramid.
-
-    Attributes
-    ----------
-    zoom : int
-        The zoom level as stored.
-    matrix_width, matrix_height : int
-        Tiles across and down the whole matrix.
-    tile_width, tile_height : int
-        Tile size in pixels.
-    pixel_x, pixel_y : float
-        Size of one pixel in tile CRS units.
-    min_col, max_col, min_row, max_row : int
-        Range of the tiles present (rows counted from the top).
-    """
-
-    zoom: int
-    matrix_width: int
-    matrix_height: int
-    tile_width: int
-    tile_height: int
-    pixel_x: float
-    pixel_y: float
-    min_col: int
-    max_col: int
-    min_row: int
-    max_row: int
+def _message(error: TileFileError) -> str:
+    """The core's complaint about a tiles file in the interface language."""
+    texts = {
+        "missing": _tr("{file} does not exist."),
+        "cannot_open": _tr("{file} cannot be opened: {reason}"),
+        "not_sqlite": _tr("{file} is not an SQLite file (MBTiles or GeoPackage)."),
+        "no_tile_table": _tr("{file} holds no tile table (neither MBTiles nor GeoPackage tiles)."),
+        "unreadable": _tr("{file} is not a readable tile file: {reason}"),
+        "unknown_crs": _tr("{file}: the coordinate system of the tiles (srs_id {srs}) is unknown."),
+        "no_tiles": _tr("{file} contains no tiles."),
+    }
+    text = texts.get(error.problem)
+    if text is None:
+        return str(error)
+    return text.format(file=error.path.name, reason=error.reason, srs=error.reason)
 
 
 class TileSource:
-    """A tile pyramid in an MBTiles or GeoPackage file, read-only and thread-safe.
+    """A tile pyramid (:class:`layers.tiles.TileFile`) with its tiles decoded to images; thread-safe.
 
     Use :meth:`open`; tiles are addressed with rows counted from the top of
     the matrix (the GeoPackage convention) whatever the file stores.
@@ -117,115 +101,29 @@ class TileSource:
     CACHE_SIZE = 512
     """Decoded tiles kept in memory."""
 
-    def __init__(self, path, kind, name, crs, origin, matrices, table, connection):
-        self.path = Path(path)
-        self.kind = kind
-        self.name = name
-        self.crs = crs
-        self.origin = origin
-        self.matrices = matrices
-        self._table = table
-        self._connection = connection
+    def __init__(self, tiles: TileFile):
+        self.tiles = tiles
+        self.path = tiles.path
+        self.kind = tiles.kind
+        self.name = tiles.name
+        self.crs = tiles.crs
+        self.origin = tiles.origin
+        self.matrices = tiles.matrices
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[int, int, int], QImage | None] = OrderedDict()
-        self._closed = False
 
     @classmethod
     def open(cls, path) -> "TileSource":
         """Open a tile pyramid; raises :class:`BasemapError` naming the file if it is not one."""
-        path = Path(path)
-        name = path.name
-        if not path.is_file():
-            raise BasemapError(path, _tr("{file} does not exist.").format(file=name))
         try:
-            connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                         check_same_thread=False)
-        except sqlite3.Error as e:
-            raise BasemapError(path, _tr("{file} cannot be opened: {reason}").format(file=name, reason=e)) from e
-        try:
-            try:
-                tables = {row[0] for row in connection.execute(
-                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
-            except sqlite3.DatabaseError as e:
-                raise BasemapError(path, _tr("{file} is not an SQLite file (MBTiles or GeoPackage).")
-                                   .format(file=name)) from e
-            try:
-                if "gpkg_tile_matrix_set" in tables and "gpkg_tile_matrix" in tables:
-                    source = cls._open_gpkg(path, connection)
-                elif "tiles" in tables:
-                    source = cls._open_mbtiles(path, connection, tables)
-                else:
-                    raise BasemapError(path, _tr("{file} holds no tile table (neither MBTiles nor GeoPackage "
-                                                 "tiles).").format(file=name))
-            except sqlite3.Error as e:
-                raise BasemapError(path, _tr("{file} is not a readable tile file: {reason}")
-                                   .format(file=name, reason=e)) from e
-        except BaseException:
-            connection.close()
-            raise
-        if not source.matrices:
-            connection.close()
-            raise BasemapError(path, _tr("{file} contains no tiles.").format(file=name))
-        return source
-
-    @classmethod
-    def _open_mbtiles(cls, path, connection, tables) -> "TileSource":
-        metadata = {}
-        if "metadata" in tables:
-            metadata = {str(k): str(v) for k, v in connection.execute("SELECT name, value FROM metadata")}
-        ranges = connection.execute(
-            "SELECT zoom_level, min(tile_column), max(tile_column), min(tile_row), max(tile_row) "
-            "FROM tiles GROUP BY zoom_level").fetchall()
-        tile_size = 256
-        first = connection.execute("SELECT tile_data FROM tiles LIMIT 1").fetchone()
-        if first is not None:
-            image = QImage.fromData(bytes(first[0]))
-            if not image.isNull() and image.width() == image.height():
-                tile_size = image.width()
-        matrices = {}
-        for zoom, min_col, max_col, min_row, max_row in ranges:
-            zoom = int(zoom)
-            n = 1 << zoom
-            pixel = 2 * WEB_MERCATOR_HALF / (tile_size * n)
-            # TMS rows count from the bottom: the top row is n - 1 - max_row.
-            matrices[zoom] = TileMatrix(zoom, n, n, tile_size, tile_size, pixel, pixel,
-                                        int(min_col), int(max_col), n - 1 - int(max_row), n - 1 - int(min_row))
-        return cls(path, "mbtiles", metadata.get("name") or path.name, pyproj.CRS.from_epsg(3857),
-                   (-WEB_MERCATOR_HALF, WEB_MERCATOR_HALF), matrices, "tiles", connection)
-
-    @classmethod
-    def _open_gpkg(cls, path, connection) -> "TileSource":
-        rows = connection.execute(
-            "SELECT s.table_name, s.srs_id, s.min_x, s.max_y, c.identifier FROM gpkg_tile_matrix_set s "
-            "LEFT JOIN gpkg_contents c ON c.table_name = s.table_name ORDER BY s.table_name").fetchall()
-        if not rows:
-            raise BasemapError(path, _tr("{file} holds no tile table (neither MBTiles nor GeoPackage "
-                                         "tiles).").format(file=path.name))
-        table, srs_id, min_x, max_y, identifier = rows[0]
-        crs = _gpkg_crs(connection, srs_id)
-        if crs is None:
-            raise BasemapError(path, _tr("{file}: the coordinate system of the tiles (srs_id {srs}) is "
-                                         "unknown.").format(file=path.name, srs=srs_id))
-        quoted = '"' + str(table).replace('"', '""') + '"'
-        present = {int(z): (a, b, c, d) for z, a, b, c, d in connection.execute(
-            f"SELECT zoom_level, min(tile_column), max(tile_column), min(tile_row), max(tile_row) "
-            f"FROM {quoted} GROUP BY zoom_level")}
-        matrices = {}
-        for zoom, mw, mh, tw, th, px, py in connection.execute(
-                "SELECT zoom_level, matrix_width, matrix_height, tile_width, tile_height, pixel_x_size, "
-                "pixel_y_size FROM gpkg_tile_matrix WHERE table_name = ?", (table,)):
-            if int(zoom) in present:
-                a, b, c, d = present[int(zoom)]
-                matrices[int(zoom)] = TileMatrix(int(zoom), int(mw), int(mh), int(tw), int(th), float(px),
-                                                 float(py), int(a), int(b), int(c), int(d))
-        return cls(path, "gpkg", identifier or str(table), crs, (float(min_x), float(max_y)), matrices,
-                   quoted, connection)
+            return cls(TileFile.open(path))
+        except TileFileError as e:
+            raise BasemapError(e.path, _message(e)) from e
 
     def close(self) -> None:
         """Close the file."""
         with self._lock:
-            self._closed = True
-            self._connection.close()
+            self.tiles.close()
             self._cache.clear()
 
     def tile(self, zoom: int, col: int, row: int) -> QImage | None:
@@ -235,17 +133,12 @@ class TileSource:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-            if self._closed:  # a render of a basemap just removed
+            if self.tiles.closed:  # a render of a basemap just removed
                 return None
-            stored_row = row
-            if self.kind == "mbtiles":
-                stored_row = self.matrices[zoom].matrix_height - 1 - row
-            found = self._connection.execute(
-                f"SELECT tile_data FROM {self._table} WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
-                (zoom, col, stored_row)).fetchone()
+            data = self.tiles.tile_data(zoom, col, row)
             image = None
-            if found is not None and found[0] is not None:
-                image = QImage.fromData(bytes(found[0]))
+            if data is not None:
+                image = QImage.fromData(data)
                 image = None if image.isNull() else image.convertToFormat(
                     QImage.Format.Format_ARGB32_Premultiplied)
             self._cache[key] = image
@@ -257,27 +150,6 @@ class TileSource:
         """Return how many tiles are held decoded."""
         with self._lock:
             return len(self._cache)
-
-
-def _gpkg_crs(connection, srs_id):
-    row = connection.execute(
-        "SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?",
-        (srs_id,)).fetchone()
-    candidates = []
-    if row is not None:
-        organization, code, definition = row
-        if organization and code and int(code) > 0:
-            candidates.append(f"{organization}:{int(code)}")
-        if definition and definition.strip().lower() != "undefined":
-            candidates.append(definition)
-    if srs_id and int(srs_id) > 0:
-        candidates.append(f"EPSG:{int(srs_id)}")
-    for candidate in candidates:
-        try:
-            return pyproj.CRS.from_user_input(candidate)
-        except pyproj.exceptions.CRSError:
-            continue
-    return None
 
 
 @dataclass

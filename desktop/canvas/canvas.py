@@ -1,12 +1,10 @@
 """The map canvas widget: view transform, background rendering, compositing.
 
 Rendering follows QGIS: every visible layer is drawn by a job in a thread
-pool into its own image; the widget only composites finished images, so the
-GUI thread never renders features.  A view change cancels the running jobs
-(they poll a flag between chunks) and bumps a generation number, so results
-of an older view that still arrive are discarded.  While the view moves (a
-drag, a wheel zoom) the last images are drawn shifted or scaled, and new
-ones are rendered when the move ends.
+pool into its own image (``scheduler.RenderScheduler``); the widget only
+composites finished images, so the GUI thread never renders features.  While
+the view moves (a drag, a wheel zoom) the last images are drawn shifted or
+scaled, and new ones are rendered when the move ends.
 
 The canvas shows data; it never changes it.  Map tools (see
 :mod:`desktop.canvas.tools`) turn mouse input into signals.
@@ -14,28 +12,22 @@ The canvas shows data; it never changes it.  Map tools (see
 
 from __future__ import annotations
 
-import logging
 import math
-from functools import partial
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QThread, QThreadPool, QTimer, Signal
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFontInfo, QImage, QPainter
 from PySide6.QtWidgets import QWidget
 
-from .render import (CancelFlag, JobRelay, LabelImage, LayerImage, RenderJob,
-                     RenderSettings, render_labels, render_layer)
+from .render import LabelImage, RenderSettings
 from .scalebar import ScaleBar
+from .scheduler import RenderScheduler
 from .source import BBox, LayerSource
 from .style import mm_to_pixels
 from .transform import METRES_PER_INCH, MapTransform, scale_denominator
 
 __all__ = ["MapCanvas"]
-
-_log = logging.getLogger(__name__)
-
-_LABELS = "\x00labels"  # job key of the label pass; no layer can be named so
-_BASEMAP = "\x00basemap"  # job key of the basemap render
 
 
 class MapCanvas(QWidget):
@@ -109,25 +101,11 @@ class MapCanvas(QWidget):
         self._hidden: set[str] = set()
         self._selection: dict[str, frozenset[int]] = {}
         self._selection_version: dict[str, int] = {}
-        self._cache: dict[str, LayerImage] = {}
-        self._labels: LabelImage | None = None
-        self._labels_key: tuple | None = None
         self._basemap = None  # a desktop.canvas.basemap.Basemap, drawn beneath the layers
-        self._basemap_image = None  # its BasemapImage for the last rendered view
-        self._generation = 0
-        self._pending: dict[str, CancelFlag] = {}
-        self._rendering = False
-        self._discarded = 0
         self._dpi: float | None = None
         self._tool = None
         self._scale_bar = ScaleBar(self)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max(2, QThread.idealThreadCount()))
-        self._relay = JobRelay(self)
-        self._relay.done.connect(self._job_done)
-        self._render_timer = QTimer(self)
-        self._render_timer.setSingleShot(True)
-        self._render_timer.timeout.connect(self._start_render)
+        self._renderer = RenderScheduler(self)
 
     # -- layers ---------------------------------------------------------------
 
@@ -139,9 +117,10 @@ class MapCanvas(QWidget):
         current = {layer.name: layer for layer in layers}
         previous = {layer.name: layer for layer in self._layers}
         self._layers = list(layers)
-        for name in list(self._cache):
+        cache = self._renderer.cache
+        for name in list(cache):
             if previous.get(name) is not current.get(name):  # gone or replaced
-                del self._cache[name]
+                del cache[name]
         for name in list(self._selection):
             if name not in current:
                 del self._selection[name]
@@ -197,7 +176,7 @@ class MapCanvas(QWidget):
         if basemap is self._basemap:
             return
         self._basemap = basemap
-        self._basemap_image = None
+        self._renderer.basemap_image = None
         self.layersChanged.emit()
         self.update()
         self.refresh()
@@ -208,7 +187,7 @@ class MapCanvas(QWidget):
 
     def basemap_image(self):
         """Return the basemap's last rendered image (a BasemapImage), or None."""
-        return self._basemap_image
+        return self._renderer.basemap_image
 
     # -- selection ------------------------------------------------------------
 
@@ -226,6 +205,10 @@ class MapCanvas(QWidget):
     def selection(self, name: str) -> frozenset[int]:
         """Return the selected fids of a layer."""
         return self._selection.get(name, frozenset())
+
+    def selection_version(self, name: str) -> int:
+        """Return a number that changes whenever a layer's selection changes."""
+        return self._selection_version.get(name, 0)
 
     def clear_selection(self) -> None:
         """Unselect everything in every layer."""
@@ -386,7 +369,7 @@ class MapCanvas(QWidget):
     def _set_transform(self, new: MapTransform, render_delay_ms: int = 0) -> None:
         old = self._transform
         self._transform = new
-        self._cancel_jobs()
+        self._renderer.cancel()
         self.update()
         self.refresh(render_delay_ms)
         if (new.cx, new.cy, new.mupp, new.width, new.height) != (
@@ -402,29 +385,29 @@ class MapCanvas(QWidget):
 
         Layers whose cached image still matches are not rendered again.
         """
-        self._render_timer.start(max(0, int(delay_ms)))
+        self._renderer.schedule(delay_ms)
 
     def is_rendering(self) -> bool:
         """Return whether a render pass is running or scheduled."""
-        return self._rendering or self._render_timer.isActive()
+        return self._renderer.is_busy()
 
     def layer_image(self, name: str) -> QImage | None:
         """Return the last accepted image of a layer (None before the first)."""
-        cached = self._cache.get(name)
+        cached = self._renderer.cache.get(name)
         return None if cached is None else cached.image
 
     def layer_image_transform(self, name: str) -> MapTransform | None:
         """Return the view the layer's current image was rendered for."""
-        cached = self._cache.get(name)
+        cached = self._renderer.cache.get(name)
         return None if cached is None else cached.transform
 
     def label_image(self) -> LabelImage | None:
         """Return the last label pass (image, rectangles and texts)."""
-        return self._labels
+        return self._renderer.labels
 
     def discarded_results(self) -> int:
         """Return how many stale job results were thrown away so far."""
-        return self._discarded
+        return self._renderer.discarded
 
     def render_settings(self) -> RenderSettings:
         """Return the device facts render jobs use now."""
@@ -432,98 +415,9 @@ class MapCanvas(QWidget):
         return RenderSettings(dpi=self.dpi(), dpr=self.devicePixelRatioF(),
                               font_family=info.family(), font_px=info.pixelSize())
 
-    def _cancel_jobs(self) -> None:
-        for flag in self._pending.values():
-            flag.cancel()
-        self._pending = {}
-        self._generation += 1
-
-    def _start_render(self) -> None:
-        self._cancel_jobs()
-        generation = self._generation
-        view = self._transform
-        settings = self.render_settings()
-        self._rendering = True
-        self.renderStarted.emit()
-        cached = self._basemap_image
-        if self._basemap is not None and (cached is None or cached.basemap is not self._basemap
-                                          or cached.transform != view or cached.dpr != settings.dpr):
-            flag = CancelFlag()
-            self._pending[_BASEMAP] = flag
-            work = self._basemap.prepare(view, settings)  # reprojects here, in the GUI thread
-            self._pool.start(RenderJob(self._relay, generation, _BASEMAP, work, flag))
-        for layer in self.visible_layers():
-            name = layer.name
-            key = self._selection_version.get(name, 0)
-            cached = self._cache.get(name)
-            if (cached is not None and cached.transform == view and cached.dpr == settings.dpr
-                    and cached.revision == layer.revision and cached.selection_key == key):
-                continue
-            flag = CancelFlag()
-            self._pending[name] = flag
-            selected = np.fromiter(self._selection.get(name, ()), dtype=np.int64)
-            work = partial(_render_layer_job, layer, view, settings, selected, key)
-            self._pool.start(RenderJob(self._relay, generation, name, work, flag))
-        if not self._pending:
-            self._start_labels(generation)
-
-    def _start_labels(self, generation: int) -> None:
-        view = self._transform
-        cached = [self._cache.get(layer.name) for layer in self.visible_layers()]
-        cached = [c for c in cached if c is not None and c.transform == view]
-        candidates = [c.labels for c in cached if c.labels is not None and len(c.labels.text)]
-        key = (view, tuple(id(c) for c in cached))
-        if not candidates:
-            self._labels = None
-            self._labels_key = key
-            self._finish_render()
-            return
-        if key == self._labels_key and self._labels is not None:
-            self._finish_render()
-            return
-        self._labels_key = key
-        flag = CancelFlag()
-        self._pending[_LABELS] = flag
-        work = partial(_render_labels_job, candidates, view, self.render_settings())
-        self._pool.start(RenderJob(self._relay, generation, _LABELS, work, flag))
-
-    def _finish_render(self) -> None:
-        self._rendering = False
-        self.update()
-        self.renderFinished.emit()
-
-    def _job_done(self, generation: int, key: str, result) -> None:
-        if generation != self._generation:
-            self._discarded += 1
-            return
-        self._pending.pop(key, None)
-        if isinstance(result, Exception):
-            name = "" if key in (_LABELS, _BASEMAP) else key
-            _log.error("rendering %s failed: %s", key, "".join(getattr(result, "__notes__", [])))
-            self.renderError.emit(name, str(result))
-        elif key == _LABELS:
-            if result is not None:
-                self._labels = result
-        elif key == _BASEMAP:
-            if result is not None and result.basemap is self._basemap:
-                self._basemap_image = result
-        elif result is not None:
-            self._cache[key] = result
-            self.layerRendered.emit(key)
-        self.update()
-        if not self._pending:
-            if key == _LABELS:
-                self._finish_render()
-            else:
-                self._start_labels(generation)
-
     def shutdown(self) -> None:
         """Cancel all jobs and wait for the workers (called on close)."""
-        self._render_timer.stop()
-        self._cancel_jobs()
-        self._rendering = False
-        self._pool.clear()
-        self._pool.waitForDone()
+        self._renderer.shutdown()
 
     # -- map tools ------------------------------------------------------------
 
@@ -557,19 +451,20 @@ class MapCanvas(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.BACKGROUND)
         view = self.display_transform()
-        if self._basemap is not None and self._basemap_image is not None:
-            self._draw_image(painter, self._basemap_image.image, self._basemap_image.transform, view)
+        renderer = self._renderer
+        if self._basemap is not None and renderer.basemap_image is not None:
+            self._draw_image(painter, renderer.basemap_image.image, renderer.basemap_image.transform, view)
         layers = list(reversed(self.visible_layers()))
         for layer in layers:
-            cached = self._cache.get(layer.name)
+            cached = renderer.cache.get(layer.name)
             if cached is not None:
                 self._draw_image(painter, cached.image, cached.transform, view)
         for layer in layers:
-            cached = self._cache.get(layer.name)
+            cached = renderer.cache.get(layer.name)
             if cached is not None and cached.selection_image is not None:
                 self._draw_image(painter, cached.selection_image, cached.transform, view)
-        if self._labels is not None:
-            self._draw_image(painter, self._labels.image, self._labels.transform, view)
+        if renderer.labels is not None:
+            self._draw_image(painter, renderer.labels.image, renderer.labels.transform, view)
         self._scale_bar.paint(painter, QRectF(self.rect()), view.mupp)
         if self._tool is not None:
             self._tool.paint(painter)
@@ -655,10 +550,3 @@ class MapCanvas(QWidget):
             return
         event.accept()
 
-
-def _render_layer_job(layer, view, settings, selected, key, cancel):
-    return render_layer(layer, view, settings, selected, key, cancel)
-
-
-def _render_labels_job(candidates, view, settings, cancel):
-    return render_labels(candidates, view, settings, cancel)

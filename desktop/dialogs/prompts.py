@@ -9,7 +9,10 @@ without mocking the core.
 from __future__ import annotations
 
 import enum
+from pathlib import Path
 
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from .delete_confirmation import confirm_delete
@@ -100,3 +103,7 @@ class Prompts:
     def information(self, title: str, message: str) -> None:
         """Show a short note."""
         QMessageBox.information(self.parent, title, message)
+
+    def open_folder(self, path: Path) -> bool:
+        """Show a folder in the system's file manager; False if that failed."""
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))

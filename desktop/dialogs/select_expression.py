@@ -2,26 +2,22 @@
 
 The expression becomes a parameterised SQL condition: field names are
 checked against the layer definition and every value is a bound parameter,
-so no user text ever reaches SQL as code. ``layers.schema.expressions`` (the core's
-full expression language) compiles it when present; otherwise a small
-fallback reads ``field op value`` terms joined by AND / OR.
+so no user text ever reaches SQL as code. The core's expression language
+(``layers.schema.expressions.compile_filter``) is the one compiler.
 """
 
 from __future__ import annotations
 
 import enum
-import re
 from typing import Callable
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGridLayout,
                                QLabel, QListWidget, QListWidgetItem, QPlainTextEdit, QWidget)
 
-__all__ = ["SelectionMode", "ExpressionSyntaxError", "compile_expression", "SelectByExpressionDialog"]
+from layers.schema.expressions import compile_filter
 
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("SelectByExpressionDialog", text)
+__all__ = ["SelectionMode", "compile_expression", "SelectByExpressionDialog"]
 
 
 class SelectionMode(enum.Enum):
@@ -43,10 +39,6 @@ class SelectionMode(enum.Enum):
         return set(found)
 
 
-class ExpressionSyntaxError(ValueError):
-    """The fallback compiler cannot read an expression (names the position or the field)."""
-
-
 def compile_expression(definition, text: str) -> tuple[str, tuple]:
     """Compile a filter expression on a layer to ``(sql condition, parameters)``.
 
@@ -56,65 +48,8 @@ def compile_expression(definition, text: str) -> tuple[str, tuple]:
         The expression cannot be read or names an unknown field (the core's
         ``ExpressionError`` is a ``ValueError`` too).
     """
-    names = ("fid", *definition.field_names)
-    try:
-        from layers.schema.expressions import compile_filter
-    except ImportError:
-        return _compile_simple(text, names)
-    compiled = compile_filter(text, names)
+    compiled = compile_filter(text, ("fid", *definition.field_names))
     return compiled.sql, tuple(compiled.parameters)
-
-
-_TERM = re.compile(
-    r"""\s*(?P<field>"[^"]+"|[^\W\d]\w*)\s*
-        (?P<op>==|=|!=|<>|<=|>=|<|>|\bNOT\s+LIKE\b|\bLIKE\b|\bIS\s+NOT\b|\bIS\b)\s*
-        (?P<value>'(?:[^']|'')*'|-?\d+(?:\.\d+)?|\bTRUE\b|\bFALSE\b|\bNULL\b)\s*""",
-    re.VERBOSE | re.IGNORECASE | re.UNICODE,
-)
-_JOIN = re.compile(r"\s*\b(AND|OR)\b\s*", re.IGNORECASE)
-_OPS = {"=": "=", "==": "=", "!=": "<>", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
-        "LIKE": "LIKE", "NOT LIKE": "NOT LIKE", "IS": "IS", "IS NOT": "IS NOT"}
-
-
-def _compile_simple(text: str, names) -> tuple[str, tuple]:
-    if not text or not text.strip():
-        raise ExpressionSyntaxError(_tr("the expression is empty"))
-    position, parts, parameters = 0, [], []
-    while True:
-        match = _TERM.match(text, position)
-        if not match:
-            raise ExpressionSyntaxError(_tr("expected 'field operator value' at character %d") % (position + 1))
-        field = match.group("field").strip('"')
-        if field not in names:
-            raise ExpressionSyntaxError(_tr("unknown field %r (fields: %s)") % (field, ", ".join(names)))
-        op = _OPS[" ".join(match.group("op").upper().split())]
-        raw = match.group("value")
-        upper = raw.upper()
-        if upper == "NULL":
-            if op not in ("IS", "IS NOT", "=", "<>"):
-                raise ExpressionSyntaxError(_tr("NULL needs IS or IS NOT"))
-            op = {"=": "IS", "<>": "IS NOT"}.get(op, op)
-            parts.append(f'"{field}" {op} NULL')
-        else:
-            if op in ("IS", "IS NOT"):
-                raise ExpressionSyntaxError(_tr("IS compares with NULL only"))
-            if raw.startswith("'"):
-                value = raw[1:-1].replace("''", "'")
-            elif upper in ("TRUE", "FALSE"):
-                value = 1 if upper == "TRUE" else 0
-            else:
-                value = float(raw) if "." in raw else int(raw)
-            parts.append(f'"{field}" {op} ?')
-            parameters.append(value)
-        position = match.end()
-        if position >= len(text):
-            break
-        join = _JOIN.match(text, position)
-        if not join:
-            raise ExpressionSyntaxError(_tr("expected AND or OR at character %d") % (position + 1))
-        parts.append(join.group(1).upper())
-        position = join.end()
-    return "(" + " ".join(parts) + ")", tuple(parameters)
 
 
 class SelectByExpressionDialog(QDialog):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QThread
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel,
-                               QProgressDialog, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from .busy import run_busy  # noqa: F401  (moved to desktop/dialogs/busy.py; re-exported for sync_menu)
 from .conflicts import ConflictTable
 from .prompts import UnsavedAnswer, ask_save_discard_cancel
 
@@ -163,43 +164,3 @@ class SyncPrompts:
 
     def error(self, title: str, message: str, details: str | None = None) -> None:
         self.window.prompts.error(title, message, details)
-
-
-class _Worker(QThread):
-    def __init__(self, function, parent=None):
-        super().__init__(parent)
-        self.function = function
-        self.value = None
-        self.error: BaseException | None = None
-
-    def run(self):
-        try:
-            self.value = self.function()
-        except BaseException as e:  # handed to the GUI thread
-            self.error = e
-
-
-def run_busy(parent: QWidget | None, label: str, function):
-    """Run ``function()`` in a worker thread behind a busy progress dialog; its result, or its exception raised.
-
-    The function must not touch widgets, and must open its own workspace
-    connection (a connection is used by one thread at a time).
-    """
-    progress = QProgressDialog(label, None, 0, 0, parent)
-    progress.setWindowTitle(_tr("Please wait"))
-    progress.setWindowModality(Qt.WindowModality.WindowModal)
-    progress.setMinimumDuration(400)
-    progress.setCancelButton(None)
-    worker = _Worker(function)
-    loop = QEventLoop()
-    worker.finished.connect(loop.quit)
-    worker.start()
-    if not worker.isFinished():
-        loop.exec()
-    worker.wait()
-    progress.reset()
-    progress.deleteLater()
-    worker.deleteLater()
-    if worker.error is not None:
-        raise worker.error
-    return worker.value

@@ -36,6 +36,13 @@
         </message>
     </context>
     <context>
+        <name>BusyDialog</name>
+        <message>
+            <source>Please wait</source>
+            <translation>请稍候</translation>
+        </message>
+    </context>
+    <context>
         <name>ConflictTable</name>
         <message>
             <source>Geometry</source>
@@ -465,6 +472,72 @@
         </message>
     </context>
     <context>
+        <name>HelpMenu</name>
+        <message>
+            <source>&amp;Help</source>
+            <translation>帮助(&amp;H)</translation>
+        </message>
+        <message>
+            <source>Open &amp;log folder</source>
+            <translation>打开日志文件夹(&amp;L)</translation>
+        </message>
+        <message>
+            <source>Show the folder of the editor's log and error reports</source>
+            <translation>显示编辑器日志和错误报告所在的文件夹</translation>
+        </message>
+        <message>
+            <source>Open log folder</source>
+            <translation>打开日志文件夹</translation>
+        </message>
+        <message>
+            <source>The folder %s could not be opened.</source>
+            <translation>无法打开文件夹 %s。</translation>
+        </message>
+    </context>
+    <context>
+        <name>IdentifyPanel</name>
+        <message>
+            <source>Field</source>
+            <translation>字段</translation>
+        </message>
+        <message>
+            <source>Value</source>
+            <translation>值</translation>
+        </message>
+        <message>
+            <source>new (unsaved)</source>
+            <translation>新建（未保存）</translation>
+        </message>
+        <message>
+            <source>Created by</source>
+            <translation>创建人</translation>
+        </message>
+        <message>
+            <source>Created at (UTC)</source>
+            <translation>创建时间（UTC）</translation>
+        </message>
+        <message>
+            <source>Modified by</source>
+            <translation>修改人</translation>
+        </message>
+        <message>
+            <source>Modified at (UTC)</source>
+            <translation>修改时间（UTC）</translation>
+        </message>
+        <message>
+            <source>Identifier (uuid)</source>
+            <translation>标识码（uuid）</translation>
+        </message>
+        <message>
+            <source>yes</source>
+            <translation>是</translation>
+        </message>
+        <message>
+            <source>no</source>
+            <translation>否</translation>
+        </message>
+    </context>
+    <context>
         <name>LayerPanel</name>
         <message>
             <source>Move the layer up (Ctrl+Up)</source>
@@ -666,14 +739,6 @@
             <translation>&lt;上次保存&gt;</translation>
         </message>
         <message>
-            <source>Field</source>
-            <translation>字段</translation>
-        </message>
-        <message>
-            <source>Value</source>
-            <translation>值</translation>
-        </message>
-        <message>
             <source>Attribute table</source>
             <translation>属性表</translation>
         </message>
@@ -710,38 +775,6 @@
         <message>
             <source>Select by expression</source>
             <translation>按表达式选择</translation>
-        </message>
-        <message>
-            <source>new (unsaved)</source>
-            <translation>新建（未保存）</translation>
-        </message>
-        <message>
-            <source>Created by</source>
-            <translation>创建人</translation>
-        </message>
-        <message>
-            <source>Created at (UTC)</source>
-            <translation>创建时间（UTC）</translation>
-        </message>
-        <message>
-            <source>Modified by</source>
-            <translation>修改人</translation>
-        </message>
-        <message>
-            <source>Modified at (UTC)</source>
-            <translation>修改时间（UTC）</translation>
-        </message>
-        <message>
-            <source>Identifier (uuid)</source>
-            <translation>标识码（uuid）</translation>
-        </message>
-        <message>
-            <source>yes</source>
-            <translation>是</translation>
-        </message>
-        <message>
-            <source>no</source>
-            <translation>否</translation>
         </message>
         <message>
             <source>Edit refused</source>
@@ -903,30 +936,6 @@
     <context>
         <name>SelectByExpressionDialog</name>
         <message>
-            <source>the expression is empty</source>
-            <translation>表达式为空</translation>
-        </message>
-        <message>
-            <source>expected 'field operator value' at character %d</source>
-            <translation>第 %d 个字符处应为“字段 运算符 值”</translation>
-        </message>
-        <message>
-            <source>unknown field %r (fields: %s)</source>
-            <translation>未知字段 %r（可用字段：%s）</translation>
-        </message>
-        <message>
-            <source>NULL needs IS or IS NOT</source>
-            <translation>NULL 需与 IS 或 IS NOT 连用</translation>
-        </message>
-        <message>
-            <source>IS compares with NULL only</source>
-            <translation>IS 只能与 NULL 比较</translation>
-        </message>
-        <message>
-            <source>expected AND or OR at character %d</source>
-            <translation>第 %d 个字符处应为 AND 或 OR</translation>
-        </message>
-        <message>
             <source>Select by expression</source>
             <translation>按表达式选择</translation>
         </message>
@@ -1062,10 +1071,6 @@
         <message>
             <source>Change packages (*.gpkg);;All files (*)</source>
             <translation>变更包 (*.gpkg);;所有文件 (*)</translation>
-        </message>
-        <message>
-            <source>Please wait</source>
-            <translation>请稍候</translation>
         </message>
     </context>
     <context>
@@ -1267,6 +1272,10 @@ Your saved edits are safe. Unsaved edits are still in the window; save them if y
         <message>
             <source>Cannot open the workspace</source>
             <translation>无法打开工作空间</translation>
+        </message>
+        <message>
+            <source>The log is %s</source>
+            <translation>日志文件：%s</translation>
         </message>
     </context>
     <context>

@@ -1,8 +1,11 @@
 """Fixtures for the desktop tests: an offscreen Qt platform and small layers."""
 
 import os
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The editor's log and error reports go here, never to the user's log folder.
+os.environ.setdefault("TONGCHENG_LOG_DIR", tempfile.mkdtemp(prefix="tongcheng-test-logs-"))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

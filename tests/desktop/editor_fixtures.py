@@ -31,6 +31,9 @@ class ScriptedPrompts(Prompts):
         super().__init__(None)
         self.asked = []
         self.errors = []
+        self.error_details = []
+        self.opened_folders = []
+        self.open_folder_answer = True
         self.unsaved_answer = UnsavedAnswer.DISCARD
         self.delete_answer = True
         self.discard_answer = True
@@ -66,6 +69,11 @@ class ScriptedPrompts(Prompts):
 
     def error(self, title, message, details=None):
         self.errors.append(message)
+        self.error_details.append(details)
+
+    def open_folder(self, path):
+        self.opened_folders.append(path)
+        return self.open_folder_answer
 
     def information(self, title, message):
         self.asked.append(("information", message))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sqlite3
 
 import numpy as np
 import pyproj
@@ -14,19 +13,15 @@ from PySide6.QtGui import QColor, QImage
 from desktop.canvas.basemap import WEB_MERCATOR_HALF, Basemap, BasemapError, TileSource, open_basemap
 from desktop.canvas.render import CancelFlag, RenderCancelled, RenderSettings
 from tests.desktop.conftest import point_layer, rendered
+from tests.layers import test_tiles as tile_files
+from tests.layers.test_tiles import GPKG_ORIGIN, GPKG_PIXEL, LAT, LON, xyz_tile
 
 from .editor_fixtures import shown_window, ScriptedPrompts, make_workspace, wait_rendered
 
 CRS = "EPSG:4544"
-LON, LAT = 104.06, 30.66  # central Chengdu
 TO_MAP = pyproj.Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
 TO_LONLAT = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
 GREEN = QColor("#2e7d32")
-
-# The GeoPackage pyramid: EPSG:4490 (CGCS2000 geographic), 256 px tiles, origin at the top left.
-GPKG_ORIGIN = (104.0, 30.72)
-GPKG_PIXEL = {12: 0.000234375, 13: 0.0001171875, 14: 0.00005859375}  # degrees; 0.06° tiles at 12
-GPKG_BOUNDS = (104.0, 30.60, 104.12, 30.72)
 
 
 def colour(z: int, x: int, y: int) -> QColor:
@@ -45,69 +40,18 @@ def png(color: QColor, size: int = 256) -> bytes:
     return bytes(data.data())
 
 
-def xyz_tile(lon: float, lat: float, z: int) -> tuple[float, float]:
-    """Fractional XYZ tile position (x right, y down) of a WGS84 point."""
-    n = 2 ** z
-    x = (lon + 180.0) / 360.0 * n
-    y = (1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n
-    return x, y
+def tile_png(z: int, x: int, y: int) -> bytes:
+    return png(colour(z, x, y))
 
 
 def make_mbtiles(path, zooms=(12, 13, 14), radius=2):
     """An MBTiles file of (2 radius + 1)^2 coloured tiles around central Chengdu per zoom."""
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
-    db.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
-    db.executemany("INSERT INTO metadata VALUES (?, ?)",
-                   [("name", "成都测试底图"), ("format", "png"), ("minzoom", str(min(zooms))),
-                    ("maxzoom", str(max(zooms)))])
-    for z in zooms:
-        cx, cy = (int(v) for v in xyz_tile(LON, LAT, z))
-        for x in range(cx - radius, cx + radius + 1):
-            for y in range(cy - radius, cy + radius + 1):
-                db.execute("INSERT INTO tiles VALUES (?, ?, ?, ?)", (z, x, 2 ** z - 1 - y, png(colour(z, x, y))))
-    db.commit()
-    db.close()
-    return path
+    return tile_files.make_mbtiles(path, zooms, radius, tile=tile_png)
 
 
 def make_gpkg(path):
     """A GeoPackage tile pyramid in EPSG:4490 over central Chengdu, zooms 12-14."""
-    db = sqlite3.connect(path)
-    db.executescript("""
-        PRAGMA application_id = 1196444487;
-        PRAGMA user_version = 10300;
-        CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY,
-            organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL,
-            description TEXT);
-        CREATE TABLE gpkg_contents (table_name TEXT PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
-            description TEXT DEFAULT '', last_change DATETIME, min_x DOUBLE, min_y DOUBLE, max_x DOUBLE,
-            max_y DOUBLE, srs_id INTEGER);
-        CREATE TABLE gpkg_tile_matrix_set (table_name TEXT PRIMARY KEY, srs_id INTEGER NOT NULL,
-            min_x DOUBLE NOT NULL, min_y DOUBLE NOT NULL, max_x DOUBLE NOT NULL, max_y DOUBLE NOT NULL);
-        CREATE TABLE gpkg_tile_matrix (table_name TEXT NOT NULL, zoom_level INTEGER NOT NULL,
-            matrix_width INTEGER NOT NULL, matrix_height INTEGER NOT NULL, tile_width INTEGER NOT NULL,
-            tile_height INTEGER NOT NULL, pixel_x_size DOUBLE NOT NULL, pixel_y_size DOUBLE NOT NULL,
-            PRIMARY KEY (table_name, zoom_level));
-        CREATE TABLE ortho (id INTEGER PRIMARY KEY AUTOINCREMENT, zoom_level INTEGER NOT NULL,
-            tile_column INTEGER NOT NULL, tile_row INTEGER NOT NULL, tile_data BLOB NOT NULL,
-            UNIQUE (zoom_level, tile_column, tile_row));
-    """)
-    db.execute("INSERT INTO gpkg_spatial_ref_sys VALUES ('China Geodetic Coordinate System 2000', 4490, 'EPSG', "
-               "4490, ?, NULL)", (pyproj.CRS.from_epsg(4490).to_wkt("WKT1_GDAL"),))
-    db.execute("INSERT INTO gpkg_contents VALUES ('ortho', 'tiles', '正射影像', '', '2026-11-01T00:00:00Z', "
-               "?, ?, ?, ?, 4490)", GPKG_BOUNDS)
-    db.execute("INSERT INTO gpkg_tile_matrix_set VALUES ('ortho', 4490, ?, ?, ?, ?)", GPKG_BOUNDS)
-    for z, px in GPKG_PIXEL.items():
-        n = round((GPKG_BOUNDS[2] - GPKG_BOUNDS[0]) / (px * 256))
-        db.execute("INSERT INTO gpkg_tile_matrix VALUES ('ortho', ?, ?, ?, 256, 256, ?, ?)", (z, n, n, px, px))
-        for col in range(n):
-            for row in range(n):
-                db.execute("INSERT INTO ortho (zoom_level, tile_column, tile_row, tile_data) VALUES (?, ?, ?, ?)",
-                           (z, col, row, png(colour(z, col, row))))
-    db.commit()
-    db.close()
-    return path
+    return tile_files.make_gpkg(path, tile=tile_png)
 
 
 @pytest.fixture(scope="module")
@@ -218,25 +162,7 @@ def test_decoded_tiles_are_kept_in_a_bounded_lru_cache(mbtiles):
 
 @pytest.mark.parametrize("kind", ["text", "no_tiles", "empty", "missing", "no_matrix_rows"])
 def test_bad_files_are_refused_naming_the_file(tmp_path, kind):
-    path = tmp_path / f"bad_{kind}.mbtiles"
-    if kind == "text":
-        path.write_text("not a database at all, just some text " * 50)
-    elif kind == "no_tiles":
-        db = sqlite3.connect(path)
-        db.execute("CREATE TABLE something (a)")
-        db.commit()
-        db.close()
-    elif kind == "empty":
-        db = sqlite3.connect(path)
-        db.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
-        db.commit()
-        db.close()
-    elif kind == "no_matrix_rows":
-        path = make_gpkg(tmp_path / "bad_no_matrix_rows.gpkg")
-        db = sqlite3.connect(path)
-        db.execute("DELETE FROM gpkg_tile_matrix")
-        db.commit()
-        db.close()
+    path = tile_files.make_bad_file(tmp_path / f"bad_{kind}.mbtiles", kind)
     with pytest.raises(BasemapError, match=path.name.replace(".", r"\.")) as info:
         open_basemap(path, CRS)
     assert info.value.path == path
