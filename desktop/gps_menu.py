@@ -265,9 +265,9 @@ class GpsMenu(QObject):
 
     def apply(self, matches, layer: str, create_unmatched: bool = False):
         """Apply the reviewed rows with the core (one transaction, tracked edits); the ApplySummary or None."""
+        from desktop import paths
         from layers.errors import TongchengError
         from layers.gps.matching import apply_matches
-        from desktop import paths
 
         window = self.window
         if not matches:

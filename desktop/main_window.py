@@ -23,13 +23,19 @@ from layers.workspace.editing import EditSession
 from . import paths
 from .attribute_table_panel import AttributeTablePanel
 from .canvas import AddPointTool, IdentifyTool, MapCanvas, MovePointTool, PanTool, SelectTool
-from .commands import (AddFeatureCommand, ChangeAttributesCommand, DeleteFeaturesCommand, EditTarget,
-                       MoveFeatureCommand)
+from .commands import AddFeatureCommand, ChangeAttributesCommand, DeleteFeaturesCommand, EditTarget, MoveFeatureCommand
 from .dialogs import Prompts, SelectByExpressionDialog, SelectionMode, UnsavedAnswer, compile_expression
 from .identify_panel import IdentifyPanel
 from .layer_panel import LayerPanel
-from .window_actions import (LANGUAGES, SCALES, build_actions, build_menus, build_status_bar, load_icon,
-                             retranslate_actions)
+from .window_actions import (
+    LANGUAGES,
+    SCALES,
+    build_actions,
+    build_menus,
+    build_status_bar,
+    load_icon,
+    retranslate_actions,
+)
 from .workspace_source import ReaderPool, sources_for_session
 
 __all__ = ["MainWindow", "AttributeTablePanel", "TOOLS", "LANGUAGES", "SCALES", "saved_language"]

@@ -179,8 +179,8 @@ class SyncMenu:
             out += ".gpkg"
 
         def work():
-            from layers.workspace.store import Workspace
             from layers.sync.changes import write_changes
+            from layers.workspace.store import Workspace
 
             with Workspace.open(ws_path) as ws:
                 return write_changes(ws, out)
@@ -239,8 +239,8 @@ class SyncMenu:
             return None
 
         def dry_run():
-            from layers.workspace.store import Workspace
             from layers.sync.update import update_workspace
+            from layers.workspace.store import Workspace
 
             with Workspace.open(ws_path) as ws:
                 result = update_workspace(ws, master, policy=policy, dry_run=True)

@@ -1,12 +1,11 @@
 """Map canvas: background-rendered layers, scale bar and map tools."""
 
 from .canvas import MapCanvas
-from .render import LayerImage, LabelImage, RenderSettings, render_labels, render_layer
+from .render import LabelImage, LayerImage, RenderSettings, render_labels, render_layer
 from .scalebar import ScaleBar, nice_length
 from .source import LINESTRING, POINT, ArrayLayerSource, FeatureArrays, LayerSource
 from .style import LayerStyle, StyleClass
-from .tools import (AddPointTool, Hit, IdentifyTool, MapTool, MovePointTool, PanTool,
-                    SelectTool)
+from .tools import AddPointTool, Hit, IdentifyTool, MapTool, MovePointTool, PanTool, SelectTool
 from .transform import MapTransform, scale_denominator
 
 __all__ = [

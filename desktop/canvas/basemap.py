@@ -113,7 +113,7 @@ class TileSource:
         self._cache: OrderedDict[tuple[int, int, int], QImage | None] = OrderedDict()
 
     @classmethod
-    def open(cls, path) -> "TileSource":
+    def open(cls, path) -> TileSource:
         """Open a tile pyramid; raises :class:`BasemapError` naming the file if it is not one."""
         try:
             return cls(TileFile.open(path))
@@ -156,7 +156,7 @@ class TileSource:
 class BasemapImage:
     """The rendered basemap of one view."""
 
-    basemap: "Basemap"
+    basemap: Basemap
     transform: MapTransform
     dpr: float
     zoom: int | None

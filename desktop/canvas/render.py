@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import math
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Qt, Signal
-from PySide6.QtGui import (QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath,
-                           QPen, QPixmap)
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen, QPixmap
 
 from .fastdraw import draw_lines, draw_symbols, unique_pixels
 from .labels import Rect, place_labels

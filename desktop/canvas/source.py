@@ -63,7 +63,7 @@ class FeatureArrays:
         return int(self.fid.shape[0])
 
     @classmethod
-    def empty(cls, geometry_type: str = POINT) -> "FeatureArrays":
+    def empty(cls, geometry_type: str = POINT) -> FeatureArrays:
         """Return an empty set of features of the given geometry type."""
         fid = np.empty(0, np.int64)
         if geometry_type == LINESTRING:

@@ -97,7 +97,7 @@ class LayerStyle:
     label_field: str | None = None
 
     @classmethod
-    def from_dict(cls, style: dict | None) -> "LayerStyle":
+    def from_dict(cls, style: dict | None) -> LayerStyle:
         """Build a style from a layer definition's style table.
 
         Unknown symbols fall back to a circle and invalid colours to the

@@ -71,19 +71,19 @@ class MapTransform:
         hh = self.height * self.mupp / 2.0
         return (self.cx - hw, self.cy - hh, self.cx + hw, self.cy + hh)
 
-    def with_size(self, width: int, height: int) -> "MapTransform":
+    def with_size(self, width: int, height: int) -> MapTransform:
         """Return the same view (centre and resolution) for another size."""
         return replace(self, width=max(1, int(width)), height=max(1, int(height)))
 
-    def with_center(self, cx: float, cy: float) -> "MapTransform":
+    def with_center(self, cx: float, cy: float) -> MapTransform:
         """Return the view moved to a new centre."""
         return replace(self, cx=float(cx), cy=float(cy))
 
-    def panned(self, dx: float, dy: float) -> "MapTransform":
+    def panned(self, dx: float, dy: float) -> MapTransform:
         """Return the view after dragging the map by (dx, dy) screen pixels."""
         return replace(self, cx=self.cx - dx * self.mupp, cy=self.cy + dy * self.mupp)
 
-    def zoomed(self, factor: float, sx: float | None = None, sy: float | None = None) -> "MapTransform":
+    def zoomed(self, factor: float, sx: float | None = None, sy: float | None = None) -> MapTransform:
         """Return the view zoomed in by ``factor`` keeping a screen point fixed.
 
         Parameters
@@ -101,7 +101,7 @@ class MapTransform:
         cy = my + (sy - self.height / 2.0) * mupp
         return replace(self, cx=cx, cy=cy, mupp=mupp)
 
-    def fitted(self, bbox, margin: float = 0.05, min_size: float = 50.0) -> "MapTransform":
+    def fitted(self, bbox, margin: float = 0.05, min_size: float = 50.0) -> MapTransform:
         """Return the view showing all of ``bbox`` with a small margin.
 
         Parameters

@@ -7,12 +7,22 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QScrollArea,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from layers.errors import ValidationError
-from layers.schema.definitions import derive  # the core's own evaluation of derived fields
-from layers.schema.definitions import validate_feature
+from layers.schema.definitions import (
+    derive,  # the core's own evaluation of derived fields
+    validate_feature,
+)
 
 from .widgets import PhotoEditor, create_editor
 

@@ -16,8 +16,20 @@ import re
 
 from PySide6.QtCore import QCoreApplication, QDate, QDateTime, QEvent, QObject, Qt, QTime, QTimeZone, Signal
 from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateEdit, QDateTimeEdit, QDoubleSpinBox, QHBoxLayout,
-                               QLineEdit, QPlainTextEdit, QSpinBox, QStyledItemDelegate, QToolButton, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDateTimeEdit,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QStyledItemDelegate,
+    QToolButton,
+    QWidget,
+)
 
 from .photo_editor import IMAGE_FILTER, THUMBNAIL_SIZE, PhotoEditor
 
@@ -379,7 +391,7 @@ class DateTimeEditor(_DateLike):
         value = self.edit.dateTime().toUTC()
         date, time = value.date(), value.time()
         return dt.datetime(date.year(), date.month(), date.day(), time.hour(), time.minute(), time.second(),
-                           time.msec() * 1000, tzinfo=dt.timezone.utc)
+                           time.msec() * 1000, tzinfo=dt.UTC)
 
     def set_field_value(self, value):
         if value in (None, ""):
@@ -388,8 +400,8 @@ class DateTimeEditor(_DateLike):
         if isinstance(value, str):
             value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
-        value = value.astimezone(dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
         self.edit.setDateTime(QDateTime(QDate(value.year, value.month, value.day),
                                         QTime(value.hour, value.minute, value.second, value.microsecond // 1000),
                                         QTimeZone.utc()))

@@ -6,8 +6,7 @@ import shapely
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtTest import QAbstractItemModelTester
 
-from desktop.models import FID_COLUMN, AttributeTableModel, FidRole, RawValueRole
-from desktop.models import attribute_table
+from desktop.models import FID_COLUMN, AttributeTableModel, FidRole, RawValueRole, attribute_table
 from layers.demo import fill_demo
 from layers.workspace.editing import EditSession
 from layers.workspace.store import Workspace

@@ -16,7 +16,7 @@ from tests.desktop.conftest import point_layer, rendered
 from tests.layers import test_tiles as tile_files
 from tests.layers.test_tiles import GPKG_ORIGIN, GPKG_PIXEL, LAT, LON, xyz_tile
 
-from .editor_fixtures import shown_window, ScriptedPrompts, make_workspace, wait_rendered
+from .editor_fixtures import ScriptedPrompts, make_workspace, shown_window, wait_rendered
 
 CRS = "EPSG:4544"
 TO_MAP = pyproj.Transformer.from_crs("EPSG:4326", CRS, always_xy=True)

@@ -8,9 +8,19 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from desktop.canvas import (AddPointTool, ArrayLayerSource, FeatureArrays, IdentifyTool,
-                            LayerStyle, MapTransform, MovePointTool, PanTool, SelectTool,
-                            nice_length, scale_denominator)
+from desktop.canvas import (
+    AddPointTool,
+    ArrayLayerSource,
+    FeatureArrays,
+    IdentifyTool,
+    LayerStyle,
+    MapTransform,
+    MovePointTool,
+    PanTool,
+    SelectTool,
+    nice_length,
+    scale_denominator,
+)
 from desktop.canvas.fastdraw import path_from_lines, polygon_from_xy, unique_pixels
 from desktop.canvas.labels import place_labels
 from desktop.canvas.style import SELECTION_COLOR

@@ -10,8 +10,15 @@ from shapely.geometry import Point
 from desktop.dialogs import SelectionMode, UnsavedAnswer
 from layers.workspace.store import Workspace
 
-from .editor_fixtures import (shown_window, ScriptedPrompts, empty_spot, feature_position, isolated_feature, make_workspace,
-                              wait_rendered)
+from .editor_fixtures import (
+    ScriptedPrompts,
+    empty_spot,
+    feature_position,
+    isolated_feature,
+    make_workspace,
+    shown_window,
+    wait_rendered,
+)
 
 NEW_TOILET = {"name": "测试公厕", "district": "锦江区", "status": "在建"}
 

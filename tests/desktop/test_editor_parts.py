@@ -14,12 +14,17 @@ from PySide6.QtWidgets import QApplication
 from shapely.geometry import Point
 
 from desktop import paths
-from desktop.commands import (AddFeatureCommand, ChangeAttributesCommand, DeleteFeaturesCommand, EditTarget,
-                              MoveFeatureCommand)
+from desktop.commands import (
+    AddFeatureCommand,
+    ChangeAttributesCommand,
+    DeleteFeaturesCommand,
+    EditTarget,
+    MoveFeatureCommand,
+)
 from desktop.dialogs import ErrorDialog, SelectByExpressionDialog, SelectionMode, compile_expression, delete_message
 from desktop.workspace_source import ReaderPool, WorkspaceLayerSource, canvas_style
-from layers.workspace.editing import EditSession
 from layers.errors import ValidationError
+from layers.workspace.editing import EditSession
 from layers.workspace.store import Workspace
 
 from .editor_fixtures import make_workspace

@@ -12,7 +12,7 @@ from desktop.dialogs.gps_import import GpsImportDialog, ImportSummaryDialog, Imp
 from desktop.dialogs.gps_review import MatchOptionsDialog, MatchReviewDialog
 from layers.workspace.store import Workspace
 
-from .editor_fixtures import shown_window, ScriptedPrompts, make_workspace, wait_rendered
+from .editor_fixtures import ScriptedPrompts, make_workspace, shown_window, wait_rendered
 
 NEW_TOILET = {"name": "不用", "district": "锦江区", "status": "在建"}
 

@@ -14,11 +14,11 @@ from desktop.dialogs.conflicts import BASE, FEATURE, FIELD, FIELD_VALUE, KIND, O
 from desktop.dialogs.sync_dialogs import SyncPrompts
 from desktop.sync_menu import SyncMenu
 from layers.geopackage import open_geopackage
-from layers.workspace.store import Workspace
 from layers.sync.apply import apply_package
 from layers.sync.changes import read_package, write_changes
 from layers.sync.checkout import checkout
 from layers.sync.master import recover
+from layers.workspace.store import Workspace
 
 from .editor_fixtures import ScriptedPrompts, wait_rendered
 
