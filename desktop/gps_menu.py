@@ -138,7 +138,7 @@ class GpsMenu(QObject):
         """Import on a worker thread with a progress dialog; ``importFinished`` follows."""
         self.import_action.setEnabled(False)
         self.match_action.setEnabled(False)
-        self.job = ImportJob(self.window.workspace.path, options, self.window)
+        self.job = ImportJob(self.window.workspace, options, self.window)
         self.job.finished.connect(self._import_finished)
         self.job.start()
         return self.job

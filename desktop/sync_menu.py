@@ -2,52 +2,48 @@
 
 Sync works on the saved workspace through the core (``layers.sync``), never
 on the edit buffer: pending edits are saved or discarded first (the user is
-asked). Long work runs in a worker thread behind a busy dialog; the worker
-opens its own connection to the workspace. The window's connection is in
-autocommit mode and holds no transaction while idle, so with SQLite's WAL
-the worker can write while the window's connection and the render threads'
-read-only connections stay open; afterwards the layer sources are
-invalidated and the map and counts refreshed.
+asked). Long work runs in a worker thread behind a busy dialog, on the
+window's own workspace: the core owns its one connection, and a session on
+the worker waits for any transaction of the window's (and the reverse), so
+no second connection ever writes the file the window has open. Afterwards
+the layer sources are invalidated and the map and counts refreshed.
 
-Receive update, and how per-field choices are applied
------------------------------------------------------
-1. A dry run of ``update_workspace`` with the default policy gives the
-   per-layer counts and the conflicts (layer, uuid, field, base / office /
-   field values, editors, times).
+Receive update, and per-field choices
+-------------------------------------
+1. A dry run of ``update_workspace`` gives the per-layer counts and the
+   conflicts (layer, uuid, field, base / office / field values, editors, times).
 2. The review dialog shows them side by side with a choice per field
-   (office or field), each starting at what the chosen policy would keep
-   (``manual`` keeps the office's value). Where one side deleted the
-   feature the choice is the whole feature's.
-3. If every choice is what the chosen policy keeps, the update runs with that
-   policy and nothing else. Otherwise it runs with policy ``office`` and,
-   in the same transaction, every conflict the user settled for the field
-   is then applied as a normal tracked edit through the core: the field's
-   value (taken from the workspace just before the update) is written back;
-   a feature the field deleted is deleted; a feature the office deleted but
-   the field changed is inserted again with its uuid. These edits are
-   pending changes against the new base, so the next change package sends
-   them to the office, which decides again with its own three-way merge.
-   The report (written beside the workspace) lists every conflict with the
-   side finally kept; when the choices differed from the policy every
-   conflict carries ``"chosen_in_review": true`` and ``resolution`` is the
-   user's choice. The losing value is always in the report.
+   (office or field), each starting at what the chosen policy keeps (the
+   core's ``policy_choice``). Where one side deleted the feature the choice
+   is the whole feature's.
+3. The update runs with one ``Resolution`` per conflict: the core checks them
+   against the conflicts of that moment and applies them in the same
+   transaction as the update. Field values kept are pending changes against
+   the new base, so the next change package sends them to the office. The
+   report (written beside the workspace) lists every conflict with the side
+   kept and the losing value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QAction
 
 from layers.errors import TongchengError
+from layers.log import logger
+from layers.sync.apply import apply_package
+from layers.sync.changes import write_changes
 from layers.sync.checkout import checked_out_master_id
+from layers.sync.resolutions import Resolution
+from layers.sync.update import update_workspace
 
-from .dialogs.conflicts import default_choice
-from .dialogs.prompts import UnsavedAnswer
-from .dialogs.sync_dialogs import SyncPrompts, UpdateReviewDialog, run_busy
+from .dialogs.sync_dialogs import SyncPrompts, UpdateReviewDialog
+from .menu_support import layer_title, refresh_after_change, run_busy, settle_unsaved, show_failure
+
+log = logger("desktop.sync_menu")
 
 __all__ = ["install", "SyncMenu"]
 
@@ -126,34 +122,7 @@ class SyncMenu:
 
     def _settle_unsaved(self) -> bool:
         """Save or discard pending edits (asks); False if the user cancelled or saving failed."""
-        window = self.window
-        if not window.is_modified() and not window.session.is_dirty:
-            return True
-        answer = self.prompts.unsaved_before_sync(window.undo_stack.index() or 1)
-        if answer is UnsavedAnswer.SAVE:
-            return window.save()
-        if answer is UnsavedAnswer.DISCARD:
-            return window.discard(ask=False)
-        return False
-
-    def _fail(self, title: str, error: BaseException) -> None:
-        details = "".join(traceback.format_exception(error)) if not isinstance(error, TongchengError) else None
-        self.prompts.error(title, str(error), details)
-
-    def _refresh(self) -> None:
-        window = self.window
-        for source in window.sources.values():
-            source.invalidate()
-        window.canvas.refresh()
-        window.refresh_counts()
-        if getattr(window, "table", None) is not None:
-            window.table.reset()
-
-    def _layer_title(self, name: str) -> str:
-        try:
-            return self.workspace.layer(name).title(self.window.language)
-        except TongchengError:
-            return name
+        return settle_unsaved(self.window, self.prompts.unsaved_before_sync)
 
     # -- send -------------------------------------------------------------------------------
 
@@ -178,17 +147,15 @@ class SyncMenu:
         if not out.lower().endswith(".gpkg"):
             out += ".gpkg"
 
-        def work():
-            from layers.sync.changes import write_changes
-            from layers.workspace.store import Workspace
+        workspace = self.workspace
 
-            with Workspace.open(ws_path) as ws:
-                return write_changes(ws, out)
+        def work():
+            return write_changes(workspace, out)
 
         try:
             result = run_busy(self.window, _tr("Writing the change package…"), work)
         except Exception as e:
-            self._fail(title, e)
+            show_failure(self.prompts, title, e)
             return None
         self.last_result = result
         if result.path is None:
@@ -198,7 +165,7 @@ class SyncMenu:
         for name, c in result.layers.items():
             if sum(c.values()):
                 lines.append(_tr("%s: %d inserted, %d updated, %d deleted")
-                             % (self._layer_title(name), c["insert"], c["update"], c["delete"]))
+                             % (layer_title(self.window, name), c["insert"], c["update"], c["delete"]))
         lines += ["", _tr("Give this file to the office. Your next package will hold only later edits.")]
         self.prompts.information(title, "\n".join(lines))
         self.window.statusBar().showMessage(_tr("Change package written: %s") % Path(result.path).name, 8000)
@@ -233,25 +200,22 @@ class SyncMenu:
         title = _tr("Receive update")
         if not self._checked_out() or not self._settle_unsaved():
             return None
-        ws_path = self.workspace.path
+        workspace = self.workspace
+        ws_path = workspace.path
         master = self.prompts.master_path(str(ws_path.parent))
         if not master:
             return None
 
         def dry_run():
-            from layers.sync.update import update_workspace
-            from layers.workspace.store import Workspace
-
-            with Workspace.open(ws_path) as ws:
-                result = update_workspace(ws, master, policy=policy, dry_run=True)
-                return result, self._feature_labels(ws, result.conflicts)
+            result = update_workspace(workspace, master, policy=policy, dry_run=True)
+            return result, self._feature_labels(workspace, result.conflicts)
 
         try:
             preview, labels = run_busy(self.window, _tr("Comparing with the office's master…"), dry_run)
         except Exception as e:
-            self._fail(title, e)
+            show_failure(self.prompts, title, e)
             return None
-        dialog = UpdateReviewDialog(preview, self.workspace.definitions, labels, self.window.language, policy,
+        dialog = UpdateReviewDialog(preview, workspace.definitions, labels, self.window.language, policy,
                                     self.window)
         try:
             if not self.prompts.review_update(dialog):
@@ -259,32 +223,27 @@ class SyncMenu:
             chosen_policy, choices = dialog.policy(), dialog.choices()
         finally:
             dialog.deleteLater()
-        conflicts = preview.conflicts
-        overridden = any(choice != default_choice(c, chosen_policy) for c, choice in zip(conflicts, choices))
-        run_policy = "office" if overridden else chosen_policy
-        overrides = [(c, choice) for c, choice in zip(conflicts, choices)
-                     if overridden and choice == "field"]
+        resolutions = [Resolution(c.layer, c.uuid, c.field, choice)
+                       for c, choice in zip(preview.conflicts, choices, strict=True)]
         report = ws_path.with_name(f"{ws_path.stem}-update-{_stamp()}.json")
+        log.info("receive update from %s into %s: policy %s, %d conflicts reviewed", master, ws_path,
+                 chosen_policy, len(resolutions))
 
         def work():
-            from layers.workspace.store import Workspace
-
-            with Workspace.open(ws_path) as ws:
-                return _update_with_choices(ws, master, run_policy, overrides, conflicts, choices, report,
-                                            overridden)
+            return update_workspace(workspace, master, policy=chosen_policy, resolutions=resolutions, report=report)
 
         try:
             result = run_busy(self.window, _tr("Receiving the update…"), work)
         except Exception as e:
-            self._fail(title, e)
-            self._refresh()
+            show_failure(self.prompts, title, e)
+            refresh_after_change(self.window)
             return None
         self.last_result, self.last_report = result, report
-        self._refresh()
+        refresh_after_change(self.window)
         lines = [_tr("The workspace now has master version %d.") % (result.version_after or 0), ""]
         for name, c in result.layers.items():
             lines.append(_tr("%s: %d inserted, %d updated, %d deleted, %d conflicts")
-                         % (self._layer_title(name), c.inserts, c.updates, c.deletes, c.conflicts))
+                         % (layer_title(self.window, name), c.inserts, c.updates, c.deletes, c.conflicts))
         if result.conflicts:
             lines += ["", _tr("%d conflicts; your choices kept %d field values. Every value not kept is "
                               "in the report:") % (len(result.conflicts),
@@ -310,14 +269,12 @@ class SyncMenu:
         report = Path(master).with_name(f"{Path(master).stem}-apply-{_stamp()}.json")
 
         def work():
-            from layers.sync.apply import apply_package
-
             return apply_package(master, package, policy="office", report=report)
 
         try:
             result = run_busy(self.window, _tr("Applying the change package…"), work)
         except Exception as e:
-            self._fail(title, e)
+            show_failure(self.prompts, title, e)
             return None
         self.last_result, self.last_report = result, report
         if result.already_applied:
@@ -326,23 +283,8 @@ class SyncMenu:
         lines = [_tr("Master version %d → %d.") % (result.version_before or 0, result.version_after or 0), ""]
         for name, c in result.layers.items():
             lines.append(_tr("%s: %d inserted, %d updated, %d deleted, %d conflicts")
-                         % (self._layer_title(name), c.inserts, c.updates, c.deletes, c.conflicts))
+                         % (layer_title(self.window, name), c.inserts, c.updates, c.deletes, c.conflicts))
         lines += ["", _tr("Report: %s") % report]
         self.prompts.information(title, "\n".join(lines))
         return result
 
-
-def _update_with_choices(ws, master, policy, overrides, conflicts, choices, report, overridden):
-    """Run the update with the user's choice per conflict, in the core (one transaction on ``ws``).
-
-    ``conflicts`` and ``choices`` are the dry run's conflicts and the review's
-    'office'/'field' per conflict; when no choice differed from the policy
-    (``overridden`` False) the policy alone decides. Runs in the worker thread.
-    """
-    from layers.sync.resolutions import Resolution
-    from layers.sync.update import update_workspace
-
-    if not overridden:
-        return update_workspace(ws, master, policy=policy, report=report)
-    resolutions = [Resolution(c.layer, c.uuid, c.field, choice) for c, choice in zip(conflicts, choices)]
-    return update_workspace(ws, master, policy=policy, report=report, resolutions=resolutions)

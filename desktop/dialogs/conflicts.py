@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from layers.sync.resolutions import policy_choice
+
 __all__ = ["ConflictTable", "default_choice", "DELETE_KINDS", "COLUMNS"]
 
 DELETE_KINDS = ("update/delete", "delete/update")
@@ -34,17 +36,8 @@ def _tr(text: str) -> str:
 
 
 def default_choice(conflict, policy: str) -> str:
-    """The side a policy keeps for a conflict: 'office' or 'field' (manual keeps the office's value)."""
-    if policy == "field":
-        return "field"
-    if policy == "newest":
-        office, field = conflict.office_time, conflict.field_time
-        if office is None:
-            return "field"
-        if field is None:
-            return "office"
-        return "office" if str(office) > str(field) else "field"
-    return "office"
+    """The side a policy keeps for a conflict, 'office' or 'field': the core decides (``policy_choice``)."""
+    return policy_choice(conflict, policy).value
 
 
 def _short(text: str, width: int = 60) -> str:

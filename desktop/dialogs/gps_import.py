@@ -2,9 +2,10 @@
 
 The import itself is the core's :func:`layers.gps.importer.import_gps`: one
 transaction, a bad file rolled back alone, a cancel leaving nothing. It runs
-on a ``QThread`` over its own ``Workspace.open(path)`` connection (SQLite
-connections never cross threads); the window keeps its own connection and
-only re-reads the layers when the import is over.
+on a ``QThread`` over the window's own workspace: the core owns its one
+connection, and the import's session waits for any transaction of the
+window's (and the reverse), so no second connection writes the open file.
+The window re-reads the layers when the import is over.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import (
@@ -36,6 +38,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from layers.workspace.store import Workspace
 
 __all__ = ["GpsImportOptions", "GpsImportDialog", "ImportJob", "ImportSummaryModel", "ImportSummaryDialog",
            "file_notes", "file_status", "file_filters", "DATUMS"]
@@ -234,16 +239,16 @@ class GpsImportDialog(QDialog):
 
 
 class _ImportWorker(QObject):
-    """Runs ``import_gps`` on its own connection; lives on the worker thread."""
+    """Runs ``import_gps`` on the window's workspace; lives on the worker thread."""
 
     progressed = Signal(float)          # fraction done, 0..1
     succeeded = Signal(object)          # ImportSummary
     cancelled = Signal()
     failed = Signal(str, str)           # message, details
 
-    def __init__(self, workspace_path, options: GpsImportOptions, cancel_event: threading.Event):
+    def __init__(self, workspace: Workspace, options: GpsImportOptions, cancel_event: threading.Event):
         super().__init__()
-        self.workspace_path = workspace_path
+        self.workspace = workspace
         self.options = options
         self.cancel_event = cancel_event
         self._last = -1.0
@@ -257,14 +262,12 @@ class _ImportWorker(QObject):
     def run(self) -> None:
         from layers.errors import Cancelled
         from layers.gps.importer import import_gps
-        from layers.workspace.store import Workspace
 
         o = self.options
         try:
-            with Workspace.open(self.workspace_path) as workspace:
-                summary = import_gps(workspace, o.paths, tz=o.tz, datum=o.datum, simplify_m=o.simplify_m,
-                                     max_speed_kmh=o.max_speed_kmh, max_hdop=o.max_hdop,
-                                     progress=self._progress, cancel=self.cancel_event.is_set)
+            summary = import_gps(self.workspace, o.paths, tz=o.tz, datum=o.datum, simplify_m=o.simplify_m,
+                                 max_speed_kmh=o.max_speed_kmh, max_hdop=o.max_hdop,
+                                 progress=self._progress, cancel=self.cancel_event.is_set)
         except Cancelled:
             self.cancelled.emit()
         except Exception as exc:  # noqa: BLE001 - shown to the user, nothing written
@@ -290,7 +293,7 @@ class ImportJob(QObject):
     finished = Signal(object, str)
     progressed = Signal(float)
 
-    def __init__(self, workspace_path, options: GpsImportOptions, parent: QWidget | None = None):
+    def __init__(self, workspace: Workspace, options: GpsImportOptions, parent: QWidget | None = None):
         super().__init__(parent)
         self.options = options
         self.summary = None
@@ -312,7 +315,7 @@ class ImportJob(QObject):
         self.progress.canceled.connect(self.cancel)
         self.thread = QThread()
         self.thread.setObjectName("gps_import")
-        self.worker = _ImportWorker(workspace_path, options, self._cancel)
+        self.worker = _ImportWorker(workspace, options, self._cancel)
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
         self.worker.progressed.connect(self._progressed)

@@ -40,6 +40,7 @@ __all__ = [
     "load_resolutions",
     "resolutions_from",
     "check_resolutions",
+    "policy_choice",
     "merge_layer",
     "merge_row",
     "complete",
@@ -104,6 +105,22 @@ def _normalise_choice(choice: Any, where: str) -> Choice:
         return Value(choice["value"])
     raise SyncError(f"{where}: unknown choice {choice!r} (expected \"office\", \"field\" or "
                     "{\"value\": ...})")
+
+
+def policy_choice(conflict: Conflict, policy: str) -> Side:
+    """The side a policy keeps for one conflict: what a review starts each choice at.
+
+    ``field`` keeps the field's value; ``newest`` the side whose edit of the
+    feature is later (an unknown time is the oldest); ``office`` and
+    ``manual`` (which leaves the office's value in place) the office's.
+    """
+    if policy not in POLICIES:
+        raise SyncError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    if policy == "field":
+        return Side.FIELD
+    if policy == "newest":
+        return Side.OFFICE if newer(conflict.office_time, conflict.field_time) else Side.FIELD
+    return Side.OFFICE
 
 
 def load_resolutions(path: str | os.PathLike) -> list[Resolution]:

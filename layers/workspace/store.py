@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import secrets
 import sqlite3
+import threading
 import time
 import tomllib
 import uuid as uuid_module
@@ -128,6 +129,10 @@ class Workspace:
         self._connection = connection
         self._depth = 0
         self._savepoints = 0
+        # One connection, one writer: a session holds this lock from BEGIN to COMMIT, so work handed to
+        # another thread (the editor's GPS import and sync) waits for the window's transaction and the
+        # window's waits for it, instead of two writers on one connection or a second connection.
+        self._lock = threading.RLock()
         settings = dict(connection.execute(f"SELECT key, value FROM {SETTINGS_TABLE}"))
         self.id = settings["workspace_id"]
         self.crs = settings["crs"]
@@ -290,23 +295,32 @@ class Workspace:
 
         Leaving the outermost session commits; an exception rolls everything
         back. An inner session is a savepoint: an exception inside it rolls
-        back its own work and propagates.
+        back its own work and propagates. A session started on another thread
+        waits until the current one has ended (the workspace's one connection
+        has one writer at a time).
         """
         connection = self.connection
-        if self._depth == 0:
-            connection.execute("BEGIN IMMEDIATE")
-            self._depth = 1
-            try:
-                yield connection
-            except BaseException:
-                if connection.in_transaction:  # SpatiaLite's own triggers may RAISE(ROLLBACK)
-                    connection.execute("ROLLBACK")
-                raise
+        with self._lock:
+            if self._depth == 0:
+                yield from self._transaction(connection)
             else:
-                connection.execute("COMMIT")
-            finally:
-                self._depth = 0
-            return
+                yield from self._savepoint(connection)
+
+    def _transaction(self, connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        connection.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield connection
+        except BaseException:
+            if connection.in_transaction:  # SpatiaLite's own triggers may RAISE(ROLLBACK)
+                connection.execute("ROLLBACK")
+            raise
+        else:
+            connection.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def _savepoint(self, connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         self._savepoints += 1
         name = f"tongcheng_{self._savepoints}"
         connection.execute(f"SAVEPOINT {name}")

@@ -319,3 +319,51 @@ def test_untracked_bulk_load_restores_change_tracking(workspace):
     assert workspace.pending_changes()["toilets"]["insert"] == 0
     workspace.insert("toilets", toilet("之后"), Point(1, 1))
     assert workspace.pending_changes()["toilets"]["insert"] == 1
+
+
+def test_a_session_on_another_thread_waits_for_the_current_one(tmp_path):
+    """One connection, one writer: work handed to a thread never joins the window's open transaction."""
+    import threading
+
+    with Workspace.create(tmp_path / "ws.sqlite") as ws:
+        entered = threading.Event()
+        finished = threading.Event()
+
+        def worker():
+            entered.set()
+            with ws.session():
+                ws.insert("kiosks", {"name": "线程", "district": "锦江区"}, Point(400_100, 3_300_000))
+            finished.set()
+
+        with ws.session():
+            ws.insert("kiosks", {"name": "窗口", "district": "锦江区"}, Point(400_000, 3_300_000))
+            thread = threading.Thread(target=worker)
+            thread.start()
+            assert entered.wait(5)
+            assert not finished.wait(0.3)          # it waits for this transaction to end
+        thread.join(10)
+        assert finished.is_set()
+        names = sorted(f.attributes["name"] for f in ws.features("kiosks"))
+        assert names == ["窗口", "线程"]
+        assert len(list(ws.changes("kiosks"))) == 2
+
+
+def test_a_rolled_back_session_does_not_take_work_of_another_thread_with_it(tmp_path):
+    import threading
+
+    with Workspace.create(tmp_path / "ws.sqlite") as ws:
+        started = threading.Event()
+
+        def worker():
+            started.set()
+            with ws.session():
+                ws.insert("kiosks", {"name": "线程", "district": "锦江区"}, Point(400_100, 3_300_000))
+
+        thread = threading.Thread(target=worker)
+        with pytest.raises(RuntimeError), ws.session():
+            ws.insert("kiosks", {"name": "撤销", "district": "锦江区"}, Point(400_000, 3_300_000))
+            thread.start()
+            assert started.wait(5)
+            raise RuntimeError("the window's edit fails")
+        thread.join(10)
+        assert [f.attributes["name"] for f in ws.features("kiosks")] == ["线程"]
