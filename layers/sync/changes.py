@@ -178,7 +178,7 @@ def _workspace_changes(ws: Workspace, definition: LayerDefinition, user: str | N
     changes = list(ws.changes(definition.name))
     shown = [change.base if change.op == "delete" else change.current for change in changes]
     gpbs = gpb_of_wkbs([values["geom"] for values in shown], ws.srid)
-    for change, values, gpb in zip(changes, shown, gpbs):
+    for change, values, gpb in zip(changes, shown, gpbs, strict=True):
         base_json = None
         if change.op == "delete":
             editor, when = user, change.changed_at
@@ -187,7 +187,8 @@ def _workspace_changes(ws: Workspace, definition: LayerDefinition, user: str | N
         if change.op == "update":
             base = change.base
             base_json = json.dumps(
-                {n: (geometry_wkt(shapely.from_wkb(base[n])) if base[n] is not None else None) if n == "geom" else base[n]
+                {n: ((geometry_wkt(shapely.from_wkb(base[n])) if base[n] is not None else None)
+                     if n == "geom" else base[n])
                  for n in change.changed_fields},
                 ensure_ascii=False,
             )

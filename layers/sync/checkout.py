@@ -197,7 +197,7 @@ def _checkout_features(definition: LayerDefinition, rows: list[dict[str, Any]],
         keep = shapely.intersects(np.array(geoms, dtype=object), box)
     names = definition.field_names
     derived = {f.name for f in definition.fields if f.derived}
-    for row, geom, k in zip(rows, geoms, keep):
+    for row, geom, k in zip(rows, geoms, keep, strict=True):
         if not k:
             continue
         attributes = {n: row[n] for n in names if n not in derived}

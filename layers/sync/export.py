@@ -317,7 +317,7 @@ def _export_gpkg(src, out, chosen, filters, transformer, srid, keep_audit, langu
                 if transformer is not None:
                     geoms = shapely.from_wkb(np.array([gpb_wkb(r[1]) for r in chunk], dtype=object))
                     moved = _reproject(list(geoms), transformer)
-                    chunk = [(r[0], encode_gpb(g, srid), *r[2:]) for r, g in zip(chunk, moved)]
+                    chunk = [(r[0], encode_gpb(g, srid), *r[2:]) for r, g in zip(chunk, moved, strict=True)]
                 try:
                     gp.connection.executemany(sql, chunk)
                 except sqlite3.Error as exc:
@@ -386,9 +386,9 @@ def _export_fiona(src, paths, fmt, chosen, filters, transformer, srid, keep_audi
                     geoms = shapely.from_wkb(np.array([gpb_wkb(r[1]) for r in chunk], dtype=object))
                     geoms = _reproject(list(geoms), transformer)
                     records = []
-                    for r, g in zip(chunk, geoms):
+                    for r, g in zip(chunk, geoms, strict=True):
                         props = {}
-                        for c, v in zip(columns, r[2:]):
+                        for c, v in zip(columns, r[2:], strict=True):
                             props[names[c]] = bool(v) if c in booleans and v is not None else v
                         records.append(fiona.Feature.from_dict(
                             geometry=shapely.geometry.mapping(g) if g is not None else None,

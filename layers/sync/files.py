@@ -157,7 +157,7 @@ def merge_geopackages(base: str | os.PathLike, theirs: str | os.PathLike,
             with closing(sqlite3.connect(tmp)) as dst:
                 gps["base"].connection.backup(dst)
             with GeoPackage(tmp, "a") as gp:
-                for layer, (schema, key, base_rows, tw) in merged.items():
+                for schema, key, base_rows, tw in merged.values():
                     _write_layer(gp, schema, key, base_rows, tw, result)
             if tmp_report is not None:
                 tmp_report.write_text(result.to_json() + "\n", encoding="utf-8")

@@ -309,7 +309,7 @@ def master_rows(con: sqlite3.Connection, definition: LayerDefinition, where: str
         if not chunk:
             return
         for row in chunk:
-            d = dict(zip(names, row))
+            d = dict(zip(names, row, strict=True))
             d["geom"] = gpb_wkb(d["geom"])
             yield d
 

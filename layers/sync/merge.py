@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     """The three versions a merge compares: the common ancestor, the office's, the field's."""
 
     BASE = "base"

@@ -158,12 +158,12 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
     if bbox:
         box = shapely.box(*bbox)
         geoms = geometries([r["geom"] for r in office_raw.values()])
-        office_raw = {k: r for (k, r), g in zip(office_raw.items(), geoms)
+        office_raw = {k: r for (k, r), g in zip(office_raw.items(), geoms, strict=True)
                       if g is not None and g.intersects(box)}
         extra = [k for k in set(base_raw) | set(current) if k not in office_raw]
         office_raw.update(master_rows_by_uuid(mcon, definition, extra))
     for rows in (current, base_raw, office_raw):
-        for r, g in zip(rows.values(), canonical([r["geom"] for r in rows.values()])):
+        for r, g in zip(rows.values(), canonical([r["geom"] for r in rows.values()]), strict=True):
             r["geom"] = g
     concerned = set(local)
     for k, r in office_raw.items():

@@ -401,8 +401,8 @@ class Workspace:
     def _row_to_feature(self, layer, row):
         names = self._columns(layer)
         fid, uuid, wkb = row[0], row[1], row[2]
-        attributes = dict(zip(names, row[3 : 3 + len(names)]))
-        audit = dict(zip(AUDIT_COLUMNS, row[3 + len(names) :]))
+        attributes = dict(zip(names, row[3 : 3 + len(names)], strict=True))
+        audit = dict(zip(AUDIT_COLUMNS, row[3 + len(names) :], strict=True))
         geometry = shapely.from_wkb(wkb) if wkb is not None else None
         return Feature(layer, fid, uuid, attributes, geometry, audit)
 
@@ -495,7 +495,7 @@ class Workspace:
                 geometries = validate_geometries(definition, [item[1] for item in batch], first_number=count - len(batch) + 1)
                 blobs = geometry_blobs(geometries, srid)
                 rows = []
-                for (values, _, identity), blob in zip(batch, blobs):
+                for (values, _, identity), blob in zip(batch, blobs, strict=True):
                     identity = identity or {}
                     rows.append((
                         identity.get("uuid") or new_uuid(),
@@ -676,8 +676,8 @@ class Workspace:
         compared = (*definition.field_names, "geom")
         for row in self.connection.execute(sql, (layer,)):
             uuid, fid, op, changed_at = row[:4]
-            current = dict(zip(keys, row[4 : 4 + width])) if op != "delete" else None
-            base = dict(zip(keys, row[4 + width :])) if op != "insert" else None
+            current = dict(zip(keys, row[4 : 4 + width], strict=True)) if op != "delete" else None
+            base = dict(zip(keys, row[4 + width :], strict=True)) if op != "insert" else None
             if op == "insert":
                 changed = compared
             elif op == "delete":
@@ -697,7 +697,7 @@ class Workspace:
         names = ["fid", "uuid", *definition.field_names, *AUDIT_COLUMNS]
         sql = f"SELECT {', '.join(names)}, AsBinary(geom) FROM {layer}"
         for row in self.connection.execute(sql):
-            values = dict(zip(names, row[:-1]))
+            values = dict(zip(names, row[:-1], strict=True))
             values["geom"] = row[-1]
             yield values
 
