@@ -41,7 +41,7 @@ from layers.sync.resolutions import (
 )
 from layers.sync.results import SyncResult
 from layers.sync.rows import AUDIT_COLUMNS, bounds, canonical, geometries, gpb_of_wkbs, newer, now_text, quote
-from layers.workspace.store import login_name
+from layers.workspace.identity import login_name
 
 __all__ = ["apply_package"]
 

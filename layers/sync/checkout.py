@@ -89,11 +89,14 @@ def checkout_info(ws: Workspace) -> CheckoutInfo:
     master_id = checked_out_master_id(ws)
     if not master_id:
         raise SyncError(f"{ws.path}: not checked out from a master (make one with tongcheng checkout)")
+    version, layers = ws.setting(SETTINGS["version"]), ws.setting(SETTINGS["layers"])
+    if version is None or layers is None:
+        raise SyncError(f"{ws.path}: its checkout settings are incomplete (no version or layers)")
     return {
         "master_id": master_id,
-        "version": int(ws.setting(SETTINGS["version"])),
+        "version": int(version),
         "bbox": json.loads(ws.setting(SETTINGS["bbox"]) or "null"),
-        "layers": json.loads(ws.setting(SETTINGS["layers"])),
+        "layers": json.loads(layers),
         "sent": json.loads(ws.setting(SETTINGS["sent"]) or "[]"),
     }
 

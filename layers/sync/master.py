@@ -44,7 +44,7 @@ from layers.schema.definitions import (
     validate_feature,
 )
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK, now_text, quote
-from layers.workspace.store import login_name
+from layers.workspace.identity import login_name
 
 __all__ = [
     "MASTER_TABLE",
@@ -152,7 +152,7 @@ def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | N
     -------
     MasterInfo
     """
-    from layers.workspace.store import new_uuid
+    from layers.workspace.identity import new_uuid
 
     path = Path(path)
     if path.exists():
