@@ -127,6 +127,13 @@ def key_value_schema(name: str, description: str) -> LayerSchema:
                        description=description)
 
 
+def _definition_text(definition: LayerDefinition) -> str:
+    """The TOML text a definition was read from (stored in the master beside the layer)."""
+    if definition.source is None:  # load_definitions reads every definition from a file
+        raise SyncError(f"layer {definition.name!r}: its definition file is unknown")
+    return definition.source.read_text("utf-8")
+
+
 def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | None = None,
                   demo: bool = False, *, seed: int = 2026, counts: dict[str, int] | None = None,
                   definitions_folder: str | os.PathLike | None = None,
@@ -203,7 +210,7 @@ def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | N
         ])
         gp.write_rows(LAYERS_TABLE, [
             {"name": d.name, "position": i, "facility": not d.survey,
-             "definition": d.source.read_text("utf-8")}
+             "definition": _definition_text(d)}
             for i, d in enumerate(definitions.values())])
         from layers.geopackage.styles import layer_qml, layer_sld
 

@@ -483,6 +483,7 @@ def three_way(base: Mapping[Any, Mapping] | Iterable[Mapping],
                 result.updated.append(k)
         else:
             survivor, side = (t, "theirs") if t is not None else (o, "ours")
+            assert survivor is not None  # exactly one side kept the feature
             changed = [f for f in _fields(key, ignore, b, survivor)
                        if not same_value(b.get(f), survivor.get(f))]
             if not changed:

@@ -152,6 +152,7 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
     base_raw = {k: v for k, v in current.items() if k not in local}
     for k, c in local.items():
         if c.op != "insert":
+            assert c.base is not None  # an update or delete has its base row
             base_raw[k] = dict(c.base)
     where, params = bbox_condition(definition, bbox) if bbox else ("", ())
     office_raw = {r["uuid"]: r for r in master_rows(mcon, definition, where, params)}
@@ -212,7 +213,7 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
             counts.inserts += 1
         elif cur is not None and final is None:
             counts.deletes += 1
-        elif cur is not None and row_diff(definition, cur, final):
+        elif cur is not None and final is not None and row_diff(definition, cur, final):
             counts.updates += 1
     result.layers[layer] = counts
     return to_office, to_merged
