@@ -15,7 +15,8 @@ import shapely
 from layers.errors import GeoPackageError, SyncError, ValidationError
 from layers.geopackage import GeoPackage, gpb_wkb, open_geopackage
 from layers.log import logger
-from layers.schema.definitions import LayerDefinition, validate_feature, validate_geometries, validate_geometry
+from layers.schema.definitions import LayerDefinition, validate_feature
+from layers.schema.geometry import validate_geometries, validate_geometry
 from layers.sync.changes import PACKAGE_EXTRA, PackageInfo, package_schema, read_package_info
 from layers.sync.master import (
     DELETED_TABLE,

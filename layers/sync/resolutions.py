@@ -27,7 +27,8 @@ import shapely
 
 from layers.errors import SyncError, ValidationError
 from layers.log import logger
-from layers.schema.definitions import LayerDefinition, validate_feature, validate_geometry
+from layers.schema.definitions import LayerDefinition, validate_feature
+from layers.schema.geometry import validate_geometry
 from layers.sync.merge import Conflict, Side, json_value, same_value, three_way
 from layers.sync.rows import canonical, newer
 

@@ -10,18 +10,17 @@ import numpy as np
 import shapely
 
 from layers.errors import Cancelled, ValidationError, WorkspaceError
-from layers.schema.definitions import validate_feature, validate_geometries
+from layers.schema.definitions import validate_feature
+from layers.schema.geometry import validate_geometries
 from layers.sqlite.rtree import bulk_load_rtree
 from layers.sqlite.spatialite import MMAP_BYTES, geometry_blobs
 from layers.workspace.identity import new_uuid, now_text
-from layers.workspace.tracking import NOW_SQL, SETTINGS_TABLE
+from layers.workspace.tracking import AUDIT_COLUMNS, NOW_SQL, SETTINGS_TABLE
 
 if TYPE_CHECKING:
     from layers.workspace.store import Workspace
 
-__all__ = ["AUDIT_COLUMNS", "CACHE_KIB", "BULK_CACHE_KIB", "insert_many"]
-
-AUDIT_COLUMNS = ("created_by", "created_at", "modified_by", "modified_at")
+__all__ = ["CACHE_KIB", "BULK_CACHE_KIB", "insert_many"]
 CACHE_KIB = 65_536  # page cache per connection
 BULK_CACHE_KIB = 262_144  # during a bulk load (see _BulkLoad)
 

@@ -25,10 +25,11 @@ from layers.errors import (
     NotAWorkspaceError,
     WorkspaceError,
 )
-from layers.schema.definitions import LayerDefinition, conform_geometry, validate_feature
-from layers.sqlite.spatialite import connect, geometry_blob, point_blob_coordinates
+from layers.schema.definitions import LayerDefinition, validate_feature
+from layers.schema.geometry import conform_geometry
+from layers.sqlite.spatialite import connect, geometry_blob
 from layers.workspace import bulk
-from layers.workspace.bulk import AUDIT_COLUMNS, CACHE_KIB, FeatureItem
+from layers.workspace.bulk import CACHE_KIB, FeatureItem
 from layers.workspace.create import (
     DEFAULT_CRS,
     SCHEMA_VERSION,
@@ -36,7 +37,8 @@ from layers.workspace.create import (
     definitions_from_workspace,
 )
 from layers.workspace.identity import login_name, new_uuid, now_text
-from layers.workspace.tracking import CHANGES_TABLE, SETTINGS_TABLE, Change, base_table
+from layers.workspace.spatial import points_in_extent
+from layers.workspace.tracking import AUDIT_COLUMNS, CHANGES_TABLE, SETTINGS_TABLE, Change, base_table, net_changes
 from layers.workspace.values import same_value
 
 __all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace", "new_uuid", "same_value", "login_name"]
@@ -480,22 +482,7 @@ class Workspace:
             raise WorkspaceError(f"{layer} is a {definition.geometry_type} layer, not a point layer")
         for name in fields:
             definition.field(name)
-        minx, miny, maxx, maxy = bbox
-        extra = "".join(f", t.{name}" for name in fields)
-        sql = (
-            f"SELECT t.fid, t.geom{extra} FROM idx_{layer}_geom AS r JOIN {layer} AS t ON t.fid = r.pkid "
-            "WHERE r.xmin <= ? AND r.xmax >= ? AND r.ymin <= ? AND r.ymax >= ?"
-        )
-        rows = (connection or self.connection).execute(sql, (maxx, minx, maxy, miny)).fetchall()
-        x, y = point_blob_coordinates([row[1] for row in rows])
-        inside = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
-        fids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        result = {"fid": fids[inside], "x": x[inside], "y": y[inside]}
-        for index, name in enumerate(fields, start=2):
-            values = np.empty(len(rows), dtype=object)
-            values[:] = [row[index] for row in rows]
-            result[name] = values[inside]
-        return result
+        return points_in_extent(connection or self.connection, layer, bbox, fields)
 
     # --- change tracking ----------------------------------------------------------------
 
@@ -518,32 +505,7 @@ class Workspace:
         is no change and is left out. Geometries are WKB in ``base["geom"]``
         and ``current["geom"]``.
         """
-        definition = self.layer(layer)
-        names = ["fid", "uuid", *definition.field_names, *AUDIT_COLUMNS]
-        keys = [*names, "geom"]
-        width = len(keys)
-        sql = (
-            f"SELECT c.uuid, c.fid, c.op, c.changed_at, "
-            f"{', '.join('t.' + n for n in names)}, AsBinary(t.geom), "
-            f"{', '.join('b.' + n for n in names)}, AsBinary(b.geom) "
-            f"FROM {CHANGES_TABLE} AS c LEFT JOIN {layer} AS t ON t.uuid = c.uuid "
-            f"LEFT JOIN {base_table(layer)} AS b ON b.uuid = c.uuid WHERE c.layer = ? ORDER BY c.fid"
-        )
-        compared = (*definition.field_names, "geom")
-        for row in self.connection.execute(sql, (layer,)):
-            uuid, fid, op, changed_at = row[:4]
-            current = dict(zip(keys, row[4 : 4 + width], strict=True)) if op != "delete" else None
-            base = dict(zip(keys, row[4 + width :], strict=True)) if op != "insert" else None
-            if op == "insert":
-                changed = compared
-            elif op == "delete":
-                changed = ()
-            else:
-                assert base is not None and current is not None  # an update has both rows
-                changed = tuple(name for name in compared if not same_value(base[name], current[name]))
-                if not changed:
-                    continue
-            yield Change(layer, uuid, fid, op, changed, base, current, changed_at)
+        return net_changes(self.connection, self.layer(layer))
 
     def raw_rows(self, layer: str) -> Iterator[dict[str, Any]]:
         """Every row of a layer as stored: ``fid``, ``uuid``, the fields, the audit columns,
