@@ -98,7 +98,7 @@ def wait_render(app: QApplication, canvas: MapCanvas, action) -> tuple[float, fl
     ticker.stop()
     canvas.renderFinished.disconnect(loop.quit)
     stamps = [0] + ticks + [clock.elapsed()]
-    stall = max(b - a for a, b in zip(stamps, stamps[1:]))
+    stall = max(b - a for a, b in zip(stamps, stamps[1:], strict=False))
     return elapsed, float(stall)
 
 
@@ -145,7 +145,7 @@ def bench_naive(n: int, diameter: float) -> float:
         image.fill(0)
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        for (px, py), k in zip(xy.tolist(), cls.tolist()):
+        for (px, py), k in zip(xy.tolist(), cls.tolist(), strict=True):
             painter.setPen(QPen(colors[k].darker(170), 1.0))
             painter.setBrush(colors[k])
             painter.drawEllipse(QPointF(px, py), r, r)

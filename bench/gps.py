@@ -56,7 +56,8 @@ def main(argv=None):
         size_mb = gpx.stat().st_size / 1e6
         print(f"generated {gpx}: {args.points:,} points, {size_mb:.0f} MB in {time.perf_counter() - t:.1f} s")
         run([python, "-m", "layers.cli.main", "init", str(folder / "ws.sqlite")], ROOT)
-        idle_s, idle_mb, _ = run([python, "-c", "import layers.cli.main, layers.gps.importer, layers.workspace.store"], ROOT)
+        imports = "import layers.cli.main, layers.gps.importer, layers.workspace.store"
+        idle_s, idle_mb, _ = run([python, "-c", imports], ROOT)
 
         rows = []
         seconds, rss, out = run([python, "-m", "layers.cli.main", "gps", "import", str(folder / "ws.sqlite"), str(gpx)],

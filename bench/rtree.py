@@ -42,7 +42,7 @@ def _timed(function):
 
 def _load_row_by_row(connection, ids, x, y):
     connection.execute("BEGIN")
-    rows = zip(ids.tolist(), x.tolist(), x.tolist(), y.tolist(), y.tolist())
+    rows = zip(ids.tolist(), x.tolist(), x.tolist(), y.tolist(), y.tolist(), strict=True)
     connection.executemany("INSERT INTO row_by_row VALUES (?, ?, ?, ?, ?)", rows)
     connection.execute("COMMIT")
 

@@ -40,7 +40,7 @@ UPDATES, INSERTS, DELETES = 10_000, 1_000, 1_000
 def make_master(path, count, seed=1):
     from layers.geopackage import open_geopackage
     from layers.sync.master import create_master
-    from layers.workspace.store import new_uuid
+    from layers.workspace.identity import new_uuid
 
     create_master(path, user="office")
     rng = np.random.default_rng(seed)

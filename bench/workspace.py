@@ -53,12 +53,12 @@ def load_ours(csv_path, workspace_path):
             reader = csv.reader(f)
             next(reader)
             while True:
-                chunk = [row for _, row in zip(range(10_000), reader)]
+                chunk = [row for _, row in zip(range(10_000), reader, strict=False)]
                 if not chunk:
                     return
                 xy = np.array([(float(r[0]), float(r[1])) for r in chunk])
                 points = shapely.points(xy)
-                for row, point in zip(chunk, points):
+                for row, point in zip(chunk, points, strict=True):
                     yield {"name": row[2], "district": row[3], "status": row[4], "zone": row[5]}, point
 
     with Workspace.create(workspace_path, user="bench") as workspace:
@@ -77,7 +77,8 @@ def query_viewports(workspace_path, count, hits=20_000, repeats=30, seed=2):
             minx = rng.uniform(EXTENT[0], EXTENT[2] - side)
             miny = rng.uniform(EXTENT[1], EXTENT[3] - side)
             start = time.perf_counter()
-            arrays = workspace.point_arrays_in_extent("toilets", (minx, miny, minx + side, miny + side), fields=("status",))
+            extent = (minx, miny, minx + side, miny + side)
+            arrays = workspace.point_arrays_in_extent("toilets", extent, fields=("status",))
             timings.append(time.perf_counter() - start)
             found.append(len(arrays["fid"]))
     return timings, found

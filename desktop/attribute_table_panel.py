@@ -198,7 +198,7 @@ class AttributeTablePanel(QWidget):
             breaks = np.flatnonzero(np.diff(rows) != 1)
             starts = np.concatenate(([rows[0]], rows[breaks + 1]))
             ends = np.concatenate((rows[breaks], [rows[-1]]))
-            for a, b in zip(starts.tolist(), ends.tolist()):
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
                 selection.select(model.index(a, 0), model.index(b, last))
         self._syncing = True
         try:

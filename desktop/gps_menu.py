@@ -253,7 +253,8 @@ class GpsMenu(QObject):
         return fids
 
     def show_matches(self, matches, layer: str) -> None:
-        """Select the matched waypoints and their facilities on the map (or, with no pair, the waypoints); zoom to them."""
+        """Select the matched waypoints and their facilities on the map (or, with no pair, the waypoints);
+        zoom to them."""
         window = self.window
         window.clear_selection()
         matches = [m for m in matches if m.facility_uuid] or list(matches)  # pairs; else lone waypoints

@@ -66,7 +66,8 @@ def available_languages():
     not yet built (.ts, see ``resources/translations/build.py``).
     """
     folder = translations_folder()
-    found = {path.stem[len(APP_CATALOG) + 1 :] for pattern in ("*.qm", "*.ts") for path in folder.glob(f"{APP_CATALOG}_{pattern}")}
+    found = {path.stem[len(APP_CATALOG) + 1 :]
+             for pattern in ("*.qm", "*.ts") for path in folder.glob(f"{APP_CATALOG}_{pattern}")}
     return [SOURCE_LANGUAGE, *sorted(found - {SOURCE_LANGUAGE})]
 
 

@@ -217,7 +217,8 @@ class LayerPanel(QWidget):
             try:
                 for layer in layers:
                     item = self._item(layer.name)
-                    state = Qt.CheckState.Checked if self.canvas.is_layer_visible(layer.name) else Qt.CheckState.Unchecked
+                    visible = self.canvas.is_layer_visible(layer.name)
+                    state = Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked
                     if item.checkState(0) != state:
                         item.setCheckState(0, state)
                     self._show_text(item, layer.name)

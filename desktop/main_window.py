@@ -322,7 +322,7 @@ class MainWindow(QMainWindow):
     def zoom_to_selection(self) -> None:
         """Show the selected features of every layer (a little margin around a single point)."""
         boxes = []
-        for name, source in self.sources.items():
+        for name in self.sources:
             fids = self.canvas.selection(name)
             if not fids:
                 continue

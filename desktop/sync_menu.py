@@ -95,7 +95,8 @@ class SyncMenu:
     def retranslate(self) -> None:
         self.menu.setTitle(_tr("S&ync"))
         texts = {
-            "send": (_tr("&Send changes…"), _tr("Write the edits since the last sync as a change package for the office")),
+            "send": (_tr("&Send changes…"),
+                     _tr("Write the edits since the last sync as a change package for the office")),
             "receive": (_tr("&Receive update…"), _tr("Bring the office's newer master into this workspace, "
                                                       "keeping the edits not yet sent")),
             "apply": (_tr("&Apply a change package to a master…"),

@@ -38,7 +38,8 @@ def run_pyinstaller(dist: Path, work: Path):
     try:
         import PyInstaller  # noqa: F401
     except ImportError:
-        raise SystemExit("build: PyInstaller is missing; run ./setup.sh --no-run (it installs the 'build' extra)") from None
+        raise SystemExit("build: PyInstaller is missing; "
+                         "run ./setup.sh --no-run (it installs the 'build' extra)") from None
     command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
                "--distpath", str(dist), "--workpath", str(work), str(HERE / f"{NAME}.spec")]
     subprocess.run(command, check=True, cwd=ROOT)

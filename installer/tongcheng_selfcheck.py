@@ -115,7 +115,7 @@ def check_core(report):
         try:
             row = connection.execute(
                 "SELECT spatialite_version(), proj_version(), geos_version(), PROJ_GetDatabasePath()").fetchone()
-            report.facts["spatialite"] = dict(zip(("version", "proj", "geos", "proj_db"), row),
+            report.facts["spatialite"] = dict(zip(("version", "proj", "geos", "proj_db"), row, strict=True),
                                               library=spatialite.spatialite_library())
             connection.execute("SELECT InitSpatialMetadata(1)")
             xy = connection.execute(
@@ -156,7 +156,7 @@ def process_age():
 
 
 def _close(a, b):
-    return a is not None and b is not None and all(abs(p - q) < TOLERANCE_M for p, q in zip(a, b))
+    return a is not None and b is not None and all(abs(p - q) < TOLERANCE_M for p, q in zip(a, b, strict=True))
 
 
 def check_qt(report):
@@ -239,7 +239,8 @@ def main(argv=None):
                          indent=1, default=str))
     else:
         for check in report.checks:
-            print(f"{'ok  ' if check['ok'] else 'FAIL'}  {check['name']}" + (f"  ({check['detail']})" if not check["ok"] else ""))
+            detail = f"  ({check['detail']})" if not check["ok"] else ""
+            print(f"{'ok  ' if check['ok'] else 'FAIL'}  {check['name']}{detail}")
         for key in ("version", "bundle", "spatialite", "pyproj", "fiona"):
             if key in report.facts:
                 print(f"{key}: {report.facts[key]}")

@@ -212,6 +212,13 @@ def demo_features(
     return layers
 
 
+def _offset_progress(progress: Callable[[int, int], object], offset: int, total: int) -> Callable[[int], None]:
+    """``progress(done, total)`` for a layer whose features start after *offset* others."""
+    def step(n: int) -> None:
+        progress(offset + n, total)
+    return step
+
+
 def fill_demo(
     workspace: Workspace,
     *,
@@ -228,9 +235,7 @@ def fill_demo(
     done = 0
     with workspace.untracked():
         for layer, features in layers.items():
-            offset = done
-            workspace.insert_many(
-                layer, features, progress=(lambda n, offset=offset: progress(offset + n, total)) if progress else None
-            )
+            step = _offset_progress(progress, done, total) if progress else None
+            workspace.insert_many(layer, features, progress=step)
             done += len(features)
     return {layer: len(features) for layer, features in layers.items()}

@@ -104,7 +104,7 @@ def place_labels(anchors, sizes, gaps, bounds, obstacles=(), padding: float = 1.
         grid.add(rect)
     width, height = bounds
     placed: list[tuple[int, Rect]] = []
-    for i, ((x, y), (w, h), gap) in enumerate(zip(anchors, sizes, gaps)):
+    for i, ((x, y), (w, h), gap) in enumerate(zip(anchors, sizes, gaps, strict=True)):
         if w <= 0 or h <= 0:
             continue
         for rect in candidate_rects(x, y, w, h, gap):

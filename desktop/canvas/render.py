@@ -363,7 +363,7 @@ def render_labels(
     anchors, sizes, gaps, texts, obstacles = [], [], [], [], []
     for c in candidates:
         r = c.radius
-        for x, y, text in zip(c.x.tolist(), c.y.tolist(), c.text):
+        for x, y, text in zip(c.x.tolist(), c.y.tolist(), c.text, strict=True):
             obstacles.append((x - r, y - r, 2 * r, 2 * r))
             if not text:
                 continue
@@ -383,7 +383,7 @@ def render_labels(
         halo.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
         ascent = metrics.ascent()
         path = QPainterPath()
-        for (x, y, _, _), text in zip(rects, placed_texts):
+        for (x, y, _, _), text in zip(rects, placed_texts, strict=True):
             path.addText(x, y + ascent, font, text)
         painter.strokePath(path, halo)
         painter.fillPath(path, QColor(30, 30, 30))

@@ -262,7 +262,7 @@ class ArrayLayerSource:
                 self._x = self._x[keep]
                 self._y = self._y[keep]
             else:
-                self._lines = [c for c, k in zip(self._lines, keep) if k]
+                self._lines = [c for c, k in zip(self._lines, keep, strict=True) if k]
                 self._update_line_boxes()
             self._category = self._category[keep]
             if self._label is not None:

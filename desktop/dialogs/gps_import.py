@@ -39,6 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+_ROOT = QModelIndex()
+
 if TYPE_CHECKING:
     from layers.workspace.store import Workspace
 
@@ -414,10 +416,10 @@ class ImportSummaryModel(QAbstractTableModel):
         self.summary = summary
         self.files = list(summary.files)
 
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self.files)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else 8
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):

@@ -27,6 +27,9 @@ from PySide6.QtWidgets import (
 
 __all__ = ["MatchOptionsDialog", "MatchReviewModel", "MatchReviewDialog", "facility_layers"]
 
+#: The invisible root: the parent of every row (a table has no tree).
+_ROOT = QModelIndex()
+
 
 def _tr(text: str) -> str:
     return QCoreApplication.translate("MatchReviewDialog", text)
@@ -96,10 +99,10 @@ class MatchReviewModel(QAbstractTableModel):
         self.matches = list(matches)
         self.checked = [m.facility_uuid is not None for m in self.matches]
 
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self.matches)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else 3
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
@@ -167,7 +170,7 @@ class MatchReviewModel(QAbstractTableModel):
 
     def checked_matches(self, include_unmatched: bool) -> list:
         """The rows to apply: the checked matched ones, and the checked unmatched ones if asked."""
-        return [m for m, c in zip(self.matches, self.checked)
+        return [m for m, c in zip(self.matches, self.checked, strict=True)
                 if c and (m.facility_uuid is not None or include_unmatched)]
 
 

@@ -121,7 +121,8 @@ class FeatureForm(QDialog):
             self.required_note.setText(self.tr("Fields marked * are required."))
         for name, editor in self.editors.items():
             if self.definition.field(name).derived:
-                editor.setToolTip(self.tr("Computed from other fields: {0}").format(self.definition.field(name).derived))
+                derived = self.definition.field(name).derived
+                editor.setToolTip(self.tr("Computed from other fields: {0}").format(derived))
 
     def _add_row(self, field):
         label = QLabel(field.label(self.language) + (" *" if field.required and not field.derived else ""))
@@ -342,10 +343,14 @@ def validation_message(error, definition, language="zh_CN"):
          QCoreApplication.translate("ValidationMessage", "{field}: must be a date (YYYY-MM-DD)")),
         (r"is not a date and time|has no time zone",
          QCoreApplication.translate("ValidationMessage", "{field}: must be a date and time with a time zone")),
-        (r"is not JSON|cannot be written as JSON", QCoreApplication.translate("ValidationMessage", "{field}: must be JSON")),
-        (r"is not in the code list", QCoreApplication.translate("ValidationMessage", "{field}: choose a value from the list")),
-        (r"is below the minimum (\S+)", QCoreApplication.translate("ValidationMessage", "{field}: must be at least {0}")),
-        (r"is above the maximum (\S+)", QCoreApplication.translate("ValidationMessage", "{field}: must be at most {0}")),
+        (r"is not JSON|cannot be written as JSON",
+         QCoreApplication.translate("ValidationMessage", "{field}: must be JSON")),
+        (r"is not in the code list",
+         QCoreApplication.translate("ValidationMessage", "{field}: choose a value from the list")),
+        (r"is below the minimum (\S+)",
+         QCoreApplication.translate("ValidationMessage", "{field}: must be at least {0}")),
+        (r"is above the maximum (\S+)",
+         QCoreApplication.translate("ValidationMessage", "{field}: must be at most {0}")),
     ]
     for pattern, template in patterns:
         match = re.search(pattern, rule)

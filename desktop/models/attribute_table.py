@@ -20,6 +20,8 @@ CACHED_WINDOWS = 8
 # instead of announcing each run (a view relayouts once per announcement).
 MAX_ROW_RUNS = 64
 
+#: The invisible root: the parent of every row (a table has no tree).
+_ROOT = QModelIndex()
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _EDIT = Qt.ItemDataRole.EditRole
 _CHECK = Qt.ItemDataRole.CheckStateRole
@@ -77,10 +79,10 @@ class AttributeTableModel(QAbstractTableModel):
 
     # --- shape ----------------------------------------------------------------------------------
 
-    def rowCount(self, parent=QModelIndex()):
+    def rowCount(self, parent=_ROOT):
         return 0 if parent.isValid() else len(self._fids)
 
-    def columnCount(self, parent=QModelIndex()):
+    def columnCount(self, parent=_ROOT):
         return 0 if parent.isValid() else 1 + len(self.fields)
 
     def field_at(self, column):
@@ -232,7 +234,8 @@ class AttributeTableModel(QAbstractTableModel):
 
     def setData(self, index, value, role=_EDIT):
         """Ask for an edit: emits ``editRequested`` and leaves the data as it is."""
-        if not index.isValid() or not (self.flags(index) & (Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable)):
+        editable = Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable
+        if not index.isValid() or not (self.flags(index) & editable):
             return False
         field = self.field_at(index.column())
         if role == _CHECK and field.type == "boolean":
@@ -278,7 +281,11 @@ class AttributeTableModel(QAbstractTableModel):
         """
         text = text.strip() if isinstance(text, str) else None
         self._text = text or None
-        self._restrict = None if fids is None else np.unique(np.asarray(list(fids) if not isinstance(fids, np.ndarray) else fids, dtype=np.int64))
+        if fids is None:
+            self._restrict = None
+        else:
+            wanted = fids if isinstance(fids, np.ndarray) else list(fids)
+            self._restrict = np.unique(np.asarray(wanted, dtype=np.int64))
         self._apply(self._query())
 
     def filter(self):
@@ -393,7 +400,7 @@ def _runs(positions):
     breaks = np.flatnonzero(np.diff(positions) != 1)
     starts = np.concatenate([[positions[0]], positions[breaks + 1]])
     stops = np.concatenate([positions[breaks], [positions[-1]]])
-    return list(zip(starts.tolist(), stops.tolist()))
+    return list(zip(starts.tolist(), stops.tolist(), strict=True))
 
 
 def _check_state(value):

@@ -39,7 +39,8 @@ def cmd_init(args: argparse.Namespace) -> int | None:
     if str(args.workspace).lower().endswith(".gpkg"):
         from layers.cli.sync import cmd_init_master
 
-        return cmd_init_master(args)
+        cmd_init_master(args)
+        return None
 
     with Workspace.create(args.workspace, crs=args.crs, user=args.user) as workspace:
         print_summary(workspace.summary())
@@ -53,7 +54,8 @@ def cmd_demo(args: argparse.Namespace) -> int | None:
     if str(args.workspace).lower().endswith(".gpkg"):
         from layers.cli.sync import cmd_init_master
 
-        return cmd_init_master(args, demo=True)
+        cmd_init_master(args, demo=True)
+        return None
 
     with Workspace.create(args.workspace, crs=args.crs, user=args.user) as workspace:
         try:

@@ -11,9 +11,15 @@ Exit codes of ``apply``, ``update`` and ``merge``:
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from layers.cli.console import EXIT_CONFLICTS, EXIT_OK
+from layers.cli.console import EXIT_CONFLICTS, EXIT_OK, Commands
+
+if TYPE_CHECKING:
+    from layers.sync.merge import Conflict, LayerCounts
 
 __all__ = ["add_commands", "cmd_init_master"]
 
@@ -21,11 +27,11 @@ _EPILOG = ("exit status: 0 clean, 2 conflicts (resolved by the policy and listed
            "or unresolved with --policy manual), 1 error (nothing written)")
 
 
-def _layers(text):
+def _layers(text: str | None) -> list[str] | None:
     return [name.strip() for name in text.split(",") if name.strip()] if text else None
 
 
-def _print_counts(layers, title):
+def _print_counts(layers: Mapping[str, LayerCounts], title: str) -> None:
     header = f"{'layer':<15}{'inserts':>9}{'updates':>9}{'deletes':>9}{'conflicts':>11}"
     print(title)
     print(header)
@@ -34,7 +40,7 @@ def _print_counts(layers, title):
         print(f"{name:<15}{c.inserts:>9}{c.updates:>9}{c.deletes:>9}{c.conflicts:>11}")
 
 
-def _print_conflicts(conflicts, limit=20):
+def _print_conflicts(conflicts: Sequence[Conflict], limit: int = 20) -> None:
     for c in conflicts[:limit]:
         shown = c.to_dict()
         print(f"conflict  {c.layer} {c.uuid} {c.field} ({c.kind}): "
@@ -45,12 +51,12 @@ def _print_conflicts(conflicts, limit=20):
         print(f"... and {len(conflicts) - limit} more conflicts (see the report)", file=sys.stderr)
 
 
-def _short(value, width=40):
+def _short(value: object, width: int = 40) -> str:
     text = "null" if value is None else str(value)
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def cmd_init_master(args, demo=False):
+def cmd_init_master(args: argparse.Namespace, demo: bool = False) -> None:
     """``tongcheng init/demo MASTER.gpkg``: create the office master (empty or the demo district)."""
     from layers.cli.console import progress_bar
     from layers.sync.master import create_master
@@ -70,7 +76,7 @@ def cmd_init_master(args, demo=False):
             print(f"{name:<15}{info.definitions[name].title('zh_CN')}\t{gp.count(name):>9}")
 
 
-def cmd_checkout(args):
+def cmd_checkout(args: argparse.Namespace) -> None:
     from layers.cli.console import progress_bar
     from layers.sync.checkout import checkout
     from layers.sync.master import read_master
@@ -84,7 +90,7 @@ def cmd_checkout(args):
         print(f"{name:<15}{n:>9}")
 
 
-def cmd_changes(args):
+def cmd_changes(args: argparse.Namespace) -> int:
     from layers.sync.changes import write_changes
     from layers.workspace.store import Workspace
 
@@ -102,7 +108,7 @@ def cmd_changes(args):
     return 0
 
 
-def cmd_apply(args):
+def cmd_apply(args: argparse.Namespace) -> int:
     from layers.sync.apply import apply_package
 
     result = apply_package(args.master, args.package, policy=args.policy, report=args.report,
@@ -121,7 +127,7 @@ def cmd_apply(args):
     return EXIT_CONFLICTS if result.has_conflicts else EXIT_OK
 
 
-def cmd_update(args):
+def cmd_update(args: argparse.Namespace) -> int:
     from layers.sync.update import update_workspace
     from layers.workspace.store import Workspace
 
@@ -135,7 +141,7 @@ def cmd_update(args):
     return EXIT_CONFLICTS if result.has_conflicts else EXIT_OK
 
 
-def cmd_merge(args):
+def cmd_merge(args: argparse.Namespace) -> int:
     from layers.sync.files import merge_geopackages
 
     result = merge_geopackages(args.base, args.theirs, args.ours, args.out, policy=args.policy,
@@ -149,7 +155,7 @@ def cmd_merge(args):
     return EXIT_CONFLICTS if result.conflicts else EXIT_OK
 
 
-def cmd_export(args):
+def cmd_export(args: argparse.Namespace) -> None:
     from layers.cli.console import progress_bar
     from layers.sync.export import export
 
@@ -167,7 +173,7 @@ def cmd_export(args):
               + ", ".join(f"{a} -> {b}" for a, b in names.items()))
 
 
-def add_commands(commands):
+def add_commands(commands: Commands) -> None:
     """Add the sync and exchange commands to the ``tongcheng`` argument parser's subparsers."""
     from layers.sync.files import POLICIES as FILE_POLICIES
     from layers.sync.resolutions import POLICIES

@@ -15,7 +15,8 @@ import shapely
 from layers.errors import GeoPackageError, SyncError, ValidationError
 from layers.geopackage import GeoPackage, gpb_wkb, open_geopackage
 from layers.log import logger
-from layers.schema.definitions import LayerDefinition, validate_feature, validate_geometries, validate_geometry
+from layers.schema.definitions import LayerDefinition, validate_feature
+from layers.schema.geometry import validate_geometries, validate_geometry
 from layers.sync.changes import PACKAGE_EXTRA, PackageInfo, package_schema, read_package_info
 from layers.sync.master import (
     DELETED_TABLE,
@@ -41,7 +42,7 @@ from layers.sync.resolutions import (
 )
 from layers.sync.results import SyncResult
 from layers.sync.rows import AUDIT_COLUMNS, bounds, canonical, geometries, gpb_of_wkbs, newer, now_text, quote
-from layers.workspace.store import login_name
+from layers.workspace.identity import login_name
 
 __all__ = ["apply_package"]
 
@@ -86,8 +87,8 @@ def _read_package_layer(pgp: GeoPackage, definition: LayerDefinition) -> dict[st
         raise SyncError(f"{where}: cannot be read ({exc})") from None
     known = {*definition.field_names, "geom"}
     out, base_geoms = {}, {}
-    for r, g in zip(raw, geoms):
-        d = dict(zip(names, r))
+    for r, g in zip(raw, geoms, strict=True):
+        d = dict(zip(names, r, strict=True))
         d["geom"] = g
         uuid = d["uuid"]
         if d["op"] not in ("insert", "update", "delete"):
@@ -106,7 +107,7 @@ def _read_package_layer(pgp: GeoPackage, definition: LayerDefinition) -> dict[st
             raise SyncError(f"{where}, feature {uuid}: bad base values ({exc})") from None
         d["base"] = base
         out[uuid] = d
-    for uuid, wkb in zip(base_geoms, canonical(list(base_geoms.values()))):
+    for uuid, wkb in zip(base_geoms, canonical(list(base_geoms.values())), strict=True):
         out[uuid]["base"]["geom"] = wkb
     return out
 
@@ -237,7 +238,7 @@ def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefin
     where = f"{pgp.path}: layer {layer!r}"
     package_rows = _read_package_layer(pgp, definition)
     office_full = master_rows_by_uuid(con, definition, package_rows)
-    for r, g in zip(office_full.values(), canonical([r["geom"] for r in office_full.values()])):
+    for r, g in zip(office_full.values(), canonical([r["geom"] for r in office_full.values()]), strict=True):
         r["geom"] = g
     office = SideRows()
     for k, r in office_full.items():
@@ -319,7 +320,7 @@ def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str
     try:
         validate_geometries(definition, shapes)
     except ValidationError:
-        for k, g in zip(checked, shapes):
+        for k, g in zip(checked, shapes, strict=True):
             try:
                 validate_geometry(definition, g)
             except ValidationError as exc:
@@ -339,7 +340,7 @@ def _write_master_layer(con: sqlite3.Connection, minfo: MasterInfo, definition: 
             "VALUES (?, ?, ?, ?, ?, ?)",
             [(layer, k, by, at or now, pinfo.package_uuid, version) for k, by, at in plan.deletes])
     wkbs = [c["geom"] for c in plan.updates.values() if "geom" in c] + [r["geom"] for r in plan.inserts]
-    blobs = dict(zip(map(id, wkbs), gpb_of_wkbs(wkbs, srid)))
+    blobs = dict(zip(map(id, wkbs), gpb_of_wkbs(wkbs, srid), strict=True))
     groups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
     for k, changed in plan.updates.items():
         groups.setdefault(tuple(changed), []).append((k, changed))

@@ -35,6 +35,7 @@ from layers.sync.master import MASTER_TABLE, PACKAGE_TABLE, key_value_schema
 from layers.sync.merge import geometry_wkt
 from layers.sync.rows import AUDIT_COLUMNS, gpb_of_wkbs, now_text, quote
 from layers.workspace.store import Workspace
+from layers.workspace.tracking import Change
 
 __all__ = ["PACKAGE_FORMAT", "PACKAGE_KIND", "PACKAGE_EXTRA", "PackageResult", "PackageInfo", "package_schema",
            "iso_time", "write_changes", "sent_folder", "read_package_info", "read_package"]
@@ -172,13 +173,20 @@ def sent_folder(workspace: Workspace) -> Path:
     return workspace.path.with_name(workspace.path.name + ".sent")
 
 
+def _shown_row(change: Change) -> dict[str, Any]:
+    """The row a change package shows for a change: the base row of a delete, else the current row."""
+    row = change.base if change.op == "delete" else change.current
+    assert row is not None  # Workspace.changes gives a delete its base row, the others their current row
+    return row
+
+
 def _workspace_changes(ws: Workspace, definition: LayerDefinition, user: str | None) -> Iterator[tuple]:
     """The net changes of a layer since the base (``Workspace.changes``) as change-package rows."""
     fields = definition.field_names
     changes = list(ws.changes(definition.name))
-    shown = [change.base if change.op == "delete" else change.current for change in changes]
+    shown = [_shown_row(change) for change in changes]
     gpbs = gpb_of_wkbs([values["geom"] for values in shown], ws.srid)
-    for change, values, gpb in zip(changes, shown, gpbs):
+    for change, values, gpb in zip(changes, shown, gpbs, strict=True):
         base_json = None
         if change.op == "delete":
             editor, when = user, change.changed_at
@@ -186,8 +194,10 @@ def _workspace_changes(ws: Workspace, definition: LayerDefinition, user: str | N
             editor, when = values["modified_by"], values["modified_at"]
         if change.op == "update":
             base = change.base
+            assert base is not None  # an update has its base row
             base_json = json.dumps(
-                {n: (geometry_wkt(shapely.from_wkb(base[n])) if base[n] is not None else None) if n == "geom" else base[n]
+                {n: ((geometry_wkt(shapely.from_wkb(base[n])) if base[n] is not None else None)
+                     if n == "geom" else base[n])
                  for n in change.changed_fields},
                 ensure_ascii=False,
             )

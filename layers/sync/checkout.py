@@ -89,11 +89,14 @@ def checkout_info(ws: Workspace) -> CheckoutInfo:
     master_id = checked_out_master_id(ws)
     if not master_id:
         raise SyncError(f"{ws.path}: not checked out from a master (make one with tongcheng checkout)")
+    version, layers = ws.setting(SETTINGS["version"]), ws.setting(SETTINGS["layers"])
+    if version is None or layers is None:
+        raise SyncError(f"{ws.path}: its checkout settings are incomplete (no version or layers)")
     return {
         "master_id": master_id,
-        "version": int(ws.setting(SETTINGS["version"])),
+        "version": int(version),
         "bbox": json.loads(ws.setting(SETTINGS["bbox"]) or "null"),
-        "layers": json.loads(ws.setting(SETTINGS["layers"])),
+        "layers": json.loads(layers),
         "sent": json.loads(ws.setting(SETTINGS["sent"]) or "[]"),
     }
 
@@ -197,7 +200,7 @@ def _checkout_features(definition: LayerDefinition, rows: list[dict[str, Any]],
         keep = shapely.intersects(np.array(geoms, dtype=object), box)
     names = definition.field_names
     derived = {f.name for f in definition.fields if f.derived}
-    for row, geom, k in zip(rows, geoms, keep):
+    for row, geom, k in zip(rows, geoms, keep, strict=True):
         if not k:
             continue
         attributes = {n: row[n] for n in names if n not in derived}

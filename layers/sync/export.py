@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyproj
@@ -41,6 +44,7 @@ from layers import __version__
 from layers.crs.epsg import epsg_crs
 from layers.errors import ExpressionError, GeoPackageError, SyncError, TongchengError
 from layers.geopackage import Column, LayerSchema, envelopes, gpb_wkb, open_geopackage
+from layers.schema.definitions import LayerDefinition
 from layers.schema.expressions import compile_filter
 from layers.sync.checkout import SETTINGS
 from layers.sync.master import read_master_info, recover
@@ -64,6 +68,11 @@ _FIONA_TYPES = {"text": "str", "photo": "str", "json": "str", "integer": "int", 
 _GEOMETRY_NAMES = {"POINT": "Point", "LINESTRING": "LineString", "MULTILINESTRING": "MultiLineString",
                    "MULTIPOINT": "MultiPoint", "POLYGON": "Polygon", "MULTIPOLYGON": "MultiPolygon"}
 _CHUNK = 20_000
+
+#: Per layer the SQL condition of the filter ("" for none) and its parameters.
+Filter = tuple[str, Sequence[Any]]
+#: Called with the number of features just written.
+Advance = Callable[[int], None]
 LINEAGE_URI = "https://tongcheng.invalid/lineage/1"
 
 
@@ -88,28 +97,32 @@ class ExportResult:
     kind: str
     format: str
     crs: str
-    files: list = field(default_factory=list)
-    layers: dict = field(default_factory=dict)
-    renamed: dict = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    layers: dict[str, int] = field(default_factory=dict)
+    renamed: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def _format_name(fmt, out):
+def _format_name(fmt: str | None, out: str | os.PathLike[str]) -> str:
     if fmt is None:
         suffix = Path(out).suffix.lower()
         for name, (_, ext, _) in FORMATS.items():
             if suffix == ext or (suffix == ".json" and name == "GeoJSON"):
                 return name
         return "GPKG"
-    name = _ALIASES.get(str(fmt).lower())
-    if name is None:
+    alias = _ALIASES.get(str(fmt).lower())
+    if alias is None:
         raise SyncError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-    return name
+    return alias
 
 
 class _Source:
     """A workspace or a master, read layer by layer as raw rows."""
 
-    def __init__(self, path, stack):
+    connection: sqlite3.Connection
+    definitions: Mapping[str, LayerDefinition]
+    identity: dict[str, Any]
+
+    def __init__(self, path: str | os.PathLike[str], stack: ExitStack) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise SyncError(f"{self.path}: no such file")
@@ -142,17 +155,21 @@ class _Source:
             self.identity = {"workspace_id": self.ws.id}
             master_id = self.ws.setting(SETTINGS["master_id"])
             if master_id:
-                self.identity.update(master_id=master_id,
-                                     master_version=int(self.ws.setting(SETTINGS["version"])))
+                version = self.ws.setting(SETTINGS["version"])
+                if version is None:
+                    raise SyncError(f"{self.path}: checked out from master {master_id} but has no master version")
+                self.identity.update(master_id=master_id, master_version=int(version))
 
-    def default_layers(self):
+    def default_layers(self) -> list[str]:
         return [n for n in self.available if not self.definitions[n].survey]
 
-    def count(self, layer, where, parameters):
+    def count(self, layer: str, where: str, parameters: Sequence[Any]) -> int:
         sql = f'SELECT count(*) FROM "{layer}"' + (f" WHERE {where}" if where else "")
-        return self.connection.execute(sql, parameters).fetchone()[0]
+        count: int = self.connection.execute(sql, parameters).fetchone()[0]
+        return count
 
-    def rows(self, layer, columns, where, parameters):
+    def rows(self, layer: str, columns: Sequence[str], where: str,
+             parameters: Sequence[Any]) -> Iterator[list[tuple[Any, ...]]]:
         """Chunks of (fid, GPB geometry, *columns)."""
         names = ", ".join(f'"{c}"' for c in columns)
         sql = (f'SELECT fid, {self.geometry_sql}, {names} FROM "{layer}"'
@@ -165,7 +182,7 @@ class _Source:
             yield chunk
 
 
-def _transformer(src_srid, crs):
+def _transformer(src_srid: int, crs: str | int | None) -> tuple[pyproj.Transformer | None, int]:
     if crs is None:
         return None, src_srid
     srid, target = epsg_crs(crs, SyncError)
@@ -174,32 +191,34 @@ def _transformer(src_srid, crs):
     return pyproj.Transformer.from_crs(pyproj.CRS.from_epsg(src_srid), target, always_xy=True), srid
 
 
-def _reproject(geoms, transformer):
+def _reproject(geoms: Sequence[Any], transformer: pyproj.Transformer | None) -> np.ndarray:
     arr = np.empty(len(geoms), dtype=object)
     arr[:] = geoms
     if transformer is None:
         return arr
 
-    def move(coords):
+    def move(coords: np.ndarray) -> np.ndarray:
         x, y = transformer.transform(coords[:, 0], coords[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.transform(arr, move)
+    moved: np.ndarray = shapely.transform(arr, move)
+    return moved
 
 
-def _output_paths(out, fmt, layers):
+def _output_paths(out: str | os.PathLike[str], fmt: str, layers: Sequence[str]) -> dict[str, Path]:
     """Per layer the file to write (GPKG: one file for all)."""
-    out = Path(out)
+    folder = Path(out)
     ext = FORMATS[fmt][1]
     if fmt == "GPKG":
-        return {layer: out for layer in layers}
-    if len(layers) == 1 and out.suffix.lower() in (ext, ".json" if fmt == "GeoJSON" else ext):
-        return {layers[0]: out}
-    return {layer: out / f"{layer}{ext}" for layer in layers}
+        return {layer: folder for layer in layers}
+    if len(layers) == 1 and folder.suffix.lower() in (ext, ".json" if fmt == "GeoJSON" else ext):
+        return {layers[0]: folder}
+    return {layer: folder / f"{layer}{ext}" for layer in layers}
 
 
-def export(source, out, *, layers=None, where=None, crs=None, fmt=None, keep_audit=False,
-           language="zh_CN", progress=None):
+def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layers: Iterable[str] | None = None,
+           where: str | None = None, crs: str | int | None = None, fmt: str | None = None, keep_audit: bool = False,
+           language: str = "zh_CN", progress: Callable[[int, int], object] | None = None) -> ExportResult:
     """Export facility layers of a workspace or master for partners.
 
     Parameters
@@ -244,7 +263,7 @@ def export(source, out, *, layers=None, where=None, crs=None, fmt=None, keep_aud
             if name not in src.available:
                 raise SyncError(f"{src.path}: no layer {name!r} (layers: {', '.join(src.available)})")
         transformer, srid = _transformer(src.srid, crs)
-        filters = {}
+        filters: dict[str, Filter] = {}
         for name in chosen:
             definition = src.definitions[name]
             if where:
@@ -267,7 +286,7 @@ def export(source, out, *, layers=None, where=None, crs=None, fmt=None, keep_aud
         }
         state = {"done": 0}
 
-        def advance(n):
+        def advance(n: int) -> None:
             state["done"] += n
             if progress:
                 progress(state["done"], total)
@@ -281,15 +300,16 @@ def export(source, out, *, layers=None, where=None, crs=None, fmt=None, keep_aud
     return result
 
 
-def _columns(definition, keep_audit):
+def _columns(definition: LayerDefinition, keep_audit: bool) -> list[str]:
     return ["uuid", *definition.field_names, *(AUDIT_COLUMNS if keep_audit else ())]
 
 
-def _export_gpkg(src, out, chosen, filters, transformer, srid, keep_audit, language, lineage, advance, result):
+def _export_gpkg(src: _Source, out: Path, chosen: Sequence[str], filters: Mapping[str, Filter],
+                 transformer: pyproj.Transformer | None, srid: int, keep_audit: bool, language: str,
+                 lineage: Mapping[str, Any], advance: Advance, result: ExportResult) -> None:
     from layers.geopackage import encode_gpb
     from layers.geopackage.styles import layer_qml, layer_sld
 
-    out = Path(out)
     if out.exists() and out.is_dir():
         raise SyncError(f"{out}: is a folder; give a .gpkg file name")
     if out.exists() and out.resolve() == src.path.resolve():
@@ -317,7 +337,7 @@ def _export_gpkg(src, out, chosen, filters, transformer, srid, keep_audit, langu
                 if transformer is not None:
                     geoms = shapely.from_wkb(np.array([gpb_wkb(r[1]) for r in chunk], dtype=object))
                     moved = _reproject(list(geoms), transformer)
-                    chunk = [(r[0], encode_gpb(g, srid), *r[2:]) for r, g in zip(chunk, moved)]
+                    chunk = [(r[0], encode_gpb(g, srid), *r[2:]) for r, g in zip(chunk, moved, strict=True)]
                 try:
                     gp.connection.executemany(sql, chunk)
                 except sqlite3.Error as exc:
@@ -333,9 +353,10 @@ def _export_gpkg(src, out, chosen, filters, transformer, srid, keep_audit, langu
     result.files.append(out)
 
 
-def _short_names(columns):
+def _short_names(columns: Iterable[str]) -> dict[str, str]:
     """Shapefile field names: at most 10 characters, unique."""
-    out, used = {}, set()
+    out: dict[str, str] = {}
+    used: set[str] = set()
     for c in columns:
         short = c[:10]
         n = 1
@@ -348,12 +369,14 @@ def _short_names(columns):
     return out
 
 
-def _export_fiona(src, paths, fmt, chosen, filters, transformer, srid, keep_audit, advance, result):
+def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Sequence[str],
+                  filters: Mapping[str, Filter], transformer: pyproj.Transformer | None, srid: int,
+                  keep_audit: bool, advance: Advance, result: ExportResult) -> None:
     import fiona
     from fiona.crs import CRS
 
     driver = FORMATS[fmt][0]
-    written = []
+    written: list[Path] = []
     try:
         for name in chosen:
             definition = src.definitions[name]
@@ -370,7 +393,7 @@ def _export_fiona(src, paths, fmt, chosen, filters, transformer, srid, keep_audi
             schema = {"geometry": _GEOMETRY_NAMES[definition.geometry_type], "properties": properties}
             path = paths[name]
             path.parent.mkdir(parents=True, exist_ok=True)
-            options = {}
+            options: dict[str, str] = {}
             if fmt == "CSV":
                 options = {"GEOMETRY": "AS_XY" if definition.geometry_type == "POINT" else "AS_WKT",
                            "WRITE_BOM": "YES", "CREATE_CSVT": "YES"}
@@ -386,9 +409,9 @@ def _export_fiona(src, paths, fmt, chosen, filters, transformer, srid, keep_audi
                     geoms = shapely.from_wkb(np.array([gpb_wkb(r[1]) for r in chunk], dtype=object))
                     geoms = _reproject(list(geoms), transformer)
                     records = []
-                    for r, g in zip(chunk, geoms):
-                        props = {}
-                        for c, v in zip(columns, r[2:]):
+                    for r, g in zip(chunk, geoms, strict=True):
+                        props: dict[str, Any] = {}
+                        for c, v in zip(columns, r[2:], strict=True):
                             props[names[c]] = bool(v) if c in booleans and v is not None else v
                         records.append(fiona.Feature.from_dict(
                             geometry=shapely.geometry.mapping(g) if g is not None else None,
@@ -404,7 +427,7 @@ def _export_fiona(src, paths, fmt, chosen, filters, transformer, srid, keep_audi
         raise SyncError(f"{written[-1] if written else paths}: cannot write {fmt}: {exc}") from exc
 
 
-def _field_type(driver, kind):
+def _field_type(driver: str, kind: str) -> str:
     """The fiona type to write: dates and times the driver cannot store go as ISO text."""
     from fiona import drvsupport
 
@@ -415,7 +438,7 @@ def _field_type(driver, kind):
     return kind
 
 
-def _remove_output(path, fmt):
+def _remove_output(path: str | os.PathLike[str], fmt: str) -> None:
     path = Path(path)
     if fmt == "ESRI Shapefile":
         for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix"):

@@ -124,8 +124,8 @@ def merge_geopackages(base: str | os.PathLike, theirs: str | os.PathLike,
         raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
     paths = {"base": Path(base), "theirs": Path(theirs), "ours": Path(ours)}
     out = Path(out)
-    for role, p in paths.items():
-        if p.exists() and out.exists() and os.path.samefile(p, out):
+    for role, path in paths.items():
+        if path.exists() and out.exists() and os.path.samefile(path, out):
             raise SyncError(f"{out}: the output cannot be the {role} input")
     result = MergeResult(base=paths["base"], theirs=paths["theirs"], ours=paths["ours"],
                          out=out, policy=policy)
@@ -152,18 +152,19 @@ def merge_geopackages(base: str | os.PathLike, theirs: str | os.PathLike,
                                           "fid_was": old, "fid": new})
 
         tmp = temporary_path(out)
-        tmp_report = temporary_path(report) if report is not None else None
+        report_path = Path(report) if report is not None else None
+        tmp_report = temporary_path(report_path) if report_path is not None else None
         try:
             with closing(sqlite3.connect(tmp)) as dst:
                 gps["base"].connection.backup(dst)
             with GeoPackage(tmp, "a") as gp:
-                for layer, (schema, key, base_rows, tw) in merged.items():
+                for schema, key, base_rows, tw in merged.values():
                     _write_layer(gp, schema, key, base_rows, tw, result)
             if tmp_report is not None:
                 tmp_report.write_text(result.to_json() + "\n", encoding="utf-8")
             os.replace(tmp, out)
-            if tmp_report is not None:
-                os.replace(tmp_report, report)
+            if tmp_report is not None and report_path is not None:
+                os.replace(tmp_report, report_path)
         except BaseException:
             for p in (tmp, tmp_report):
                 if p is not None and p.exists():

@@ -44,7 +44,7 @@ from layers.schema.definitions import (
     validate_feature,
 )
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK, now_text, quote
-from layers.workspace.store import login_name
+from layers.workspace.identity import login_name
 
 __all__ = [
     "MASTER_TABLE",
@@ -127,6 +127,13 @@ def key_value_schema(name: str, description: str) -> LayerSchema:
                        description=description)
 
 
+def _definition_text(definition: LayerDefinition) -> str:
+    """The TOML text a definition was read from (stored in the master beside the layer)."""
+    if definition.source is None:  # load_definitions reads every definition from a file
+        raise SyncError(f"layer {definition.name!r}: its definition file is unknown")
+    return definition.source.read_text("utf-8")
+
+
 def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | None = None,
                   demo: bool = False, *, seed: int = 2026, counts: dict[str, int] | None = None,
                   definitions_folder: str | os.PathLike | None = None,
@@ -152,7 +159,7 @@ def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | N
     -------
     MasterInfo
     """
-    from layers.workspace.store import new_uuid
+    from layers.workspace.identity import new_uuid
 
     path = Path(path)
     if path.exists():
@@ -203,7 +210,7 @@ def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | N
         ])
         gp.write_rows(LAYERS_TABLE, [
             {"name": d.name, "position": i, "facility": not d.survey,
-             "definition": d.source.read_text("utf-8")}
+             "definition": _definition_text(d)}
             for i, d in enumerate(definitions.values())])
         from layers.geopackage.styles import layer_qml, layer_sld
 
@@ -309,7 +316,7 @@ def master_rows(con: sqlite3.Connection, definition: LayerDefinition, where: str
         if not chunk:
             return
         for row in chunk:
-            d = dict(zip(names, row))
+            d = dict(zip(names, row, strict=True))
             d["geom"] = gpb_wkb(d["geom"])
             yield d
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
@@ -59,7 +59,7 @@ __all__ = [
 ]
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     """The three versions a merge compares: the common ancestor, the office's, the field's."""
 
     BASE = "base"
@@ -483,6 +483,7 @@ def three_way(base: Mapping[Any, Mapping] | Iterable[Mapping],
                 result.updated.append(k)
         else:
             survivor, side = (t, "theirs") if t is not None else (o, "ours")
+            assert survivor is not None  # exactly one side kept the feature
             changed = [f for f in _fields(key, ignore, b, survivor)
                        if not same_value(b.get(f), survivor.get(f))]
             if not changed:

@@ -27,7 +27,8 @@ import shapely
 
 from layers.errors import SyncError, ValidationError
 from layers.log import logger
-from layers.schema.definitions import LayerDefinition, validate_feature, validate_geometry
+from layers.schema.definitions import LayerDefinition, validate_feature
+from layers.schema.geometry import validate_geometry
 from layers.sync.merge import Conflict, Side, json_value, same_value, three_way
 from layers.sync.rows import canonical, newer
 
@@ -259,9 +260,7 @@ def merge_layer(definition: LayerDefinition, base: dict[str, dict[str, Any]], of
             continue
         done.add(k)
     for tw_policy, keys in groups:
-        def pick(rows: dict[str, dict[str, Any]], keys: set[str] | None = keys) -> dict[str, dict[str, Any]]:
-            return {k: v for k, v in rows.items() if k not in done and (keys is None or k in keys)}
-        bp, tp, op = pick(base), pick(office.rows), pick(field_side.rows)
+        bp, tp, op = (_pick(rows, keys, done) for rows in (base, office.rows, field_side.rows))
         result = three_way(bp, tp, op, "uuid", policy=tw_policy, layer=layer)
         merged.update(result.rows)
         for c in result.conflicts:
@@ -273,6 +272,11 @@ def merge_layer(definition: LayerDefinition, base: dict[str, dict[str, Any]], of
     if choices:
         conflicts = _apply_choices(definition, merged, office, field_side, conflicts, choices, source)
     return merged, [_shown(c) for c in conflicts]
+
+
+def _pick(rows: dict[str, dict[str, Any]], keys: set[str] | None, done: set[str]) -> dict[str, dict[str, Any]]:
+    """The rows of one policy group (all if ``keys`` is None) not merged yet."""
+    return {k: v for k, v in rows.items() if k not in done and (keys is None or k in keys)}
 
 
 def _apply_choices(definition: LayerDefinition, merged: dict[str, dict[str, Any]], office: SideRows,

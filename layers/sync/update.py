@@ -152,18 +152,19 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
     base_raw = {k: v for k, v in current.items() if k not in local}
     for k, c in local.items():
         if c.op != "insert":
+            assert c.base is not None  # an update or delete has its base row
             base_raw[k] = dict(c.base)
     where, params = bbox_condition(definition, bbox) if bbox else ("", ())
     office_raw = {r["uuid"]: r for r in master_rows(mcon, definition, where, params)}
     if bbox:
         box = shapely.box(*bbox)
         geoms = geometries([r["geom"] for r in office_raw.values()])
-        office_raw = {k: r for (k, r), g in zip(office_raw.items(), geoms)
+        office_raw = {k: r for (k, r), g in zip(office_raw.items(), geoms, strict=True)
                       if g is not None and g.intersects(box)}
         extra = [k for k in set(base_raw) | set(current) if k not in office_raw]
         office_raw.update(master_rows_by_uuid(mcon, definition, extra))
     for rows in (current, base_raw, office_raw):
-        for r, g in zip(rows.values(), canonical([r["geom"] for r in rows.values()])):
+        for r, g in zip(rows.values(), canonical([r["geom"] for r in rows.values()]), strict=True):
             r["geom"] = g
     concerned = set(local)
     for k, r in office_raw.items():
@@ -212,7 +213,7 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
             counts.inserts += 1
         elif cur is not None and final is None:
             counts.deletes += 1
-        elif cur is not None and row_diff(definition, cur, final):
+        elif cur is not None and final is not None and row_diff(definition, cur, final):
             counts.updates += 1
     result.layers[layer] = counts
     return to_office, to_merged

@@ -23,7 +23,8 @@ import numpy as np
 import shapely
 
 from layers.errors import FeatureNotFoundError
-from layers.schema.definitions import conform_geometry, validate_feature, validate_geometry
+from layers.schema.definitions import validate_feature
+from layers.schema.geometry import conform_geometry, validate_geometry
 from layers.workspace.store import Feature
 
 if TYPE_CHECKING:

@@ -7,102 +7,45 @@ and an immutable ``uuid``. Edits are captured by triggers (see ``tracking``).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import secrets
 import sqlite3
 import threading
-import time
-import tomllib
-import uuid as uuid_module
-import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, overload
 
 import numpy as np
-import pyproj
 import shapely
 
-from layers import __version__
-from layers.crs.epsg import epsg_crs
 from layers.errors import (
-    Cancelled,
     FeatureNotFoundError,
     NewerWorkspaceError,
     NotAWorkspaceError,
-    ValidationError,
     WorkspaceError,
 )
-from layers.schema.definitions import (
-    DEFINITIONS_FOLDER,
-    conform_geometry,
-    load_definitions,
-    parse_codelists,
-    parse_definition,
-    validate_feature,
-    validate_geometries,
+from layers.schema.definitions import LayerDefinition, validate_feature
+from layers.schema.geometry import conform_geometry
+from layers.sqlite.spatialite import connect, geometry_blob
+from layers.workspace import bulk
+from layers.workspace.bulk import CACHE_KIB, FeatureItem
+from layers.workspace.create import (
+    DEFAULT_CRS,
+    SCHEMA_VERSION,
+    create_workspace_file,
+    definitions_from_workspace,
 )
-from layers.sqlite.rtree import bulk_load_rtree
-from layers.sqlite.spatialite import MMAP_BYTES, connect, geometry_blob, geometry_blobs, point_blob_coordinates
-from layers.workspace.tracking import (
-    CHANGES_TABLE,
-    NOW_SQL,
-    SETTINGS_TABLE,
-    Change,
-    base_table,
-    changes_table_ddl,
-    tracking_ddl,
-)
+from layers.workspace.identity import login_name, new_uuid, now_text
+from layers.workspace.spatial import points_in_extent
+from layers.workspace.tracking import AUDIT_COLUMNS, CHANGES_TABLE, SETTINGS_TABLE, Change, base_table, net_changes
 from layers.workspace.values import same_value
 
 __all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace", "new_uuid", "same_value", "login_name"]
 
-#: Version of the workspace file layout. Raise it when the layout changes and
-#: teach ``Workspace.open`` to upgrade older files.
-SCHEMA_VERSION = 1
-DEFAULT_CRS = "EPSG:4544"
-LAYERS_TABLE = "tongcheng_layers"
-AUDIT_COLUMNS = ("created_by", "created_at", "modified_by", "modified_at")
-CACHE_KIB = 65_536  # page cache per connection
-BULK_CACHE_KIB = 262_144  # during a bulk load (see _BulkLoad)
-
-_UUID4_SQL = (
-    "(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
-    "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || "
-    "substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))))"
-)
-
-
-class _Uuid7:
-    """Time-ordered UUIDs (RFC 9562 version 7): unique like uuid4, but new ones sort after
-    old ones, so a bulk load appends to the uuid index instead of splitting pages at random.
-    Within one millisecond a random 74-bit counter keeps them unique and increasing."""
-
-    def __init__(self):
-        self._millis = -1
-        self._counter = 0
-
-    def __call__(self):
-        millis = time.time_ns() // 1_000_000
-        if millis > self._millis:
-            self._millis = millis
-            self._counter = secrets.randbits(73)  # headroom below 2**74 for the increments
-        else:
-            self._counter += 1
-        counter = self._counter
-        value = (self._millis << 80) | (0x7 << 76) | ((counter >> 62) << 64) | (0b10 << 62) | (counter & (2**62 - 1))
-        h = f"{value:032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-new_uuid = _Uuid7()
-
-
-def _now():
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+#: (minx, miny, maxx, maxy)
+BBox = tuple[float, float, float, float]
 
 
 @dataclass
@@ -112,9 +55,9 @@ class Feature:
     layer: str
     fid: int
     uuid: str
-    attributes: dict
-    geometry: object
-    audit: dict = field(default_factory=dict)
+    attributes: dict[str, Any]
+    geometry: Any
+    audit: dict[str, Any] = field(default_factory=dict)
 
 
 class Workspace:
@@ -124,9 +67,9 @@ class Workspace:
     ``Workspace.open(path)``.
     """
 
-    def __init__(self, path, connection):
+    def __init__(self, path: str | os.PathLike[str], connection: sqlite3.Connection) -> None:
         self.path = Path(path)
-        self._connection = connection
+        self._connection: sqlite3.Connection | None = connection
         self._depth = 0
         self._savepoints = 0
         # One connection, one writer: a session holds this lock from BEGIN to COMMIT, so work handed to
@@ -134,15 +77,16 @@ class Workspace:
         # window's waits for it, instead of two writers on one connection or a second connection.
         self._lock = threading.RLock()
         settings = dict(connection.execute(f"SELECT key, value FROM {SETTINGS_TABLE}"))
-        self.id = settings["workspace_id"]
-        self.crs = settings["crs"]
+        self.id: str = settings["workspace_id"]
+        self.crs: str = settings["crs"]
         self.srid = int(settings["srid"])
-        self.definitions = _definitions_from_workspace(connection)
+        self.definitions = definitions_from_workspace(connection)
 
     # --- lifetime -----------------------------------------------------------------
 
     @classmethod
-    def create(cls, path, *, crs=DEFAULT_CRS, user=None, definitions_folder=None, timezone="+08:00"):
+    def create(cls, path: str | os.PathLike[str], *, crs: str | int = DEFAULT_CRS, user: str | None = None,
+               definitions_folder: str | os.PathLike[str] | None = None, timezone: str = "+08:00") -> Workspace:
         """Create a new, empty workspace file.
 
         Parameters
@@ -161,61 +105,11 @@ class Workspace:
             The UTC offset assumed for local times without a zone (GPS import).
         """
         path = Path(path)
-        if path.exists():
-            raise WorkspaceError(f"{path}: already exists")
-        srid, parsed_crs = epsg_crs(crs, WorkspaceError)
-        crs_name = parsed_crs.name
-        definitions = load_definitions(definitions_folder)
-        folder = Path(definitions_folder) if definitions_folder else DEFINITIONS_FOLDER
-        partial = path.with_name(path.name + ".partial")
-        partial.unlink(missing_ok=True)
-        try:
-            with _closing(connect(partial)) as connection:
-                connection.execute("PRAGMA journal_mode = WAL")
-                connection.execute("BEGIN")
-                connection.execute("SELECT InitSpatialMetadata(0, 'NONE')")
-                _ensure_srid(connection, 4326)
-                _ensure_srid(connection, srid)
-                connection.execute(f"CREATE TABLE {SETTINGS_TABLE} (key TEXT PRIMARY KEY, value TEXT)")
-                settings = {
-                    "schema_version": str(SCHEMA_VERSION),
-                    "application": "tongcheng",
-                    "app_version": __version__,
-                    "workspace_id": str(uuid_module.uuid4()),
-                    "crs": f"EPSG:{srid}",
-                    "crs_name": crs_name,
-                    "srid": str(srid),
-                    "user": user or login_name(),
-                    "timezone": timezone,
-                    "created_at": _now(),
-                    "tracking": "1",
-                }
-                connection.executemany(f"INSERT INTO {SETTINGS_TABLE} VALUES (?, ?)", settings.items())
-                connection.execute(
-                    f"CREATE TABLE {LAYERS_TABLE} (name TEXT PRIMARY KEY, position INTEGER, definition TEXT NOT NULL)"
-                )
-                codelists = (folder / "_codelists.toml").read_text("utf-8") if (folder / "_codelists.toml").exists() else ""
-                connection.execute(
-                    f"INSERT INTO {SETTINGS_TABLE} VALUES ('codelists', ?)", (codelists,)
-                )
-                for statement in changes_table_ddl():
-                    connection.execute(statement)
-                for position, definition in enumerate(definitions.values()):
-                    _create_layer(connection, definition, srid)
-                    connection.execute(
-                        f"INSERT INTO {LAYERS_TABLE} VALUES (?, ?, ?)",
-                        (definition.name, position, definition.source.read_text("utf-8")),
-                    )
-                connection.execute("COMMIT")
-                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            os.replace(partial, path)
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(partial) + suffix).unlink(missing_ok=True)
+        create_workspace_file(path, crs=crs, user=user, definitions_folder=definitions_folder, timezone=timezone)
         return cls.open(path)
 
     @classmethod
-    def open(cls, path):
+    def open(cls, path: str | os.PathLike[str]) -> Workspace:
         """Open an existing workspace.
 
         Raises
@@ -242,7 +136,8 @@ class Workspace:
                 if "not a database" in str(e):
                     raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace (not an SQLite file)") from None
                 if "no such table" in str(e):
-                    raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace (no {SETTINGS_TABLE} table)") from None
+                    raise NotAWorkspaceError(
+                        f"{path}: not a Tongcheng workspace (no {SETTINGS_TABLE} table)") from None
                 raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace ({e})") from None
             if rows.get("application") != "tongcheng":
                 raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace")
@@ -260,26 +155,27 @@ class Workspace:
             connection.close()
             raise
 
-    def close(self):
+    def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
-    def __enter__(self):
+    def __enter__(self) -> Workspace:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         self.close()
 
     @property
-    def connection(self):
+    def connection(self) -> sqlite3.Connection:
         """The SQLite connection (SpatiaLite loaded). For the core's own modules."""
         if self._connection is None:
             raise WorkspaceError(f"{self.path}: the workspace is closed")
         return self._connection
 
     @contextmanager
-    def reader(self):
+    def reader(self) -> Iterator[sqlite3.Connection]:
         """A separate read-only connection, e.g. for a render thread (WAL lets it read while we write)."""
         connection = connect(self.path, readonly=True)
         try:
@@ -290,7 +186,7 @@ class Workspace:
     # --- transactions ---------------------------------------------------------------
 
     @contextmanager
-    def session(self):
+    def session(self) -> Iterator[sqlite3.Connection]:
         """A transaction: the outermost session owns it, inner sessions reuse it.
 
         Leaving the outermost session commits; an exception rolls everything
@@ -338,7 +234,7 @@ class Workspace:
             self._depth -= 1
 
     @contextmanager
-    def untracked(self):
+    def untracked(self) -> Iterator[sqlite3.Connection]:
         """A session whose edits become part of the base state (not tracked).
 
         For loading a base: the demo data, a checkout, an update from the office.
@@ -353,33 +249,39 @@ class Workspace:
 
     # --- settings --------------------------------------------------------------------
 
-    def setting(self, key, default=None):
+    @overload
+    def setting(self, key: str, default: None = None) -> str | None: ...
+
+    @overload
+    def setting(self, key: str, default: str) -> str: ...
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
         row = self.connection.execute(f"SELECT value FROM {SETTINGS_TABLE} WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
-    def set_setting(self, key, value):
+    def set_setting(self, key: str, value: object) -> None:
         with self.session() as connection:
             self._set_setting(connection, key, value)
 
     @staticmethod
-    def _set_setting(connection, key, value):
+    def _set_setting(connection: sqlite3.Connection, key: str, value: object) -> None:
         connection.execute(
             f"INSERT INTO {SETTINGS_TABLE} VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, None if value is None else str(value)),
         )
 
     @property
-    def user(self):
+    def user(self) -> str | None:
         """The name written into the audit columns of this workspace's edits."""
         return self.setting("user")
 
     @user.setter
-    def user(self, name):
+    def user(self, name: str | None) -> None:
         self.set_setting("user", name)
 
     # --- layers ----------------------------------------------------------------------
 
-    def layer(self, name):
+    def layer(self, name: str) -> LayerDefinition:
         """The definition of a layer of this workspace."""
         try:
             return self.definitions[name]
@@ -388,19 +290,19 @@ class Workspace:
                 f"{self.path}: no layer {name!r} (layers: {', '.join(self.definitions)})"
             ) from None
 
-    def count(self, layer):
+    def count(self, layer: str) -> int:
         self.layer(layer)
         return self.connection.execute(f"SELECT count(*) FROM {layer}").fetchone()[0]
 
-    def extent(self, layer):
+    def extent(self, layer: str) -> BBox | None:
         """(minx, miny, maxx, maxy) of a layer's features, or None if it has none."""
         self.layer(layer)
         row = self.connection.execute(
             f"SELECT min(xmin), min(ymin), max(xmax), max(ymax) FROM idx_{layer}_geom"
         ).fetchone()
-        return None if row[0] is None else tuple(row)
+        return None if row[0] is None else (row[0], row[1], row[2], row[3])
 
-    def full_extent(self):
+    def full_extent(self) -> BBox | None:
         extents = [e for e in (self.extent(name) for name in self.definitions) if e]
         if not extents:
             return None
@@ -409,42 +311,44 @@ class Workspace:
 
     # --- features ----------------------------------------------------------------------
 
-    def _columns(self, layer):
+    def _columns(self, layer: str) -> tuple[str, ...]:
         return self.layer(layer).field_names
 
-    def _row_to_feature(self, layer, row):
+    def _row_to_feature(self, layer: str, row: Sequence[Any]) -> Feature:
         names = self._columns(layer)
         fid, uuid, wkb = row[0], row[1], row[2]
-        attributes = dict(zip(names, row[3 : 3 + len(names)]))
-        audit = dict(zip(AUDIT_COLUMNS, row[3 + len(names) :]))
+        attributes = dict(zip(names, row[3 : 3 + len(names)], strict=True))
+        audit = dict(zip(AUDIT_COLUMNS, row[3 + len(names) :], strict=True))
         geometry = shapely.from_wkb(wkb) if wkb is not None else None
         return Feature(layer, fid, uuid, attributes, geometry, audit)
 
-    def _select(self, layer):
+    def _select(self, layer: str) -> str:
         names = ", ".join(self._columns(layer) + AUDIT_COLUMNS)
         return f"SELECT fid, uuid, AsBinary(geom), {names} FROM {layer}"
 
-    def get(self, layer, fid):
+    def get(self, layer: str, fid: int) -> Feature:
         """The feature with this fid."""
         row = self.connection.execute(self._select(layer) + " WHERE fid = ?", (fid,)).fetchone()
         if row is None:
             raise FeatureNotFoundError(f"{layer}: no feature with fid {fid}")
         return self._row_to_feature(layer, row)
 
-    def find(self, layer, uuid):
+    def find(self, layer: str, uuid: str) -> Feature:
         """The feature with this uuid."""
         row = self.connection.execute(self._select(layer) + " WHERE uuid = ?", (uuid,)).fetchone()
         if row is None:
             raise FeatureNotFoundError(f"{layer}: no feature with uuid {uuid}")
         return self._row_to_feature(layer, row)
 
-    def features(self, layer, where=None, parameters=()):
+    def features(self, layer: str, where: str | None = None,
+                 parameters: Sequence[Any] | Mapping[str, Any] = ()) -> Iterator[Feature]:
         """Every feature of a layer, optionally filtered by an SQL condition."""
         sql = self._select(layer) + (f" WHERE {where}" if where else "") + " ORDER BY fid"
         for row in self.connection.execute(sql, parameters):
             yield self._row_to_feature(layer, row)
 
-    def insert(self, layer, attributes, geometry, *, uuid=None, fid=None):
+    def insert(self, layer: str, attributes: Mapping[str, Any], geometry: Any, *, uuid: str | None = None,
+               fid: int | None = None) -> Feature:
         """Validate and insert one feature; returns it as stored.
 
         ``uuid`` and ``fid`` are given only to restore a deleted feature (undo).
@@ -455,19 +359,24 @@ class Workspace:
             fid = self._insert_row(layer, values, geometry, uuid or new_uuid(), fid)
         return self.get(layer, fid)
 
-    def _insert_row(self, layer, values, geometry, uuid, fid=None):
-        now = _now()
+    def _insert_row(self, layer: str, values: Mapping[str, Any], geometry: Any, uuid: str,
+                    fid: int | None = None) -> int:
+        now = now_text()
         user = self.user
-        row = {"uuid": uuid, **values, "created_by": user, "created_at": now, "modified_by": user, "modified_at": now}
+        row: dict[str, Any] = {"uuid": uuid, **values, "created_by": user, "created_at": now,
+                               "modified_by": user, "modified_at": now}
         if fid is not None:
             row["fid"] = fid
         row["geom"] = geometry_blob(conform_geometry(self.layer(layer), geometry), self.srid)
         cursor = self.connection.execute(
             f"INSERT INTO {layer} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
         )
+        assert cursor.lastrowid is not None  # an INSERT into a rowid table sets it
         return cursor.lastrowid
 
-    def insert_many(self, layer, features, *, progress=None, cancel=None, batch_size=5000):
+    def insert_many(self, layer: str, features: Iterable[FeatureItem], *,
+                    progress: Callable[[int], object] | None = None, cancel: Callable[[], bool] | None = None,
+                    batch_size: int = 5000) -> int:
         """Validate and insert many features in one transaction.
 
         Parameters
@@ -491,65 +400,13 @@ class Workspace:
         Notes
         -----
         Loading more than one batch into an empty layer is a bulk load (see
-        ``_BulkLoad``): the spatial index is packed once at the end instead of
+        ``layers.workspace.bulk``): the spatial index is packed once at the end instead of
         being grown row by row, which is several times faster.
         """
-        definition = self.layer(layer)
-        user, now, srid = self.user, _now(), self.srid
-        names = [f.name for f in definition.fields]
-        columns = ", ".join(["uuid", *names, *AUDIT_COLUMNS, "geom"])
-        sql = f"INSERT INTO {layer} ({columns}) VALUES ({', '.join('?' * (len(names) + 6))})"
-        count = 0
-        bulk = None  # a _BulkLoad once a big load into an empty layer is recognised
-        with self.session() as connection:
-            empty_layer = connection.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {layer})").fetchone()[0]
-            batch = []
+        return bulk.insert_many(self, layer, features, progress=progress, cancel=cancel, batch_size=batch_size)
 
-            def flush():
-                geometries = validate_geometries(definition, [item[1] for item in batch], first_number=count - len(batch) + 1)
-                blobs = geometry_blobs(geometries, srid)
-                rows = []
-                for (values, _, identity), blob in zip(batch, blobs):
-                    identity = identity or {}
-                    rows.append((
-                        identity.get("uuid") or new_uuid(),
-                        *values.values(),  # every field, in the definition's order
-                        identity.get("created_by", user),
-                        identity.get("created_at", now),
-                        identity.get("modified_by", user),
-                        identity.get("modified_at", now),
-                        blob,
-                    ))
-                connection.executemany(sql, rows)
-                if bulk:
-                    bulk.add(geometries)
-                batch.clear()
-
-            for item in features:
-                attributes, geometry = item[0], item[1]
-                count += 1
-                try:
-                    values = validate_feature(definition, attributes)
-                except ValidationError as e:
-                    raise ValidationError(f"feature {count}: {e}", layer=e.layer, field=e.field, value=e.value, rule=e.rule) from None
-                batch.append((values, geometry, item[2] if len(item) > 2 else None))
-                if len(batch) >= batch_size:
-                    if empty_layer and bulk is None:
-                        bulk = _BulkLoad(connection, layer)
-                    flush()
-                    if progress:
-                        progress(count)
-                    if cancel and cancel():
-                        raise Cancelled(f"{layer}: cancelled; nothing was written")
-            if batch:
-                flush()
-            if bulk:
-                bulk.finish()
-            if progress:
-                progress(count)
-        return count
-
-    def update(self, layer, fid, attributes=None, geometry=None):
+    def update(self, layer: str, fid: int, attributes: Mapping[str, Any] | None = None,
+               geometry: Any = None) -> Feature:
         """Validate and change some fields and/or the geometry of a feature."""
         definition = self.layer(layer)
         attributes = attributes or {}
@@ -565,7 +422,7 @@ class Workspace:
             assignments.append("geom = ?")
             parameters.append(geometry_blob(conform_geometry(definition, geometry), self.srid))
         assignments += ["modified_by = ?", "modified_at = ?"]
-        parameters += [self.user, _now()]
+        parameters += [self.user, now_text()]
         with self.session() as connection:
             cursor = connection.execute(
                 f"UPDATE {layer} SET {', '.join(assignments)} WHERE fid = ?", (*parameters, fid)
@@ -574,14 +431,14 @@ class Workspace:
                 raise FeatureNotFoundError(f"{layer}: no feature with fid {fid}")
         return self.get(layer, fid)
 
-    def delete(self, layer, fid):
+    def delete(self, layer: str, fid: int) -> Feature:
         """Delete a feature; returns it as it was (so it can be restored)."""
         feature = self.get(layer, fid)
         with self.session() as connection:
             connection.execute(f"DELETE FROM {layer} WHERE fid = ?", (fid,))
         return feature
 
-    def restore(self, feature):
+    def restore(self, feature: Feature) -> Feature:
         """Put back a deleted feature with its fid, uuid and audit (undo of delete)."""
         definition = self.layer(feature.layer)
         values = validate_feature(definition, definition.editable_values(feature.attributes), feature.geometry)
@@ -596,18 +453,18 @@ class Workspace:
 
     # --- spatial queries ----------------------------------------------------------------
 
-    def _extent_condition(self, layer):
+    def _extent_condition(self, layer: str) -> str:
         return (
             f"fid IN (SELECT pkid FROM idx_{layer}_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?)"
             " AND MbrIntersects(geom, BuildMbr(?, ?, ?, ?))"
         )
 
     @staticmethod
-    def _extent_parameters(bbox):
+    def _extent_parameters(bbox: Sequence[float]) -> tuple[float, ...]:
         minx, miny, maxx, maxy = bbox
         return (maxx, minx, maxy, miny, minx, miny, maxx, maxy)
 
-    def features_in_extent(self, layer, bbox):
+    def features_in_extent(self, layer: str, bbox: Sequence[float]) -> list[Feature]:
         """Features whose bounding box meets ``bbox`` (minx, miny, maxx, maxy), via the spatial index.
 
         For point layers this is exactly the points inside the extent, its
@@ -615,7 +472,8 @@ class Workspace:
         """
         return list(self.features(layer, self._extent_condition(layer), self._extent_parameters(bbox)))
 
-    def point_arrays_in_extent(self, layer, bbox, fields=(), connection=None):
+    def point_arrays_in_extent(self, layer: str, bbox: Sequence[float], fields: Sequence[str] = (),
+                               connection: sqlite3.Connection | None = None) -> dict[str, np.ndarray]:
         """The points of a layer inside ``bbox`` (edges included) as numpy arrays, for drawing.
 
         The spatial index finds the candidates; their coordinates are read
@@ -638,26 +496,11 @@ class Workspace:
             raise WorkspaceError(f"{layer} is a {definition.geometry_type} layer, not a point layer")
         for name in fields:
             definition.field(name)
-        minx, miny, maxx, maxy = bbox
-        extra = "".join(f", t.{name}" for name in fields)
-        sql = (
-            f"SELECT t.fid, t.geom{extra} FROM idx_{layer}_geom AS r JOIN {layer} AS t ON t.fid = r.pkid "
-            "WHERE r.xmin <= ? AND r.xmax >= ? AND r.ymin <= ? AND r.ymax >= ?"
-        )
-        rows = (connection or self.connection).execute(sql, (maxx, minx, maxy, miny)).fetchall()
-        x, y = point_blob_coordinates([row[1] for row in rows])
-        inside = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
-        fids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        result = {"fid": fids[inside], "x": x[inside], "y": y[inside]}
-        for index, name in enumerate(fields, start=2):
-            values = np.empty(len(rows), dtype=object)
-            values[:] = [row[index] for row in rows]
-            result[name] = values[inside]
-        return result
+        return points_in_extent(connection or self.connection, layer, bbox, fields)
 
     # --- change tracking ----------------------------------------------------------------
 
-    def pending_changes(self):
+    def pending_changes(self) -> dict[str, dict[str, int]]:
         """Net changes since the base, per layer: {layer: {'insert': n, 'update': n, 'delete': n}}.
 
         Updates that returned every field to its base value are not counted.
@@ -668,7 +511,7 @@ class Workspace:
                 counts[layer][change.op] += 1
         return counts
 
-    def changes(self, layer):
+    def changes(self, layer: str) -> Iterator[Change]:
         """The net changes of one layer since the base, as ``Change`` records, by fid.
 
         One query joins the tracking table to the current and base rows. An
@@ -676,34 +519,11 @@ class Workspace:
         is no change and is left out. Geometries are WKB in ``base["geom"]``
         and ``current["geom"]``.
         """
-        definition = self.layer(layer)
-        names = ["fid", "uuid", *definition.field_names, *AUDIT_COLUMNS]
-        keys = [*names, "geom"]
-        width = len(keys)
-        sql = (
-            f"SELECT c.uuid, c.fid, c.op, c.changed_at, "
-            f"{', '.join('t.' + n for n in names)}, AsBinary(t.geom), "
-            f"{', '.join('b.' + n for n in names)}, AsBinary(b.geom) "
-            f"FROM {CHANGES_TABLE} AS c LEFT JOIN {layer} AS t ON t.uuid = c.uuid "
-            f"LEFT JOIN {base_table(layer)} AS b ON b.uuid = c.uuid WHERE c.layer = ? ORDER BY c.fid"
-        )
-        compared = (*definition.field_names, "geom")
-        for row in self.connection.execute(sql, (layer,)):
-            uuid, fid, op, changed_at = row[:4]
-            current = dict(zip(keys, row[4 : 4 + width])) if op != "delete" else None
-            base = dict(zip(keys, row[4 + width :])) if op != "insert" else None
-            if op == "insert":
-                changed = compared
-            elif op == "delete":
-                changed = ()
-            else:
-                changed = tuple(name for name in compared if not same_value(base[name], current[name]))
-                if not changed:
-                    continue
-            yield Change(layer, uuid, fid, op, changed, base, current, changed_at)
+        return net_changes(self.connection, self.layer(layer))
 
     def raw_rows(self, layer: str) -> Iterator[dict[str, Any]]:
-        """Every row of a layer as stored: ``fid``, ``uuid``, the fields, the audit columns, ``geom`` as WKB.
+        """Every row of a layer as stored: ``fid``, ``uuid``, the fields, the audit columns,
+        ``geom`` as WKB.
 
         For sync, which compares and rewrites whole rows.
         """
@@ -711,7 +531,7 @@ class Workspace:
         names = ["fid", "uuid", *definition.field_names, *AUDIT_COLUMNS]
         sql = f"SELECT {', '.join(names)}, AsBinary(geom) FROM {layer}"
         for row in self.connection.execute(sql):
-            values = dict(zip(names, row[:-1]))
+            values = dict(zip(names, row[:-1], strict=True))
             values["geom"] = row[-1]
             yield values
 
@@ -752,10 +572,10 @@ class Workspace:
                 if row.get("fid") is not None:
                     columns.append("fid")
                     values.append(row["fid"])
-                connection.execute(f"INSERT INTO {layer} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                                   values)
+                placeholders = ", ".join("?" * len(columns))
+                connection.execute(f"INSERT INTO {layer} ({', '.join(columns)}) VALUES ({placeholders})", values)
 
-    def reset_base(self, layers=None):
+    def reset_base(self, layers: Iterable[str] | None = None) -> None:
         """Make the current state the base: forget the tracked changes of these layers (default all).
 
         For sync: after a change package is sent, and when an update from the
@@ -767,7 +587,7 @@ class Workspace:
                 connection.execute(f"DELETE FROM {CHANGES_TABLE} WHERE layer = ?", (layer,))
                 connection.execute(f"DELETE FROM {base_table(layer)}")
 
-    def summary(self):
+    def summary(self) -> dict[str, Any]:
         """Facts about the workspace for ``tongcheng info``: file, CRS, user, layers, counts, changes."""
         pending = self.pending_changes()
         return {
@@ -776,7 +596,7 @@ class Workspace:
             "crs": self.crs,
             "crs_name": self.setting("crs_name"),
             "user": self.user,
-            "schema_version": int(self.setting("schema_version")),
+            "schema_version": int(self.setting("schema_version", "0")),
             "created_at": self.setting("created_at"),
             "layers": [
                 {
@@ -790,133 +610,3 @@ class Workspace:
                 for name, definition in self.definitions.items()
             ],
         }
-
-
-# --- helpers -----------------------------------------------------------------------------
-
-
-class _BulkLoad:
-    """A big load into an empty layer, inside the caller's transaction.
-
-    SpatiaLite's per-row triggers on insert are suspended: the spatial index
-    trigger (the index is packed once at the end with ``bulk_load_rtree``),
-    the geometry-type check (every blob was made by us from validated
-    geometries of the layer's type and SRID) and the last-insert timestamp
-    (stamped once at the end); so is our change-tracking insert trigger when
-    tracking is off (a base state is being loaded: it would record nothing). They are restored before the transaction
-    commits; on an error the rollback restores them with everything else.
-    """
-
-    def __init__(self, connection, layer):
-        self.connection = connection
-        self.layer = layer
-        names = [f"ggi_{layer}_geom", f"tmi_{layer}_geom", f"gii_{layer}_geom"]
-        tracking = connection.execute(f"SELECT value FROM {SETTINGS_TABLE} WHERE key = 'tracking'").fetchone()
-        if tracking and tracking[0] == "0":  # loading a base state: our insert trigger would do nothing per row
-            names.append(f"tongcheng_insert_{layer}")
-        self.triggers = connection.execute(
-            f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({', '.join('?' * len(names))})",
-            names,
-        ).fetchall()
-        for name, _ in self.triggers:
-            connection.execute(f'DROP TRIGGER "{name}"')
-        # Reads through the memory map would leave every page of the growing file
-        # resident; a load only appends, so plain reads serve it as fast.
-        connection.execute("PRAGMA mmap_size = 0")
-        # A big page cache keeps the growing table and uuid index in memory instead of
-        # spilling pages to the WAL and reading them back (about a third faster).
-        connection.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
-        self.bounds = []
-        self.last_fids = []
-
-    def add(self, geometries):
-        """Record the bounds of a batch just inserted (its fids are the last ones given)."""
-        self.bounds.append(shapely.bounds(geometries))
-        last = self.connection.execute(f"SELECT max(fid) FROM {self.layer}").fetchone()[0]
-        self.last_fids.append((last, len(geometries)))
-
-    def finish(self):
-        ids = np.concatenate([np.arange(last - n + 1, last + 1, dtype=np.int64) for last, n in self.last_fids])
-        bounds = np.concatenate(self.bounds)
-        count = self.connection.execute(f"SELECT count(*) FROM {self.layer}").fetchone()[0]
-        if count != len(ids) or ids[0] != self.connection.execute(f"SELECT min(fid) FROM {self.layer}").fetchone()[0]:
-            raise WorkspaceError(f"{self.layer}: bulk load lost track of fids; nothing was written")
-        bulk_load_rtree(self.connection, f"idx_{self.layer}_geom", ids, bounds[:, 0], bounds[:, 2], bounds[:, 1], bounds[:, 3])
-        for _, sql in self.triggers:
-            self.connection.execute(sql)
-        self.connection.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-        self.connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        self.connection.execute(
-            f"UPDATE geometry_columns_time SET last_insert = {NOW_SQL} WHERE lower(f_table_name) = lower(?)", (self.layer,)
-        )
-
-
-class _closing:
-    """Close an sqlite3 connection on exit (sqlite3's own context manager only commits)."""
-
-    def __init__(self, connection):
-        self.connection = connection
-
-    def __enter__(self):
-        return self.connection
-
-    def __exit__(self, *exc):
-        self.connection.close()
-
-
-def login_name():
-    """The user's login name: the default name in audit columns."""
-    try:
-        return os.getlogin()
-    except OSError:
-        import getpass
-
-        return getpass.getuser()
-
-
-def _ensure_srid(connection, srid):
-    if connection.execute("SELECT 1 FROM spatial_ref_sys WHERE srid = ?", (srid,)).fetchone():
-        return
-    parsed = pyproj.CRS.from_epsg(srid)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # PROJ strings lose detail; the WKT beside it keeps it
-        proj4 = parsed.to_proj4()
-    connection.execute(
-        "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, ref_sys_name, proj4text, srtext) VALUES (?, 'epsg', ?, ?, ?, ?)",
-        (srid, srid, parsed.name, proj4, parsed.to_wkt("WKT1_GDAL")),
-    )
-
-
-def _create_layer(connection, definition, srid):
-    name = definition.name
-    field_columns = ",\n    ".join(f"{f.name} {f.sql_type}" for f in definition.fields)
-    connection.execute(
-        f"""CREATE TABLE {name} (
-    fid INTEGER PRIMARY KEY AUTOINCREMENT,
-    uuid TEXT NOT NULL UNIQUE DEFAULT {_UUID4_SQL},
-    {field_columns},
-    created_by TEXT,
-    created_at TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    modified_by TEXT,
-    modified_at TEXT
-)"""
-    )
-    result = connection.execute(
-        "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY', 1)", (name, srid, definition.geometry_type)
-    ).fetchone()[0]
-    if result != 1:
-        raise WorkspaceError(f"SpatiaLite refused the geometry column of {name!r}")
-    connection.execute("SELECT CreateSpatialIndex(?, 'geom')", (name,))
-    columns = [(row[1], row[2]) for row in connection.execute(f"PRAGMA table_info({name})")]
-    for statement in tracking_ddl(name, columns):
-        connection.execute(statement)
-
-
-def _definitions_from_workspace(connection):
-    """The layer definitions stored in the workspace, in layer-panel order."""
-    row = connection.execute(f"SELECT value FROM {SETTINGS_TABLE} WHERE key = 'codelists'").fetchone()
-    codelists = parse_codelists(tomllib.loads(row[0]), "workspace code lists") if row and row[0] else {}
-    definitions = {}
-    for name, text in connection.execute(f"SELECT name, definition FROM {LAYERS_TABLE} ORDER BY position"):
-        definitions[name] = parse_definition(tomllib.loads(text), codelists, f"workspace layer {name}", name)
-    return definitions

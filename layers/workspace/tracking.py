@@ -19,8 +19,15 @@ loaded, e.g. when the demo or a checkout fills a new workspace.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from layers.workspace.values import same_value
+
+if TYPE_CHECKING:
+    from layers.schema.definitions import LayerDefinition
 
 __all__ = [
     "CHANGES_TABLE",
@@ -28,7 +35,11 @@ __all__ = [
     "base_table",
     "tracking_ddl",
     "NOW_SQL",
+    "AUDIT_COLUMNS",
+    "net_changes",
 ]
+
+AUDIT_COLUMNS = ("created_by", "created_at", "modified_by", "modified_at")
 
 CHANGES_TABLE = "tongcheng_changes"
 SETTINGS_TABLE = "tongcheng_settings"
@@ -151,3 +162,39 @@ class Change:
     base: dict | None
     current: dict | None
     changed_at: str
+
+
+def net_changes(connection: sqlite3.Connection, definition: LayerDefinition) -> Iterator[Change]:
+    """The net changes of a layer since the base, as ``Change`` records, by fid (``Workspace.changes``).
+
+    One query joins the tracking table to the current and base rows. An
+    update that returned every field (and the geometry) to its base value
+    is no change and is left out. Geometries are WKB in ``base["geom"]``
+    and ``current["geom"]``.
+    """
+    layer = definition.name
+    names = ["fid", "uuid", *definition.field_names, *AUDIT_COLUMNS]
+    keys = [*names, "geom"]
+    width = len(keys)
+    sql = (
+        f"SELECT c.uuid, c.fid, c.op, c.changed_at, "
+        f"{', '.join('t.' + n for n in names)}, AsBinary(t.geom), "
+        f"{', '.join('b.' + n for n in names)}, AsBinary(b.geom) "
+        f"FROM {CHANGES_TABLE} AS c LEFT JOIN {layer} AS t ON t.uuid = c.uuid "
+        f"LEFT JOIN {base_table(layer)} AS b ON b.uuid = c.uuid WHERE c.layer = ? ORDER BY c.fid"
+    )
+    compared = (*definition.field_names, "geom")
+    for row in connection.execute(sql, (layer,)):
+        uuid, fid, op, changed_at = row[:4]
+        current = dict(zip(keys, row[4 : 4 + width], strict=True)) if op != "delete" else None
+        base = dict(zip(keys, row[4 + width :], strict=True)) if op != "insert" else None
+        if op == "insert":
+            changed = compared
+        elif op == "delete":
+            changed = ()
+        else:
+            assert base is not None and current is not None  # an update has both rows
+            changed = tuple(name for name in compared if not same_value(base[name], current[name]))
+            if not changed:
+                continue
+        yield Change(layer, uuid, fid, op, changed, base, current, changed_at)

@@ -124,7 +124,8 @@ def test_code_labels_raw_values_fid_role_and_check_states(session):
     boolean = model.index(0, model.column_of("open_24h"))
     assert model.data(boolean) is None
     stored = session.feature("toilets", model.fid_at(0)).attributes["open_24h"]
-    assert model.data(boolean, Qt.ItemDataRole.CheckStateRole) == (Qt.CheckState.Checked if stored else Qt.CheckState.Unchecked)
+    expected = Qt.CheckState.Checked if stored else Qt.CheckState.Unchecked
+    assert model.data(boolean, Qt.ItemDataRole.CheckStateRole) == expected
     assert model.data(index, Qt.ItemDataRole.CheckStateRole) is None
     zh = AttributeTableModel(session, "toilets", language="zh_CN")
     assert zh.data(zh.index(0, column)) == raw  # the zh_CN labels are the stored terms
@@ -175,7 +176,6 @@ def test_set_data_requests_an_edit_and_changes_nothing(session, qtbot):
 def test_edit_round_trip_with_targeted_data_changed(session, qtbot):
     model = AttributeTableModel(session, "toilets", language="en")
     row = 300
-    fid = model.fid_at(row)
     column = model.column_of("seats_male")
     model.data(model.index(row, column))  # cache the window
 

@@ -426,13 +426,13 @@ def test_bulk_geometry_helpers(qapp):
     x = np.array([1.5, 2.5, 3.25])
     y = np.array([4.0, 5.0, 6.5])
     polygon = polygon_from_xy(x, y)
-    assert [(p.x(), p.y()) for p in polygon] == list(zip(x, y))
+    assert [(p.x(), p.y()) for p in polygon] == list(zip(x, y, strict=True))
     path = path_from_lines(np.array([[0, 0], [1, 1], [2, 0], [5, 5], [6, 6]], float),
                            np.array([3, 2]))
     assert path.elementCount() == 5
     assert path.elementAt(3).isMoveTo() and path.elementAt(4).isLineTo()
     ux, uy = unique_pixels(np.array([10.2, 10.7, 11.1]), np.array([5.5, 5.9, 5.0]), 20, 20, 2)
-    assert sorted(zip(ux, uy)) == [(10.5, 5.5), (11.5, 5.5)]
+    assert sorted(zip(ux, uy, strict=True)) == [(10.5, 5.5), (11.5, 5.5)]
 
 
 def test_array_source_queries_and_edits():

@@ -1,4 +1,5 @@
-"""The editor's log: a rotating file, unexpected errors logged with their traceback and shown, Help > Open log folder."""
+"""The editor's log: a rotating file, unexpected errors logged with their traceback and shown,
+Help > Open log folder."""
 
 from __future__ import annotations
 

@@ -46,7 +46,7 @@ def test_receive_update_with_a_choice_per_field_keeps_the_workspace_sound(qtbot,
     other = tmp_path / "other.sqlite"
     checkout(master, other, user="李四")
     with Workspace.open(other) as ws:
-        for uuid, name in zip(u, FIELDS):
+        for uuid, name in zip(u[:3], FIELDS, strict=True):
             ws.update("toilets", ws.find("toilets", uuid).fid, {name: OFFICE_VALUES[name]})
         write_changes(ws, tmp_path / "other.gpkg")
     apply_package(master, tmp_path / "other.gpkg")
@@ -55,14 +55,14 @@ def test_receive_update_with_a_choice_per_field_keeps_the_workspace_sound(qtbot,
 
     w, sync = open_sync_window(qtbot, field, prompts)
     windows.append(w)
-    for uuid, name in zip(u, FIELDS):   # unsaved edits, saved when the menu asks
+    for uuid, name in zip(u[:3], FIELDS, strict=True):   # unsaved edits, saved when the menu asks
         assert w.change_attributes("toilets", w.workspace.find("toilets", uuid).fid, {name: FIELD_VALUES[name]})
     before = _rows(field)
 
     def review(dialog):
         table = dialog.conflicts
         assert len(table.conflicts) == 3
-        for uuid, name, choice in zip(u, FIELDS, CHOICES):
+        for uuid, name, choice in zip(u[:3], FIELDS, CHOICES, strict=True):
             table.set_choice(table.row_of("toilets", uuid, name), choice)
         return True
 
@@ -85,7 +85,7 @@ def test_receive_update_with_a_choice_per_field_keeps_the_workspace_sound(qtbot,
     # Every row is what the choices say: the office's value, or the field's.
     expected = {uuid: (dict(attributes), geometry) for uuid, (attributes, geometry) in before.items()}
     assert set(expected) == office_uuids
-    for uuid, name, choice in zip(u, FIELDS, CHOICES):
+    for uuid, name, choice in zip(u[:3], FIELDS, CHOICES, strict=True):
         expected[uuid][0][name] = OFFICE_VALUES[name] if choice == "office" else FIELD_VALUES[name]
     after = _rows(field)
     assert after == expected

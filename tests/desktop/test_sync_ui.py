@@ -142,7 +142,8 @@ def test_send_changes_saves_first_and_writes_a_package_with_counts(qtbot, office
         ops = {r["uuid"]: r["op"] for r in gp.rows("toilets")}
     assert ops == {u[0]: "update", u[1]: "update", u[2]: "delete"}
     message = [m for kind, m in prompts.asked if kind == "information"][-1]
-    assert "Public toilets: 0 inserted, 2 updated, 1 deleted" in message or ": 0 inserted, 2 updated, 1 deleted" in message
+    assert ("Public toilets: 0 inserted, 2 updated, 1 deleted" in message
+            or ": 0 inserted, 2 updated, 1 deleted" in message)
     # the base was reset: nothing more to send
     assert sum(sum(c.values()) for c in sync.pending_counts().values()) == 0
     # the office can apply it

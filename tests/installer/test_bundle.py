@@ -69,7 +69,8 @@ def run(bundle, home, *args, env=None, timeout=600, check=True, executable=None)
     result = subprocess.run([str(executable or bundle / "tongcheng"), *map(str, args)], cwd=home, env=environment,
                             capture_output=True, text=True, encoding="utf-8", timeout=timeout)
     if check:
-        assert result.returncode == 0, f"tongcheng {' '.join(map(str, args))}: {result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+        assert result.returncode == 0, (
+            f"tongcheng {' '.join(map(str, args))}: {result.stdout[-2000:]}\n{result.stderr[-4000:]}")
     return result
 
 

@@ -13,10 +13,10 @@ import pytest
 
 from layers.geopackage import open_geopackage
 from layers.sync.master import read_master
+from tests.conftest import TESTDATA as DATA_ROOT
 from tests.layers.test_gpkg import assert_valid
 
 ROOT = Path(__file__).resolve().parents[2]
-from tests.conftest import TESTDATA as DATA_ROOT
 
 TESTDATA = DATA_ROOT / "gpkg"
 TONGCHENG = [sys.executable, "-m", "layers.cli.main"]
@@ -137,7 +137,8 @@ def test_export_command(master, tmp_path, fmt, name):
         assert len(features["toilets"]) == expected
     else:
         files = sorted((tmp_path / name).iterdir())
-        main = next(p for p in files if p.name.startswith("toilets") and p.suffix in (".geojson", ".csv", ".fgb", ".shp"))
+        main = next(p for p in files
+                    if p.name.startswith("toilets") and p.suffix in (".geojson", ".csv", ".fgb", ".shp"))
         options = {"X_POSSIBLE_NAMES": "X", "Y_POSSIBLE_NAMES": "Y"} if fmt == "CSV" else {}
         with fiona.open(main, **options) as src:
             assert len(src) == expected

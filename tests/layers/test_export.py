@@ -82,7 +82,8 @@ def test_gpkg_export_is_valid_and_keeps_values_but_not_internals(sources, tmp_pa
 def test_filter_and_layers(sources, tmp_path):
     out = tmp_path / "in_use.gpkg"
     result = export(sources["master"], out, layers=["toilets"], where="status = '在用' AND seats_male >= 2")
-    expected = {u for u, r in master_toilets(sources["master"]).items() if r["status"] == "在用" and r["seats_male"] >= 2}
+    expected = {u for u, r in master_toilets(sources["master"]).items()
+                if r["status"] == "在用" and r["seats_male"] >= 2}
     assert result.layers == {"toilets": len(expected)}
     features = assert_valid(out)
     assert {f["properties"]["uuid"] for f in features["toilets"]} == expected

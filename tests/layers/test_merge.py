@@ -20,6 +20,7 @@ from layers.sync.merge import (
     same_value,
     three_way,
 )
+from tests.conftest import TESTDATA as DATA_ROOT
 from tests.layers.test_gpkg import assert_valid
 
 
@@ -27,7 +28,6 @@ def word(conflict):
     """A conflict's resolution in the generic-file words (theirs = office, ours = field)."""
     return {Side.OFFICE: "theirs", Side.FIELD: "ours", None: "unresolved"}[conflict.resolution]
 
-from tests.conftest import TESTDATA as DATA_ROOT
 
 TESTDATA = DATA_ROOT / "gpkg"
 

@@ -9,7 +9,7 @@ import shapely
 from shapely.geometry import LineString, MultiLineString, MultiPoint, Point, Polygon
 
 from layers.sqlite.spatialite import connect, geometry_blob, geometry_blobs, point_blobs
-from layers.workspace.store import new_uuid
+from layers.workspace.identity import new_uuid
 
 GEOMETRIES = [
     Point(410_520.25, 3_393_260.5),

@@ -37,7 +37,8 @@ def test_new_workspace_is_a_spatialite_file_with_one_table_per_layer(workspace):
     assert {"created_by", "created_at", "modified_by", "modified_at", "geom"} <= set(columns)
     geometry_columns = dict(connection.execute("SELECT f_table_name, srid FROM geometry_columns"))
     assert geometry_columns["toilets"] == 4544 and geometry_columns["gps_tracks"] == 4544
-    indexed = {row[0] for row in connection.execute("SELECT f_table_name FROM geometry_columns WHERE spatial_index_enabled = 1")}
+    indexed = {row[0] for row in connection.execute(
+        "SELECT f_table_name FROM geometry_columns WHERE spatial_index_enabled = 1")}
     assert indexed == set(workspace.definitions)
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert workspace.setting("schema_version") == str(SCHEMA_VERSION)
@@ -157,7 +158,8 @@ def test_invalid_feature_is_refused_and_nothing_is_written(workspace):
 
 
 def test_update_recomputes_derived_area(workspace):
-    sign = workspace.insert("signboards", {"business_name": "王记面馆", "district": "锦江区", "width_m": 2, "height_m": 1}, CHUNXI)
+    sign = workspace.insert(
+        "signboards", {"business_name": "王记面馆", "district": "锦江区", "width_m": 2, "height_m": 1}, CHUNXI)
     assert sign.attributes["area_m2"] == 2.0
     assert workspace.update("signboards", sign.fid, {"width_m": 4}).attributes["area_m2"] == 4.0
     assert workspace.update("signboards", sign.fid, {"height_m": 2.5}).attributes["area_m2"] == 10.0

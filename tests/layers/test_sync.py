@@ -16,7 +16,7 @@ import pytest
 import shapely
 from shapely import Point
 
-from layers.errors import GeoPackageError, SyncError
+from layers.errors import FeatureNotFoundError, GeoPackageError, SyncError
 from layers.geopackage import open_geopackage
 from layers.sync.apply import apply_package
 from layers.sync.changes import read_package, write_changes
@@ -665,7 +665,7 @@ def test_update_with_resolutions_writes_field_choices_as_pending_edits(behind):
         assert ws.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert ws.find("toilets", s.u[0]).attributes["name"] == "C名"
         assert ws.find("toilets", s.u[2]).attributes["name"] == "C改名"
-        with pytest.raises(Exception):
+        with pytest.raises(FeatureNotFoundError):
             ws.find("toilets", s.u[4])
         assert ws.find("toilets", s.u[5]).geometry.equals_exact(target, 0)
         assert ws.find("toilets", s.u[6]).attributes["seats_male"] == s.seats + 1
