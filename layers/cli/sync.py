@@ -31,6 +31,21 @@ def _layers(text: str | None) -> list[str] | None:
     return [name.strip() for name in text.split(",") if name.strip()] if text else None
 
 
+def _merge_options(parser: argparse.ArgumentParser) -> None:
+    """The options apply and update share: policy, report, dry run, resolutions."""
+    from layers.sync.resolutions import POLICIES
+
+    parser.add_argument("--policy", choices=POLICIES, default="office",
+                        help="who wins a conflict: office, field, newest (the later edit), or manual "
+                             "(office value kept, conflict left unresolved); default office")
+    parser.add_argument("--report", help="write counts and every conflict to this JSON file")
+    parser.add_argument("--dry-run", action="store_true", help="print the counts; write nothing")
+    parser.add_argument("--resolutions", metavar="FILE.json",
+                        help="a choice per conflict: the report of a --dry-run with each \"choice\" set to "
+                             "\"office\", \"field\" or {\"value\": ...}; refused if it does not match the "
+                             "conflicts")
+
+
 def _print_counts(layers: Mapping[str, LayerCounts], title: str) -> None:
     header = f"{'layer':<15}{'inserts':>9}{'updates':>9}{'deletes':>9}{'conflicts':>11}"
     print(title)
@@ -40,12 +55,19 @@ def _print_counts(layers: Mapping[str, LayerCounts], title: str) -> None:
         print(f"{name:<15}{c.inserts:>9}{c.updates:>9}{c.deletes:>9}{c.conflicts:>11}")
 
 
+def _outcome(conflict: Conflict, shown: Mapping[str, object]) -> str:
+    """What a conflict ended as: the side kept, or the value chosen in a resolutions file."""
+    if isinstance(conflict.choice, dict):
+        return f"value {_short(shown['kept'])} (chosen)"
+    return conflict.resolution_text
+
+
 def _print_conflicts(conflicts: Sequence[Conflict], limit: int = 20) -> None:
     for c in conflicts[:limit]:
         shown = c.to_dict()
         print(f"conflict  {c.layer} {c.uuid} {c.field} ({c.kind}): "
               f"office {_short(shown['office_value'])} [{c.office_editor or '?'}], "
-              f"field {_short(shown['field_value'])} [{c.field_editor or '?'}] -> {c.resolution_text}",
+              f"field {_short(shown['field_value'])} [{c.field_editor or '?'}] -> {_outcome(c, shown)}",
               file=sys.stderr)
     if len(conflicts) > limit:
         print(f"... and {len(conflicts) - limit} more conflicts (see the report)", file=sys.stderr)
@@ -176,7 +198,6 @@ def cmd_export(args: argparse.Namespace) -> None:
 def add_commands(commands: Commands) -> None:
     """Add the sync and exchange commands to the ``tongcheng`` argument parser's subparsers."""
     from layers.sync.files import POLICIES as FILE_POLICIES
-    from layers.sync.resolutions import POLICIES
 
     p = commands.add_parser("checkout", help="make an offline workspace from the office master")
     p.add_argument("master", help="the master GeoPackage")
@@ -192,30 +213,18 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("out", help="the change package to write (.gpkg)")
     p.set_defaults(run=cmd_changes)
 
-    policy_help = ("who wins a conflict: office, field, newest (the later edit), or manual "
-                   "(office value kept, conflict left unresolved); default office")
     p = commands.add_parser("apply", help="apply a change package to the master (three-way, per field)",
                             epilog=_EPILOG)
     p.add_argument("master")
     p.add_argument("package")
-    p.add_argument("--policy", choices=POLICIES, default="office", help=policy_help)
-    p.add_argument("--report", help="write counts and every conflict to this JSON file")
-    p.add_argument("--dry-run", action="store_true", help="print the counts; write nothing")
-    p.add_argument("--resolutions", metavar="FILE.json",
-                   help="a choice per conflict: the report of a --dry-run with each \"choice\" set to "
-                        "\"office\", \"field\" or {\"value\": ...}; refused if it does not match the conflicts")
+    _merge_options(p)
     p.set_defaults(run=cmd_apply)
 
     p = commands.add_parser("update", help="bring a newer master into a workspace, keeping unsent edits",
                             epilog=_EPILOG)
     p.add_argument("workspace")
     p.add_argument("master", help="the newer master GeoPackage")
-    p.add_argument("--policy", choices=POLICIES, default="office", help=policy_help)
-    p.add_argument("--report", help="write counts and every conflict to this JSON file")
-    p.add_argument("--dry-run", action="store_true", help="print the counts; write nothing")
-    p.add_argument("--resolutions", metavar="FILE.json",
-                   help="a choice per conflict: the report of a --dry-run with each \"choice\" set to "
-                        "\"office\", \"field\" or {\"value\": ...}; refused if it does not match the conflicts")
+    _merge_options(p)
     p.set_defaults(run=cmd_update)
 
     p = commands.add_parser("merge", help="three-way merge of GeoPackages that share a schema",
