@@ -243,6 +243,8 @@ def test_apply_dry_run_report_edited_then_applied_with_resolutions(master, tmp_p
     after = {c["uuid"]: c for c in json.loads((tmp_path / "after.json").read_text("utf-8"))["conflicts"]}
     assert after[u[1]]["resolution"] == "field" and after[u[1]]["office_value"] == "停用"
     assert after[u[2]]["kept"] == "8:00-18:00" and after[u[2]]["field_value"] == "全天"
+    assert f"{u[2]} opening_hours (update/update)" in out.stderr
+    assert "-> value 8:00-18:00 (chosen)" in out.stderr
 
 
 def test_stale_resolutions_are_refused_and_the_master_is_unchanged(master, tmp_path):
