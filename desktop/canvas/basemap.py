@@ -80,22 +80,9 @@ def _message(error: TileFileError) -> str:
 class TileSource:
     """A tile pyramid (:class:`layers.tiles.TileFile`) with its tiles decoded to images; thread-safe.
 
-    Use :meth:`open`; tiles are addressed with rows counted from the top of
-    the matrix (the GeoPackage convention) whatever the file stores.
-
-    Attributes
-    ----------
-    path : Path
-    kind : str
-        ``"mbtiles"`` or ``"gpkg"``.
-    name : str
-        Title from the metadata, else the file name.
-    crs : pyproj.CRS
-        CRS of the tile matrix.
-    origin : tuple of float
-        Top-left corner (min x, max y) of the tile matrix, in ``crs``.
-    matrices : dict of int to TileMatrix
-        The zoom levels that hold tiles.
+    Use :meth:`open`. ``path``, ``kind``, ``name``, ``crs``, ``origin`` and
+    ``matrices`` are the tile file's (see :class:`~layers.tiles.TileFile`);
+    rows are counted from the top of the matrix whatever the file stores.
     """
 
     CACHE_SIZE = 512
