@@ -23,7 +23,16 @@ from typing import Any
 from layers.errors import GeoPackageError, SyncError
 from layers.geopackage import GeoPackage, LayerSchema, open_geopackage, temporary_path
 from layers.log import logger
-from layers.sync.merge import POLICIES, Conflict, LayerCounts, ThreeWayResult, diff_rows, json_value, three_way
+from layers.sync.merge import (
+    POLICIES,
+    Conflict,
+    LayerCounts,
+    ThreeWayResult,
+    diff_rows,
+    json_value,
+    rows_by_key,
+    three_way,
+)
 
 __all__ = ["POLICIES", "MergeResult", "merge_geopackages"]
 
@@ -139,7 +148,7 @@ def merge_geopackages(base: str | os.PathLike, theirs: str | os.PathLike,
         for layer, schema in schemas.items():
             key = "uuid" if "uuid" in schema.column_names else schema.fid_column
             ignore = (schema.fid_column,) if key != schema.fid_column else ()
-            rows = {role: _read_keyed(gp, layer, key) for role, gp in gps.items()}
+            rows = {role: rows_by_key(gp.rows(layer), key, f"{gp.path}: layer {layer!r}") for role, gp in gps.items()}
             tw = three_way(rows["base"], rows["theirs"], rows["ours"], key, policy=policy,
                            ignore=ignore, renumber=key == schema.fid_column, layer=layer)
             merged[layer] = (schema, key, rows["base"], tw)
@@ -226,19 +235,6 @@ def _schema_difference(a: LayerSchema, b: LayerSchema, a_path: Path, b_path: Pat
         if va != vb:
             return f"{attr.replace('_', ' ')} is {va!r} in {a_path} but {vb!r} in {b_path}"
     return None
-
-
-def _read_keyed(gp: GeoPackage, layer: str, key: str) -> dict:
-    """A layer's rows by *key*; SyncError naming the file for a null or repeated key."""
-    rows: dict = {}
-    for row in gp.rows(layer):
-        k = row[key]
-        if k is None:
-            raise SyncError(f"{gp.path}: layer {layer!r}: fid {row.get('fid')} has no {key}")
-        if k in rows:
-            raise SyncError(f"{gp.path}: layer {layer!r}: {key} {k!r} appears twice")
-        rows[k] = row
-    return rows
 
 
 def _write_layer(gp: GeoPackage, schema: LayerSchema, key: str, base_rows: dict,

@@ -56,6 +56,7 @@ __all__ = [
     "json_value",
     "diff_rows",
     "three_way",
+    "rows_by_key",
 ]
 
 
@@ -337,17 +338,25 @@ def diff_rows(old: Mapping[Any, Mapping] | Iterable[Mapping],
 
 def _index(rows: Mapping[Any, Mapping] | Iterable[Mapping], key: str, side: str,
            layer: str | None = None) -> dict:
-    """Rows by key; raise SyncError on a missing or repeated key."""
+    """Rows by key (a mapping is taken as it is); raise SyncError on a missing or repeated key."""
     if isinstance(rows, Mapping):
         return dict(rows)
+    return rows_by_key(rows, key, f"layer {layer!r}, {side}" if layer else side)
+
+
+def rows_by_key(rows: Iterable[Mapping], key: str, where: str) -> dict:
+    """Rows by their *key* value; SyncError starting with *where* for a missing or repeated key.
+
+    A row with a ``fid`` is named by it when its key is missing.
+    """
     out: dict = {}
-    where = f"layer {layer!r}, " if layer else ""
     for row in rows:
         k = row.get(key)
         if k is None:
-            raise SyncError(f"{where}{side}: a row has no {key}")
+            fid = row.get("fid")
+            raise SyncError(f"{where}: a row{'' if fid is None else f' (fid {fid})'} has no {key}")
         if k in out:
-            raise SyncError(f"{where}{side}: {key} {k!r} appears twice")
+            raise SyncError(f"{where}: {key} {k!r} appears twice")
         out[k] = row
     return out
 

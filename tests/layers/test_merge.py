@@ -303,6 +303,28 @@ def test_uuid_merge_per_field_conflicts_and_fid_collisions(tmp_path):
                                   "fid_was": 5, "fid": 6}]
 
 
+def test_uuid_merge_names_the_file_and_row_of_a_missing_or_repeated_key(tmp_path):
+    """Files from other tools need not constrain the key column: a null or repeated key is refused."""
+    loose = LayerSchema("toilets", [("uuid", "TEXT"), ("name", "TEXT")], "POINT", 4490)
+
+    def write(path, rows):
+        with open_geopackage(path, "w") as gp:
+            gp.create_layer(loose)
+            gp.write_rows("toilets", rows)
+        return path
+
+    a = {"fid": 1, "uuid": "u-a", "name": "春熙路", "geom": Point(104.0, 30.6)}
+    base = write(tmp_path / "base.gpkg", [a])
+    no_key = write(tmp_path / "office.gpkg", [a, {**a, "fid": 2, "uuid": None}])
+    twice = write(tmp_path / "laptop.gpkg", [a, {**a, "fid": 2}])
+    out = tmp_path / "merged.gpkg"
+    with pytest.raises(SyncError, match=r"office\.gpkg: layer 'toilets': a row \(fid 2\) has no uuid"):
+        merge_geopackages(base, no_key, base, out)
+    with pytest.raises(SyncError, match=r"laptop\.gpkg: layer 'toilets': uuid 'u-a' appears twice"):
+        merge_geopackages(base, base, twice, out)
+    assert not out.exists()
+
+
 def test_uuid_merge_manual_keeps_theirs_update_against_our_delete(tmp_path):
     base = write_facilities(tmp_path / "base.gpkg", [facility(1, "u-a", "旧名")])
     theirs = edit_copy(base, tmp_path / "t.gpkg", update={"u-a": {"name": "新名"}})
