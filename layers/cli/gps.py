@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
 from typing import TYPE_CHECKING, TextIO
@@ -60,6 +61,25 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--max-speed", type=float, metavar="KMH", help="drop track points reached faster than this (km/h)")
     p.add_argument("--max-hdop", type=float, metavar="H", help="drop track points with a larger HDOP")
     p.set_defaults(run=cmd_import)
+
+    p = sub.add_parser(
+        "average", help="the averaged position of a receiver held still over one spot, with its spread",
+        description="Average the fixes (track points) of a GPS file recorded with the receiver held "
+                    "still, e.g. over a manhole cover: the number of fixes, the mean position in the "
+                    "target CRS and in WGS84, and the spread of the fixes in metres (2D RMS, the "
+                    "estimated accuracy; CEP50; farthest). Fixes outside the CRS's area of use are "
+                    "left out and counted.",
+        epilog="exit codes: 0 averaged; 1 the file cannot be read or has no usable fix.")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--workspace", metavar="WS", help="take the CRS of this workspace")
+    p.add_argument("--layer", help="with --workspace: the layer the position is for (its CRS)")
+    p.add_argument("--crs", help="target CRS, e.g. EPSG:4544 (default: the workspace's, else EPSG:4544)")
+    p.add_argument("--from", dest="datum", choices=("wgs84", "gcj02", "bd09"), default="wgs84",
+                   help="datum of the coordinates (default wgs84)")
+    p.add_argument("--date", type=_date, metavar="YYYY-MM-DD",
+                   help="UTC date of the first fix of an NMEA log without dates (for the times shown)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(run=cmd_average)
 
     p = sub.add_parser("match", help="pair waypoints with the nearest facility; write a review list CSV")
     p.add_argument("workspace")
@@ -199,6 +219,52 @@ def cmd_import(args: argparse.Namespace) -> int:
         if f.nothing_kept_reason:
             print(f"tongcheng: warning: {f.nothing_kept_reason}", file=sys.stderr)
     return import_exit_code(summary)
+
+
+# --- average ----------------------------------------------------------------------------------
+
+
+def cmd_average(args: argparse.Namespace) -> int:
+    from layers.gps.average import average_position
+
+    crs = args.crs
+    if args.layer and not args.workspace:
+        raise _error("--layer needs --workspace (the layer's workspace)")
+    if args.workspace:
+        from layers.workspace.store import Workspace
+
+        with Workspace.open(args.workspace) as workspace:
+            if args.layer:
+                workspace.layer(args.layer)  # an unknown layer is an error naming it
+            if crs and crs != workspace.crs:
+                raise _error(f"--crs {crs}: the workspace {args.workspace} is in {workspace.crs}")
+            crs = workspace.crs
+    if not crs:
+        from layers.workspace.store import DEFAULT_CRS
+
+        crs = DEFAULT_CRS
+    try:
+        import pyproj
+
+        pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError:
+        raise _error(f"--crs {crs}: unknown CRS") from None
+    result = average_position(args.file, crs, datum=args.datum, date=args.date)
+    if args.json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+        return EXIT_OK
+    skipped = f" ({result.skipped} left out: outside the area of use of {crs})" if result.skipped else ""
+    print(f"{args.file}: {_plural(result.fixes, 'fix', 'fixes')} averaged{skipped}")
+    print(f"position   x {result.x:.3f}  y {result.y:.3f}  ({crs})")
+    print(f"           lat {result.lat:.8f}  lon {result.lon:.8f}  (WGS84)")
+    if result.elevation is not None:
+        print(f"elevation  {result.elevation:.2f} m")
+    print(f"accuracy   {result.accuracy_m:.2f} m (2D RMS of the fixes), CEP50 {result.cep_m:.2f} m, "
+          f"farthest fix {result.max_m:.2f} m")
+    if result.start is not None and result.end is not None:
+        seconds = (result.end - result.start).total_seconds()
+        print(f"time       {result.start:%Y-%m-%d %H:%M:%S} to {result.end:%H:%M:%S} UTC ({seconds:.0f} s)")
+    return EXIT_OK
 
 
 def _error(message: str) -> TongchengError:
