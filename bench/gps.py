@@ -10,7 +10,8 @@ peak resident memory (``ru_maxrss`` of that very process, from ``os.wait4``):
 * ``ogr2ogr -f GPKG out.gpkg in.gpx`` (GDAL's GPX driver to a GeoPackage);
 * ``gpxpy.parse`` (pure Python DOM, parsing only), if gpxpy is installed.
 
-Goal: at most 1.0x ogr2ogr's time, peak memory under 200 MB.
+Goal: at most 1.0x ogr2ogr's time, peak memory under 150 MB (issue 15); our peak is printed next
+to ogr2ogr's.
 
 Usage: ``python bench/gps.py [--points N] [--keep]``
 """
@@ -28,6 +29,9 @@ from gps_parse import GPXPY, ROOT, write_gpx  # noqa: E402  (the sibling benchma
 from measure import run  # noqa: E402
 
 __all__ = ["main"]
+
+#: Peak resident memory allowed for the import of the default 1,000,000 points, MB.
+GOAL_MB = 150
 
 COUNT = """
 import json, sys
@@ -87,16 +91,18 @@ def main(argv=None):
             rows.append(("gpxpy.parse (parse only)", seconds, rss))
 
         ours = rows[0]
+        ogr_peak = next((f"{r[2]:.0f} MB" for r in rows if r[0].startswith("ogr2ogr")), "n/a")
+        print(f"\npeak memory: tongcheng {ours[2]:.0f} MB, ogr2ogr {ogr_peak} (goal: ours under {GOAL_MB} MB)")
         print(f"\n{'tool':<26}{'seconds':>9}{'peak MB':>9}{'time / ours':>13}{'ours / tool':>13}{'memory / ours':>15}")
         for name, seconds, rss in rows:
             print(f"{name:<26}{seconds:>9.2f}{rss:>9.0f}{seconds / ours[1]:>13.2f}{ours[1] / seconds:>13.2f}"
                   f"{rss / ours[2]:>15.2f}")
         ogr = next((r for r in rows if r[0].startswith("ogr2ogr")), None)
         met_time = ogr is None or ours[1] <= ogr[1]
-        met_memory = ours[2] < 200
+        met_memory = ours[2] < GOAL_MB
         ratio = f"{ours[1] / ogr[1]:.2f}x ogr2ogr's time" if ogr else "no ogr2ogr to compare"
         print(f"\nthroughput: {args.points / ours[1] / 1e6:.2f} M points/s, {size_mb / ours[1]:.0f} MB/s; "
-              f"goal (<= 1.0x ogr2ogr's time, peak < 200 MB): {ratio}, peak {ours[2]:.0f} MB: "
+              f"goal (<= 1.0x ogr2ogr's time, peak < {GOAL_MB} MB): {ratio}, peak {ours[2]:.0f} MB: "
               f"{'met' if met_time and met_memory else 'NOT met'}")
     finally:
         if args.keep:

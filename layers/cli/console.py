@@ -20,6 +20,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 #: Applied or merged, but with conflicts (listed in the report); with policy ``manual`` they are unresolved.
 EXIT_CONFLICTS = 2
+#: Done, but some input was skipped (points, waypoints, sentences, or a file that gave nothing; listed).
+EXIT_SKIPPED = 3
 #: Interrupted with Ctrl+C; nothing was written.
 EXIT_INTERRUPTED = 130
 

@@ -16,6 +16,7 @@ roll back, as the message says.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Generator
 from datetime import tzinfo
@@ -108,6 +109,7 @@ class GpsReader:
         datum: str = "wgs84",
         progress: Progress | None = None,
         cancel: CancelCheck | None = None,
+        date: dt.date | None = None,
     ) -> None:
         self.path = os.fspath(path)
         if datum not in DATUMS:
@@ -117,6 +119,7 @@ class GpsReader:
         self.format = format or sniff_format(self.path)
         self.tz = parse_tz(tz)
         self.datum = datum
+        self.date = date
         self._progress = progress
         self._cancel = cancel
         self.stats = GpsStats(path=self.path, format=self.format)
@@ -131,8 +134,11 @@ class GpsReader:
     def _records(self, stats: GpsStats) -> Generator[Record, None, None]:
         monitor = Monitor(self.path, os.path.getsize(self.path), self._progress, self._cancel)
         monitor(0)
-        read = _READERS[self.format]
-        for record in read(self.path, stats=stats, tz=self.tz, monitor=monitor):
+        if self.format == "nmea":
+            records = read_nmea(self.path, stats=stats, tz=self.tz, monitor=monitor, date=self.date)
+        else:
+            records = _READERS[self.format](self.path, stats=stats, tz=self.tz, monitor=monitor)
+        for record in records:
             if self.datum != "wgs84":
                 record = _convert(record, self.datum)
             stats.count(record)
@@ -162,6 +168,7 @@ def read_gps(
     datum: str = "wgs84",
     progress: Progress | None = None,
     cancel: CancelCheck | None = None,
+    date: dt.date | None = None,
 ) -> GpsReader:
     """Open a GPS file for reading; iterate the result to get its records.
 
@@ -178,6 +185,9 @@ def read_gps(
     cancel : callable() -> bool, an object with ``is_set()`` (such as a
         ``threading.Event``), or None; when it says so, iteration raises
         :class:`~layers.errors.Cancelled`.
+    date : for NMEA logs without any dated sentence (GGA without RMC or
+        ZDA), the UTC date of the first fix; ignored otherwise (see
+        ``stats.date_note``).
 
     Returns
     -------
@@ -193,4 +203,4 @@ def read_gps(
     ValueError
         For an unknown format, datum or time zone.
     """
-    return GpsReader(path, format=format, tz=tz, datum=datum, progress=progress, cancel=cancel)
+    return GpsReader(path, format=format, tz=tz, datum=datum, progress=progress, cancel=cancel, date=date)

@@ -12,6 +12,14 @@ identifier (an external DTD) is refused when expat reaches it, that is before
 any record has been yielded; entity declarations and external entity
 references are refused as well. No URL or file is ever fetched.
 
+Encodings: expat reads UTF-8, UTF-16 (with a byte order mark), US-ASCII and
+ISO-8859-1 itself. A file that declares another encoding (``GBK``, ``GB2312``
+and ``GB18030``, written by Chinese apps, read as GB18030, their superset;
+``Big5``, ``Shift_JIS``, ``windows-1252``...) is decoded by Python's codec
+chunk by chunk and fed to expat as UTF-8; an encoding Python does not know,
+or bytes that are not in the declared encoding, raise a GpsImportError
+naming the file and the line.
+
 Malformed or truncated XML raises :class:`~layers.errors.GpsImportError`
 naming the file and the line; when that happens after some records were
 yielded the message says so: the caller writes in one transaction and must
@@ -26,8 +34,10 @@ and unknown ones) as per-point extra columns under their local tag name.
 
 from __future__ import annotations
 
+import codecs
 import math
 import os
+import re
 import xml.parsers.expat as expat
 from collections.abc import Iterator
 from datetime import tzinfo
@@ -47,6 +57,34 @@ CHUNK_SIZE = 1 << 20
 _NAN = math.nan
 _POINTS = frozenset({"trkpt", "rtept", "wpt"})
 _FEATURE_FIELDS = {"name": "name", "desc": "description"}
+_DECLARATION_RE = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+#: Encodings expat reads itself (Python's codec names).
+_NATIVE = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be", "ascii", "latin-1"})
+#: Declared encodings read with a superset codec.
+_SUPERSETS = {"gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030"}
+
+
+def declared_encoding(path: str, head: bytes) -> str | None:
+    """The Python codec to decode a GPX with, or None when expat reads it itself.
+
+    Raises
+    ------
+    GpsImportError
+        If the XML declaration names an encoding Python does not know.
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    match = _DECLARATION_RE.match(head)
+    if match is None:
+        return None
+    name = match.group(1).decode("ascii")
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        raise _error(path, 1, f"declares the encoding {name!r}, which is not known: save the file as UTF-8 "
+                              "(or declare the encoding it is really in)") from None
+    codec = _SUPERSETS.get(codec, codec)
+    return None if codec in _NATIVE else codec
 
 
 def looks_like_gpx(head: bytes) -> bool:
@@ -67,13 +105,13 @@ def _error(path: str, line: int | None, message: str) -> GpsImportError:
 class _GpxHandlers:
     """expat callbacks building records; see :func:`read_gpx`."""
 
-    def __init__(self, path: str, stats: GpsStats, times: TimeParser) -> None:
+    def __init__(self, path: str, stats: GpsStats, times: TimeParser, encoding: str | None = None) -> None:
         self.path = path
         self.stats = stats
         self.times = times
         self.ready: list[Record] = []   # records complete, not yet yielded
         self.root_seen = False
-        self.parser = parser = expat.ParserCreate()
+        self.parser = parser = expat.ParserCreate(encoding)
         parser.buffer_text = True
         parser.buffer_size = 1 << 16
         parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
@@ -290,6 +328,18 @@ class _GpxHandlers:
         self._feature.segments.append(segment)
 
 
+def _utf8_hint(encoding: str | None, chunk: bytes, exc: expat.ExpatError) -> str:
+    """A hint when expat failed on bytes that are not UTF-8 in a file read as UTF-8."""
+    if encoding is not None or exc.code != expat.errors.codes[expat.errors.XML_ERROR_INVALID_TOKEN]:
+        return ""
+    try:
+        chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        return ("; the file is not UTF-8: declare its encoding, e.g. <?xml version=\"1.0\" encoding=\"GBK\"?>, "
+                "or save it as UTF-8")
+    return ""
+
+
 def read_gpx(
     path: str | os.PathLike[str],
     *,
@@ -321,25 +371,39 @@ def read_gpx(
     """
     path = os.fspath(path)
     times = TimeParser(tz)
-    handlers = _GpxHandlers(path, stats, times)
-    parser = handlers.parser
     yielded = 0
     done = 0
+    lines = 1                            # lines before the current chunk, for decoding errors
     with open(path, "rb") as f:
         following = f.read(CHUNK_SIZE)
+        encoding = declared_encoding(path, following[:1024])
+        decoder = codecs.getincrementaldecoder(encoding)() if encoding else None
+        handlers = _GpxHandlers(path, stats, times, "UTF-8" if encoding else None)
+        parser = handlers.parser
         while True:
             # Read one chunk ahead so the last one is parsed as final: a file
             # smaller than a chunk is wholly checked before anything is yielded.
             chunk, following = following, f.read(CHUNK_SIZE) if following else b""
             done += len(chunk)
+            after = (f"; {yielded} records had already been read: import nothing from this file"
+                     if yielded else "")
+            data = chunk
+            if decoder is not None:
+                try:
+                    data = decoder.decode(chunk, not following).encode("utf-8")
+                except UnicodeDecodeError as exc:
+                    line = lines + chunk.count(b"\n", 0, exc.start)
+                    raise _error(path, line, f"bytes that are not {encoding} (the encoding the file declares): "
+                                             f"{chunk[exc.start:exc.end]!r}{after}") from None
+                lines += chunk.count(b"\n")
             try:
-                parser.Parse(chunk, not following)
+                parser.Parse(data, not following)
             except expat.ExpatError as exc:
-                after = (f"; {yielded} records had already been read: import nothing from this file"
-                         if yielded else "")
                 raise _error(path, exc.lineno,
                              f"malformed or truncated XML ({expat.ErrorString(exc.code)}, "
-                             f"column {exc.offset + 1}){after}") from None
+                             f"column {exc.offset + 1}){_utf8_hint(encoding, chunk, exc)}{after}") from None
+            except ValueError as exc:  # an encoding expat asked Python for and could not use
+                raise _error(path, parser.CurrentLineNumber, f"cannot be decoded ({exc}){after}") from None
             finally:
                 stats.naive_times = times.naive
                 stats.bad_times = times.bad

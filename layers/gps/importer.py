@@ -12,12 +12,27 @@ savepoint:
   in the same call) is skipped with a message, not an error; so after fixing
   a bad file the same command can simply be run again.
 
+Points the workspace cannot hold are skipped, never fatal: a point (track,
+route or waypoint) outside the area of use of the workspace CRS (pyproj's,
+widened by :data:`AREA_MARGIN_DEG` degrees) or that cannot be transformed to
+it is left out, counted in ``FileSummary.dropped`` (``'outside_area'``,
+``'not_transformable'``) and reported with the file and line.
+
 Geometry: tracks and routes become one MultiLineString each, in the workspace
 CRS (pyproj, from EPSG:4326 with ``always_xy=True``); segments without a line
-(empty, one point, or all points at the same place) are left out of the
-geometry but counted; a track with no line at all is not stored and is
-reported. Lengths are geodesic, on the WGS84 ellipsoid (``pyproj.Geod``),
-summed over the stored segments (after cleaning). Times are stored in UTC.
+(empty or one point) are left out of the geometry but counted; a track with no
+line at all is not stored and is reported. A segment of two or more fixes all
+at one place (a receiver held still, e.g. over a manhole cover) cannot be a
+line: it is kept as one *stationary* waypoint at that place, its fixes counted
+in its ``extras`` (``stationary_fixes``, ``start_time``, ``end_time``,
+``point_values``); ``layers.gps.average`` averages such sessions. Lengths
+are geodesic, on the WGS84 ellipsoid (``pyproj.Geod``), summed over the stored
+segments (after cleaning). Times are stored in UTC.
+
+A file read without error is ``imported``; it may still have given nothing
+(``nothing_kept``, with ``nothing_kept_reason`` saying what was found and why
+nothing was kept) or have skipped points (``skipped_total``); ``status`` is one
+word or two on it.
 """
 
 from __future__ import annotations
@@ -42,7 +57,7 @@ from layers.errors import Cancelled, GpsImportError, TongchengError
 from layers.gps import Track, read_gps
 from layers.gps.clean import clean_track
 from layers.gps.monitor import CancelCheck, Progress, cancel_callback
-from layers.gps.records import Segment, Waypoint
+from layers.gps.records import MAX_MESSAGES, Segment, Waypoint
 from layers.gps.timeparse import parse_tz
 from layers.log import logger
 
@@ -51,13 +66,19 @@ if TYPE_CHECKING:
 
 log = logger(__name__)
 
-__all__ = ["import_gps", "ImportSummary", "FileSummary", "file_hash", "TRACKS_LAYER", "WAYPOINTS_LAYER"]
+__all__ = ["import_gps", "ImportSummary", "FileSummary", "file_hash", "TRACKS_LAYER", "WAYPOINTS_LAYER",
+           "AREA_MARGIN_DEG", "area_of_use"]
 
 TRACKS_LAYER = "gps_tracks"
 WAYPOINTS_LAYER = "gps_waypoints"
 _WAYPOINT_BATCH = 10_000
 _HASH_CHUNK = 1 << 20
 _GEOD = pyproj.Geod(ellps="WGS84")
+#: Degrees added on every side of a CRS's area of use before a point counts as outside it
+#: (Gauss-Krueger zones are still accurate a little beyond their 3 or 6 degrees).
+AREA_MARGIN_DEG = 1.0
+#: Reasons of ``dropped`` that the user asked for (cleaning options), not skipped input.
+_SKIP_REASONS = ("outside_area", "not_transformable")
 
 #: A feature to insert: (attributes, shapely geometry).
 _Row = tuple[dict[str, Any], Any]
@@ -84,8 +105,17 @@ class FileSummary:
         lineless_tracks`` features.
     lineless_segments : segments left out of the stored geometries (empty,
         one point, or all points at one place), lineless tracks' included.
-    dropped : Counter of points dropped, by reason (reader and cleaning).
+    dropped : Counter of points dropped, by reason (reader, import and cleaning);
+        the import's reasons are ``'outside_area'`` and ``'not_transformable'``.
     cleaned : the part of ``dropped`` removed by cleaning (HDOP, speed, simplify).
+    skipped_points : the part of ``dropped`` that are track or route points
+        skipped by the import (outside the CRS's area, not transformable).
+    skipped_waypoints : the part of ``dropped`` that are waypoints skipped by
+        the import (same reasons).
+    stationary : stationary sessions (segments of fixes all at one place)
+        stored as one waypoint each; stationary_fixes : their fixes.
+    checksum_errors : NMEA sentences skipped for a wrong checksum.
+    date_note : how an NMEA log without dates was dated, or None.
     naive_times : times without a zone, read in ``tz``.
     bad_times : times that could not be read (stored as missing).
     tz : the zone used for times without one, e.g. '+08:00';
@@ -113,6 +143,12 @@ class FileSummary:
     lineless_tracks: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
     cleaned: Counter[str] = field(default_factory=Counter)
+    skipped_points: Counter[str] = field(default_factory=Counter)
+    skipped_waypoints: Counter[str] = field(default_factory=Counter)
+    stationary: int = 0
+    stationary_fixes: int = 0
+    checksum_errors: int = 0
+    date_note: str | None = None
     naive_times: int = 0
     bad_times: int = 0
     tz: str | None = None
@@ -132,13 +168,62 @@ class FileSummary:
 
     @property
     def lineless_points(self) -> int:
-        """Points read but in no stored line (segments of one point, or all at one place)."""
-        return self.track_points + self.route_points - sum(self.cleaned.values()) - self.points
+        """Points read but in no stored line nor stationary waypoint (segments of one point)."""
+        return (self.track_points + self.route_points - sum(self.cleaned.values())
+                - sum(self.skipped_points.values()) - self.points - self.stationary_fixes)
 
     @property
     def stored_tracks(self) -> int:
         """Features written to ``gps_tracks`` (tracks and routes with a line)."""
         return 0 if not self.imported else self.tracks + self.routes - self.lineless_tracks
+
+    @property
+    def stored_waypoints(self) -> int:
+        """Features written to ``gps_waypoints``: the file's waypoints kept, and stationary sessions."""
+        if not self.imported:
+            return 0
+        return self.waypoints - sum(self.skipped_waypoints.values()) + self.stationary
+
+    @property
+    def skipped_total(self) -> int:
+        """Input read but not stored, cleaning aside: points, waypoints and sentences the reader
+        dropped (no fix, bad coordinates, checksum...), points and waypoints outside the CRS's area
+        or not transformable, points of segments without a line."""
+        return self.dropped_total - sum(self.cleaned.values()) + self.lineless_points
+
+    @property
+    def nothing_kept(self) -> bool:
+        """True when the file was read without error but nothing of it was stored."""
+        return self.imported and self.stored_tracks == 0 and self.stored_waypoints == 0
+
+    @property
+    def nothing_kept_reason(self) -> str | None:
+        """One line: what the file held and why nothing was kept; None when something was kept."""
+        if not self.nothing_kept:
+            return None
+        found = (f"{_plural(self.tracks, 'track')}, {_plural(self.routes, 'route')} "
+                 f"({_plural(self.track_points + self.route_points, 'point')}), "
+                 f"{_plural(self.waypoints, 'waypoint')}")
+        why: list[str] = []
+        for reason, n in sorted(self.dropped.items()):
+            why.append(f"{n} {_REASONS.get(reason, reason.replace('_', ' '))}")
+        if self.lineless_points:
+            why.append(f"{self.lineless_points} in segments of a single point")
+        if not why:
+            empty = self.empty_segments + self.lineless_tracks
+            why.append("only empty tracks or segments" if empty else "no track, route or waypoint in the file")
+        return f"{self.path}: nothing kept: found {found}; {'; '.join(why)}"
+
+    @property
+    def status(self) -> str:
+        """One word or two: 'imported', 'partly imported', 'nothing kept', 'duplicate' or 'failed'."""
+        if self.error is not None:
+            return "failed"
+        if self.duplicate:
+            return "duplicate"
+        if self.nothing_kept:
+            return "nothing kept"
+        return "partly imported" if self.skipped_total else "imported"
 
     @property
     def time_note(self) -> str | None:
@@ -151,8 +236,31 @@ class FileSummary:
 
     def _reset_counts(self) -> None:
         for name in ("tracks", "routes", "waypoints", "segments", "empty_segments", "lineless_segments",
-                     "track_points", "route_points", "points", "lineless_tracks"):
+                     "track_points", "route_points", "points", "lineless_tracks", "stationary",
+                     "stationary_fixes", "checksum_errors"):
             setattr(self, name, 0)
+        for counter in (self.dropped, self.cleaned, self.skipped_points, self.skipped_waypoints):
+            counter.clear()
+
+    def note(self, text: str) -> None:
+        """Keep a detailed message (up to MAX_MESSAGES of the import's own, beyond the reader's)."""
+        if len(self.messages) < 2 * MAX_MESSAGES:
+            self.messages.append(text)
+
+
+#: Words for the reasons of ``dropped`` in a one-line summary.
+_REASONS = {
+    "outside_area": "outside the area of use of the workspace CRS",
+    "not_transformable": "not transformable to the workspace CRS",
+    "no_fix": "epochs without a position fix",
+    "checksum": "sentences with a wrong checksum",
+    "bad_coordinates": "with unusable coordinates",
+    "bad_sentence": "unreadable sentences",
+}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 @dataclass
@@ -178,6 +286,16 @@ class ImportSummary:
         """True when no file failed."""
         return not self.failed
 
+    @property
+    def skipped(self) -> list[FileSummary]:
+        """Files imported with something skipped, or that gave nothing (``skipped_total``, ``nothing_kept``)."""
+        return [f for f in self.files if f.imported and (f.nothing_kept or f.skipped_total)]
+
+    @property
+    def complete(self) -> bool:
+        """True when every file was imported whole (or before): nothing failed, nothing skipped."""
+        return self.ok and not self.skipped
+
 
 def file_hash(path: str | os.PathLike[str]) -> str:
     """SHA-256 hex digest of a file's content."""
@@ -194,9 +312,21 @@ def _transformer(crs: str) -> pyproj.Transformer:
 
 
 @lru_cache(maxsize=8)
-def _area_of_use(crs: str) -> tuple[tuple[float, float, float, float], str] | None:
+def area_of_use(crs: str, margin: float = AREA_MARGIN_DEG) -> tuple[tuple[float, float, float, float], str] | None:
+    """Where points of ``crs`` are meaningful: (west, south, east, north) in degrees, and a name.
+
+    pyproj's area of use of the CRS widened by ``margin`` degrees on every
+    side (clipped to the world); None when the CRS has no area of use.
+    """
     area = pyproj.CRS.from_user_input(crs).area_of_use
-    return None if area is None else (area.bounds, area.name)
+    if area is None:
+        return None
+    west, south, east, north = area.bounds
+    if west > east:  # an area across the antimeridian: no longitude limit
+        west, east = -180.0, 180.0
+    bounds = (max(west - margin, -180.0), max(south - margin, -90.0),
+              min(east + margin, 180.0), min(north + margin, 90.0))
+    return bounds, area.name.rstrip(".")
 
 
 def _utc(epoch: float | None) -> dt.datetime | None:
@@ -280,6 +410,7 @@ class _Importer:
         tz: str,
         tz_source: str,
         datum: str,
+        date: dt.date | None,
         cleaning: dict[str, float | None],
         progress: Progress | None,
         cancel: Callable[[], bool] | None,
@@ -289,13 +420,14 @@ class _Importer:
         self.tz = tz
         self.tz_source = tz_source
         self.datum = datum
+        self.date = date
         self.cleaning = cleaning
         self.cancel = cancel
         self.progress = progress
         self.total_bytes = total_bytes
         self.done_bytes = 0
         self.transformer = _transformer(workspace.crs)
-        self.area = _area_of_use(workspace.crs)
+        self.area = area_of_use(workspace.crs)
         tracks = workspace.layer(TRACKS_LAYER)
         waypoints = workspace.layer(WAYPOINTS_LAYER)
         self.track_fields = tracks.known_names
@@ -338,14 +470,20 @@ class _Importer:
         except TongchengError as exc:
             summary.error = str(exc)
             summary._reset_counts()
-            summary.dropped.clear()
-            summary.cleaned.clear()
+            summary.messages.clear()
+        except (UnicodeError, LookupError) as exc:  # an encoding the reader could not handle
+            log.debug("%s: decoding failed", path, exc_info=True)
+            summary.error = f"{path}: cannot be decoded ({exc})"
+            summary._reset_counts()
+            summary.messages.clear()
         finally:
             summary.seconds = time.perf_counter() - started
         if summary.error is not None:
             log.info("%s: not imported (%s)", path, summary.error)
         elif summary.duplicate:
             log.info("%s: skipped, imported before", path)
+        elif summary.nothing_kept:
+            log.info("%s", summary.nothing_kept_reason)
         else:
             log.info("%s: %s, %d tracks, %d routes, %d waypoints, %d points dropped, in %.2f s", path, summary.format,
                      summary.tracks, summary.routes, summary.waypoints, summary.dropped_total, summary.seconds)
@@ -358,51 +496,58 @@ class _Importer:
             self.progress(self.done_bytes + done, self.total_bytes)
 
     def _read_into(self, path: str, summary: FileSummary) -> None:
-        reader = read_gps(path, tz=self.tz, datum=self.datum,
+        reader = read_gps(path, tz=self.tz, datum=self.datum, date=self.date,
                           progress=lambda done, total: self._report(done), cancel=self.cancel)
         summary.format = reader.format
         waypoints: list[_Row] = []
-        outside = 0
         with reader:
             for record in reader:
                 if isinstance(record, Track):
-                    outside += self._store_track(record, summary)
+                    waypoints.extend(self._store_track(record, summary))
                 else:
-                    waypoints.append(self._waypoint_feature(record, summary))
-                    if not self.area_contains(record.lon, record.lat):
-                        outside += 1
-                    if len(waypoints) >= _WAYPOINT_BATCH:
-                        self.ws.insert_many(WAYPOINTS_LAYER, waypoints)
-                        waypoints.clear()
+                    row = self._waypoint_feature(record, summary)
+                    if row is not None:
+                        waypoints.append(row)
+                if len(waypoints) >= _WAYPOINT_BATCH:
+                    self.ws.insert_many(WAYPOINTS_LAYER, waypoints)
+                    waypoints.clear()
         if waypoints:
             self.ws.insert_many(WAYPOINTS_LAYER, waypoints)
         stats = reader.stats
         for name in ("tracks", "routes", "segments", "empty_segments", "track_points", "route_points",
-                     "waypoints"):
+                     "waypoints", "checksum_errors", "date_note"):
             setattr(summary, name, getattr(stats, name))
         summary.dropped.update(stats.dropped)
         summary.naive_times = stats.naive_times
         summary.bad_times = stats.bad_times
         summary.messages[:0] = stats.messages
-        if outside and self.area is not None:
-            summary.messages.append(
-                f"{path}: {outside} points lie outside the area of use of {self.ws.crs} "
-                f"({self.area[1].rstrip('.')}): wrong file, datum or workspace?")
 
-    def area_contains(self, lon: float, lat: float) -> bool:
-        if self.area is None:
-            return True
-        west, south, east, north = self.area[0]
-        return west <= lon <= east and south <= lat <= north
+    def _where(self) -> str:
+        assert self.area is not None
+        return f"the area of use of {self.ws.crs} ({self.area[1]}, widened by {AREA_MARGIN_DEG:g}°)"
 
-    def _count_outside(self, lon: np.ndarray, lat: np.ndarray) -> int:
+    def _inside(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray | None:
+        """Mask of the points inside the CRS's area of use, or None when all are."""
         if self.area is None or not len(lon):
-            return 0
+            return None
         west, south, east, north = self.area[0]
-        return int(np.count_nonzero((lon < west) | (lon > east) | (lat < south) | (lat > north)))
+        inside = (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+        return None if inside.all() else inside
 
-    def _store_track(self, track: Track, summary: FileSummary) -> int:
-        """Insert one track or route; returns how many of its points lie outside the CRS's area."""
+    def _skip_points(self, summary: FileSummary, segment: Segment, keep: np.ndarray, reason: str,
+                     what: str, problem: str) -> Segment:
+        """Drop the points of a segment not in ``keep``, counted and reported; return the rest."""
+        n = len(keep) - int(np.count_nonzero(keep))
+        summary.dropped[reason] += n
+        summary.skipped_points[reason] += n
+        first = int(np.argmin(keep))
+        summary.note(f"{summary.path}, {what}: {_plural(n, 'point')} of {len(keep)} {problem} "
+                     f"(the first, point {first + 1}: lat {segment.lat[first]:.6f}, lon {segment.lon[first]:.6f}): "
+                     "skipped")
+        return segment.take(keep)
+
+    def _store_track(self, track: Track, summary: FileSummary) -> list[_Row]:
+        """Insert one track or route; returns the waypoint rows of its stationary sessions."""
         n_segments = len(track.segments)
         n_read = track.n_points
         if any(value is not None for value in self.cleaning.values()):
@@ -411,10 +556,12 @@ class _Importer:
             summary.cleaned.update(dropped)
         else:
             dropped = Counter()
+        label = f"{track.kind} {track.name!r}" if track.name else track.kind
+        what = f"line {track.line}, {label}" if track.line is not None else label
         parts: list[Any] = []
+        stationary: list[_Row] = []
         length = 0.0
         points = 0
-        outside = 0
         lineless = 0
         start = end = math.nan
         point_values = _point_summary(track.segments)
@@ -427,30 +574,43 @@ class _Importer:
             if len(times):
                 start = float(times.min()) if start != start else min(start, float(times.min()))
                 end = float(times.max()) if end != end else max(end, float(times.max()))
+            del times
+            inside = self._inside(segment.lon, segment.lat)
+            if inside is not None:
+                segment = self._skip_points(summary, segment, inside, "outside_area", what,
+                                            f"lie outside {self._where()}")
+            del inside
             if len(segment) < 2:
                 lineless += 1
                 continue
             x, y = self.transformer.transform(segment.lon, segment.lat)
+            finite = np.isfinite(x) & np.isfinite(y)
+            if not finite.all():
+                segment = self._skip_points(summary, segment, finite, "not_transformable", what,
+                                            f"cannot be transformed to {self.ws.crs}")
+                x, y = x[finite], y[finite]
+                if len(segment) < 2:
+                    lineless += 1
+                    continue
+            del finite
             if x.min() == x.max() and y.min() == y.max():
-                lineless += 1
+                stationary.append(self._stationary_feature(track, segment, float(x[0]), float(y[0]), summary))
                 continue
-            if not (np.isfinite(x).all() and np.isfinite(y).all()):
-                raise GpsImportError(
-                    f"{summary.path}, line {track.line}: {track.kind} {track.name or ''!s} cannot be "
-                    f"transformed to the workspace CRS {self.ws.crs} (points far outside its area)")
             parts.append(shapely.linestrings(x, y))
             del x, y
             length += float(_GEOD.line_length(segment.lon, segment.lat))
             points += len(segment)
-            outside += self._count_outside(segment.lon, segment.lat)
         del segment, segments
         summary.lineless_segments += lineless
         if not parts:
             summary.lineless_tracks += 1
-            what = f"{track.kind} {track.name!r}" if track.name else track.kind
-            summary.messages.append(f"{summary.path}, line {track.line}: {what} has no segment with a line "
-                                    f"({n_read} point{'' if n_read == 1 else 's'}): not stored")
-            return outside
+            if stationary:
+                summary.note(f"{summary.path}, {what}: every fix at one place (a receiver held still): "
+                             f"kept as {_plural(len(stationary), 'stationary waypoint')}")
+            else:
+                summary.note(f"{summary.path}, {what} has no segment with a line "
+                             f"({n_read} point{'' if n_read == 1 else 's'}): not stored")
+            return stationary
         geometry = shapely.multilinestrings(parts)
         del parts
         extras: dict[str, Any] = {key: value for key, value in track.extras.items()}
@@ -460,6 +620,8 @@ class _Importer:
             extras["cleaning_dropped"] = dict(dropped)
         if lineless:
             extras["segments_without_line"] = lineless
+        if stationary:
+            extras["stationary_sessions"] = len(stationary)
         attributes = {
             "name": track.name,
             "kind": track.kind,
@@ -482,13 +644,58 @@ class _Importer:
         self.ws.insert_many(TRACKS_LAYER, [(attributes, geometry)])
         del geometry
         summary.points += points
-        return outside
+        return stationary
 
-    def _waypoint_feature(self, waypoint: Waypoint, summary: FileSummary) -> _Row:
+    def _stationary_feature(self, track: Track, segment: Segment, x: float, y: float,
+                            summary: FileSummary) -> _Row:
+        """The waypoint of a segment whose fixes are all at one place (a receiver held still)."""
+        n = len(segment)
+        summary.stationary += 1
+        summary.stationary_fixes += n
+        times = segment.time[np.isfinite(segment.time)]
+        elevations = segment.ele[np.isfinite(segment.ele)]
+        start = _utc(float(times.min())) if len(times) else None
+        end = _utc(float(times.max())) if len(times) else None
+        extras: dict[str, Any] = {
+            "stationary_fixes": n,
+            "start_time": start.isoformat() if start else None,
+            "end_time": end.isoformat() if end else None,
+            "track": track.name,
+            "device": track.device,
+        }
+        values = _point_summary([segment])
+        if values:
+            extras["point_values"] = values
+        attributes = {
+            "name": track.name,
+            "description": f"stationary: {n} fixes at one place",
+            "time": start,
+            "elevation": round(float(elevations.mean()), 3) if len(elevations) else None,
+            "symbol": None,
+            "source_file": summary.name,
+            "source_hash": summary.sha256,
+            "extras": {k: v for k, v in extras.items() if v is not None},
+        }
+        return attributes, shapely.Point(x, y)
+
+    def _skip_waypoint(self, waypoint: Waypoint, summary: FileSummary, reason: str, problem: str) -> None:
+        summary.dropped[reason] += 1
+        summary.skipped_waypoints[reason] += 1
+        where = f"line {waypoint.line}, " if waypoint.line is not None else ""
+        name = f" {waypoint.name!r}" if waypoint.name else ""
+        summary.note(f"{summary.path}, {where}waypoint{name} at lat {waypoint.lat:.6f}, lon {waypoint.lon:.6f} "
+                     f"{problem}: skipped")
+
+    def _waypoint_feature(self, waypoint: Waypoint, summary: FileSummary) -> _Row | None:
+        if self.area is not None:
+            west, south, east, north = self.area[0]
+            if not (west <= waypoint.lon <= east and south <= waypoint.lat <= north):
+                self._skip_waypoint(waypoint, summary, "outside_area", f"lies outside {self._where()}")
+                return None
         x, y = self.transformer.transform(waypoint.lon, waypoint.lat)
         if not (math.isfinite(x) and math.isfinite(y)):
-            raise GpsImportError(f"{summary.path}, line {waypoint.line}: waypoint {waypoint.name or ''!s} cannot be "
-                                 f"transformed to the workspace CRS {self.ws.crs}")
+            self._skip_waypoint(waypoint, summary, "not_transformable", f"cannot be transformed to {self.ws.crs}")
+            return None
         attributes = {
             "name": waypoint.name,
             "description": waypoint.desc,
@@ -515,6 +722,7 @@ def import_gps(
     *,
     tz: str | float | dt.tzinfo | None = None,
     datum: str = "wgs84",
+    date: dt.date | None = None,
     simplify_m: float | None = None,
     max_speed_kmh: float | None = None,
     max_hdop: float | None = None,
@@ -530,6 +738,9 @@ def import_gps(
     tz : zone for times written without one (``'+08:00'``, ``'Asia/Shanghai'``,
         hours...); None uses the workspace's ``timezone`` setting.
     datum : 'wgs84', 'gcj02' or 'bd09', the datum of the files' coordinates.
+    date : the UTC date of the first fix of NMEA logs that date none of their
+        fixes (GGA without RMC or ZDA); None leaves their times empty. Each
+        such file's ``date_note`` says what was done.
     simplify_m : Douglas-Peucker tolerance in metres, or None.
     max_speed_kmh : drop track points reached faster than this, or None.
     max_hdop : drop track points with a larger HDOP, or None.
@@ -540,7 +751,9 @@ def import_gps(
     -------
     ImportSummary
         One FileSummary per file; files that failed carry ``error`` and wrote
-        nothing; duplicates carry ``duplicate`` and ``message``.
+        nothing; duplicates carry ``duplicate`` and ``message``; files read
+        whole may still have skipped points (``skipped_total``, reasons in
+        ``dropped`` and ``messages``) or kept nothing (``nothing_kept``).
 
     Raises
     ------
@@ -563,7 +776,7 @@ def import_gps(
     parse_tz(tz_text)  # a bad zone is a ValueError before anything is read
     is_cancelled = cancel_callback(cancel)
     importer = _Importer(
-        workspace, tz=tz_text, tz_source=tz_source, datum=datum,
+        workspace, tz=tz_text, tz_source=tz_source, datum=datum, date=date,
         cleaning={"max_hdop": max_hdop, "max_speed_kmh": max_speed_kmh, "tolerance_m": simplify_m},
         progress=progress, cancel=is_cancelled, total_bytes=sum(_size(p) for p in files),
     )

@@ -148,6 +148,8 @@ class GpsStats:
     bad_times : how many time values could not be read (kept as nan).
     checksum_errors : NMEA sentences skipped for a wrong checksum.
     messages : the first MAX_MESSAGES detailed messages, each naming the line.
+    date_note : how an NMEA log without dates was dated (or why its times
+        are empty), or None when every fix had a date from the file.
     """
 
     path: str
@@ -166,6 +168,7 @@ class GpsStats:
     bad_times: int = 0
     checksum_errors: int = 0
     messages: list[str] = field(default_factory=list)
+    date_note: str | None = None
 
     @property
     def naive_time(self) -> bool:

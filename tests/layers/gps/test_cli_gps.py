@@ -11,6 +11,8 @@ from pyproj import Transformer
 
 from layers.workspace.store import Workspace
 
+from .conftest import WORLD_CRS
+
 ROOT = Path(__file__).resolve().parents[3]
 TO_LONLAT = Transformer.from_crs("EPSG:4544", "EPSG:4326", always_xy=True)
 
@@ -29,12 +31,22 @@ def ws_path(tmp_path):
     return path
 
 
+@pytest.fixture
+def world_ws_path(tmp_path):
+    """A workspace whose CRS's area of use holds the shared GPX files (Slovenia...)."""
+    path = tmp_path / "world.sqlite"
+    with Workspace.create(path, crs=WORLD_CRS, user="张三"):
+        pass
+    return path
+
+
 def _counts(path):
     with Workspace.open(path) as ws:
         return ws.count("gps_tracks"), ws.count("gps_waypoints"), ws.pending_changes()
 
 
-def test_import_prints_a_table_and_notes(ws_path, testdata):
+def test_import_prints_a_table_and_notes(world_ws_path, testdata):
+    ws_path = world_ws_path
     folder = testdata("gpx")
     result = tongcheng("gps", "import", ws_path, folder / "korita-zbevnica.gpx", folder / "route.gpx")
     assert result.returncode == 0, result.stderr
@@ -49,7 +61,8 @@ def test_import_prints_a_table_and_notes(ws_path, testdata):
     assert _counts(ws_path)[:2] == (4, 2)
 
 
-def test_reimport_is_skipped_with_a_message_and_exit_0(ws_path, testdata):
+def test_reimport_is_skipped_with_a_message_and_exit_0(world_ws_path, testdata):
+    ws_path = world_ws_path
     path = testdata("gpx/unicode.gpx")
     assert tongcheng("gps", "import", ws_path, path).returncode == 0
     result = tongcheng("gps", "import", ws_path, path)
@@ -59,7 +72,8 @@ def test_reimport_is_skipped_with_a_message_and_exit_0(ws_path, testdata):
     assert _counts(ws_path)[1] == 6
 
 
-def test_bad_file_exits_1_with_one_line_naming_file_and_line(ws_path, testdata, tmp_path):
+def test_bad_file_exits_1_with_one_line_naming_file_and_line(world_ws_path, testdata, tmp_path):
+    ws_path = world_ws_path
     whole = testdata("gpx/korita-zbevnica.gpx").read_bytes()
     cut = tmp_path / "cut.gpx"
     cut.write_bytes(whole[:50000])

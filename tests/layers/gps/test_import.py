@@ -18,10 +18,11 @@ from layers.gps import read_gps
 from layers.gps.importer import import_gps
 from layers.gps.nmea import nmea_checksum
 
-from .conftest import GPX_FILES
+from .conftest import GPX_FILES, WORLD_CRS
 
 TO_WORKSPACE = Transformer.from_crs("EPSG:4326", "EPSG:4544", always_xy=True)
 TO_LONLAT = Transformer.from_crs("EPSG:4544", "EPSG:4326", always_xy=True)
+TO_WORLD = Transformer.from_crs("EPSG:4326", WORLD_CRS, always_xy=True)
 GEOD = Geod(ellps="WGS84")
 GPX_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
             '<gpx version="1.1" creator="tongcheng tests" xmlns="http://www.topografix.com/GPX/1/1" '
@@ -70,7 +71,8 @@ def _chengdu_gpx(path, n_tracks=3, n_points=50, *, naive=False, waypoints=2):
 
 
 @pytest.mark.parametrize("name", GPX_FILES)
-def test_every_shared_gpx_imports_with_gdal_counts(workspace, testdata, name):
+def test_every_shared_gpx_imports_with_gdal_counts(world_workspace, testdata, name):
+    workspace = world_workspace
     path = testdata(f"gpx/{name}")
     stats_reader = read_gps(path)
     list(stats_reader)
@@ -106,7 +108,8 @@ def test_every_shared_gpx_imports_with_gdal_counts(workspace, testdata, name):
     assert all(s.audit["created_by"] == "张三" for s in stored)
 
 
-def test_geometry_is_a_pyproj_transform_of_the_input(workspace, testdata):
+def test_geometry_is_a_pyproj_transform_of_the_input(world_workspace, testdata):
+    workspace = world_workspace
     path = testdata("gpx/korita-zbevnica.gpx")
     import_gps(workspace, [path])
     with fiona.open(path, layer="tracks") as src:
@@ -119,7 +122,7 @@ def test_geometry_is_a_pyproj_transform_of_the_input(workspace, testdata):
         assert len(feature.geometry.geoms) == len(parts)
         for line, part in zip(feature.geometry.geoms, parts, strict=True):
             lon, lat = np.array(part)[:, 0], np.array(part)[:, 1]
-            x, y = TO_WORKSPACE.transform(lon, lat)
+            x, y = TO_WORLD.transform(lon, lat)
             np.testing.assert_allclose(np.array(line.coords), np.column_stack([x, y]), atol=1e-6)
             # Geodesic length on the WGS84 ellipsoid.
         lengths = [GEOD.line_length(np.array(p)[:, 0], np.array(p)[:, 1]) for p in parts]
@@ -127,13 +130,16 @@ def test_geometry_is_a_pyproj_transform_of_the_input(workspace, testdata):
     with fiona.open(path, layer="waypoints") as src:
         truth = [f["geometry"]["coordinates"] for f in src]
     for feature, (lon, lat) in zip(workspace.features("gps_waypoints"), truth, strict=True):
-        x, y = TO_WORKSPACE.transform(lon, lat)
+        x, y = TO_WORLD.transform(lon, lat)
         assert feature.geometry.x == pytest.approx(x, abs=1e-6) and feature.geometry.y == pytest.approx(y, abs=1e-6)
 
 
-def test_far_away_points_are_imported_with_a_warning(workspace, testdata):
+def test_far_away_points_are_skipped_with_a_message(workspace, testdata):
+    # Issue 15 changed this rule: points outside the CRS's area were stored with a warning; now skipped.
     (f,) = import_gps(workspace, [testdata("gpx/route.gpx")]).files
     assert any("outside the area of use of EPSG:4544" in m for m in f.messages)
+    assert f.skipped_points["outside_area"] == 55 and f.nothing_kept
+    assert workspace.count("gps_tracks") == 0
 
 
 # --- attributes ----------------------------------------------------------------------------------
@@ -259,7 +265,8 @@ def test_gcj02_csv_lands_within_a_metre_of_the_wgs84_truth(workspace, tmp_path):
 # --- duplicates, failures, rollback, cancel ---------------------------------------------------
 
 
-def test_reimporting_the_same_file_is_skipped(workspace, testdata, tmp_path):
+def test_reimporting_the_same_file_is_skipped(world_workspace, testdata, tmp_path):
+    workspace = world_workspace
     path = testdata("gpx/cerknicko-jezero.gpx")
     import_gps(workspace, [path])
     before = _state(workspace)
@@ -273,7 +280,8 @@ def test_reimporting_the_same_file_is_skipped(workspace, testdata, tmp_path):
     assert _state(workspace) == before
 
 
-def test_the_same_file_twice_in_one_call_is_imported_once(workspace, testdata):
+def test_the_same_file_twice_in_one_call_is_imported_once(world_workspace, testdata):
+    workspace = world_workspace
     path = testdata("gpx/unicode.gpx")
     summary = import_gps(workspace, [path, path])
     assert [f.imported for f in summary.files] == [True, False]
@@ -381,14 +389,27 @@ def test_progress_reaches_the_total(workspace, testdata):
     assert seen[-1] == (total, total)
 
 
-def test_a_track_of_one_place_is_reported_not_stored(workspace, tmp_path):
+def test_a_track_of_one_place_is_kept_as_a_stationary_waypoint(workspace, tmp_path):
+    # Issue 15 changed this rule: fixes all at one place were dropped ("no segment with a line");
+    # a receiver held still is data, so its fixes are kept as one stationary waypoint.
     path = tmp_path / "still.gpx"
-    path.write_text(GPX_HEAD + '<trk><name>静止</name><trkseg><trkpt lat="30.6" lon="104.0"/>'
-                    '<trkpt lat="30.6" lon="104.0"/></trkseg></trk></gpx>\n', "utf-8")
+    path.write_text(GPX_HEAD + '<trk><name>静止</name><trkseg><trkpt lat="30.6" lon="104.0"><ele>500</ele>'
+                    '<time>2024-05-01T02:00:00Z</time></trkpt><trkpt lat="30.6" lon="104.0"><ele>502</ele>'
+                    '<time>2024-05-01T02:00:05Z</time></trkpt></trkseg></trk></gpx>\n', "utf-8")
     (f,) = import_gps(workspace, [path]).files
-    assert f.imported and (f.tracks, f.lineless_tracks, f.lineless_points) == (1, 1, 2)
+    assert f.imported and (f.tracks, f.lineless_tracks, f.lineless_points) == (1, 1, 0)
+    assert (f.stationary, f.stationary_fixes, f.stored_waypoints, f.skipped_total) == (1, 2, 1, 0)
+    assert f.status == "imported" and not f.nothing_kept
     assert workspace.count("gps_tracks") == 0
-    assert any("'静止' has no segment with a line (2 points): not stored" in m for m in f.messages)
+    assert any("'静止': every fix at one place (a receiver held still): kept as 1 stationary waypoint" in m
+               for m in f.messages)
+    (point,) = workspace.features("gps_waypoints")
+    x, y = TO_WORKSPACE.transform(104.0, 30.6)
+    assert point.geometry.x == pytest.approx(x, abs=1e-6) and point.geometry.y == pytest.approx(y, abs=1e-6)
+    a = point.attributes
+    assert (a["name"], a["elevation"], a["time"]) == ("静止", 501.0, "2024-05-01T02:00:00.000Z")
+    extras = json.loads(a["extras"])
+    assert extras["stationary_fixes"] == 2 and extras["end_time"] == "2024-05-01T02:00:05+00:00"
 
 
 def test_stored_geometry_is_valid_multilinestring(workspace, tmp_path):
