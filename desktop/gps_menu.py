@@ -1,4 +1,4 @@
-"""Editor extension: File > Import GPS… and GPS > Match waypoints to facilities….
+"""Editor extension: File > Import GPS…, GPS > Match waypoints to facilities… and GPS > Use averaged position….
 
 The import and the matching write to the workspace through the core (not
 through the edit buffer), so both first ask to save or discard pending
@@ -12,9 +12,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog
+from shapely.geometry import Point
 
+from layers.errors import TongchengError
+from layers.gps.average import average_position
 from layers.log import logger
 
+from .dialogs.gps_average import ADD, MOVE, AveragedPositionDialog
 from .dialogs.gps_import import GpsImportDialog, GpsImportOptions, ImportJob, ImportSummaryDialog
 from .dialogs.gps_review import MatchOptionsDialog, MatchReviewDialog
 from .dialogs.prompts import UnsavedAnswer, ask_save_discard_cancel
@@ -39,6 +44,12 @@ class GpsPrompts:
 
     def gps_dialog(self, dialog) -> bool:
         return bool(dialog.exec())
+
+    def gps_average_file(self, folder: str) -> str | None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.parent, _tr("Average a stationary GPS log"), folder,
+            _tr("GPS logs (*.gpx *.nmea *.nma *.txt *.log);;All files (*)"))
+        return path or None
 
     def gps_save_first(self, count: int) -> UnsavedAnswer:
         return ask_save_discard_cancel(
@@ -78,6 +89,10 @@ class GpsMenu(QObject):
         self.match_action.triggered.connect(lambda _checked=False: self.match_waypoints())
         window.actions["gps_import"] = self.import_action
         window.actions["gps_match"] = self.match_action
+        self.average_action = QAction(window)
+        self.average_action.setObjectName("gps_average")
+        self.average_action.triggered.connect(lambda _checked=False: self.use_averaged_position())
+        window.actions["gps_average"] = self.average_action
         quit_action = window.actions.get("quit")
         window.file_menu.insertAction(quit_action, self.import_action)
         window.file_menu.insertSeparator(quit_action)
@@ -88,6 +103,7 @@ class GpsMenu(QObject):
             window.menuBar().insertMenu(settings.menuAction(), self.menu)
         self.menu.addAction(self.import_action)
         self.menu.addAction(self.match_action)
+        self.menu.addAction(self.average_action)
         window.installEventFilter(self)
         self.retranslate()
 
@@ -96,6 +112,9 @@ class GpsMenu(QObject):
         self.import_action.setToolTip(_tr("Import GPX, NMEA or CSV files into the GPS tracks and waypoints"))
         self.match_action.setText(_tr("&Match waypoints to facilities…"))
         self.match_action.setToolTip(_tr("Pair GPS waypoints with the nearest facility, review, apply"))
+        self.average_action.setText(_tr("Use &averaged position…"))
+        self.average_action.setToolTip(_tr("Average a log of fixes taken over one spot, then move the selected "
+                                           "feature there or add one"))
         self.menu.setTitle(_tr("&GPS"))
 
     # -- prompts --------------------------------------------------------------------------
@@ -107,6 +126,70 @@ class GpsMenu(QObject):
     def _ready_to_write(self) -> bool:
         """Pending edits saved or discarded (asked); False if the user cancelled or saving failed."""
         return settle_unsaved(self.window, lambda count: self._ask("gps_save_first", count))
+
+    # -- averaged position -----------------------------------------------------------------
+
+    def _single_selected_point(self) -> tuple[str, int] | None:
+        """(layer, fid) when exactly one point feature is selected on the map, else None."""
+        chosen = [(name, fid) for name, source in self.window.sources.items()
+                  if source.geometry_type == "POINT" for fid in self.window.selection(name)]
+        others = sum(len(self.window.selection(name)) for name, source in self.window.sources.items()
+                     if source.geometry_type != "POINT")
+        return chosen[0] if len(chosen) == 1 and not others else None
+
+    def _feature_text(self, layer: str, fid: int) -> str:
+        window = self.window
+        definition = window.workspace.layer(layer)
+        label = None
+        if definition.label_field:
+            found = window.session.features_by_fid(layer, [fid])
+            label = found[0].attributes.get(definition.label_field) if found else None
+        return f"{layer_title(window, layer)}: {label}" if label else f"{layer_title(window, layer)} #{fid}"
+
+    def use_averaged_position(self, path: str | None = None) -> str | None:
+        """Average a stationary GPS log, show the position and its accuracy, then move or add a feature there.
+
+        Moving the one selected point feature and adding a feature are undoable
+        edits like any other. Returns the choice made (``'move'``, ``'add'``) or None.
+        """
+        window = self.window
+        title = _tr("Use averaged position")
+        if path is None:
+            path = self._ask("gps_average_file", str(window.workspace.path.parent))
+            if not path:
+                return None
+        try:
+            position = average_position(path, window.workspace.crs)
+        except TongchengError as e:
+            show_failure(window.prompts, title, e)
+            return None
+        _log.info("averaged %d fixes of %s: %.2f, %.2f (±%.1f m)", position.fixes, path, position.x, position.y,
+                  position.rms_m)
+        target = self._single_selected_point()
+        move_text = self._feature_text(*target) if target else None
+        layer = window.current_layer()
+        add_layer = layer if layer and window.sources[layer].geometry_type == "POINT" else None
+        dialog = AveragedPositionDialog(position, move_text,
+                                        layer_title(window, add_layer) if add_layer else None, window)
+        try:
+            if not self._ask("gps_dialog", dialog):
+                return None
+            choice = dialog.choice
+        finally:
+            dialog.deleteLater()
+        point = Point(position.x, position.y)
+        if choice == MOVE and target is not None:
+            if not window.move_feature(target[0], target[1], point):
+                return None
+        elif choice == ADD and add_layer is not None:
+            if window.add_point_at(position.x, position.y) is None:
+                return None
+        else:
+            return None
+        window.canvas.set_center(position.x, position.y)
+        window.statusBar().showMessage(_tr("Averaged position of %d fixes used (±%.1f m)")
+                                       % (position.fixes, position.rms_m), 8000)
+        return choice
 
     # -- import ---------------------------------------------------------------------------
 

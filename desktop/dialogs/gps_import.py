@@ -374,12 +374,14 @@ class ImportJob(QObject):
 
 
 def file_status(f) -> str:
-    """One word or two on what happened to a file."""
-    if f.imported:
-        return _tr("imported")
-    if f.duplicate:
-        return _tr("skipped: imported before")
-    return _tr("failed: nothing written")
+    """One word or two on what happened to a file (the core's ``FileSummary.status``, translated)."""
+    return {
+        "imported": _tr("imported"),
+        "partly imported": _tr("partly imported: some input skipped"),
+        "nothing kept": _tr("NOTHING KEPT"),
+        "duplicate": _tr("skipped: imported before"),
+        "failed": _tr("failed: nothing written"),
+    }[f.status]
 
 
 def file_notes(f) -> list[str]:
@@ -389,6 +391,18 @@ def file_notes(f) -> list[str]:
     if f.error:
         return [f.error]
     notes = []
+    if f.nothing_kept:
+        notes.append(f.nothing_kept_reason)
+    if f.date_note:
+        notes.append(f.date_note)
+    if f.skipped_points or f.skipped_waypoints:
+        notes.append(_tr("skipped outside the workspace CRS's area or not transformable: %d point(s), "
+                         "%d waypoint(s)") % (sum(f.skipped_points.values()), sum(f.skipped_waypoints.values())))
+    if f.stationary:
+        notes.append(_tr("%d stationary session(s) (%d fixes) stored as one averaged waypoint each")
+                     % (f.stationary, f.stationary_fixes))
+    if f.checksum_errors:
+        notes.append(_tr("%d NMEA sentence(s) skipped for a wrong checksum") % f.checksum_errors)
     if f.dropped:
         notes.append(_tr("dropped points: %s") % ", ".join(f"{reason} {n}" for reason, n in sorted(f.dropped.items())))
     if f.empty_segments:
@@ -491,6 +505,9 @@ class ImportSummaryDialog(QDialog):
             len(summary.imported), len(summary.duplicates), len(summary.failed))
         if summary.failed:
             text += "\n" + _tr("Files that failed wrote nothing; the others were imported.")
+        empty = [f for f in summary.files if f.nothing_kept]
+        if empty:
+            text += "\n" + _tr("%d file(s) gave nothing to keep: see the notes.") % len(empty)
         return text
 
     @staticmethod

@@ -5,6 +5,7 @@
         <name>AttributeTableModel</name>
         <message>
             <source>FID</source>
+            <extracomment>The invisible root: the parent of every row (a table has no tree).</extracomment>
             <translation>编号</translation>
         </message>
         <message>
@@ -33,6 +34,53 @@
         <message>
             <source>%d of %d</source>
             <translation>%d / %d</translation>
+        </message>
+    </context>
+    <context>
+        <name>AveragedPositionDialog</name>
+        <message>
+            <source>Averaged position</source>
+            <translation>平均位置</translation>
+        </message>
+        <message>
+            <source>%d fixes averaged from %s</source>
+            <translation>已对 %d 个定位取平均，来自 %s</translation>
+        </message>
+        <message>
+            <source>Position: %.2f, %.2f (%s); %.7f°E, %.7f°N</source>
+            <translation>位置：%.2f, %.2f（%s）；东经 %.7f°，北纬 %.7f°</translation>
+        </message>
+        <message>
+            <source>Estimated accuracy: ±%.1f m (2D RMS of the fixes); half the fixes within %.1f m; farthest %.1f m</source>
+            <translation>估计精度：±%.1f 米（定位的二维均方根）；半数定位在 %.1f 米以内；最远 %.1f 米</translation>
+        </message>
+        <message>
+            <source>Logged from %s to %s (UTC)</source>
+            <translation>记录时间 %s 至 %s（UTC）</translation>
+        </message>
+        <message>
+            <source>%d fixes outside the workspace CRS's area were left out</source>
+            <translation>%d 个定位在工作区坐标系的适用范围之外，已排除</translation>
+        </message>
+        <message>
+            <source>Move %s here</source>
+            <translation>将 %s 移到此处</translation>
+        </message>
+        <message>
+            <source>Move the selected feature here</source>
+            <translation>将所选要素移到此处</translation>
+        </message>
+        <message>
+            <source>Select one point feature on the map first</source>
+            <translation>请先在地图上选择一个点要素</translation>
+        </message>
+        <message>
+            <source>Add to %s here…</source>
+            <translation>在此处添加到 %s…</translation>
+        </message>
+        <message>
+            <source>Add a feature here…</source>
+            <translation>在此处添加要素…</translation>
         </message>
     </context>
     <context>
@@ -308,6 +356,14 @@
             <translation>已导入</translation>
         </message>
         <message>
+            <source>partly imported: some input skipped</source>
+            <translation>部分导入：跳过了部分输入</translation>
+        </message>
+        <message>
+            <source>NOTHING KEPT</source>
+            <translation>未保留任何内容</translation>
+        </message>
+        <message>
             <source>skipped: imported before</source>
             <translation>跳过：此前已导入</translation>
         </message>
@@ -318,6 +374,18 @@
         <message>
             <source>already imported</source>
             <translation>已导入过</translation>
+        </message>
+        <message>
+            <source>skipped outside the workspace CRS's area or not transformable: %d point(s), %d waypoint(s)</source>
+            <translation>因超出工作区坐标系范围或无法转换而跳过：%d 个点，%d 个航点</translation>
+        </message>
+        <message>
+            <source>%d stationary session(s) (%d fixes) stored as one averaged waypoint each</source>
+            <translation>%d 个静止时段（%d 个定位）各存为一个平均航点</translation>
+        </message>
+        <message>
+            <source>%d NMEA sentence(s) skipped for a wrong checksum</source>
+            <translation>%d 条 NMEA 语句因校验和错误被跳过</translation>
         </message>
         <message>
             <source>dropped points: %s</source>
@@ -387,9 +455,21 @@
             <source>Files that failed wrote nothing; the others were imported.</source>
             <translation>失败的文件未写入任何内容；其他文件已导入。</translation>
         </message>
+        <message>
+            <source>%d file(s) gave nothing to keep: see the notes.</source>
+            <translation>%d 个文件没有可保留的内容：见说明。</translation>
+        </message>
     </context>
     <context>
         <name>GpsMenu</name>
+        <message>
+            <source>Average a stationary GPS log</source>
+            <translation>对静止 GPS 记录取平均</translation>
+        </message>
+        <message>
+            <source>GPS logs (*.gpx *.nmea *.nma *.txt *.log);;All files (*)</source>
+            <translation>GPS 记录 (*.gpx *.nmea *.nma *.txt *.log);;所有文件 (*)</translation>
+        </message>
         <message>
             <source>Save edits first?</source>
             <translation>先保存编辑？</translation>
@@ -415,8 +495,24 @@
             <translation>将 GPS 航点与最近的设施配对，审核后应用</translation>
         </message>
         <message>
+            <source>Use &amp;averaged position…</source>
+            <translation>使用平均位置(&amp;A)…</translation>
+        </message>
+        <message>
+            <source>Average a log of fixes taken over one spot, then move the selected feature there or add one</source>
+            <translation>对在同一地点采集的定位记录取平均，然后将所选要素移到该处或在该处添加要素</translation>
+        </message>
+        <message>
             <source>&amp;GPS</source>
             <translation>&amp;GPS</translation>
+        </message>
+        <message>
+            <source>Use averaged position</source>
+            <translation>使用平均位置</translation>
+        </message>
+        <message>
+            <source>Averaged position of %d fixes used (±%.1f m)</source>
+            <translation>已使用 %d 个定位的平均位置（±%.1f 米）</translation>
         </message>
         <message>
             <source>A GPS import is already running</source>
@@ -825,6 +921,7 @@
         <name>MatchReviewDialog</name>
         <message>
             <source>Match waypoints to facilities</source>
+            <extracomment>The invisible root: the parent of every row (a table has no tree).</extracomment>
             <translation>航点匹配设施</translation>
         </message>
         <message>
@@ -1242,22 +1339,6 @@
     <context>
         <name>app</name>
         <message>
-            <source>Something went wrong: %s
-
-Your saved edits are safe. Unsaved edits are still in the window; save them if you can.</source>
-            <translation>出现错误：%s
-
-已保存的编辑不受影响。未保存的编辑仍在窗口中，请尽量保存。</translation>
-        </message>
-        <message>
-            <source>A report was written to %s</source>
-            <translation>错误报告已写入 %s</translation>
-        </message>
-        <message>
-            <source>Unexpected error</source>
-            <translation>意外错误</translation>
-        </message>
-        <message>
             <source>Making the demo workspace (a district of central Chengdu)…</source>
             <translation>正在创建演示工作空间（成都中心城区的一个区）…</translation>
         </message>
@@ -1274,8 +1355,24 @@ Your saved edits are safe. Unsaved edits are still in the window; save them if y
             <translation>无法打开工作空间</translation>
         </message>
         <message>
+            <source>Something went wrong: %s
+
+Your saved edits are safe. Unsaved edits are still in the window; save them if you can.</source>
+            <translation>出现错误：%s
+
+已保存的编辑不受影响。未保存的编辑仍在窗口中，请尽量保存。</translation>
+        </message>
+        <message>
             <source>The log is %s</source>
             <translation>日志文件：%s</translation>
+        </message>
+        <message>
+            <source>A report was written to %s</source>
+            <translation>错误报告已写入 %s</translation>
+        </message>
+        <message>
+            <source>Unexpected error</source>
+            <translation>意外错误</translation>
         </message>
     </context>
     <context>
@@ -1301,12 +1398,12 @@ Your saved edits are safe. Unsaved edits are still in the window; save them if y
             <translation>{file} 不是可读取的瓦片文件：{reason}</translation>
         </message>
         <message>
-            <source>{file} contains no tiles.</source>
-            <translation>{file} 中没有任何瓦片。</translation>
-        </message>
-        <message>
             <source>{file}: the coordinate system of the tiles (srs_id {srs}) is unknown.</source>
             <translation>{file}：瓦片的坐标系（srs_id {srs}）未知。</translation>
+        </message>
+        <message>
+            <source>{file} contains no tiles.</source>
+            <translation>{file} 中没有任何瓦片。</translation>
         </message>
     </context>
     <context>

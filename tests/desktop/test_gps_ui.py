@@ -110,7 +110,7 @@ def test_menus_and_dialog_defaults(window):
     gps = window.extensions[0]
     file_texts = [a.text() for a in window.file_menu.actions()]
     assert "Import &GPS…" in file_texts
-    assert [a.objectName() for a in gps.menu.actions()] == ["gps_import", "gps_match"]
+    assert [a.objectName() for a in gps.menu.actions()] == ["gps_import", "gps_match", "gps_average"]
     dialog = GpsImportDialog("+08:00")
     assert dialog.tz_edit.text() == "+08:00"
     assert [dialog.datum_combo.itemData(i) for i in range(3)] == ["wgs84", "gcj02", "bd09"]
@@ -282,3 +282,95 @@ def test_review_cancel_changes_nothing(qtbot, window, prompts, tmp_path):
 def test_match_without_waypoints_tells_the_user(window, prompts):
     assert window.extensions[0].match_waypoints("toilets", 15) is None
     assert prompts.asked[-1][0] == "information"
+
+
+def test_a_file_with_nothing_to_keep_is_said_so_in_the_summary(qtbot, window, prompts, tmp_path):
+    walk = _walk(tmp_path, window)
+    far = _gpx(tmp_path / "far.gpx", [(-122.4, 37.8, "San Francisco")], [])   # outside the workspace CRS's area
+    summaries = []
+    prompts.on_dialog[ImportSummaryDialog] = lambda d: summaries.append(d) or True
+    summary = _import(qtbot, window, [walk, far])
+    assert [f.status for f in summary.files] == ["imported", "nothing kept"]
+    (dialog,) = summaries
+    model = dialog.model
+    assert model.data(model.index(0, ImportSummaryModel.STATUS)) == "imported"
+    assert model.data(model.index(1, ImportSummaryModel.STATUS)) == "NOTHING KEPT"
+    assert "1 file(s) gave nothing to keep" in dialog.headline.text()
+    dialog.table.selectRow(1)
+    notes = dialog.notes.toPlainText()
+    assert "far.gpx: nothing kept" in notes and "1 waypoint" in notes
+    assert "skipped outside the workspace CRS's area" in notes
+
+
+def _nmea(body):
+    checksum = 0
+    for byte in body.encode("ascii"):
+        checksum ^= byte
+    return f"${body}*{checksum:02X}"
+
+
+def _stationary_log(path, lon, lat, fixes=40, seed=7):
+    """An NMEA log of a receiver held over (lon, lat): GGA fixes scattered by about a metre, one RMC for the date."""
+    import random
+
+    rng = random.Random(seed)
+    lines = []
+    for i in range(fixes):
+        x = lon + rng.gauss(0, 1.0) / 97_000      # ~1 m in longitude at 30.6°N
+        y = lat + rng.gauss(0, 1.0) / 111_000
+        hhmmss = f"0200{i:02d}.00"
+        lat_text = f"{int(y):02d}{(y - int(y)) * 60:07.4f}"
+        lon_text = f"{int(x):03d}{(x - int(x)) * 60:07.4f}"
+        if i == 0:
+            lines.append(_nmea(f"GNRMC,{hhmmss},A,{lat_text},N,{lon_text},E,0.0,0.0,021126,,,A"))
+        lines.append(_nmea(f"GNGGA,{hhmmss},{lat_text},N,{lon_text},E,1,12,0.8,500.0,M,0.0,M,,"))
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="ascii")
+    return path
+
+
+def test_use_averaged_position_moves_the_selected_facility_undoably(qtbot, window, prompts, tmp_path):
+    from desktop.dialogs.gps_average import MOVE, AveragedPositionDialog
+
+    original = window.session.feature("toilets", 1).geometry
+    lon, lat = _lonlat(window, "toilets", 1)
+    log = _stationary_log(tmp_path / "held.nmea", lon + 20 / 97_000, lat)   # held 20 m east of the toilet
+    window.set_selection("toilets", [1])
+    seen = {}
+
+    def move(dialog):
+        seen["text"] = dialog.summary.text()
+        seen["move"] = dialog.move_button.isEnabled() and "Public toilets" in dialog.move_button.text()
+        dialog.choose(MOVE)
+        return True
+
+    prompts.on_dialog[AveragedPositionDialog] = move
+    gps = window.extensions[0]
+    assert gps.use_averaged_position(str(log)) == "move"
+    assert seen["move"]
+    assert "40 fixes averaged" in seen["text"] and "Estimated accuracy: ±" in seen["text"]
+    moved = window.session.feature("toilets", 1).geometry
+    assert 17 < moved.x - original.x < 23 and abs(moved.y - original.y) < 3    # the mean of the fixes
+    assert window.is_modified()
+    window.undo_stack.undo()
+    assert window.session.feature("toilets", 1).geometry.equals(original)
+
+
+def test_use_averaged_position_without_a_selection_offers_only_add(qtbot, window, prompts, tmp_path):
+    from desktop.dialogs.gps_average import AveragedPositionDialog
+
+    lon, lat = _lonlat(window, "toilets", 2)
+    log = _stationary_log(tmp_path / "held.nmea", lon, lat)
+    window.clear_selection()
+    states = []
+    prompts.on_dialog[AveragedPositionDialog] = lambda d: states.append(d.move_button.isEnabled()) or False
+    assert window.extensions[0].use_averaged_position(str(log)) is None
+    assert states == [False]
+    assert not window.is_modified()
+
+
+def test_use_averaged_position_refuses_a_log_without_fixes_in_one_line(qtbot, window, prompts, tmp_path):
+    empty = tmp_path / "empty.nmea"
+    empty.write_text(_nmea("GNGSA,A,1,,,,,,,,,,,,,99.9,99.9,99.9") + "\r\n", encoding="ascii")
+    assert window.extensions[0].use_averaged_position(str(empty)) is None
+    (message,) = prompts.errors
+    assert "empty.nmea" in message and "\n" not in message
