@@ -5,6 +5,7 @@
         <name>AttributeTableModel</name>
         <message>
             <source>FID</source>
+            <extracomment>The invisible root: the parent of every row (a table has no tree).</extracomment>
             <translation>编号</translation>
         </message>
         <message>
@@ -177,6 +178,12 @@
             <source>{0}: new feature</source>
             <translation>{0}：新建要素</translation>
         </message>
+        <message numerus="yes">
+            <source>{0}: edit %n features</source>
+            <translation>
+                <numerusform>{0}：编辑 %n 个要素</numerusform>
+            </translation>
+        </message>
         <message>
             <source>{0}: edit feature</source>
             <translation>{0}：编辑要素</translation>
@@ -184,6 +191,10 @@
         <message>
             <source>Fields marked * are required.</source>
             <translation>标有 * 的字段为必填项。</translation>
+        </message>
+        <message>
+            <source>mixed</source>
+            <translation>多个值</translation>
         </message>
         <message>
             <source>Computed from other fields: {0}</source>
@@ -591,6 +602,14 @@
             <translation>退出(&amp;Q)</translation>
         </message>
         <message>
+            <source>Edit a&amp;ttributes…</source>
+            <translation>编辑属性(&amp;T)…</translation>
+        </message>
+        <message>
+            <source>Open the form of the selected features (Enter on the map, or double-click one)</source>
+            <translation>打开所选要素的表单（在地图上按回车，或双击要素）</translation>
+        </message>
+        <message>
             <source>&amp;Delete selected</source>
             <translation>删除所选(&amp;D)</translation>
         </message>
@@ -777,6 +796,30 @@
             <translation>按表达式选择</translation>
         </message>
         <message>
+            <source>Select the features to edit first</source>
+            <translation>请先选择要编辑的要素</translation>
+        </message>
+        <message>
+            <source>Edit attributes…</source>
+            <translation>编辑属性…</translation>
+        </message>
+        <message>
+            <source>Zoom to</source>
+            <translation>缩放至</translation>
+        </message>
+        <message>
+            <source>Copy coordinates</source>
+            <translation>复制坐标</translation>
+        </message>
+        <message>
+            <source>Delete…</source>
+            <translation>删除…</translation>
+        </message>
+        <message>
+            <source>Copied %s (%s)</source>
+            <translation>已复制 %s（%s）</translation>
+        </message>
+        <message>
             <source>Edit refused</source>
             <translation>编辑被拒绝</translation>
         </message>
@@ -825,6 +868,7 @@
         <name>MatchReviewDialog</name>
         <message>
             <source>Match waypoints to facilities</source>
+            <extracomment>The invisible root: the parent of every row (a table has no tree).</extracomment>
             <translation>航点匹配设施</translation>
         </message>
         <message>
@@ -1242,22 +1286,6 @@
     <context>
         <name>app</name>
         <message>
-            <source>Something went wrong: %s
-
-Your saved edits are safe. Unsaved edits are still in the window; save them if you can.</source>
-            <translation>出现错误：%s
-
-已保存的编辑不受影响。未保存的编辑仍在窗口中，请尽量保存。</translation>
-        </message>
-        <message>
-            <source>A report was written to %s</source>
-            <translation>错误报告已写入 %s</translation>
-        </message>
-        <message>
-            <source>Unexpected error</source>
-            <translation>意外错误</translation>
-        </message>
-        <message>
             <source>Making the demo workspace (a district of central Chengdu)…</source>
             <translation>正在创建演示工作空间（成都中心城区的一个区）…</translation>
         </message>
@@ -1274,8 +1302,24 @@ Your saved edits are safe. Unsaved edits are still in the window; save them if y
             <translation>无法打开工作空间</translation>
         </message>
         <message>
+            <source>Something went wrong: %s
+
+Your saved edits are safe. Unsaved edits are still in the window; save them if you can.</source>
+            <translation>出现错误：%s
+
+已保存的编辑不受影响。未保存的编辑仍在窗口中，请尽量保存。</translation>
+        </message>
+        <message>
             <source>The log is %s</source>
             <translation>日志文件：%s</translation>
+        </message>
+        <message>
+            <source>A report was written to %s</source>
+            <translation>错误报告已写入 %s</translation>
+        </message>
+        <message>
+            <source>Unexpected error</source>
+            <translation>意外错误</translation>
         </message>
     </context>
     <context>
@@ -1301,12 +1345,12 @@ Your saved edits are safe. Unsaved edits are still in the window; save them if y
             <translation>{file} 不是可读取的瓦片文件：{reason}</translation>
         </message>
         <message>
-            <source>{file} contains no tiles.</source>
-            <translation>{file} 中没有任何瓦片。</translation>
-        </message>
-        <message>
             <source>{file}: the coordinate system of the tiles (srs_id {srs}) is unknown.</source>
             <translation>{file}：瓦片的坐标系（srs_id {srs}）未知。</translation>
+        </message>
+        <message>
+            <source>{file} contains no tiles.</source>
+            <translation>{file} 中没有任何瓦片。</translation>
         </message>
     </context>
     <context>
@@ -1341,6 +1385,10 @@ Your saved edits are safe. Unsaved edits are still in the window; save them if y
         <message>
             <source>Change %s of %s %d</source>
             <translation>修改 %s（%s %d）</translation>
+        </message>
+        <message>
+            <source>Change %s of %d features of %s</source>
+            <translation>修改%s（%d 个要素，%s）</translation>
         </message>
         <message>
             <source>Move %s %d</source>
