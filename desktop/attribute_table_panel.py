@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QTimer
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from .forms.widgets import FieldDelegate
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -51,6 +53,11 @@ class AttributeTablePanel(QWidget):
                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 6)
         self.view.verticalHeader().hide()
+        # code lists as drop-downs of their labels, dates with a calendar, booleans as check boxes
+        self.delegate = FieldDelegate(window.language, self.view)
+        self.view.setItemDelegate(self.delegate)
+        self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.view.setSortingEnabled(True)
         top = QHBoxLayout()
         top.addWidget(self.layer_combo)
         top.addWidget(self.filter_combo)
@@ -85,6 +92,7 @@ class AttributeTablePanel(QWidget):
         self._show_count()
 
     def set_language(self, language: str) -> None:
+        self.delegate.language = language
         for i in range(self.layer_combo.count()):
             self.layer_combo.setItemText(i, self.window_.sources[self.layer_combo.itemData(i)].title)
         for model in self._models.values():
@@ -97,6 +105,7 @@ class AttributeTablePanel(QWidget):
         if model is None:
             model = self._model_class(self.window_.session, layer, language=self.window_.language, parent=self)
             model.editRequested.connect(self._edit_requested)
+            model.rowsSorted.connect(lambda layer=layer: self._model_sorted(layer))
             model.set_read_only(self.window_.layer_panel.is_locked(layer))
             self._models[layer] = model
         return model
@@ -115,6 +124,11 @@ class AttributeTablePanel(QWidget):
         self.view.setModel(model)
         self.view.selectionModel().selectionChanged.connect(self._view_selection_changed)
         self.apply_filter()
+
+    def _model_sorted(self, layer: str) -> None:
+        """A re-sorted table keeps showing the map's selection."""
+        if layer == self.layer and not self._syncing:
+            self._select_rows()
 
     def mode(self) -> int:
         return self.filter_combo.currentIndex()

@@ -519,7 +519,13 @@ class FieldDelegate(QStyledItemDelegate):
             return super().createEditor(parent, option, index)
         editor = create_editor(field, parent, language=self.language)
         editor.setAutoFillBackground(True)
+        if isinstance(editor, CodeComboBox):  # a code chosen from the drop-down is the edit
+            editor.activated.connect(lambda _index, e=editor: self._chosen(e))
         return editor
+
+    def _chosen(self, editor):
+        self.commitData.emit(editor)
+        self.closeEditor.emit(editor)
 
     def setEditorData(self, editor, index):
         if hasattr(editor, "set_field_value"):
