@@ -58,6 +58,8 @@ class AttributeTablePanel(QWidget):
         self.view.setItemDelegate(self.delegate)
         self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.view.setSortingEnabled(True)
+        # a click on a row that was already selected still makes the selection just what the table shows
+        self.view.clicked.connect(lambda _index: self._view_selection_changed())
         top = QHBoxLayout()
         top.addWidget(self.layer_combo)
         top.addWidget(self.filter_combo)
@@ -223,19 +225,17 @@ class AttributeTablePanel(QWidget):
             self._syncing = False
 
     def _view_selection_changed(self, *_args) -> None:
-        """Rows selected in the table become the map selection of the features the table shows.
+        """Rows selected in the table become the map's selection of the layer: one selection for both.
 
-        Selected features the table does not show (filtered out) stay selected.
+        Features the filter hides are unselected too (what is selected is what the user picked here).
         """
         if self._syncing:
             return
         model = self.model()
         rows = {index.row() for index in self.view.selectionModel().selectedRows()}
         chosen = {model.fid_at(row) for row in rows}
-        current = np.fromiter(self.window_.canvas.selection(self.layer), dtype=np.int64)
-        hidden = {int(f) for f in current[model.rows_of(current) < 0]} if current.size else set()
         self._syncing = True
         try:
-            self.window_.canvas.set_selection(self.layer, hidden | chosen)
+            self.window_.canvas.set_selection(self.layer, chosen)
         finally:
             self._syncing = False

@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QUndoView, QWidget
 from shapely.geometry import Point
 
-from layers.errors import TongchengError
+from layers.errors import FeatureNotFoundError, TongchengError
 from layers.log import logger
 from layers.workspace.editing import EditSession
 
@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
 
         self.retranslate_ui()
         self.refresh_counts()
+        self._show_selection_count()
         first_point_layer = next((s.name for s in self.sources.values() if s.geometry_type == "POINT"), None)
         if first_point_layer:
             self.layer_panel.set_current_layer(first_point_layer)
@@ -183,6 +184,8 @@ class MainWindow(QMainWindow):
             self.table_dock.setWindowTitle(self.tr("Attribute table"))
             self.table.retranslate()
         self.scale_label.setText(self.tr("Scale"))
+        if hasattr(self, "selection_label"):
+            self._show_selection_count()
         self.layer_panel.retranslate()
         self._update_title()
         self._update_edit_state()
@@ -372,10 +375,30 @@ class MainWindow(QMainWindow):
             self.canvas.set_selection(name, fids)
 
     def _canvas_selection_changed(self, layer: str) -> None:
-        count = sum(len(self.canvas.selection(name)) for name in self.sources)
+        count = self._show_selection_count()
         self.statusBar().showMessage(self.tr("%n feature(s) selected", "", count), 4000)
         if self.table is not None:
             self.table.map_selection_changed(layer)
+
+    def selected_count(self) -> int:
+        """How many features are selected, all layers together (the one selection of map and table)."""
+        return sum(len(self.canvas.selection(name)) for name in self.sources)
+
+    def _show_selection_count(self) -> int:
+        count = self.selected_count()
+        self.selection_label.setText(self.tr("%n feature(s) selected", "", count))
+        return count
+
+    def _forget_missing(self, layer: str, fids) -> None:
+        """Unselect features that no longer exist (deleted, or an add undone): the selection stays the truth."""
+        selected = self.canvas.selection(layer)
+        concerned = [int(f) for f in fids if int(f) in selected]
+        if not concerned:
+            return
+        existing = {f.fid for f in self.session.features_by_fid(layer, concerned)}
+        missing = set(concerned) - existing
+        if missing:
+            self.canvas.set_selection(layer, selected - missing)
 
     def _extent_changed(self) -> None:
         if self.table is not None:
@@ -514,6 +537,19 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.tr("Copied %s (%s)") % (text, self.workspace.crs), 4000)
         return text
 
+    def _follow_identified(self, layer: str, fids) -> None:
+        """Show the identified feature as it is now after an edit, undo or redo of it (nothing once it is gone)."""
+        shown = self.identify_tree.identified
+        if shown is None or shown[0] != layer or shown[1] not in {int(f) for f in fids}:
+            return
+        try:
+            feature = self.session.feature(layer, shown[1])
+        except FeatureNotFoundError:
+            self.identify_tree.forget()
+            self.identified = None
+            return
+        self.identify_tree.show_feature(self.workspace.layer(layer), feature, shown[1], self.language)
+
     # -- editing (every edit is a command) -------------------------------------------------
 
     def _push(self, make) -> object | None:
@@ -603,6 +639,8 @@ class MainWindow(QMainWindow):
         return total
 
     def _layer_edited(self, layer: str, fids: list) -> None:
+        self._forget_missing(layer, fids)
+        self._follow_identified(layer, fids)
         self.sources[layer].invalidate()
         self.canvas.refresh()
         self.refresh_counts([layer])

@@ -148,6 +148,8 @@ def build_status_bar(window: MainWindow) -> None:
     window.coordinates_label = QLabel()
     window.wgs84_label = QLabel()
     window.edits_label = QLabel()
+    window.selection_label = QLabel()
+    window.selection_label.setObjectName("selection_count")
     window.scale_label = QLabel()
     window.scale_combo = QComboBox()
     window.scale_combo.setEditable(True)
@@ -160,8 +162,8 @@ def build_status_bar(window: MainWindow) -> None:
     metrics = window.fontMetrics()
     window.coordinates_label.setMinimumWidth(metrics.horizontalAdvance("EPSG:4544  000,000,000.00, 0,000,000.00"))
     window.wgs84_label.setMinimumWidth(metrics.horizontalAdvance("WGS84  000.000000°E, 00.000000°N"))
-    for widget in (window.edits_label, window.coordinates_label, window.wgs84_label, window.scale_label,
-                   window.scale_combo):
+    for widget in (window.selection_label, window.edits_label, window.coordinates_label, window.wgs84_label,
+                   window.scale_label, window.scale_combo):
         status.addPermanentWidget(widget)
 
 
