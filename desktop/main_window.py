@@ -375,8 +375,7 @@ class MainWindow(QMainWindow):
             self.canvas.set_selection(name, fids)
 
     def _canvas_selection_changed(self, layer: str) -> None:
-        count = self._show_selection_count()
-        self.statusBar().showMessage(self.tr("%n feature(s) selected", "", count), 4000)
+        self._show_selection_count()  # the permanent count; no passing message repeating it
         if self.table is not None:
             self.table.map_selection_changed(layer)
 
