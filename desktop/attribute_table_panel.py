@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QTimer
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from .forms.widgets import FieldDelegate
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -51,6 +53,13 @@ class AttributeTablePanel(QWidget):
                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.view.verticalHeader().setDefaultSectionSize(self.view.fontMetrics().height() + 6)
         self.view.verticalHeader().hide()
+        # code lists as drop-downs of their labels, dates with a calendar, booleans as check boxes
+        self.delegate = FieldDelegate(window.language, self.view)
+        self.view.setItemDelegate(self.delegate)
+        self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.view.setSortingEnabled(True)
+        # a click on a row that was already selected still makes the selection just what the table shows
+        self.view.clicked.connect(lambda _index: self._view_selection_changed())
         top = QHBoxLayout()
         top.addWidget(self.layer_combo)
         top.addWidget(self.filter_combo)
@@ -85,6 +94,7 @@ class AttributeTablePanel(QWidget):
         self._show_count()
 
     def set_language(self, language: str) -> None:
+        self.delegate.language = language
         for i in range(self.layer_combo.count()):
             self.layer_combo.setItemText(i, self.window_.sources[self.layer_combo.itemData(i)].title)
         for model in self._models.values():
@@ -97,6 +107,7 @@ class AttributeTablePanel(QWidget):
         if model is None:
             model = self._model_class(self.window_.session, layer, language=self.window_.language, parent=self)
             model.editRequested.connect(self._edit_requested)
+            model.rowsSorted.connect(lambda layer=layer: self._model_sorted(layer))
             model.set_read_only(self.window_.layer_panel.is_locked(layer))
             self._models[layer] = model
         return model
@@ -115,6 +126,11 @@ class AttributeTablePanel(QWidget):
         self.view.setModel(model)
         self.view.selectionModel().selectionChanged.connect(self._view_selection_changed)
         self.apply_filter()
+
+    def _model_sorted(self, layer: str) -> None:
+        """A re-sorted table keeps showing the map's selection."""
+        if layer == self.layer and not self._syncing:
+            self._select_rows()
 
     def mode(self) -> int:
         return self.filter_combo.currentIndex()
@@ -209,19 +225,17 @@ class AttributeTablePanel(QWidget):
             self._syncing = False
 
     def _view_selection_changed(self, *_args) -> None:
-        """Rows selected in the table become the map selection of the features the table shows.
+        """Rows selected in the table become the map's selection of the layer: one selection for both.
 
-        Selected features the table does not show (filtered out) stay selected.
+        Features the filter hides are unselected too (what is selected is what the user picked here).
         """
         if self._syncing:
             return
         model = self.model()
         rows = {index.row() for index in self.view.selectionModel().selectedRows()}
         chosen = {model.fid_at(row) for row in rows}
-        current = np.fromiter(self.window_.canvas.selection(self.layer), dtype=np.int64)
-        hidden = {int(f) for f in current[model.rows_of(current) < 0]} if current.size else set()
         self._syncing = True
         try:
-            self.window_.canvas.set_selection(self.layer, hidden | chosen)
+            self.window_.canvas.set_selection(self.layer, chosen)
         finally:
             self._syncing = False

@@ -22,6 +22,7 @@ __all__ = [
     "EditCommand",
     "AddFeatureCommand",
     "ChangeAttributesCommand",
+    "ChangeManyAttributesCommand",
     "MoveFeatureCommand",
     "DeleteFeaturesCommand",
 ]
@@ -132,6 +133,40 @@ class ChangeAttributesCommand(EditCommand):
 
     def fids(self) -> list[int]:
         return [self.fid]
+
+
+class ChangeManyAttributesCommand(EditCommand):
+    """Give several features of one layer the same new values for some fields (all or none).
+
+    The form for several selected features pushes this: one undo step for all of them.
+    """
+
+    def __init__(self, target: EditTarget, layer: str, fids, attributes: dict, parent=None):
+        fids = [int(f) for f in fids]
+        definition = target.session.workspace.layer(layer)
+        names = ", ".join(definition.field(name).label(_language()) for name in attributes
+                          if name in definition.known_names)
+        super().__init__(target, layer, _tr("Change %s of %d features of %s") % (names, len(fids),
+                                                                                  target.title(layer)), parent)
+        self.new = dict(attributes)
+        self.old: dict[int, dict] = {}
+        try:
+            for fid in fids:
+                self.old[fid] = self.session.change_attributes(layer, fid, self.new)
+        except BaseException:
+            self.revert()
+            raise
+
+    def apply(self) -> None:
+        for fid in self.old:
+            self.session.change_attributes(self.layer, fid, self.new)
+
+    def revert(self) -> None:
+        for fid, old in reversed(list(self.old.items())):
+            self.session.change_attributes(self.layer, fid, old)
+
+    def fids(self) -> list[int]:
+        return list(self.old)
 
 
 class MoveFeatureCommand(EditCommand):

@@ -11,19 +11,26 @@ from __future__ import annotations
 
 import numpy as np
 import pyproj
-from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QUndoStack
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QUndoView, QWidget
+from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QUndoStack
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QUndoView, QWidget
 from shapely.geometry import Point
 
-from layers.errors import TongchengError
+from layers.errors import FeatureNotFoundError, TongchengError
 from layers.log import logger
 from layers.workspace.editing import EditSession
 
 from . import paths
 from .attribute_table_panel import AttributeTablePanel
 from .canvas import AddPointTool, IdentifyTool, MapCanvas, MovePointTool, PanTool, SelectTool
-from .commands import AddFeatureCommand, ChangeAttributesCommand, DeleteFeaturesCommand, EditTarget, MoveFeatureCommand
+from .commands import (
+    AddFeatureCommand,
+    ChangeAttributesCommand,
+    ChangeManyAttributesCommand,
+    DeleteFeaturesCommand,
+    EditTarget,
+    MoveFeatureCommand,
+)
 from .dialogs import Prompts, SelectByExpressionDialog, SelectionMode, UnsavedAnswer, compile_expression
 from .identify_panel import IdentifyPanel
 from .layer_panel import LayerPanel
@@ -109,6 +116,12 @@ class MainWindow(QMainWindow):
         self.identify_tool.featureIdentified.connect(self.identify)
         self.identify_tool.nothingIdentified.connect(self.identify_tree.clear)
         self.select_tool.featuresSelected.connect(self._apply_selection)
+        self.identify_tool.featureActivated.connect(lambda layer, fid: self.edit_attributes(layer, [fid]))
+        self.select_tool.featureActivated.connect(lambda layer, fid: self.edit_attributes(layer, [fid]))
+        self.canvas.activateRequested.connect(self.edit_selected)
+        self.canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.canvas.customContextMenuRequested.connect(self.show_map_context_menu)
+        self.context_menu: QMenu | None = None
         self.add_tool.pointAdded.connect(self.add_point_at)
 
         self.actions: dict[str, QAction] = {}
@@ -130,6 +143,7 @@ class MainWindow(QMainWindow):
 
         self.retranslate_ui()
         self.refresh_counts()
+        self._show_selection_count()
         first_point_layer = next((s.name for s in self.sources.values() if s.geometry_type == "POINT"), None)
         if first_point_layer:
             self.layer_panel.set_current_layer(first_point_layer)
@@ -170,6 +184,8 @@ class MainWindow(QMainWindow):
             self.table_dock.setWindowTitle(self.tr("Attribute table"))
             self.table.retranslate()
         self.scale_label.setText(self.tr("Scale"))
+        if hasattr(self, "selection_label"):
+            self._show_selection_count()
         self.layer_panel.retranslate()
         self._update_title()
         self._update_edit_state()
@@ -321,9 +337,12 @@ class MainWindow(QMainWindow):
 
     def zoom_to_selection(self) -> None:
         """Show the selected features of every layer (a little margin around a single point)."""
+        self.zoom_to_features({name: self.canvas.selection(name) for name in self.sources})
+
+    def zoom_to_features(self, chosen: dict) -> None:
+        """Show these features ({layer: fids}), a little margin around a single point."""
         boxes = []
-        for name in self.sources:
-            fids = self.canvas.selection(name)
+        for name, fids in chosen.items():
             if not fids:
                 continue
             for feature in self.session.features_by_fid(name, sorted(fids)):
@@ -356,10 +375,29 @@ class MainWindow(QMainWindow):
             self.canvas.set_selection(name, fids)
 
     def _canvas_selection_changed(self, layer: str) -> None:
-        count = sum(len(self.canvas.selection(name)) for name in self.sources)
-        self.statusBar().showMessage(self.tr("%n feature(s) selected", "", count), 4000)
+        self._show_selection_count()  # the permanent count; no passing message repeating it
         if self.table is not None:
             self.table.map_selection_changed(layer)
+
+    def selected_count(self) -> int:
+        """How many features are selected, all layers together (the one selection of map and table)."""
+        return sum(len(self.canvas.selection(name)) for name in self.sources)
+
+    def _show_selection_count(self) -> int:
+        count = self.selected_count()
+        self.selection_label.setText(self.tr("%n feature(s) selected", "", count))
+        return count
+
+    def _forget_missing(self, layer: str, fids) -> None:
+        """Unselect features that no longer exist (deleted, or an add undone): the selection stays the truth."""
+        selected = self.canvas.selection(layer)
+        concerned = [int(f) for f in fids if int(f) in selected]
+        if not concerned:
+            return
+        existing = {f.fid for f in self.session.features_by_fid(layer, concerned)}
+        missing = set(concerned) - existing
+        if missing:
+            self.canvas.set_selection(layer, selected - missing)
 
     def _extent_changed(self) -> None:
         if self.table is not None:
@@ -400,6 +438,116 @@ class MainWindow(QMainWindow):
         self.identify_dock.show()
         self.identify_dock.raise_()
         self.identified = (layer, fid)
+
+    # -- the form of existing features --------------------------------------------------
+
+    def edit_selected(self) -> bool:
+        """Open the form of the selected features (Enter on the map): of the current layer if it has a selection."""
+        layer = self._selection_layer()
+        if layer is None:
+            self.statusBar().showMessage(self.tr("Select the features to edit first"), 6000)
+            return False
+        return self.edit_attributes(layer, sorted(self.canvas.selection(layer)))
+
+    def _selection_layer(self) -> str | None:
+        current = self.current_layer()
+        if current and self.canvas.selection(current):
+            return current
+        return next((name for name in self.sources if self.canvas.selection(name)), None)
+
+    def edit_attributes(self, layer: str, fids) -> bool:
+        """Open the feature form of one or several features of a layer; OK is one undoable command.
+
+        With several features, fields whose values differ are shown as "mixed"
+        and stay untouched unless the user changes them. A locked layer's
+        form only shows. True when an edit was pushed.
+        """
+        from .forms.feature_form import FeatureForm
+
+        features = self.session.features_by_fid(layer, [int(f) for f in fids])
+        if not features:
+            return False
+        definition = self.workspace.layer(layer)
+        names = definition.editable_names
+        first = features[0].attributes
+        mixed = [name for name in names if any(f.attributes.get(name) != first.get(name) for f in features[1:])]
+        read_only = not self.is_editable(layer, tell=False)
+        form = FeatureForm(definition, dict(first), attachments_folder=paths.attachments_folder(self.workspace.path),
+                           language=self.language, read_only=read_only, mixed=mixed, count=len(features),
+                           parent=self)
+        try:
+            if not self.prompts.edit_features(form) or read_only:
+                return False
+            changes = form.changes()
+        finally:
+            form.deleteLater()
+        if not changes:
+            return False
+        chosen = [f.fid for f in features]
+        if len(chosen) == 1:
+            return self.change_attributes(layer, chosen[0], changes)
+        return self._push(lambda: ChangeManyAttributesCommand(self.edits, layer, chosen, changes)) is not None
+
+    # -- the map's context menu -------------------------------------------------------------
+
+    def show_map_context_menu(self, pos: QPoint) -> QMenu:
+        """The map's right-click menu: edit attributes, zoom to, copy coordinates, delete.
+
+        On a selected feature it acts on the selected features of its layer;
+        on another feature on that feature; on empty map on the selection.
+        """
+        hit = self.identify_tool.feature_at(QPointF(pos))
+        if hit is not None:
+            layer: str | None = hit.layer
+            selected = self.canvas.selection(hit.layer)
+            fids = sorted(selected) if hit.fid in selected else [hit.fid]
+            x, y = hit.x, hit.y
+        else:
+            layer = self._selection_layer()
+            fids = sorted(self.canvas.selection(layer)) if layer else []
+            x, y = self.canvas.to_map(QPointF(pos))
+        if self.context_menu is not None:
+            self.context_menu.deleteLater()
+        menu = self.context_menu = QMenu(self)
+        menu.setObjectName("map_context_menu")
+        edit = menu.addAction(self.tr("Edit attributes…"))
+        edit.setObjectName("context_edit")
+        zoom = menu.addAction(self.tr("Zoom to"))
+        zoom.setObjectName("context_zoom")
+        copy = menu.addAction(self.tr("Copy coordinates"))
+        copy.setObjectName("context_copy")
+        menu.addSeparator()
+        delete = menu.addAction(self.tr("Delete…"))
+        delete.setObjectName("context_delete")
+        for action in (edit, zoom, delete):
+            action.setEnabled(bool(fids))
+        if layer and fids:
+            edit.triggered.connect(lambda: self.edit_attributes(layer, fids))
+            zoom.triggered.connect(lambda: self.zoom_to_features({layer: fids}))
+            delete.triggered.connect(lambda: self.delete_chosen({layer: fids}))
+        copy.triggered.connect(lambda: self.copy_coordinates(x, y))
+        menu.popup(self.canvas.mapToGlobal(pos))
+        return menu
+
+    def copy_coordinates(self, x: float, y: float) -> str:
+        """Put "x, y" (workspace CRS) on the clipboard; returns the text."""
+        text = f"{x:.3f}, {y:.3f}"
+        QGuiApplication.clipboard().setText(text)
+        self.statusBar().showMessage(self.tr("Copied %s (%s)") % (text, self.workspace.crs), 4000)
+        return text
+
+    def _follow_identified(self, layer: str, fids) -> None:
+        """Show the identified feature as it is now after an edit, undo or redo of it (nothing once it is gone)."""
+        shown = self.identify_tree.identified
+        if shown is None or shown[0] != layer or shown[1] not in {int(f) for f in fids}:
+            return
+        try:
+            feature = self.session.feature(layer, shown[1])
+        except FeatureNotFoundError:
+            self.identify_tree.forget()
+            self.identified = None
+            return
+        self.identify_tree.show_feature(self.workspace.layer(layer), feature, shown[1], self.language)
 
     # -- editing (every edit is a command) -------------------------------------------------
 
@@ -460,6 +608,11 @@ class MainWindow(QMainWindow):
         """Delete the selected features of the unlocked layers after confirmation; returns how many."""
         chosen = {name: sorted(self.canvas.selection(name)) for name in self.sources
                   if self.canvas.selection(name)}
+        return self.delete_chosen(chosen)
+
+    def delete_chosen(self, chosen: dict) -> int:
+        """Delete these features ({layer: fids}) of the unlocked layers after confirmation; returns how many."""
+        chosen = {name: sorted(fids) for name, fids in chosen.items() if fids}
         locked = [name for name in chosen if self.layer_panel.is_locked(name)]
         for name in locked:
             del chosen[name]
@@ -480,11 +633,13 @@ class MainWindow(QMainWindow):
                     total -= len(fids)
         finally:
             self.undo_stack.endMacro()
-        for name in chosen:
-            self.canvas.set_selection(name, ())
+        for name, fids in chosen.items():
+            self.canvas.set_selection(name, set(self.canvas.selection(name)) - set(fids))
         return total
 
     def _layer_edited(self, layer: str, fids: list) -> None:
+        self._forget_missing(layer, fids)
+        self._follow_identified(layer, fids)
         self.sources[layer].invalidate()
         self.canvas.refresh()
         self.refresh_counts([layer])

@@ -71,6 +71,7 @@ def build_actions(window: MainWindow) -> None:
     redo.setIcon(load_icon("redo"))
     redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
     window.actions["redo"] = redo
+    a("edit_attributes", None, window.edit_selected)
     a("delete", "delete", window.delete_selected, [QKeySequence(QKeySequence.StandardKey.Delete)])
     a("select_expression", "select_expression", window.open_select_by_expression, "Ctrl+E")
     a("clear_selection", "clear_selection", window.clear_selection, "Ctrl+Shift+A")
@@ -103,7 +104,7 @@ def build_menus(window: MainWindow) -> None:
     for name in ("open", None, "save", "discard", None, "quit"):
         window.file_menu.addSeparator() if name is None else window.file_menu.addAction(acts[name])
     window.edit_menu = bar.addMenu("")
-    for name in ("undo", "redo", None, "tool_add", "tool_move", "delete", None,
+    for name in ("undo", "redo", None, "tool_add", "tool_move", "edit_attributes", "delete", None,
                  "tool_select", "select_expression", "clear_selection"):
         window.edit_menu.addSeparator() if name is None else window.edit_menu.addAction(acts[name])
     window.view_menu = bar.addMenu("")
@@ -147,6 +148,8 @@ def build_status_bar(window: MainWindow) -> None:
     window.coordinates_label = QLabel()
     window.wgs84_label = QLabel()
     window.edits_label = QLabel()
+    window.selection_label = QLabel()
+    window.selection_label.setObjectName("selection_count")
     window.scale_label = QLabel()
     window.scale_combo = QComboBox()
     window.scale_combo.setEditable(True)
@@ -159,8 +162,8 @@ def build_status_bar(window: MainWindow) -> None:
     metrics = window.fontMetrics()
     window.coordinates_label.setMinimumWidth(metrics.horizontalAdvance("EPSG:4544  000,000,000.00, 0,000,000.00"))
     window.wgs84_label.setMinimumWidth(metrics.horizontalAdvance("WGS84  000.000000°E, 00.000000°N"))
-    for widget in (window.edits_label, window.coordinates_label, window.wgs84_label, window.scale_label,
-                   window.scale_combo):
+    for widget in (window.selection_label, window.edits_label, window.coordinates_label, window.wgs84_label,
+                   window.scale_label, window.scale_combo):
         status.addPermanentWidget(widget)
 
 
@@ -172,6 +175,8 @@ def retranslate_actions(window: MainWindow) -> None:
         "save": (_tr("&Save edits"), _tr("Write all pending edits to the workspace (Ctrl+S)")),
         "discard": (_tr("&Discard edits"), _tr("Drop all edits since the last save")),
         "quit": (_tr("&Quit"), None),
+        "edit_attributes": (_tr("Edit a&ttributes…"),
+                            _tr("Open the form of the selected features (Enter on the map, or double-click one)")),
         "delete": (_tr("&Delete selected"), _tr("Delete the selected features (Del)")),
         "select_expression": (_tr("Select by &expression…"),
                               _tr("Select features matching a filter expression (Ctrl+E)")),

@@ -62,6 +62,8 @@ class MapCanvas(QWidget):
         The selection of a layer (its name) changed.
     mapToolChanged(object)
         The active map tool changed (the tool, or None).
+    activateRequested()
+        Enter was pressed on the map (the editor opens the selected features' form).
     """
 
     extentChanged = Signal()
@@ -74,6 +76,7 @@ class MapCanvas(QWidget):
     layersChanged = Signal()
     selectionChanged = Signal(str)
     mapToolChanged = Signal(object)
+    activateRequested = Signal()
 
     ZOOM_STEP = math.sqrt(2.0)
     """Zoom factor of one wheel notch."""
@@ -508,6 +511,11 @@ class MapCanvas(QWidget):
         elif self._tool is not None:
             self._tool.canvas_press_event(event)
 
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.mousePressEvent(event)  # the second click is a click too
+        if self._tool is not None and event.button() != Qt.MouseButton.MiddleButton:
+            self._tool.canvas_double_click_event(event)
+
     def mouseMoveEvent(self, event) -> None:
         pos = event.position()
         if self._middle_pan_start is not None:
@@ -544,6 +552,8 @@ class MapCanvas(QWidget):
             self.zoom_by_factor(self.ZOOM_STEP, render_delay_ms=self.WHEEL_RENDER_DELAY_MS)
         elif key in (Qt.Key.Key_Minus, Qt.Key.Key_PageDown):
             self.zoom_by_factor(1.0 / self.ZOOM_STEP, render_delay_ms=self.WHEEL_RENDER_DELAY_MS)
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.activateRequested.emit()
         else:
             super().keyPressEvent(event)
             return

@@ -100,6 +100,9 @@ class MapTool(QObject):
     def canvas_release_event(self, event) -> None:
         """Handle a mouse release on the canvas."""
 
+    def canvas_double_click_event(self, event) -> None:
+        """Handle a double click on the canvas (after the press of its second click)."""
+
     def key_press_event(self, event) -> bool:
         """Handle a key press; return True when the key was used."""
         return False
@@ -151,6 +154,15 @@ def _is_click(press: QPointF | None, release: QPointF) -> bool:
         return False
     d = release - press
     return abs(d.x()) <= CLICK_TOLERANCE_PX and abs(d.y()) <= CLICK_TOLERANCE_PX
+
+
+def _activate(tool, event) -> None:
+    """Emit ``tool.featureActivated`` for the feature under a left double click."""
+    if event.button() != Qt.MouseButton.LeftButton:
+        return
+    hit = tool.feature_at(event.position(), tool.layer_names)
+    if hit is not None:
+        tool.featureActivated.emit(hit.layer, hit.fid)
 
 
 class PanTool(MapTool):
@@ -230,10 +242,13 @@ class IdentifyTool(ClickTool):
         :data:`IDENTIFY_TOLERANCE_MM` millimetres on screen.
     nothingIdentified()
         The click was on empty map.
+    featureActivated(str, int)
+        A feature was double-clicked (the editor opens its form).
     """
 
     featureIdentified = Signal(str, int)
     nothingIdentified = Signal()
+    featureActivated = Signal(str, int)
 
     def __init__(self, canvas, layer_names=None):
         super().__init__(canvas)
@@ -249,6 +264,9 @@ class IdentifyTool(ClickTool):
         else:
             self.featureIdentified.emit(hit.layer, hit.fid)
 
+    def canvas_double_click_event(self, event) -> None:
+        _activate(self, event)
+
 
 class SelectTool(MapTool):
     """Select features by clicking or by dragging a rectangle.
@@ -263,9 +281,12 @@ class SelectTool(MapTool):
         The resulting selection: layer name -> frozenset of fids, for every
         layer the tool works on.  The owner applies it (for example with
         :meth:`MapCanvas.set_selection`).
+    featureActivated(str, int)
+        A feature was double-clicked (the editor opens its form).
     """
 
     featuresSelected = Signal(dict)
+    featureActivated = Signal(str, int)
 
     def __init__(self, canvas, layer_names=None):
         super().__init__(canvas)
@@ -315,6 +336,9 @@ class SelectTool(MapTool):
                 fids = current - fids
             result[name] = frozenset(fids)
         self.featuresSelected.emit(result)
+
+    def canvas_double_click_event(self, event) -> None:
+        _activate(self, event)
 
     def key_press_event(self, event) -> bool:
         if event.key() == Qt.Key.Key_Escape and self._press is not None:

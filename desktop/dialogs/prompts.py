@@ -92,6 +92,13 @@ class Prompts:
         finally:
             form.deleteLater()
 
+    def edit_features(self, form) -> bool:
+        """Show the form of existing features (one, or several of one layer); True if the user pressed OK.
+
+        The window builds the form and turns its changes into one undoable command.
+        """
+        return bool(form.exec())
+
     def select_by_expression(self, dialog) -> bool:
         """Show the select-by-expression dialog; True if the user pressed Select."""
         return bool(dialog.exec())

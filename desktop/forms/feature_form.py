@@ -29,6 +29,7 @@ from .widgets import PhotoEditor, create_editor
 __all__ = ["FeatureForm", "validation_message"]
 
 ERROR_STYLE = "color: #c62828;"
+INVALID_STYLE = "border: 1px solid #c62828;"
 
 
 class FeatureForm(QDialog):
@@ -47,6 +48,12 @@ class FeatureForm(QDialog):
         Language of field labels and code-list labels ('zh_CN' or 'en').
     read_only : bool
         Show only (identify): nothing can be changed, one Close button.
+    mixed : iterable of str
+        Fields whose values differ between the features edited together
+        (several selected features): shown empty and marked "mixed", and left
+        out of ``changes()`` unless the user edits them.
+    count : int
+        How many features the form edits at once (1 for one feature).
     parent : QWidget, optional
 
     Notes
@@ -60,11 +67,15 @@ class FeatureForm(QDialog):
     """
 
     def __init__(self, definition, attributes=None, *, attachments_folder, language="zh_CN",
-                 read_only=False, parent=None):
+                 read_only=False, mixed=(), count=1, parent=None):
         super().__init__(parent)
         self.definition = definition
         self.language = language
         self.read_only = read_only
+        self.mixed = frozenset(mixed)
+        self.count = int(count)
+        self._touched: set[str] = set()  # fields the user edited
+        self._invalid: dict[str, str] = {}  # field -> why its value is refused (checked as the user edits)
         self.attachments_folder = Path(attachments_folder)
         self._new = attributes is None
         self._initial = dict(definition.defaults() if attributes is None else attributes)
@@ -114,11 +125,16 @@ class FeatureForm(QDialog):
             title = self.tr("{0}: feature attributes")
         elif self._new:
             title = self.tr("{0}: new feature")
+        elif self.count > 1:
+            title = self.tr("{0}: edit %n features", "", self.count)
         else:
             title = self.tr("{0}: edit feature")
         self.setWindowTitle(title.format(self.definition.title(self.language)))
         if not self.required_note.styleSheet():
             self.required_note.setText(self.tr("Fields marked * are required."))
+        for name in self.mixed - self._touched:
+            if name in self.editors:
+                _show_mixed(self.editors[name], self.tr("mixed"))
         for name, editor in self.editors.items():
             if self.definition.field(name).derived:
                 derived = self.definition.field(name).derived
@@ -137,7 +153,7 @@ class FeatureForm(QDialog):
             editor.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         else:
             editor = create_editor(field, language=self.language, attachments_folder=self.attachments_folder)
-            editor.set_field_value(self._initial.get(field.name))
+            editor.set_field_value(None if field.name in self.mixed else self._initial.get(field.name))
             editor.fieldEdited.connect(lambda name=field.name: self._edited(name))
             if self.read_only:
                 _make_read_only(editor)
@@ -176,7 +192,8 @@ class FeatureForm(QDialog):
     def changes(self):
         """{field: value} of the editable fields whose stored form differs from the initial attributes.
 
-        For a new feature, every editable field.
+        For a new feature, every editable field. A "mixed" field (several
+        features) counts only once the user edited it.
         """
         values = self.values()
         if self._new:
@@ -184,6 +201,10 @@ class FeatureForm(QDialog):
         changed = {}
         for name, value in values.items():
             field = self.definition.field(name)
+            if name in self.mixed:
+                if name in self._touched:
+                    changed[name] = value
+                continue
             if _stored(self.definition, field, value) != _stored(self.definition, field, self._initial.get(name)):
                 changed[name] = value
         return changed
@@ -198,7 +219,7 @@ class FeatureForm(QDialog):
         """Check the values; show the first broken rule inline. Returns True when they are valid."""
         self.clear_errors()
         try:
-            self._clean = validate_feature(self.definition, self.values())
+            self._clean = self._validated()
         except ValidationError as error:
             self._clean = None
             self.show_error(error)
@@ -220,8 +241,14 @@ class FeatureForm(QDialog):
                             message=self.tr("The photo could not be copied: {0}").format(e.strerror or e))
             return
         if self._clean is not None:
-            self._clean = validate_feature(self.definition, self.values())  # a renamed copy changes the path
+            self._clean = self._validated()  # a renamed copy changes the path
         super().accept()
+
+    def _validated(self):
+        """The values checked by the core: all of them for one feature, the changes for several."""
+        if self.mixed or self.count > 1:
+            return validate_feature(self.definition, self.changes(), partial=True)
+        return validate_feature(self.definition, self.values())
 
     def show_error(self, error, message=None):
         """Show a ValidationError (from here or from the edit session) next to its field and focus it.
@@ -258,12 +285,40 @@ class FeatureForm(QDialog):
     # --- live updates ---------------------------------------------------------------------------------
 
     def _edited(self, name):
+        self._touched.add(name)
         label = self.errors.get(name)
         if label is not None and not label.isHidden():
             label.clear()
             label.setVisible(False)
+        self._check_field(name)
         if any(name in f.derived_inputs for f in self.definition.fields if f.derived):
             self._update_derived()
+
+    def _check_field(self, name):
+        """Check one edited value at once: an invalid one is shown with the reason and OK is disabled.
+
+        The value stays as the user typed it.
+        """
+        try:
+            validate_feature(self.definition, {name: self.editors[name].field_value()}, partial=True)
+        except ValidationError as error:
+            self._invalid[name] = validation_message(error, self.definition, self.language)
+            self.errors[name].setText(self._invalid[name])
+            self.errors[name].setVisible(True)
+            self.editors[name].setProperty("invalid", True)
+            self.editors[name].setStyleSheet(INVALID_STYLE)
+        else:
+            self._invalid.pop(name, None)
+            self.editors[name].setProperty("invalid", False)
+            self.editors[name].setStyleSheet("")
+        ok = self.button_box.button(QDialogButtonBox.StandardButton.Ok)
+        if ok is not None:
+            ok.setEnabled(not self._invalid)
+            ok.setToolTip("\n".join(self._invalid.values()))
+
+    def invalid_fields(self):
+        """{field: reason} of the values refused as the user edited them (OK is disabled while any)."""
+        return dict(self._invalid)
 
     def _update_derived(self):
         derived = [f for f in self.definition.fields if f.derived]
@@ -295,6 +350,25 @@ def _make_read_only(editor):
             editor.setButtonSymbols(editor.ButtonSymbols.NoButtons)
     else:  # combo boxes and check boxes have no read-only mode
         editor.setEnabled(False)
+
+
+def _show_mixed(editor, text):
+    """Show an editor empty and marked ``text`` ("mixed"): the features edited together differ here."""
+    editor.setToolTip(text)
+    if hasattr(editor, "edit"):  # dates
+        editor.edit.setSpecialValueText(text)
+    elif hasattr(editor, "allow_empty"):  # numbers
+        editor.allow_empty()
+        editor.lineEdit().setPlaceholderText(text)
+    elif hasattr(editor, "setTristate"):  # booleans: the third state
+        editor.setTristate(True)
+        editor.setCheckState(Qt.CheckState.PartiallyChecked)
+        editor.setText(text)
+        editor.clicked.connect(lambda _checked: editor.setText(""))
+    elif hasattr(editor, "setPlaceholderText"):  # text, code lists
+        if hasattr(editor, "setCurrentIndex"):
+            editor.setCurrentIndex(-1)
+        editor.setPlaceholderText(text)
 
 
 def _stored(definition, field, value):

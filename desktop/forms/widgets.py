@@ -122,7 +122,13 @@ class TextEditor(QLineEdit):
 
 
 class _OptionalNumber:
-    """Mixin for spin boxes that may be empty: the value below the range stands for None."""
+    """Mixin for spin boxes that may be empty: the value below the range stands for None.
+
+    A number is never bent to fit the field's range: a value typed (or
+    stored) outside it widens the spin box's own range so it is kept as it
+    is, and the form's validation (the core's rule) names the broken limit.
+    Text that is not a number cannot be typed at all.
+    """
 
     _optional = False  # until _setup (Qt calls the overrides below while constructing)
     _low, _high = float("-inf"), float("inf")
@@ -150,6 +156,25 @@ class _OptionalNumber:
     def _empty_value(self, low):
         return low - 1
 
+    def _hold(self, value):
+        """Widen the range to hold ``value`` (never clamp what the user typed or what is stored)."""
+        low, high = min(self._low, value), max(self._high, value)
+        if (low, high) != (self._low, self._high):
+            self._low, self._high = low, high
+            self._apply_range(low, high)
+
+    def allow_empty(self):
+        """Let a required number be empty too (a "mixed" field of several features edited at once)."""
+        if self._optional:
+            return
+        self._optional = True
+        self._setting = True
+        try:
+            self._apply_range(self._low, self._high)
+            self.setValue(self.minimum())
+        finally:
+            self._setting = False
+
     def is_empty(self):
         return self._optional and self.value() == self.minimum()
 
@@ -167,10 +192,7 @@ class _OptionalNumber:
                 return
             value = self._python(value)
             # Old data outside the range is shown as it is (validation then names it), never clamped silently.
-            low, high = min(self._low, value), max(self._high, value)
-            if (low, high) != (self._low, self._high):
-                self._low, self._high = low, high
-                self._apply_range(low, high)
+            self._hold(value)
             self.setValue(value)
         finally:
             self._setting = False
@@ -221,14 +243,16 @@ class IntegerEditor(_OptionalNumber, QSpinBox):
             return self.minimum()
 
     def _validate(self, text, position):
-        if re.fullmatch(r"[-+]?\d*", text.strip()):
-            try:
-                value = int(text)
-            except ValueError:
-                return QValidator.State.Intermediate, text, position
-            if self._low <= value <= self._high:
-                return QValidator.State.Acceptable, text, position
-        return QValidator.State.Intermediate, text, position
+        if not re.fullmatch(r"[-+]?\d*", text.strip()):
+            return QValidator.State.Invalid, text, position  # not a whole number: not typed at all
+        try:
+            value = int(text)
+        except ValueError:  # "-" on the way to a number
+            return QValidator.State.Intermediate, text, position
+        if abs(value) > INT_LIMIT:
+            return QValidator.State.Invalid, text, position
+        self._hold(value)  # out of the field's range: kept as typed, the form names the limit
+        return QValidator.State.Acceptable, text, position
 
 
 class RealEditor(_OptionalNumber, QDoubleSpinBox):
@@ -261,14 +285,16 @@ class RealEditor(_OptionalNumber, QDoubleSpinBox):
 
     def _validate(self, text, position):
         stripped = text.strip().replace(",", ".")
-        if re.fullmatch(r"[-+]?\d*\.?\d*", stripped):
-            try:
-                value = float(stripped)
-            except ValueError:
-                return QValidator.State.Intermediate, text, position
-            if self._low <= value <= self._high:
-                return QValidator.State.Acceptable, text, position
-        return QValidator.State.Intermediate, text, position
+        if not re.fullmatch(r"[-+]?\d*\.?\d*", stripped):
+            return QValidator.State.Invalid, text, position  # not a number: not typed at all
+        try:
+            value = float(stripped)
+        except ValueError:  # "-" or "." on the way to a number
+            return QValidator.State.Intermediate, text, position
+        if abs(value) > REAL_LIMIT:
+            return QValidator.State.Invalid, text, position
+        self._hold(value)  # out of the field's range: kept as typed, the form names the limit
+        return QValidator.State.Acceptable, text, position
 
 
 # --- booleans -----------------------------------------------------------------------------------
@@ -493,7 +519,13 @@ class FieldDelegate(QStyledItemDelegate):
             return super().createEditor(parent, option, index)
         editor = create_editor(field, parent, language=self.language)
         editor.setAutoFillBackground(True)
+        if isinstance(editor, CodeComboBox):  # a code chosen from the drop-down is the edit
+            editor.activated.connect(lambda _index, e=editor: self._chosen(e))
         return editor
+
+    def _chosen(self, editor):
+        self.commitData.emit(editor)
+        self.closeEditor.emit(editor)
 
     def setEditorData(self, editor, index):
         if hasattr(editor, "set_field_value"):

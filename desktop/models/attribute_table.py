@@ -55,6 +55,13 @@ class AttributeTableModel(QAbstractTableModel):
     ``setData`` never changes data: it emits ``editRequested(layer, fid,
     field, value)``; the window pushes an undo command and then calls
     ``refresh_fids([fid])`` (or ``refresh()`` after adds and deletes).
+    A value outside a field's code list is refused (``setData`` returns False).
+
+    Sorting
+    -------
+    ``sort(column, order)`` orders the rows by what the column shows: code
+    lists by their label in the language, text case-insensitively, empty
+    values last; the order is kept through filters and refreshes.
     """
 
     FidRole = FidRole
@@ -62,6 +69,7 @@ class AttributeTableModel(QAbstractTableModel):
     FID_COLUMN = FID_COLUMN
 
     editRequested = Signal(str, int, str, object)
+    rowsSorted = Signal()  # the rows were put in another order (after the reset)
 
     def __init__(self, session, layer, *, language="zh_CN", parent=None):
         super().__init__(parent)
@@ -73,6 +81,7 @@ class AttributeTableModel(QAbstractTableModel):
         self._read_only = False
         self._text = None
         self._restrict = None  # sorted unique int64 fids, or None
+        self._sort = None  # (column, descending) or None: fid order
         self._windows = OrderedDict()  # window number -> list of Feature or None, aligned with rows
         self._lookup = None  # (sorted fids, their rows), built on the first row_of
         self._fids = self._query()
@@ -252,6 +261,8 @@ class AttributeTableModel(QAbstractTableModel):
         current = self.data(index, RawValueRole)
         if _same(field, current, value):
             return True
+        if value is not None and field.codes and value not in field.code_set:
+            return False  # only the codes of the list
         self.editRequested.emit(self.layer, self.fid_at(index.row()), field.name, value)
         return True
 
@@ -331,12 +342,59 @@ class AttributeTableModel(QAbstractTableModel):
         if self._fids.size and self.columnCount():
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._fids) - 1, self.columnCount() - 1))
 
+    def sort(self, column, order=Qt.SortOrder.AscendingOrder):
+        """Order the rows by a column as shown (labels of code lists in the language); -1 for fid order."""
+        descending = order == Qt.SortOrder.DescendingOrder
+        field = self.field_at(column)
+        sort = (column, descending) if field is not None or (column == FID_COLUMN and descending) else None
+        if sort == self._sort:
+            return
+        self._sort = sort
+        self.beginResetModel()
+        self._fids = self._query()
+        self._windows.clear()
+        self._lookup = None
+        self.endResetModel()
+        self.rowsSorted.emit()
+
+    def sort_order(self):
+        """(column, descending) of the current sort, or None (fid order)."""
+        return self._sort
+
     def _query(self):
         where, parameters = self._where()
         fids = np.asarray(self.session.fids(self.layer, where, parameters), dtype=np.int64)
         if self._restrict is not None:
             fids = fids[np.isin(fids, self._restrict)]
+        if self._sort is not None:
+            fids = self._sorted(fids)
         return fids
+
+    def _sorted(self, fids):
+        column, descending = self._sort
+        field = self.field_at(column)
+        if field is None:
+            return np.sort(fids)[::-1].copy() if descending else fids
+        every, values = self.session.field_values(self.layer, field.name)
+        value_of = dict(zip(every.tolist(), values, strict=True))
+        keys = [self._sort_key(field, value_of.get(fid)) for fid in fids.tolist()]
+        # empty values last in both directions
+        order = sorted(range(len(keys)), key=lambda i: (keys[i][0] != descending, keys[i][1]), reverse=descending)
+        return fids[np.asarray(order, dtype=np.int64)] if order else fids
+
+    def _sort_key(self, field, value):
+        """(is empty, comparable key) of a value as the column shows it."""
+        numeric = field.type in ("integer", "real", "boolean") and not field.codes
+        if value is None or value == "":
+            return True, 0.0 if numeric else ""
+        if numeric:
+            try:
+                return False, float(value)
+            except (TypeError, ValueError):
+                return False, 0.0
+        if field.codes:
+            return False, str(field.code_label(value, self.language)).casefold()
+        return False, str(value).casefold()
 
     def _where(self):
         """The SQL condition of the text filter and its parameters (values are never put in the SQL)."""

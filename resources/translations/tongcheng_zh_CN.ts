@@ -225,6 +225,12 @@
             <source>{0}: new feature</source>
             <translation>{0}：新建要素</translation>
         </message>
+        <message numerus="yes">
+            <source>{0}: edit %n features</source>
+            <translation>
+                <numerusform>{0}：编辑 %n 个要素</numerusform>
+            </translation>
+        </message>
         <message>
             <source>{0}: edit feature</source>
             <translation>{0}：编辑要素</translation>
@@ -232,6 +238,10 @@
         <message>
             <source>Fields marked * are required.</source>
             <translation>标有 * 的字段为必填项。</translation>
+        </message>
+        <message>
+            <source>mixed</source>
+            <translation>多个值</translation>
         </message>
         <message>
             <source>Computed from other fields: {0}</source>
@@ -687,6 +697,14 @@
             <translation>退出(&amp;Q)</translation>
         </message>
         <message>
+            <source>Edit a&amp;ttributes…</source>
+            <translation>编辑属性(&amp;T)…</translation>
+        </message>
+        <message>
+            <source>Open the form of the selected features (Enter on the map, or double-click one)</source>
+            <translation>打开所选要素的表单（在地图上按回车，或双击要素）</translation>
+        </message>
+        <message>
             <source>&amp;Delete selected</source>
             <translation>删除所选(&amp;D)</translation>
         </message>
@@ -871,6 +889,30 @@
         <message>
             <source>Select by expression</source>
             <translation>按表达式选择</translation>
+        </message>
+        <message>
+            <source>Select the features to edit first</source>
+            <translation>请先选择要编辑的要素</translation>
+        </message>
+        <message>
+            <source>Edit attributes…</source>
+            <translation>编辑属性…</translation>
+        </message>
+        <message>
+            <source>Zoom to</source>
+            <translation>缩放至</translation>
+        </message>
+        <message>
+            <source>Copy coordinates</source>
+            <translation>复制坐标</translation>
+        </message>
+        <message>
+            <source>Delete…</source>
+            <translation>删除…</translation>
+        </message>
+        <message>
+            <source>Copied %s (%s)</source>
+            <translation>已复制 %s（%s）</translation>
         </message>
         <message>
             <source>Edit refused</source>
@@ -1438,6 +1480,10 @@ Your saved edits are safe. Unsaved edits are still in the window; save them if y
         <message>
             <source>Change %s of %s %d</source>
             <translation>修改 %s（%s %d）</translation>
+        </message>
+        <message>
+            <source>Change %s of %d features of %s</source>
+            <translation>修改%s（%d 个要素，%s）</translation>
         </message>
         <message>
             <source>Move %s %d</source>

@@ -40,6 +40,8 @@ class ScriptedPrompts(Prompts):
         self.feature_values = None
         self.expression = None
         self.expression_mode = None
+        self.form_script = None  # called with the form of existing features; returns True to press OK
+        self.forms = []
 
     def unsaved_changes(self, count):
         self.asked.append(("unsaved", count))
@@ -56,6 +58,16 @@ class ScriptedPrompts(Prompts):
     def new_feature(self, definition, *, attachments_folder, language="zh_CN"):
         self.asked.append(("form", definition.name))
         return None if self.feature_values is None else dict(self.feature_values)
+
+    def edit_features(self, form):
+        self.asked.append(("edit", form.definition.name, form.count))
+        self.forms.append(form)
+        if self.form_script is None:
+            return False
+        form.show()
+        if self.form_script(form):
+            form.button_box.button(form.button_box.StandardButton.Ok).click()
+        return form.result() == form.DialogCode.Accepted
 
     def select_by_expression(self, dialog):
         self.asked.append(("expression", dialog.layer()))

@@ -134,3 +134,16 @@ def test_features_by_fid_reads_a_window_in_order_with_edits(session):
     window = session.features_by_fid("toilets", [new, b, c, a])
     assert [f.fid for f in window] == [new, b, a]
     assert window[1].attributes["name"] == "窗口"
+
+
+def test_field_values_reads_one_column_with_pending_edits(session):
+    changed, deleted = some_fids(session, 2)
+    new = session.add_feature("toilets", {"name": "新增公厕", "district": "锦江区"}, Point(410_000, 3_393_000))
+    session.change_attributes("toilets", changed, {"name": "改名"})
+    session.delete_feature("toilets", deleted)
+    fids, values = session.field_values("toilets", "name")
+    assert list(fids) == list(session.fids("toilets"))
+    by_fid = dict(zip(fids.tolist(), values, strict=True))
+    assert by_fid[changed] == "改名" and by_fid[new] == "新增公厕" and deleted not in by_fid
+    with pytest.raises(Exception, match="no field"):
+        session.field_values("toilets", "name; DROP TABLE toilets")
