@@ -5,7 +5,9 @@ Exit codes of ``apply``, ``update`` and ``merge``:
 * 0 -- done, no conflict;
 * 2 -- done, with conflicts: resolved by the policy (the losing values are in
   the report), or left unresolved under ``--policy manual`` (the office's
-  value stays); with ``--dry-run``: conflicts would occur;
+  value stays); with ``--dry-run``: conflicts would occur; or done, with
+  features rejected because they break their layer's rules (listed in the
+  report, not written);
 * 1 -- error: nothing was written (one line on standard error).
 """
 
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["add_commands", "cmd_init_master"]
 
 _EPILOG = ("exit status: 0 clean, 2 conflicts (resolved by the policy and listed in the report, "
-           "or unresolved with --policy manual), 1 error (nothing written)")
+           "or unresolved with --policy manual) or features rejected for breaking their layer's rules "
+           "(listed in the report, not written), 1 error (nothing written)")
 
 
 def _layers(text: str | None) -> list[str] | None:
@@ -71,6 +74,13 @@ def _print_conflicts(conflicts: Sequence[Conflict], limit: int = 20) -> None:
               file=sys.stderr)
     if len(conflicts) > limit:
         print(f"... and {len(conflicts) - limit} more conflicts (see the report)", file=sys.stderr)
+
+
+def _print_rejected(rejected: Sequence[Mapping[str, str]], limit: int = 20) -> None:
+    for r in rejected[:limit]:
+        print(f"rejected  {r['layer']} {r['uuid']}: {r['reason']} (not written)", file=sys.stderr)
+    if len(rejected) > limit:
+        print(f"... and {len(rejected) - limit} more rejected features (see the report)", file=sys.stderr)
 
 
 def _short(value: object, width: int = 40) -> str:
@@ -146,7 +156,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     _print_conflicts(result.conflicts)
     if result.unresolved:
         print(f"{len(result.unresolved)} conflicts left unresolved (office values kept)", file=sys.stderr)
-    return EXIT_CONFLICTS if result.has_conflicts else EXIT_OK
+    _print_rejected(result.rejected)
+    return EXIT_CONFLICTS if result.has_conflicts or result.rejected else EXIT_OK
 
 
 def cmd_update(args: argparse.Namespace) -> int:
@@ -160,7 +171,8 @@ def cmd_update(args: argparse.Namespace) -> int:
              else f"updated {args.workspace} to master version {result.version_after}")
     _print_counts(result.layers, title)
     _print_conflicts(result.conflicts)
-    return EXIT_CONFLICTS if result.has_conflicts else EXIT_OK
+    _print_rejected(result.rejected)
+    return EXIT_CONFLICTS if result.has_conflicts or result.rejected else EXIT_OK
 
 
 def cmd_merge(args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ from layers.sync.resolutions import (
     Resolution,
     SideRows,
     check_resolutions,
+    check_row,
     complete,
     merge_layer,
     merge_row,
@@ -251,7 +252,7 @@ def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefin
                 f"SELECT uuid, deleted_by, deleted_at FROM {DELETED_TABLE} WHERE layer = ? AND uuid IN "
                 f"({', '.join('?' * len(part))}) ORDER BY fid", (layer, *part)):
             office.audit[u] = (by, at)
-    _validate_package_rows(definition, package_rows, where)
+    _validate_package_rows(definition, package_rows, where, result)
     base, field_side = {}, SideRows()
     for k, p in package_rows.items():
         values = merge_row(definition, p, p["geom"])
@@ -266,7 +267,16 @@ def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefin
     result.conflicts.extend(conflicts)
     plan = _Plan()
     for k, row in merged.items():
-        full = complete(definition, row, f"{where}, feature {k}")
+        try:
+            full = complete(definition, row, f"{where}, feature {k}")
+        except SyncError as exc:
+            _reject(result, None, layer, k, str(exc), where)
+            continue
+        if k not in office_full or row_diff(definition, office_full[k], full):
+            problem = check_row(definition, full)
+            if problem is not None:  # whatever the policy: the master keeps only valid rows
+                _reject(result, None, layer, k, problem, where)
+                continue
         if k not in office_full:
             p = package_rows[k]
             audit = {a: p[a] for a in AUDIT_COLUMNS}
@@ -292,16 +302,18 @@ def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefin
     return plan
 
 
-def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str, Any]], where: str) -> None:
+def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str, Any]], where: str,
+                           result: SyncResult) -> None:
     """Check the field's values against the layer definition, in place (stored form).
 
     Inserted features are checked whole; updated ones in the fields they
     changed (the others are their base values).  New geometries are checked
-    together.
+    together.  A row that breaks a rule is taken out of *rows* and reported
+    (``result.rejected``): it never reaches the master.
     """
     derived = {f.name for f in definition.fields if f.derived}
     checked: list[str] = []
-    for k, p in rows.items():
+    for k, p in list(rows.items()):
         if p["op"] == "delete":
             continue
         if p["op"] == "insert":
@@ -311,10 +323,12 @@ def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str
         try:
             p.update(validate_feature(definition, attributes, partial=p["op"] == "update"))
         except ValidationError as exc:
-            raise SyncError(f"{where}, feature {k}: {exc}") from None
+            _reject(result, rows, definition.name, k, str(exc), where)
+            continue
         if p["op"] == "insert" or "geom" in p["changed"]:
             if p["geom"] is None:
-                raise SyncError(f"{where}, feature {k}: no geometry")
+                _reject(result, rows, definition.name, k, f"{definition.name}.geom: no geometry", where)
+                continue
             checked.append(k)
     shapes = geometries([rows[k]["geom"] for k in checked])
     try:
@@ -324,8 +338,15 @@ def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str
             try:
                 validate_geometry(definition, g)
             except ValidationError as exc:
-                raise SyncError(f"{where}, feature {k}: {exc}") from None
-        raise
+                _reject(result, rows, definition.name, k, str(exc), where)
+
+
+def _reject(result: SyncResult, rows: dict[str, dict[str, Any]] | None, layer: str, uuid: str, reason: str,
+            where: str) -> None:
+    log.warning("%s, feature %s: not applied: %s", where, uuid, reason)
+    result.reject(layer, uuid, reason)
+    if rows is not None:
+        rows.pop(uuid, None)
 
 
 def _write_master_layer(con: sqlite3.Connection, minfo: MasterInfo, definition: LayerDefinition, plan: _Plan,

@@ -24,6 +24,7 @@ from layers.sync.resolutions import (
     Resolution,
     SideRows,
     check_resolutions,
+    check_row,
     complete,
     merge_layer,
     merge_row,
@@ -203,8 +204,17 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
             if off is not None:
                 to_merged[k] = None
         else:
-            full = complete(definition, m, f"{ws.path}: layer {layer!r}, feature {k}")
-            if off is None or row_diff(definition, off, full):
+            try:
+                full = complete(definition, m, f"{ws.path}: layer {layer!r}, feature {k}")
+                problem = None
+            except SyncError as exc:
+                full, problem = {}, str(exc)
+            if problem is None and (off is None or row_diff(definition, off, full)):
+                problem = check_row(definition, full)  # whatever the policy: only valid rows are written
+            if problem is not None:
+                log.warning("%s: layer %r, feature %s: merged row not written: %s", ws.path, layer, k, problem)
+                result.reject(layer, k, problem)
+            elif off is None or row_diff(definition, off, full):
                 audit_from = cur or off or {}
                 to_merged[k] = {**full, **{a: audit_from.get(a) for a in AUDIT_COLUMNS},
                                 "fid": cur["fid"] if cur else None}

@@ -1,0 +1,51 @@
+"""Sync against bad input: rows that break the definition, foreign CRS, audit columns, fids (issue 15)."""
+
+import json
+import sqlite3
+
+from layers.geopackage.codec import register_functions
+from layers.sync.apply import apply_package
+from layers.workspace.store import Workspace
+from tests.layers import test_sync
+from tests.layers.test_gpkg import assert_valid
+from tests.layers.test_sync import master_rows
+
+two_staff = test_sync.two_staff  # the fixture: two staff, two change packages
+
+
+def tamper(package, sql, *params):
+    con = sqlite3.connect(package)
+    register_functions(con)  # the rtree triggers call ST_* functions
+    con.execute(sql, params)
+    con.commit()
+    con.close()
+
+
+def test_field_policy_never_recreates_an_invalid_row(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pa)  # A deletes u[2]; B renamed it
+    assert s.u[2] not in master_rows(s.master)
+    # Values B did not change are the base's: spoil them, and a new feature's required name.
+    tamper(s.pb, "UPDATE toilets SET structure = '纸房子', seats_male = 'abc' WHERE uuid = ?", s.u[2])
+    tamper(s.pb, "UPDATE toilets SET name = NULL WHERE uuid = ?", s.ib)
+    result = apply_package(s.master, s.pb, policy="field", report=s.tmp / "r.json")
+    rows = master_rows(s.master)
+    assert s.u[2] not in rows and s.ib not in rows
+    rejected = {r["uuid"]: r for r in result.rejected}
+    assert set(rejected) == {s.u[2], s.ib}
+    assert "structure" in rejected[s.u[2]]["reason"] or "seats_male" in rejected[s.u[2]]["reason"]
+    assert "name" in rejected[s.ib]["reason"]
+    report = json.loads((s.tmp / "r.json").read_text("utf-8"))
+    assert {r["uuid"] for r in report["rejected"]} == {s.u[2], s.ib}
+    assert rows[s.u[1]]["status"] == "停用"  # the valid rest is applied
+    assert_valid(s.master)
+
+
+def test_valid_packages_reject_nothing(two_staff):
+    s = two_staff
+    assert apply_package(s.master, s.pa).rejected == []
+    result = apply_package(s.master, s.pb, policy="field")
+    assert result.rejected == []
+    assert master_rows(s.master)[s.u[2]]["name"] == "B改名"
+    with Workspace.open(s.b):
+        pass
