@@ -25,6 +25,7 @@ from layers.geopackage.spatial_index import create_spatial_index, refresh_conten
 from layers.geopackage.sql import CHUNK, CORE_DDL, NOW, REQUIRED_SRS, SqlErrors, quote
 from layers.geopackage.values import Row, convert_rows, row_lists
 from layers.log import logger
+from layers.sqlite.locks import busy_timeout, in_use, is_locked
 
 __all__ = ["APPLICATION_ID", "USER_VERSION", "GeoPackage", "open_geopackage"]
 
@@ -111,6 +112,8 @@ class GeoPackage:
         except sqlite3.Error as exc:
             self._discard()
             log.info("refused %s: %s", self.path, exc)
+            if is_locked(exc):
+                raise in_use(self.path) from exc
             raise GeoPackageError(f"{self.path}: cannot be opened ({exc})") from exc
         except GeoPackageError as exc:
             self._discard()
@@ -129,7 +132,7 @@ class GeoPackage:
             raise GeoPackageError(f"{self.path}: folder {folder} does not exist")
         # SQLite creates the file itself, so it gets the usual permissions.
         self._tmp = temporary_path(self.path)
-        self.connection = sqlite3.connect(self._tmp, isolation_level=None)
+        self.connection = sqlite3.connect(self._tmp, isolation_level=None, timeout=busy_timeout())
         con = self.connection
         register_functions(con)
         con.execute("PRAGMA journal_mode = MEMORY")
@@ -147,11 +150,11 @@ class GeoPackage:
         hot_journal = has_hot_journal(self.path)
         if self.mode == "r":
             uri = self.path.absolute().as_uri() + "?mode=ro"
-            self.connection = sqlite3.connect(uri, uri=True, isolation_level=None)
+            self.connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout())
         else:
             if not os.access(self.path, os.W_OK):
                 raise GeoPackageError(f"{self.path}: file is read-only")
-            self.connection = sqlite3.connect(self.path, isolation_level=None)
+            self.connection = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout())
         con = self.connection
         register_functions(con)
         try:
@@ -159,6 +162,8 @@ class GeoPackage:
             has_contents = con.execute(
                 "SELECT 1 FROM sqlite_master WHERE name = 'gpkg_contents'").fetchone()
         except sqlite3.DatabaseError as exc:
+            if is_locked(exc):
+                raise
             raise GeoPackageError(f"{self.path}: corrupt or not a GeoPackage ({exc})") from exc
         if hot_journal and not has_hot_journal(self.path):
             log.warning("%s: an interrupted write was rolled back (hot journal %s recovered)",
@@ -171,7 +176,9 @@ class GeoPackage:
             raise GeoPackageError(f"{self.path}: not a GeoPackage (no gpkg_contents table)")
         if self.mode == "a":
             con.execute("PRAGMA trusted_schema = ON")  # our ST_* functions are pure
-            con.execute("BEGIN")
+            # A write from the start: a read upgraded to a write later fails at once when another
+            # program holds the file, where BEGIN IMMEDIATE waits for it (the busy timeout).
+            con.execute("BEGIN IMMEDIATE")
 
     def __enter__(self) -> GeoPackage:
         return self

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import TracebackType
 
 from layers.errors import GeoPackageError
+from layers.sqlite.locks import in_use, is_locked
 
 __all__ = ["NOW", "CHUNK", "CORE_DDL", "REQUIRED_SRS", "quote", "table_exists", "SqlErrors"]
 
@@ -69,4 +70,6 @@ class SqlErrors:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if exc_type is not None and issubclass(exc_type, sqlite3.Error):
+            if exc is not None and is_locked(exc):
+                raise in_use(self.path) from exc
             raise GeoPackageError(f"{self.path}: {self.what}: {exc}") from exc

@@ -12,6 +12,7 @@ workspace's base: the changes are on their way.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -27,7 +28,7 @@ import shapely
 
 from layers import __version__
 from layers.errors import GeoPackageError, SyncError
-from layers.geopackage import Column, GeoPackage, LayerSchema, open_geopackage
+from layers.geopackage import Column, GeoPackage, LayerSchema, open_geopackage, temporary_path
 from layers.log import logger
 from layers.schema.definitions import LayerDefinition
 from layers.sync.checkout import SETTINGS, checkout_info
@@ -112,6 +113,24 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
     ws = workspace
     info = checkout_info(ws)
     out = Path(out)
+    written: list[Path] = []
+    try:
+        # The workspace is ours (BEGIN IMMEDIATE) before anything is written, and its base is reset
+        # in the same transaction that the package is written in: if the package cannot be written,
+        # nothing is marked as sent; if the workspace cannot be committed, the package goes again.
+        with ws.session():
+            result = _write_changes(ws, info, out, reset, written)
+    except BaseException:
+        for path in reversed(written):
+            path.unlink(missing_ok=True)
+            log.info("%s: removed (the change package was not marked as sent)", path)
+        raise
+    return result
+
+
+def _write_changes(ws: Workspace, info: dict[str, Any], out: Path, reset: bool,
+                   written: list[Path]) -> PackageResult:
+    """write_changes inside the workspace's transaction; *written* collects the files made."""
     result = PackageResult(None, None, ws.id, info["master_id"], info["version"])
     user = ws.user
     collected = {}
@@ -127,6 +146,9 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
     package_uuid = str(uuid_module.uuid4())
     from layers.geopackage.styles import operation_qml
 
+    if reset:
+        ws.reset_base(info["layers"])
+        ws.set_setting(SETTINGS["sent"], json.dumps([*info["sent"], package_uuid]))
     with open_geopackage(out, "w") as gp:
         gp.add_srs(ws.srid)
         gp.create_layer(key_value_schema(PACKAGE_TABLE, "Tongcheng change package"))
@@ -151,17 +173,33 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
                 raise GeoPackageError(f"{out}: writing layer {layer!r}: {exc}") from None
             gp.add_style(layer, layer[:30], operation_qml(definition, columns=schema.column_names),
                          description="变更 / changes", owner="tongcheng")
+    written.append(out)
     if reset:
         # The base is reset, so these changes can never be written again: keep a copy of the
         # package beside the workspace until the office's master shows it applied (update).
         kept = sent_folder(ws) / f"{package_uuid}.gpkg"
-        kept.parent.mkdir(exist_ok=True)
-        shutil.copyfile(out, kept)
-        with ws.session():
-            ws.reset_base(info["layers"])
-            ws.set_setting(SETTINGS["sent"], json.dumps([*info["sent"], package_uuid]))
+        _copy_atomically(out, kept, written)
     result.path, result.package_uuid = out, package_uuid
     return result
+
+
+def _copy_atomically(source: Path, target: Path, written: list[Path]) -> None:
+    """Copy *source* to *target* through a temporary file beside it (never half a copy under its name)."""
+    made_folder = not target.parent.exists()
+    target.parent.mkdir(exist_ok=True)
+    tmp = temporary_path(target)
+    try:
+        shutil.copyfile(source, tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        written.append(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        if made_folder:
+            with contextlib.suppress(OSError):
+                target.parent.rmdir()
+        raise
 
 
 def sent_folder(workspace: Workspace) -> Path:

@@ -28,6 +28,7 @@ from layers.errors import (
 )
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import conform_geometry
+from layers.sqlite.locks import in_use, is_locked
 from layers.sqlite.spatialite import connect, geometry_blob
 from layers.workspace import bulk
 from layers.workspace.bulk import CACHE_KIB, FeatureItem
@@ -133,6 +134,8 @@ class Workspace:
             try:
                 rows = dict(connection.execute(f"SELECT key, value FROM {SETTINGS_TABLE}"))
             except sqlite3.DatabaseError as e:
+                if is_locked(e):
+                    raise in_use(path) from None
                 if "not a database" in str(e):
                     raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace (not an SQLite file)") from None
                 if "no such table" in str(e):
@@ -147,7 +150,12 @@ class Workspace:
                     f"{path}: made by a newer Tongcheng (workspace version {version}, "
                     f"this program reads up to {SCHEMA_VERSION}); update Tongcheng to open it"
                 )
-            connection.execute("PRAGMA journal_mode = WAL")
+            try:
+                connection.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as e:
+                if is_locked(e):
+                    raise in_use(path) from None
+                raise
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             return cls(path, connection)
@@ -203,7 +211,12 @@ class Workspace:
                 yield from self._savepoint(connection)
 
     def _transaction(self, connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute("BEGIN IMMEDIATE")  # waits (busy timeout) while another program writes
+        except sqlite3.OperationalError as exc:
+            if is_locked(exc):
+                raise in_use(self.path) from exc
+            raise
         self._depth = 1
         try:
             yield connection
