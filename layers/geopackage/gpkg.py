@@ -19,7 +19,13 @@ from layers.errors import GeoPackageError
 from layers.geopackage import layer_styles as _layer_styles
 from layers.geopackage import metadata as _metadata
 from layers.geopackage.codec import Envelopes, decode_gpb_many, register_functions
-from layers.geopackage.files import check_sqlite_file, has_hot_journal, journal_path, temporary_path
+from layers.geopackage.files import (
+    check_sqlite_file,
+    has_hot_journal,
+    journal_path,
+    remove_stale_temporaries,
+    temporary_path,
+)
 from layers.geopackage.schema import Column, LayerSchema
 from layers.geopackage.spatial_index import create_spatial_index, refresh_contents, scan_envelopes
 from layers.geopackage.sql import CHUNK, CORE_DDL, NOW, REQUIRED_SRS, SqlErrors, quote
@@ -130,6 +136,7 @@ class GeoPackage:
         folder = self.path.parent
         if not folder.is_dir():
             raise GeoPackageError(f"{self.path}: folder {folder} does not exist")
+        remove_stale_temporaries(self.path)  # what a killed earlier write left
         # SQLite creates the file itself, so it gets the usual permissions.
         self._tmp = temporary_path(self.path)
         self.connection = sqlite3.connect(self._tmp, isolation_level=None, timeout=busy_timeout())

@@ -21,7 +21,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers.errors import SyncError
-from layers.geopackage import open_geopackage
+from layers.geopackage import open_geopackage, remove_stale_temporaries, temporary_path
 from layers.log import logger
 from layers.schema.definitions import LayerDefinition
 from layers.sync.master import bbox_condition, master_rows, read_master_info, recover
@@ -153,7 +153,11 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
             (folder / "_codelists.toml").write_text(info.codelists, "utf-8")
             for name in wanted:
                 (folder / f"{name}.toml").write_text(info.texts[name], "utf-8")
-            ws = Workspace.create(workspace, crs=info.crs, user=user, definitions_folder=folder)
+            # Built under a temporary name beside the workspace, renamed when complete: an
+            # interrupted checkout leaves nothing under the final name, and a rerun starts afresh.
+            remove_stale_temporaries(workspace)
+            partial = temporary_path(workspace)
+            ws = Workspace.create(partial, crs=info.crs, user=user, definitions_folder=folder)
         try:
             with ws:
                 done = 0
@@ -185,9 +189,13 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
                         "path": str(Path(master).absolute()), "sent": "[]", "at": now_text(),
                     }.items():
                         ws.set_setting(SETTINGS[key], value)
+                ws.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if workspace.exists():
+                raise SyncError(f"{workspace}: already exists")
+            os.replace(partial, workspace)
         except BaseException:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(workspace) + suffix).unlink(missing_ok=True)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(partial) + suffix).unlink(missing_ok=True)
             raise
     return counts
 
