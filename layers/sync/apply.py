@@ -343,7 +343,7 @@ def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str
 
 def _reject(result: SyncResult, rows: dict[str, dict[str, Any]] | None, layer: str, uuid: str, reason: str,
             where: str) -> None:
-    log.warning("%s, feature %s: not applied: %s", where, uuid, reason)
+    log.info("%s, feature %s: not applied: %s", where, uuid, reason)
     result.reject(layer, uuid, reason)
     if rows is not None:
         rows.pop(uuid, None)

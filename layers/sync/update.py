@@ -212,7 +212,7 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
             if problem is None and (off is None or row_diff(definition, off, full)):
                 problem = check_row(definition, full)  # whatever the policy: only valid rows are written
             if problem is not None:
-                log.warning("%s: layer %r, feature %s: merged row not written: %s", ws.path, layer, k, problem)
+                log.info("%s: layer %r, feature %s: merged row not written: %s", ws.path, layer, k, problem)
                 result.reject(layer, k, problem)
             elif off is None or row_diff(definition, off, full):
                 audit_from = cur or off or {}
