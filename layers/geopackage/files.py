@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -46,12 +47,16 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     """
     path = Path(path)
     removed: list[Path] = []
+    # Temporary names of *path* (".NAME.<hex>.tmp"), of those (a file written under a temporary
+    # name is itself written under one), and a workspace's ".partial" (Workspace.create).
+    one = rf"\.{re.escape(path.name)}\.[0-9a-f]{{12}}\.tmp"
+    pattern = re.compile(rf"(?:{one}|\.{one}\.[0-9a-f]{{12}}\.tmp)(?:\.partial)?")
     try:
-        candidates = sorted(path.parent.glob(f".{path.name}.*.tmp"))
+        candidates = sorted(p for p in path.parent.glob(f"*{path.name}.*.tmp*") if pattern.fullmatch(p.name))
     except OSError:
         return removed
     for tmp in candidates:
-        if len(tmp.name) != len(path.name) + 18 or not tmp.is_file():
+        if not tmp.is_file():
             continue
         try:
             con = sqlite3.connect(f"{tmp.absolute().as_uri()}?mode=rw", uri=True, timeout=0, isolation_level=None)

@@ -28,7 +28,14 @@ import shapely
 
 from layers import __version__
 from layers.errors import GeoPackageError, SyncError
-from layers.geopackage import Column, GeoPackage, LayerSchema, open_geopackage, temporary_path
+from layers.geopackage import (
+    Column,
+    GeoPackage,
+    LayerSchema,
+    open_geopackage,
+    remove_stale_temporaries,
+    temporary_path,
+)
 from layers.log import logger
 from layers.schema.definitions import LayerDefinition
 from layers.sync.checkout import SETTINGS, checkout_info
@@ -39,7 +46,7 @@ from layers.workspace.store import Workspace
 from layers.workspace.tracking import Change
 
 __all__ = ["PACKAGE_FORMAT", "PACKAGE_KIND", "PACKAGE_EXTRA", "PackageResult", "PackageInfo", "package_schema",
-           "iso_time", "write_changes", "sent_folder", "read_package_info", "read_package"]
+           "iso_time", "write_changes", "finish_sending", "sent_folder", "read_package_info", "read_package"]
 
 log = logger(__name__)
 
@@ -111,26 +118,70 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
         With ``path`` None when there was nothing to send (no file written).
     """
     ws = workspace
+    finish_sending(ws)
     info = checkout_info(ws)
     out = Path(out)
+    remove_stale_temporaries(out)  # packages a killed run wrote but never marked as sent
+    _remove_unsent_copies(ws, info["sent"])
     written: list[Path] = []
+    staged = temporary_path(out)
     try:
-        # The workspace is ours (BEGIN IMMEDIATE) before anything is written, and its base is reset
-        # in the same transaction that the package is written in: if the package cannot be written,
-        # nothing is marked as sent; if the workspace cannot be committed, the package goes again.
+        # The workspace is ours (BEGIN IMMEDIATE) before anything is written. The package is
+        # written under a temporary name and kept beside the workspace; the base is reset, the
+        # package marked as sent and its publication under *out* recorded in one commit; then the
+        # package takes its name (finish_sending completes that step if it was interrupted).
         with ws.session():
-            result = _write_changes(ws, info, out, reset, written)
+            result = _write_changes(ws, info, staged, out, reset, written)
     except BaseException:
         for path in reversed(written):
             path.unlink(missing_ok=True)
             log.info("%s: removed (the change package was not marked as sent)", path)
         raise
+    if result.path is not None:
+        os.replace(staged, out)
+        if reset:
+            ws.set_setting(SETTINGS["publishing"], None)
     return result
 
 
-def _write_changes(ws: Workspace, info: dict[str, Any], out: Path, reset: bool,
+def finish_sending(workspace: Workspace) -> Path | None:
+    """Finish what a killed ``write_changes`` committed but could not finish: give the package its name.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The change package now in place, or None if nothing was pending.
+    """
+    pending = workspace.setting(SETTINGS["publishing"])
+    if not pending:
+        return None
+    step = json.loads(pending)
+    staged, out, kept = Path(step["staged"]), Path(step["out"]), Path(step["kept"])
+    if staged.exists():
+        os.replace(staged, out)
+    elif not out.exists() and kept.exists():
+        tmp = temporary_path(out)
+        shutil.copyfile(kept, tmp)
+        os.replace(tmp, out)
+    workspace.set_setting(SETTINGS["publishing"], None)
+    log.warning("%s: the change package sent before was interrupted; it is now in %s", workspace.path, out)
+    return out
+
+
+def _remove_unsent_copies(ws: Workspace, sent: list[str]) -> None:
+    """Remove copies in the sent folder of packages a killed run wrote but never marked as sent."""
+    folder = sent_folder(ws)
+    if not folder.is_dir():
+        return
+    for copy in folder.glob("*.gpkg"):
+        if copy.stem not in sent:
+            copy.unlink(missing_ok=True)
+            log.info("%s: removed (a change package that was never sent)", copy)
+
+
+def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path, reset: bool,
                    written: list[Path]) -> PackageResult:
-    """write_changes inside the workspace's transaction; *written* collects the files made."""
+    """write_changes inside the workspace's transaction, the package to *staged*; *written* collects the files made."""
     result = PackageResult(None, None, ws.id, info["master_id"], info["version"])
     user = ws.user
     collected = {}
@@ -146,10 +197,7 @@ def _write_changes(ws: Workspace, info: dict[str, Any], out: Path, reset: bool,
     package_uuid = str(uuid_module.uuid4())
     from layers.geopackage.styles import operation_qml
 
-    if reset:
-        ws.reset_base(info["layers"])
-        ws.set_setting(SETTINGS["sent"], json.dumps([*info["sent"], package_uuid]))
-    with open_geopackage(out, "w") as gp:
+    with open_geopackage(staged, "w") as gp:
         gp.add_srs(ws.srid)
         gp.create_layer(key_value_schema(PACKAGE_TABLE, "Tongcheng change package"))
         meta = {
@@ -173,12 +221,16 @@ def _write_changes(ws: Workspace, info: dict[str, Any], out: Path, reset: bool,
                 raise GeoPackageError(f"{out}: writing layer {layer!r}: {exc}") from None
             gp.add_style(layer, layer[:30], operation_qml(definition, columns=schema.column_names),
                          description="变更 / changes", owner="tongcheng")
-    written.append(out)
+    written.append(staged)
     if reset:
         # The base is reset, so these changes can never be written again: keep a copy of the
         # package beside the workspace until the office's master shows it applied (update).
         kept = sent_folder(ws) / f"{package_uuid}.gpkg"
-        _copy_atomically(out, kept, written)
+        _copy_atomically(staged, kept, written)
+        ws.reset_base(info["layers"])
+        ws.set_setting(SETTINGS["sent"], json.dumps([*info["sent"], package_uuid]))
+        ws.set_setting(SETTINGS["publishing"], json.dumps({"staged": str(staged), "out": str(out),
+                                                           "kept": str(kept)}))
     result.path, result.package_uuid = out, package_uuid
     return result
 

@@ -37,7 +37,7 @@ log = logger(__name__)
 SETTINGS = {
     "master_id": "sync_master_id", "version": "sync_base_version", "bbox": "sync_bbox",
     "layers": "sync_layers", "path": "sync_master_path", "sent": "sync_sent_packages",
-    "at": "sync_checked_out_at",
+    "at": "sync_checked_out_at", "publishing": "sync_publishing",
 }
 #: The setting holding the master's id; absent in a workspace that was not checked out.
 MASTER_ID_SETTING = SETTINGS["master_id"]
