@@ -17,6 +17,7 @@ from layers.geopackage import GeoPackage, gpb_wkb, open_geopackage
 from layers.log import logger
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries, validate_geometry
+from layers.sqlite.locks import file_fault
 from layers.sync.changes import PACKAGE_EXTRA, PackageInfo, package_schema, read_package_info
 from layers.sync.master import (
     DELETED_TABLE,
@@ -156,6 +157,20 @@ def apply_package(master: str | os.PathLike, package: str | os.PathLike, *, poli
     items, source, result.resolutions = resolutions_from(resolutions)
     choices = {r.key: r.choice for r in items} if items is not None else None
     log.info("applying %s to %s (policy %s%s)", package, master, policy, ", dry run" if dry_run else "")
+    try:
+        result = _apply(master, package, policy, report, dry_run, user, items, source, choices, result)
+    except sqlite3.Error as exc:
+        fault = file_fault(master, exc, SyncError)
+        raise (fault or SyncError(f"{master}: {exc}; nothing was applied")) from exc
+    if report is not None:
+        result.write_report(report)
+    return result
+
+
+def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike | None, dry_run: bool,
+           user: str | None, items: list[Resolution] | None, source: str,
+           choices: Mapping[tuple[Any, Any, str], Choice] | None, result: SyncResult) -> SyncResult:
+    """apply_package once its arguments are checked (sqlite3 errors are the caller's to explain)."""
     with open_geopackage(package) as pgp:
         pinfo = read_package_info(pgp)
         result.package_uuid = pinfo.package_uuid
@@ -216,8 +231,6 @@ def apply_package(master: str | os.PathLike, package: str | os.PathLike, *, poli
             con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?)",
                         (now, MASTER_TABLE, LEDGER_TABLE))
             result.version_after = version
-    if report is not None:
-        result.write_report(report)
     return result
 
 

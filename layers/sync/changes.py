@@ -27,7 +27,7 @@ from typing import Any
 import shapely
 
 from layers import __version__
-from layers.errors import GeoPackageError, SyncError
+from layers.errors import GeoPackageError, SyncError, TongchengError
 from layers.geopackage import (
     Column,
     GeoPackage,
@@ -121,8 +121,6 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
     finish_sending(ws)
     info = checkout_info(ws)
     out = Path(out)
-    remove_stale_temporaries(out)  # packages a killed run wrote but never marked as sent
-    _remove_unsent_copies(ws, info["sent"])
     written: list[Path] = []
     staged = temporary_path(out)
     try:
@@ -131,11 +129,15 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
         # package marked as sent and its publication under *out* recorded in one commit; then the
         # package takes its name (finish_sending completes that step if it was interrupted).
         with ws.session():
+            remove_stale_temporaries(out)  # packages a killed run wrote but never marked as sent
+            _remove_unsent_copies(ws, info["sent"])
             result = _write_changes(ws, info, staged, out, reset, written)
-    except BaseException:
+    except BaseException as exc:
         for path in reversed(written):
             path.unlink(missing_ok=True)
             log.info("%s: removed (the change package was not marked as sent)", path)
+        if isinstance(exc, TongchengError) and str(staged) in str(exc):  # name the file the user asked for
+            raise type(exc)(str(exc).replace(str(staged), str(out))) from exc
         raise
     if result.path is not None:
         os.replace(staged, out)
@@ -173,6 +175,8 @@ def _remove_unsent_copies(ws: Workspace, sent: list[str]) -> None:
     folder = sent_folder(ws)
     if not folder.is_dir():
         return
+    for copy in folder.glob(".*.gpkg.*.tmp"):  # a copy being made when the run was killed
+        copy.unlink(missing_ok=True)
     for copy in folder.glob("*.gpkg"):
         if copy.stem not in sent:
             copy.unlink(missing_ok=True)

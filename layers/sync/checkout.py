@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from layers.errors import SyncError
 from layers.geopackage import open_geopackage, remove_stale_temporaries, temporary_path
 from layers.log import logger
 from layers.schema.definitions import LayerDefinition
+from layers.sqlite.locks import file_fault
 from layers.sync.master import bbox_condition, master_rows, read_master_info, recover
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK, geometries, now_text, quote
 from layers.workspace.store import Workspace
@@ -130,7 +132,23 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
     log.info("checking out %s into %s", master, workspace)
     if workspace.exists():
         raise SyncError(f"{workspace}: already exists")
+    if not workspace.absolute().parent.is_dir():
+        raise SyncError(f"{workspace}: folder {workspace.absolute().parent} does not exist (or is not a folder)")
     bbox = parse_bbox(bbox)
+    try:
+        return _checkout(Path(master), workspace, user, bbox, layers, progress)
+    except sqlite3.Error as exc:
+        fault = file_fault(workspace, exc, SyncError)
+        raise (fault or SyncError(f"{workspace}: {exc}; nothing was checked out")) from exc
+    except OSError as exc:
+        if exc.filename and Path(exc.filename).name.startswith(f".{workspace.name}."):
+            exc.filename = str(workspace)  # name the file asked for, not its temporary name
+        raise
+
+
+def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float, float, float, float] | None,
+              layers: Iterable[str] | None, progress: Callable[[int, int], None] | None) -> dict[str, int]:
+    """checkout once its arguments are checked."""
     recover(master)
     counts = {}
     with open_geopackage(master) as gp:

@@ -457,7 +457,9 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
             raise
         if isinstance(exc, OSError):
             raise SyncError(f"{exc.filename or current}: cannot write {fmt}: {exc.strerror or exc}") from exc
-        raise SyncError(f"{current}: cannot write {fmt}: {exc}") from exc
+        text = str(exc).split(" Failed to write record")[0]  # fiona adds the whole record
+        raise SyncError(f"{current}: cannot write {fmt}: {text} (is the disk full or the folder read-only?); "
+                        "nothing was written") from exc
     shutil.rmtree(staging, ignore_errors=True)
 
 

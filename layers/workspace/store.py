@@ -28,7 +28,7 @@ from layers.errors import (
 )
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import conform_geometry
-from layers.sqlite.locks import in_use, is_locked
+from layers.sqlite.locks import file_fault, file_identity, in_use, is_locked, same_file
 from layers.sqlite.spatialite import connect, geometry_blob
 from layers.workspace import bulk
 from layers.workspace.bulk import CACHE_KIB, FeatureItem
@@ -214,18 +214,29 @@ class Workspace:
         try:
             connection.execute("BEGIN IMMEDIATE")  # waits (busy timeout) while another program writes
         except sqlite3.OperationalError as exc:
-            if is_locked(exc):
-                raise in_use(self.path) from exc
+            fault = file_fault(self.path, exc, WorkspaceError)
+            if fault is not None:
+                raise fault from exc
             raise
+        identity = file_identity(self.path)
         self._depth = 1
         try:
-            yield connection
-        except BaseException:
-            if connection.in_transaction:  # SpatiaLite's own triggers may RAISE(ROLLBACK)
-                connection.execute("ROLLBACK")
+            try:
+                yield connection
+                if not same_file(self.path, identity):  # writing on would save into a deleted file
+                    raise WorkspaceError(f"{self.path}: the workspace file was deleted or replaced while being "
+                                         "written; nothing was written (restore it and try again)")
+            except BaseException:
+                if connection.in_transaction:  # SpatiaLite's own triggers may RAISE(ROLLBACK)
+                    connection.execute("ROLLBACK")
+                raise
+            else:
+                connection.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            fault = file_fault(self.path, exc, WorkspaceError)
+            if fault is not None:
+                raise fault from exc
             raise
-        else:
-            connection.execute("COMMIT")
         finally:
             self._depth = 0
 

@@ -163,7 +163,7 @@ def test_kill_apply(server, inputs, tmp_path):
     rng = random.Random(15_1)
     for i in range(TRIALS):
         files = trial_files(inputs, tmp_path, "apply", i)
-        server.kill_after(rng.uniform(0, took * 1.1), *argv(files))
+        server.kill_after(rng.uniform(0, took), *argv(files))
         assert integrity(files["master"]) == "ok"
         state = table_rows(files["master"], MASTER_TABLES)
         assert state in (before, after), f"trial {i}: a mix of before and after"
@@ -181,7 +181,7 @@ def test_kill_update(server, inputs, tmp_path):
     rng = random.Random(15_2)
     for i in range(TRIALS):
         files = trial_files(inputs, tmp_path, "update", i)
-        server.kill_after(rng.uniform(0, took * 1.1), *argv(files))
+        server.kill_after(rng.uniform(0, took), *argv(files))
         assert integrity(files["workspace"]) == "ok"
         state = table_rows(files["workspace"], WORKSPACE_TABLES)
         assert state in (before, after), f"trial {i}: a mix of before and after"
@@ -198,7 +198,7 @@ def test_kill_changes(server, inputs, tmp_path):
     for i in range(TRIALS):
         files = trial_files(inputs, tmp_path, "changes", i)
         out = files["workspace"].with_name("out.gpkg")
-        server.kill_after(rng.uniform(0, took * 1.1), *argv(files))
+        server.kill_after(rng.uniform(0, took), *argv(files))
         assert integrity(files["workspace"]) == "ok"
         state = table_rows(files["workspace"], WORKSPACE_TABLES)
         uuids = sent_packages(state)
@@ -241,7 +241,7 @@ def test_kill_export(server, inputs, tmp_path):
     for i in range(TRIALS):
         files = trial_files(inputs, tmp_path, "export", i)
         out = files["master"].with_name("partners.gpkg")
-        server.kill_after(rng.uniform(0, took * 1.1), *argv(files))
+        server.kill_after(rng.uniform(0, took), *argv(files))
         if out.exists():
             assert integrity(out) == "ok" and table_rows(out, FACILITY) == expected, f"trial {i}"
         assert server.run(*argv(files)) == 0, server.stderr
@@ -257,7 +257,7 @@ def test_kill_checkout(server, inputs, tmp_path):
     for i in range(TRIALS):
         files = trial_files(inputs, tmp_path, "checkout", i)
         target = files["master"].with_name("field.sqlite")
-        server.kill_after(rng.uniform(0, took * 1.1), *argv(files))
+        server.kill_after(rng.uniform(0, took), *argv(files))
         if target.exists():  # complete, or nothing under this name
             assert integrity(target) == "ok" and table_rows(target, FACILITY) == expected, f"trial {i}"
         else:
