@@ -170,7 +170,9 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
     concerned = set(local)
     for k, r in office_raw.items():
         b = base_raw.get(k)
-        if b is None or not _same_raw(definition, b, r):
+        # A row the office only re-stamped (same values, its own who/when) is concerned too: after
+        # the update the workspace holds the master's audit columns.
+        if b is None or not _same_raw(definition, b, r) or any(b.get(a) != r[a] for a in AUDIT_COLUMNS):
             concerned.add(k)
     concerned |= {k for k in base_raw if k not in office_raw}
 
@@ -215,9 +217,13 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
                 log.info("%s: layer %r, feature %s: merged row not written: %s", ws.path, layer, k, problem)
                 result.reject(layer, k, problem)
             elif off is None or row_diff(definition, off, full):
+                # Who made the feature is the master's; who changed it last and when stay the
+                # field's while the row carries a field edit still to be sent.
                 audit_from = cur or off or {}
-                to_merged[k] = {**full, **{a: audit_from.get(a) for a in AUDIT_COLUMNS},
-                                "fid": cur["fid"] if cur else None}
+                audit = {a: audit_from.get(a) for a in AUDIT_COLUMNS}
+                if off is not None:
+                    audit["created_by"], audit["created_at"] = off["created_by"], off["created_at"]
+                to_merged[k] = {**full, **audit, "fid": cur["fid"] if cur else None}
         final = to_merged[k] if k in to_merged else to_office[k] if k in to_office else cur
         if cur is None and final is not None:
             counts.inserts += 1

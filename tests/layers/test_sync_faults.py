@@ -5,6 +5,7 @@ import sqlite3
 
 from layers.geopackage.codec import register_functions
 from layers.sync.apply import apply_package
+from layers.sync.update import update_workspace
 from layers.workspace.store import Workspace
 from tests.layers import test_sync
 from tests.layers.test_gpkg import assert_valid
@@ -49,3 +50,21 @@ def test_valid_packages_reject_nothing(two_staff):
     assert master_rows(s.master)[s.u[2]]["name"] == "B改名"
     with Workspace.open(s.b):
         pass
+
+
+def audit_of(rows):
+    return {k: tuple(r[a] for a in ("created_by", "created_at", "modified_by", "modified_at")) for k, r in rows.items()}
+
+
+def test_after_update_the_audit_columns_are_the_masters(two_staff):
+    s = two_staff
+    apply_package(s.master, s.pa)
+    apply_package(s.master, s.pb, policy="office")
+    office = audit_of(master_rows(s.master))
+    for path in (s.a, s.b):
+        with Workspace.open(path) as ws:
+            update_workspace(ws, s.master, policy="office")
+            pending = {c.uuid for c in ws.changes("toilets")}
+            local = audit_of({f.uuid: f.audit for f in ws.features("toilets")})
+        assert pending == set()  # the office won every conflict: nothing of the field is left to send
+        assert local == office, path.name
