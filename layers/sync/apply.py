@@ -383,6 +383,9 @@ def _write_master_layer(con: sqlite3.Connection, minfo: MasterInfo, definition: 
         con.executemany(sql, [[blobs[id(changed[c])] if c == "geom" else changed[c] for c in cols] + [k]
                               for k, changed in items])
     if plan.inserts:
+        # New fids in uuid order: two offices applying the same packages to the same master hold
+        # the same rows under the same fids.
+        plan.inserts.sort(key=lambda r: str(r["uuid"]))
         names = ["uuid", *definition.field_names, *AUDIT_COLUMNS, "geom"]
         sql = f"INSERT INTO {t} ({', '.join(map(quote, names))}) VALUES ({', '.join('?' * len(names))})"
         con.executemany(sql, [[blobs[id(r["geom"])] if n == "geom" else r.get(n) for n in names]

@@ -578,7 +578,7 @@ class Workspace:
         definition = self.layer(layer)
         names = ["uuid", *definition.field_names, *AUDIT_COLUMNS]
         with (self.session() if tracked else self.untracked()) as connection:
-            for uuid, row in rows.items():
+            for uuid, row in sorted(rows.items()):  # in uuid order: new fids do not depend on dict order
                 exists = connection.execute(f"SELECT fid FROM {layer} WHERE uuid = ?", (uuid,)).fetchone()
                 if row is None:
                     if exists:
