@@ -67,6 +67,7 @@ from layers.geopackage.codec import (
     encode_gpb_many,
     envelopes,
     gpb_envelope,
+    gpb_srs_id,
     gpb_wkb,
 )
 from layers.geopackage.files import remove_stale_temporaries, temporary_path
@@ -89,6 +90,7 @@ __all__ = [
     "encode_gpb_many",
     "decode_gpb",
     "decode_gpb_many",
+    "gpb_srs_id",
     "gpb_wkb",
     "gpb_envelope",
     "envelopes",

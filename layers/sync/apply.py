@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyproj
 import shapely
 
 from layers.errors import GeoPackageError, SyncError, ValidationError
-from layers.geopackage import GeoPackage, gpb_wkb, open_geopackage
+from layers.geopackage import GeoPackage, gpb_srs_id, gpb_wkb, open_geopackage
 from layers.log import logger
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries, validate_geometry
@@ -72,26 +74,83 @@ def _check_package_layer(pgp: GeoPackage, pinfo: PackageInfo, minfo: MasterInfo,
             parts.append(f"geometry {schema.geometry_type} instead of {definition.geometry_type}")
         raise SyncError(f"{pinfo.path}: layer {layer!r} has another schema than master "
                         f"{minfo.path} ({'; '.join(parts)})")
-    if schema.srs_id != minfo.srid:
-        raise SyncError(f"{pinfo.path}: layer {layer!r} is in EPSG:{schema.srs_id}, the master in "
-                        f"EPSG:{minfo.srid}")
+    if schema.srs_id not in (minfo.srid, 0, -1) and _stated_crs(pgp, schema.srs_id) is None:
+        raise SyncError(f"{pinfo.path}: layer {layer!r} is in srs_id {schema.srs_id}, which the package does not "
+                        f"define, and the master in EPSG:{minfo.srid}; nothing was applied")
 
 
-def _read_package_layer(pgp: GeoPackage, definition: LayerDefinition) -> dict[str, dict[str, Any]]:
-    """Package rows by uuid, values as stored, ``geom`` and base ``geom`` as canonical WKB."""
+def _stated_crs(pgp: GeoPackage, srs_id: int) -> pyproj.CRS | None:
+    """The CRS the package states for *srs_id* in its gpkg_spatial_ref_sys, or None if it states none."""
+    if srs_id in (0, -1):
+        return None
+    row = pgp.connection.execute("SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys "
+                                 "WHERE srs_id = ?", (srs_id,)).fetchone()
+    if row is None:
+        return None
+    organization, code, definition = row
+    try:
+        if str(organization).upper() == "EPSG" and code:
+            return pyproj.CRS.from_epsg(int(code))
+        if definition and definition.strip().lower() != "undefined":
+            return pyproj.CRS.from_wkt(definition)
+    except (pyproj.exceptions.CRSError, ValueError):
+        return None
+    return None
+
+
+def _to_master_crs(pgp: GeoPackage, minfo_srid: int, layer_srid: int, blobs: list[bytes | None],
+                   wkbs: list[bytes | None]) -> tuple[list[bytes | None], list[str | None]]:
+    """The package's geometries in the master's CRS, and per geometry why it cannot be (or None).
+
+    A geometry in another CRS than the master's (its own srs_id, else its layer's) is transformed
+    when the package states that CRS, and refused when it does not.
+    """
+    problems: list[str | None] = [None] * len(wkbs)
+    out = list(wkbs)
+    transformers: dict[int, pyproj.Transformer | None] = {}
+    target = pyproj.CRS.from_epsg(minfo_srid)
+    for i, (blob, wkb) in enumerate(zip(blobs, wkbs, strict=True)):
+        if wkb is None:
+            continue
+        srid = gpb_srs_id(blob)
+        srid = layer_srid if srid in (None, 0, -1) else srid
+        if srid in (minfo_srid, 0, -1):
+            continue
+        if srid not in transformers:
+            crs = _stated_crs(pgp, srid)
+            transformers[srid] = None if crs is None else pyproj.Transformer.from_crs(crs, target, always_xy=True)
+        transformer = transformers[srid]
+        if transformer is None:
+            problems[i] = (f"geometry in srs_id {srid}, which the package does not define (the master is in "
+                           f"EPSG:{minfo_srid}): refused")
+            continue
+        moved = shapely.transform(shapely.from_wkb(wkb), lambda xy, t=transformer: np.column_stack(
+            t.transform(xy[:, 0], xy[:, 1])))
+        out[i] = canonical([moved])[0]
+    return out, problems
+
+
+def _read_package_layer(pgp: GeoPackage, definition: LayerDefinition, master_srid: int) -> dict[str, dict[str, Any]]:
+    """Package rows by uuid, values as stored, ``geom`` and base ``geom`` as canonical WKB in the master's CRS.
+
+    A row whose geometry is in a CRS the package does not state carries the reason in ``crs_problem``.
+    """
     names = ["uuid", *PACKAGE_EXTRA, *definition.field_names, *AUDIT_COLUMNS, "base", "geom"]
     where = f"{pgp.path}: layer {definition.name!r}"
+    layer_srid = pgp.schema(definition.name).srs_id
     try:
         raw = pgp.connection.execute(
             f"SELECT {', '.join(map(quote, names))} FROM {quote(definition.name)}").fetchall()
         geoms = canonical([gpb_wkb(r[-1]) for r in raw])
+        geoms, problems = _to_master_crs(pgp, master_srid, layer_srid, [r[-1] for r in raw], geoms)
     except (sqlite3.Error, GeoPackageError) as exc:
         raise SyncError(f"{where}: cannot be read ({exc})") from None
     known = {*definition.field_names, "geom"}
     out, base_geoms = {}, {}
-    for r, g in zip(raw, geoms, strict=True):
+    for r, g, problem in zip(raw, geoms, problems, strict=True):
         d = dict(zip(names, r, strict=True))
         d["geom"] = g
+        d["crs_problem"] = problem
         uuid = d["uuid"]
         if d["op"] not in ("insert", "update", "delete"):
             raise SyncError(f"{where}, feature {uuid}: unknown operation {d['op']!r}")
@@ -109,7 +168,10 @@ def _read_package_layer(pgp: GeoPackage, definition: LayerDefinition) -> dict[st
             raise SyncError(f"{where}, feature {uuid}: bad base values ({exc})") from None
         d["base"] = base
         out[uuid] = d
-    for uuid, wkb in zip(base_geoms, canonical(list(base_geoms.values())), strict=True):
+    base_wkbs = canonical(list(base_geoms.values()))
+    if layer_srid not in (master_srid, 0, -1):  # base values are in the layer's CRS
+        base_wkbs, _ = _to_master_crs(pgp, master_srid, layer_srid, [None] * len(base_wkbs), base_wkbs)
+    for uuid, wkb in zip(base_geoms, base_wkbs, strict=True):
         out[uuid]["base"]["geom"] = wkb
     return out
 
@@ -206,7 +268,7 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
             plans = {}
             for layer in pinfo.layers:
                 definition = minfo.definitions[layer]
-                plans[layer] = _plan_apply(con, pgp, definition, policy, result, choices, source)
+                plans[layer] = _plan_apply(con, pgp, definition, policy, result, choices, source, minfo.srid)
             if items is not None:
                 check_resolutions(result.conflicts, items, source)
             if dry_run:
@@ -247,10 +309,10 @@ class _Plan:
 
 def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefinition, policy: str,
                 result: SyncResult, choices: Mapping[tuple[Any, Any, str], Choice] | None,
-                source: str) -> _Plan:
+                source: str, srid: int) -> _Plan:
     layer = definition.name
     where = f"{pgp.path}: layer {layer!r}"
-    package_rows = _read_package_layer(pgp, definition)
+    package_rows = _read_package_layer(pgp, definition, srid)
     office_full = master_rows_by_uuid(con, definition, package_rows)
     for r, g in zip(office_full.values(), canonical([r["geom"] for r in office_full.values()]), strict=True):
         r["geom"] = g
@@ -328,6 +390,9 @@ def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str
     checked: list[str] = []
     for k, p in list(rows.items()):
         if p["op"] == "delete":
+            continue
+        if p.get("crs_problem"):
+            _reject(result, rows, definition.name, k, p["crs_problem"], where)
             continue
         if p["op"] == "insert":
             attributes = {f.name: p[f.name] for f in definition.fields if f.name not in derived}

@@ -100,3 +100,29 @@ def test_two_offices_applying_the_same_packages_hold_the_same_fids(master, tmp_p
     first, second = fids(copies[0]), fids(copies[1])
     assert first == second
     assert [u for _, u in first["toilets"] if u in new] == sorted(new)  # new features take fids in uuid order
+
+
+def test_a_geometry_in_another_crs_is_transformed_when_stated_and_refused_when_not(master, tmp_path):
+    import pyproj
+    from shapely import Point
+
+    from layers.geopackage import encode_gpb
+    from layers.sync.changes import write_changes
+    from layers.sync.checkout import checkout
+
+    checkout(master, tmp_path / "ws.sqlite", user="张三")
+    where = Point(401234.5, 3391234.5)
+    with Workspace.open(tmp_path / "ws.sqlite") as ws:
+        stated = ws.insert("toilets", {"name": "WGS84 写入", "district": "锦江区"}, where).uuid
+        unknown = ws.insert("toilets", {"name": "未知坐标系", "district": "锦江区"}, Point(401000, 3391000)).uuid
+        write_changes(ws, tmp_path / "p.gpkg")
+    lon, lat = pyproj.Transformer.from_crs(4544, 4326, always_xy=True).transform(where.x, where.y)
+    # The package states EPSG:4326 (every GeoPackage does); it does not state srs_id 4490.
+    tamper(tmp_path / "p.gpkg", "UPDATE toilets SET geom = ? WHERE uuid = ?", encode_gpb(Point(lon, lat), 4326), stated)
+    tamper(tmp_path / "p.gpkg", "UPDATE toilets SET geom = ? WHERE uuid = ?",
+           encode_gpb(Point(104.05, 30.6), 4490), unknown)
+    result = apply_package(master, tmp_path / "p.gpkg")
+    rows = master_rows(master)
+    assert rows[stated]["geom"].distance(where) < 1e-3  # metres: transformed, not stored as degrees
+    assert unknown not in rows
+    assert [(r["uuid"], "4490" in r["reason"]) for r in result.rejected] == [(unknown, True)]
