@@ -127,7 +127,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
     from layers.workspace.store import Workspace
 
     with Workspace.open(args.workspace) as ws:
-        result = write_changes(ws, args.out)
+        result = write_changes(ws, args.out, include_survey=args.include_survey)
     if result.path is None:
         print(f"{args.workspace}: no changes since the base; no package written")
         return 0
@@ -137,6 +137,8 @@ def cmd_changes(args: argparse.Namespace) -> int:
     print(header)
     for name, c in result.layers.items():
         print(f"{name:<15}{c['insert']:>9}{c['update']:>9}{c['delete']:>9}")
+    for name, c in result.survey.items():
+        print(f"{name:<15}{c['insert']:>9}{c['update']:>9}{c['delete']:>9}  (survey evidence)")
     return 0
 
 
@@ -153,6 +155,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
              else f"applied {args.package} to {args.master}: version {result.version_before} -> "
                   f"{result.version_after}")
     _print_counts(result.layers, title)
+    for name, n in result.survey.items():
+        print(f"received {n} {name} as survey evidence (kept in survey_{name}, not merged)")
     _print_conflicts(result.conflicts)
     if result.unresolved:
         print(f"{len(result.unresolved)} conflicts left unresolved (office values kept)", file=sys.stderr)
@@ -223,6 +227,9 @@ def add_commands(commands: Commands) -> None:
                                             "as a change package (GeoPackage), and reset the base")
     p.add_argument("workspace")
     p.add_argument("out", help="the change package to write (.gpkg)")
+    p.add_argument("--include-survey", action="store_true",
+                   help="also send the GPS tracks and waypoints (survey layers) as evidence; the office keeps "
+                        "them in survey tables of their own, never in the facility layers")
     p.set_defaults(run=cmd_changes)
 
     p = commands.add_parser("apply", help="apply a change package to the master (three-way, per field)",

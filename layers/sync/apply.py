@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import pyproj
 import shapely
 
 from layers.errors import GeoPackageError, SyncError, ValidationError
-from layers.geopackage import GeoPackage, gpb_srs_id, gpb_wkb, open_geopackage
+from layers.geopackage import Column, GeoPackage, gpb_srs_id, gpb_wkb, open_geopackage
 from layers.log import logger
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries, validate_geometry
@@ -27,6 +27,7 @@ from layers.sync.master import (
     MASTER_TABLE,
     MasterInfo,
     master_rows_by_uuid,
+    master_schema,
     read_master_info,
     recover,
 )
@@ -279,6 +280,8 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
             now = now_text()
             for layer, plan in plans.items():
                 _write_master_layer(con, minfo, minfo.definitions[layer], plan, pinfo, version, now)
+            for layer in pinfo.survey:
+                _store_survey(mgp, pgp, minfo, layer, pinfo, now, result)
             con.execute(f"UPDATE {MASTER_TABLE} SET value = ? WHERE key = 'version'", (str(version),))
             totals = LayerCounts()
             for c in result.layers.values():
@@ -294,6 +297,45 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
                         (now, MASTER_TABLE, LEDGER_TABLE))
             result.version_after = version
     return result
+
+
+#: The master's table of a survey layer sent as evidence: ``survey_<layer>``.
+SURVEY_PREFIX = "survey_"
+
+
+def _store_survey(mgp: GeoPackage, pgp: GeoPackage, minfo: MasterInfo, layer: str, pinfo: PackageInfo, now: str,
+                  result: SyncResult) -> None:
+    """Keep a survey layer's rows (GPS tracks, waypoints) in the master's ``survey_<layer>`` table.
+
+    Evidence behind the field's positions: never merged into a facility layer.
+    Rows that break the definition are rejected (reported), like any other.
+    """
+    definition = minfo.definitions.get(layer)
+    where = f"{pgp.path}: layer {layer!r}"
+    if definition is None or not definition.survey:
+        raise SyncError(f"{where}: not a survey layer of master {minfo.path}")
+    if not pgp.has_layer(layer):
+        raise SyncError(f"{where}: listed as survey evidence but missing from the package")
+    rows = _read_package_layer(pgp, definition, minfo.srid)
+    table = SURVEY_PREFIX + layer
+    if not mgp.has_layer(table):
+        base = master_schema(definition, minfo.srid)
+        extra = (Column("package_uuid", "TEXT"), Column("workspace_id", "TEXT"), Column("received_at", "DATETIME"))
+        mgp.create_layer(replace(base, name=table, columns=(*base.columns, *extra),
+                                 identifier=f"{definition.title('zh_CN')} (外业证据)",
+                                 description=f"{definition.title('en')}: survey evidence from the field"))
+    gone = [k for k, p in rows.items() if p["op"] == "delete"]
+    kept = {k: p for k, p in rows.items() if p["op"] != "delete"}
+    _validate_package_rows(definition, kept, where, result)
+    mgp.delete_rows(table, "uuid", [*gone, *kept])
+    items = sorted(kept.items())  # in uuid order, like every insert of apply
+    geoms = geometries([p["geom"] for _, p in items])
+    mgp.write_rows(table, [
+        {"uuid": k, **{n: p[n] for n in definition.field_names}, **{a: p[a] for a in AUDIT_COLUMNS},
+         "geom": g, "package_uuid": pinfo.package_uuid, "workspace_id": pinfo.workspace_id, "received_at": now}
+        for (k, p), g in zip(items, geoms, strict=True)])
+    result.survey[layer] = len(kept)
+    log.info("%s: %d survey features kept as evidence in %s", where, len(kept), table)
 
 
 @dataclass

@@ -66,11 +66,13 @@ class PackageResult:
     master_id: str
     base_version: int
     layers: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Survey layers sent as evidence (``include_survey``): per layer the counts by operation.
+    survey: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
-        """Features in the package, all layers and operations."""
-        return sum(sum(c.values()) for c in self.layers.values())
+        """Features in the package, all layers (survey layers too) and operations."""
+        return sum(sum(c.values()) for c in [*self.layers.values(), *self.survey.values()])
 
 
 def package_schema(definition: LayerDefinition, srid: int) -> LayerSchema:
@@ -100,7 +102,8 @@ def iso_time(value: Any) -> str | None:
     return parsed.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool = True) -> PackageResult:
+def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool = True,
+                  include_survey: bool = False) -> PackageResult:
     """Write the workspace's changes since its base as a change package.
 
     Parameters
@@ -111,6 +114,10 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
         The GeoPackage to write (replaced atomically if it exists).
     reset : bool
         Reset the base once the package is written (the normal "send").
+    include_survey : bool
+        Also send the survey layers' changes (GPS tracks and waypoints) as
+        evidence; the office stores them in survey tables of their own
+        (``survey_<layer>``), never in the facility layers.
 
     Returns
     -------
@@ -131,7 +138,8 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
         with ws.session():
             remove_stale_temporaries(out)  # packages a killed run wrote but never marked as sent
             _remove_unsent_copies(ws, info["sent"])
-            result = _write_changes(ws, info, staged, out, reset, written)
+            survey = [n for n, d in ws.definitions.items() if d.survey] if include_survey else []
+            result = _write_changes(ws, info, staged, out, reset, written, survey)
     except BaseException as exc:
         for path in reversed(written):
             path.unlink(missing_ok=True)
@@ -184,18 +192,18 @@ def _remove_unsent_copies(ws: Workspace, sent: list[str]) -> None:
 
 
 def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path, reset: bool,
-                   written: list[Path]) -> PackageResult:
+                   written: list[Path], survey: list[str]) -> PackageResult:
     """write_changes inside the workspace's transaction, the package to *staged*; *written* collects the files made."""
     result = PackageResult(None, None, ws.id, info["master_id"], info["version"])
     user = ws.user
     collected = {}
-    for layer in info["layers"]:
+    for layer in [*info["layers"], *survey]:
         rows = list(_workspace_changes(ws, ws.layer(layer), user))
         collected[layer] = rows
         counts = {"insert": 0, "update": 0, "delete": 0}
         for row in rows:
             counts[row[1]] += 1
-        result.layers[layer] = counts
+        (result.survey if layer in survey else result.layers)[layer] = counts
     if result.total == 0:
         return result
     package_uuid = str(uuid_module.uuid4())
@@ -209,7 +217,7 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
             "workspace_id": ws.id, "master_id": info["master_id"], "base_version": str(info["version"]),
             "editor": user, "created_at": now_text(), "app_version": __version__,
             "previous_packages": json.dumps(info["sent"]), "layers": json.dumps(info["layers"]),
-            "bbox": json.dumps(info["bbox"]), "srid": str(ws.srid),
+            "bbox": json.dumps(info["bbox"]), "srid": str(ws.srid), "survey_layers": json.dumps(survey),
         }
         gp.write_rows(PACKAGE_TABLE, [{"key": k, "value": v} for k, v in meta.items()])
         for layer, rows in collected.items():
@@ -231,7 +239,7 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
         # package beside the workspace until the office's master shows it applied (update).
         kept = sent_folder(ws) / f"{package_uuid}.gpkg"
         _copy_atomically(staged, kept, written)
-        ws.reset_base(info["layers"])
+        ws.reset_base([*info["layers"], *survey])
         ws.set_setting(SETTINGS["sent"], json.dumps([*info["sent"], package_uuid]))
         ws.set_setting(SETTINGS["publishing"], json.dumps({"staged": str(staged), "out": str(out),
                                                            "kept": str(kept)}))
@@ -316,6 +324,8 @@ class PackageInfo:
     previous: list[str]
     layers: list[str]
     srid: int
+    #: Survey layers the package carries as evidence (``changes --include-survey``).
+    survey: list[str] = field(default_factory=list)
 
 
 def read_package_info(gp: GeoPackage) -> PackageInfo:
@@ -332,7 +342,8 @@ def read_package_info(gp: GeoPackage) -> PackageInfo:
                            master_id=meta["master_id"], base_version=int(meta["base_version"]),
                            editor=meta.get("editor"), created_at=meta.get("created_at"),
                            previous=json.loads(meta.get("previous_packages") or "[]"),
-                           layers=json.loads(meta["layers"]), srid=int(meta["srid"]))
+                           layers=json.loads(meta["layers"]), srid=int(meta["srid"]),
+                           survey=json.loads(meta.get("survey_layers") or "[]"))
     except (sqlite3.Error, KeyError, ValueError) as exc:
         raise SyncError(f"{path}: damaged change package header ({exc})") from None
     if meta.get("kind") != PACKAGE_KIND or meta.get("format") != PACKAGE_FORMAT:

@@ -54,6 +54,8 @@ class SyncResult:
     conflicts: list[Conflict] = field(default_factory=list)
     resolutions: Path | None = None
     rejected: list[dict[str, str]] = field(default_factory=list)
+    #: Apply: survey features received as evidence, per survey layer (kept in ``survey_<layer>``).
+    survey: dict[str, int] = field(default_factory=dict)
 
     def reject(self, layer: str, uuid: str, reason: str) -> None:
         """Record a row that is not written because it breaks a rule of its layer."""
@@ -81,6 +83,8 @@ class SyncResult:
             "conflicts": [c.to_dict() for c in self.conflicts], "unresolved": len(self.unresolved),
             "rejected": self.rejected,
         }
+        if self.survey:
+            out["survey_evidence"] = self.survey
         if self.resolutions is not None:
             out["resolutions"] = str(self.resolutions)
         return out

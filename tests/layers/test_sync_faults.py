@@ -126,3 +126,37 @@ def test_a_geometry_in_another_crs_is_transformed_when_stated_and_refused_when_n
     assert rows[stated]["geom"].distance(where) < 1e-3  # metres: transformed, not stored as degrees
     assert unknown not in rows
     assert [(r["uuid"], "4490" in r["reason"]) for r in result.rejected] == [(unknown, True)]
+
+
+def test_survey_layers_travel_as_evidence_and_stay_out_of_the_facility_layers(master, tmp_path):
+    from shapely import LineString, MultiLineString, Point
+
+    from layers.geopackage import open_geopackage
+    from layers.sync.checkout import checkout
+    from tests.reliability.helpers import run
+
+    checkout(master, tmp_path / "ws.sqlite", user="张三")
+    with Workspace.open(tmp_path / "ws.sqlite") as ws:
+        track = ws.insert("gps_tracks", {"name": "早班", "kind": "track"},
+                          MultiLineString([LineString([(401000, 3391000), (401050, 3391020)])])).uuid
+        waypoint = ws.insert("gps_waypoints", {"name": "WP1"}, Point(401010, 3391005)).uuid
+        ws.insert("toilets", {"name": "新建", "district": "锦江区"}, Point(401010, 3391005))
+    sent = run("changes", tmp_path / "ws.sqlite", tmp_path / "p.gpkg", "--include-survey")
+    assert sent.returncode == 0, sent.stderr
+    assert "gps_tracks" in sent.stdout and "survey evidence" in sent.stdout
+    with Workspace.open(tmp_path / "ws.sqlite") as ws:
+        assert ws.pending_changes()["gps_tracks"] == {"insert": 0, "update": 0, "delete": 0}  # sent
+    applied = run("apply", master, tmp_path / "p.gpkg", "--report", tmp_path / "r.json")
+    assert applied.returncode == 0, applied.stderr
+    assert "received 1 gps_tracks as survey evidence" in applied.stdout
+    with open_geopackage(master) as gp:
+        assert [r["uuid"] for r in gp.rows("survey_gps_tracks")] == [track]
+        assert [r["uuid"] for r in gp.rows("survey_gps_waypoints")] == [waypoint]
+        assert not gp.has_layer("gps_tracks")  # never a facility layer
+        evidence = next(gp.rows("survey_gps_tracks"))
+        assert evidence["kind"] == "track" and evidence["geom"].length > 50
+    assert json.loads((tmp_path / "r.json").read_text("utf-8"))["survey_evidence"] == {
+        "gps_tracks": 1, "gps_waypoints": 1}
+    assert_valid(master)
+    without = run("changes", tmp_path / "ws.sqlite", tmp_path / "q.gpkg")
+    assert without.returncode == 0 and "no changes" in without.stdout
