@@ -20,6 +20,7 @@ __all__ = [
     "GeoPackageError",
     "SyncError",
     "Cancelled",
+    "FileInUseError",
 ]
 
 
@@ -97,3 +98,7 @@ class SyncError(TongchengError):
 
 class Cancelled(TongchengError):
     """The user cancelled a long operation; nothing was written."""
+
+
+class FileInUseError(TongchengError):
+    """Another program holds the file (an SQLite lock) and did not let go while we waited."""

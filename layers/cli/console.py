@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
-__all__ = ["EXIT_OK", "EXIT_ERROR", "EXIT_CONFLICTS", "EXIT_INTERRUPTED", "Commands", "progress_bar",
-           "display_width", "print_summary"]
+__all__ = ["EXIT_OK", "EXIT_ERROR", "EXIT_CONFLICTS", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE", "EXIT_TERMINATED",
+           "Commands", "progress_bar", "display_width", "print_summary", "one_line", "os_error_text"]
 
 #: The subcommands of the ``tongcheng`` parser, handed to each command group's ``add_commands``.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -24,6 +24,13 @@ EXIT_CONFLICTS = 2
 EXIT_SKIPPED = 3
 #: Interrupted with Ctrl+C; nothing was written.
 EXIT_INTERRUPTED = 130
+#: The reader of standard output went away (``tongcheng ... | head``): 128 + SIGPIPE, as a shell reports it.
+EXIT_BROKEN_PIPE = 141
+#: Stopped by SIGTERM; nothing was written (128 + SIGTERM).
+EXIT_TERMINATED = 143
+
+#: Longest error line printed; the whole text goes to the log (``--log-file``).
+ERROR_WIDTH = 300
 
 
 @contextmanager
@@ -44,6 +51,38 @@ def progress_bar(total: int | None, description: str, unit: str = " features",
             bar.update(done - bar.n)
 
         yield advance
+
+
+def one_line(text: str, width: int = ERROR_WIDTH) -> str:
+    """A message as one line of at most *width* characters (lines joined by "; ", the rest cut with "…")."""
+    line = "; ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    return line if len(line) <= width else line[:width - 1] + "…"
+
+
+#: What to do about an operating-system error, by errno name.
+_ADVICE = {
+    "ENOSPC": "free some disk space (or write to another disk) and try again",
+    "EFBIG": "the file is larger than this system allows: free space or write to another disk",
+    "EDQUOT": "the disk quota is used up: free some space and try again",
+    "EROFS": "the disk is read-only: choose a folder you can write to",
+    "EACCES": "permission denied: choose a folder you can write to, or ask for access",
+    "EPERM": "permission denied: choose a folder you can write to, or ask for access",
+    "ENOENT": "no such file or folder (moved or deleted while working?): check the path and try again",
+    "ENOTDIR": "a part of the path is a file, not a folder: check the path",
+    "EISDIR": "this is a folder, not a file: name a file",
+    "EIO": "the disk reported an input/output error: check the disk or the network drive",
+}
+
+
+def os_error_text(exc: OSError) -> str:
+    """An operating-system error as "PATH: what happened; what to do"."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or 0, "")
+    what = exc.strerror or str(exc)
+    path = exc.filename if exc.filename is not None else "file"
+    advice = _ADVICE.get(name)
+    return f"{path}: {what}" + (f"; {advice}" if advice else "")
 
 
 def display_width(text: str) -> int:

@@ -1,7 +1,8 @@
 """The ``tongcheng`` command: headless work on workspaces.
 
 User errors print one line (``tongcheng: error: ...``) and exit 1; long work
-shows a progress bar on standard error.
+shows a progress bar on standard error. Ctrl+C exits 130, SIGTERM 143, a
+closed pipe (``| head``) 141, all without a traceback.
 
 One module per command group (``layers/cli/gps.py``, ``layers/cli/sync.py``),
 each with ``add_commands(commands)``; ``layers/cli/console.py`` owns output,
@@ -16,7 +17,11 @@ A command's function receives the parsed arguments and returns an exit code
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import sqlite3
 import sys
+import threading
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -24,10 +29,20 @@ from pathlib import Path
 from layers import __version__
 from layers.cli import gps as cli_gps
 from layers.cli import sync as cli_sync
-from layers.cli.console import EXIT_ERROR, EXIT_INTERRUPTED, print_summary, progress_bar
+from layers.cli.console import (
+    EXIT_BROKEN_PIPE,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    one_line,
+    os_error_text,
+    print_summary,
+    progress_bar,
+)
 from layers.errors import TongchengError
 from layers.log import configure as configure_logging
 from layers.log import logger
+from layers.sqlite.locks import is_locked
 
 log = logger(__name__)
 
@@ -138,21 +153,79 @@ def _add_logging_options(parser: argparse.ArgumentParser, default: object) -> No
                         help="also write the whole log (with details of errors) to FILE")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    configure_logging(verbose=args.verbose, log_file=args.log_file)
-    log.debug("tongcheng %s: %s", __version__, " ".join(sys.argv[1:] if argv is None else argv))
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl+C, so every ``finally`` removes what it made."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush cannot fail again."""
     try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _error(message: str) -> int:
+    try:
+        print(f"tongcheng: error: {one_line(message)}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``tongcheng`` command; return its exit code.
+
+    Every failure ends here as one line on standard error and an exit code:
+    1 for an error (a file's problem, with what to do), 130 for Ctrl+C, 143
+    for SIGTERM, 141 when the reader of standard output went away (``| head``);
+    never a traceback (``--log-file`` keeps the details).
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        configure_logging(verbose=args.verbose, log_file=args.log_file)
+        log.debug("tongcheng %s: %s", __version__, " ".join(sys.argv[1:] if argv is None else argv))
         code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
     except TongchengError as e:
         log.debug("command failed", exc_info=True)
-        print(f"tongcheng: error: {e}", file=sys.stderr)
-        return EXIT_ERROR
+        return _error(str(e))
+    except BrokenPipeError:
+        # Python's advice (signal module, "Note on SIGPIPE"): stop quietly, never write to the pipe again.
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as e:
+        log.debug("command failed", exc_info=True)
+        return _error(os_error_text(e))
+    except sqlite3.Error as e:
+        log.debug("command failed", exc_info=True)
+        if is_locked(e):
+            return _error("a file is in use by another program (still locked after the wait); "
+                          "close it there and try again")
+        return _error(f"database error: {e}")
     except KeyboardInterrupt:
-        print("tongcheng: interrupted; nothing was written", file=sys.stderr)
+        _say("tongcheng: interrupted; nothing was written")
         return EXIT_INTERRUPTED
+    except Terminated:
+        _say("tongcheng: stopped; nothing was written")
+        return EXIT_TERMINATED
     return code or 0
+
+
+def _say(text: str) -> None:
+    try:
+        print(text, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ Exit codes of ``apply``, ``update`` and ``merge``:
 * 0 -- done, no conflict;
 * 2 -- done, with conflicts: resolved by the policy (the losing values are in
   the report), or left unresolved under ``--policy manual`` (the office's
-  value stays); with ``--dry-run``: conflicts would occur;
+  value stays); with ``--dry-run``: conflicts would occur; or done, with
+  features rejected because they break their layer's rules (listed in the
+  report, not written);
 * 1 -- error: nothing was written (one line on standard error).
 """
 
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["add_commands", "cmd_init_master"]
 
 _EPILOG = ("exit status: 0 clean, 2 conflicts (resolved by the policy and listed in the report, "
-           "or unresolved with --policy manual), 1 error (nothing written)")
+           "or unresolved with --policy manual) or features rejected for breaking their layer's rules "
+           "(listed in the report, not written), 1 error (nothing written)")
 
 
 def _layers(text: str | None) -> list[str] | None:
@@ -73,6 +76,13 @@ def _print_conflicts(conflicts: Sequence[Conflict], limit: int = 20) -> None:
         print(f"... and {len(conflicts) - limit} more conflicts (see the report)", file=sys.stderr)
 
 
+def _print_rejected(rejected: Sequence[Mapping[str, str]], limit: int = 20) -> None:
+    for r in rejected[:limit]:
+        print(f"rejected  {r['layer']} {r['uuid']}: {r['reason']} (not written)", file=sys.stderr)
+    if len(rejected) > limit:
+        print(f"... and {len(rejected) - limit} more rejected features (see the report)", file=sys.stderr)
+
+
 def _short(value: object, width: int = 40) -> str:
     text = "null" if value is None else str(value)
     return text if len(text) <= width else text[:width - 1] + "…"
@@ -117,7 +127,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
     from layers.workspace.store import Workspace
 
     with Workspace.open(args.workspace) as ws:
-        result = write_changes(ws, args.out)
+        result = write_changes(ws, args.out, include_survey=args.include_survey)
     if result.path is None:
         print(f"{args.workspace}: no changes since the base; no package written")
         return 0
@@ -127,6 +137,8 @@ def cmd_changes(args: argparse.Namespace) -> int:
     print(header)
     for name, c in result.layers.items():
         print(f"{name:<15}{c['insert']:>9}{c['update']:>9}{c['delete']:>9}")
+    for name, c in result.survey.items():
+        print(f"{name:<15}{c['insert']:>9}{c['update']:>9}{c['delete']:>9}  (survey evidence)")
     return 0
 
 
@@ -143,10 +155,13 @@ def cmd_apply(args: argparse.Namespace) -> int:
              else f"applied {args.package} to {args.master}: version {result.version_before} -> "
                   f"{result.version_after}")
     _print_counts(result.layers, title)
+    for name, n in result.survey.items():
+        print(f"received {n} {name} as survey evidence (kept in survey_{name}, not merged)")
     _print_conflicts(result.conflicts)
     if result.unresolved:
         print(f"{len(result.unresolved)} conflicts left unresolved (office values kept)", file=sys.stderr)
-    return EXIT_CONFLICTS if result.has_conflicts else EXIT_OK
+    _print_rejected(result.rejected)
+    return EXIT_CONFLICTS if result.has_conflicts or result.rejected else EXIT_OK
 
 
 def cmd_update(args: argparse.Namespace) -> int:
@@ -160,7 +175,8 @@ def cmd_update(args: argparse.Namespace) -> int:
              else f"updated {args.workspace} to master version {result.version_after}")
     _print_counts(result.layers, title)
     _print_conflicts(result.conflicts)
-    return EXIT_CONFLICTS if result.has_conflicts else EXIT_OK
+    _print_rejected(result.rejected)
+    return EXIT_CONFLICTS if result.has_conflicts or result.rejected else EXIT_OK
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -211,6 +227,9 @@ def add_commands(commands: Commands) -> None:
                                             "as a change package (GeoPackage), and reset the base")
     p.add_argument("workspace")
     p.add_argument("out", help="the change package to write (.gpkg)")
+    p.add_argument("--include-survey", action="store_true",
+                   help="also send the GPS tracks and waypoints (survey layers) as evidence; the office keeps "
+                        "them in survey tables of their own, never in the facility layers")
     p.set_defaults(run=cmd_changes)
 
     p = commands.add_parser("apply", help="apply a change package to the master (three-way, per field)",

@@ -67,9 +67,10 @@ from layers.geopackage.codec import (
     encode_gpb_many,
     envelopes,
     gpb_envelope,
+    gpb_srs_id,
     gpb_wkb,
 )
-from layers.geopackage.files import temporary_path
+from layers.geopackage.files import remove_stale_temporaries, temporary_path
 from layers.geopackage.gpkg import APPLICATION_ID, USER_VERSION, GeoPackage, open_geopackage
 from layers.geopackage.schema import COLUMN_TYPES, GEOMETRY_TYPES, Column, LayerSchema
 from layers.geopackage.styles import OPERATION_COLORS, QGIS_VERSION, layer_qml, layer_sld, operation_qml
@@ -84,10 +85,12 @@ __all__ = [
     "GeoPackage",
     "open_geopackage",
     "temporary_path",
+    "remove_stale_temporaries",
     "encode_gpb",
     "encode_gpb_many",
     "decode_gpb",
     "decode_gpb_many",
+    "gpb_srs_id",
     "gpb_wkb",
     "gpb_envelope",
     "envelopes",

@@ -118,6 +118,12 @@ def decode_gpb_many(blobs: Sequence[bytes | None]) -> list[BaseGeometry | None]:
         raise GeoPackageError(f"invalid WKB in GeoPackage geometry: {exc}") from exc
 
 
+def gpb_srs_id(blob: bytes | None) -> int | None:
+    """The srs_id written in a GeoPackage binary geometry's header (None for None or not GeoPackage binary)."""
+    header = _gpb_header(blob)
+    return None if header is None else header[2]
+
+
 def gpb_wkb(blob: bytes | None) -> bytes | None:
     """The ISO WKB inside a GeoPackage binary geometry (its header skipped); None for None.
 

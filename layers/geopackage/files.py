@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import uuid
 from pathlib import Path
 
 from layers.errors import GeoPackageError
+from layers.log import logger
 
-__all__ = ["temporary_path", "check_sqlite_file", "journal_path", "has_hot_journal"]
+log = logger(__name__)
+
+__all__ = ["temporary_path", "remove_stale_temporaries", "check_sqlite_file", "journal_path", "has_hot_journal"]
 
 
 def temporary_path(path: str | os.PathLike[str]) -> Path:
@@ -26,6 +31,53 @@ def temporary_path(path: str | os.PathLike[str]) -> Path:
     """
     path = Path(path)
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporary files an interrupted (killed) write of *path* left beside it.
+
+    Only files named as :func:`temporary_path` names them for *path*, and only
+    those no program is writing (an SQLite write lock cannot be taken on a
+    file another connection is writing), with their journals.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The temporary files removed.
+    """
+    path = Path(path)
+    removed: list[Path] = []
+    # Temporary names of *path* (".NAME.<hex>.tmp"), of those (a file written under a temporary
+    # name is itself written under one), and a workspace's ".partial" (Workspace.create).
+    one = rf"\.{re.escape(path.name)}\.[0-9a-f]{{12}}\.tmp"
+    pattern = re.compile(rf"(?:{one}|\.{one}\.[0-9a-f]{{12}}\.tmp)(?:\.partial)?")
+    try:
+        candidates = sorted(p for p in path.parent.glob(f"*{path.name}.*.tmp*") if pattern.fullmatch(p.name))
+    except OSError:
+        return removed
+    for tmp in candidates:
+        if not tmp.is_file():
+            continue
+        try:
+            con = sqlite3.connect(f"{tmp.absolute().as_uri()}?mode=rw", uri=True, timeout=0, isolation_level=None)
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                con.execute("ROLLBACK")
+            finally:
+                con.close()
+        except sqlite3.Error as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                continue  # another program is writing it
+        for p in (tmp, journal_path(tmp), Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                break
+        log.info("removed %s, left by an interrupted write of %s", tmp, path.name)
+        removed.append(tmp)
+    return removed
 
 
 def journal_path(path: Path) -> Path:

@@ -19,12 +19,19 @@ from layers.errors import GeoPackageError
 from layers.geopackage import layer_styles as _layer_styles
 from layers.geopackage import metadata as _metadata
 from layers.geopackage.codec import Envelopes, decode_gpb_many, register_functions
-from layers.geopackage.files import check_sqlite_file, has_hot_journal, journal_path, temporary_path
+from layers.geopackage.files import (
+    check_sqlite_file,
+    has_hot_journal,
+    journal_path,
+    remove_stale_temporaries,
+    temporary_path,
+)
 from layers.geopackage.schema import Column, LayerSchema
 from layers.geopackage.spatial_index import create_spatial_index, refresh_contents, scan_envelopes
 from layers.geopackage.sql import CHUNK, CORE_DDL, NOW, REQUIRED_SRS, SqlErrors, quote
 from layers.geopackage.values import Row, convert_rows, row_lists
 from layers.log import logger
+from layers.sqlite.locks import busy_timeout, file_fault, file_identity, is_locked, same_file
 
 __all__ = ["APPLICATION_ID", "USER_VERSION", "GeoPackage", "open_geopackage"]
 
@@ -103,6 +110,7 @@ class GeoPackage:
         self._new_layers: set[str] = set()
         self._touched: set[str] = set()
         self._closed = False
+        self._identity: tuple[int, int] | None = None
         try:
             if mode == "w":
                 self._open_new()
@@ -111,6 +119,9 @@ class GeoPackage:
         except sqlite3.Error as exc:
             self._discard()
             log.info("refused %s: %s", self.path, exc)
+            fault = file_fault(self.path, exc, GeoPackageError)
+            if fault is not None:
+                raise fault from exc
             raise GeoPackageError(f"{self.path}: cannot be opened ({exc})") from exc
         except GeoPackageError as exc:
             self._discard()
@@ -126,10 +137,11 @@ class GeoPackage:
     def _open_new(self) -> None:
         folder = self.path.parent
         if not folder.is_dir():
-            raise GeoPackageError(f"{self.path}: folder {folder} does not exist")
+            raise GeoPackageError(f"{self.path}: folder {folder} does not exist (or is not a folder)")
+        remove_stale_temporaries(self.path)  # what a killed earlier write left
         # SQLite creates the file itself, so it gets the usual permissions.
         self._tmp = temporary_path(self.path)
-        self.connection = sqlite3.connect(self._tmp, isolation_level=None)
+        self.connection = sqlite3.connect(self._tmp, isolation_level=None, timeout=busy_timeout())
         con = self.connection
         register_functions(con)
         con.execute("PRAGMA journal_mode = MEMORY")
@@ -147,11 +159,11 @@ class GeoPackage:
         hot_journal = has_hot_journal(self.path)
         if self.mode == "r":
             uri = self.path.absolute().as_uri() + "?mode=ro"
-            self.connection = sqlite3.connect(uri, uri=True, isolation_level=None)
+            self.connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout())
         else:
             if not os.access(self.path, os.W_OK):
                 raise GeoPackageError(f"{self.path}: file is read-only")
-            self.connection = sqlite3.connect(self.path, isolation_level=None)
+            self.connection = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout())
         con = self.connection
         register_functions(con)
         try:
@@ -159,6 +171,8 @@ class GeoPackage:
             has_contents = con.execute(
                 "SELECT 1 FROM sqlite_master WHERE name = 'gpkg_contents'").fetchone()
         except sqlite3.DatabaseError as exc:
+            if is_locked(exc):
+                raise
             raise GeoPackageError(f"{self.path}: corrupt or not a GeoPackage ({exc})") from exc
         if hot_journal and not has_hot_journal(self.path):
             log.warning("%s: an interrupted write was rolled back (hot journal %s recovered)",
@@ -170,8 +184,11 @@ class GeoPackage:
         if not has_contents:
             raise GeoPackageError(f"{self.path}: not a GeoPackage (no gpkg_contents table)")
         if self.mode == "a":
+            self._identity = file_identity(self.path)
             con.execute("PRAGMA trusted_schema = ON")  # our ST_* functions are pure
-            con.execute("BEGIN")
+            # A write from the start: a read upgraded to a write later fails at once when another
+            # program holds the file, where BEGIN IMMEDIATE waits for it (the busy timeout).
+            con.execute("BEGIN IMMEDIATE")
 
     def __enter__(self) -> GeoPackage:
         return self
@@ -195,6 +212,7 @@ class GeoPackage:
         try:
             with self._sql("finishing"):
                 self._finish_layers()
+                self._check_still_there()
                 self.connection.execute("COMMIT")
                 self.connection.close()
             self._closed = True
@@ -207,6 +225,15 @@ class GeoPackage:
         except BaseException:
             self.abort()
             raise
+
+    def _check_still_there(self) -> None:
+        """Raise GeoPackageError if the file being written was deleted or replaced meanwhile."""
+        if self.mode == "a" and not same_file(self.path, self._identity):
+            raise GeoPackageError(f"{self.path}: deleted or replaced while being written; nothing was written "
+                                  "(restore the file and try again)")
+        if self._tmp is not None and file_identity(self._tmp) is None:
+            raise GeoPackageError(f"{self.path}: its temporary file {self._tmp.name} was deleted while being "
+                                  "written (or its folder was); nothing was written")
 
     def abort(self) -> None:
         """Roll back and close; a file being created in mode 'w' is removed."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import TracebackType
 
 from layers.errors import GeoPackageError
+from layers.sqlite.locks import file_fault
 
 __all__ = ["NOW", "CHUNK", "CORE_DDL", "REQUIRED_SRS", "quote", "table_exists", "SqlErrors"]
 
@@ -69,4 +70,7 @@ class SqlErrors:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if exc_type is not None and issubclass(exc_type, sqlite3.Error):
+            fault = file_fault(self.path, exc, GeoPackageError) if exc is not None else None
+            if fault is not None:
+                raise fault from exc
             raise GeoPackageError(f"{self.path}: {self.what}: {exc}") from exc

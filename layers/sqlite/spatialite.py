@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from layers.errors import WorkspaceError
 from layers.log import logger
+from layers.sqlite.locks import busy_timeout, set_busy_timeout
 
 __all__ = ["MMAP_BYTES", "connect", "spatialite_library", "point_blobs", "point_blob_coordinates", "geometry_blob",
            "geometry_blobs"]
@@ -55,7 +56,8 @@ def spatialite_library() -> str:
     return "mod_spatialite"
 
 
-def connect(path: str | os.PathLike[str], *, readonly: bool = False, timeout: float = 30.0) -> sqlite3.Connection:
+def connect(path: str | os.PathLike[str], *, readonly: bool = False,
+            timeout: float | None = None) -> sqlite3.Connection:
     """Open a connection to ``path`` with mod_spatialite loaded.
 
     The connection is in autocommit mode (``isolation_level=None``): the
@@ -68,8 +70,9 @@ def connect(path: str | os.PathLike[str], *, readonly: bool = False, timeout: fl
         The database file, or ``':memory:'``.
     readonly : bool
         Open with ``mode=ro``.
-    timeout : float
-        Seconds to wait for another connection's lock.
+    timeout : float, optional
+        Seconds to wait for another connection's lock (default:
+        ``layers.sqlite.locks.busy_timeout()``, 30 s).
 
     Returns
     -------
@@ -84,6 +87,7 @@ def connect(path: str | os.PathLike[str], *, readonly: bool = False, timeout: fl
         uri = "file::memory:"
     else:
         uri = Path(path).absolute().as_uri() + ("?mode=ro" if readonly else "")
+    timeout = busy_timeout() if timeout is None else timeout
     connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout, check_same_thread=False)
     try:
         if not hasattr(connection, "enable_load_extension"):
@@ -100,6 +104,7 @@ def connect(path: str | os.PathLike[str], *, readonly: bool = False, timeout: fl
                 "install libsqlite3-mod-spatialite (the README's setup command does)"
             ) from None
         connection.enable_load_extension(False)
+        set_busy_timeout(connection, timeout)  # SpatiaLite's init set it to 5 s
         log.debug("%s: opened with SpatiaLite (%s)%s", path, spatialite_library(), " read-only" if readonly else "")
         # Memory-mapped reads: a viewport query touches thousands of scattered
         # pages; mapping them saves a read() call per page (about 2x faster).

@@ -6,17 +6,20 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyproj
 import shapely
 
 from layers.errors import GeoPackageError, SyncError, ValidationError
-from layers.geopackage import GeoPackage, gpb_wkb, open_geopackage
+from layers.geopackage import Column, GeoPackage, gpb_srs_id, gpb_wkb, open_geopackage
 from layers.log import logger
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries, validate_geometry
+from layers.sqlite.locks import file_fault
 from layers.sync.changes import PACKAGE_EXTRA, PackageInfo, package_schema, read_package_info
 from layers.sync.master import (
     DELETED_TABLE,
@@ -24,6 +27,7 @@ from layers.sync.master import (
     MASTER_TABLE,
     MasterInfo,
     master_rows_by_uuid,
+    master_schema,
     read_master_info,
     recover,
 )
@@ -34,6 +38,7 @@ from layers.sync.resolutions import (
     Resolution,
     SideRows,
     check_resolutions,
+    check_row,
     complete,
     merge_layer,
     merge_row,
@@ -70,26 +75,83 @@ def _check_package_layer(pgp: GeoPackage, pinfo: PackageInfo, minfo: MasterInfo,
             parts.append(f"geometry {schema.geometry_type} instead of {definition.geometry_type}")
         raise SyncError(f"{pinfo.path}: layer {layer!r} has another schema than master "
                         f"{minfo.path} ({'; '.join(parts)})")
-    if schema.srs_id != minfo.srid:
-        raise SyncError(f"{pinfo.path}: layer {layer!r} is in EPSG:{schema.srs_id}, the master in "
-                        f"EPSG:{minfo.srid}")
+    if schema.srs_id not in (minfo.srid, 0, -1) and _stated_crs(pgp, schema.srs_id) is None:
+        raise SyncError(f"{pinfo.path}: layer {layer!r} is in srs_id {schema.srs_id}, which the package does not "
+                        f"define, and the master in EPSG:{minfo.srid}; nothing was applied")
 
 
-def _read_package_layer(pgp: GeoPackage, definition: LayerDefinition) -> dict[str, dict[str, Any]]:
-    """Package rows by uuid, values as stored, ``geom`` and base ``geom`` as canonical WKB."""
+def _stated_crs(pgp: GeoPackage, srs_id: int) -> pyproj.CRS | None:
+    """The CRS the package states for *srs_id* in its gpkg_spatial_ref_sys, or None if it states none."""
+    if srs_id in (0, -1):
+        return None
+    row = pgp.connection.execute("SELECT organization, organization_coordsys_id, definition FROM gpkg_spatial_ref_sys "
+                                 "WHERE srs_id = ?", (srs_id,)).fetchone()
+    if row is None:
+        return None
+    organization, code, definition = row
+    try:
+        if str(organization).upper() == "EPSG" and code:
+            return pyproj.CRS.from_epsg(int(code))
+        if definition and definition.strip().lower() != "undefined":
+            return pyproj.CRS.from_wkt(definition)
+    except (pyproj.exceptions.CRSError, ValueError):
+        return None
+    return None
+
+
+def _to_master_crs(pgp: GeoPackage, minfo_srid: int, layer_srid: int, blobs: list[bytes | None],
+                   wkbs: list[bytes | None]) -> tuple[list[bytes | None], list[str | None]]:
+    """The package's geometries in the master's CRS, and per geometry why it cannot be (or None).
+
+    A geometry in another CRS than the master's (its own srs_id, else its layer's) is transformed
+    when the package states that CRS, and refused when it does not.
+    """
+    problems: list[str | None] = [None] * len(wkbs)
+    out = list(wkbs)
+    transformers: dict[int, pyproj.Transformer | None] = {}
+    target = pyproj.CRS.from_epsg(minfo_srid)
+    for i, (blob, wkb) in enumerate(zip(blobs, wkbs, strict=True)):
+        if wkb is None:
+            continue
+        srid = gpb_srs_id(blob)
+        srid = layer_srid if srid in (None, 0, -1) else srid
+        if srid in (minfo_srid, 0, -1):
+            continue
+        if srid not in transformers:
+            crs = _stated_crs(pgp, srid)
+            transformers[srid] = None if crs is None else pyproj.Transformer.from_crs(crs, target, always_xy=True)
+        transformer = transformers[srid]
+        if transformer is None:
+            problems[i] = (f"geometry in srs_id {srid}, which the package does not define (the master is in "
+                           f"EPSG:{minfo_srid}): refused")
+            continue
+        moved = shapely.transform(shapely.from_wkb(wkb), lambda xy, t=transformer: np.column_stack(
+            t.transform(xy[:, 0], xy[:, 1])))
+        out[i] = canonical([moved])[0]
+    return out, problems
+
+
+def _read_package_layer(pgp: GeoPackage, definition: LayerDefinition, master_srid: int) -> dict[str, dict[str, Any]]:
+    """Package rows by uuid, values as stored, ``geom`` and base ``geom`` as canonical WKB in the master's CRS.
+
+    A row whose geometry is in a CRS the package does not state carries the reason in ``crs_problem``.
+    """
     names = ["uuid", *PACKAGE_EXTRA, *definition.field_names, *AUDIT_COLUMNS, "base", "geom"]
     where = f"{pgp.path}: layer {definition.name!r}"
+    layer_srid = pgp.schema(definition.name).srs_id
     try:
         raw = pgp.connection.execute(
             f"SELECT {', '.join(map(quote, names))} FROM {quote(definition.name)}").fetchall()
         geoms = canonical([gpb_wkb(r[-1]) for r in raw])
+        geoms, problems = _to_master_crs(pgp, master_srid, layer_srid, [r[-1] for r in raw], geoms)
     except (sqlite3.Error, GeoPackageError) as exc:
         raise SyncError(f"{where}: cannot be read ({exc})") from None
     known = {*definition.field_names, "geom"}
     out, base_geoms = {}, {}
-    for r, g in zip(raw, geoms, strict=True):
+    for r, g, problem in zip(raw, geoms, problems, strict=True):
         d = dict(zip(names, r, strict=True))
         d["geom"] = g
+        d["crs_problem"] = problem
         uuid = d["uuid"]
         if d["op"] not in ("insert", "update", "delete"):
             raise SyncError(f"{where}, feature {uuid}: unknown operation {d['op']!r}")
@@ -107,7 +169,10 @@ def _read_package_layer(pgp: GeoPackage, definition: LayerDefinition) -> dict[st
             raise SyncError(f"{where}, feature {uuid}: bad base values ({exc})") from None
         d["base"] = base
         out[uuid] = d
-    for uuid, wkb in zip(base_geoms, canonical(list(base_geoms.values())), strict=True):
+    base_wkbs = canonical(list(base_geoms.values()))
+    if layer_srid not in (master_srid, 0, -1):  # base values are in the layer's CRS
+        base_wkbs, _ = _to_master_crs(pgp, master_srid, layer_srid, [None] * len(base_wkbs), base_wkbs)
+    for uuid, wkb in zip(base_geoms, base_wkbs, strict=True):
         out[uuid]["base"]["geom"] = wkb
     return out
 
@@ -155,6 +220,20 @@ def apply_package(master: str | os.PathLike, package: str | os.PathLike, *, poli
     items, source, result.resolutions = resolutions_from(resolutions)
     choices = {r.key: r.choice for r in items} if items is not None else None
     log.info("applying %s to %s (policy %s%s)", package, master, policy, ", dry run" if dry_run else "")
+    try:
+        result = _apply(master, package, policy, report, dry_run, user, items, source, choices, result)
+    except sqlite3.Error as exc:
+        fault = file_fault(master, exc, SyncError)
+        raise (fault or SyncError(f"{master}: {exc}; nothing was applied")) from exc
+    if report is not None:
+        result.write_report(report)
+    return result
+
+
+def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike | None, dry_run: bool,
+           user: str | None, items: list[Resolution] | None, source: str,
+           choices: Mapping[tuple[Any, Any, str], Choice] | None, result: SyncResult) -> SyncResult:
+    """apply_package once its arguments are checked (sqlite3 errors are the caller's to explain)."""
     with open_geopackage(package) as pgp:
         pinfo = read_package_info(pgp)
         result.package_uuid = pinfo.package_uuid
@@ -190,7 +269,7 @@ def apply_package(master: str | os.PathLike, package: str | os.PathLike, *, poli
             plans = {}
             for layer in pinfo.layers:
                 definition = minfo.definitions[layer]
-                plans[layer] = _plan_apply(con, pgp, definition, policy, result, choices, source)
+                plans[layer] = _plan_apply(con, pgp, definition, policy, result, choices, source, minfo.srid)
             if items is not None:
                 check_resolutions(result.conflicts, items, source)
             if dry_run:
@@ -201,6 +280,8 @@ def apply_package(master: str | os.PathLike, package: str | os.PathLike, *, poli
             now = now_text()
             for layer, plan in plans.items():
                 _write_master_layer(con, minfo, minfo.definitions[layer], plan, pinfo, version, now)
+            for layer in pinfo.survey:
+                _store_survey(mgp, pgp, minfo, layer, pinfo, now, result)
             con.execute(f"UPDATE {MASTER_TABLE} SET value = ? WHERE key = 'version'", (str(version),))
             totals = LayerCounts()
             for c in result.layers.values():
@@ -215,9 +296,46 @@ def apply_package(master: str | os.PathLike, package: str | os.PathLike, *, poli
             con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?)",
                         (now, MASTER_TABLE, LEDGER_TABLE))
             result.version_after = version
-    if report is not None:
-        result.write_report(report)
     return result
+
+
+#: The master's table of a survey layer sent as evidence: ``survey_<layer>``.
+SURVEY_PREFIX = "survey_"
+
+
+def _store_survey(mgp: GeoPackage, pgp: GeoPackage, minfo: MasterInfo, layer: str, pinfo: PackageInfo, now: str,
+                  result: SyncResult) -> None:
+    """Keep a survey layer's rows (GPS tracks, waypoints) in the master's ``survey_<layer>`` table.
+
+    Evidence behind the field's positions: never merged into a facility layer.
+    Rows that break the definition are rejected (reported), like any other.
+    """
+    definition = minfo.definitions.get(layer)
+    where = f"{pgp.path}: layer {layer!r}"
+    if definition is None or not definition.survey:
+        raise SyncError(f"{where}: not a survey layer of master {minfo.path}")
+    if not pgp.has_layer(layer):
+        raise SyncError(f"{where}: listed as survey evidence but missing from the package")
+    rows = _read_package_layer(pgp, definition, minfo.srid)
+    table = SURVEY_PREFIX + layer
+    if not mgp.has_layer(table):
+        base = master_schema(definition, minfo.srid)
+        extra = (Column("package_uuid", "TEXT"), Column("workspace_id", "TEXT"), Column("received_at", "DATETIME"))
+        mgp.create_layer(replace(base, name=table, columns=(*base.columns, *extra),
+                                 identifier=f"{definition.title('zh_CN')} (外业证据)",
+                                 description=f"{definition.title('en')}: survey evidence from the field"))
+    gone = [k for k, p in rows.items() if p["op"] == "delete"]
+    kept = {k: p for k, p in rows.items() if p["op"] != "delete"}
+    _validate_package_rows(definition, kept, where, result)
+    mgp.delete_rows(table, "uuid", [*gone, *kept])
+    items = sorted(kept.items())  # in uuid order, like every insert of apply
+    geoms = geometries([p["geom"] for _, p in items])
+    mgp.write_rows(table, [
+        {"uuid": k, **{n: p[n] for n in definition.field_names}, **{a: p[a] for a in AUDIT_COLUMNS},
+         "geom": g, "package_uuid": pinfo.package_uuid, "workspace_id": pinfo.workspace_id, "received_at": now}
+        for (k, p), g in zip(items, geoms, strict=True)])
+    result.survey[layer] = len(kept)
+    log.info("%s: %d survey features kept as evidence in %s", where, len(kept), table)
 
 
 @dataclass
@@ -233,10 +351,10 @@ class _Plan:
 
 def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefinition, policy: str,
                 result: SyncResult, choices: Mapping[tuple[Any, Any, str], Choice] | None,
-                source: str) -> _Plan:
+                source: str, srid: int) -> _Plan:
     layer = definition.name
     where = f"{pgp.path}: layer {layer!r}"
-    package_rows = _read_package_layer(pgp, definition)
+    package_rows = _read_package_layer(pgp, definition, srid)
     office_full = master_rows_by_uuid(con, definition, package_rows)
     for r, g in zip(office_full.values(), canonical([r["geom"] for r in office_full.values()]), strict=True):
         r["geom"] = g
@@ -251,7 +369,7 @@ def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefin
                 f"SELECT uuid, deleted_by, deleted_at FROM {DELETED_TABLE} WHERE layer = ? AND uuid IN "
                 f"({', '.join('?' * len(part))}) ORDER BY fid", (layer, *part)):
             office.audit[u] = (by, at)
-    _validate_package_rows(definition, package_rows, where)
+    _validate_package_rows(definition, package_rows, where, result)
     base, field_side = {}, SideRows()
     for k, p in package_rows.items():
         values = merge_row(definition, p, p["geom"])
@@ -266,7 +384,16 @@ def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefin
     result.conflicts.extend(conflicts)
     plan = _Plan()
     for k, row in merged.items():
-        full = complete(definition, row, f"{where}, feature {k}")
+        try:
+            full = complete(definition, row, f"{where}, feature {k}")
+        except SyncError as exc:
+            _reject(result, None, layer, k, str(exc), where)
+            continue
+        if k not in office_full or row_diff(definition, office_full[k], full):
+            problem = check_row(definition, full)
+            if problem is not None:  # whatever the policy: the master keeps only valid rows
+                _reject(result, None, layer, k, problem, where)
+                continue
         if k not in office_full:
             p = package_rows[k]
             audit = {a: p[a] for a in AUDIT_COLUMNS}
@@ -292,17 +419,22 @@ def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefin
     return plan
 
 
-def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str, Any]], where: str) -> None:
+def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str, Any]], where: str,
+                           result: SyncResult) -> None:
     """Check the field's values against the layer definition, in place (stored form).
 
     Inserted features are checked whole; updated ones in the fields they
     changed (the others are their base values).  New geometries are checked
-    together.
+    together.  A row that breaks a rule is taken out of *rows* and reported
+    (``result.rejected``): it never reaches the master.
     """
     derived = {f.name for f in definition.fields if f.derived}
     checked: list[str] = []
-    for k, p in rows.items():
+    for k, p in list(rows.items()):
         if p["op"] == "delete":
+            continue
+        if p.get("crs_problem"):
+            _reject(result, rows, definition.name, k, p["crs_problem"], where)
             continue
         if p["op"] == "insert":
             attributes = {f.name: p[f.name] for f in definition.fields if f.name not in derived}
@@ -311,10 +443,12 @@ def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str
         try:
             p.update(validate_feature(definition, attributes, partial=p["op"] == "update"))
         except ValidationError as exc:
-            raise SyncError(f"{where}, feature {k}: {exc}") from None
+            _reject(result, rows, definition.name, k, str(exc), where)
+            continue
         if p["op"] == "insert" or "geom" in p["changed"]:
             if p["geom"] is None:
-                raise SyncError(f"{where}, feature {k}: no geometry")
+                _reject(result, rows, definition.name, k, f"{definition.name}.geom: no geometry", where)
+                continue
             checked.append(k)
     shapes = geometries([rows[k]["geom"] for k in checked])
     try:
@@ -324,8 +458,15 @@ def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str
             try:
                 validate_geometry(definition, g)
             except ValidationError as exc:
-                raise SyncError(f"{where}, feature {k}: {exc}") from None
-        raise
+                _reject(result, rows, definition.name, k, str(exc), where)
+
+
+def _reject(result: SyncResult, rows: dict[str, dict[str, Any]] | None, layer: str, uuid: str, reason: str,
+            where: str) -> None:
+    log.info("%s, feature %s: not applied: %s", where, uuid, reason)
+    result.reject(layer, uuid, reason)
+    if rows is not None:
+        rows.pop(uuid, None)
 
 
 def _write_master_layer(con: sqlite3.Connection, minfo: MasterInfo, definition: LayerDefinition, plan: _Plan,
@@ -349,6 +490,9 @@ def _write_master_layer(con: sqlite3.Connection, minfo: MasterInfo, definition: 
         con.executemany(sql, [[blobs[id(changed[c])] if c == "geom" else changed[c] for c in cols] + [k]
                               for k, changed in items])
     if plan.inserts:
+        # New fids in uuid order: two offices applying the same packages to the same master hold
+        # the same rows under the same fids.
+        plan.inserts.sort(key=lambda r: str(r["uuid"]))
         names = ["uuid", *definition.field_names, *AUDIT_COLUMNS, "geom"]
         sql = f"INSERT INTO {t} ({', '.join(map(quote, names))}) VALUES ({', '.join('?' * len(names))})"
         con.executemany(sql, [[blobs[id(r["geom"])] if n == "geom" else r.get(n) for n in names]

@@ -12,6 +12,7 @@ workspace's base: the changes are on their way.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -26,8 +27,15 @@ from typing import Any
 import shapely
 
 from layers import __version__
-from layers.errors import GeoPackageError, SyncError
-from layers.geopackage import Column, GeoPackage, LayerSchema, open_geopackage
+from layers.errors import GeoPackageError, SyncError, TongchengError
+from layers.geopackage import (
+    Column,
+    GeoPackage,
+    LayerSchema,
+    open_geopackage,
+    remove_stale_temporaries,
+    temporary_path,
+)
 from layers.log import logger
 from layers.schema.definitions import LayerDefinition
 from layers.sync.checkout import SETTINGS, checkout_info
@@ -38,7 +46,7 @@ from layers.workspace.store import Workspace
 from layers.workspace.tracking import Change
 
 __all__ = ["PACKAGE_FORMAT", "PACKAGE_KIND", "PACKAGE_EXTRA", "PackageResult", "PackageInfo", "package_schema",
-           "iso_time", "write_changes", "sent_folder", "read_package_info", "read_package"]
+           "iso_time", "write_changes", "finish_sending", "sent_folder", "read_package_info", "read_package"]
 
 log = logger(__name__)
 
@@ -58,11 +66,13 @@ class PackageResult:
     master_id: str
     base_version: int
     layers: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Survey layers sent as evidence (``include_survey``): per layer the counts by operation.
+    survey: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
-        """Features in the package, all layers and operations."""
-        return sum(sum(c.values()) for c in self.layers.values())
+        """Features in the package, all layers (survey layers too) and operations."""
+        return sum(sum(c.values()) for c in [*self.layers.values(), *self.survey.values()])
 
 
 def package_schema(definition: LayerDefinition, srid: int) -> LayerSchema:
@@ -92,7 +102,8 @@ def iso_time(value: Any) -> str | None:
     return parsed.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool = True) -> PackageResult:
+def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool = True,
+                  include_survey: bool = False) -> PackageResult:
     """Write the workspace's changes since its base as a change package.
 
     Parameters
@@ -103,6 +114,10 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
         The GeoPackage to write (replaced atomically if it exists).
     reset : bool
         Reset the base once the package is written (the normal "send").
+    include_survey : bool
+        Also send the survey layers' changes (GPS tracks and waypoints) as
+        evidence; the office stores them in survey tables of their own
+        (``survey_<layer>``), never in the facility layers.
 
     Returns
     -------
@@ -110,24 +125,91 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
         With ``path`` None when there was nothing to send (no file written).
     """
     ws = workspace
+    finish_sending(ws)
     info = checkout_info(ws)
     out = Path(out)
+    written: list[Path] = []
+    staged = temporary_path(out)
+    try:
+        # The workspace is ours (BEGIN IMMEDIATE) before anything is written. The package is
+        # written under a temporary name and kept beside the workspace; the base is reset, the
+        # package marked as sent and its publication under *out* recorded in one commit; then the
+        # package takes its name (finish_sending completes that step if it was interrupted).
+        with ws.session():
+            remove_stale_temporaries(out)  # packages a killed run wrote but never marked as sent
+            _remove_unsent_copies(ws, info["sent"])
+            survey = [n for n, d in ws.definitions.items() if d.survey] if include_survey else []
+            result = _write_changes(ws, info, staged, out, reset, written, survey)
+    except BaseException as exc:
+        for path in reversed(written):
+            path.unlink(missing_ok=True)
+            log.info("%s: removed (the change package was not marked as sent)", path)
+        if isinstance(exc, TongchengError) and str(staged) in str(exc):  # name the file the user asked for
+            raise type(exc)(str(exc).replace(str(staged), str(out))) from exc
+        raise
+    if result.path is not None:
+        os.replace(staged, out)
+        if reset:
+            ws.set_setting(SETTINGS["publishing"], None)
+    return result
+
+
+def finish_sending(workspace: Workspace) -> Path | None:
+    """Finish what a killed ``write_changes`` committed but could not finish: give the package its name.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The change package now in place, or None if nothing was pending.
+    """
+    pending = workspace.setting(SETTINGS["publishing"])
+    if not pending:
+        return None
+    step = json.loads(pending)
+    staged, out, kept = Path(step["staged"]), Path(step["out"]), Path(step["kept"])
+    if staged.exists():
+        os.replace(staged, out)
+    elif not out.exists() and kept.exists():
+        tmp = temporary_path(out)
+        shutil.copyfile(kept, tmp)
+        os.replace(tmp, out)
+    workspace.set_setting(SETTINGS["publishing"], None)
+    log.warning("%s: the change package sent before was interrupted; it is now in %s", workspace.path, out)
+    return out
+
+
+def _remove_unsent_copies(ws: Workspace, sent: list[str]) -> None:
+    """Remove copies in the sent folder of packages a killed run wrote but never marked as sent."""
+    folder = sent_folder(ws)
+    if not folder.is_dir():
+        return
+    for copy in folder.glob(".*.gpkg.*.tmp"):  # a copy being made when the run was killed
+        copy.unlink(missing_ok=True)
+    for copy in folder.glob("*.gpkg"):
+        if copy.stem not in sent:
+            copy.unlink(missing_ok=True)
+            log.info("%s: removed (a change package that was never sent)", copy)
+
+
+def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path, reset: bool,
+                   written: list[Path], survey: list[str]) -> PackageResult:
+    """write_changes inside the workspace's transaction, the package to *staged*; *written* collects the files made."""
     result = PackageResult(None, None, ws.id, info["master_id"], info["version"])
     user = ws.user
     collected = {}
-    for layer in info["layers"]:
+    for layer in [*info["layers"], *survey]:
         rows = list(_workspace_changes(ws, ws.layer(layer), user))
         collected[layer] = rows
         counts = {"insert": 0, "update": 0, "delete": 0}
         for row in rows:
             counts[row[1]] += 1
-        result.layers[layer] = counts
+        (result.survey if layer in survey else result.layers)[layer] = counts
     if result.total == 0:
         return result
     package_uuid = str(uuid_module.uuid4())
     from layers.geopackage.styles import operation_qml
 
-    with open_geopackage(out, "w") as gp:
+    with open_geopackage(staged, "w") as gp:
         gp.add_srs(ws.srid)
         gp.create_layer(key_value_schema(PACKAGE_TABLE, "Tongcheng change package"))
         meta = {
@@ -135,7 +217,7 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
             "workspace_id": ws.id, "master_id": info["master_id"], "base_version": str(info["version"]),
             "editor": user, "created_at": now_text(), "app_version": __version__,
             "previous_packages": json.dumps(info["sent"]), "layers": json.dumps(info["layers"]),
-            "bbox": json.dumps(info["bbox"]), "srid": str(ws.srid),
+            "bbox": json.dumps(info["bbox"]), "srid": str(ws.srid), "survey_layers": json.dumps(survey),
         }
         gp.write_rows(PACKAGE_TABLE, [{"key": k, "value": v} for k, v in meta.items()])
         for layer, rows in collected.items():
@@ -151,17 +233,37 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
                 raise GeoPackageError(f"{out}: writing layer {layer!r}: {exc}") from None
             gp.add_style(layer, layer[:30], operation_qml(definition, columns=schema.column_names),
                          description="变更 / changes", owner="tongcheng")
+    written.append(staged)
     if reset:
         # The base is reset, so these changes can never be written again: keep a copy of the
         # package beside the workspace until the office's master shows it applied (update).
         kept = sent_folder(ws) / f"{package_uuid}.gpkg"
-        kept.parent.mkdir(exist_ok=True)
-        shutil.copyfile(out, kept)
-        with ws.session():
-            ws.reset_base(info["layers"])
-            ws.set_setting(SETTINGS["sent"], json.dumps([*info["sent"], package_uuid]))
+        _copy_atomically(staged, kept, written)
+        ws.reset_base([*info["layers"], *survey])
+        ws.set_setting(SETTINGS["sent"], json.dumps([*info["sent"], package_uuid]))
+        ws.set_setting(SETTINGS["publishing"], json.dumps({"staged": str(staged), "out": str(out),
+                                                           "kept": str(kept)}))
     result.path, result.package_uuid = out, package_uuid
     return result
+
+
+def _copy_atomically(source: Path, target: Path, written: list[Path]) -> None:
+    """Copy *source* to *target* through a temporary file beside it (never half a copy under its name)."""
+    made_folder = not target.parent.exists()
+    target.parent.mkdir(exist_ok=True)
+    tmp = temporary_path(target)
+    try:
+        shutil.copyfile(source, tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        written.append(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        if made_folder:
+            with contextlib.suppress(OSError):
+                target.parent.rmdir()
+        raise
 
 
 def sent_folder(workspace: Workspace) -> Path:
@@ -222,6 +324,8 @@ class PackageInfo:
     previous: list[str]
     layers: list[str]
     srid: int
+    #: Survey layers the package carries as evidence (``changes --include-survey``).
+    survey: list[str] = field(default_factory=list)
 
 
 def read_package_info(gp: GeoPackage) -> PackageInfo:
@@ -238,7 +342,8 @@ def read_package_info(gp: GeoPackage) -> PackageInfo:
                            master_id=meta["master_id"], base_version=int(meta["base_version"]),
                            editor=meta.get("editor"), created_at=meta.get("created_at"),
                            previous=json.loads(meta.get("previous_packages") or "[]"),
-                           layers=json.loads(meta["layers"]), srid=int(meta["srid"]))
+                           layers=json.loads(meta["layers"]), srid=int(meta["srid"]),
+                           survey=json.loads(meta.get("survey_layers") or "[]"))
     except (sqlite3.Error, KeyError, ValueError) as exc:
         raise SyncError(f"{path}: damaged change package header ({exc})") from None
     if meta.get("kind") != PACKAGE_KIND or meta.get("format") != PACKAGE_FORMAT:

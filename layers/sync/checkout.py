@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -21,9 +22,10 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers.errors import SyncError
-from layers.geopackage import open_geopackage
+from layers.geopackage import open_geopackage, remove_stale_temporaries, temporary_path
 from layers.log import logger
 from layers.schema.definitions import LayerDefinition
+from layers.sqlite.locks import file_fault
 from layers.sync.master import bbox_condition, master_rows, read_master_info, recover
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK, geometries, now_text, quote
 from layers.workspace.store import Workspace
@@ -37,7 +39,7 @@ log = logger(__name__)
 SETTINGS = {
     "master_id": "sync_master_id", "version": "sync_base_version", "bbox": "sync_bbox",
     "layers": "sync_layers", "path": "sync_master_path", "sent": "sync_sent_packages",
-    "at": "sync_checked_out_at",
+    "at": "sync_checked_out_at", "publishing": "sync_publishing",
 }
 #: The setting holding the master's id; absent in a workspace that was not checked out.
 MASTER_ID_SETTING = SETTINGS["master_id"]
@@ -130,7 +132,23 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
     log.info("checking out %s into %s", master, workspace)
     if workspace.exists():
         raise SyncError(f"{workspace}: already exists")
+    if not workspace.absolute().parent.is_dir():
+        raise SyncError(f"{workspace}: folder {workspace.absolute().parent} does not exist (or is not a folder)")
     bbox = parse_bbox(bbox)
+    try:
+        return _checkout(Path(master), workspace, user, bbox, layers, progress)
+    except sqlite3.Error as exc:
+        fault = file_fault(workspace, exc, SyncError)
+        raise (fault or SyncError(f"{workspace}: {exc}; nothing was checked out")) from exc
+    except OSError as exc:
+        if exc.filename and Path(exc.filename).name.startswith(f".{workspace.name}."):
+            exc.filename = str(workspace)  # name the file asked for, not its temporary name
+        raise
+
+
+def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float, float, float, float] | None,
+              layers: Iterable[str] | None, progress: Callable[[int, int], None] | None) -> dict[str, int]:
+    """checkout once its arguments are checked."""
     recover(master)
     counts = {}
     with open_geopackage(master) as gp:
@@ -153,7 +171,11 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
             (folder / "_codelists.toml").write_text(info.codelists, "utf-8")
             for name in wanted:
                 (folder / f"{name}.toml").write_text(info.texts[name], "utf-8")
-            ws = Workspace.create(workspace, crs=info.crs, user=user, definitions_folder=folder)
+            # Built under a temporary name beside the workspace, renamed when complete: an
+            # interrupted checkout leaves nothing under the final name, and a rerun starts afresh.
+            remove_stale_temporaries(workspace)
+            partial = temporary_path(workspace)
+            ws = Workspace.create(partial, crs=info.crs, user=user, definitions_folder=folder)
         try:
             with ws:
                 done = 0
@@ -185,9 +207,13 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
                         "path": str(Path(master).absolute()), "sent": "[]", "at": now_text(),
                     }.items():
                         ws.set_setting(SETTINGS[key], value)
+                ws.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if workspace.exists():
+                raise SyncError(f"{workspace}: already exists")
+            os.replace(partial, workspace)
         except BaseException:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(workspace) + suffix).unlink(missing_ok=True)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(partial) + suffix).unlink(missing_ok=True)
             raise
     return counts
 

@@ -26,10 +26,13 @@ returned) and the .cpg says UTF-8.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
+import uuid as uuid_module
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -44,6 +47,7 @@ from layers import __version__
 from layers.crs.epsg import epsg_crs
 from layers.errors import ExpressionError, GeoPackageError, SyncError, TongchengError
 from layers.geopackage import Column, LayerSchema, envelopes, gpb_wkb, open_geopackage
+from layers.log import logger
 from layers.schema.definitions import LayerDefinition
 from layers.schema.expressions import compile_filter
 from layers.sync.checkout import SETTINGS
@@ -51,6 +55,8 @@ from layers.sync.master import read_master_info, recover
 from layers.sync.rows import AUDIT_COLUMNS
 
 __all__ = ["FORMATS", "ExportResult", "export"]
+
+log = logger(__name__)
 
 #: Output formats: name -> (fiona driver, file extension, layers per file).
 FORMATS = {
@@ -254,6 +260,7 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
         Naming the file, layer or expression at fault; nothing is written.
     """
     fmt = _format_name(fmt, out)
+    log.info("exporting %s to %s as %s", source, out, fmt)
     if fmt == "GeoJSON" and crs is None:
         crs = "EPSG:4326"
     with ExitStack() as stack:
@@ -376,8 +383,21 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
     from fiona.crs import CRS
 
     driver = FORMATS[fmt][0]
-    written: list[Path] = []
+    # Every file is written into a staging folder beside the output and moved into place when all
+    # are complete: an interrupted or failed export leaves neither half files nor an empty folder,
+    # and the previous output stays until the new one is whole.
+    targets = sorted({p.parent for p in paths.values()})
+    # The output as named: the one file, or the folder of several.
+    home = Path(os.path.commonpath([str(p.absolute()) for p in paths.values()])) if paths else Path(".").absolute()
+    _remove_stale_staging(home)
+    base = home.parent
+    if not base.is_dir():
+        raise SyncError(f"{home}: folder {base} does not exist")
+    staging = base / f".{home.name}.{uuid_module.uuid4().hex[:12]}.tmp"
+    created: list[Path] = []
+    current: Path = home
     try:
+        staging.mkdir()
         for name in chosen:
             definition = src.definitions[name]
             columns = _columns(definition, keep_audit)
@@ -391,8 +411,8 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
             if fmt == "ESRI Shapefile":  # DBF widths are bytes: 3 per Chinese character in UTF-8
                 properties = {k: ("str:254" if v == "str" else v) for k, v in properties.items()}
             schema = {"geometry": _GEOMETRY_NAMES[definition.geometry_type], "properties": properties}
-            path = paths[name]
-            path.parent.mkdir(parents=True, exist_ok=True)
+            current = paths[name]
+            path = staging / paths[name].name
             options: dict[str, str] = {}
             if fmt == "CSV":
                 options = {"GEOMETRY": "AS_XY" if definition.geometry_type == "POINT" else "AS_WKT",
@@ -400,9 +420,6 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
             elif fmt == "GeoJSON":
                 options = {"WRITE_BBOX": "YES"}
             booleans = {c for c in columns if kinds.get(c) == "bool"}
-            if path.exists():
-                _remove_output(path, fmt)
-            written.append(path)
             with fiona.open(path, "w", driver=driver, schema=schema, crs=CRS.from_epsg(srid),
                             encoding="utf-8", **options) as dst:
                 for chunk in src.rows(name, columns, *filters[name]):
@@ -418,13 +435,43 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
                             properties=props))
                     dst.writerecords(records)
                     advance(len(chunk))
-            result.files.append(path)
+        for target in targets:
+            if not target.exists():
+                target.mkdir(parents=True)
+                created.append(target)
+        for name in chosen:
+            current = paths[name]
+            if paths[name].exists():
+                _remove_output(paths[name], fmt)
+            stem = paths[name].with_suffix("").name
+            for made in sorted(staging.iterdir()):
+                if made.with_suffix("").name == stem:
+                    os.replace(made, paths[name].parent / made.name)
+            result.files.append(paths[name])
     except BaseException as exc:
-        for path in written:
-            _remove_output(path, fmt)
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         if isinstance(exc, TongchengError) or not isinstance(exc, Exception):
             raise
-        raise SyncError(f"{written[-1] if written else paths}: cannot write {fmt}: {exc}") from exc
+        if isinstance(exc, OSError):
+            raise SyncError(f"{exc.filename or current}: cannot write {fmt}: {exc.strerror or exc}") from exc
+        text = str(exc).split(" Failed to write record")[0]  # fiona adds the whole record
+        raise SyncError(f"{current}: cannot write {fmt}: {text} (is the disk full or the folder read-only?); "
+                        "nothing was written") from exc
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_stale_staging(home: Path) -> None:
+    """Remove the staging folders a killed export of *home* left beside it."""
+    try:
+        stale = [p for p in home.parent.glob(f".{home.name}.*.tmp")
+                 if p.is_dir() and len(p.name) == len(home.name) + 18]
+    except OSError:
+        return
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _field_type(driver: str, kind: str) -> str:

@@ -43,6 +43,7 @@ from layers.schema.definitions import (
     parse_definition,
     validate_feature,
 )
+from layers.sqlite.locks import busy_timeout, in_use, is_locked
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK, now_text, quote
 from layers.workspace.identity import login_name
 
@@ -240,12 +241,14 @@ def recover(path: str | os.PathLike) -> None:
     path = Path(path)
     if Path(str(path) + "-journal").exists() and path.is_file():
         try:
-            con = sqlite3.connect(path)
+            con = sqlite3.connect(path, timeout=busy_timeout())
         except sqlite3.Error as exc:
             raise GeoPackageError(f"{path}: cannot recover an interrupted write: {exc}") from None
         try:
             con.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
+            if is_locked(exc):
+                raise in_use(path) from None
             raise GeoPackageError(f"{path}: cannot recover an interrupted write: {exc}") from None
         finally:
             con.close()

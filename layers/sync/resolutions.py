@@ -38,6 +38,7 @@ __all__ = [
     "Choice",
     "Resolution",
     "SideRows",
+    "check_row",
     "load_resolutions",
     "resolutions_from",
     "check_resolutions",
@@ -360,6 +361,28 @@ def complete(definition: LayerDefinition, row: Mapping[str, Any], where: str) ->
     except ValidationError as exc:
         raise SyncError(f"{where}: {exc}") from None
     return {**row, **{f.name: values[f.name] for f in definition.fields if f.derived}}
+
+
+def check_row(definition: LayerDefinition, row: Mapping[str, Any]) -> str | None:
+    """Why a full row about to be written (fields, ``geom`` as WKB) breaks its layer's rules, or None.
+
+    Apply and update call this on every row they write, whatever the policy:
+    a row that fails goes to the report (``SyncResult.rejected``), not into
+    the file.
+    """
+    try:
+        validate_feature(definition, definition.editable_values(row))
+        geom = row.get("geom")
+        if geom is None:
+            return f"{definition.name}.geom: a geometry is required"
+        try:
+            shape = shapely.from_wkb(geom)
+        except shapely.errors.GEOSException as exc:
+            return f"{definition.name}.geom: unreadable geometry ({exc})"
+        validate_geometry(definition, shape)
+    except ValidationError as exc:
+        return str(exc)
+    return None
 
 
 def row_diff(definition: LayerDefinition, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,9 @@ class SyncResult:
         the value now in place (``kept``); the losing value is the other side's.
     resolutions : Path or None
         The resolutions file the choices came from, if any.
+    rejected : list of dict
+        Rows that break their layer's rules (``layer``, ``uuid``, ``reason``):
+        not written, whatever the policy; listed in the report.
     """
 
     action: str
@@ -50,6 +53,13 @@ class SyncResult:
     layers: dict[str, LayerCounts] = field(default_factory=dict)
     conflicts: list[Conflict] = field(default_factory=list)
     resolutions: Path | None = None
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    #: Apply: survey features received as evidence, per survey layer (kept in ``survey_<layer>``).
+    survey: dict[str, int] = field(default_factory=dict)
+
+    def reject(self, layer: str, uuid: str, reason: str) -> None:
+        """Record a row that is not written because it breaks a rule of its layer."""
+        self.rejected.append({"layer": layer, "uuid": uuid, "reason": reason})
 
     @property
     def unresolved(self) -> list[Conflict]:
@@ -71,7 +81,10 @@ class SyncResult:
             "version_after": self.version_after,
             "layers": {k: v.to_dict() for k, v in self.layers.items()},
             "conflicts": [c.to_dict() for c in self.conflicts], "unresolved": len(self.unresolved),
+            "rejected": self.rejected,
         }
+        if self.survey:
+            out["survey_evidence"] = self.survey
         if self.resolutions is not None:
             out["resolutions"] = str(self.resolutions)
         return out

@@ -24,6 +24,7 @@ from layers.sync.resolutions import (
     Resolution,
     SideRows,
     check_resolutions,
+    check_row,
     complete,
     merge_layer,
     merge_row,
@@ -169,7 +170,9 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
     concerned = set(local)
     for k, r in office_raw.items():
         b = base_raw.get(k)
-        if b is None or not _same_raw(definition, b, r):
+        # A row the office only re-stamped (same values, its own who/when) is concerned too: after
+        # the update the workspace holds the master's audit columns.
+        if b is None or not _same_raw(definition, b, r) or any(b.get(a) != r[a] for a in AUDIT_COLUMNS):
             concerned.add(k)
     concerned |= {k for k in base_raw if k not in office_raw}
 
@@ -203,11 +206,24 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
             if off is not None:
                 to_merged[k] = None
         else:
-            full = complete(definition, m, f"{ws.path}: layer {layer!r}, feature {k}")
-            if off is None or row_diff(definition, off, full):
+            try:
+                full = complete(definition, m, f"{ws.path}: layer {layer!r}, feature {k}")
+                problem = None
+            except SyncError as exc:
+                full, problem = {}, str(exc)
+            if problem is None and (off is None or row_diff(definition, off, full)):
+                problem = check_row(definition, full)  # whatever the policy: only valid rows are written
+            if problem is not None:
+                log.info("%s: layer %r, feature %s: merged row not written: %s", ws.path, layer, k, problem)
+                result.reject(layer, k, problem)
+            elif off is None or row_diff(definition, off, full):
+                # Who made the feature is the master's; who changed it last and when stay the
+                # field's while the row carries a field edit still to be sent.
                 audit_from = cur or off or {}
-                to_merged[k] = {**full, **{a: audit_from.get(a) for a in AUDIT_COLUMNS},
-                                "fid": cur["fid"] if cur else None}
+                audit = {a: audit_from.get(a) for a in AUDIT_COLUMNS}
+                if off is not None:
+                    audit["created_by"], audit["created_at"] = off["created_by"], off["created_at"]
+                to_merged[k] = {**full, **audit, "fid": cur["fid"] if cur else None}
         final = to_merged[k] if k in to_merged else to_office[k] if k in to_office else cur
         if cur is None and final is not None:
             counts.inserts += 1

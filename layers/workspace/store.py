@@ -28,6 +28,7 @@ from layers.errors import (
 )
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import conform_geometry
+from layers.sqlite.locks import file_fault, file_identity, in_use, is_locked, same_file
 from layers.sqlite.spatialite import connect, geometry_blob
 from layers.workspace import bulk
 from layers.workspace.bulk import CACHE_KIB, FeatureItem
@@ -133,6 +134,8 @@ class Workspace:
             try:
                 rows = dict(connection.execute(f"SELECT key, value FROM {SETTINGS_TABLE}"))
             except sqlite3.DatabaseError as e:
+                if is_locked(e):
+                    raise in_use(path) from None
                 if "not a database" in str(e):
                     raise NotAWorkspaceError(f"{path}: not a Tongcheng workspace (not an SQLite file)") from None
                 if "no such table" in str(e):
@@ -147,7 +150,12 @@ class Workspace:
                     f"{path}: made by a newer Tongcheng (workspace version {version}, "
                     f"this program reads up to {SCHEMA_VERSION}); update Tongcheng to open it"
                 )
-            connection.execute("PRAGMA journal_mode = WAL")
+            try:
+                connection.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as e:
+                if is_locked(e):
+                    raise in_use(path) from None
+                raise
             connection.execute("PRAGMA foreign_keys = ON")
             connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             return cls(path, connection)
@@ -203,16 +211,32 @@ class Workspace:
                 yield from self._savepoint(connection)
 
     def _transaction(self, connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute("BEGIN IMMEDIATE")  # waits (busy timeout) while another program writes
+        except sqlite3.OperationalError as exc:
+            fault = file_fault(self.path, exc, WorkspaceError)
+            if fault is not None:
+                raise fault from exc
+            raise
+        identity = file_identity(self.path)
         self._depth = 1
         try:
-            yield connection
-        except BaseException:
-            if connection.in_transaction:  # SpatiaLite's own triggers may RAISE(ROLLBACK)
-                connection.execute("ROLLBACK")
+            try:
+                yield connection
+                if not same_file(self.path, identity):  # writing on would save into a deleted file
+                    raise WorkspaceError(f"{self.path}: the workspace file was deleted or replaced while being "
+                                         "written; nothing was written (restore it and try again)")
+            except BaseException:
+                if connection.in_transaction:  # SpatiaLite's own triggers may RAISE(ROLLBACK)
+                    connection.execute("ROLLBACK")
+                raise
+            else:
+                connection.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            fault = file_fault(self.path, exc, WorkspaceError)
+            if fault is not None:
+                raise fault from exc
             raise
-        else:
-            connection.execute("COMMIT")
         finally:
             self._depth = 0
 
@@ -554,7 +578,7 @@ class Workspace:
         definition = self.layer(layer)
         names = ["uuid", *definition.field_names, *AUDIT_COLUMNS]
         with (self.session() if tracked else self.untracked()) as connection:
-            for uuid, row in rows.items():
+            for uuid, row in sorted(rows.items()):  # in uuid order: new fids do not depend on dict order
                 exists = connection.execute(f"SELECT fid FROM {layer} WHERE uuid = ?", (uuid,)).fetchone()
                 if row is None:
                     if exists:
