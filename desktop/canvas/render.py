@@ -23,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen, QPixmap
 
-from .fastdraw import draw_lines, draw_symbols, unique_pixels
+from .fastdraw import draw_lines, draw_order_key, draw_symbols, shuffled_winners, unique_pixels
 from .labels import Rect, place_labels
 from .source import LINESTRING, FeatureArrays, LayerSource
 from .style import SELECTION_COLOR, LayerStyle, mm_to_pixels, symbol_image
@@ -229,18 +229,16 @@ def _render_points(source, style, transform, settings, selection, selection_key,
     classes = style.class_index(features.category)
     if classes.shape[0] != len(features):
         classes = np.full(len(features), style.default_index, dtype=np.int16)
-    colors = style.colors()
+    # All categories in one interleaved pass (see shuffled_winners): the
+    # picture keeps the data's proportions and agrees with the legend.
+    atlas, cell = _symbol_atlas(style, diameter)
+    idx = shuffled_winners(sx, sy, draw_order_key(features.fid), width, height, margin)
+    cancel.check()
     painter = QPainter(image)
     try:
-        for k in style.draw_order():
-            cancel.check()
-            mask = classes == k
-            if not mask.any():
-                continue
-            ux, uy = unique_pixels(sx[mask], sy[mask], width, height, margin)
-            symbol = QPixmap.fromImage(symbol_image(style.symbol, colors[k], diameter))
-            if not draw_symbols(painter, symbol, ux, uy, cancel):
-                raise RenderCancelled()
+        if not draw_symbols(painter, atlas, np.floor(sx[idx]) + 0.5, np.floor(sy[idx]) + 0.5, cancel,
+                            source_left=classes[idx].astype(np.float64) * cell, cell=cell):
+            raise RenderCancelled()
     finally:
         painter.end()
     selection_image = None
@@ -266,6 +264,19 @@ def _render_points(source, style, transform, settings, selection, selection_key,
         labels = LabelCandidates(source.name, sx[idx], sy[idx], texts, diameter / 2.0)
     return LayerImage(source.name, transform, dpr, revision, selection_key, _tag(image, dpr),
                       _tag(selection_image, dpr), labels, len(features))
+
+
+def _symbol_atlas(style: LayerStyle, diameter: float) -> tuple[QPixmap, int]:
+    """The symbols of every class side by side in one pixmap (class k at k * cell)."""
+    symbols = [symbol_image(style.symbol, color, diameter) for color in style.colors()]
+    cell = symbols[0].width()
+    atlas = QImage(cell * len(symbols), symbols[0].height(), QImage.Format.Format_ARGB32_Premultiplied)
+    atlas.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(atlas)
+    for k, symbol in enumerate(symbols):
+        painter.drawImage(k * cell, 0, symbol)
+    painter.end()
+    return QPixmap.fromImage(atlas), cell
 
 
 def _render_lines(source, style, transform, settings, selection, selection_key,
