@@ -205,18 +205,24 @@ class WorkspaceLayerSource:
 
     def features_in_extent(self, bbox: BBox) -> FeatureArrays:
         """The features inside ``bbox`` (points) or whose box meets it (lines), edits applied."""
+        return self.features_for_drawing(bbox, labels=True)
+
+    def features_for_drawing(self, bbox: BBox, labels: bool) -> FeatureArrays:
+        """As :meth:`features_in_extent`; the label field is read only when ``labels`` is true."""
         overlay = self._overlay  # one consistent snapshot for this call
         view = self._readers.view()
         if self.geometry_type == POINT:
-            return self._points(view, bbox, overlay)
+            return self._points(view, bbox, overlay, labels)
         return self._lines(view, bbox, overlay)
 
-    def _points(self, view, bbox, overlay) -> FeatureArrays:
-        arrays = view.point_arrays_in_extent(self.name, bbox, self._fields)
+    def _points(self, view, bbox, overlay, labels: bool = True) -> FeatureArrays:
+        label_field = self._label_field if labels else None
+        fields = tuple(dict.fromkeys(f for f in (self._style_field, label_field) if f))
+        arrays = view.point_arrays_in_extent(self.name, bbox, fields)
         fid, x, y = arrays["fid"], arrays["x"], arrays["y"]
         n = fid.shape[0]
         category = arrays[self._style_field] if self._style_field else np.full(n, None, dtype=object)
-        label = arrays[self._label_field] if self._label_field else None
+        label = arrays[label_field] if label_field else None
         if overlay.hidden.size:
             keep = ~np.isin(fid, overlay.hidden)
             fid, x, y, category = fid[keep], x[keep], y[keep], category[keep]

@@ -52,3 +52,22 @@ def test_interleaving_is_stable_between_renders(qtbot, canvas):
     canvas.set_layers([])
     rendered(qtbot, canvas, lambda: canvas.set_layers([layer]))
     assert canvas.layer_image("toilets") == first
+
+
+def test_only_layers_with_something_in_view_are_composed(qtbot, canvas):
+    near = point_layer([1000.0], [1000.0], category=["在用"], name="near")
+    far = point_layer([90_000.0], [90_000.0], category=["停用"], name="far")
+    rendered(qtbot, canvas, lambda: canvas.set_layers([far, near]))
+    assert canvas.layer_image("far") is None  # nothing in view: no image at all
+    assert canvas.layer_image("near") is not None
+    canvas.grab()
+    assert canvas.composed_layers() == ["near"]
+    # A drag shows the same composed picture shifted, without rendering.
+    before = canvas.grab().toImage()
+    canvas.preview_pan(30, 20)
+    after = canvas.grab().toImage()
+    assert after.pixelColor(230, 170) == before.pixelColor(200, 150) == QColor("#2e7d32")
+    canvas.cancel_pan()
+    rendered(qtbot, canvas, lambda: canvas.set_center(90_000.0, 90_000.0))
+    canvas.grab()
+    assert canvas.composed_layers() == ["far"]
