@@ -278,9 +278,13 @@ def ours(path: str) -> dict:
     view = MapTransform(0, 0, 1.0, WIDTH, HEIGHT).fitted(extent)
     first_image = render_layer(source, view, settings)
     first = (time.perf_counter() - start) * 1000.0
-    count = workspace.count("toilets")
+    count = first_image.feature_count  # (a count(*) would read the whole table)
     full = timed(lambda: render_layer(source, view, settings))
-    close = view.zoomed(math.sqrt(count / VIEW_POINTS))
+    # the same box as QGIS's view: the data's extent shrunk about its centre
+    f = math.sqrt(count / VIEW_POINTS)
+    cx, cy = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
+    w, h = (extent[2] - extent[0]) / f / 2, (extent[3] - extent[1]) / f / 2
+    close = view.fitted((cx - w, cy - h, cx + w, cy + h))
     shown = render_layer(source, close, settings).feature_count
     zoom = timed(lambda: render_layer(source, close, settings), 5)
 
@@ -308,7 +312,7 @@ def ours(path: str) -> dict:
 
 
 QGIS_SCRIPT = r"""
-import json, resource, statistics, sys, time
+import json, os, resource, statistics, sys, time
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 from qgis.core import (QgsApplication, QgsCategorizedSymbolRenderer, QgsMapRendererParallelJob, QgsMapSettings,
@@ -363,8 +367,8 @@ w, h = extent.width() / f / 2, extent.height() / f / 2
 close = QgsRectangle(c.x() - w, c.y() - h, c.x() + w, c.y() + h)
 view = timed(lambda: render(layer, close), 5)
 print(json.dumps({"first": first, "full": full, "view": view,
-                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
-app.exitQgis()
+                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}), flush=True)
+os._exit(0)  # exitQgis() crashes QGIS 3.22 in a script: leave without tearing down
 """
 
 

@@ -192,11 +192,9 @@ def draw_symbols(
         return True
     w = float(symbol.width()) if cell is None else float(cell)
     h = float(symbol.height())
-    fragments = np.zeros((n, _FRAGMENT_FIELDS), dtype=np.float64)
-    fragments[:, 0] = x
-    fragments[:, 1] = y
-    if source_left is not None:
-        fragments[:, 2] = source_left
+    # One chunk of fragments at a time: ten doubles per symbol for a whole
+    # full extent would be tens of megabytes.
+    fragments = np.zeros((min(n, chunk), _FRAGMENT_FIELDS), dtype=np.float64)
     fragments[:, 4] = w
     fragments[:, 5] = h
     fragments[:, 6] = 1.0
@@ -205,7 +203,12 @@ def draw_symbols(
     for start in range(0, n, chunk):
         if cancelled():
             return False
-        block = fragments[start:start + chunk]
+        stop = min(n, start + chunk)
+        block = fragments[:stop - start]
+        block[:, 0] = x[start:stop]
+        block[:, 1] = y[start:stop]
+        if source_left is not None:
+            block[:, 2] = source_left[start:stop]
         # A wrapper around our own memory; Python does not own it, and
         # ``fragments`` stays alive for the duration of the call.
         first = shiboken6.wrapInstance(block.ctypes.data, QPainter.PixmapFragment)
