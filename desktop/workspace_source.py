@@ -49,12 +49,11 @@ class ReaderPool:
             if self._closed:
                 raise RuntimeError("the workspace readers are closed")
             stack = ExitStack()
-            connection = stack.enter_context(self._workspace.reader())
             # A render streams a view's rows once: reading them through the
             # memory map would leave every page of a full extent resident in
             # the editor (a 1,000,000-point layer: over 300 MB); plain reads
             # into the connection's small page cache serve a stream as fast.
-            connection.execute("PRAGMA mmap_size = 0")
+            connection = stack.enter_context(self._workspace.reader(mapped=False))
             view = Workspace(self._workspace.path, connection)
             self._stacks.append(stack)
         self._local.view = view
