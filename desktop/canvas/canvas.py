@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFontInfo, QImage, QPainter
+from PySide6.QtGui import QColor, QFontInfo, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from .render import LabelImage, RenderSettings
@@ -105,8 +105,13 @@ class MapCanvas(QWidget):
         self._selection_version: dict[str, int] = {}
         self._basemap = None  # a desktop.canvas.basemap.Basemap, drawn beneath the layers
         self._dpi: float | None = None
+        self._labels_visible = True
         self._tool = None
         self._scale_bar = ScaleBar(self)
+        self._composite: QPixmap | None = None  # the rendered images of one view, flattened
+        self._composite_key: tuple | None = None
+        self._composite_transform: MapTransform | None = None
+        self._composed: list[str] = []
         self._renderer = RenderScheduler(self)
 
     # -- layers ---------------------------------------------------------------
@@ -415,7 +420,22 @@ class MapCanvas(QWidget):
         """Return the device facts render jobs use now."""
         info = QFontInfo(self.font())
         return RenderSettings(dpi=self.dpi(), dpr=self.devicePixelRatioF(),
-                              font_family=info.family(), font_px=info.pixelSize())
+                              font_family=info.family(), font_px=info.pixelSize(),
+                              labels=self._labels_visible)
+
+    def labels_visible(self) -> bool:
+        """Return whether labels are shown (when not, no label text is read)."""
+        return self._labels_visible
+
+    def set_labels_visible(self, visible: bool) -> None:
+        """Show or hide the labels of all layers."""
+        visible = bool(visible)
+        if visible == self._labels_visible:
+            return
+        self._labels_visible = visible
+        self._renderer.cache.clear()  # the images carry their label candidates
+        self.update()
+        self.refresh()
 
     def shutdown(self) -> None:
         """Cancel all jobs and wait for the workers (called on close)."""
@@ -449,31 +469,77 @@ class MapCanvas(QWidget):
 
     # -- Qt events ------------------------------------------------------------
 
+    def composed_layers(self) -> list[str]:
+        """Return the layers drawn in the last frame, bottom first: those with something in view."""
+        return list(self._composed)
+
+    def _images(self) -> list[tuple[str, QImage, MapTransform]]:
+        """The images to show, bottom first: basemap, layers, selections, labels.
+
+        Layers with nothing in view have no image and are left out.
+        """
+        renderer = self._renderer
+        images: list[tuple[str, QImage, MapTransform]] = []
+        if self._basemap is not None and renderer.basemap_image is not None:
+            images.append(("", renderer.basemap_image.image, renderer.basemap_image.transform))
+        cached = [renderer.cache.get(layer.name) for layer in reversed(self.visible_layers())]
+        layers = [c for c in cached if c is not None]
+        images += [(c.name, c.image, c.transform) for c in layers if c.image is not None]
+        images += [("", c.selection_image, c.transform) for c in layers if c.selection_image is not None]
+        if renderer.labels is not None:
+            images.append(("", renderer.labels.image, renderer.labels.transform))
+        return images
+
+    def _composite_for(self, images) -> QPixmap | None:
+        """One opaque pixmap of ``images`` when they were all rendered for one view (else None).
+
+        Built once per set of images, so a drag frame is a single pixmap shift.
+        """
+        if not images:
+            return None
+        transform = images[0][2]
+        dpr = images[0][1].devicePixelRatio()
+        if any(t != transform or image.devicePixelRatio() != dpr for _, image, t in images):
+            return None
+        key = tuple(image.cacheKey() for _, image, _ in images)
+        if key != self._composite_key:
+            first = images[0][1]
+            pixmap = QPixmap(first.width(), first.height())
+            pixmap.fill(self.BACKGROUND)
+            painter = QPainter(pixmap)
+            for _, image, _ in images:
+                painter.drawImage(0, 0, image)
+            painter.end()
+            pixmap.setDevicePixelRatio(dpr)
+            self._composite, self._composite_key, self._composite_transform = pixmap, key, transform
+        return self._composite
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
-        painter.fillRect(self.rect(), self.BACKGROUND)
         view = self.display_transform()
-        renderer = self._renderer
-        if self._basemap is not None and renderer.basemap_image is not None:
-            self._draw_image(painter, renderer.basemap_image.image, renderer.basemap_image.transform, view)
-        layers = list(reversed(self.visible_layers()))
-        for layer in layers:
-            cached = renderer.cache.get(layer.name)
-            if cached is not None:
-                self._draw_image(painter, cached.image, cached.transform, view)
-        for layer in layers:
-            cached = renderer.cache.get(layer.name)
-            if cached is not None and cached.selection_image is not None:
-                self._draw_image(painter, cached.selection_image, cached.transform, view)
-        if renderer.labels is not None:
-            self._draw_image(painter, renderer.labels.image, renderer.labels.transform, view)
+        images = self._images()
+        self._composed = [name for name, _, _ in images if name]
+        composite = self._composite_for(images)
+        if composite is not None and self._composite_transform is not None:
+            rendered = self._composite_transform
+            mx, my = rendered.screen_to_map(0.0, 0.0)
+            x0, y0 = view.map_to_screen(mx, my)
+            covers = (x0, y0) == (0.0, 0.0) and rendered.mupp == view.mupp and (
+                rendered.width, rendered.height) == (view.width, view.height)
+            if not covers:  # shifted or scaled: uncover the background around it
+                painter.fillRect(self.rect(), self.BACKGROUND)
+            self._draw_image(painter, composite, rendered, view)
+        else:
+            painter.fillRect(self.rect(), self.BACKGROUND)
+            for _, image, transform in images:
+                self._draw_image(painter, image, transform, view)
         self._scale_bar.paint(painter, QRectF(self.rect()), view.mupp)
         if self._tool is not None:
             self._tool.paint(painter)
         painter.end()
 
     @staticmethod
-    def _draw_image(painter: QPainter, image: QImage, rendered: MapTransform,
+    def _draw_image(painter: QPainter, image: QImage | QPixmap, rendered: MapTransform,
                     view: MapTransform) -> None:
         """Draw an image rendered for one view where it belongs in another."""
         mx, my = rendered.screen_to_map(0.0, 0.0)
@@ -483,7 +549,13 @@ class MapCanvas(QWidget):
         source = QRectF(0.0, 0.0, image.width(), image.height())
         scaled = abs(s - 1.0) > 1e-9
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, scaled)
-        painter.drawImage(target, image, source)
+        if isinstance(image, QPixmap):
+            if not scaled:  # a plain shift: a blit, no resampling
+                painter.drawPixmap(QPointF(x0, y0), image)
+            else:
+                painter.drawPixmap(target, image, source)
+        else:
+            painter.drawImage(target, image, source)
 
     def resizeEvent(self, event) -> None:
         size = event.size()

@@ -27,6 +27,8 @@ from PySide6.QtGui import QPainter, QPainterPath, QPixmap, QPolygonF
 
 __all__ = [
     "CHUNK_POINTS",
+    "draw_order_key",
+    "shuffled_winners",
     "CHUNK_VERTICES",
     "polygon_from_xy",
     "path_from_lines",
@@ -123,6 +125,46 @@ def unique_pixels(x: np.ndarray, y: np.ndarray, width: int, height: int, margin:
     return (keys % w - margin) + 0.5, (keys // w - margin) + 0.5
 
 
+def draw_order_key(fid: np.ndarray) -> np.ndarray:
+    """A pseudo-random but stable 16-bit key per feature id (a multiplicative hash).
+
+    Drawing features by this key mixes categories evenly, whatever order the
+    data is stored in, and the same feature keeps its place from one render
+    to the next.
+    """
+    h = np.asarray(fid, dtype=np.int64).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return (h >> np.uint64(48)).astype(np.uint16)
+
+
+def shuffled_winners(x: np.ndarray, y: np.ndarray, key: np.ndarray, width: int, height: int,
+                     margin: int) -> np.ndarray:
+    """Indices of the points to draw, one per device pixel, in a mixed drawing order.
+
+    Of the points falling on one pixel, the one with the highest ``key``
+    wins; the winners are returned in increasing ``key`` order, so symbols of
+    all categories are interleaved: at a dense full extent, what shows on top
+    of a crowded spot is a fair draw of the features there, and the colours
+    of the picture keep the proportions of the data (the last category no
+    longer paints over all the others).  Points more than ``margin`` pixels
+    outside the image are dropped.
+    """
+    n = int(np.shape(x)[0])
+    if n == 0:
+        return np.empty(0, np.int64)
+    order = np.argsort(key, kind="stable")  # radix sort of 16-bit keys: linear time
+    ix = np.floor(x[order]).astype(np.int64) + margin
+    iy = np.floor(y[order]).astype(np.int64) + margin
+    w = width + 2 * margin
+    h = height + 2 * margin
+    inside = np.flatnonzero((ix >= 0) & (ix < w) & (iy >= 0) & (iy < h))
+    winner = np.full(w * h, -1, dtype=np.int64)
+    # With repeated pixels the last assignment stands: the highest key.
+    winner[iy[inside] * w + ix[inside]] = inside
+    kept = np.zeros(n, dtype=bool)
+    kept[winner[winner >= 0]] = True
+    return order[np.flatnonzero(kept)]
+
+
 def draw_symbols(
     painter: QPainter,
     symbol: QPixmap,
@@ -130,8 +172,15 @@ def draw_symbols(
     y: np.ndarray,
     cancelled: Callable[[], bool] = lambda: False,
     chunk: int = CHUNK_POINTS,
+    source_left: np.ndarray | None = None,
+    cell: float | None = None,
 ) -> bool:
     """Stamp ``symbol`` centred on every (x[i], y[i]) device pixel position.
+
+    ``symbol`` may be an atlas of same-sized symbols side by side: then
+    ``source_left`` gives, per point, the left edge of its symbol in the
+    atlas and ``cell`` the width of one symbol, so points of different
+    symbols are stamped in one call, in the order given.
 
     Returns
     -------
@@ -141,11 +190,11 @@ def draw_symbols(
     n = int(np.shape(x)[0])
     if n == 0:
         return True
-    w = float(symbol.width())
+    w = float(symbol.width()) if cell is None else float(cell)
     h = float(symbol.height())
-    fragments = np.zeros((n, _FRAGMENT_FIELDS), dtype=np.float64)
-    fragments[:, 0] = x
-    fragments[:, 1] = y
+    # One chunk of fragments at a time: ten doubles per symbol for a whole
+    # full extent would be tens of megabytes.
+    fragments = np.zeros((min(n, chunk), _FRAGMENT_FIELDS), dtype=np.float64)
     fragments[:, 4] = w
     fragments[:, 5] = h
     fragments[:, 6] = 1.0
@@ -154,7 +203,12 @@ def draw_symbols(
     for start in range(0, n, chunk):
         if cancelled():
             return False
-        block = fragments[start:start + chunk]
+        stop = min(n, start + chunk)
+        block = fragments[:stop - start]
+        block[:, 0] = x[start:stop]
+        block[:, 1] = y[start:stop]
+        if source_left is not None:
+            block[:, 2] = source_left[start:stop]
         # A wrapper around our own memory; Python does not own it, and
         # ``fragments`` stays alive for the duration of the call.
         first = shiboken6.wrapInstance(block.ctypes.data, QPainter.PixmapFragment)

@@ -23,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen, QPixmap
 
-from .fastdraw import draw_lines, draw_symbols, unique_pixels
+from .fastdraw import draw_lines, draw_order_key, draw_symbols, shuffled_winners, unique_pixels
 from .labels import Rect, place_labels
 from .source import LINESTRING, FeatureArrays, LayerSource
 from .style import SELECTION_COLOR, LayerStyle, mm_to_pixels, symbol_image
@@ -100,6 +100,8 @@ class RenderSettings:
         Label font size in logical pixels.
     label_limit : int
         Label a layer only when at most this many features are in view.
+    labels : bool
+        Whether labels are shown at all (when not, no label text is read).
     """
 
     dpi: float = 96.0
@@ -107,6 +109,7 @@ class RenderSettings:
     font_family: str = ""
     font_px: int = 12
     label_limit: int = LABEL_FEATURE_LIMIT
+    labels: bool = True
 
     def device_size(self, transform: MapTransform) -> tuple[int, int]:
         """Return the image size in device pixels for a view."""
@@ -134,7 +137,8 @@ class LayerImage:
     dpr: float
     revision: int
     selection_key: int
-    image: QImage
+    image: QImage | None
+    """None when nothing of the layer is in view: there is nothing to compose."""
     selection_image: QImage | None = None
     labels: LabelCandidates | None = None
     feature_count: int = 0
@@ -169,10 +173,31 @@ def _tag(image: QImage | None, dpr: float) -> QImage | None:
     return image
 
 
-def _fetch(source: LayerSource, transform: MapTransform, margin_px: float) -> FeatureArrays:
+def _fetch(source: LayerSource, transform: MapTransform, margin_px: float, labels: bool) -> FeatureArrays:
     xmin, ymin, xmax, ymax = transform.extent()
     m = margin_px * transform.mupp
-    return source.features_in_extent((xmin - m, ymin - m, xmax + m, ymax + m))
+    bbox = (xmin - m, ymin - m, xmax + m, ymax + m)
+    drawing = getattr(source, "features_for_drawing", None)
+    if drawing is None:
+        return source.features_in_extent(bbox)
+    return drawing(bbox, labels)
+
+
+def _fetch_for_view(source: LayerSource, transform: MapTransform,
+                    settings: RenderSettings, margin_px: float) -> FeatureArrays:
+    """The features to draw; their label text only when labels will be shown.
+
+    Labels show when they are on and the view holds at most
+    ``settings.label_limit`` features (the scale shows them).  The label
+    column is read then, for those few features only: a view of a dense
+    layer never brings its label text into memory.
+    """
+    features = _fetch(source, transform, margin_px, labels=False)
+    if settings.labels and features.label is None and 0 < len(features) <= settings.label_limit:
+        features = _fetch(source, transform, margin_px, labels=True)
+    elif not settings.labels:
+        features.label = None
+    return features
 
 
 def render_layer(
@@ -219,8 +244,10 @@ def _render_points(source, style, transform, settings, selection, selection_key,
     dpr = settings.dpr
     diameter = mm_to_pixels(style.size_mm, settings.dpi) * dpr
     margin = int(math.ceil(diameter / 2.0)) + 2
-    features = _fetch(source, transform, margin / dpr)
+    features = _fetch_for_view(source, transform, settings, margin / dpr)
     cancel.check()
+    if len(features) == 0:
+        return LayerImage(source.name, transform, dpr, revision, selection_key, None)
     image = _new_image(settings, transform)
     width, height = image.width(), image.height()
     sx, sy = transform.map_to_screen(features.x, features.y)
@@ -229,18 +256,16 @@ def _render_points(source, style, transform, settings, selection, selection_key,
     classes = style.class_index(features.category)
     if classes.shape[0] != len(features):
         classes = np.full(len(features), style.default_index, dtype=np.int16)
-    colors = style.colors()
+    # All categories in one interleaved pass (see shuffled_winners): the
+    # picture keeps the data's proportions and agrees with the legend.
+    atlas, cell = _symbol_atlas(style, diameter)
+    idx = shuffled_winners(sx, sy, draw_order_key(features.fid), width, height, margin)
+    cancel.check()
     painter = QPainter(image)
     try:
-        for k in style.draw_order():
-            cancel.check()
-            mask = classes == k
-            if not mask.any():
-                continue
-            ux, uy = unique_pixels(sx[mask], sy[mask], width, height, margin)
-            symbol = QPixmap.fromImage(symbol_image(style.symbol, colors[k], diameter))
-            if not draw_symbols(painter, symbol, ux, uy, cancel):
-                raise RenderCancelled()
+        if not draw_symbols(painter, atlas, np.floor(sx[idx]) + 0.5, np.floor(sy[idx]) + 0.5, cancel,
+                            source_left=classes[idx].astype(np.float64) * cell, cell=cell):
+            raise RenderCancelled()
     finally:
         painter.end()
     selection_image = None
@@ -268,12 +293,27 @@ def _render_points(source, style, transform, settings, selection, selection_key,
                       _tag(selection_image, dpr), labels, len(features))
 
 
+def _symbol_atlas(style: LayerStyle, diameter: float) -> tuple[QPixmap, int]:
+    """The symbols of every class side by side in one pixmap (class k at k * cell)."""
+    symbols = [symbol_image(style.symbol, color, diameter) for color in style.colors()]
+    cell = symbols[0].width()
+    atlas = QImage(cell * len(symbols), symbols[0].height(), QImage.Format.Format_ARGB32_Premultiplied)
+    atlas.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(atlas)
+    for k, symbol in enumerate(symbols):
+        painter.drawImage(k * cell, 0, symbol)
+    painter.end()
+    return QPixmap.fromImage(atlas), cell
+
+
 def _render_lines(source, style, transform, settings, selection, selection_key,
                   revision, cancel) -> LayerImage:
     dpr = settings.dpr
     pen_width = max(1.0, mm_to_pixels(style.width_mm, settings.dpi) * dpr)
-    features = _fetch(source, transform, pen_width / dpr)
+    features = _fetch_for_view(source, transform, settings, pen_width / dpr)
     cancel.check()
+    if len(features) == 0:
+        return LayerImage(source.name, transform, dpr, revision, selection_key, None)
     image = _new_image(settings, transform)
     lines = features.lines or []
     device_lines: list[np.ndarray] = []

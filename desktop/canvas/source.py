@@ -106,6 +106,10 @@ class LayerSource(Protocol):
         """Return the features whose geometry intersects ``bbox``'s box."""
         ...
 
+    # A source may also offer ``features_for_drawing(bbox, labels)``: the same
+    # features, with the label column read only when ``labels`` is true.  The
+    # renderer uses it when present (see ``desktop.canvas.render``).
+
 
 _revisions = itertools.count(1)
 
@@ -214,6 +218,13 @@ class ArrayLayerSource:
                 category=self._category[idx],
                 label=None if self._label is None else self._label[idx],
             )
+
+    def features_for_drawing(self, bbox: BBox, labels: bool) -> FeatureArrays:
+        """As :meth:`features_in_extent`, without the label column unless ``labels``."""
+        features = self.features_in_extent(bbox)
+        if not labels:
+            features.label = None
+        return features
 
     # -- editing ------------------------------------------------------------
 

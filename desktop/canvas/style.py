@@ -8,9 +8,11 @@ A style comes from the layer definition file as a dict::
                   "label": {"zh_CN": "在用", "en": "In use"}}, ...],
      "label_field": "name"}
 
-Line layers use ``"width"`` (mm) instead of ``"size"``.  Features are drawn
-one class at a time: features of no listed class first (default colour),
-then the classes in the order listed, so later classes are on top.
+Line layers use ``"width"`` (mm) instead of ``"size"``.  Point symbols of all
+classes are drawn interleaved, in a stable pseudo-random order (see
+``fastdraw.shuffled_winners``), so a dense view shows every class in
+proportion; lines are drawn one class at a time: features of no listed class
+first (default colour), then the classes in the order listed.
 """
 
 from __future__ import annotations

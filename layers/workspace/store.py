@@ -183,9 +183,15 @@ class Workspace:
         return self._connection
 
     @contextmanager
-    def reader(self) -> Iterator[sqlite3.Connection]:
-        """A separate read-only connection, e.g. for a render thread (WAL lets it read while we write)."""
+    def reader(self, mapped: bool = True) -> Iterator[sqlite3.Connection]:
+        """A separate read-only connection, e.g. for a render thread (WAL lets it read while we write).
+
+        ``mapped=False`` reads without the memory map: a connection that streams
+        big views once then leaves no pages of the file resident in the process.
+        """
         connection = connect(self.path, readonly=True)
+        if not mapped:
+            connection.execute("PRAGMA mmap_size = 0")
         try:
             yield connection
         finally:
