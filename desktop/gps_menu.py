@@ -24,6 +24,7 @@ from .dialogs.gps_import import GpsImportDialog, GpsImportOptions, ImportJob, Im
 from .dialogs.gps_review import MatchOptionsDialog, MatchReviewDialog
 from .dialogs.prompts import UnsavedAnswer, ask_save_discard_cancel
 from .menu_support import layer_title, refresh_after_change, settle_unsaved, show_failure
+from .restore_menu import before_one_way_step
 
 __all__ = ["install", "GpsMenu", "GpsPrompts", "GPS_LAYERS"]
 
@@ -32,8 +33,8 @@ _log = logger(__name__)
 GPS_LAYERS = ("gps_tracks", "gps_waypoints")
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("GpsMenu", text)
+def _tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
+    return QCoreApplication.translate("GpsMenu", text, disambiguation, n)
 
 
 class GpsPrompts:
@@ -215,6 +216,10 @@ class GpsMenu(QObject):
                 dialog.deleteLater()
         if not options.paths:
             return None
+        if not before_one_way_step(self.window, _tr("GPS import"), _tr(
+                "The tracks and waypoints are written to the workspace directly (there may be millions of "
+                "points), not as edits on the undo stack.")):
+            return None
         return self.start_import(options)
 
     def start_import(self, options: GpsImportOptions) -> ImportJob:
@@ -348,40 +353,90 @@ class GpsMenu(QObject):
         window.zoom_to_selection()
 
     def apply(self, matches, layer: str, create_unmatched: bool = False):
-        """Apply the reviewed rows with the core (one transaction, tracked edits); the ApplySummary or None."""
+        """Apply the reviewed rows as one undoable command (edit buffer); the ApplySummary, or None.
+
+        Matched facilities move onto their waypoints; with ``create_unmatched``
+        a facility is added for each unmatched waypoint, from the form: with
+        one to create the form starts with the waypoint's name, and the name
+        typed there is the facility's; with several, a name typed is given to
+        all of them, and left empty each is named after its waypoint. Each
+        waypoint is linked to its facility. Undo takes all of it back; Save
+        writes it like any other edit.
+        """
         from desktop import paths
-        from layers.errors import TongchengError
-        from layers.gps.matching import apply_matches
+        from layers.errors import FeatureNotFoundError
+        from layers.gps.matching import ApplySummary
+        from layers.workspace.identity import new_uuid
+
+        from .commands import AddFeatureCommand, ChangeAttributesCommand, GroupCommand, MoveFeatureCommand
 
         window = self.window
-        if not matches:
+        if not matches or not window.is_editable(layer):
             return None
-        if not self._ready_to_write():
-            return None
-        values = {}
-        if create_unmatched and any(m.facility_uuid is None for m in matches):
-            definition = window.workspace.layer(layer)
+        definition = window.workspace.layer(layer)
+        name_field = definition.label_field or ("name" if "name" in definition.known_names else None)
+        links = {"facility_layer", "facility_uuid"} <= window.workspace.layer(GPS_LAYERS[1]).known_names
+        to_create = [m for m in matches if m.facility_uuid is None] if create_unmatched else []
+        values: dict = {}
+        if to_create:
+            start = {name_field: to_create[0].waypoint_name} if name_field and len(to_create) == 1 else {}
             answer = window.prompts.new_feature(
                 definition, attachments_folder=paths.attachments_folder(window.workspace.path),
-                language=window.language)
+                language=window.language, values=start)
             if answer is None:
                 return None
-            label = definition.label_field or ("name" if "name" in definition.known_names else None)
-            values = {k: v for k, v in answer.items() if k != label and v not in (None, "")}
+            values = {k: v for k, v in answer.items() if v not in (None, "")}
+        summary = ApplySummary()
+        command = GroupCommand(_tr("Match %d waypoints to %s") % (len(matches), layer_title(window, layer)))
+        moved_fids: list[int] = []
+        created_fids: list[int] = []
         try:
-            summary = apply_matches(window.workspace, matches, layer=layer, create_unmatched=create_unmatched,
-                                    values=values, where=_tr("review"))
+            for m in matches:
+                waypoint = window.workspace.find(GPS_LAYERS[1], m.waypoint_uuid)
+                if m.facility_uuid is not None:
+                    facility = window.workspace.find(layer, m.facility_uuid)
+                    if facility.geometry.equals_exact(waypoint.geometry, 0):
+                        summary.unchanged += 1
+                    else:
+                        command.add(MoveFeatureCommand(window.edits, layer, facility.fid, waypoint.geometry))
+                        summary.moved.append(facility.uuid)
+                        moved_fids.append(facility.fid)
+                    uuid = facility.uuid
+                elif not create_unmatched:
+                    summary.unmatched += 1
+                    continue
+                else:
+                    linked = waypoint.attributes.get("facility_uuid") if links else None
+                    if linked and waypoint.attributes.get("facility_layer") == layer:
+                        try:
+                            window.workspace.find(layer, linked)
+                            summary.already_created += 1
+                            continue
+                        except FeatureNotFoundError:
+                            pass
+                    attributes = dict(values)
+                    if name_field and not attributes.get(name_field):
+                        attributes[name_field] = m.waypoint_name or waypoint.attributes.get("name")
+                    uuid = new_uuid()
+                    add = command.add(AddFeatureCommand(window.edits, layer, attributes, waypoint.geometry, uuid=uuid))
+                    summary.created.append(uuid)
+                    created_fids.append(add.fid)
+                if links:
+                    command.add(ChangeAttributesCommand(window.edits, GPS_LAYERS[1], waypoint.fid,
+                                                        {"facility_layer": layer, "facility_uuid": uuid}))
         except TongchengError as exc:
+            command.revert()
             show_failure(window.prompts, _tr("Apply matches"), exc, _tr("Nothing was changed.\n\n%s") % exc)
             return None
-        refresh_after_change(window, (layer, "gps_waypoints"))
-        created = self._fids(layer, summary.created)
-        moved = self._fids(layer, summary.moved)
+        if not command.parts:
+            window.statusBar().showMessage(_tr("The facilities are already at their waypoints"), 6000)
+            return summary
+        window.undo_stack.push(command)
         window.clear_selection()
-        window.set_selection(layer, moved + created)
+        window.set_selection(layer, moved_fids + created_fids)
         window.statusBar().showMessage(
-            _tr("%d facilities moved onto their waypoints, %d created") % (len(summary.moved), len(summary.created)),
-            8000)
+            _tr("%n facilities moved onto their waypoints", "", len(summary.moved)) + ", "
+            + _tr("%n created (undoable; Save writes them)", "", len(summary.created)), 8000)
         self.matchesApplied.emit(summary)
         return summary
 

@@ -42,6 +42,7 @@ from layers.sync.update import update_workspace
 
 from .dialogs.sync_dialogs import SyncPrompts, UpdateReviewDialog
 from .menu_support import layer_title, refresh_after_change, run_busy, settle_unsaved, show_failure
+from .restore_menu import before_one_way_step
 
 log = logger("desktop.sync_menu")
 
@@ -226,6 +227,10 @@ class SyncMenu:
             dialog.deleteLater()
         resolutions = [Resolution(c.layer, c.uuid, c.field, choice)
                        for c, choice in zip(preview.conflicts, choices, strict=True)]
+        if not before_one_way_step(self.window, title, _tr(
+                "It rebases the workspace on the office's master: the edits not yet sent are kept on top of "
+                "the new base, and the conflicts are settled as chosen.")):
+            return None
         report = ws_path.with_name(f"{ws_path.stem}-update-{_stamp()}.json")
         log.info("receive update from %s into %s: policy %s, %d conflicts reviewed", master, ws_path,
                  chosen_policy, len(resolutions))

@@ -529,6 +529,14 @@
             <translation>已有一个 GPS 导入正在进行</translation>
         </message>
         <message>
+            <source>GPS import</source>
+            <translation>GPS 导入</translation>
+        </message>
+        <message>
+            <source>The tracks and waypoints are written to the workspace directly (there may be millions of points), not as edits on the undo stack.</source>
+            <translation>轨迹和航点直接写入工作空间（可能多达数百万个点），不作为撤销栈上的编辑。</translation>
+        </message>
+        <message>
             <source>GPS import cancelled: nothing was written</source>
             <translation>GPS 导入已取消：未写入任何内容</translation>
         </message>
@@ -557,8 +565,8 @@
             <translation>没有 GPS 航点：请先导入 GPS 文件</translation>
         </message>
         <message>
-            <source>review</source>
-            <translation>审核列表</translation>
+            <source>Match %d waypoints to %s</source>
+            <translation>将 %d 个航点匹配到%s</translation>
         </message>
         <message>
             <source>Apply matches</source>
@@ -573,8 +581,20 @@
 %s</translation>
         </message>
         <message>
-            <source>%d facilities moved onto their waypoints, %d created</source>
-            <translation>%d 个设施已移到其航点位置，新建 %d 个</translation>
+            <source>The facilities are already at their waypoints</source>
+            <translation>设施已在其航点位置</translation>
+        </message>
+        <message numerus="yes">
+            <source>%n facilities moved onto their waypoints</source>
+            <translation>
+                <numerusform>%n 个设施已移到其航点位置</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n created (undoable; Save writes them)</source>
+            <translation>
+                <numerusform>新建 %n 个（可撤销；保存后写入）</numerusform>
+            </translation>
         </message>
     </context>
     <context>
@@ -1060,6 +1080,122 @@
             <source>Discard %d unsaved edits and return to the last save? This cannot be undone.</source>
             <translation>放弃 %d 处未保存的编辑并恢复到上次保存的状态？此操作无法撤销。</translation>
         </message>
+        <message>
+            <source>%s cannot be undone with Undo.</source>
+            <translation>“%s”无法用撤销恢复。</translation>
+        </message>
+        <message>
+            <source>A restore point of the workspace is made first: File &gt; Restore point… brings it back.</source>
+            <translation>将先为工作空间创建还原点：可通过“文件 &gt; 还原点…”恢复。</translation>
+        </message>
+        <message>
+            <source>Make restore point and continue</source>
+            <translation>创建还原点并继续</translation>
+        </message>
+        <message>
+            <source>Restore point</source>
+            <translation>还原点</translation>
+        </message>
+        <message>
+            <source>Bring the workspace back to %s?
+
+The present state is kept as a restore point first, so this can be taken back too.</source>
+            <translation>将工作空间恢复到 %s？
+
+当前状态会先保存为还原点，因此此操作也可以撤回。</translation>
+        </message>
+    </context>
+    <context>
+        <name>RestoreMenu</name>
+        <message>
+            <source>Making a restore point…</source>
+            <translation>正在创建还原点…</translation>
+        </message>
+        <message>
+            <source>No restore point could be made, so %s was not started.
+
+%s</source>
+            <translation>无法创建还原点，因此未开始“%s”。
+
+%s</translation>
+        </message>
+        <message>
+            <source>Restore point made: %s</source>
+            <translation>已创建还原点：%s</translation>
+        </message>
+        <message>
+            <source>&amp;Restore point…</source>
+            <translation>还原点(&amp;R)…</translation>
+        </message>
+        <message>
+            <source>Bring the workspace back to a copy made before an update or a large import</source>
+            <translation>将工作空间恢复到更新或大批量导入之前创建的副本</translation>
+        </message>
+        <message>
+            <source>Wait until the GPS import has finished.</source>
+            <translation>请等待 GPS 导入完成。</translation>
+        </message>
+        <message>
+            <source>Restore %s</source>
+            <translation>恢复 %s</translation>
+        </message>
+        <message>
+            <source>Restoring the workspace…</source>
+            <translation>正在恢复工作空间…</translation>
+        </message>
+        <message>
+            <source>The workspace was not changed.
+
+%s</source>
+            <translation>工作空间未被更改。
+
+%s</translation>
+        </message>
+        <message>
+            <source>Workspace restored to %s</source>
+            <translation>工作空间已恢复到 %s</translation>
+        </message>
+        <message>
+            <source>Save the %d unsaved edits before restoring, or discard them?</source>
+            <translation>恢复前保存 %d 个未保存的编辑，还是放弃它们？</translation>
+        </message>
+    </context>
+    <context>
+        <name>RestorePointsDialog</name>
+        <message>
+            <source>%s (before %s)</source>
+            <translation>%s（%s之前）</translation>
+        </message>
+        <message>
+            <source>Restore point</source>
+            <translation>还原点</translation>
+        </message>
+        <message>
+            <source>Restore points are copies of the workspace made before steps that Undo cannot take back. Restoring one replaces the workspace with it; the present state is kept as a restore point first.
+Kept in %s (the newest %d).</source>
+            <translation>还原点是在无法撤销的步骤之前创建的工作空间副本。恢复某个还原点会用它替换工作空间；当前状态会先保存为还原点。
+保存在 %s（保留最新的 %d 个）。</translation>
+        </message>
+        <message>
+            <source>Made at</source>
+            <translation>创建时间</translation>
+        </message>
+        <message>
+            <source>Before</source>
+            <translation>操作</translation>
+        </message>
+        <message>
+            <source>Size</source>
+            <translation>大小</translation>
+        </message>
+        <message>
+            <source>There are no restore points yet.</source>
+            <translation>还没有还原点。</translation>
+        </message>
+        <message>
+            <source>&amp;Restore</source>
+            <translation>恢复(&amp;R)</translation>
+        </message>
     </context>
     <context>
         <name>ScaleBar</name>
@@ -1277,6 +1413,10 @@
         <message>
             <source>Comparing with the office's master…</source>
             <translation>正在与办公室的主库比较…</translation>
+        </message>
+        <message>
+            <source>It rebases the workspace on the office's master: the edits not yet sent are kept on top of the new base, and the conflicts are settled as chosen.</source>
+            <translation>它将工作空间重新基于办公室的主库：尚未发送的编辑保留在新的基础之上，冲突按所选方式解决。</translation>
         </message>
         <message>
             <source>Receiving the update…</source>
