@@ -10,7 +10,7 @@ else shows real dialogs itself (``GpsPrompts`` below), so tests script them.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 from shapely.geometry import Point
@@ -315,11 +315,14 @@ class GpsMenu(QObject):
                                        _tr("There are no GPS waypoints: import a GPS file first"))
             return None
         self.review_layer = layer
-        self.show_matches(matches, layer)
         title = layer_title(window, layer)
         review = MatchReviewDialog(matches, title, max_distance, window)
         review.rowActivated.connect(lambda m: self.show_matches([m], layer))
         self.review = review
+        order = [source.name for source in window.canvas.layers()]
+        self._survey_on_top()
+        self.place_review(review)
+        self.show_matches(matches, layer)
         try:
             accepted = self._ask("gps_dialog", review)
             if accepted:
@@ -327,7 +330,66 @@ class GpsMenu(QObject):
         finally:
             self.review = None
             review.deleteLater()
+            if sorted(order) == sorted(source.name for source in window.canvas.layers()):
+                window.canvas.set_layer_order(order)
+                window.layer_panel.sync()
         return review
+
+    def _survey_on_top(self) -> None:
+        """While matching, draw the survey layers (waypoints, tracks) above the facility layers."""
+        window = self.window
+        names = [source.name for source in window.canvas.layers()]
+        survey = [n for n in names if window.workspace.layer(n).survey]
+        survey.sort(key=lambda n: n != GPS_LAYERS[1])  # the waypoints topmost
+        window.canvas.set_layer_order(survey + [n for n in names if n not in survey])
+        window.layer_panel.sync()
+
+    def place_review(self, review) -> None:
+        """Put the review dialog at the window's right edge (over the side panels, as little of the map as
+        it can), so the pairs it asks about stay in view beside it."""
+        canvas = self.window.canvas
+        window_right = self.window.mapToGlobal(self.window.rect().topRight()).x()
+        top_right = QPoint(window_right, canvas.mapToGlobal(canvas.rect().topRight()).y())
+        screen = canvas.screen().availableGeometry()
+        width = min(review.width(), max(canvas.width() // 2, 360))
+        height = min(review.height(), canvas.height())
+        review.resize(width, height)
+        frame = review.frameGeometry().size() if review.isVisible() else review.size()
+        x = min(top_right.x() - frame.width() - 8, screen.right() - frame.width())
+        review.move(max(x, screen.left()), max(top_right.y() + 8, screen.top()))
+
+    def free_map_rect(self):
+        """The part of the map (canvas pixels) the review dialog does not cover."""
+        canvas = self.window.canvas
+        rect = canvas.rect()
+        if self.review is None:
+            return rect
+        left = canvas.mapFromGlobal(self.review.frameGeometry().topLeft()).x()
+        if 0 < left < rect.width():
+            rect.setRight(left - 1)
+        return rect
+
+    def _fit_in_free_rect(self, boxes) -> None:
+        """Zoom and pan so that these map boxes show inside :meth:`free_map_rect` (with a margin)."""
+        canvas = self.window.canvas
+        free = self.free_map_rect()
+        margin = min(24, free.width() // 8, free.height() // 8)
+        free = free.adjusted(margin, margin, -margin, -margin)
+        xmin = min(b[0] for b in boxes)
+        ymin = min(b[1] for b in boxes)
+        xmax = max(b[2] for b in boxes)
+        ymax = max(b[3] for b in boxes)
+        pad = max(xmax - xmin, ymax - ymin) * 0.15 or 30.0
+        width, height = xmax - xmin + 2 * pad, ymax - ymin + 2 * pad
+        mupp = max(width / max(free.width(), 1), height / max(free.height(), 1),
+                   60.0 / max(min(canvas.width(), canvas.height()), 1))  # set_extent shows at least 50 m
+        # the canvas as a whole at that resolution, placed so the boxes' centre is the free part's centre
+        cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+        fx, fy = free.center().x(), free.center().y()
+        ccx = cx + (canvas.width() / 2 - fx) * mupp
+        ccy = cy - (canvas.height() / 2 - fy) * mupp
+        half_w, half_h = canvas.width() * mupp / 2 / 1.1, canvas.height() * mupp / 2 / 1.1  # its 5% margin
+        canvas.set_extent((ccx - half_w, ccy - half_h, ccx + half_w, ccy + half_h))
 
     def _fids(self, layer: str, uuids) -> list[int]:
         from layers.errors import FeatureNotFoundError
@@ -342,7 +404,7 @@ class GpsMenu(QObject):
 
     def show_matches(self, matches, layer: str) -> None:
         """Select the matched waypoints and their facilities on the map (or, with no pair, the waypoints);
-        zoom to them."""
+        zoom to them (in the part of the map the review dialog leaves free)."""
         window = self.window
         window.clear_selection()
         matches = [m for m in matches if m.facility_uuid] or list(matches)  # pairs; else lone waypoints
@@ -350,7 +412,13 @@ class GpsMenu(QObject):
         facilities = self._fids(layer, [m.facility_uuid for m in matches if m.facility_uuid])
         window.set_selection("gps_waypoints", waypoints)
         window.set_selection(layer, facilities)
-        window.zoom_to_selection()
+        if self.review is None:
+            window.zoom_to_selection()
+            return
+        boxes = [f.geometry.bounds for name, fids in (("gps_waypoints", waypoints), (layer, facilities))
+                 for f in window.session.features_by_fid(name, fids) if f.geometry is not None]
+        if boxes:
+            self._fit_in_free_rect(boxes)
 
     def apply(self, matches, layer: str, create_unmatched: bool = False):
         """Apply the reviewed rows as one undoable command (edit buffer); the ApplySummary, or None.

@@ -438,3 +438,42 @@ def test_only_five_restore_points_are_kept(qtbot, window, prompts, tmp_path, wor
     for _ in range(6):
         _import(qtbot, window, [_walk(tmp_path, window)])
     assert len(list_restore_points(workspace_path)) == 5
+
+
+def test_the_review_sits_beside_the_pair_it_asks_about_and_waypoints_are_drawn_on_top(qtbot, window, prompts,
+                                                                                       tmp_path):
+    _import(qtbot, window, [_walk(tmp_path, window)])
+    order = [s.name for s in window.canvas.layers()]
+    assert order.index("toilets") < order.index("gps_waypoints")  # normally facilities over the survey layers
+    seen = []
+
+    def pair_on_screen(dialog, fid):
+        canvas = window.canvas
+        frame = dialog.frameGeometry()
+        waypoint = next(iter(window.selection("gps_waypoints")))
+        points = [window.session.feature("toilets", fid).geometry,
+                  window.session.feature("gps_waypoints", waypoint).geometry]
+        for p in points:
+            local = canvas.to_screen(p.x, p.y).toPoint()
+            assert canvas.rect().adjusted(10, 10, -10, -10).contains(local), local
+            assert not frame.adjusted(-10, -10, 10, 10).contains(canvas.mapToGlobal(local)), (frame, local)
+
+    def review(dialog: MatchReviewDialog):
+        layers = [s.name for s in window.canvas.layers()]
+        seen.append(layers)
+        assert layers.index("gps_waypoints") < layers.index("toilets")  # survey layers on top while matching
+        assert window.selection("toilets") == {1, 2}
+        pair_on_screen(dialog, 1)
+        pair_on_screen(dialog, 2)
+        model = dialog.model
+        row = next(r for r in range(model.rowCount()) if model.data(model.index(r, 0)) == "厕所二")
+        dialog.rowActivated.emit(model.matches[row])  # a click on a row: that pair alone, beside the dialog
+        assert window.selection("toilets") == {2}
+        pair_on_screen(dialog, 2)
+        return False
+
+    prompts.on_dialog[MatchOptionsDialog] = lambda d: (d.set_layer("toilets"), d.distance_spin.setValue(15), True)[2]
+    prompts.on_dialog[MatchReviewDialog] = review
+    window.actions["gps_match"].trigger()
+    assert seen
+    assert [s.name for s in window.canvas.layers()] == order  # the order comes back after the review
