@@ -29,8 +29,8 @@ __all__ = [
 ]
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("commands", text)
+def _tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
+    return QCoreApplication.translate("commands", text, disambiguation, n)
 
 
 class EditTarget(QObject):
@@ -149,8 +149,8 @@ class ChangeManyAttributesCommand(EditCommand):
         definition = target.session.workspace.layer(layer)
         names = ", ".join(definition.field(name).label(_language()) for name in attributes
                           if name in definition.known_names)
-        super().__init__(target, layer, _tr("Change %s of %d features of %s") % (names, len(fids),
-                                                                                  target.title(layer)), parent)
+        text = _tr("Change %s of %n feature(s) of %s", "", len(fids)) % (names, target.title(layer))
+        super().__init__(target, layer, text, parent)
         self.new = dict(attributes)
         self.old: dict[int, dict] = {}
         try:
@@ -196,7 +196,7 @@ class DeleteFeaturesCommand(EditCommand):
 
     def __init__(self, target: EditTarget, layer: str, fids, parent=None):
         fids = [int(f) for f in fids]
-        super().__init__(target, layer, _tr("Delete %d features of %s") % (len(fids), target.title(layer)), parent)
+        super().__init__(target, layer, _tr("Delete %n feature(s) of %s", "", len(fids)) % target.title(layer), parent)
         self.features = []
         try:
             for fid in fids:

@@ -188,8 +188,8 @@ class GpsMenu(QObject):
         else:
             return None
         window.canvas.set_center(position.x, position.y)
-        window.statusBar().showMessage(_tr("Averaged position of %d fixes used (±%.1f m)")
-                                       % (position.fixes, position.rms_m), 8000)
+        window.statusBar().showMessage(
+            _tr("Averaged position of %n fix(es) used (±%.1f m)", "", position.fixes) % position.rms_m, 8000)
         return choice
 
     # -- import ---------------------------------------------------------------------------
@@ -455,7 +455,7 @@ class GpsMenu(QObject):
                 return None
             values = {k: v for k, v in answer.items() if v not in (None, "")}
         summary = ApplySummary()
-        command = GroupCommand(_tr("Match %d waypoints to %s") % (len(matches), layer_title(window, layer)))
+        command = GroupCommand(_tr("Match %n waypoint(s) to %s", "", len(matches)) % layer_title(window, layer))
         moved_fids: list[int] = []
         created_fids: list[int] = []
         try:
@@ -503,7 +503,7 @@ class GpsMenu(QObject):
         window.clear_selection()
         window.set_selection(layer, moved_fids + created_fids)
         window.statusBar().showMessage(
-            _tr("%n facilities moved onto their waypoints", "", len(summary.moved)) + ", "
+            _tr("%n facility(ies) moved onto their waypoints", "", len(summary.moved)) + ", "
             + _tr("%n created (undoable; Save writes them)", "", len(summary.created)), 8000)
         self.matchesApplied.emit(summary)
         return summary

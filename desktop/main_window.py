@@ -149,10 +149,45 @@ class MainWindow(QMainWindow):
             self.layer_panel.set_current_layer(first_point_layer)
         self.set_tool("pan")
         self._clean_changed(True)
-        self.resize(1280, 800)
+        self.fit_to_screen()
         QTimer.singleShot(0, self.zoom_full)
 
     # -- building ---------------------------------------------------------------------
+
+    def fit_to_screen(self, width: int = 1280, height: int = 800) -> None:
+        """Take ``width`` x ``height`` or, on a smaller screen (1366x768, or at 200% scaling), what it has."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(width, height)
+            return
+        available = screen.availableGeometry()
+        # the window manager's frame is not known before the window is shown: leave room for a usual one
+        border, title_bar = 8, 32
+        self.resize(min(width, available.width() - 2 * border),
+                    min(height, available.height() - title_bar - border))
+        self.move(available.left() + max(0, (available.width() - self.width()) // 2 - border),
+                  available.top() + max(0, (available.height() - self.height() - title_bar - border) // 2))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_status_bar()
+
+    def _fit_status_bar(self) -> None:
+        """On a narrow window leave out the WGS84, then the workspace CRS coordinates, rather than cut texts."""
+        labels = getattr(self, "wgs84_label", None), getattr(self, "coordinates_label", None)
+        if None in labels:
+            return
+        status = self.statusBar()
+        widgets = [w for w in status.findChildren(QWidget) if w.parent() is status and not w.isWindow()]
+        spacing = 12
+        needed = sum(max(w.minimumWidth(), w.minimumSizeHint().width()) + spacing for w in widgets
+                     if w not in labels and w.isVisibleTo(self))
+        room = self.width() - needed - 80  # the size grip and a little space for passing messages
+        for label in reversed(labels):  # the coordinates in the workspace CRS are the last to go
+            width = max(label.minimumWidth(), label.minimumSizeHint().width()) + spacing
+            label.setVisible(room >= width)
+            if room >= width:
+                room -= width
 
     def _dock(self, name: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(self)
@@ -625,7 +660,7 @@ class MainWindow(QMainWindow):
         if not self.prompts.confirm_delete(counts):
             return 0
         total = sum(len(f) for f in chosen.values())
-        self.undo_stack.beginMacro(self.tr("Delete %d features") % total)
+        self.undo_stack.beginMacro(self.tr("Delete %n feature(s)", "", total))
         try:
             for name, fids in chosen.items():
                 command = self._push(lambda name=name, fids=fids: DeleteFeaturesCommand(self.edits, name, fids))

@@ -176,23 +176,38 @@ class SyncMenu:
     # -- receive ---------------------------------------------------------------------------------
 
     def _feature_labels(self, ws, conflicts) -> dict:
-        labels = {}
+        """{(layer, uuid): how the review names the feature}: its name (the layer's label field), else its
+        fid; features of one layer with the same name get their fid too (the uuid is the cell's tooltip)."""
+        labels: dict = {}
         for c in conflicts:
             key = (c.layer, c.uuid)
             if key in labels:
                 continue
             definition = ws.layer(c.layer)
-            label = None
-            if definition.label_field:
-                try:
-                    label = ws.find(c.layer, c.uuid).attributes.get(definition.label_field)
-                except TongchengError:
-                    label = None
-                if label is None:
-                    same = [d for d in conflicts if (d.layer, d.uuid) == key and d.field == definition.label_field]
-                    label = same[0].base_value if same else None
-            labels[key] = f"{label} ({c.uuid[:8]})" if label else c.uuid
-        return labels
+            label, fid = None, None
+            try:
+                feature = ws.find(c.layer, c.uuid)
+                fid = feature.fid
+                label = feature.attributes.get(definition.label_field) if definition.label_field else None
+            except TongchengError:
+                pass
+            if label in (None, "") and definition.label_field:
+                same = [d for d in conflicts if (d.layer, d.uuid) == key and d.field == definition.label_field]
+                label = same[0].base_value if same else None
+            labels[key] = (str(label) if label not in (None, "") else None, fid)
+        named: dict = {}
+        for (layer, _uuid), (label, _fid) in labels.items():
+            named[(layer, label)] = named.get((layer, label), 0) + 1
+        texts = {}
+        for (layer, uuid), (label, fid) in labels.items():
+            number = f"#{fid}" if fid is not None else uuid
+            if label is None:
+                texts[(layer, uuid)] = number
+            elif named[(layer, label)] > 1:
+                texts[(layer, uuid)] = f"{label} ({number})"
+            else:
+                texts[(layer, uuid)] = label
+        return texts
 
     def receive_update(self, policy: str = "office") -> object | None:
         """Bring a newer master into the workspace after a dry run and the conflict review.

@@ -335,7 +335,7 @@ def test_a_file_with_nothing_to_keep_is_said_so_in_the_summary(qtbot, window, pr
     model = dialog.model
     assert model.data(model.index(0, ImportSummaryModel.STATUS)) == "imported"
     assert model.data(model.index(1, ImportSummaryModel.STATUS)) == "NOTHING KEPT"
-    assert "1 file(s) gave nothing to keep" in dialog.headline.text()
+    assert "1 file gave nothing to keep" in dialog.headline.text()
     dialog.table.selectRow(1)
     notes = dialog.notes.toPlainText()
     assert "far.gpx: nothing kept" in notes and "1 waypoint" in notes
