@@ -34,6 +34,7 @@ from .commands import (
 from .dialogs import Prompts, SelectByExpressionDialog, SelectionMode, UnsavedAnswer, compile_expression
 from .identify_panel import IdentifyPanel
 from .layer_panel import LayerPanel
+from .session_memory import SessionMemory
 from .window_actions import (
     LANGUAGES,
     SCALES,
@@ -150,7 +151,9 @@ class MainWindow(QMainWindow):
         self.set_tool("pan")
         self._clean_changed(True)
         self.fit_to_screen()
-        QTimer.singleShot(0, self.zoom_full)
+        self.memory = SessionMemory(self)
+        self.memory.restore_layout()
+        QTimer.singleShot(0, self.show_first_view)
 
     # -- building ---------------------------------------------------------------------
 
@@ -359,6 +362,15 @@ class MainWindow(QMainWindow):
             self.table.lock_changed(layer, locked)
 
     # -- view -------------------------------------------------------------------------
+
+    def show_first_view(self) -> None:
+        """The view of the last session on this workspace (its centre and scale), or every feature."""
+        view = self.memory.view()
+        if view is None:
+            self.zoom_full()
+        else:
+            self.canvas.set_map_units_per_pixel(view[2])
+            self.canvas.set_center(view[0], view[1])
 
     def zoom_full(self) -> None:
         """Show every feature of the visible layers."""
@@ -755,6 +767,10 @@ class MainWindow(QMainWindow):
                 return
             if answer is UnsavedAnswer.DISCARD:
                 self.discard(ask=False)
+        try:
+            self.memory.save()
+        except Exception:  # remembering the session must never keep the window open
+            _log.exception("could not remember the session of %s", self.workspace.path)
         self.shutdown()
         event.accept()
         super().closeEvent(event)

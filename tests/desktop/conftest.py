@@ -68,3 +68,14 @@ def english_interface(qapp):
         subprocess.run([sys.executable, str(i18n.translations_folder() / "build.py")], check=True, capture_output=True)
     i18n.install_translators(qapp, "en")
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_settings(tmp_path_factory):
+    """The editor's settings (language, each workspace's session) go to a temporary folder, never the user's."""
+    from PySide6.QtCore import QSettings
+
+    folder = str(tmp_path_factory.mktemp("settings"))
+    for settings_format in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(settings_format, QSettings.Scope.UserScope, folder)
+    yield folder
