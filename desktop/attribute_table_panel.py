@@ -99,6 +99,7 @@ class AttributeTablePanel(QWidget):
             self.layer_combo.setItemText(i, self.window_.sources[self.layer_combo.itemData(i)].title)
         for model in self._models.values():
             model.set_language(language)
+        self.fit_headers()
 
     def model(self, layer: str | None = None):
         """The table model of a layer (made on first use)."""
@@ -125,7 +126,23 @@ class AttributeTablePanel(QWidget):
         model = self.model(layer)
         self.view.setModel(model)
         self.view.selectionModel().selectionChanged.connect(self._view_selection_changed)
+        self.fit_headers()
         self.apply_filter()
+
+    def fit_headers(self) -> None:
+        """Widen each column so that its whole title shows (with room for the sort arrow)."""
+        header = self.view.horizontalHeader()
+        model = self.view.model()
+        if model is None:
+            return
+        metrics = header.fontMetrics()
+        room = 2 * header.style().pixelMetric(header.style().PixelMetric.PM_HeaderMargin) + \
+            header.style().pixelMetric(header.style().PixelMetric.PM_HeaderMarkSize) + 12
+        for column in range(model.columnCount()):
+            title = str(model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole) or "")
+            wanted = metrics.horizontalAdvance(title) + room
+            if header.sectionSize(column) < wanted:
+                header.resizeSection(column, wanted)
 
     def _model_sorted(self, layer: str) -> None:
         """A re-sorted table keeps showing the map's selection."""

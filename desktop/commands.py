@@ -25,11 +25,12 @@ __all__ = [
     "ChangeManyAttributesCommand",
     "MoveFeatureCommand",
     "DeleteFeaturesCommand",
+    "GroupCommand",
 ]
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("commands", text)
+def _tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
+    return QCoreApplication.translate("commands", text, disambiguation, n)
 
 
 class EditTarget(QObject):
@@ -97,14 +98,16 @@ class AddFeatureCommand(EditCommand):
         The temporary fid, kept across undo and redo.
     """
 
-    def __init__(self, target: EditTarget, layer: str, attributes: dict, geometry, parent=None):
+    def __init__(self, target: EditTarget, layer: str, attributes: dict, geometry, parent=None,
+                 uuid: str | None = None):
         super().__init__(target, layer, _tr("Add feature to %s") % target.title(layer), parent)
         self.attributes = dict(attributes)
         self.geometry = geometry
-        self.fid = self.session.add_feature(layer, self.attributes, geometry)
+        self.uuid = uuid
+        self.fid = self.session.add_feature(layer, self.attributes, geometry, uuid=uuid)
 
     def apply(self) -> None:
-        self.session.add_feature(self.layer, self.attributes, self.geometry, fid=self.fid)
+        self.session.add_feature(self.layer, self.attributes, self.geometry, fid=self.fid, uuid=self.uuid)
 
     def revert(self) -> None:
         self.session.remove_added(self.layer, self.fid)
@@ -146,8 +149,8 @@ class ChangeManyAttributesCommand(EditCommand):
         definition = target.session.workspace.layer(layer)
         names = ", ".join(definition.field(name).label(_language()) for name in attributes
                           if name in definition.known_names)
-        super().__init__(target, layer, _tr("Change %s of %d features of %s") % (names, len(fids),
-                                                                                  target.title(layer)), parent)
+        text = _tr("Change %s of %n feature(s) of %s", "", len(fids)) % (names, target.title(layer))
+        super().__init__(target, layer, text, parent)
         self.new = dict(attributes)
         self.old: dict[int, dict] = {}
         try:
@@ -193,7 +196,7 @@ class DeleteFeaturesCommand(EditCommand):
 
     def __init__(self, target: EditTarget, layer: str, fids, parent=None):
         fids = [int(f) for f in fids]
-        super().__init__(target, layer, _tr("Delete %d features of %s") % (len(fids), target.title(layer)), parent)
+        super().__init__(target, layer, _tr("Delete %n feature(s) of %s", "", len(fids)) % target.title(layer), parent)
         self.features = []
         try:
             for fid in fids:
@@ -212,6 +215,39 @@ class DeleteFeaturesCommand(EditCommand):
 
     def fids(self) -> list[int]:
         return [f.fid for f in self.features]
+
+
+class GroupCommand(QUndoCommand):
+    """Several edit commands as one undo step (e.g. applying a waypoint match: moves, additions, links).
+
+    Build it, then make each part with :meth:`add` (the part makes its edit at
+    once, as every command does); if a part is refused, :meth:`revert` takes
+    back those made so far and the group is not pushed. The parts are kept
+    here (not as Qt children) so their Python side lives as long as the group.
+    """
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.parts: list[EditCommand] = []
+        self._first = True
+
+    def add(self, part: EditCommand) -> EditCommand:
+        self.parts.append(part)
+        return part
+
+    def redo(self) -> None:
+        for part in self.parts:
+            part.redo()  # the first redo of each part only reports its edit
+
+    def undo(self) -> None:
+        for part in reversed(self.parts):
+            part.undo()
+
+    def revert(self) -> None:
+        """Take back the parts made so far (the group was refused before being pushed)."""
+        for part in reversed(self.parts):
+            part.revert()
+        self.parts.clear()
 
 
 def _language() -> str:

@@ -10,7 +10,7 @@ else shows real dialogs itself (``GpsPrompts`` below), so tests script them.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 from shapely.geometry import Point
@@ -24,6 +24,7 @@ from .dialogs.gps_import import GpsImportDialog, GpsImportOptions, ImportJob, Im
 from .dialogs.gps_review import MatchOptionsDialog, MatchReviewDialog
 from .dialogs.prompts import UnsavedAnswer, ask_save_discard_cancel
 from .menu_support import layer_title, refresh_after_change, settle_unsaved, show_failure
+from .restore_menu import before_one_way_step
 
 __all__ = ["install", "GpsMenu", "GpsPrompts", "GPS_LAYERS"]
 
@@ -32,8 +33,8 @@ _log = logger(__name__)
 GPS_LAYERS = ("gps_tracks", "gps_waypoints")
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("GpsMenu", text)
+def _tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
+    return QCoreApplication.translate("GpsMenu", text, disambiguation, n)
 
 
 class GpsPrompts:
@@ -187,8 +188,8 @@ class GpsMenu(QObject):
         else:
             return None
         window.canvas.set_center(position.x, position.y)
-        window.statusBar().showMessage(_tr("Averaged position of %d fixes used (±%.1f m)")
-                                       % (position.fixes, position.rms_m), 8000)
+        window.statusBar().showMessage(
+            _tr("Averaged position of %n fix(es) used (±%.1f m)", "", position.fixes) % position.rms_m, 8000)
         return choice
 
     # -- import ---------------------------------------------------------------------------
@@ -214,6 +215,10 @@ class GpsMenu(QObject):
             finally:
                 dialog.deleteLater()
         if not options.paths:
+            return None
+        if not before_one_way_step(self.window, _tr("GPS import"), _tr(
+                "The tracks and waypoints are written to the workspace directly (there may be millions of "
+                "points), not as edits on the undo stack.")):
             return None
         return self.start_import(options)
 
@@ -310,11 +315,14 @@ class GpsMenu(QObject):
                                        _tr("There are no GPS waypoints: import a GPS file first"))
             return None
         self.review_layer = layer
-        self.show_matches(matches, layer)
         title = layer_title(window, layer)
         review = MatchReviewDialog(matches, title, max_distance, window)
         review.rowActivated.connect(lambda m: self.show_matches([m], layer))
         self.review = review
+        order = [source.name for source in window.canvas.layers()]
+        self._survey_on_top()
+        self.place_review(review)
+        self.show_matches(matches, layer)
         try:
             accepted = self._ask("gps_dialog", review)
             if accepted:
@@ -322,7 +330,66 @@ class GpsMenu(QObject):
         finally:
             self.review = None
             review.deleteLater()
+            if sorted(order) == sorted(source.name for source in window.canvas.layers()):
+                window.canvas.set_layer_order(order)
+                window.layer_panel.sync()
         return review
+
+    def _survey_on_top(self) -> None:
+        """While matching, draw the survey layers (waypoints, tracks) above the facility layers."""
+        window = self.window
+        names = [source.name for source in window.canvas.layers()]
+        survey = [n for n in names if window.workspace.layer(n).survey]
+        survey.sort(key=lambda n: n != GPS_LAYERS[1])  # the waypoints topmost
+        window.canvas.set_layer_order(survey + [n for n in names if n not in survey])
+        window.layer_panel.sync()
+
+    def place_review(self, review) -> None:
+        """Put the review dialog at the window's right edge (over the side panels, as little of the map as
+        it can), so the pairs it asks about stay in view beside it."""
+        canvas = self.window.canvas
+        window_right = self.window.mapToGlobal(self.window.rect().topRight()).x()
+        top_right = QPoint(window_right, canvas.mapToGlobal(canvas.rect().topRight()).y())
+        screen = canvas.screen().availableGeometry()
+        width = min(review.width(), max(canvas.width() // 2, 360))
+        height = min(review.height(), canvas.height())
+        review.resize(width, height)
+        frame = review.frameGeometry().size() if review.isVisible() else review.size()
+        x = min(top_right.x() - frame.width() - 8, screen.right() - frame.width())
+        review.move(max(x, screen.left()), max(top_right.y() + 8, screen.top()))
+
+    def free_map_rect(self):
+        """The part of the map (canvas pixels) the review dialog does not cover."""
+        canvas = self.window.canvas
+        rect = canvas.rect()
+        if self.review is None:
+            return rect
+        left = canvas.mapFromGlobal(self.review.frameGeometry().topLeft()).x()
+        if 0 < left < rect.width():
+            rect.setRight(left - 1)
+        return rect
+
+    def _fit_in_free_rect(self, boxes) -> None:
+        """Zoom and pan so that these map boxes show inside :meth:`free_map_rect` (with a margin)."""
+        canvas = self.window.canvas
+        free = self.free_map_rect()
+        margin = min(24, free.width() // 8, free.height() // 8)
+        free = free.adjusted(margin, margin, -margin, -margin)
+        xmin = min(b[0] for b in boxes)
+        ymin = min(b[1] for b in boxes)
+        xmax = max(b[2] for b in boxes)
+        ymax = max(b[3] for b in boxes)
+        pad = max(xmax - xmin, ymax - ymin) * 0.15 or 30.0
+        width, height = xmax - xmin + 2 * pad, ymax - ymin + 2 * pad
+        mupp = max(width / max(free.width(), 1), height / max(free.height(), 1),
+                   60.0 / max(min(canvas.width(), canvas.height()), 1))  # set_extent shows at least 50 m
+        # the canvas as a whole at that resolution, placed so the boxes' centre is the free part's centre
+        cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+        fx, fy = free.center().x(), free.center().y()
+        ccx = cx + (canvas.width() / 2 - fx) * mupp
+        ccy = cy - (canvas.height() / 2 - fy) * mupp
+        half_w, half_h = canvas.width() * mupp / 2 / 1.1, canvas.height() * mupp / 2 / 1.1  # its 5% margin
+        canvas.set_extent((ccx - half_w, ccy - half_h, ccx + half_w, ccy + half_h))
 
     def _fids(self, layer: str, uuids) -> list[int]:
         from layers.errors import FeatureNotFoundError
@@ -337,7 +404,7 @@ class GpsMenu(QObject):
 
     def show_matches(self, matches, layer: str) -> None:
         """Select the matched waypoints and their facilities on the map (or, with no pair, the waypoints);
-        zoom to them."""
+        zoom to them (in the part of the map the review dialog leaves free)."""
         window = self.window
         window.clear_selection()
         matches = [m for m in matches if m.facility_uuid] or list(matches)  # pairs; else lone waypoints
@@ -345,43 +412,99 @@ class GpsMenu(QObject):
         facilities = self._fids(layer, [m.facility_uuid for m in matches if m.facility_uuid])
         window.set_selection("gps_waypoints", waypoints)
         window.set_selection(layer, facilities)
-        window.zoom_to_selection()
+        if self.review is None:
+            window.zoom_to_selection()
+            return
+        boxes = [f.geometry.bounds for name, fids in (("gps_waypoints", waypoints), (layer, facilities))
+                 for f in window.session.features_by_fid(name, fids) if f.geometry is not None]
+        if boxes:
+            self._fit_in_free_rect(boxes)
 
     def apply(self, matches, layer: str, create_unmatched: bool = False):
-        """Apply the reviewed rows with the core (one transaction, tracked edits); the ApplySummary or None."""
+        """Apply the reviewed rows as one undoable command (edit buffer); the ApplySummary, or None.
+
+        Matched facilities move onto their waypoints; with ``create_unmatched``
+        a facility is added for each unmatched waypoint, from the form: with
+        one to create the form starts with the waypoint's name, and the name
+        typed there is the facility's; with several, a name typed is given to
+        all of them, and left empty each is named after its waypoint. Each
+        waypoint is linked to its facility. Undo takes all of it back; Save
+        writes it like any other edit.
+        """
         from desktop import paths
-        from layers.errors import TongchengError
-        from layers.gps.matching import apply_matches
+        from layers.errors import FeatureNotFoundError
+        from layers.gps.matching import ApplySummary
+        from layers.workspace.identity import new_uuid
+
+        from .commands import AddFeatureCommand, ChangeAttributesCommand, GroupCommand, MoveFeatureCommand
 
         window = self.window
-        if not matches:
+        if not matches or not window.is_editable(layer):
             return None
-        if not self._ready_to_write():
-            return None
-        values = {}
-        if create_unmatched and any(m.facility_uuid is None for m in matches):
-            definition = window.workspace.layer(layer)
+        definition = window.workspace.layer(layer)
+        name_field = definition.label_field or ("name" if "name" in definition.known_names else None)
+        links = {"facility_layer", "facility_uuid"} <= window.workspace.layer(GPS_LAYERS[1]).known_names
+        to_create = [m for m in matches if m.facility_uuid is None] if create_unmatched else []
+        values: dict = {}
+        if to_create:
+            start = {name_field: to_create[0].waypoint_name} if name_field and len(to_create) == 1 else {}
             answer = window.prompts.new_feature(
                 definition, attachments_folder=paths.attachments_folder(window.workspace.path),
-                language=window.language)
+                language=window.language, values=start)
             if answer is None:
                 return None
-            label = definition.label_field or ("name" if "name" in definition.known_names else None)
-            values = {k: v for k, v in answer.items() if k != label and v not in (None, "")}
+            values = {k: v for k, v in answer.items() if v not in (None, "")}
+        summary = ApplySummary()
+        command = GroupCommand(_tr("Match %n waypoint(s) to %s", "", len(matches)) % layer_title(window, layer))
+        moved_fids: list[int] = []
+        created_fids: list[int] = []
         try:
-            summary = apply_matches(window.workspace, matches, layer=layer, create_unmatched=create_unmatched,
-                                    values=values, where=_tr("review"))
+            for m in matches:
+                waypoint = window.workspace.find(GPS_LAYERS[1], m.waypoint_uuid)
+                if m.facility_uuid is not None:
+                    facility = window.workspace.find(layer, m.facility_uuid)
+                    if facility.geometry.equals_exact(waypoint.geometry, 0):
+                        summary.unchanged += 1
+                    else:
+                        command.add(MoveFeatureCommand(window.edits, layer, facility.fid, waypoint.geometry))
+                        summary.moved.append(facility.uuid)
+                        moved_fids.append(facility.fid)
+                    uuid = facility.uuid
+                elif not create_unmatched:
+                    summary.unmatched += 1
+                    continue
+                else:
+                    linked = waypoint.attributes.get("facility_uuid") if links else None
+                    if linked and waypoint.attributes.get("facility_layer") == layer:
+                        try:
+                            window.workspace.find(layer, linked)
+                            summary.already_created += 1
+                            continue
+                        except FeatureNotFoundError:
+                            pass
+                    attributes = dict(values)
+                    if name_field and not attributes.get(name_field):
+                        attributes[name_field] = m.waypoint_name or waypoint.attributes.get("name")
+                    uuid = new_uuid()
+                    add = command.add(AddFeatureCommand(window.edits, layer, attributes, waypoint.geometry, uuid=uuid))
+                    summary.created.append(uuid)
+                    created_fids.append(add.fid)
+                if links:
+                    command.add(ChangeAttributesCommand(window.edits, GPS_LAYERS[1], waypoint.fid,
+                                                        {"facility_layer": layer, "facility_uuid": uuid}))
         except TongchengError as exc:
+            command.revert()
             show_failure(window.prompts, _tr("Apply matches"), exc, _tr("Nothing was changed.\n\n%s") % exc)
             return None
-        refresh_after_change(window, (layer, "gps_waypoints"))
-        created = self._fids(layer, summary.created)
-        moved = self._fids(layer, summary.moved)
+        if not command.parts:
+            window.statusBar().showMessage(_tr("The facilities are already at their waypoints"), 6000)
+            return summary
+        window.undo_stack.push(command)
         window.clear_selection()
-        window.set_selection(layer, moved + created)
+        window.set_selection(layer, moved_fids + created_fids)
         window.statusBar().showMessage(
-            _tr("%d facilities moved onto their waypoints, %d created") % (len(summary.moved), len(summary.created)),
-            8000)
+            _tr("%n facility(ies) moved onto their waypoints", "", len(summary.moved)) + ", "
+            + _tr("%n created (undoable; Save writes them)", "", len(summary.created)), 8000)
         self.matchesApplied.emit(summary)
         return summary
 

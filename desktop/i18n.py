@@ -131,18 +131,42 @@ def install_translators(app, language):
     _installed.clear()
     language = normalize_language(language)
     QLocale.setDefault(QLocale(language))
-    catalogues = []
-    if language != SOURCE_LANGUAGE:
-        catalogues.append((APP_CATALOG, translations_folder()))
+    catalogues = [(APP_CATALOG, translations_folder())]
     catalogues += [(name, qt_translations_folder()) for name in QT_CATALOGS]
+    loaded = []
     for name, folder in catalogues:
         translator = QTranslator(app)
         if translator.load(f"{name}_{language}", str(folder)):
-            if app.installTranslator(translator):
-                _installed.append(translator)
+            loaded.append(translator)
         elif not (language == SOURCE_LANGUAGE or name != APP_CATALOG and language.startswith("en")):
             _log.warning("no %s translation for %s in %s (run resources/translations/build.py)", name, language, folder)
+    if language == SOURCE_LANGUAGE and len(loaded) > 1:
+        # English needs only plural forms ("1 feature", "2 features"): ours and Qt's, asked in turn by one translator
+        loaded = [_PluralForms(loaded, app)]
+    for translator in loaded:
+        if app.installTranslator(translator):
+            _installed.append(translator)
     return list(_installed)
+
+
+class _PluralForms(QTranslator):
+    """The source language's catalogues (plural forms only) as one translator: the first that knows a text."""
+
+    def __init__(self, translators, parent=None):
+        super().__init__(parent)
+        self.translators = list(translators)
+        for translator in self.translators:
+            translator.setParent(self)
+
+    def translate(self, context, source_text, disambiguation=None, n=-1):  # noqa: D102
+        for translator in self.translators:
+            text = translator.translate(context, source_text, disambiguation, n)
+            if text:
+                return text
+        return None  # a null string: not translated here (an empty one would be a translation)
+
+    def isEmpty(self) -> bool:
+        return all(t.isEmpty() for t in self.translators)
 
 
 def installed_translators():

@@ -34,6 +34,7 @@ from .commands import (
 from .dialogs import Prompts, SelectByExpressionDialog, SelectionMode, UnsavedAnswer, compile_expression
 from .identify_panel import IdentifyPanel
 from .layer_panel import LayerPanel
+from .session_memory import SessionMemory
 from .window_actions import (
     LANGUAGES,
     SCALES,
@@ -149,10 +150,47 @@ class MainWindow(QMainWindow):
             self.layer_panel.set_current_layer(first_point_layer)
         self.set_tool("pan")
         self._clean_changed(True)
-        self.resize(1280, 800)
-        QTimer.singleShot(0, self.zoom_full)
+        self.fit_to_screen()
+        self.memory = SessionMemory(self)
+        self.memory.restore_layout()
+        QTimer.singleShot(0, self.show_first_view)
 
     # -- building ---------------------------------------------------------------------
+
+    def fit_to_screen(self, width: int = 1280, height: int = 800) -> None:
+        """Take ``width`` x ``height`` or, on a smaller screen (1366x768, or at 200% scaling), what it has."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(width, height)
+            return
+        available = screen.availableGeometry()
+        # the window manager's frame is not known before the window is shown: leave room for a usual one
+        border, title_bar = 8, 32
+        self.resize(min(width, available.width() - 2 * border),
+                    min(height, available.height() - title_bar - border))
+        self.move(available.left() + max(0, (available.width() - self.width()) // 2 - border),
+                  available.top() + max(0, (available.height() - self.height() - title_bar - border) // 2))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_status_bar()
+
+    def _fit_status_bar(self) -> None:
+        """On a narrow window leave out the WGS84, then the workspace CRS coordinates, rather than cut texts."""
+        labels = getattr(self, "wgs84_label", None), getattr(self, "coordinates_label", None)
+        if None in labels:
+            return
+        status = self.statusBar()
+        widgets = [w for w in status.findChildren(QWidget) if w.parent() is status and not w.isWindow()]
+        spacing = 12
+        needed = sum(max(w.minimumWidth(), w.minimumSizeHint().width()) + spacing for w in widgets
+                     if w not in labels and w.isVisibleTo(self))
+        room = self.width() - needed - 80  # the size grip and a little space for passing messages
+        for label in reversed(labels):  # the coordinates in the workspace CRS are the last to go
+            width = max(label.minimumWidth(), label.minimumSizeHint().width()) + spacing
+            label.setVisible(room >= width)
+            if room >= width:
+                room -= width
 
     def _dock(self, name: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(self)
@@ -324,6 +362,15 @@ class MainWindow(QMainWindow):
             self.table.lock_changed(layer, locked)
 
     # -- view -------------------------------------------------------------------------
+
+    def show_first_view(self) -> None:
+        """The view of the last session on this workspace (its centre and scale), or every feature."""
+        view = self.memory.view()
+        if view is None:
+            self.zoom_full()
+        else:
+            self.canvas.set_map_units_per_pixel(view[2])
+            self.canvas.set_center(view[0], view[1])
 
     def zoom_full(self) -> None:
         """Show every feature of the visible layers."""
@@ -625,7 +672,7 @@ class MainWindow(QMainWindow):
         if not self.prompts.confirm_delete(counts):
             return 0
         total = sum(len(f) for f in chosen.values())
-        self.undo_stack.beginMacro(self.tr("Delete %d features") % total)
+        self.undo_stack.beginMacro(self.tr("Delete %n feature(s)", "", total))
         try:
             for name, fids in chosen.items():
                 command = self._push(lambda name=name, fids=fids: DeleteFeaturesCommand(self.edits, name, fids))
@@ -720,6 +767,10 @@ class MainWindow(QMainWindow):
                 return
             if answer is UnsavedAnswer.DISCARD:
                 self.discard(ask=False)
+        try:
+            self.memory.save()
+        except Exception:  # remembering the session must never keep the window open
+            _log.exception("could not remember the session of %s", self.workspace.path)
         self.shutdown()
         event.accept()
         super().closeEvent(event)

@@ -42,6 +42,7 @@ from layers.sync.update import update_workspace
 
 from .dialogs.sync_dialogs import SyncPrompts, UpdateReviewDialog
 from .menu_support import layer_title, refresh_after_change, run_busy, settle_unsaved, show_failure
+from .restore_menu import before_one_way_step
 
 log = logger("desktop.sync_menu")
 
@@ -175,23 +176,38 @@ class SyncMenu:
     # -- receive ---------------------------------------------------------------------------------
 
     def _feature_labels(self, ws, conflicts) -> dict:
-        labels = {}
+        """{(layer, uuid): how the review names the feature}: its name (the layer's label field), else its
+        fid; features of one layer with the same name get their fid too (the uuid is the cell's tooltip)."""
+        labels: dict = {}
         for c in conflicts:
             key = (c.layer, c.uuid)
             if key in labels:
                 continue
             definition = ws.layer(c.layer)
-            label = None
-            if definition.label_field:
-                try:
-                    label = ws.find(c.layer, c.uuid).attributes.get(definition.label_field)
-                except TongchengError:
-                    label = None
-                if label is None:
-                    same = [d for d in conflicts if (d.layer, d.uuid) == key and d.field == definition.label_field]
-                    label = same[0].base_value if same else None
-            labels[key] = f"{label} ({c.uuid[:8]})" if label else c.uuid
-        return labels
+            label, fid = None, None
+            try:
+                feature = ws.find(c.layer, c.uuid)
+                fid = feature.fid
+                label = feature.attributes.get(definition.label_field) if definition.label_field else None
+            except TongchengError:
+                pass
+            if label in (None, "") and definition.label_field:
+                same = [d for d in conflicts if (d.layer, d.uuid) == key and d.field == definition.label_field]
+                label = same[0].base_value if same else None
+            labels[key] = (str(label) if label not in (None, "") else None, fid)
+        named: dict = {}
+        for (layer, _uuid), (label, _fid) in labels.items():
+            named[(layer, label)] = named.get((layer, label), 0) + 1
+        texts = {}
+        for (layer, uuid), (label, fid) in labels.items():
+            number = f"#{fid}" if fid is not None else uuid
+            if label is None:
+                texts[(layer, uuid)] = number
+            elif named[(layer, label)] > 1:
+                texts[(layer, uuid)] = f"{label} ({number})"
+            else:
+                texts[(layer, uuid)] = label
+        return texts
 
     def receive_update(self, policy: str = "office") -> object | None:
         """Bring a newer master into the workspace after a dry run and the conflict review.
@@ -226,6 +242,10 @@ class SyncMenu:
             dialog.deleteLater()
         resolutions = [Resolution(c.layer, c.uuid, c.field, choice)
                        for c, choice in zip(preview.conflicts, choices, strict=True)]
+        if not before_one_way_step(self.window, title, _tr(
+                "It rebases the workspace on the office's master: the edits not yet sent are kept on top of "
+                "the new base, and the conflicts are settled as chosen.")):
+            return None
         report = ws_path.with_name(f"{ws_path.stem}-update-{_stamp()}.json")
         log.info("receive update from %s into %s: policy %s, %d conflicts reviewed", master, ws_path,
                  chosen_policy, len(resolutions))

@@ -105,6 +105,18 @@ class ConflictTable(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.resizeColumnsToContents()
+        self.fit_choice_column()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.fit_choice_column()  # the drop-downs know their size once styled
+
+    def fit_choice_column(self) -> None:
+        """Make the choice column as wide as its widest drop-down (cell widgets are not measured by Qt)."""
+        header = self.table.horizontalHeader()
+        widest = max((combo.sizeHint().width() for combo in self.combos), default=0)
+        title = header.fontMetrics().horizontalAdvance(self.table.horizontalHeaderItem(KEEP).text()) + 24
+        self.table.setColumnWidth(KEEP, max(widest + 8, title, header.sectionSize(KEEP)))
 
     # -- the values shown -------------------------------------------------------------------
 

@@ -15,8 +15,8 @@ ADD = "add"
 """Choice: add a feature to the current layer at the averaged position."""
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("AveragedPositionDialog", text)
+def _tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
+    return QCoreApplication.translate("AveragedPositionDialog", text, disambiguation, n)
 
 
 class AveragedPositionDialog(QDialog):
@@ -42,7 +42,7 @@ class AveragedPositionDialog(QDialog):
         self.setWindowTitle(_tr("Averaged position"))
         p = position
         lines = [
-            _tr("%d fixes averaged from %s") % (p.fixes, p.path or ""),
+            _tr("%n fix(es) averaged from %s", "", p.fixes) % (p.path or ""),
             _tr("Position: %.2f, %.2f (%s); %.7f°E, %.7f°N") % (p.x, p.y, p.crs, p.lon, p.lat),
             _tr("Estimated accuracy: ±%.1f m (2D RMS of the fixes); half the fixes within %.1f m; "
                 "farthest %.1f m") % (p.rms_m, p.cep_m, p.max_m),
@@ -51,7 +51,7 @@ class AveragedPositionDialog(QDialog):
             lines.append(_tr("Logged from %s to %s (UTC)") % (p.start.strftime("%Y-%m-%d %H:%M:%S"),
                                                               p.end.strftime("%H:%M:%S")))
         if p.skipped:
-            lines.append(_tr("%d fixes outside the workspace CRS's area were left out") % p.skipped)
+            lines.append(_tr("%n fix(es) outside the workspace CRS's area were left out", "", p.skipped))
         self.summary = QLabel("\n".join(lines))
         self.summary.setObjectName("gps_average_summary")
         self.summary.setWordWrap(True)

@@ -51,8 +51,8 @@ DATUMS = ("wgs84", "gcj02", "bd09")
 """Datums offered for the files' coordinates (the core's ``datum`` values)."""
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("GpsImportDialog", text)
+def _tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
+    return QCoreApplication.translate("GpsImportDialog", text, disambiguation, n)
 
 
 def file_filters() -> str:
@@ -307,7 +307,7 @@ class ImportJob(QObject):
         self.progress = QProgressDialog(parent)
         self.progress.setObjectName("gps_import_progress")
         self.progress.setWindowTitle(_tr("Import GPS files"))
-        self.progress.setLabelText(_tr("Importing %d file(s)…") % len(options.paths))
+        self.progress.setLabelText(_tr("Importing %n file(s)…", "", len(options.paths)))
         self.progress.setCancelButtonText(_tr("Cancel"))
         self.progress.setRange(0, 1000)
         self.progress.setMinimumDuration(300)
@@ -396,23 +396,24 @@ def file_notes(f) -> list[str]:
     if f.date_note:
         notes.append(f.date_note)
     if f.skipped_points or f.skipped_waypoints:
-        notes.append(_tr("skipped outside the workspace CRS's area or not transformable: %d point(s), "
-                         "%d waypoint(s)") % (sum(f.skipped_points.values()), sum(f.skipped_waypoints.values())))
+        notes.append(_tr("skipped outside the workspace CRS's area or not transformable: %s")
+                     % ", ".join((_tr("%n point(s)", "", sum(f.skipped_points.values())),
+                                  _tr("%n waypoint(s)", "", sum(f.skipped_waypoints.values())))))
     if f.stationary:
-        notes.append(_tr("%d stationary session(s) (%d fixes) stored as one averaged waypoint each")
-                     % (f.stationary, f.stationary_fixes))
+        notes.append(_tr("%n stationary session(s) (%s) stored as one averaged waypoint each", "", f.stationary)
+                     % _tr("%n fix(es)", "", f.stationary_fixes))
     if f.checksum_errors:
-        notes.append(_tr("%d NMEA sentence(s) skipped for a wrong checksum") % f.checksum_errors)
+        notes.append(_tr("%n NMEA sentence(s) skipped for a wrong checksum", "", f.checksum_errors))
     if f.dropped:
         notes.append(_tr("dropped points: %s") % ", ".join(f"{reason} {n}" for reason, n in sorted(f.dropped.items())))
     if f.empty_segments:
-        notes.append(_tr("%d empty segment(s), counted but not drawn") % f.empty_segments)
+        notes.append(_tr("%n empty segment(s), counted but not drawn", "", f.empty_segments))
     if f.lineless_tracks:
-        notes.append(_tr("%d track(s) or route(s) without any line: not stored") % f.lineless_tracks)
+        notes.append(_tr("%n track(s) or route(s) without any line: not stored", "", f.lineless_tracks))
     if f.naive_times:
-        notes.append(_tr("%d time(s) had no zone: read as UTC%s") % (f.naive_times, f.tz))
+        notes.append(_tr("%n time(s) had no zone: read as UTC%s", "", f.naive_times) % f.tz)
     if f.bad_times:
-        notes.append(_tr("%d time(s) could not be read (stored as missing)") % f.bad_times)
+        notes.append(_tr("%n time(s) could not be read (stored as missing)", "", f.bad_times))
     notes.extend(f.messages[:5])
     if len(f.messages) > 5:
         notes.append(_tr("… and %d more messages") % (len(f.messages) - 5))
@@ -507,7 +508,7 @@ class ImportSummaryDialog(QDialog):
             text += "\n" + _tr("Files that failed wrote nothing; the others were imported.")
         empty = [f for f in summary.files if f.nothing_kept]
         if empty:
-            text += "\n" + _tr("%d file(s) gave nothing to keep: see the notes.") % len(empty)
+            text += "\n" + _tr("%n file(s) gave nothing to keep: see the notes.", "", len(empty))
         return text
 
     @staticmethod

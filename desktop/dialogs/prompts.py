@@ -78,15 +78,18 @@ class Prompts:
         """Ask before deleting; ``counts`` is {layer title: number of features}."""
         return confirm_delete(self.parent, counts)
 
-    def new_feature(self, definition, *, attachments_folder, language: str = "zh_CN") -> dict | None:
+    def new_feature(self, definition, *, attachments_folder, language: str = "zh_CN",
+                    values: dict | None = None) -> dict | None:
         """Ask for the attributes of a new feature with its form; the values if accepted, else None.
 
-        The feature exists only if this returns values.
+        The feature exists only if this returns values. ``values`` fills the form to start with.
         """
         from ..forms.feature_form import FeatureForm
 
-        form = FeatureForm(definition, attachments_folder=attachments_folder, language=language,
-                           parent=self.parent)
+        form = FeatureForm(definition, attachments_folder=attachments_folder, language=language, parent=self.parent)
+        for name, value in (values or {}).items():
+            if name in form.editors:
+                form.editors[name].set_field_value(value)
         try:
             return form.values() if form.exec() else None
         finally:
@@ -110,6 +113,31 @@ class Prompts:
     def information(self, title: str, message: str) -> None:
         """Show a short note."""
         QMessageBox.information(self.parent, title, message)
+
+    def confirm_restore_point(self, action: str, reason: str) -> bool:
+        """Say that ``action`` cannot be undone with Undo (``reason``) and that a restore point is made
+        first; True to go on."""
+        box = QMessageBox(QMessageBox.Icon.Warning, action,
+                          self._tr("%s cannot be undone with Undo.") % action, parent=self.parent)
+        box.setInformativeText(reason + "\n\n" + self._tr(
+            "A restore point of the workspace is made first: File > Restore point… brings it back."))
+        go_on = box.addButton(self._tr("Make restore point and continue"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is go_on
+
+    def choose_restore_point(self, dialog) -> bool:
+        """Show the list of restore points; True if the user pressed Restore."""
+        return bool(dialog.exec())
+
+    def confirm_restore(self, text: str) -> bool:
+        """Ask before bringing the workspace back to a restore point (``text`` names it)."""
+        answer = QMessageBox.question(
+            self.parent, self._tr("Restore point"),
+            self._tr("Bring the workspace back to %s?\n\nThe present state is kept as a restore point "
+                     "first, so this can be taken back too.") % text,
+            QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Ok
 
     def open_folder(self, path: Path) -> bool:
         """Show a folder in the system's file manager; False if that failed."""

@@ -25,8 +25,8 @@ __all__ = ["UpdateReviewDialog", "SyncPrompts", "run_busy", "policy_label", "POL
 POLICY_ORDER = ("office", "field", "newest", "manual")
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("SyncDialogs", text)
+def _tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
+    return QCoreApplication.translate("SyncDialogs", text, disambiguation, n)
 
 
 def policy_label(policy: str) -> str:
@@ -93,8 +93,8 @@ class UpdateReviewDialog(QDialog):
         layout.addWidget(self.conflicts, 1)
         if result.conflicts:
             self.conflict_note.setText(
-                _tr("%d conflicts: the same field was changed here and at the office. Choose per field which "
-                    "value to keep; the other is kept in the report.") % len(result.conflicts))
+                _tr("%n conflict(s): the same field was changed here and at the office. Choose per field which "
+                    "value to keep; the other is kept in the report.", "", len(result.conflicts)))
         else:
             self.conflict_note.setText(_tr("No conflicts: your unsent edits merge cleanly with the office's."))
             self.conflicts.hide()

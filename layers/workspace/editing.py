@@ -96,18 +96,20 @@ class EditSession:
     # --- edits (each returns what its undo needs) -------------------------------------
 
     def add_feature(
-        self, layer: str, attributes: Mapping[str, Any], geometry: Any, *, fid: int | None = None
+        self, layer: str, attributes: Mapping[str, Any], geometry: Any, *, fid: int | None = None,
+        uuid: str | None = None,
     ) -> int:
         """Validate and buffer a new feature; returns its temporary (negative) fid.
 
-        ``fid`` is given only by redo, to bring back the same temporary fid.
+        ``fid`` is given only by redo, to bring back the same temporary fid;
+        ``uuid``, when given, is the uuid it is saved with (others may refer to it before the save).
         """
         definition = self.workspace.layer(layer)
         values = validate_feature(definition, attributes, geometry)
         if fid is None:
             fid = self._next_temporary_fid
             self._next_temporary_fid -= 1
-        feature = Feature(layer, fid, _NO_UUID, values, conform_geometry(definition, geometry))
+        feature = Feature(layer, fid, uuid or _NO_UUID, values, conform_geometry(definition, geometry))
         self._edits[layer].added[fid] = feature
         return fid
 
@@ -329,7 +331,8 @@ class EditSession:
                 mapping: dict[int, int] = {}
                 for fid, feature in sorted(edits.added.items(), reverse=True):
                     definition = workspace.layer(layer)
-                    saved = workspace.insert(layer, definition.editable_values(feature.attributes), feature.geometry)
+                    saved = workspace.insert(layer, definition.editable_values(feature.attributes), feature.geometry,
+                                             uuid=feature.uuid)
                     mapping[fid] = saved.fid
                 new_fids[layer] = mapping
         self.discard()

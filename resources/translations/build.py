@@ -6,7 +6,8 @@
 ``--update`` collects the strings of every Python file under ``desktop/``
 into the .ts files (keeping existing translations, dropping obsolete ones);
 translate new entries with Qt Linguist (``pyside6-linguist``) and commit the
-.ts files. The .qm files are build products and are not committed.
+.ts files. ``tongcheng_en.ts`` holds only the strings with a count (``%n``),
+with their English singular and plural forms. The .qm files are build products and are not committed.
 
 Besides ``self.tr("...")`` and ``QCoreApplication.translate("Context", "...")``,
 a module may define a one-line helper ``def _tr(text): return
@@ -53,6 +54,7 @@ def catalogues():
 
 
 HELPER = "_tr"
+SOURCE_LANGUAGE = "en"  # the language of the source strings: its catalogue holds plural forms only
 
 
 def helper_context(path):
@@ -89,11 +91,16 @@ def update(ts_files):
             command = [tool("lupdate"), "-silent", "-locations", "absolute", "-tr-function-alias", f"tr+={HELPER}",
                        *map(str, sources), "-ts", str(fresh)]
             subprocess.run(command, check=True, cwd=ROOT)
-            merge(ts, ET.parse(fresh), contexts, fresh.parent)
+            merge(ts, ET.parse(fresh), contexts, fresh.parent,
+                  plurals_only=ts.stem.split("_", 1)[1] == SOURCE_LANGUAGE)
 
 
-def merge(ts, fresh, contexts, fresh_folder):
+def merge(ts, fresh, contexts, fresh_folder, plurals_only=False):
     """Write ``ts`` with the messages of ``fresh`` and the translations ``ts`` already has.
+
+    The source language's catalogue (``tongcheng_en.ts``) holds only the
+    messages with a count (``%n``): their English singular and plural forms,
+    as lupdate's ``-pluralonly`` would (Qt's way to say "1 feature", "2 features").
 
     lupdate writes each location's file name relative to the folder of the
     catalogue it writes (``fresh_folder``), so that is where they are resolved.
@@ -114,6 +121,8 @@ def merge(ts, fresh, contexts, fresh_folder):
                 where = contexts.get(path) or ""
             for location in message.findall("location"):
                 message.remove(location)
+            if plurals_only and message.get("numerus") != "yes":
+                continue
             source = message.findtext("source")
             translation = old.get((where, source))
             if translation is not None:

@@ -42,9 +42,11 @@
             <source>Averaged position</source>
             <translation>平均位置</translation>
         </message>
-        <message>
-            <source>%d fixes averaged from %s</source>
-            <translation>已对 %d 个定位取平均，来自 %s</translation>
+        <message numerus="yes">
+            <source>%n fix(es) averaged from %s</source>
+            <translation>
+                <numerusform>已对 %n 个定位取平均，来自 %s</numerusform>
+            </translation>
         </message>
         <message>
             <source>Position: %.2f, %.2f (%s); %.7f°E, %.7f°N</source>
@@ -58,9 +60,11 @@
             <source>Logged from %s to %s (UTC)</source>
             <translation>记录时间 %s 至 %s（UTC）</translation>
         </message>
-        <message>
-            <source>%d fixes outside the workspace CRS's area were left out</source>
-            <translation>%d 个定位在工作区坐标系的适用范围之外，已排除</translation>
+        <message numerus="yes">
+            <source>%n fix(es) outside the workspace CRS's area were left out</source>
+            <translation>
+                <numerusform>%n 个定位在工作区坐标系的适用范围之外，已排除</numerusform>
+            </translation>
         </message>
         <message>
             <source>Move %s here</source>
@@ -353,9 +357,11 @@
             <source>Time zone %s: %s</source>
             <translation>时区 %s：%s</translation>
         </message>
-        <message>
-            <source>Importing %d file(s)…</source>
-            <translation>正在导入 %d 个文件…</translation>
+        <message numerus="yes">
+            <source>Importing %n file(s)…</source>
+            <translation>
+                <numerusform>正在导入 %n 个文件…</numerusform>
+            </translation>
         </message>
         <message>
             <source>Cancelling…</source>
@@ -386,36 +392,66 @@
             <translation>已导入过</translation>
         </message>
         <message>
-            <source>skipped outside the workspace CRS's area or not transformable: %d point(s), %d waypoint(s)</source>
-            <translation>因超出工作区坐标系范围或无法转换而跳过：%d 个点，%d 个航点</translation>
+            <source>skipped outside the workspace CRS's area or not transformable: %s</source>
+            <translation>因超出工作区坐标系范围或无法转换而跳过：%s</translation>
         </message>
-        <message>
-            <source>%d stationary session(s) (%d fixes) stored as one averaged waypoint each</source>
-            <translation>%d 个静止时段（%d 个定位）各存为一个平均航点</translation>
+        <message numerus="yes">
+            <source>%n point(s)</source>
+            <translation>
+                <numerusform>%n 个点</numerusform>
+            </translation>
         </message>
-        <message>
-            <source>%d NMEA sentence(s) skipped for a wrong checksum</source>
-            <translation>%d 条 NMEA 语句因校验和错误被跳过</translation>
+        <message numerus="yes">
+            <source>%n waypoint(s)</source>
+            <translation>
+                <numerusform>%n 个航点</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n stationary session(s) (%s) stored as one averaged waypoint each</source>
+            <translation>
+                <numerusform>%n 个静止时段（%s）各存为一个平均航点</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n fix(es)</source>
+            <translation>
+                <numerusform>%n 个定位</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n NMEA sentence(s) skipped for a wrong checksum</source>
+            <translation>
+                <numerusform>%n 条 NMEA 语句因校验和错误被跳过</numerusform>
+            </translation>
         </message>
         <message>
             <source>dropped points: %s</source>
             <translation>剔除的点：%s</translation>
         </message>
-        <message>
-            <source>%d empty segment(s), counted but not drawn</source>
-            <translation>%d 个空轨迹段，已计数但不绘制</translation>
+        <message numerus="yes">
+            <source>%n empty segment(s), counted but not drawn</source>
+            <translation>
+                <numerusform>%n 个空轨迹段，已计数但不绘制</numerusform>
+            </translation>
         </message>
-        <message>
-            <source>%d track(s) or route(s) without any line: not stored</source>
-            <translation>%d 条没有任何线段的轨迹或路线：未保存</translation>
+        <message numerus="yes">
+            <source>%n track(s) or route(s) without any line: not stored</source>
+            <translation>
+                <numerusform>%n 条没有任何线段的轨迹或路线：未保存</numerusform>
+            </translation>
         </message>
-        <message>
-            <source>%d time(s) had no zone: read as UTC%s</source>
-            <translation>%d 个时间没有时区：按 UTC%s 读取</translation>
+        <message numerus="yes">
+            <source>%n time(s) had no zone: read as UTC%s</source>
+            <translation>
+                <numerusform>%n 个时间没有时区：按 UTC%s 读取</numerusform>
+            </translation>
         </message>
-        <message>
-            <source>%d time(s) could not be read (stored as missing)</source>
-            <translation>%d 个时间无法读取（存为空值）</translation>
+        <message numerus="yes">
+            <source>%n time(s) could not be read (stored as missing)</source>
+            <translation>
+                <numerusform>%n 个时间无法读取（存为空值）</numerusform>
+            </translation>
         </message>
         <message>
             <source>… and %d more messages</source>
@@ -465,9 +501,11 @@
             <source>Files that failed wrote nothing; the others were imported.</source>
             <translation>失败的文件未写入任何内容；其他文件已导入。</translation>
         </message>
-        <message>
-            <source>%d file(s) gave nothing to keep: see the notes.</source>
-            <translation>%d 个文件没有可保留的内容：见说明。</translation>
+        <message numerus="yes">
+            <source>%n file(s) gave nothing to keep: see the notes.</source>
+            <translation>
+                <numerusform>%n 个文件没有可保留的内容：见说明。</numerusform>
+            </translation>
         </message>
     </context>
     <context>
@@ -520,13 +558,23 @@
             <source>Use averaged position</source>
             <translation>使用平均位置</translation>
         </message>
-        <message>
-            <source>Averaged position of %d fixes used (±%.1f m)</source>
-            <translation>已使用 %d 个定位的平均位置（±%.1f 米）</translation>
+        <message numerus="yes">
+            <source>Averaged position of %n fix(es) used (±%.1f m)</source>
+            <translation>
+                <numerusform>已使用 %n 个定位的平均位置（±%.1f 米）</numerusform>
+            </translation>
         </message>
         <message>
             <source>A GPS import is already running</source>
             <translation>已有一个 GPS 导入正在进行</translation>
+        </message>
+        <message>
+            <source>GPS import</source>
+            <translation>GPS 导入</translation>
+        </message>
+        <message>
+            <source>The tracks and waypoints are written to the workspace directly (there may be millions of points), not as edits on the undo stack.</source>
+            <translation>轨迹和航点直接写入工作空间（可能多达数百万个点），不作为撤销栈上的编辑。</translation>
         </message>
         <message>
             <source>GPS import cancelled: nothing was written</source>
@@ -556,9 +604,11 @@
             <source>There are no GPS waypoints: import a GPS file first</source>
             <translation>没有 GPS 航点：请先导入 GPS 文件</translation>
         </message>
-        <message>
-            <source>review</source>
-            <translation>审核列表</translation>
+        <message numerus="yes">
+            <source>Match %n waypoint(s) to %s</source>
+            <translation>
+                <numerusform>将 %n 个航点匹配到%s</numerusform>
+            </translation>
         </message>
         <message>
             <source>Apply matches</source>
@@ -573,8 +623,79 @@
 %s</translation>
         </message>
         <message>
-            <source>%d facilities moved onto their waypoints, %d created</source>
-            <translation>%d 个设施已移到其航点位置，新建 %d 个</translation>
+            <source>The facilities are already at their waypoints</source>
+            <translation>设施已在其航点位置</translation>
+        </message>
+        <message numerus="yes">
+            <source>%n facility(ies) moved onto their waypoints</source>
+            <translation>
+                <numerusform>%n 个设施已移到其航点位置</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n created (undoable; Save writes them)</source>
+            <translation>
+                <numerusform>新建 %n 个（可撤销；保存后写入）</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>HelpDialogs</name>
+        <message>
+            <source>Public domain</source>
+            <translation>公有领域</translation>
+        </message>
+        <message>
+            <source>About Tongcheng</source>
+            <translation>关于同城</translation>
+        </message>
+        <message>
+            <source>&lt;b&gt;Tongcheng 同城&lt;/b&gt; %s&lt;br&gt;Street-facility inventory editor. MIT licence.</source>
+            <translation>&lt;b&gt;Tongcheng 同城&lt;/b&gt; %s&lt;br&gt;街道设施普查编辑器。MIT 许可证。</translation>
+        </message>
+        <message>
+            <source>Bundled libraries and their licences:</source>
+            <translation>随附的库及其许可证：</translation>
+        </message>
+        <message>
+            <source>Library</source>
+            <translation>库</translation>
+        </message>
+        <message>
+            <source>Version</source>
+            <translation>版本</translation>
+        </message>
+        <message>
+            <source>Licence</source>
+            <translation>许可证</translation>
+        </message>
+        <message>
+            <source>Keyboard shortcuts</source>
+            <translation>键盘快捷键</translation>
+        </message>
+        <message>
+            <source>Open the form of the selected features</source>
+            <translation>打开所选要素的表单</translation>
+        </message>
+        <message>
+            <source>Edit a feature's attributes</source>
+            <translation>编辑要素属性</translation>
+        </message>
+        <message>
+            <source>Double-click</source>
+            <translation>双击</translation>
+        </message>
+        <message>
+            <source>Action</source>
+            <translation>操作</translation>
+        </message>
+        <message>
+            <source>Keys</source>
+            <translation>按键</translation>
+        </message>
+        <message>
+            <source>Tongcheng guide</source>
+            <translation>同城使用指南</translation>
         </message>
     </context>
     <context>
@@ -590,6 +711,30 @@
         <message>
             <source>Show the folder of the editor's log and error reports</source>
             <translation>显示编辑器日志和错误报告所在的文件夹</translation>
+        </message>
+        <message>
+            <source>&amp;Guide</source>
+            <translation>使用指南(&amp;G)</translation>
+        </message>
+        <message>
+            <source>The user's guide, offline (F1)</source>
+            <translation>离线使用指南（F1）</translation>
+        </message>
+        <message>
+            <source>&amp;Keyboard shortcuts</source>
+            <translation>键盘快捷键(&amp;K)</translation>
+        </message>
+        <message>
+            <source>&amp;About Tongcheng</source>
+            <translation>关于同城(&amp;A)</translation>
+        </message>
+        <message>
+            <source>Guide</source>
+            <translation>使用指南</translation>
+        </message>
+        <message>
+            <source>The guide %s is missing.</source>
+            <translation>找不到使用指南 %s。</translation>
         </message>
         <message>
             <source>Open log folder</source>
@@ -930,9 +1075,11 @@
             <source>Select the features to delete first</source>
             <translation>请先选择要删除的要素</translation>
         </message>
-        <message>
-            <source>Delete %d features</source>
-            <translation>删除 %d 个要素</translation>
+        <message numerus="yes">
+            <source>Delete %n feature(s)</source>
+            <translation>
+                <numerusform>删除 %n 个要素</numerusform>
+            </translation>
         </message>
         <message>
             <source>Save failed</source>
@@ -1060,6 +1207,122 @@
             <source>Discard %d unsaved edits and return to the last save? This cannot be undone.</source>
             <translation>放弃 %d 处未保存的编辑并恢复到上次保存的状态？此操作无法撤销。</translation>
         </message>
+        <message>
+            <source>%s cannot be undone with Undo.</source>
+            <translation>“%s”无法用撤销恢复。</translation>
+        </message>
+        <message>
+            <source>A restore point of the workspace is made first: File &gt; Restore point… brings it back.</source>
+            <translation>将先为工作空间创建还原点：可通过“文件 &gt; 还原点…”恢复。</translation>
+        </message>
+        <message>
+            <source>Make restore point and continue</source>
+            <translation>创建还原点并继续</translation>
+        </message>
+        <message>
+            <source>Restore point</source>
+            <translation>还原点</translation>
+        </message>
+        <message>
+            <source>Bring the workspace back to %s?
+
+The present state is kept as a restore point first, so this can be taken back too.</source>
+            <translation>将工作空间恢复到 %s？
+
+当前状态会先保存为还原点，因此此操作也可以撤回。</translation>
+        </message>
+    </context>
+    <context>
+        <name>RestoreMenu</name>
+        <message>
+            <source>Making a restore point…</source>
+            <translation>正在创建还原点…</translation>
+        </message>
+        <message>
+            <source>No restore point could be made, so %s was not started.
+
+%s</source>
+            <translation>无法创建还原点，因此未开始“%s”。
+
+%s</translation>
+        </message>
+        <message>
+            <source>Restore point made: %s</source>
+            <translation>已创建还原点：%s</translation>
+        </message>
+        <message>
+            <source>&amp;Restore point…</source>
+            <translation>还原点(&amp;R)…</translation>
+        </message>
+        <message>
+            <source>Bring the workspace back to a copy made before an update or a large import</source>
+            <translation>将工作空间恢复到更新或大批量导入之前创建的副本</translation>
+        </message>
+        <message>
+            <source>Wait until the GPS import has finished.</source>
+            <translation>请等待 GPS 导入完成。</translation>
+        </message>
+        <message>
+            <source>Restore %s</source>
+            <translation>恢复 %s</translation>
+        </message>
+        <message>
+            <source>Restoring the workspace…</source>
+            <translation>正在恢复工作空间…</translation>
+        </message>
+        <message>
+            <source>The workspace was not changed.
+
+%s</source>
+            <translation>工作空间未被更改。
+
+%s</translation>
+        </message>
+        <message>
+            <source>Workspace restored to %s</source>
+            <translation>工作空间已恢复到 %s</translation>
+        </message>
+        <message>
+            <source>Save the %d unsaved edits before restoring, or discard them?</source>
+            <translation>恢复前保存 %d 个未保存的编辑，还是放弃它们？</translation>
+        </message>
+    </context>
+    <context>
+        <name>RestorePointsDialog</name>
+        <message>
+            <source>%s (before %s)</source>
+            <translation>%s（%s之前）</translation>
+        </message>
+        <message>
+            <source>Restore point</source>
+            <translation>还原点</translation>
+        </message>
+        <message>
+            <source>Restore points are copies of the workspace made before steps that Undo cannot take back. Restoring one replaces the workspace with it; the present state is kept as a restore point first.
+Kept in %s (the newest %d).</source>
+            <translation>还原点是在无法撤销的步骤之前创建的工作空间副本。恢复某个还原点会用它替换工作空间；当前状态会先保存为还原点。
+保存在 %s（保留最新的 %d 个）。</translation>
+        </message>
+        <message>
+            <source>Made at</source>
+            <translation>创建时间</translation>
+        </message>
+        <message>
+            <source>Before</source>
+            <translation>操作</translation>
+        </message>
+        <message>
+            <source>Size</source>
+            <translation>大小</translation>
+        </message>
+        <message>
+            <source>There are no restore points yet.</source>
+            <translation>还没有还原点。</translation>
+        </message>
+        <message>
+            <source>&amp;Restore</source>
+            <translation>恢复(&amp;R)</translation>
+        </message>
     </context>
     <context>
         <name>ScaleBar</name>
@@ -1175,9 +1438,11 @@
             <source>Conflicts default to:</source>
             <translation>冲突默认处理：</translation>
         </message>
-        <message>
-            <source>%d conflicts: the same field was changed here and at the office. Choose per field which value to keep; the other is kept in the report.</source>
-            <translation>%d 处冲突：同一字段在此处和办公室都被修改。请逐个字段选择保留哪个值；另一个值记录在报告中。</translation>
+        <message numerus="yes">
+            <source>%n conflict(s): the same field was changed here and at the office. Choose per field which value to keep; the other is kept in the report.</source>
+            <translation>
+                <numerusform>%n 处冲突：同一字段在此处和办公室都被修改。请逐个字段选择保留哪个值；另一个值记录在报告中。</numerusform>
+            </translation>
         </message>
         <message>
             <source>No conflicts: your unsent edits merge cleanly with the office's.</source>
@@ -1277,6 +1542,10 @@
         <message>
             <source>Comparing with the office's master…</source>
             <translation>正在与办公室的主库比较…</translation>
+        </message>
+        <message>
+            <source>It rebases the workspace on the office's master: the edits not yet sent are kept on top of the new base, and the conflicts are settled as chosen.</source>
+            <translation>它将工作空间重新基于办公室的主库：尚未发送的编辑保留在新的基础之上，冲突按所选方式解决。</translation>
         </message>
         <message>
             <source>Receiving the update…</source>
@@ -1481,17 +1750,21 @@ Your saved edits are safe. Unsaved edits are still in the window; save them if y
             <source>Change %s of %s %d</source>
             <translation>修改 %s（%s %d）</translation>
         </message>
-        <message>
-            <source>Change %s of %d features of %s</source>
-            <translation>修改%s（%d 个要素，%s）</translation>
+        <message numerus="yes">
+            <source>Change %s of %n feature(s) of %s</source>
+            <translation>
+                <numerusform>修改%s（%n 个要素，%s）</numerusform>
+            </translation>
         </message>
         <message>
             <source>Move %s %d</source>
             <translation>移动%s %d</translation>
         </message>
-        <message>
-            <source>Delete %d features of %s</source>
-            <translation>删除 %d 个要素（%s）</translation>
+        <message numerus="yes">
+            <source>Delete %n feature(s) of %s</source>
+            <translation>
+                <numerusform>删除 %n 个要素（%s）</numerusform>
+            </translation>
         </message>
     </context>
 </TS>

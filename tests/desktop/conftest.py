@@ -52,3 +52,30 @@ def rendered(qtbot, canvas, action=None, timeout=5000):
     with qtbot.waitSignal(canvas.renderFinished, timeout=timeout):
         (action or canvas.refresh)()
     qtbot.waitUntil(lambda: not canvas.is_rendering(), timeout=timeout)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def english_interface(qapp):
+    """The interface in English with its plural forms ("1 feature", "2 features"), as the editor starts in it."""
+    from desktop import i18n
+
+    catalogue = i18n.translations_folder() / "tongcheng_en.ts"
+    built = catalogue.with_suffix(".qm")
+    if not built.exists() or built.stat().st_mtime < catalogue.stat().st_mtime:
+        import subprocess
+        import sys
+
+        subprocess.run([sys.executable, str(i18n.translations_folder() / "build.py")], check=True, capture_output=True)
+    i18n.install_translators(qapp, "en")
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_settings(tmp_path_factory):
+    """The editor's settings (language, each workspace's session) go to a temporary folder, never the user's."""
+    from PySide6.QtCore import QSettings
+
+    folder = str(tmp_path_factory.mktemp("settings"))
+    for settings_format in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(settings_format, QSettings.Scope.UserScope, folder)
+    yield folder

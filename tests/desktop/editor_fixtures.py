@@ -42,6 +42,9 @@ class ScriptedPrompts(Prompts):
         self.expression_mode = None
         self.form_script = None  # called with the form of existing features; returns True to press OK
         self.forms = []
+        self.restore_point_answer = True  # go on after "cannot be undone: a restore point is made first"
+        self.restore_choice = None  # index of the restore point chosen in File > Restore point… (None: cancel)
+        self.restore_answer = True
 
     def unsaved_changes(self, count):
         self.asked.append(("unsaved", count))
@@ -55,8 +58,9 @@ class ScriptedPrompts(Prompts):
         self.asked.append(("delete", dict(counts)))
         return self.delete_answer
 
-    def new_feature(self, definition, *, attachments_folder, language="zh_CN"):
+    def new_feature(self, definition, *, attachments_folder, language="zh_CN", values=None):
         self.asked.append(("form", definition.name))
+        self.form_start = dict(values or {})
         return None if self.feature_values is None else dict(self.feature_values)
 
     def edit_features(self, form):
@@ -82,6 +86,22 @@ class ScriptedPrompts(Prompts):
     def error(self, title, message, details=None):
         self.errors.append(message)
         self.error_details.append(details)
+
+    def confirm_restore_point(self, action, reason):
+        self.asked.append(("restore point", action))
+        return self.restore_point_answer
+
+    def choose_restore_point(self, dialog):
+        self.asked.append(("restore points", [p.action for p in dialog.points]))
+        if self.restore_choice is None:
+            return False
+        dialog.select(self.restore_choice)
+        dialog.restore_button.click()
+        return dialog.result() == dialog.DialogCode.Accepted
+
+    def confirm_restore(self, text):
+        self.asked.append(("restore", text))
+        return self.restore_answer
 
     def open_folder(self, path):
         self.opened_folders.append(path)

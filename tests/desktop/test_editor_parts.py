@@ -184,7 +184,7 @@ def test_select_by_expression_dialog_counts_as_you_type(qtbot, workspace, sessio
     dialog.set_expression("nosuch = 1")
     assert dialog.update_count() is None and "Cannot use" in dialog.status.text()
     dialog.set_expression("fid <= 3")
-    assert dialog.update_count() == 3 and dialog.status.text() == "3 feature(s) match"
+    assert dialog.update_count() == 3 and dialog.status.text() == "3 features match"
     dialog.fields.setCurrentRow(dialog.fields.count() - 1)
     dialog.fields.setCurrentRow([f.name for f in workspace.layer("toilets").fields].index("status"))
     assert dialog.values.count() == 4

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QPushButton
 from desktop.dialogs import UnsavedAnswer
 from desktop.dialogs.gps_import import GpsImportDialog, ImportSummaryDialog, ImportSummaryModel
 from desktop.dialogs.gps_review import MatchOptionsDialog, MatchReviewDialog
+from layers.workspace.restore import list_restore_points
 from layers.workspace.store import Workspace
 
 from .editor_fixtures import ScriptedPrompts, make_workspace, shown_window, wait_rendered
@@ -251,22 +252,61 @@ def test_review_selects_pairs_and_apply_moves_facility_and_creates_one(qtbot, wi
     with qtbot.waitSignal(gps.matchesApplied) as blocker:
         window.actions["gps_match"].trigger()
     assert reviews and ("form", "toilets") in prompts.asked
+    # the form for the new facility starts with the waypoint's name; the name typed there is the facility's
+    assert prompts.form_start == {"name": "新公厕"}
     summary = blocker.args[0]
     assert len(summary.moved) == 1 and len(summary.created) == 1
 
-    # toilet 1 moved onto its waypoint (3 m north), toilet 2 untouched, a new toilet named after the waypoint
+    # one step on the undo stack (undo: test_applied_matches_are_one_undoable_step); Save writes it
+    assert window.undo_stack.count() == 1 and window.session.is_dirty
+    assert window.save()
+
+    # toilet 1 moved onto its waypoint (3 m north), toilet 2 untouched, a new toilet with the typed name
     after = window.session.feature("toilets", 1).geometry
     assert after.x == pytest.approx(before.x, abs=0.05) and after.y - before.y == pytest.approx(3.0, abs=0.1)
     assert window.layer_panel.count("toilets") == 31
     created = window.workspace.find("toilets", summary.created[0])
-    assert created.attributes["name"] == "新公厕" and created.attributes["district"] == "锦江区"
+    assert created.attributes["name"] == NEW_TOILET["name"] and created.attributes["district"] == "锦江区"
     assert window.selection("toilets") == {1, created.fid}
+    waypoint = next(f for f in window.workspace.features("gps_waypoints") if f.attributes["name"] == "新公厕")
+    assert waypoint.attributes["facility_uuid"] == created.uuid
     assert not window.session.is_dirty
     wait_rendered(qtbot, window)
     x, y = after.x, after.y
     assert 1 in window.sources["toilets"].features_in_extent((x - 0.5, y - 0.5, x + 0.5, y + 0.5)).fid
     with Workspace.open(workspace_path) as ws:
         assert ws.connection.execute("SELECT count(*) FROM toilets").fetchone()[0] == 31
+
+
+def test_applied_matches_are_one_undoable_step(qtbot, window, prompts, tmp_path, workspace_path):
+    _import(qtbot, window, [_walk(tmp_path, window)])
+    before = {fid: window.session.feature("toilets", fid).geometry for fid in (1, 2)}
+    prompts.on_dialog[MatchOptionsDialog] = lambda d: (d.set_layer("toilets"), d.distance_spin.setValue(15), True)[2]
+
+    def review(dialog):
+        dialog.create_unmatched.setChecked(True)
+        return True
+
+    prompts.on_dialog[MatchReviewDialog] = review
+    prompts.feature_values = {**NEW_TOILET, "name": ""}  # no name typed: named after the waypoint
+    window.actions["gps_match"].trigger()
+    assert window.undo_stack.count() == 1 and window.undo_stack.undoText().startswith("Match 3 waypoints")
+    assert window.layer_panel.count("toilets") == 31
+    (new,) = [fid for fid in window.selection("toilets") if fid < 0]
+    assert window.session.feature("toilets", new).attributes["name"] == "新公厕"
+    assert not window.session.feature("toilets", 1).geometry.equals(before[1])
+
+    window.actions["undo"].trigger()
+    assert all(window.session.feature("toilets", fid).geometry.equals(g) for fid, g in before.items())
+    assert window.layer_panel.count("toilets") == 30 and not window.session.is_dirty
+    assert not any(f.attributes["facility_uuid"] for f in window.workspace.features("gps_waypoints"))
+    window.actions["redo"].trigger()
+    assert window.layer_panel.count("toilets") == 31
+    assert window.save()
+    with Workspace.open(workspace_path) as ws:
+        linked = {f.attributes["name"]: f.attributes["facility_uuid"] for f in ws.features("gps_waypoints")}
+        assert ws.find("toilets", linked["新公厕"]).attributes["name"] == "新公厕"
+        assert ws.find("toilets", linked["厕所一"]).fid == 1
 
 
 def test_review_cancel_changes_nothing(qtbot, window, prompts, tmp_path):
@@ -295,7 +335,7 @@ def test_a_file_with_nothing_to_keep_is_said_so_in_the_summary(qtbot, window, pr
     model = dialog.model
     assert model.data(model.index(0, ImportSummaryModel.STATUS)) == "imported"
     assert model.data(model.index(1, ImportSummaryModel.STATUS)) == "NOTHING KEPT"
-    assert "1 file(s) gave nothing to keep" in dialog.headline.text()
+    assert "1 file gave nothing to keep" in dialog.headline.text()
     dialog.table.selectRow(1)
     notes = dialog.notes.toPlainText()
     assert "far.gpx: nothing kept" in notes and "1 waypoint" in notes
@@ -374,3 +414,66 @@ def test_use_averaged_position_refuses_a_log_without_fixes_in_one_line(qtbot, wi
     assert window.extensions[0].use_averaged_position(str(empty)) is None
     (message,) = prompts.errors
     assert "empty.nmea" in message and "\n" not in message
+
+
+def test_gps_import_says_it_cannot_be_undone_and_a_restore_point_takes_it_back(
+        qtbot, window, prompts, tmp_path, workspace_path):
+    window, prompts = window, prompts
+    summary = _import(qtbot, window, [_walk(tmp_path, window)])
+    assert summary.ok and ("restore point", "GPS import") in prompts.asked
+    assert window.layer_panel.count("gps_waypoints") == 3
+    (point,) = list_restore_points(workspace_path)
+    assert point.action == "GPS import"
+
+    prompts.restore_choice = 0
+    window.actions["restore_point"].trigger()
+    assert prompts.errors == []
+    assert window.layer_panel.count("gps_waypoints") == 0 and window.layer_panel.count("gps_tracks") == 0
+    assert window.undo_stack.count() == 0 and not window.is_modified()
+    with Workspace.open(workspace_path) as ws:
+        assert ws.count("gps_waypoints") == 0
+
+
+def test_only_five_restore_points_are_kept(qtbot, window, prompts, tmp_path, workspace_path):
+    for _ in range(6):
+        _import(qtbot, window, [_walk(tmp_path, window)])
+    assert len(list_restore_points(workspace_path)) == 5
+
+
+def test_the_review_sits_beside_the_pair_it_asks_about_and_waypoints_are_drawn_on_top(qtbot, window, prompts,
+                                                                                       tmp_path):
+    _import(qtbot, window, [_walk(tmp_path, window)])
+    order = [s.name for s in window.canvas.layers()]
+    assert order.index("toilets") < order.index("gps_waypoints")  # normally facilities over the survey layers
+    seen = []
+
+    def pair_on_screen(dialog, fid):
+        canvas = window.canvas
+        frame = dialog.frameGeometry()
+        waypoint = next(iter(window.selection("gps_waypoints")))
+        points = [window.session.feature("toilets", fid).geometry,
+                  window.session.feature("gps_waypoints", waypoint).geometry]
+        for p in points:
+            local = canvas.to_screen(p.x, p.y).toPoint()
+            assert canvas.rect().adjusted(10, 10, -10, -10).contains(local), local
+            assert not frame.adjusted(-10, -10, 10, 10).contains(canvas.mapToGlobal(local)), (frame, local)
+
+    def review(dialog: MatchReviewDialog):
+        layers = [s.name for s in window.canvas.layers()]
+        seen.append(layers)
+        assert layers.index("gps_waypoints") < layers.index("toilets")  # survey layers on top while matching
+        assert window.selection("toilets") == {1, 2}
+        pair_on_screen(dialog, 1)
+        pair_on_screen(dialog, 2)
+        model = dialog.model
+        row = next(r for r in range(model.rowCount()) if model.data(model.index(r, 0)) == "厕所二")
+        dialog.rowActivated.emit(model.matches[row])  # a click on a row: that pair alone, beside the dialog
+        assert window.selection("toilets") == {2}
+        pair_on_screen(dialog, 2)
+        return False
+
+    prompts.on_dialog[MatchOptionsDialog] = lambda d: (d.set_layer("toilets"), d.distance_spin.setValue(15), True)[2]
+    prompts.on_dialog[MatchReviewDialog] = review
+    window.actions["gps_match"].trigger()
+    assert seen
+    assert [s.name for s in window.canvas.layers()] == order  # the order comes back after the review

@@ -286,3 +286,34 @@ def test_feature_deleted_at_the_office_can_be_kept_from_the_field(qtbot, office,
     feature = w.workspace.find("toilets", u[3])
     assert feature.attributes["name"] == "外业保留" and feature.attributes["seats_male"] == 5
     assert {c.uuid: c.op for c in w.workspace.changes("toilets")} == {u[3]: "insert"}
+
+
+def test_the_conflict_review_names_each_feature_and_shows_the_choice_whole(qtbot, office, prompts, windows,
+                                                                           tmp_path):
+    from desktop.dialogs.conflicts import FEATURE, KEEP
+
+    master, field, u = office
+    office_edits(master, tmp_path, u)
+    w, sync = open_sync_window(qtbot, field, prompts)
+    windows.append(w)
+    names = {uuid: w.workspace.find("toilets", uuid).attributes["name"] for uuid in u[:2]}
+    assert w.change_attributes("toilets", w.workspace.find("toilets", u[0]).fid, {"name": "现场名"})
+    assert w.change_attributes("toilets", w.workspace.find("toilets", u[1]).fid, {"seats_male": 3})
+    seen = {}
+
+    def review(dialog):
+        table = dialog.conflicts
+        dialog.show()
+        rows = {uuid: table.row_of("toilets", uuid, f) for uuid, f in ((u[0], "name"), (u[1], "seats_male"))}
+        seen["features"] = {uuid: table.text(row, FEATURE) for uuid, row in rows.items()}
+        widths = [table.combos[row].sizeHint().width() for row in rows.values()]
+        seen["keep"] = (table.table.columnWidth(KEEP), max(widths))
+        return False
+
+    sync.prompts.master = master
+    sync.prompts.review = review
+    sync.actions["receive"].trigger()
+    # each row is named by the feature's name, not by the same short uuid prefix on every row
+    assert seen["features"] == {u[0]: "现场名", u[1]: names[u[1]]}
+    width, combo = seen["keep"]
+    assert width >= combo  # the choice column shows its drop-down whole

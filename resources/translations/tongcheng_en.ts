@@ -1,0 +1,196 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en" sourcelanguage="en">
+    <context>
+        <name>AveragedPositionDialog</name>
+        <message numerus="yes">
+            <source>%n fix(es) averaged from %s</source>
+            <translation>
+                <numerusform>%n fix averaged from %s</numerusform>
+                <numerusform>%n fixes averaged from %s</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n fix(es) outside the workspace CRS's area were left out</source>
+            <translation>
+                <numerusform>%n fix outside the workspace CRS's area was left out</numerusform>
+                <numerusform>%n fixes outside the workspace CRS's area were left out</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>FeatureForm</name>
+        <message numerus="yes">
+            <source>{0}: edit %n features</source>
+            <translation>
+                <numerusform>{0}: edit %n feature</numerusform>
+                <numerusform>{0}: edit %n features</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>GpsImportDialog</name>
+        <message numerus="yes">
+            <source>Importing %n file(s)…</source>
+            <translation>
+                <numerusform>Importing %n file…</numerusform>
+                <numerusform>Importing %n files…</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n point(s)</source>
+            <translation>
+                <numerusform>%n point</numerusform>
+                <numerusform>%n points</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n waypoint(s)</source>
+            <translation>
+                <numerusform>%n waypoint</numerusform>
+                <numerusform>%n waypoints</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n stationary session(s) (%s) stored as one averaged waypoint each</source>
+            <translation>
+                <numerusform>%n stationary session (%s) stored as one averaged waypoint each</numerusform>
+                <numerusform>%n stationary sessions (%s) stored as one averaged waypoint each</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n fix(es)</source>
+            <translation>
+                <numerusform>%n fix</numerusform>
+                <numerusform>%n fixes</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n NMEA sentence(s) skipped for a wrong checksum</source>
+            <translation>
+                <numerusform>%n NMEA sentence skipped for a wrong checksum</numerusform>
+                <numerusform>%n NMEA sentences skipped for a wrong checksum</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n empty segment(s), counted but not drawn</source>
+            <translation>
+                <numerusform>%n empty segment, counted but not drawn</numerusform>
+                <numerusform>%n empty segments, counted but not drawn</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n track(s) or route(s) without any line: not stored</source>
+            <translation>
+                <numerusform>%n track or route without any line: not stored</numerusform>
+                <numerusform>%n tracks or routes without any line: not stored</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n time(s) had no zone: read as UTC%s</source>
+            <translation>
+                <numerusform>%n time had no zone: read as UTC%s</numerusform>
+                <numerusform>%n times had no zone: read as UTC%s</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n time(s) could not be read (stored as missing)</source>
+            <translation>
+                <numerusform>%n time could not be read (stored as missing)</numerusform>
+                <numerusform>%n times could not be read (stored as missing)</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n file(s) gave nothing to keep: see the notes.</source>
+            <translation>
+                <numerusform>%n file gave nothing to keep: see the notes.</numerusform>
+                <numerusform>%n files gave nothing to keep: see the notes.</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>GpsMenu</name>
+        <message numerus="yes">
+            <source>Averaged position of %n fix(es) used (±%.1f m)</source>
+            <translation>
+                <numerusform>Averaged position of %n fix used (±%.1f m)</numerusform>
+                <numerusform>Averaged position of %n fixes used (±%.1f m)</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>Match %n waypoint(s) to %s</source>
+            <translation>
+                <numerusform>Match %n waypoint to %s</numerusform>
+                <numerusform>Match %n waypoints to %s</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n facility(ies) moved onto their waypoints</source>
+            <translation>
+                <numerusform>%n facility moved onto its waypoint</numerusform>
+                <numerusform>%n facilities moved onto their waypoints</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n created (undoable; Save writes them)</source>
+            <translation>
+                <numerusform>%n created (undoable; Save writes them)</numerusform>
+                <numerusform>%n created (undoable; Save writes them)</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>MainWindow</name>
+        <message numerus="yes">
+            <source>%n feature(s) selected</source>
+            <translation>
+                <numerusform>%n feature selected</numerusform>
+                <numerusform>%n features selected</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>Delete %n feature(s)</source>
+            <translation>
+                <numerusform>Delete %n feature</numerusform>
+                <numerusform>Delete %n features</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>SelectByExpressionDialog</name>
+        <message numerus="yes">
+            <source>%n feature(s) match</source>
+            <translation>
+                <numerusform>%n feature matches</numerusform>
+                <numerusform>%n features match</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>SyncDialogs</name>
+        <message numerus="yes">
+            <source>%n conflict(s): the same field was changed here and at the office. Choose per field which value to keep; the other is kept in the report.</source>
+            <translation>
+                <numerusform>%n conflict: the same field was changed here and at the office. Choose per field which value to keep; the other is kept in the report.</numerusform>
+                <numerusform>%n conflicts: the same field was changed here and at the office. Choose per field which value to keep; the other is kept in the report.</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>commands</name>
+        <message numerus="yes">
+            <source>Change %s of %n feature(s) of %s</source>
+            <translation>
+                <numerusform>Change %s of %n feature of %s</numerusform>
+                <numerusform>Change %s of %n features of %s</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>Delete %n feature(s) of %s</source>
+            <translation>
+                <numerusform>Delete %n feature of %s</numerusform>
+                <numerusform>Delete %n features of %s</numerusform>
+            </translation>
+        </message>
+    </context>
+</TS>
