@@ -125,6 +125,7 @@ def test_bundle_carries_spatialite_its_libraries_and_the_data(bundle):
     assert (internal / "PySide6" / "Qt" / "translations" / "qtbase_zh_CN.qm").is_file()
     assert (internal / "resources" / "fonts" / "wqy-microhei.ttc").is_file()
     assert (internal / "resources" / "fonts" / "fonts.conf").is_file()
+    assert (internal / "README.md").read_text("utf-8") == (ROOT / "README.md").read_text("utf-8")  # Help > Guide
     entry_points = list(internal.glob("tongcheng-*.dist-info/entry_points.txt"))
     assert entry_points and "desktop.cli:add_commands" in entry_points[0].read_text()
 
