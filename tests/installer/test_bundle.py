@@ -190,8 +190,8 @@ def test_demo_info_export_and_gps_import(bundle, home, workspace, tmp_path):
 
     gpx = tmp_path / "korita-zbevnica.gpx"
     shutil.copy2(DATA_ROOT / "gpx" / "korita-zbevnica.gpx", gpx)
-    copy = tmp_path / "gps.sqlite"
-    shutil.copy2(workspace, copy)
+    copy = tmp_path / "gps.sqlite"          # the file lies in Slovenia: a CRS whose area of use holds it
+    no_traceback(run(bundle, home, "init", copy, "--crs", "EPSG:3857"))
     result = run(bundle, home, "gps", "import", copy, gpx)
     no_traceback(result)
     tracks = [line for line in run(bundle, home, "info", copy).stdout.splitlines() if line.startswith("gps_tracks")]
