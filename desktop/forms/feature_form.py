@@ -163,6 +163,12 @@ class FeatureForm(QDialog):
         error.setObjectName(f"error_{field.name}")
         error.setStyleSheet(ERROR_STYLE)
         error.setWordWrap(True)
+        # The message's line is kept while hidden, so the form does not jump as a typed value
+        # turns invalid and valid again.
+        keep_place = error.sizePolicy()
+        keep_place.setRetainSizeWhenHidden(True)
+        error.setSizePolicy(keep_place)
+        error.setMinimumHeight(error.fontMetrics().lineSpacing())
         error.setVisible(False)
         cell = QWidget()
         box = QVBoxLayout(cell)

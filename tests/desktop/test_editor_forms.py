@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from .editor_fixtures import ScriptedPrompts, feature_position, isolated_feature, make_workspace, shown_window
@@ -147,6 +147,31 @@ def test_context_menu_on_empty_map_without_selection_only_copies(qtbot, window, 
     enabled = {a.objectName(): a.isEnabled() for a in menu.actions() if not a.isSeparator()}
     assert enabled == {"context_edit": False, "context_zoom": False, "context_copy": True, "context_delete": False}
     menu.hide()
+
+
+def test_the_form_does_not_jump_while_a_typed_value_turns_invalid_and_valid(qtbot, window, prompts):
+    fid = isolated_feature(window, "toilets")
+    window.set_tool("identify")
+    rows = []
+
+    def where(form):
+        QApplication.processEvents()
+        return [form.editor(name).mapTo(form, QPoint(0, 0)).y() for name in ("seats_female", "opening_hours")]
+
+    def script(form):
+        rows.append(where(form))
+        seats = form.editor("seats_male")
+        type_into(qtbot, seats, "250")          # invalid: its message shows
+        assert form.error_text("seats_male")
+        rows.append(where(form))
+        type_into(qtbot, seats, "12")           # valid again: the message goes
+        assert form.error_text("seats_male") == ""
+        rows.append(where(form))
+        return False
+
+    prompts.form_script = script
+    qtbot.mouseDClick(window.canvas, Qt.MouseButton.LeftButton, pos=feature_position(window, "toilets", fid))
+    assert len(rows) == 3 and rows[0] == rows[1] == rows[2]
 
 
 def test_typed_number_out_of_range_is_kept_shown_invalid_and_ok_disabled(qtbot, window, prompts):
