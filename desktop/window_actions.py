@@ -78,6 +78,9 @@ def build_actions(window: MainWindow) -> None:
     a("zoom_full", "zoom_full", window.zoom_full, "Ctrl+Shift+F")
     a("zoom_layer", "zoom_layer", window.zoom_to_layer, "Ctrl+Shift+L")
     a("zoom_selection", "zoom_selection", window.zoom_to_selection, "Ctrl+J")
+    labels = a("show_labels", None, None, "Ctrl+Shift+B", checkable=True)
+    labels.setChecked(window.canvas.labels_visible())
+    labels.toggled.connect(window.canvas.set_labels_visible)
     a("zoom_in", "zoom_in", lambda: window.canvas.zoom_by_factor(2.0), [QKeySequence.StandardKey.ZoomIn, "Ctrl+="])
     a("zoom_out", "zoom_out", lambda: window.canvas.zoom_by_factor(0.5), QKeySequence.StandardKey.ZoomOut)
     group = QActionGroup(window)
@@ -109,7 +112,7 @@ def build_menus(window: MainWindow) -> None:
         window.edit_menu.addSeparator() if name is None else window.edit_menu.addAction(acts[name])
     window.view_menu = bar.addMenu("")
     for name in ("tool_pan", "tool_identify", None, "zoom_in", "zoom_out", "zoom_full", "zoom_layer",
-                 "zoom_selection", None):
+                 "zoom_selection", None, "show_labels", None):
         window.view_menu.addSeparator() if name is None else window.view_menu.addAction(acts[name])
     window.panels_menu = window.view_menu.addMenu("")
     for dock in (window.layer_dock, window.table_dock, window.identify_dock, window.history_dock):
@@ -185,6 +188,8 @@ def retranslate_actions(window: MainWindow) -> None:
         "zoom_layer": (_tr("Zoom to &layer"), _tr("Show all of the current layer (Ctrl+Shift+L)")),
         "zoom_selection": (_tr("Zoom to &selection"), _tr("Show the selected features (Ctrl+J)")),
         "zoom_in": (_tr("Zoom &in"), None),
+        "show_labels": (_tr("Show &labels"),
+                        _tr("Label the features with their names where the scale leaves room (Ctrl+Shift+B)")),
         "zoom_out": (_tr("Zoom &out"), None),
         "tool_pan": (_tr("&Pan"), _tr("Pan the map by dragging (P)")),
         "tool_identify": (_tr("&Identify"), _tr("Click a feature to see its attributes (I)")),

@@ -902,6 +902,14 @@
             <translation>放大(&amp;I)</translation>
         </message>
         <message>
+            <source>Show &amp;labels</source>
+            <translation>显示标注(&amp;L)</translation>
+        </message>
+        <message>
+            <source>Label the features with their names where the scale leaves room (Ctrl+Shift+B)</source>
+            <translation>在比例尺允许时以名称标注要素 (Ctrl+Shift+B)</translation>
+        </message>
+        <message>
             <source>Zoom &amp;out</source>
             <translation>缩小(&amp;O)</translation>
         </message>

@@ -63,6 +63,23 @@ def test_canvas_labels_toggle(qtbot, tmp_path):
         assert canvas.label_image() is None
 
 
+def test_view_menu_switches_the_labels(qtbot, tmp_path):
+    prompts = ScriptedPrompts()
+    with shown_window(qtbot, make_workspace(tmp_path / "w.sqlite"), prompts) as window:
+        canvas = window.canvas
+        action = window.actions["show_labels"]
+        assert action in window.view_menu.actions() and action.isChecked()
+        assert action.text() == "Show &labels"
+        with qtbot.waitSignal(canvas.renderFinished, timeout=5000):
+            action.trigger()
+        qtbot.waitUntil(lambda: not canvas.is_rendering())
+        assert not action.isChecked() and not canvas.labels_visible() and canvas.label_image() is None
+        with qtbot.waitSignal(canvas.renderFinished, timeout=5000):
+            action.trigger()
+        qtbot.waitUntil(lambda: not canvas.is_rendering())
+        assert canvas.labels_visible() and canvas.label_image() is not None
+
+
 def overlaps(a, b) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
