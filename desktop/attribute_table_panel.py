@@ -180,7 +180,18 @@ class AttributeTablePanel(QWidget):
         self.count_label.setText(self.tr("%d of %d") % (model.rowCount(), self.window_.session.count(self.layer)))
 
     def _edit_requested(self, layer: str, fid: int, field: str, value) -> None:
-        self.window_.change_attributes(layer, fid, {field: value})
+        if self.window_.change_attributes(layer, fid, {field: value}):
+            return
+        # Refused (the reason was shown): the cell opens again with the value as typed, to be corrected.
+        model = self._models.get(layer)
+        if model is None or layer != self.layer:
+            return
+        row, column = model.row_of(fid), model.column_of(field)
+        if row < 0:
+            return
+        self.delegate.keep_typed(row, column, value)
+        index = model.index(row, column)
+        QTimer.singleShot(0, lambda: (self.view.setCurrentIndex(index), self.view.edit(index)))
 
     def lock_changed(self, layer: str, locked: bool) -> None:
         if layer in self._models:

@@ -507,6 +507,11 @@ class FieldDelegate(QStyledItemDelegate):
     def __init__(self, language="zh_CN", parent=None):
         super().__init__(parent)
         self.language = language
+        self._typed: dict[tuple[int, int], object] = {}  # (row, column) -> a refused value, kept as typed
+
+    def keep_typed(self, row: int, column: int, value) -> None:
+        """The next editor of this cell starts from *value* (an edit that was refused), not the stored one."""
+        self._typed[(row, column)] = value
 
     def _field(self, index):
         model = index.model()
@@ -531,7 +536,8 @@ class FieldDelegate(QStyledItemDelegate):
         if hasattr(editor, "set_field_value"):
             from desktop.models.attribute_table import RawValueRole
 
-            editor.set_field_value(index.data(RawValueRole))
+            key = (index.row(), index.column())
+            editor.set_field_value(self._typed.pop(key) if key in self._typed else index.data(RawValueRole))
         else:
             super().setEditorData(editor, index)
 

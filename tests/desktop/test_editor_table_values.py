@@ -106,3 +106,26 @@ def test_sort_and_filter_by_label(qtbot, window):
     table.search.setText(target.lower())
     qtbot.waitUntil(lambda: 0 < model.rowCount() < 30, timeout=3000)
     assert set(column_texts(model, "district")) == {target}
+
+
+def test_a_refused_number_in_a_cell_opens_again_as_typed(qtbot, window):
+    """Nothing the user typed is bent or lost: a refused value comes back in the cell's editor with the reason."""
+    from PySide6.QtWidgets import QAbstractItemView
+
+    model = window.table.model()
+    before = window.session.feature("toilets", 3).attributes["seats_male"]
+    index = model.index(model.row_of(3), model.column_of("seats_male"))
+    window.table.view.setCurrentIndex(index)
+    model.setData(index, 250, Qt.ItemDataRole.EditRole)          # at most 200
+    assert window.prompts.errors and "200" in window.prompts.errors[-1]
+    assert window.session.feature("toilets", 3).attributes["seats_male"] == before
+    view = window.table.view
+    qtbot.waitUntil(lambda: view.state() == QAbstractItemView.State.EditingState)
+    editor = QApplication.focusWidget()
+    while editor is not None and not hasattr(editor, "field_value"):
+        editor = editor.parentWidget()
+    assert editor is not None and editor.field_value() == 250   # the value as typed, to be corrected
+    editor.set_field_value(20)
+    view.commitData(editor)
+    view.closeEditor(editor, window.table.delegate.EndEditHint.NoHint)
+    qtbot.waitUntil(lambda: window.session.feature("toilets", 3).attributes["seats_male"] == 20)
