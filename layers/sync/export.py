@@ -106,6 +106,8 @@ class ExportResult:
     files: list[Path] = field(default_factory=list)
     layers: dict[str, int] = field(default_factory=dict)
     renamed: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Photo links written (GeoPackage: related tables; other formats: files named by hash).
+    photos: int = 0
 
 
 def _format_name(fmt: str | None, out: str | os.PathLike[str]) -> str:
@@ -355,9 +357,44 @@ def _export_gpkg(src: _Source, out: Path, chosen: Sequence[str], filters: Mappin
             gp.add_style(name, name[:30], layer_qml(definition, language, columns),
                          sld=layer_sld(definition, language), description=definition.title(language),
                          owner="tongcheng")
+        result.photos = _export_gpkg_photos(src, gp.connection, chosen, filters)
         gp.add_metadata(json.dumps(lineage, ensure_ascii=False, indent=1), md_scope="dataset",
                         standard_uri=LINEAGE_URI, mime_type="application/json")
     result.files.append(out)
+
+
+def _photo_uuids(src: _Source, chosen: Sequence[str], filters: Mapping[str, Filter]) -> set[str] | None:
+    """The uuids of the features exported (None: every feature of the chosen layers)."""
+    if not any(filters[name][0] for name in chosen):
+        return None
+    uuids: set[str] = set()
+    for name in chosen:
+        where, parameters = filters[name]
+        uuids.update(r[0] for r in src.connection.execute(
+            f'SELECT uuid FROM "{name}"' + (f" WHERE {where}" if where else ""), parameters))
+    return uuids
+
+
+def _layers_with_photos(src: _Source, chosen: Sequence[str]) -> list[str]:
+    """The chosen layers whose features have photos in the source."""
+    from layers.media.tables import mapping_table, media_layers
+
+    linked = media_layers(src.connection)
+    return [name for name in chosen if name in linked and src.connection.execute(
+        f'SELECT 1 FROM "{mapping_table(name)}" LIMIT 1').fetchone()]
+
+
+def _export_gpkg_photos(src: _Source, target: sqlite3.Connection, chosen: Sequence[str],
+                        filters: Mapping[str, Filter]) -> int:
+    """The exported features' photos as related tables (OGC 18-000); returns the links written."""
+    from layers.media.tables import copy_photos
+
+    with_photos = _layers_with_photos(src, chosen)
+    if not with_photos:
+        return 0
+    linked, _ = copy_photos(src.connection, target, with_photos, geopackage=True,
+                            uuids=_photo_uuids(src, with_photos, filters))
+    return linked
 
 
 def _short_names(columns: Iterable[str]) -> dict[str, str]:
