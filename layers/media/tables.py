@@ -16,7 +16,8 @@ from layers.media.content import MediaError, Photo, sha256_hex
 
 __all__ = ["MEDIA_TABLE", "RELATIONS_TABLE", "EXTENSION_NAME", "PhotoLink", "mapping_table", "has_media",
            "ensure_tables", "media_id", "store_media", "link_photo", "photo_links", "media_data", "media_layers",
-           "refresh_base_ids", "copy_photos"]
+           "refresh_base_ids", "copy_photos", "KNOWN_TABLE", "known_hashes", "remember_hashes", "all_hashes",
+           "verify_media", "pending_layers", "mark_sent", "receive_photos"]
 
 MEDIA_TABLE = "media"
 RELATIONS_TABLE = "gpkgext_relations"
@@ -24,6 +25,8 @@ RELATIONS_TABLE = "gpkgext_relations"
 EXTENSION_NAME = "gpkg_related_tables"
 EXTENSION_DEFINITION = "http://www.geopackage.org/18-000.html"
 RELATION_NAME = "media"
+#: Workspace only: the hashes of the photos the master has (a change package does not send their bytes).
+KNOWN_TABLE = "media_known"
 
 _MEDIA_DDL = f"""CREATE TABLE {MEDIA_TABLE} (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
@@ -101,13 +104,16 @@ def ensure_tables(con: sqlite3.Connection, layers: Iterable[str], *, geopackage:
         Also register the tables in ``gpkg_contents`` (attributes) and the
         extension in ``gpkg_extensions``, as OGC 18-000 asks.
     pending : bool
-        Give mapping tables a ``pending`` column (the workspace: 1 for a photo
-        added here and not yet sent).
+        The workspace: mapping tables get a ``pending`` column (1 for a photo
+        added here and not yet sent), and ``media_known`` holds the hashes the
+        master has.
     """
     if not _exists(con, MEDIA_TABLE):
         con.execute(_MEDIA_DDL)
         if geopackage:
             _register_contents(con, MEDIA_TABLE, "照片 / photos", "Photos and attachments of the facilities")
+    if pending and not _exists(con, KNOWN_TABLE):
+        con.execute(f"CREATE TABLE {KNOWN_TABLE} (sha256 TEXT PRIMARY KEY) WITHOUT ROWID")
     if not _exists(con, RELATIONS_TABLE):
         con.execute(_RELATIONS_DDL)
         if geopackage:
@@ -243,7 +249,8 @@ def refresh_base_ids(con: sqlite3.Connection) -> None:
 
 def copy_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: Iterable[str], *,
                 geopackage: bool, where: str = "", known: Container[str] = (), pending: bool | None = None,
-                verify: bool = False, uuids: Container[str] | None = None) -> tuple[int, int]:
+                verify: bool = False, uuids: Container[str] | None = None,
+                unstored_ok: bool = True) -> tuple[int, int]:
     """Copy the links (and the bytes) of photos from one file into another, one photo in memory at a time.
 
     Parameters
@@ -263,6 +270,9 @@ def copy_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: 
         Check each photo's bytes against its hash; MediaError if they differ.
     uuids : container of str, optional
         Only the photos of these features.
+    unstored_ok : bool
+        False: a link to a photo neither copied nor in the target is an error
+        (MediaError), e.g. a package naming a photo the master does not have.
 
     Returns
     -------
@@ -285,6 +295,79 @@ def copy_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: 
                            f"VALUES (?{', ?' * len(INFO_COLUMNS)})", (data, *row[1:]))
             copied += 1
         if link_photo(target, link.layer, link.uuid, link.sha256, added_by=link.added_by, added_at=link.added_at,
-                      pending=pending, missing_ok=True, unstored_ok=True):
+                      pending=pending, missing_ok=True, unstored_ok=unstored_ok):
             linked += 1
     return linked, copied
+
+
+def all_hashes(con: sqlite3.Connection) -> set[str]:
+    """The hashes of every photo whose bytes this file holds."""
+    if not _exists(con, MEDIA_TABLE):
+        return set()
+    return {r[0] for r in con.execute(f"SELECT sha256 FROM {MEDIA_TABLE}")}
+
+
+def known_hashes(con: sqlite3.Connection) -> set[str]:
+    """Workspace: the hashes of the photos the master has (as last seen by checkout, update or a send)."""
+    if not _exists(con, KNOWN_TABLE):
+        return set()
+    return {r[0] for r in con.execute(f"SELECT sha256 FROM {KNOWN_TABLE}")}
+
+
+def remember_hashes(con: sqlite3.Connection, hashes: Iterable[str]) -> None:
+    """Workspace: record that the master has these photos."""
+    con.executemany(f"INSERT OR IGNORE INTO {KNOWN_TABLE} VALUES (?)", ((h,) for h in hashes))
+
+
+def verify_media(con: sqlite3.Connection, where: str) -> int:
+    """Check every photo's bytes against its hash, one photo in memory at a time; return how many.
+
+    Raises
+    ------
+    MediaError
+        Naming *where* and the first photo whose content does not match its hash.
+    """
+    if not _exists(con, MEDIA_TABLE):
+        return 0
+    ids = [r[0] for r in con.execute(f"SELECT id FROM {MEDIA_TABLE} ORDER BY id")]
+    for media in ids:
+        sha, data, size = con.execute(f"SELECT sha256, data, size FROM {MEDIA_TABLE} WHERE id = ?",
+                                      (media,)).fetchone()
+        if data is None or sha256_hex(bytes(data)) != sha or len(data) != size:
+            raise MediaError(f"{where}: photo {sha} does not match its content (damaged or altered)")
+    return len(ids)
+
+
+def pending_layers(con: sqlite3.Connection, layers: Iterable[str]) -> list[str]:
+    """Workspace: the layers with photos added and not yet sent."""
+    linked = media_layers(con)
+    return [name for name in layers if name in linked and con.execute(
+        f"SELECT 1 FROM {quote(mapping_table(name))} WHERE pending = 1 LIMIT 1").fetchone()]
+
+
+def mark_sent(con: sqlite3.Connection, layers: Iterable[str]) -> None:
+    """Workspace: the pending photos of these layers are on their way; the master will know their hashes."""
+    for name in layers:
+        mapping = quote(mapping_table(name))
+        remember_hashes(con, [r[0] for r in con.execute(f"SELECT sha256 FROM {mapping} WHERE pending = 1")])
+        con.execute(f"UPDATE {mapping} SET pending = 0 WHERE pending = 1")
+
+
+def receive_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: Iterable[str]) -> int:
+    """Workspace: the master's photos of the features the workspace holds (bytes it lacks), as base, not pending.
+
+    Every hash of the master is remembered, so a change package never sends
+    one back. Returns the links added.
+    """
+    layers = list(layers)
+    ensure_tables(target, layers, geopackage=False, pending=True)
+    if not has_media(source):
+        return 0
+    linked = media_layers(source)
+    chosen = [name for name in layers if name in linked]
+    present: set[str] = set()
+    for name in chosen:
+        present.update(r[0] for r in target.execute(f"SELECT uuid FROM {quote(name)}"))
+    links, _ = copy_photos(source, target, chosen, geopackage=False, pending=False, uuids=present)
+    remember_hashes(target, all_hashes(source))
+    return links
