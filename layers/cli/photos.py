@@ -10,11 +10,6 @@ from layers.cli.console import Commands
 
 __all__ = ["add_commands"]
 
-#: File name extension of an extracted photo, by content type.
-_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
-               "image/tiff": ".tif", "application/pdf": ".pdf"}
-
-
 def cmd_add(args: argparse.Namespace) -> None:
     from layers.media import add_photos
     from layers.workspace.store import Workspace
@@ -43,7 +38,7 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 def cmd_extract(args: argparse.Namespace) -> None:
     from layers.media import open_photos
-    from layers.media.content import MediaError, sha256_hex
+    from layers.media.content import MediaError, hash_file_name, sha256_hex
     from layers.media.tables import media_data, photo_links
 
     folder = Path(args.dir)
@@ -55,7 +50,7 @@ def cmd_extract(args: argparse.Namespace) -> None:
             if link.sha256 in done:
                 continue
             done.add(link.sha256)
-            target = folder / (link.sha256 + _EXTENSIONS.get(link.content_type, ".bin"))
+            target = folder / hash_file_name(link.sha256, link.content_type)
             if target.exists() and target.stat().st_size == link.size:
                 kept += 1
                 continue

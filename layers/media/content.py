@@ -15,13 +15,17 @@ from layers.errors import TongchengError
 
 __all__ = ["MediaError", "DEFAULT_MAX_BYTES", "IMAGE_TYPES", "Photo", "read_photo", "photo_from_bytes",
            "sniff_content_type",
-           "sha256_hex"]
+           "sha256_hex", "EXTENSIONS", "hash_file_name"]
 
 #: Largest photo or attachment accepted by default (50 MB).
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 #: Content types decoded with Pillow to be sure they are images.
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff")
+
+#: File name extension of a photo written as a file named by its hash, by content type.
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/webp": ".webp",
+              "image/tiff": ".tif", "application/pdf": ".pdf"}
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -70,6 +74,11 @@ def sniff_content_type(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return None
+
+
+def hash_file_name(sha256: str, content_type: str) -> str:
+    """The name of a photo written as a file: its hash and the extension of its type."""
+    return sha256 + EXTENSIONS.get(content_type, ".bin")
 
 
 def read_photo(path: str | os.PathLike[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Photo:

@@ -80,6 +80,8 @@ Filter = tuple[str, Sequence[Any]]
 #: Called with the number of features just written.
 Advance = Callable[[int], None]
 LINEAGE_URI = "https://tongcheng.invalid/lineage/1"
+#: The column of the photos' relative paths in exports other than GeoPackage (``photos/<sha256>.jpg;...``).
+PHOTO_COLUMN = "photo_files"
 
 
 @dataclass
@@ -435,9 +437,16 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
     current: Path = home
     try:
         staging.mkdir()
+        # Photos: files named by hash in a folder beside the layer files, a column of relative paths.
+        photo_layers = _layers_with_photos(src, chosen)
+        photo_folder = "photos" if len(paths) > 1 else f"{paths[chosen[0]].stem}_photos" if chosen else ""
         for name in chosen:
             definition = src.definitions[name]
             columns = _columns(definition, keep_audit)
+            photo_paths = _photo_files(src, name, staging / photo_folder, photo_folder,
+                                       _photo_uuids(src, [name], filters), result) if name in photo_layers else None
+            if photo_paths is not None:
+                columns = [*columns, PHOTO_COLUMN]
             kinds = {f.name: _FIONA_TYPES[f.type] for f in definition.fields}
             kinds = {k: _field_type(driver, v) for k, v in kinds.items()}
             names = _short_names(columns) if fmt == "ESRI Shapefile" else {c: c for c in columns}
@@ -459,7 +468,9 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
             booleans = {c for c in columns if kinds.get(c) == "bool"}
             with fiona.open(path, "w", driver=driver, schema=schema, crs=CRS.from_epsg(srid),
                             encoding="utf-8", **options) as dst:
-                for chunk in src.rows(name, columns, *filters[name]):
+                for chunk in src.rows(name, [c for c in columns if c != PHOTO_COLUMN], *filters[name]):
+                    if photo_paths is not None:
+                        chunk = [(*r, photo_paths.get(r[2])) for r in chunk]  # r[2]: the uuid
                     geoms = shapely.from_wkb(np.array([gpb_wkb(r[1]) for r in chunk], dtype=object))
                     geoms = _reproject(list(geoms), transformer)
                     records = []
@@ -485,6 +496,11 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
                 if made.with_suffix("").name == stem:
                     os.replace(made, paths[name].parent / made.name)
             result.files.append(paths[name])
+        if photo_layers and (staging / photo_folder).is_dir():
+            folder = paths[chosen[0]].parent / photo_folder
+            folder.mkdir(exist_ok=True)
+            for made in sorted((staging / photo_folder).iterdir()):
+                os.replace(made, folder / made.name)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         for folder in reversed(created):
@@ -498,6 +514,29 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
         raise SyncError(f"{current}: cannot write {fmt}: {text} (is the disk full or the folder read-only?); "
                         "nothing was written") from exc
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _photo_files(src: _Source, layer: str, folder: Path, relative: str, uuids: set[str] | None,
+                 result: ExportResult) -> dict[str, str]:
+    """Write a layer's photos into *folder* as files named by hash; per uuid its photos' relative paths."""
+    from layers.media.content import hash_file_name
+    from layers.media.tables import media_data, photo_links
+
+    folder.mkdir(exist_ok=True)
+    found: dict[str, list[str]] = {}
+    for link in photo_links(src.connection, layer=layer):
+        if uuids is not None and link.uuid not in uuids:
+            continue
+        name = hash_file_name(link.sha256, link.content_type)
+        target = folder / name
+        if not target.exists():
+            data = media_data(src.connection, link.sha256)
+            if data is None:
+                continue
+            target.write_bytes(data)
+        found.setdefault(link.uuid, []).append(f"{relative}/{name}")
+        result.photos += 1
+    return {uuid: ";".join(names) for uuid, names in found.items()}
 
 
 def _remove_stale_staging(home: Path) -> None:

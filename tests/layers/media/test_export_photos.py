@@ -73,3 +73,38 @@ def test_an_export_without_photos_has_no_related_tables(demo_workspace, tmp_path
     con = sqlite3.connect(out)
     assert con.execute("SELECT 1 FROM sqlite_master WHERE name IN ('media', 'gpkgext_relations')").fetchall() == []
     con.close()
+
+
+def test_other_formats_get_a_folder_of_files_named_by_hash_and_a_column_of_relative_paths(demo_workspace, tmp_path):
+    import csv
+    import hashlib
+
+    import fiona
+
+    ws = demo_workspace
+    toilets, sign = _with_photos(ws, tmp_path)
+    sha = {name: hashlib.sha256(data).hexdigest() for name, data in (("a", jpeg()), ("b", png()), ("p", PDF))}
+    out = tmp_path / "partner"
+    result = export(ws.path, out, fmt="GeoJSON")
+    assert result.photos == 4
+    with fiona.open(out / "toilets.geojson") as src:
+        paths = {f.properties["uuid"]: f.properties["photo_files"] for f in src}
+    assert paths[toilets[0].uuid] == f"photos/{sha['a']}.jpg;photos/{sha['b']}.png"
+    assert paths[toilets[1].uuid] == f"photos/{sha['a']}.jpg"
+    assert sum(1 for v in paths.values() if v) == 2
+    with fiona.open(out / "signboards.geojson") as src:
+        assert {f.properties["photo_files"] for f in src} == {None, f"photos/{sha['p']}.pdf"}
+    with fiona.open(out / "kiosks.geojson") as src:  # a layer without photos gets no column
+        assert "photo_files" not in src.schema["properties"]
+    for value in [*paths.values(), f"photos/{sha['p']}.pdf"]:
+        for relative in filter(None, (value or "").split(";")):
+            data = (out / relative).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == relative.split("/")[1].split(".")[0]
+
+    one = tmp_path / "one.csv"  # a single file: the folder is named after it
+    export(ws.path, one, layers=["toilets"], where=f"uuid = '{toilets[1].uuid}'")
+    with open(one, encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["photo_files"] for r in rows] == [f"one_photos/{sha['a']}.jpg"]
+    assert [p.name for p in (tmp_path / "one_photos").iterdir()] == [f"{sha['a']}.jpg"]
+    assert not list(tmp_path.glob(".*.tmp"))
