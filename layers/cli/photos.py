@@ -31,7 +31,8 @@ def cmd_list(args: argparse.Namespace) -> None:
     print(header)
     print("-" * len(header))
     for link in links:
-        print(f"{link.sha256:<66}{link.size:>10}  {link.content_type:<17}{link.layer:<13}{link.uuid:<38}"
+        kind = link.content_type if link.stored else "(master has it)"
+        print(f"{link.sha256:<66}{link.size:>10}  {kind:<17}{link.layer:<13}{link.uuid:<38}"
               f"{link.taken_at or ''}")
     print(f"{len(links)} photo(s)")
 

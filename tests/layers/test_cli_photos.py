@@ -62,3 +62,24 @@ def test_bad_input_is_one_line_and_exit_1(demo_file, tmp_path):
         assert result.stderr.startswith("tongcheng: error: ") and message in result.stderr
         assert len(result.stderr.splitlines()) == 1
     assert "0 photo(s)" in run("photos", "list", path).stdout
+
+
+def test_list_and_extract_read_a_master_and_a_change_package(master, tmp_path):
+    from layers.media import add_photos
+    from layers.sync.changes import write_changes
+    from layers.sync.checkout import checkout
+
+    checkout(master, tmp_path / "w.sqlite")
+    (tmp_path / "a.jpg").write_bytes(jpeg())
+    with Workspace.open(tmp_path / "w.sqlite") as ws:
+        uuid = next(ws.features("kiosks")).uuid
+        add_photos(ws, "kiosks", uuid, [tmp_path / "a.jpg"])
+        package = write_changes(ws, tmp_path / "p.gpkg").path
+    sha = hashlib.sha256(jpeg()).hexdigest()
+    listed = run("photos", "list", package, "--layer", "kiosks")
+    assert listed.returncode == 0, listed.stderr
+    assert f"{sha}" in listed.stdout and uuid in listed.stdout and "1 photo(s)" in listed.stdout
+    assert run("apply", master, package).returncode == 0
+    extracted = run("photos", "extract", master, tmp_path / "x", "--uuid", uuid)
+    assert extracted.returncode == 0, extracted.stderr
+    assert (tmp_path / "x" / f"{sha}.jpg").read_bytes() == jpeg()
