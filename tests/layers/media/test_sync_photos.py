@@ -134,3 +134,31 @@ def _sha(data):
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+def test_a_failure_while_storing_the_photos_leaves_the_master_as_it_was(master, tmp_path, photos, monkeypatch):
+    from layers.media import tables
+
+    checkout(master, tmp_path / "a.sqlite")
+    with Workspace.open(tmp_path / "a.sqlite") as a:
+        uuid = next(a.features("toilets")).uuid
+        a.update("toilets", a.find("toilets", uuid).fid, {"name": "改名"})
+        add_photos(a, "toilets", uuid, [photos / "a.jpg", photos / "b.png"])
+        package = write_changes(a, tmp_path / "a.gpkg").path
+    before = Path(master).read_bytes()
+    calls = []
+    real = tables.link_photo
+
+    def failing(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:  # the first photo is in, the layers are written: then the disk fails
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tables, "link_photo", failing)
+    with pytest.raises(SyncError, match="disk I/O error.*nothing was written"):
+        apply_package(master, package)
+    assert Path(master).read_bytes() == before
+    monkeypatch.undo()
+    apply_package(master, package)
+    assert _media_count(master) == 2 and len(_links(master)) == 2
