@@ -17,6 +17,8 @@ import shapely
 from layers.errors import GeoPackageError, SyncError, ValidationError
 from layers.geopackage import Column, GeoPackage, gpb_srs_id, gpb_wkb, open_geopackage
 from layers.log import logger
+from layers.media.content import MediaError
+from layers.media.tables import copy_photos, media_layers, verify_media
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries, validate_geometry
 from layers.sqlite.locks import file_fault
@@ -266,6 +268,7 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
                                 f"{', '.join(missing)} before this one; apply them first")
             for layer in pinfo.layers:
                 _check_package_layer(pgp, pinfo, minfo, layer)
+            photo_layers = _check_package_photos(pgp, minfo, package)
             plans = {}
             for layer in pinfo.layers:
                 definition = minfo.definitions[layer]
@@ -282,6 +285,11 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
                 _write_master_layer(con, minfo, minfo.definitions[layer], plan, pinfo, version, now)
             for layer in pinfo.survey:
                 _store_survey(mgp, pgp, minfo, layer, pinfo, now, result)
+            if photo_layers:
+                try:  # after the layers: a photo of a feature inserted by this package finds its fid
+                    copy_photos(pgp.connection, con, photo_layers, geopackage=True, unstored_ok=False)
+                except MediaError as exc:
+                    raise SyncError(f"{package}: {exc}; nothing was applied") from None
             con.execute(f"UPDATE {MASTER_TABLE} SET value = ? WHERE key = 'version'", (str(version),))
             totals = LayerCounts()
             for c in result.layers.values():
@@ -297,6 +305,20 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
                         (now, MASTER_TABLE, LEDGER_TABLE))
             result.version_after = version
     return result
+
+
+def _check_package_photos(pgp: GeoPackage, minfo: MasterInfo, package: Path) -> list[str]:
+    """The layers whose photos the package carries; SyncError if a photo's content does not match its hash."""
+    layers = media_layers(pgp.connection)
+    unknown = [name for name in layers if name not in minfo.layers]
+    if unknown:
+        raise SyncError(f"{package}: photos of layer {unknown[0]!r}, which the master does not have; "
+                        "nothing was applied")
+    try:
+        verify_media(pgp.connection, str(package))
+    except MediaError as exc:
+        raise SyncError(f"{exc}; the package was refused, nothing was applied") from None
+    return layers
 
 
 #: The master's table of a survey layer sent as evidence: ``survey_<layer>``.

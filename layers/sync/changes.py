@@ -37,6 +37,7 @@ from layers.geopackage import (
     temporary_path,
 )
 from layers.log import logger
+from layers.media.tables import copy_photos, known_hashes, mark_sent, pending_layers
 from layers.schema.definitions import LayerDefinition
 from layers.sync.checkout import SETTINGS, checkout_info
 from layers.sync.master import MASTER_TABLE, PACKAGE_TABLE, key_value_schema
@@ -68,6 +69,10 @@ class PackageResult:
     layers: dict[str, dict[str, int]] = field(default_factory=dict)
     #: Survey layers sent as evidence (``include_survey``): per layer the counts by operation.
     survey: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Photos linked to facilities since the base, and how many of them carry their bytes (the others
+    #: the master has already).
+    photos: int = 0
+    photo_files: int = 0
 
     @property
     def total(self) -> int:
@@ -204,7 +209,8 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
         for row in rows:
             counts[row[1]] += 1
         (result.survey if layer in survey else result.layers)[layer] = counts
-    if result.total == 0:
+    photo_layers = pending_layers(ws.connection, info["layers"])
+    if result.total == 0 and not photo_layers:
         return result
     package_uuid = str(uuid_module.uuid4())
     from layers.geopackage.styles import operation_qml
@@ -233,6 +239,10 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
                 raise GeoPackageError(f"{out}: writing layer {layer!r}: {exc}") from None
             gp.add_style(layer, layer[:30], operation_qml(definition, columns=schema.column_names),
                          description="变更 / changes", owner="tongcheng")
+        if photo_layers:  # new photos only: the bytes of those the master has stay home
+            result.photos, result.photo_files = copy_photos(
+                ws.connection, gp.connection, photo_layers, geopackage=True, where="m.pending = 1",
+                known=known_hashes(ws.connection))
     written.append(staged)
     if reset:
         # The base is reset, so these changes can never be written again: keep a copy of the
@@ -240,6 +250,7 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
         kept = sent_folder(ws) / f"{package_uuid}.gpkg"
         _copy_atomically(staged, kept, written)
         ws.reset_base([*info["layers"], *survey])
+        mark_sent(ws.connection, photo_layers)
         ws.set_setting(SETTINGS["sent"], json.dumps([*info["sent"], package_uuid]))
         ws.set_setting(SETTINGS["publishing"], json.dumps({"staged": str(staged), "out": str(out),
                                                            "kept": str(kept)}))

@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from layers.errors import SyncError
 from layers.geopackage import open_geopackage, remove_stale_temporaries, temporary_path
 from layers.log import logger
+from layers.media.tables import receive_photos
 from layers.schema.definitions import LayerDefinition
 from layers.sqlite.locks import file_fault
 from layers.sync.master import bbox_condition, master_rows, read_master_info, recover
@@ -201,6 +202,7 @@ def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float
                             name, features(),
                             progress=_offset_progress(progress, offset, total))
                         done += counts[name]
+                    receive_photos(gp.connection, ws.connection, chosen)
                     for key, value in {
                         "master_id": info.master_id, "version": info.version,
                         "bbox": json.dumps(bbox), "layers": json.dumps(chosen),

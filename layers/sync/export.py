@@ -80,6 +80,8 @@ Filter = tuple[str, Sequence[Any]]
 #: Called with the number of features just written.
 Advance = Callable[[int], None]
 LINEAGE_URI = "https://tongcheng.invalid/lineage/1"
+#: The column of the photos' relative paths in exports other than GeoPackage (``photos/<sha256>.jpg;...``).
+PHOTO_COLUMN = "photo_files"
 
 
 @dataclass
@@ -106,6 +108,8 @@ class ExportResult:
     files: list[Path] = field(default_factory=list)
     layers: dict[str, int] = field(default_factory=dict)
     renamed: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Photo links written (GeoPackage: related tables; other formats: files named by hash).
+    photos: int = 0
 
 
 def _format_name(fmt: str | None, out: str | os.PathLike[str]) -> str:
@@ -355,9 +359,44 @@ def _export_gpkg(src: _Source, out: Path, chosen: Sequence[str], filters: Mappin
             gp.add_style(name, name[:30], layer_qml(definition, language, columns),
                          sld=layer_sld(definition, language), description=definition.title(language),
                          owner="tongcheng")
+        result.photos = _export_gpkg_photos(src, gp.connection, chosen, filters)
         gp.add_metadata(json.dumps(lineage, ensure_ascii=False, indent=1), md_scope="dataset",
                         standard_uri=LINEAGE_URI, mime_type="application/json")
     result.files.append(out)
+
+
+def _photo_uuids(src: _Source, chosen: Sequence[str], filters: Mapping[str, Filter]) -> set[str] | None:
+    """The uuids of the features exported (None: every feature of the chosen layers)."""
+    if not any(filters[name][0] for name in chosen):
+        return None
+    uuids: set[str] = set()
+    for name in chosen:
+        where, parameters = filters[name]
+        uuids.update(r[0] for r in src.connection.execute(
+            f'SELECT uuid FROM "{name}"' + (f" WHERE {where}" if where else ""), parameters))
+    return uuids
+
+
+def _layers_with_photos(src: _Source, chosen: Sequence[str]) -> list[str]:
+    """The chosen layers whose features have photos in the source."""
+    from layers.media.tables import mapping_table, media_layers
+
+    linked = media_layers(src.connection)
+    return [name for name in chosen if name in linked and src.connection.execute(
+        f'SELECT 1 FROM "{mapping_table(name)}" LIMIT 1').fetchone()]
+
+
+def _export_gpkg_photos(src: _Source, target: sqlite3.Connection, chosen: Sequence[str],
+                        filters: Mapping[str, Filter]) -> int:
+    """The exported features' photos as related tables (OGC 18-000); returns the links written."""
+    from layers.media.tables import copy_photos
+
+    with_photos = _layers_with_photos(src, chosen)
+    if not with_photos:
+        return 0
+    linked, _ = copy_photos(src.connection, target, with_photos, geopackage=True,
+                            uuids=_photo_uuids(src, with_photos, filters))
+    return linked
 
 
 def _short_names(columns: Iterable[str]) -> dict[str, str]:
@@ -398,9 +437,16 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
     current: Path = home
     try:
         staging.mkdir()
+        # Photos: files named by hash in a folder beside the layer files, a column of relative paths.
+        photo_layers = _layers_with_photos(src, chosen)
+        photo_folder = "photos" if len(paths) > 1 else f"{paths[chosen[0]].stem}_photos" if chosen else ""
         for name in chosen:
             definition = src.definitions[name]
             columns = _columns(definition, keep_audit)
+            photo_paths = _photo_files(src, name, staging / photo_folder, photo_folder,
+                                       _photo_uuids(src, [name], filters), result) if name in photo_layers else None
+            if photo_paths is not None:
+                columns = [*columns, PHOTO_COLUMN]
             kinds = {f.name: _FIONA_TYPES[f.type] for f in definition.fields}
             kinds = {k: _field_type(driver, v) for k, v in kinds.items()}
             names = _short_names(columns) if fmt == "ESRI Shapefile" else {c: c for c in columns}
@@ -422,7 +468,9 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
             booleans = {c for c in columns if kinds.get(c) == "bool"}
             with fiona.open(path, "w", driver=driver, schema=schema, crs=CRS.from_epsg(srid),
                             encoding="utf-8", **options) as dst:
-                for chunk in src.rows(name, columns, *filters[name]):
+                for chunk in src.rows(name, [c for c in columns if c != PHOTO_COLUMN], *filters[name]):
+                    if photo_paths is not None:
+                        chunk = [(*r, photo_paths.get(r[2])) for r in chunk]  # r[2]: the uuid
                     geoms = shapely.from_wkb(np.array([gpb_wkb(r[1]) for r in chunk], dtype=object))
                     geoms = _reproject(list(geoms), transformer)
                     records = []
@@ -448,6 +496,11 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
                 if made.with_suffix("").name == stem:
                     os.replace(made, paths[name].parent / made.name)
             result.files.append(paths[name])
+        if photo_layers and (staging / photo_folder).is_dir():
+            folder = paths[chosen[0]].parent / photo_folder
+            folder.mkdir(exist_ok=True)
+            for made in sorted((staging / photo_folder).iterdir()):
+                os.replace(made, folder / made.name)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         for folder in reversed(created):
@@ -461,6 +514,29 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
         raise SyncError(f"{current}: cannot write {fmt}: {text} (is the disk full or the folder read-only?); "
                         "nothing was written") from exc
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _photo_files(src: _Source, layer: str, folder: Path, relative: str, uuids: set[str] | None,
+                 result: ExportResult) -> dict[str, str]:
+    """Write a layer's photos into *folder* as files named by hash; per uuid its photos' relative paths."""
+    from layers.media.content import hash_file_name
+    from layers.media.tables import media_data, photo_links
+
+    folder.mkdir(exist_ok=True)
+    found: dict[str, list[str]] = {}
+    for link in photo_links(src.connection, layer=layer):
+        if uuids is not None and link.uuid not in uuids:
+            continue
+        name = hash_file_name(link.sha256, link.content_type)
+        target = folder / name
+        if not target.exists():
+            data = media_data(src.connection, link.sha256)
+            if data is None:
+                continue
+            target.write_bytes(data)
+        found.setdefault(link.uuid, []).append(f"{relative}/{name}")
+        result.photos += 1
+    return {uuid: ";".join(names) for uuid, names in found.items()}
 
 
 def _remove_stale_staging(home: Path) -> None:

@@ -13,6 +13,7 @@ import shapely
 from layers.errors import SyncError
 from layers.geopackage import open_geopackage
 from layers.log import logger
+from layers.media.tables import receive_photos
 from layers.schema.definitions import LayerDefinition
 from layers.sync.changes import sent_folder
 from layers.sync.checkout import SETTINGS, checkout_info
@@ -135,6 +136,8 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
             ws.apply_rows(layer, to_merged, tracked=True)
         ws.set_setting(SETTINGS["version"], minfo.version)
         ws.set_setting(SETTINGS["sent"], "[]")
+        with open_geopackage(master) as mgp:  # the office's photos of the features here
+            receive_photos(mgp.connection, ws.connection, info["layers"])
     for package_uuid in info["sent"]:  # the master has them now (checked above)
         (sent_folder(ws) / f"{package_uuid}.gpkg").unlink(missing_ok=True)
     result.version_after = minfo.version

@@ -1,0 +1,90 @@
+"""The photos commands: add photos to a facility, list them, extract them as files named by hash."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from layers.cli.console import Commands
+
+__all__ = ["add_commands"]
+
+def cmd_add(args: argparse.Namespace) -> None:
+    from layers.media import add_photos
+    from layers.workspace.store import Workspace
+
+    with Workspace.open(args.workspace) as ws:
+        photos = add_photos(ws, args.layer, args.uuid, args.files, max_bytes=int(args.max_size * 1024 * 1024))
+    for photo, path in zip(photos, args.files, strict=True):
+        print(f"added  {photo.sha256}  {photo.size:>10}  {photo.content_type:<16}{path}")
+    print(f"{len(photos)} photo(s) added to {args.layer} {args.uuid}")
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    from layers.media import open_photos
+    from layers.media.tables import photo_links
+
+    with open_photos(args.source) as con:
+        links = list(photo_links(con, uuid=args.uuid, layer=args.layer))
+    header = f"{'sha256':<66}{'size':>10}  {'type':<17}{'layer':<13}{'facility':<38}taken"
+    print(header)
+    print("-" * len(header))
+    for link in links:
+        kind = link.content_type if link.stored else "(master has it)"
+        print(f"{link.sha256:<66}{link.size:>10}  {kind:<17}{link.layer:<13}{link.uuid:<38}"
+              f"{link.taken_at or ''}")
+    print(f"{len(links)} photo(s)")
+
+
+def cmd_extract(args: argparse.Namespace) -> None:
+    from layers.media import open_photos
+    from layers.media.content import MediaError, hash_file_name, sha256_hex
+    from layers.media.tables import media_data, photo_links
+
+    folder = Path(args.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = kept = 0
+    with open_photos(args.source) as con:
+        done: set[str] = set()
+        for link in photo_links(con, uuid=args.uuid, layer=args.layer):
+            if link.sha256 in done:
+                continue
+            done.add(link.sha256)
+            target = folder / hash_file_name(link.sha256, link.content_type)
+            if target.exists() and target.stat().st_size == link.size:
+                kept += 1
+                continue
+            data = media_data(con, link.sha256)
+            if data is None or sha256_hex(data) != link.sha256:
+                raise MediaError(f"{args.source}: photo {link.sha256} is damaged (its content does not match "
+                                 "its hash)")
+            tmp = target.with_name(f".{target.name}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+            written += 1
+    print(f"{written} photo(s) written to {folder}" + (f", {kept} already there" if kept else ""))
+
+
+def add_commands(commands: Commands) -> None:
+    """Add ``photos add|list|extract`` to the ``tongcheng`` parser."""
+    photos = commands.add_parser("photos", help="photos and attachments of facilities (add, list, extract)")
+    sub = photos.add_subparsers(dest="photos_command", required=True, metavar="ACTION")
+
+    p = sub.add_parser("add", help="add photo files (JPEG, PNG, GIF, WebP, TIFF) or PDFs to a facility")
+    p.add_argument("workspace")
+    p.add_argument("--layer", required=True, help="the facility's layer")
+    p.add_argument("--uuid", required=True, help="the facility's uuid")
+    p.add_argument("--max-size", type=float, default=50, metavar="MB", help="largest file accepted (default 50)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(run=cmd_add)
+
+    for name, helptext in (("list", "list the photos (hash, size, type, facility)"),
+                           ("extract", "write the photos into a folder, as files named by their hash")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("source", help="a workspace, master, change package or exported GeoPackage")
+        if name == "extract":
+            p.add_argument("dir", help="the folder to write into (made if missing)")
+        p.add_argument("--uuid", help="only this facility's photos")
+        p.add_argument("--layer", help="only this layer's photos")
+        p.set_defaults(run=cmd_list if name == "list" else cmd_extract)

@@ -1,0 +1,87 @@
+"""Photos added to a workspace's facility; any file with photos opened for reading."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from layers.geopackage import open_geopackage
+from layers.log import logger
+from layers.media.content import DEFAULT_MAX_BYTES, MediaError, Photo, read_photo
+from layers.media.tables import ensure_tables, link_photo, store_media
+from layers.workspace.identity import now_text
+from layers.workspace.store import Workspace
+
+__all__ = ["add_photos", "open_photos", "ensure_workspace_tables"]
+
+log = logger(__name__)
+
+
+def ensure_workspace_tables(ws: Workspace) -> None:
+    """Give a workspace its media tables (workspaces made before photos get them on first use)."""
+    with ws.session() as con:
+        ensure_tables(con, list(ws.definitions), geopackage=False, pending=True)
+
+
+def add_photos(ws: Workspace, layer: str, uuid: str, paths: Sequence[str | os.PathLike[str]], *,
+               max_bytes: int = DEFAULT_MAX_BYTES) -> list[Photo]:
+    """Store photo files and link them to the feature *uuid* of *layer*, all or nothing.
+
+    Each file is checked (size limit before reading, not empty, an image that
+    decodes or a PDF) and stored once by its SHA-256; the link is pending: it
+    goes out in the next change package.
+
+    Returns
+    -------
+    list of Photo
+        The photos stored, in the order given (their bytes included).
+
+    Raises
+    ------
+    MediaError
+        A file is missing, empty, too big, not an image, undecodable, given
+        twice, or already a photo of this feature: nothing is stored.
+    FeatureNotFoundError
+        No such feature.
+    """
+    ws.layer(layer)
+    ws.find(layer, uuid)
+    stored: list[Photo] = []
+    seen: dict[str, str] = {}
+    with ws.session() as con:
+        ensure_tables(con, list(ws.definitions), geopackage=False, pending=True)
+        for path in paths:
+            photo = read_photo(path, max_bytes=max_bytes)
+            if photo.author is None:
+                photo = dataclasses.replace(photo, author=ws.user)
+            if photo.sha256 in seen:
+                raise MediaError(f"{path}: the same photo as {seen[photo.sha256]} (given twice); nothing was stored")
+            seen[photo.sha256] = str(path)
+            store_media(con, photo, now_text())
+            if not link_photo(con, layer, uuid, photo.sha256, added_by=ws.user, added_at=now_text(), pending=True):
+                raise MediaError(f"{path}: already a photo of {layer} {uuid} (sha256 {photo.sha256[:12]}…); "
+                                 "nothing was stored")
+            stored.append(photo)
+    log.info("%s: %d photo(s) added to %s %s", ws.path, len(stored), layer, uuid)
+    return stored
+
+
+@contextmanager
+def open_photos(source: str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to a workspace, master, change package or exported GeoPackage.
+
+    A ``.gpkg`` file is opened as a GeoPackage, anything else as a workspace.
+    """
+    path = Path(source)
+    if not path.is_file():
+        raise MediaError(f"{path}: no such file")
+    if path.suffix.lower() == ".gpkg":
+        with open_geopackage(path) as gp:
+            yield gp.connection
+        return
+    with Workspace.open(path) as ws, ws.reader() as con:
+        yield con
