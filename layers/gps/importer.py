@@ -43,7 +43,7 @@ import math
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -641,8 +641,11 @@ class _Importer:
         elif track.device:
             extras["device"] = track.device
             attributes["extras"] = extras
-        self.ws.insert_many(TRACKS_LAYER, [(attributes, geometry)])
+        # Handed over, not shared: insert_many lets go of the geometry once its blob is built,
+        # before SQLite writes it (a million points are then held once, not twice).
+        row: list[_Row] = [(attributes, geometry)]
         del geometry
+        self.ws.insert_many(TRACKS_LAYER, _handed_over(row))
         summary.points += points
         return stationary
 
@@ -707,6 +710,13 @@ class _Importer:
             "extras": dict(waypoint.extras) or None,
         }
         return attributes, shapely.Point(x, y)
+
+
+def _handed_over(rows: list[_Row]) -> Iterator[_Row]:
+    """Yield the rows, each removed from the list first (so the consumer holds the only reference)."""
+    rows.reverse()
+    while rows:
+        yield rows.pop()
 
 
 def _size(path: str) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import struct
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from layers.workspace.tracking import AUDIT_COLUMNS, NOW_SQL, SETTINGS_TABLE
 if TYPE_CHECKING:
     from layers.workspace.store import Workspace
 
-__all__ = ["CACHE_KIB", "BULK_CACHE_KIB", "SPATIAL_ORDER_MIN", "hilbert_keys", "insert_many"]
+__all__ = ["CACHE_KIB", "BULK_CACHE_KIB", "SPATIAL_ORDER_MIN", "BIG_BLOB_BYTES", "hilbert_keys", "insert_many"]
 CACHE_KIB = 65_536  # page cache per connection
 BULK_CACHE_KIB = 262_144  # during a bulk load (see _BulkLoad)
 SPATIAL_ORDER_MIN = 100_000
@@ -29,6 +30,10 @@ SPATIAL_ORDER_MIN = 100_000
 Neighbouring fids are then near in space, so a viewport reads a few runs of
 consecutive pages instead of one page per feature. Smaller loads keep their
 input order (their table fits in the page cache anyway)."""
+BIG_BLOB_BYTES = 1 << 20
+"""A geometry blob at least this big (a long GPS track) is inserted on its own, written in place
+(see ``_insert_big``) instead of bound as a parameter."""
+_BLOB_CHUNK = 1 << 20
 _STAGE = "temp.tongcheng_bulk_stage"
 _ORDER = "temp.tongcheng_bulk_order"
 
@@ -56,6 +61,11 @@ def insert_many(ws: Workspace, layer: str, features: Iterable[FeatureItem], *,
             geometries = validate_geometries(definition, [item[1] for item in batch],
                                              first_number=count - len(batch) + 1)
             blobs = geometry_blobs(geometries, srid)
+            if bulk:
+                bulk.add(geometries)
+            # From here on the blobs hold the geometries: the shapely objects go before SQLite
+            # copies anything (a long track's coordinates would otherwise be held twice more).
+            del geometries
             rows = []
             for (values, _, identity), blob in zip(batch, blobs, strict=True):
                 identity = identity or {}
@@ -68,12 +78,19 @@ def insert_many(ws: Workspace, layer: str, features: Iterable[FeatureItem], *,
                     identity.get("modified_at", now),
                     blob,
                 ))
+            batch.clear()
+            del blobs
             if bulk:
                 connection.executemany(f"INSERT INTO {_STAGE} ({columns}) {values_sql}", rows)
-                bulk.add(geometries)
+            elif any(len(row[-1]) >= BIG_BLOB_BYTES for row in rows):
+                for row in rows:
+                    if len(row[-1]) >= BIG_BLOB_BYTES:
+                        _insert_big(connection, layer, columns, srid, row)
+                    else:
+                        connection.execute(sql, row)
             else:
                 connection.executemany(sql, rows)
-            batch.clear()
+            rows.clear()
 
         for item in features:
             attributes, geometry = item[0], item[1]
@@ -93,12 +110,67 @@ def insert_many(ws: Workspace, layer: str, features: Iterable[FeatureItem], *,
                 if cancel and cancel():
                     raise Cancelled(f"{layer}: cancelled; nothing was written")
         if batch:
+            del item, geometry  # the last feature is then held by the batch alone (flush releases it)
             flush()
         if bulk:
             bulk.finish()
         if progress:
             progress(count)
     return count
+
+
+def _insert_big(connection: sqlite3.Connection, layer: str, columns: str, srid: int, row: tuple[Any, ...]) -> None:
+    """Insert one row whose geometry blob (its last value) is big, without copying the blob.
+
+    Bound as a parameter, a 16 MB blob is copied by sqlite3's binding, again into the
+    row's record, and once more parsed by SpatiaLite's spatial index trigger
+    (``RTreeAlign``). Here the row is inserted with a ``zeroblob`` of the blob's size and
+    the blob written into it in place (incremental blob I/O), SpatiaLite's per-row insert
+    triggers suspended and their work done once, as they would: the type and SRID check
+    of ``ggi_`` (on the blob's header, which ``geometry_blob`` wrote), the spatial index
+    entry of ``gii_`` (from the header's MBR, which is what ``RTreeAlign`` reads) and the
+    ``last_insert`` stamp of ``tmi_``. Our change-tracking trigger runs as for any insert
+    (it records the row's uuid and fid, never its geometry). Inside the caller's
+    transaction: an error rolls back the row and the triggers' suspension together.
+    """
+    blob = row[-1]
+    header = struct.unpack_from("<2si4dBi", blob, 0)
+    blob_srid, (minx, miny, maxx, maxy), kind = header[1], header[2:6], header[7]
+    expected = connection.execute(
+        "SELECT geometry_type, srid FROM geometry_columns WHERE lower(f_table_name) = lower(?) "
+        "AND lower(f_geometry_column) = 'geom'", (layer,),
+    ).fetchone()
+    if expected is None or (kind, blob_srid) != (expected[0], expected[1]) or blob_srid != srid:
+        raise WorkspaceError(f"{layer}.geom violates Geometry constraint [geom-type or SRID not allowed]")
+    names = [f"ggi_{layer}_geom", f"gii_{layer}_geom", f"tmi_{layer}_geom"]
+    triggers = connection.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ({', '.join('?' * len(names))})",
+        names,
+    ).fetchall()
+    for name, _ in triggers:
+        connection.execute(f'DROP TRIGGER "{name}"')
+    placeholders = ", ".join("?" * (len(row) - 1))
+    cursor = connection.execute(f"INSERT INTO {layer} ({columns}) VALUES ({placeholders}, zeroblob(?))",
+                                (*row[:-1], len(blob)))
+    fid = cursor.lastrowid
+    assert fid is not None  # an INSERT into a rowid table sets it
+    view = memoryview(blob)
+    with connection.blobopen(layer, "geom", fid) as handle:
+        for start in range(0, len(view), _BLOB_CHUNK):
+            handle.write(view[start:start + _BLOB_CHUNK])
+    view.release()
+    for _, sql in triggers:
+        connection.execute(sql)
+    suspended = {name for name, _ in triggers}
+    if f"gii_{layer}_geom" in suspended:
+        connection.execute(f'DELETE FROM "idx_{layer}_geom" WHERE pkid = ?', (fid,))
+        connection.execute(f'INSERT INTO "idx_{layer}_geom" (pkid, xmin, xmax, ymin, ymax) VALUES (?, ?, ?, ?, ?)',
+                           (fid, minx, maxx, miny, maxy))
+    if f"tmi_{layer}_geom" in suspended:
+        connection.execute(
+            f"UPDATE geometry_columns_time SET last_insert = {NOW_SQL} "
+            "WHERE lower(f_table_name) = lower(?) AND lower(f_geometry_column) = 'geom'", (layer,),
+        )
 
 
 class _BulkLoad:

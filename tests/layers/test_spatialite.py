@@ -6,7 +6,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
-from shapely.geometry import LineString, MultiLineString, MultiPoint, Point, Polygon
+from shapely.geometry import (
+    GeometryCollection,
+    LineString,
+    MultiLineString,
+    MultiPoint,
+    MultiPolygon,
+    Point,
+    Polygon,
+)
 
 from layers.sqlite.spatialite import connect, geometry_blob, geometry_blobs, point_blobs
 from layers.workspace.identity import new_uuid
@@ -17,6 +25,13 @@ GEOMETRIES = [
     MultiLineString([[(0, 0), (1, 1)], [(2, 2), (3, 3), (4, 5)]]),
     Polygon([(0, 0), (4, 0), (4, 4), (0, 0)]),
     MultiPoint([(1, 1), (2, 2), (-3, 7)]),
+    Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], [[(1, 1), (2, 1), (2, 2)], [(5, 5), (6, 5), (6, 7)]]),
+    MultiPolygon([Polygon([(0, 0), (4, 0), (4, 4)]),
+                  Polygon([(10, 10), (20, 10), (20, 20), (10, 20)], [[(11, 11), (12, 11), (12, 12)]])]),
+    MultiLineString([[(0, 0), (1, 1)]]),
+    LineString([(0, 0, 5), (1, 1, 6)]),  # Z is dropped
+    MultiPoint([(1, 1)]),
+    GeometryCollection([Point(1, 2), LineString([(0, 0), (3, 4)])]),  # the WKB path
 ]
 
 
@@ -37,11 +52,20 @@ def test_our_blobs_are_what_spatialite_reads(memory, geometry):
     wkb, srid, kind, minx, maxy = memory.execute(
         "SELECT AsBinary(?1), ST_SRID(?1), GeometryType(?1), MbrMinX(?1), MbrMaxY(?1)", (blob,)
     ).fetchone()
-    assert shapely.from_wkb(wkb).equals_exact(geometry, 0)
+    assert shapely.from_wkb(wkb).equals_exact(shapely.force_2d(geometry), 0)
     assert srid == 4544 and kind == geometry.geom_type.upper()
     assert (minx, maxy) == (geometry.bounds[0], geometry.bounds[3])
     # and SpatiaLite's own blob is byte for byte the same
-    assert memory.execute("SELECT GeomFromWKB(?, 4544)", (geometry.wkb,)).fetchone()[0] == blob
+    assert memory.execute("SELECT GeomFromWKB(?, 4544)", (shapely.force_2d(geometry).wkb,)).fetchone()[0] == blob
+
+
+def test_a_long_track_blob_is_one_buffer_of_its_final_size(memory):
+    # one preallocated buffer: no WKB copy, no slices, no join (issue 15, memory of a GPS import)
+    x = np.linspace(400_000, 410_000, 200_000)
+    track = shapely.multilinestrings([shapely.linestrings(x[i::4], x[i::4] * 8) for i in range(4)])
+    blob = geometry_blob(track, 4544)
+    assert isinstance(blob, bytearray) and len(blob) == 39 + len(track.wkb) and blob[-1] == 0xFE
+    assert memory.execute("SELECT GeomFromWKB(?, 4544)", (track.wkb,)).fetchone()[0] == blob
 
 
 def test_vectorised_point_blobs_equal_single_ones(memory):
