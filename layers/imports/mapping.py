@@ -156,8 +156,8 @@ def parse_mapping(data: dict[str, Any], where: str = "the mapping") -> Mapping:
 
 
 def _normal(name: str) -> str:
-    """A column name compared loosely: lower case, without spaces, _ - . or a unit in brackets."""
-    name = re.sub(r"[（(\[【].*?[)）\]】]\s*$", "", name.strip())
+    """A name compared loosely: lower case, without spaces, _ - . or anything in brackets (units, 市)."""
+    name = re.sub(r"[（(\[【][^（()）\[\]【】]*[)）\]】]", "", name.strip())
     return re.sub(r"[\s_\-.·:：]", "", name).lower()
 
 
@@ -194,11 +194,13 @@ def suggest_mapping(source: Source, definition: LayerDefinition) -> str:
         if column is not None:
             chosen[name] = column
             used.add(column)
-    for f in definition.fields:  # then a column that contains the Chinese label (公厕名称 for 名称)
+    # Then a column containing the Chinese label or contained in it (公厕名称 or 男厕位 for 男厕位数).
+    for f in definition.fields:
         label = _normal(f.label("zh_CN"))
         if f.name in chosen or f.derived or len(label) < 2:
             continue
-        matches = [c for c in columns if c not in used and label in normal[c]]
+        matches = [c for c in columns if c not in used and len(normal[c]) >= 2
+                   and (label in normal[c] or normal[c] in label)]
         if len(matches) == 1:
             chosen[f.name] = matches[0]
             used.add(matches[0])
