@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,7 +264,10 @@ def _row_attributes(definition: LayerDefinition, mapping: Mapping, values: dict[
             value = value_map[str(raw).strip()]
         if name == "uuid":
             if value is not None and str(value).strip():
-                attributes["uuid"] = str(value).strip()
+                try:
+                    attributes["uuid"] = str(uuid.UUID(str(value).strip()))
+                except ValueError:
+                    problems.append(RowProblem(number, "uuid", column, raw, f"{raw!r} is not a uuid"))
             continue
         attributes[name] = convert(definition.field(name), value)
         sources[name] = (column, raw)

@@ -179,3 +179,46 @@ def test_suggested_mapping_of_a_workbook_finds_coordinates(workspace, gcj_workbo
     assert (data["x"], data["y"]) == ("经度", "纬度")
     assert data["fields"]["district"] == "区（市）县" and data["fields"]["last_inspected"] == "最近巡查日期"
     assert data["fields"]["open_24h"] == "24小时开放"
+
+
+def test_geopackage_source_layer_and_uuid_key_update_the_same_features(workspace, gbk_shapefile, tmp_path):
+    import fiona
+
+    apply_import(workspace, plan_for(workspace, gbk_shapefile, SHAPEFILE_MAPPING))
+    path = tmp_path / "partner.gpkg"
+    schema = {"geometry": "Point", "properties": {"uuid": "str", "name": "str", "status": "str"}}
+    with fiona.open(path, "w", driver="GPKG", layer="toilets", schema=schema, crs="EPSG:4544") as out:
+        for f in workspace.features("toilets"):
+            out.write({"geometry": {"type": "Point", "coordinates": (f.geometry.x + 1.0, f.geometry.y)},
+                       "properties": {"uuid": f.uuid, "name": f.attributes["name"] + "（改）", "status": "拆除"}})
+    with fiona.open(path, "w", driver="GPKG", layer="other", schema=schema, crs="EPSG:4544") as out:
+        out.write({"geometry": {"type": "Point", "coordinates": (400000.0, 3390000.0)},
+                   "properties": {"uuid": "not-a-uuid", "name": "x", "status": "在用"}})
+    mapping = {"fields": {"uuid": "uuid", "name": "name", "status": "status"}, "key": "uuid"}
+    with pytest.raises(InventoryImportError, match="2 layers"):
+        plan_for(workspace, path, mapping)
+    before = {f.uuid: f.geometry.x for f in workspace.features("toilets")}
+    plan = plan_import(workspace, "toilets", open_source(path, layer="toilets"), parse_mapping(mapping))
+    assert plan.problems == [] and plan.matched == 3
+    result = apply_import(workspace, plan)
+    assert (result.inserted, result.updated) == (0, 3)
+    for f in workspace.features("toilets"):
+        assert f.attributes["status"] == "拆除" and f.attributes["name"].endswith("（改）")
+        assert f.geometry.x == pytest.approx(before[f.uuid] + 1.0, abs=1e-6)
+
+    other = plan_import(workspace, "toilets", open_source(path, layer="other"),
+                        parse_mapping({**mapping, "constants": {"district": "锦江区"}}))
+    assert [(p.field, p.message) for p in other.problems] == [("uuid", "'not-a-uuid' is not a uuid")]
+
+
+def test_flatgeobuf_source(workspace, tmp_path):
+    import fiona
+
+    path = tmp_path / "toilets.fgb"
+    schema = {"geometry": "Point", "properties": {"名称": "str", "区县": "str"}}
+    with fiona.open(path, "w", driver="FlatGeobuf", schema=schema, crs="EPSG:4490") as out:
+        out.write({"geometry": {"type": "Point", "coordinates": CHUNXI},
+                   "properties": {"名称": "一", "区县": "锦江区"}})
+    plan = plan_for(workspace, path)
+    assert plan.problems == [] and plan.source_crs == "EPSG:4490"
+    assert apply_import(workspace, plan).inserted == 1
