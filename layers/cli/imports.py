@@ -1,0 +1,162 @@
+"""The ``tongcheng import`` command: bring an existing inventory into a layer of a workspace."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from layers.cli.console import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, Commands, progress_bar
+
+if TYPE_CHECKING:
+    from layers.imports.importer import ImportPlan
+    from layers.imports.mapping import Mapping
+    from layers.imports.sources import Source
+    from layers.schema.definitions import LayerDefinition
+
+__all__ = ["add_commands"]
+
+#: Problems printed on the console; the report (--report) lists them all.
+SHOWN_PROBLEMS = 20
+
+_EPILOG = (
+    "exit codes: 0 every row imported (or, with --dry-run, every row passes); 3 with --skip-invalid, rows "
+    "that break the layer's rules were left out (listed); 1 rows break the rules and nothing was written, "
+    "or an error (one line).")
+
+
+def add_commands(commands: Commands) -> None:
+    """Add the import command to the ``tongcheng`` argument parser's subparsers."""
+    p = commands.add_parser(
+        "import", help="import an existing inventory (Shapefile, GeoJSON, GeoPackage, FlatGeobuf, CSV, XLSX)",
+        description="Import the features of SOURCE into a layer of the workspace TARGET. Every row is checked "
+                    "first (the layer's types, ranges, code lists, required fields; empty, invalid or "
+                    "out-of-area geometries): nothing is written unless every row passes, or with "
+                    "--skip-invalid the rows that pass. Rows whose key (the mapping's key field) matches a "
+                    "feature update it; the others become new features. One transaction. Without --mapping, "
+                    "columns are matched to fields by their names and labels (--suggest-mapping shows how).",
+        epilog=_EPILOG)
+    p.add_argument("source", metavar="SOURCE", help="vector file (.shp .geojson .gpkg .fgb ...) or table "
+                                                     "(.csv .xlsx) with coordinate columns")
+    p.add_argument("target", metavar="TARGET", nargs="?", help="the workspace to import into")
+    p.add_argument("--layer", required=True, help="the layer to import into, e.g. toilets")
+    p.add_argument("--mapping", metavar="MAP.toml",
+                   help="the mapping file (with --suggest-mapping: the file to write)")
+    p.add_argument("--suggest-mapping", action="store_true",
+                   help="write a first mapping from the column names and the layer's labels (to --mapping "
+                        "or standard output) instead of importing")
+    p.add_argument("--dry-run", action="store_true", help="check every row, write nothing")
+    p.add_argument("--report", metavar="REPORT.csv|json", help="write every problem of every row to this file")
+    p.add_argument("--skip-invalid", action="store_true", help="import the rows that pass, leave out the others")
+    p.add_argument("--encoding", help="text encoding of the source (default: its .cpg, else detected: "
+                                      "UTF-8 or GB18030/GBK)")
+    p.add_argument("--source-crs", metavar="CRS",
+                   help="CRS of the source's coordinates: EPSG:n (EPSG:4326 WGS84, EPSG:4490 CGCS2000, a "
+                        "Gauss-Krueger zone), gcj02 (AMap, Tencent) or bd09 (Baidu); default: the mapping's, "
+                        "else the file's own")
+    p.set_defaults(run=cmd_import)
+
+
+def _error(message: str) -> Exception:
+    from layers.errors import TongchengError
+
+    return TongchengError(message)
+
+
+def _read(args: argparse.Namespace, mapping: Mapping | None) -> Source:
+    from layers.imports.sources import open_source
+
+    return open_source(args.source, encoding=args.encoding or (mapping.encoding if mapping else None),
+                       sheet=mapping.sheet if mapping else None,
+                       layer=mapping.source_layer if mapping else None)
+
+
+def _definition(args: argparse.Namespace) -> LayerDefinition:
+    from layers.schema.definitions import load_definitions
+
+    definitions = load_definitions()
+    if args.target:
+        from layers.workspace.store import Workspace
+
+        with Workspace.open(args.target) as workspace:
+            return workspace.layer(args.layer)
+    if args.layer not in definitions:
+        raise _error(f"no layer {args.layer!r} (layers: {', '.join(definitions)})")
+    return definitions[args.layer]
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    if args.suggest_mapping:
+        return _suggest(args)
+    if not args.target:
+        raise _error("import: give the workspace to import into (TARGET)")
+    if Path(args.target).suffix.lower() == ".gpkg":
+        raise _error(f"{args.target}: importing into a master is not yet supported; import into a workspace "
+                     "checked out from it, then apply its changes")
+    from layers.imports.importer import apply_import, plan_import, write_report
+    from layers.imports.mapping import load_mapping, parse_mapping, suggest_mapping
+    from layers.workspace.store import Workspace
+
+    mapping = load_mapping(args.mapping) if args.mapping else None
+    source = _read(args, mapping)
+    with Workspace.open(args.target) as workspace:
+        definition = workspace.layer(args.layer)
+        if mapping is None:
+            import tomllib
+
+            mapping = parse_mapping(tomllib.loads(suggest_mapping(source, definition)),
+                                    "the mapping made from the column names (--suggest-mapping shows it)")
+        with progress_bar(len(source.rows), "checking") as advance:
+            plan = plan_import(workspace, args.layer, source, mapping, source_crs=args.source_crs,
+                               progress=advance)
+        for note in plan.notes:
+            print(f"note: {note}")
+        _print_plan(plan)
+        result = None
+        failed = bool(plan.problems) and not args.skip_invalid
+        if not args.dry_run and not failed:
+            with progress_bar(len(plan.rows), "import") as advance:
+                result = apply_import(workspace, plan, skip_invalid=args.skip_invalid, progress=advance)
+        if args.report:
+            write_report(plan, args.report, result)
+            print(f"report: {args.report}")
+    if result is not None:
+        print(f"imported into {args.layer}: {result.inserted} new, {result.updated} updated, "
+              f"{result.unchanged} unchanged" + (f", {result.skipped} rows left out" if result.skipped else ""))
+    elif args.dry_run:
+        print("dry run: nothing was written")
+    if failed:
+        print(f"tongcheng: error: {len(plan.invalid_rows)} of {plan.total} rows break the rules of {args.layer}: "
+              "nothing was written (fix them, or --skip-invalid imports the others)", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_SKIPPED if plan.problems else EXIT_OK
+
+
+def _print_plan(plan: ImportPlan) -> None:
+    print(f"{plan.source.name} -> {plan.layer} (source CRS {plan.source_crs}): {plan.total} rows, "
+          f"{len(plan.rows)} pass ({plan.new} new, {plan.matched} matching a feature), "
+          f"{len(plan.invalid_rows)} break a rule")
+    for problem in plan.problems[:SHOWN_PROBLEMS]:
+        column = f" [{problem.column}]" if problem.column else ""
+        value = f" {problem.value!r}" if problem.value is not None else ""
+        print(f"  row {problem.row}: {problem.field}{column}{value}: {problem.message}")
+    if len(plan.problems) > SHOWN_PROBLEMS:
+        print(f"  ... and {len(plan.problems) - SHOWN_PROBLEMS} more problems (--report FILE lists them all)")
+
+
+def _suggest(args: argparse.Namespace) -> int:
+    from layers.imports.mapping import suggest_mapping
+
+    definition = _definition(args)
+    source = _read(args, None)
+    text = suggest_mapping(source, definition)
+    if args.mapping:
+        path = Path(args.mapping)
+        if path.exists():
+            raise _error(f"{path}: exists; the suggested mapping is not written over it")
+        path.write_text(text, encoding="utf-8")
+        print(f"mapping written: {path} (edit it, then import with --mapping {path} --dry-run)")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
