@@ -432,9 +432,7 @@ class GpsMenu(QObject):
         writes it like any other edit.
         """
         from desktop import paths
-        from layers.errors import FeatureNotFoundError
-        from layers.gps.matching import ApplySummary
-        from layers.workspace.identity import new_uuid
+        from layers.gps.matching import plan_matches
 
         from .commands import AddFeatureCommand, ChangeAttributesCommand, GroupCommand, MoveFeatureCommand
 
@@ -443,7 +441,6 @@ class GpsMenu(QObject):
             return None
         definition = window.workspace.layer(layer)
         name_field = definition.label_field or ("name" if "name" in definition.known_names else None)
-        links = {"facility_layer", "facility_uuid"} <= window.workspace.layer(GPS_LAYERS[1]).known_names
         to_create = [m for m in matches if m.facility_uuid is None] if create_unmatched else []
         values: dict = {}
         if to_create:
@@ -454,48 +451,27 @@ class GpsMenu(QObject):
             if answer is None:
                 return None
             values = {k: v for k, v in answer.items() if v not in (None, "")}
-        summary = ApplySummary()
+        # The core decides what applying the rows does; the editor makes it one undoable command.
         command = GroupCommand(_tr("Match %n waypoint(s) to %s", "", len(matches)) % layer_title(window, layer))
         moved_fids: list[int] = []
         created_fids: list[int] = []
         try:
-            for m in matches:
-                waypoint = window.workspace.find(GPS_LAYERS[1], m.waypoint_uuid)
-                if m.facility_uuid is not None:
-                    facility = window.workspace.find(layer, m.facility_uuid)
-                    if facility.geometry.equals_exact(waypoint.geometry, 0):
-                        summary.unchanged += 1
-                    else:
-                        command.add(MoveFeatureCommand(window.edits, layer, facility.fid, waypoint.geometry))
-                        summary.moved.append(facility.uuid)
-                        moved_fids.append(facility.fid)
-                    uuid = facility.uuid
-                elif not create_unmatched:
-                    summary.unmatched += 1
-                    continue
-                else:
-                    linked = waypoint.attributes.get("facility_uuid") if links else None
-                    if linked and waypoint.attributes.get("facility_layer") == layer:
-                        try:
-                            window.workspace.find(layer, linked)
-                            summary.already_created += 1
-                            continue
-                        except FeatureNotFoundError:
-                            pass
-                    attributes = dict(values)
-                    if name_field and not attributes.get(name_field):
-                        attributes[name_field] = m.waypoint_name or waypoint.attributes.get("name")
-                    uuid = new_uuid()
-                    add = command.add(AddFeatureCommand(window.edits, layer, attributes, waypoint.geometry, uuid=uuid))
-                    summary.created.append(uuid)
-                    created_fids.append(add.fid)
-                if links:
-                    command.add(ChangeAttributesCommand(window.edits, GPS_LAYERS[1], waypoint.fid,
-                                                        {"facility_layer": layer, "facility_uuid": uuid}))
+            plan = plan_matches(window.workspace, matches, layer=layer, create_unmatched=create_unmatched,
+                                values=values)
+            for fid, _uuid, geometry in plan.moves:
+                command.add(MoveFeatureCommand(window.edits, layer, fid, geometry))
+                moved_fids.append(fid)
+            for uuid, attributes, geometry, _line in plan.creates:
+                add = command.add(AddFeatureCommand(window.edits, layer, attributes, geometry, uuid=uuid))
+                created_fids.append(add.fid)
+            for waypoint_fid, uuid in plan.links:
+                command.add(ChangeAttributesCommand(window.edits, GPS_LAYERS[1], waypoint_fid,
+                                                    {"facility_layer": layer, "facility_uuid": uuid}))
         except TongchengError as exc:
             command.revert()
             show_failure(window.prompts, _tr("Apply matches"), exc, _tr("Nothing was changed.\n\n%s") % exc)
             return None
+        summary = plan.summary
         if not command.parts:
             window.statusBar().showMessage(_tr("The facilities are already at their waypoints"), 6000)
             return summary

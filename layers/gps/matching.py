@@ -34,6 +34,7 @@ from layers.errors import FeatureNotFoundError, TongchengError, ValidationError
 from layers.gps.clean import utm_epsg
 from layers.gps.importer import WAYPOINTS_LAYER
 from layers.sqlite.spatialite import point_blob_coordinates
+from layers.workspace.identity import new_uuid
 
 if TYPE_CHECKING:
     from layers.schema.definitions import LayerDefinition
@@ -45,6 +46,8 @@ __all__ = [
     "match_waypoints",
     "write_review",
     "read_review",
+    "MatchPlan",
+    "plan_matches",
     "apply_matches",
     "REVIEW_COLUMNS",
     "parse_assignments",
@@ -297,6 +300,116 @@ def _check_creation(definition: LayerDefinition, values: Mapping[str, Any], name
                              f"which have no default: give {' '.join(hints)}")
 
 
+@dataclass
+class MatchPlan:
+    """The edits that applying reviewed matches makes, decided once for every caller.
+
+    :func:`apply_matches` writes them to the workspace; the editor turns them
+    into one undoable command. Geometries are the waypoints' (workspace CRS).
+    """
+
+    layer: str
+    moves: list[tuple[int, str, Any]] = field(default_factory=list)       # (facility fid, uuid, geometry)
+    creates: list[tuple[str, dict[str, Any], Any, int | None]] = field(default_factory=list)
+    """(new uuid, attributes, geometry, CSV line) of each facility to create."""
+    links: list[tuple[int, str]] = field(default_factory=list)            # (waypoint fid, facility uuid)
+    summary: ApplySummary = field(default_factory=ApplySummary)
+
+
+def plan_matches(
+    workspace: Workspace,
+    matches: Sequence[Match],
+    *,
+    layer: str | None = None,
+    create_unmatched: bool = False,
+    values: Mapping[str, Any] | None = None,
+    where: str = "review list",
+) -> MatchPlan:
+    """Decide what applying reviewed matches does, reading the workspace and writing nothing.
+
+    Matched facilities move onto their waypoints (unless already there);
+    with ``create_unmatched`` a facility is made for each unmatched waypoint
+    (unless the waypoint's facility exists already), with ``values``, named
+    by ``values`` or else after the row's ``waypoint_name`` (else the
+    waypoint's name); each waypoint is linked to its facility where the
+    waypoint layer has the link fields. Parameters and errors as
+    :func:`apply_matches`.
+    """
+    values = dict(values or {})
+    layers = {m.layer for m in matches if m.layer}
+    if layer is None:
+        if len(layers) > 1:
+            raise TongchengError(f"{where}: rows of several layers ({', '.join(sorted(layers))}): give --layer")
+        if not layers:
+            raise TongchengError(f"{where}: no layer column: give --layer")
+        layer = layers.pop()
+    elif layers - {layer}:
+        raise TongchengError(f"{where}: rows are for {', '.join(sorted(layers))}, not {layer}")
+    definition = _facility_layer(workspace, layer)
+    name_field = _label_field(definition)
+    links = {"facility_layer", "facility_uuid"} <= workspace.layer(WAYPOINTS_LAYER).known_names
+
+    if create_unmatched and any(m.facility_uuid is None for m in matches):
+        _check_creation(definition, values, name_field)
+
+    seen_waypoints: dict[str, int | None] = {}
+    seen_facilities: dict[str, int | None] = {}
+    for m in matches:
+        for seen, key, what in ((seen_waypoints, m.waypoint_uuid, "waypoint"),
+                                (seen_facilities, m.facility_uuid, "facility")):
+            if key is None:
+                continue
+            if key in seen:
+                raise TongchengError(f"{where}, line {m.line}: {what} {key} is also on line {seen[key]}: "
+                                     "keep one of the two rows")
+            seen[key] = m.line
+
+    plan = MatchPlan(layer)
+    summary = plan.summary
+    for m in matches:
+        place = f"{where}, line {m.line}" if m.line else where
+        try:
+            waypoint = workspace.find(WAYPOINTS_LAYER, m.waypoint_uuid)
+        except FeatureNotFoundError:
+            raise TongchengError(f"{place}: no waypoint {m.waypoint_uuid} in the workspace") from None
+        if m.facility_uuid is not None:
+            try:
+                facility = workspace.find(layer, m.facility_uuid)
+            except FeatureNotFoundError:
+                raise TongchengError(f"{place}: no facility {m.facility_uuid} in {layer}") from None
+            if facility.geometry.equals_exact(waypoint.geometry, 0):
+                summary.unchanged += 1
+            else:
+                plan.moves.append((facility.fid, facility.uuid, waypoint.geometry))
+                summary.moved.append(facility.uuid)
+            uuid = facility.uuid
+        elif not create_unmatched:
+            summary.unmatched += 1
+            continue
+        else:
+            linked = waypoint.attributes.get("facility_uuid") if links else None
+            if linked and waypoint.attributes.get("facility_layer") == layer and _exists(workspace, layer, linked):
+                summary.already_created += 1
+                continue
+            attributes = dict(values)
+            if name_field and not attributes.get(name_field):
+                attributes[name_field] = m.waypoint_name or waypoint.attributes.get("name")
+            uuid = new_uuid()
+            plan.creates.append((uuid, attributes, waypoint.geometry, m.line))
+            summary.created.append(uuid)
+        if links:
+            plan.links.append((waypoint.fid, uuid))
+    return plan
+
+
+def _exists(workspace: Workspace, layer: str, uuid: str) -> bool:
+    try:
+        workspace.find(layer, uuid)
+    except FeatureNotFoundError:
+        return False
+    return True
+
+
 def apply_matches(
     workspace: Workspace,
     matches: Sequence[Match],
@@ -331,79 +444,22 @@ def apply_matches(
         Naming the CSV line: unknown waypoint or facility, a facility or a
         waypoint in two rows, a value missing or invalid. Nothing is written.
     """
-    values = dict(values or {})
-    layers = {m.layer for m in matches if m.layer}
-    if layer is None:
-        if len(layers) > 1:
-            raise TongchengError(f"{where}: rows of several layers ({', '.join(sorted(layers))}): give --layer")
-        if not layers:
-            raise TongchengError(f"{where}: no layer column: give --layer")
-        layer = layers.pop()
-    elif layers - {layer}:
-        raise TongchengError(f"{where}: rows are for {', '.join(sorted(layers))}, not {layer}")
-    definition = _facility_layer(workspace, layer)
-    name_field = _label_field(definition)
-    waypoint_fields = workspace.layer(WAYPOINTS_LAYER).known_names
-    links = {"facility_layer", "facility_uuid"} <= waypoint_fields
-
-    to_create = [m for m in matches if m.facility_uuid is None]
-    if create_unmatched and to_create:
-        _check_creation(definition, values, name_field)
-
-    seen_waypoints: dict[str, int | None] = {}
-    seen_facilities: dict[str, int | None] = {}
-    for m in matches:
-        for seen, key, what in ((seen_waypoints, m.waypoint_uuid, "waypoint"),
-                                (seen_facilities, m.facility_uuid, "facility")):
-            if key is None:
-                continue
-            if key in seen:
-                raise TongchengError(f"{where}, line {m.line}: {what} {key} is also on line {seen[key]}: "
-                                     "keep one of the two rows")
-            seen[key] = m.line
-
-    summary = ApplySummary()
+    plan = plan_matches(workspace, matches, layer=layer, create_unmatched=create_unmatched, values=values,
+                        where=where)
     with workspace.session():
-        for m in matches:
-            place = f"{where}, line {m.line}" if m.line else where
+        for fid, _uuid, geometry in plan.moves:
+            workspace.update(plan.layer, fid, geometry=geometry)
+        for uuid, attributes, geometry, line in plan.creates:
             try:
-                waypoint = workspace.find(WAYPOINTS_LAYER, m.waypoint_uuid)
-            except FeatureNotFoundError:
-                raise TongchengError(f"{place}: no waypoint {m.waypoint_uuid} in the workspace") from None
-            try:
-                if m.facility_uuid is not None:
-                    try:
-                        facility = workspace.find(layer, m.facility_uuid)
-                    except FeatureNotFoundError:
-                        raise TongchengError(f"{place}: no facility {m.facility_uuid} in {layer}") from None
-                    if facility.geometry.equals_exact(waypoint.geometry, 0):
-                        summary.unchanged += 1
-                    else:
-                        workspace.update(layer, facility.fid, geometry=waypoint.geometry)
-                        summary.moved.append(facility.uuid)
-                    uuid = facility.uuid
-                elif not create_unmatched:
-                    summary.unmatched += 1
-                    continue
-                else:
-                    linked = waypoint.attributes.get("facility_uuid") if links else None
-                    if linked and waypoint.attributes.get("facility_layer") == layer and workspace.connection.execute(
-                            f"SELECT 1 FROM {layer} WHERE uuid = ?", (linked,)).fetchone():
-                        summary.already_created += 1
-                        continue
-                    attributes = dict(values)
-                    if name_field and name_field not in attributes:
-                        attributes[name_field] = m.waypoint_name or waypoint.attributes.get("name")
-                    created = workspace.insert(layer, attributes, waypoint.geometry)
-                    summary.created.append(created.uuid)
-                    uuid = created.uuid
-                if links:
-                    workspace.update(WAYPOINTS_LAYER, waypoint.fid,
-                                     attributes={"facility_layer": layer, "facility_uuid": uuid})
+                workspace.insert(plan.layer, attributes, geometry, uuid=uuid)
             except ValidationError as exc:
+                place = f"{where}, line {line}" if line else where
                 raise ValidationError(f"{place}: {exc}", layer=exc.layer, field=exc.field, value=exc.value,
                                       rule=exc.rule) from None
-    return summary
+        for waypoint_fid, uuid in plan.links:
+            workspace.update(WAYPOINTS_LAYER, waypoint_fid, attributes={"facility_layer": plan.layer,
+                                                                      "facility_uuid": uuid})
+    return plan.summary
 
 
 def _cell(row: dict[str, str | None], key: str) -> str | None:
