@@ -60,6 +60,8 @@ from layers.gps.monitor import CancelCheck, Progress, cancel_callback
 from layers.gps.records import MAX_MESSAGES, Segment, Waypoint
 from layers.gps.timeparse import parse_tz
 from layers.log import logger
+from layers.sqlite.spatialite import multilinestring_blob_pieces, multilinestring_blob_size
+from layers.workspace.bulk import BIG_BLOB_BYTES, insert_streamed
 
 if TYPE_CHECKING:
     from layers.workspace.store import Workspace
@@ -596,7 +598,7 @@ class _Importer:
             if x.min() == x.max() and y.min() == y.max():
                 stationary.append(self._stationary_feature(track, segment, float(x[0]), float(y[0]), summary))
                 continue
-            parts.append(shapely.linestrings(x, y))
+            parts.append((x, y))
             del x, y
             length += float(_GEOD.line_length(segment.lon, segment.lat))
             points += len(segment)
@@ -611,8 +613,6 @@ class _Importer:
                 summary.note(f"{summary.path}, {what} has no segment with a line "
                              f"({n_read} point{'' if n_read == 1 else 's'}): not stored")
             return stationary
-        geometry = shapely.multilinestrings(parts)
-        del parts
         extras: dict[str, Any] = {key: value for key, value in track.extras.items()}
         if point_values:
             extras["point_values"] = point_values
@@ -641,11 +641,21 @@ class _Importer:
         elif track.device:
             extras["device"] = track.device
             attributes["extras"] = extras
-        # Handed over, not shared: insert_many lets go of the geometry once its blob is built,
-        # before SQLite writes it (a million points are then held once, not twice).
-        row: list[_Row] = [(attributes, geometry)]
-        del geometry
-        self.ws.insert_many(TRACKS_LAYER, _handed_over(row))
+        size = multilinestring_blob_size([len(x) for x, _ in parts])
+        if size >= BIG_BLOB_BYTES:
+            # A long track: its blob is written straight from the lines' coordinates, piece by piece,
+            # into the row (neither the whole-track geometry nor its blob is ever built); each line's
+            # coordinates go once written. Byte for byte the blob insert_many would store.
+            insert_streamed(self.ws, TRACKS_LAYER, attributes, size,
+                            multilinestring_blob_pieces(parts, self.ws.srid))
+        else:
+            geometry = shapely.multilinestrings([shapely.linestrings(x, y) for x, y in parts])
+            parts.clear()
+            # Handed over, not shared: insert_many lets go of the geometry once its blob is built.
+            row: list[_Row] = [(attributes, geometry)]
+            del geometry
+            self.ws.insert_many(TRACKS_LAYER, _handed_over(row))
+        del parts
         summary.points += points
         return stationary
 
