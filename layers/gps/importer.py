@@ -75,6 +75,7 @@ TRACKS_LAYER = "gps_tracks"
 WAYPOINTS_LAYER = "gps_waypoints"
 _WAYPOINT_BATCH = 10_000
 _HASH_CHUNK = 1 << 20
+_TRANSFORM_CHUNK = 1 << 16
 _GEOD = pyproj.Geod(ellps="WGS84")
 #: Degrees added on every side of a CRS's area of use before a point counts as outside it
 #: (Gauss-Krueger zones are still accurate a little beyond their 3 or 6 degrees).
@@ -548,6 +549,22 @@ class _Importer:
                      "skipped")
         return segment.take(keep)
 
+    def _transformable_in_place(self, lon: np.ndarray, lat: np.ndarray) -> bool:
+        """Whether every point transforms to a finite x, y and the columns can take the result in place.
+
+        Checked on a small scratch copy, 64K points at a time (a second transform, about 0.2 s
+        a million points): the columns are overwritten only when nothing would be skipped,
+        so a point that cannot be transformed is still reported with its own lon/lat.
+        """
+        if not all(isinstance(a, np.ndarray) and a.dtype == np.float64 and a.flags.c_contiguous
+                   and a.flags.writeable for a in (lon, lat)) or np.shares_memory(lon, lat):
+            return False
+        for start in range(0, len(lon), _TRANSFORM_CHUNK):
+            x, y = self.transformer.transform(lon[start:start + _TRANSFORM_CHUNK], lat[start:start + _TRANSFORM_CHUNK])
+            if not (np.isfinite(x).all() and np.isfinite(y).all()):
+                return False
+        return True
+
     def _store_track(self, track: Track, summary: FileSummary) -> list[_Row]:
         """Insert one track or route; returns the waypoint rows of its stationary sessions."""
         n_segments = len(track.segments)
@@ -572,11 +589,13 @@ class _Importer:
         segment = None
         for index in range(n_segments):
             segment, segments[index] = segments[index], None
-            times = segment.time[np.isfinite(segment.time)]
-            if len(times):
-                start = float(times.min()) if start != start else min(start, float(times.min()))
-                end = float(times.max()) if end != end else max(end, float(times.max()))
-            del times
+            timed = np.isfinite(segment.time)  # min and max over these, without copying the times out
+            if timed.any():
+                first = float(np.min(segment.time, where=timed, initial=math.inf))
+                last = float(np.max(segment.time, where=timed, initial=-math.inf))
+                start = first if start != start else min(start, first)
+                end = last if end != end else max(end, last)
+            del timed
             inside = self._inside(segment.lon, segment.lat)
             if inside is not None:
                 segment = self._skip_points(summary, segment, inside, "outside_area", what,
@@ -585,22 +604,32 @@ class _Importer:
             if len(segment) < 2:
                 lineless += 1
                 continue
-            x, y = self.transformer.transform(segment.lon, segment.lat)
-            finite = np.isfinite(x) & np.isfinite(y)
-            if not finite.all():
-                segment = self._skip_points(summary, segment, finite, "not_transformable", what,
-                                            f"cannot be transformed to {self.ws.crs}")
-                x, y = x[finite], y[finite]
-                if len(segment) < 2:
-                    lineless += 1
-                    continue
-            del finite
+            segment_length: float | None = None
+            if self._transformable_in_place(segment.lon, segment.lat):
+                # Every point transforms: the columns become x and y where they are (no second
+                # copy of a long segment), its length measured from lon/lat first.
+                segment_length = float(_GEOD.line_length(segment.lon, segment.lat))
+                x, y = segment.lon, segment.lat
+                self.transformer.transform(x, y, inplace=True)  # segment.lon, segment.lat now hold x, y
+            else:
+                x, y = self.transformer.transform(segment.lon, segment.lat)
+                finite = np.isfinite(x) & np.isfinite(y)
+                if not finite.all():
+                    segment = self._skip_points(summary, segment, finite, "not_transformable", what,
+                                                f"cannot be transformed to {self.ws.crs}")
+                    x, y = x[finite], y[finite]
+                    if len(segment) < 2:
+                        lineless += 1
+                        continue
+                del finite
             if x.min() == x.max() and y.min() == y.max():
                 stationary.append(self._stationary_feature(track, segment, float(x[0]), float(y[0]), summary))
                 continue
             parts.append((x, y))
             del x, y
-            length += float(_GEOD.line_length(segment.lon, segment.lat))
+            if segment_length is None:
+                segment_length = float(_GEOD.line_length(segment.lon, segment.lat))
+            length += segment_length
             points += len(segment)
         del segment, segments
         summary.lineless_segments += lineless

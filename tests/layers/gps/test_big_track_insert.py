@@ -95,6 +95,9 @@ def test_a_long_imported_track_is_stored_as_insert_many_stores_it(tmp_path):
                          f"<ele>{20 + i % 7}</ele><time>{t:%Y-%m-%dT%H:%M:%SZ}</time></trkpt>")
         lines.append("</trkseg>")
     lines.append("</trk></gpx>")
+    coordinates = [[(float(v.split('lon="')[1].split('"')[0]), float(v.split('lat="')[1].split('"')[0]))
+                    for v in lines if v.startswith("<trkpt")]]
+    lonlat = np.array(coordinates[0])
     path = tmp_path / "long.gpx"
     path.write_text("\n".join(lines))
     with Workspace.create(tmp_path / "ws.sqlite", crs="EPSG:4547") as ws:
@@ -118,4 +121,14 @@ def test_a_long_imported_track_is_stored_as_insert_many_stores_it(tmp_path):
                                            "WHERE pkid = -1").fetchone()
         c.execute("DELETE FROM idx_gps_tracks_geom WHERE pkid = -1")
         assert ws.pending_changes()["gps_tracks"]["insert"] == 1
+        # the coordinates are pyproj's of every point (transformed in place), the length the geodesic one
+        import pyproj
+
+        transformer = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:4547", always_xy=True)
+        geod = pyproj.Geod(ellps="WGS84")
+        halves = [lonlat[: n // 2], lonlat[n // 2:]]
+        expected_xy = np.vstack([np.column_stack(transformer.transform(h[:, 0], h[:, 1])) for h in halves])
+        assert np.array_equal(shapely.get_coordinates(geometry), expected_xy)
+        (length,) = c.execute("SELECT length_m FROM gps_tracks").fetchone()
+        assert length == round(sum(float(geod.line_length(h[:, 0], h[:, 1])) for h in halves), 3)
         assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)
