@@ -608,7 +608,7 @@ class _Importer:
             if self._transformable_in_place(segment.lon, segment.lat):
                 # Every point transforms: the columns become x and y where they are (no second
                 # copy of a long segment), its length measured from lon/lat first.
-                segment_length = float(_GEOD.line_length(segment.lon, segment.lat))
+                segment_length = _line_length(segment.lon, segment.lat)
                 x, y = segment.lon, segment.lat
                 self.transformer.transform(x, y, inplace=True)  # segment.lon, segment.lat now hold x, y
             else:
@@ -628,7 +628,7 @@ class _Importer:
             parts.append((x, y))
             del x, y
             if segment_length is None:
-                segment_length = float(_GEOD.line_length(segment.lon, segment.lat))
+                segment_length = _line_length(segment.lon, segment.lat)
             length += segment_length
             points += len(segment)
         del segment, segments
@@ -749,6 +749,24 @@ class _Importer:
             "extras": dict(waypoint.extras) or None,
         }
         return attributes, shapely.Point(x, y)
+
+
+def _line_length(lon: np.ndarray, lat: np.ndarray) -> float:
+    """``float(_GEOD.line_length(lon, lat))``, exactly, without pyproj copying whole columns.
+
+    pyproj copies both columns into scratch buffers (16 MB a million points) and sums the
+    edges' lengths one after the other; a long line is measured here 64K edges at a time and
+    the edges summed in the same order, so the total is the same float.
+    """
+    n = len(lon)
+    if n <= _TRANSFORM_CHUNK + 1:
+        return float(_GEOD.line_length(lon, lat))
+    total = 0.0
+    for start in range(0, n - 1, _TRANSFORM_CHUNK):
+        stop = min(start + _TRANSFORM_CHUNK + 1, n)
+        for edge in _GEOD.line_lengths(lon[start:stop], lat[start:stop]).tolist():
+            total += edge
+    return total
 
 
 def _handed_over(rows: list[_Row]) -> Iterator[_Row]:

@@ -101,7 +101,9 @@ def test_a_long_imported_track_is_stored_as_insert_many_stores_it(tmp_path):
     path = tmp_path / "long.gpx"
     path.write_text("\n".join(lines))
     with Workspace.create(tmp_path / "ws.sqlite", crs="EPSG:4547") as ws:
+        cache = ws.connection.execute("PRAGMA cache_size").fetchone()
         summary = import_gps(ws, [path])
+        assert ws.connection.execute("PRAGMA cache_size").fetchone() == cache  # (smaller while the blob is written)
         assert summary.files[0].points == n
         c = ws.connection
         fid, blob, count = c.execute("SELECT fid, geom, point_count FROM gps_tracks").fetchone()
