@@ -60,6 +60,8 @@ from layers.gps.monitor import CancelCheck, Progress, cancel_callback
 from layers.gps.records import MAX_MESSAGES, Segment, Waypoint
 from layers.gps.timeparse import parse_tz
 from layers.log import logger
+from layers.sqlite.spatialite import multilinestring_blob_pieces, multilinestring_blob_size
+from layers.workspace.bulk import BIG_BLOB_BYTES, insert_streamed
 
 if TYPE_CHECKING:
     from layers.workspace.store import Workspace
@@ -73,6 +75,7 @@ TRACKS_LAYER = "gps_tracks"
 WAYPOINTS_LAYER = "gps_waypoints"
 _WAYPOINT_BATCH = 10_000
 _HASH_CHUNK = 1 << 20
+_TRANSFORM_CHUNK = 1 << 16
 _GEOD = pyproj.Geod(ellps="WGS84")
 #: Degrees added on every side of a CRS's area of use before a point counts as outside it
 #: (Gauss-Krueger zones are still accurate a little beyond their 3 or 6 degrees).
@@ -546,6 +549,22 @@ class _Importer:
                      "skipped")
         return segment.take(keep)
 
+    def _transformable_in_place(self, lon: np.ndarray, lat: np.ndarray) -> bool:
+        """Whether every point transforms to a finite x, y and the columns can take the result in place.
+
+        Checked on a small scratch copy, 64K points at a time (a second transform, about 0.2 s
+        a million points): the columns are overwritten only when nothing would be skipped,
+        so a point that cannot be transformed is still reported with its own lon/lat.
+        """
+        if not all(isinstance(a, np.ndarray) and a.dtype == np.float64 and a.flags.c_contiguous
+                   and a.flags.writeable for a in (lon, lat)) or np.shares_memory(lon, lat):
+            return False
+        for start in range(0, len(lon), _TRANSFORM_CHUNK):
+            x, y = self.transformer.transform(lon[start:start + _TRANSFORM_CHUNK], lat[start:start + _TRANSFORM_CHUNK])
+            if not (np.isfinite(x).all() and np.isfinite(y).all()):
+                return False
+        return True
+
     def _store_track(self, track: Track, summary: FileSummary) -> list[_Row]:
         """Insert one track or route; returns the waypoint rows of its stationary sessions."""
         n_segments = len(track.segments)
@@ -570,11 +589,13 @@ class _Importer:
         segment = None
         for index in range(n_segments):
             segment, segments[index] = segments[index], None
-            times = segment.time[np.isfinite(segment.time)]
-            if len(times):
-                start = float(times.min()) if start != start else min(start, float(times.min()))
-                end = float(times.max()) if end != end else max(end, float(times.max()))
-            del times
+            timed = np.isfinite(segment.time)  # min and max over these, without copying the times out
+            if timed.any():
+                first = float(np.min(segment.time, where=timed, initial=math.inf))
+                last = float(np.max(segment.time, where=timed, initial=-math.inf))
+                start = first if start != start else min(start, first)
+                end = last if end != end else max(end, last)
+            del timed
             inside = self._inside(segment.lon, segment.lat)
             if inside is not None:
                 segment = self._skip_points(summary, segment, inside, "outside_area", what,
@@ -583,22 +604,32 @@ class _Importer:
             if len(segment) < 2:
                 lineless += 1
                 continue
-            x, y = self.transformer.transform(segment.lon, segment.lat)
-            finite = np.isfinite(x) & np.isfinite(y)
-            if not finite.all():
-                segment = self._skip_points(summary, segment, finite, "not_transformable", what,
-                                            f"cannot be transformed to {self.ws.crs}")
-                x, y = x[finite], y[finite]
-                if len(segment) < 2:
-                    lineless += 1
-                    continue
-            del finite
+            segment_length: float | None = None
+            if self._transformable_in_place(segment.lon, segment.lat):
+                # Every point transforms: the columns become x and y where they are (no second
+                # copy of a long segment), its length measured from lon/lat first.
+                segment_length = _line_length(segment.lon, segment.lat)
+                x, y = segment.lon, segment.lat
+                self.transformer.transform(x, y, inplace=True)  # segment.lon, segment.lat now hold x, y
+            else:
+                x, y = self.transformer.transform(segment.lon, segment.lat)
+                finite = np.isfinite(x) & np.isfinite(y)
+                if not finite.all():
+                    segment = self._skip_points(summary, segment, finite, "not_transformable", what,
+                                                f"cannot be transformed to {self.ws.crs}")
+                    x, y = x[finite], y[finite]
+                    if len(segment) < 2:
+                        lineless += 1
+                        continue
+                del finite
             if x.min() == x.max() and y.min() == y.max():
                 stationary.append(self._stationary_feature(track, segment, float(x[0]), float(y[0]), summary))
                 continue
-            parts.append(shapely.linestrings(x, y))
+            parts.append((x, y))
             del x, y
-            length += float(_GEOD.line_length(segment.lon, segment.lat))
+            if segment_length is None:
+                segment_length = _line_length(segment.lon, segment.lat)
+            length += segment_length
             points += len(segment)
         del segment, segments
         summary.lineless_segments += lineless
@@ -611,8 +642,6 @@ class _Importer:
                 summary.note(f"{summary.path}, {what} has no segment with a line "
                              f"({n_read} point{'' if n_read == 1 else 's'}): not stored")
             return stationary
-        geometry = shapely.multilinestrings(parts)
-        del parts
         extras: dict[str, Any] = {key: value for key, value in track.extras.items()}
         if point_values:
             extras["point_values"] = point_values
@@ -641,11 +670,21 @@ class _Importer:
         elif track.device:
             extras["device"] = track.device
             attributes["extras"] = extras
-        # Handed over, not shared: insert_many lets go of the geometry once its blob is built,
-        # before SQLite writes it (a million points are then held once, not twice).
-        row: list[_Row] = [(attributes, geometry)]
-        del geometry
-        self.ws.insert_many(TRACKS_LAYER, _handed_over(row))
+        size = multilinestring_blob_size([len(x) for x, _ in parts])
+        if size >= BIG_BLOB_BYTES:
+            # A long track: its blob is written straight from the lines' coordinates, piece by piece,
+            # into the row (neither the whole-track geometry nor its blob is ever built); each line's
+            # coordinates go once written. Byte for byte the blob insert_many would store.
+            insert_streamed(self.ws, TRACKS_LAYER, attributes, size,
+                            multilinestring_blob_pieces(parts, self.ws.srid))
+        else:
+            geometry = shapely.multilinestrings([shapely.linestrings(x, y) for x, y in parts])
+            parts.clear()
+            # Handed over, not shared: insert_many lets go of the geometry once its blob is built.
+            row: list[_Row] = [(attributes, geometry)]
+            del geometry
+            self.ws.insert_many(TRACKS_LAYER, _handed_over(row))
+        del parts
         summary.points += points
         return stationary
 
@@ -710,6 +749,24 @@ class _Importer:
             "extras": dict(waypoint.extras) or None,
         }
         return attributes, shapely.Point(x, y)
+
+
+def _line_length(lon: np.ndarray, lat: np.ndarray) -> float:
+    """``float(_GEOD.line_length(lon, lat))``, exactly, without pyproj copying whole columns.
+
+    pyproj copies both columns into scratch buffers (16 MB a million points) and sums the
+    edges' lengths one after the other; a long line is measured here 64K edges at a time and
+    the edges summed in the same order, so the total is the same float.
+    """
+    n = len(lon)
+    if n <= _TRANSFORM_CHUNK + 1:
+        return float(_GEOD.line_length(lon, lat))
+    total = 0.0
+    for start in range(0, n - 1, _TRANSFORM_CHUNK):
+        stop = min(start + _TRANSFORM_CHUNK + 1, n)
+        for edge in _GEOD.line_lengths(lon[start:stop], lat[start:stop]).tolist():
+            total += edge
+    return total
 
 
 def _handed_over(rows: list[_Row]) -> Iterator[_Row]:

@@ -11,8 +11,9 @@ import os
 import sqlite3
 import struct
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import fiona  # noqa: F401  (must come before mod_spatialite: see below)
 import numpy as np
@@ -26,7 +27,7 @@ from layers.log import logger
 from layers.sqlite.locks import busy_timeout, set_busy_timeout
 
 __all__ = ["MMAP_BYTES", "connect", "spatialite_library", "point_blobs", "point_blob_coordinates", "geometry_blob",
-           "geometry_blobs"]
+           "geometry_blobs", "multilinestring_blob_size", "multilinestring_blob_pieces"]
 
 log = logger(__name__)
 
@@ -254,6 +255,54 @@ def geometry_blob(geometry: BaseGeometry, srid: int) -> bytearray:
 _WKB_CLASS = {0: 1, 1: 2, 3: 3, 4: 4, 5: 5, 6: 6}
 #: start, byte order, SRID, MBR, MBR end: the bytes before the geometry class.
 _HEADER_SIZE = 2 + 4 + 32 + 1
+
+
+def multilinestring_blob_size(counts: Sequence[int]) -> int:
+    """Bytes of the SpatiaLite blob of a 2D MultiLineString whose lines have ``counts`` vertices."""
+    return _HEADER_SIZE + 4 + 4 + sum(5 + 4 + 16 * int(n) for n in counts) + 1
+
+
+#: Vertices interleaved per piece by :func:`multilinestring_blob_pieces` (1 MB).
+_PIECE_VERTICES = 1 << 16
+
+
+def multilinestring_blob_pieces(parts: list[Any], srid: int) -> Iterator[bytes | memoryview]:
+    """The SpatiaLite blob of a 2D MultiLineString, piece by piece, from its lines' coordinate columns.
+
+    Byte for byte :func:`geometry_blob` of ``shapely.multilinestrings([shapely.linestrings(x, y) ...])``
+    (which is SpatiaLite's ``GeomFromWKB`` of it), without building the geometry or the whole
+    blob: the header, then each line's coordinates interleaved 64K vertices at a time. Each
+    ``(x, y)`` pair is let go of (its slot in ``parts`` set to None) once written; the pieces
+    are only valid until the next one is asked for. Their lengths add up to
+    :func:`multilinestring_blob_size`.
+
+    Parameters
+    ----------
+    parts : list of (x, y) pairs of float64 arrays of the same length (at least 2, finite)
+        Emptied as the pieces are made.
+    srid : int
+    """
+    minx = min(float(x.min()) for x, _ in parts)
+    miny = min(float(y.min()) for _, y in parts)
+    maxx = max(float(x.max()) for x, _ in parts)
+    maxy = max(float(y.max()) for _, y in parts)
+    header = bytearray(_HEADER_SIZE + 8)
+    struct.pack_into("<2si4dBiI", header, 0, _BLOB_START, srid, minx, miny, maxx, maxy, _MBR_END[0], 5, len(parts))
+    yield bytes(header)
+    buffer = np.empty((min(_PIECE_VERTICES, max(len(x) for x, _ in parts)), 2), dtype="<f8")
+    for index in range(len(parts)):
+        x, y = parts[index]
+        parts[index] = None
+        n = len(x)
+        yield struct.pack("<BiI", _ENTITY, 2, n)
+        for start in range(0, n, _PIECE_VERTICES):
+            stop = min(start + _PIECE_VERTICES, n)
+            piece = buffer[: stop - start]
+            piece[:, 0] = x[start:stop]
+            piece[:, 1] = y[start:stop]
+            yield memoryview(piece.reshape(-1).view(np.uint8).data)
+        del x, y
+    yield _BLOB_END
 
 
 def _body_size(kind: int, counts: list[int]) -> int:

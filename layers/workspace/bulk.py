@@ -21,7 +21,8 @@ from layers.workspace.tracking import AUDIT_COLUMNS, NOW_SQL, SETTINGS_TABLE
 if TYPE_CHECKING:
     from layers.workspace.store import Workspace
 
-__all__ = ["CACHE_KIB", "BULK_CACHE_KIB", "SPATIAL_ORDER_MIN", "BIG_BLOB_BYTES", "hilbert_keys", "insert_many"]
+__all__ = ["CACHE_KIB", "BULK_CACHE_KIB", "SPATIAL_ORDER_MIN", "BIG_BLOB_BYTES", "hilbert_keys", "insert_many",
+           "insert_streamed"]
 CACHE_KIB = 65_536  # page cache per connection
 BULK_CACHE_KIB = 262_144  # during a bulk load (see _BulkLoad)
 SPATIAL_ORDER_MIN = 100_000
@@ -34,6 +35,7 @@ BIG_BLOB_BYTES = 1 << 20
 """A geometry blob at least this big (a long GPS track) is inserted on its own, written in place
 (see ``_insert_big``) instead of bound as a parameter."""
 _BLOB_CHUNK = 1 << 20
+_STREAM_CACHE_KIB = 4096  # page cache while a streamed blob is written (see insert_streamed)
 _STAGE = "temp.tongcheng_bulk_stage"
 _ORDER = "temp.tongcheng_bulk_order"
 
@@ -119,6 +121,38 @@ def insert_many(ws: Workspace, layer: str, features: Iterable[FeatureItem], *,
     return count
 
 
+def insert_streamed(ws: Workspace, layer: str, attributes: dict[str, Any], size: int,
+                    pieces: Iterable[bytes | bytearray | memoryview]) -> None:
+    """Insert one feature whose geometry comes as its SpatiaLite blob, ``size`` bytes in ``pieces``.
+
+    For a geometry too big to build whole (a long GPS track: see
+    ``layers.sqlite.spatialite.multilinestring_blob_pieces``): the row is what
+    ``insert_many`` of the same attributes and geometry writes (the attributes
+    validated, a new uuid, the audit columns, the blob written in place as by
+    ``_insert_big``, the change tracked), but the blob is never held whole. The
+    geometry is not validated: the caller makes only valid ones of the layer's type
+    (the blob's class and SRID are checked against the layer).
+    """
+    definition = ws.layer(layer)
+    names = [f.name for f in definition.fields]
+    columns = ", ".join(["uuid", *names, *AUDIT_COLUMNS, "geom"])
+    try:
+        values = validate_feature(definition, attributes)
+    except ValidationError as e:
+        raise ValidationError(f"feature 1: {e}", layer=e.layer, field=e.field, value=e.value, rule=e.rule) from None
+    user, now = ws.user, now_text()
+    with ws.session() as connection:
+        # A small page cache while the blob is written: its pages go to the journal as they fill
+        # instead of staying in memory until the commit (16 MB a million points).
+        (cache,) = connection.execute("PRAGMA cache_size").fetchone()
+        connection.execute(f"PRAGMA cache_size = -{_STREAM_CACHE_KIB}")
+        try:
+            _insert_in_place(connection, layer, columns, ws.srid,
+                             (new_uuid(), *values.values(), user, now, user, now), size, pieces)
+        finally:
+            connection.execute(f"PRAGMA cache_size = {int(cache)}")
+
+
 def _insert_big(connection: sqlite3.Connection, layer: str, columns: str, srid: int, row: tuple[Any, ...]) -> None:
     """Insert one row whose geometry blob (its last value) is big, without copying the blob.
 
@@ -134,7 +168,22 @@ def _insert_big(connection: sqlite3.Connection, layer: str, columns: str, srid: 
     transaction: an error rolls back the row and the triggers' suspension together.
     """
     blob = row[-1]
-    header = struct.unpack_from("<2si4dBi", blob, 0)
+    view = memoryview(blob)
+    _insert_in_place(connection, layer, columns, srid, row[:-1], len(blob),
+                     (view[start:start + _BLOB_CHUNK] for start in range(0, len(view), _BLOB_CHUNK)))
+    view.release()
+
+
+def _insert_in_place(connection: sqlite3.Connection, layer: str, columns: str, srid: int, values: tuple[Any, ...],
+                     size: int, pieces: Iterable[bytes | bytearray | memoryview]) -> None:
+    """Insert one row with a ``zeroblob(size)`` geometry, then write ``pieces`` into it in order (see _insert_big).
+
+    The first piece holds at least the blob's header (start, SRID, MBR, class): the
+    checks and the spatial index entry are made from it before anything is written.
+    """
+    pieces = iter(pieces)
+    first = next(pieces)
+    header = struct.unpack_from("<2si4dBi", first, 0)
     blob_srid, (minx, miny, maxx, maxy), kind = header[1], header[2:6], header[7]
     expected = connection.execute(
         "SELECT geometry_type, srid FROM geometry_columns WHERE lower(f_table_name) = lower(?) "
@@ -149,16 +198,19 @@ def _insert_big(connection: sqlite3.Connection, layer: str, columns: str, srid: 
     ).fetchall()
     for name, _ in triggers:
         connection.execute(f'DROP TRIGGER "{name}"')
-    placeholders = ", ".join("?" * (len(row) - 1))
+    placeholders = ", ".join("?" * len(values))
     cursor = connection.execute(f"INSERT INTO {layer} ({columns}) VALUES ({placeholders}, zeroblob(?))",
-                                (*row[:-1], len(blob)))
+                                (*values, size))
     fid = cursor.lastrowid
     assert fid is not None  # an INSERT into a rowid table sets it
-    view = memoryview(blob)
     with connection.blobopen(layer, "geom", fid) as handle:
-        for start in range(0, len(view), _BLOB_CHUNK):
-            handle.write(view[start:start + _BLOB_CHUNK])
-    view.release()
+        handle.write(first)
+        del first
+        for piece in pieces:
+            handle.write(piece)
+        if handle.tell() != size:
+            raise WorkspaceError(f"{layer}: a geometry of {handle.tell()} bytes written into {size}; "
+                                 "nothing was written")
     for _, sql in triggers:
         connection.execute(sql)
     suspended = {name for name, _ in triggers}

@@ -16,7 +16,14 @@ from shapely.geometry import (
     Polygon,
 )
 
-from layers.sqlite.spatialite import connect, geometry_blob, geometry_blobs, point_blobs
+from layers.sqlite.spatialite import (
+    connect,
+    geometry_blob,
+    geometry_blobs,
+    multilinestring_blob_pieces,
+    multilinestring_blob_size,
+    point_blobs,
+)
 from layers.workspace.identity import new_uuid
 
 GEOMETRIES = [
@@ -119,3 +126,27 @@ def test_pyproj_in_a_thread_after_spatialite_and_a_clean_exit():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr  # -6 (abort at exit) when the load order is wrong
     assert result.stdout.count("(410451.0") == 2
+
+
+@pytest.mark.parametrize("counts", [[2], [3, 70_000, 2], [200_000, 5]])
+def test_multilinestring_blob_pieces_are_the_blob_of_the_geometry(memory, counts):
+    # a long track's blob written piece by piece from its lines' columns (issue 15, memory of a GPS import)
+    rng = np.random.default_rng(len(counts))
+    parts = [(400_000 + rng.random(n) * 1e4, 3_390_000 - rng.random(n) * 1e4) for n in counts]
+    track = shapely.multilinestrings([shapely.linestrings(x, y) for x, y in parts])
+    size = multilinestring_blob_size(counts)
+    pieces = multilinestring_blob_pieces(list(parts), 4544)
+    blob = b"".join(bytes(piece) for piece in pieces)
+    assert len(blob) == size
+    assert blob == geometry_blob(track, 4544)
+    assert memory.execute("SELECT GeomFromWKB(?, 4544)", (track.wkb,)).fetchone()[0] == blob
+
+
+def test_multilinestring_blob_pieces_let_go_of_each_line_once_written():
+    parts = [(np.arange(3.0), np.arange(3.0)), (np.arange(4.0), -np.arange(4.0))]
+    pieces = multilinestring_blob_pieces(parts, 4544)
+    next(pieces), next(pieces), next(pieces)  # header, first line's count, its coordinates
+    assert parts[0] is None and parts[1] is not None
+    for _ in pieces:
+        pass
+    assert parts == [None, None]

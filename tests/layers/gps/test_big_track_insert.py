@@ -74,3 +74,63 @@ def test_a_big_blob_of_the_wrong_srid_is_refused_and_nothing_is_left(tmp_path):
         assert ws.count("gps_tracks") == 0
         assert c.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name").fetchall() == \
             triggers
+
+
+def test_a_long_imported_track_is_stored_as_insert_many_stores_it(tmp_path):
+    # the GPS import streams a long track's blob (issue 15): same row, blob, index entry and tracking
+    import datetime as dt
+
+    from layers.gps.importer import import_gps
+
+    n = bulk.BIG_BLOB_BYTES // 16 + 5000
+    start = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    lines = ['<?xml version="1.0"?>', '<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">',
+             "<trk><name>long</name>"]
+    for segment in range(2):
+        lines.append("<trkseg>")
+        for i in range(n // 2):
+            t = start + dt.timedelta(seconds=segment * n + i)
+            lat, lon = 30.5 + i * 1e-5 + segment * 0.01, 114.3 + np.sin(i / 40) * 1e-3
+            lines.append(f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}">'
+                         f"<ele>{20 + i % 7}</ele><time>{t:%Y-%m-%dT%H:%M:%SZ}</time></trkpt>")
+        lines.append("</trkseg>")
+    lines.append("</trk></gpx>")
+    coordinates = [[(float(v.split('lon="')[1].split('"')[0]), float(v.split('lat="')[1].split('"')[0]))
+                    for v in lines if v.startswith("<trkpt")]]
+    lonlat = np.array(coordinates[0])
+    path = tmp_path / "long.gpx"
+    path.write_text("\n".join(lines))
+    with Workspace.create(tmp_path / "ws.sqlite", crs="EPSG:4547") as ws:
+        cache = ws.connection.execute("PRAGMA cache_size").fetchone()
+        summary = import_gps(ws, [path])
+        assert ws.connection.execute("PRAGMA cache_size").fetchone() == cache  # (smaller while the blob is written)
+        assert summary.files[0].points == n
+        c = ws.connection
+        fid, blob, count = c.execute("SELECT fid, geom, point_count FROM gps_tracks").fetchone()
+        assert count == n and len(blob) >= bulk.BIG_BLOB_BYTES
+        # byte for byte SpatiaLite's own blob of the same geometry
+        wkb = c.execute("SELECT AsBinary(geom) FROM gps_tracks").fetchone()[0]
+        assert c.execute("SELECT GeomFromWKB(?, ?)", (wkb, ws.srid)).fetchone()[0] == blob
+        geometry = shapely.from_wkb(wkb)
+        assert shapely.get_num_geometries(geometry) == 2
+        state = _state(ws, fid)
+        assert state["geom"][1:] == (ws.srid, "MULTILINESTRING", 1) and state["change"] == ("insert",)
+        # the spatial index entry is the one SpatiaLite's trigger makes of the same blob
+        expected = c.execute("SELECT MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), MbrMaxY(geom) FROM gps_tracks "
+                             "WHERE fid = ?", (fid,)).fetchone()
+        c.execute("INSERT INTO idx_gps_tracks_geom (pkid, xmin, xmax, ymin, ymax) VALUES (-1, ?, ?, ?, ?)", expected)
+        assert state["rtree"] == c.execute("SELECT xmin, xmax, ymin, ymax FROM idx_gps_tracks_geom "
+                                           "WHERE pkid = -1").fetchone()
+        c.execute("DELETE FROM idx_gps_tracks_geom WHERE pkid = -1")
+        assert ws.pending_changes()["gps_tracks"]["insert"] == 1
+        # the coordinates are pyproj's of every point (transformed in place), the length the geodesic one
+        import pyproj
+
+        transformer = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:4547", always_xy=True)
+        geod = pyproj.Geod(ellps="WGS84")
+        halves = [lonlat[: n // 2], lonlat[n // 2:]]
+        expected_xy = np.vstack([np.column_stack(transformer.transform(h[:, 0], h[:, 1])) for h in halves])
+        assert np.array_equal(shapely.get_coordinates(geometry), expected_xy)
+        (length,) = c.execute("SELECT length_m FROM gps_tracks").fetchone()
+        assert length == round(sum(float(geod.line_length(h[:, 0], h[:, 1])) for h in halves), 3)
+        assert c.execute("PRAGMA integrity_check").fetchone() == ("ok",)

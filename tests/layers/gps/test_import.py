@@ -418,3 +418,15 @@ def test_stored_geometry_is_valid_multilinestring(workspace, tmp_path):
         assert shapely.is_valid(feature.geometry)
         lon, lat = TO_LONLAT.transform(*np.array(feature.geometry.geoms[0].coords).T)
         assert 104.04 < lon.min() and lat.max() < 30.70
+
+
+@pytest.mark.parametrize("n", [2, 3, 65_537, 65_538, 65_539, 200_001])
+def test_the_length_of_a_long_line_is_pyprojs_to_the_last_bit(n):
+    # measured in pieces to spare pyproj's copies of the columns (issue 15): the same float
+    import pyproj
+
+    from layers.gps.importer import _line_length
+
+    rng = np.random.default_rng(n)
+    lon, lat = 104 + np.cumsum(rng.normal(0, 1e-4, n)), 30 + np.cumsum(rng.normal(0, 1e-4, n))
+    assert _line_length(lon, lat) == float(pyproj.Geod(ellps="WGS84").line_length(lon, lat))
