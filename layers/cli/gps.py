@@ -13,7 +13,7 @@ from layers.cli.console import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, Commands, disp
 
 if TYPE_CHECKING:
     from layers.errors import TongchengError
-    from layers.gps.importer import FileSummary, ImportSummary
+    from layers.gps.summary import FileSummary, ImportSummary
 
 __all__ = ["add_commands", "print_import_summary", "import_exit_code"]
 
