@@ -142,17 +142,17 @@
     <context>
         <name>MainWindow</name>
         <message numerus="yes">
-            <source>%n feature(s) selected</source>
-            <translation>
-                <numerusform>%n feature selected</numerusform>
-                <numerusform>%n features selected</numerusform>
-            </translation>
-        </message>
-        <message numerus="yes">
             <source>Delete %n feature(s)</source>
             <translation>
                 <numerusform>Delete %n feature</numerusform>
                 <numerusform>Delete %n features</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n feature(s) selected</source>
+            <translation>
+                <numerusform>%n feature selected</numerusform>
+                <numerusform>%n features selected</numerusform>
             </translation>
         </message>
     </context>

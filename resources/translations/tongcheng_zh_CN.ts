@@ -986,6 +986,52 @@
             <translation>语言(&amp;L)</translation>
         </message>
         <message>
+            <source>Select the features to edit first</source>
+            <translation>请先选择要编辑的要素</translation>
+        </message>
+        <message>
+            <source>Edit attributes…</source>
+            <translation>编辑属性…</translation>
+        </message>
+        <message>
+            <source>Zoom to</source>
+            <translation>缩放至</translation>
+        </message>
+        <message>
+            <source>Copy coordinates</source>
+            <translation>复制坐标</translation>
+        </message>
+        <message>
+            <source>Delete…</source>
+            <translation>删除…</translation>
+        </message>
+        <message>
+            <source>Copied %s (%s)</source>
+            <translation>已复制 %s（%s）</translation>
+        </message>
+        <message>
+            <source>Edit refused</source>
+            <translation>编辑被拒绝</translation>
+        </message>
+        <message>
+            <source>Choose a point layer in the layer panel first</source>
+            <translation>请先在图层面板中选择一个点图层</translation>
+        </message>
+        <message>
+            <source>The selected features are in locked layers</source>
+            <translation>所选要素位于已锁定的图层中</translation>
+        </message>
+        <message>
+            <source>Select the features to delete first</source>
+            <translation>请先选择要删除的要素</translation>
+        </message>
+        <message numerus="yes">
+            <source>Delete %n feature(s)</source>
+            <translation>
+                <numerusform>删除 %n 个要素</numerusform>
+            </translation>
+        </message>
+        <message>
             <source>Tools</source>
             <translation>工具</translation>
         </message>
@@ -1042,52 +1088,6 @@
         <message>
             <source>Select by expression</source>
             <translation>按表达式选择</translation>
-        </message>
-        <message>
-            <source>Select the features to edit first</source>
-            <translation>请先选择要编辑的要素</translation>
-        </message>
-        <message>
-            <source>Edit attributes…</source>
-            <translation>编辑属性…</translation>
-        </message>
-        <message>
-            <source>Zoom to</source>
-            <translation>缩放至</translation>
-        </message>
-        <message>
-            <source>Copy coordinates</source>
-            <translation>复制坐标</translation>
-        </message>
-        <message>
-            <source>Delete…</source>
-            <translation>删除…</translation>
-        </message>
-        <message>
-            <source>Copied %s (%s)</source>
-            <translation>已复制 %s（%s）</translation>
-        </message>
-        <message>
-            <source>Edit refused</source>
-            <translation>编辑被拒绝</translation>
-        </message>
-        <message>
-            <source>Choose a point layer in the layer panel first</source>
-            <translation>请先在图层面板中选择一个点图层</translation>
-        </message>
-        <message>
-            <source>The selected features are in locked layers</source>
-            <translation>所选要素位于已锁定的图层中</translation>
-        </message>
-        <message>
-            <source>Select the features to delete first</source>
-            <translation>请先选择要删除的要素</translation>
-        </message>
-        <message numerus="yes">
-            <source>Delete %n feature(s)</source>
-            <translation>
-                <numerusform>删除 %n 个要素</numerusform>
-            </translation>
         </message>
         <message>
             <source>Save failed</source>
