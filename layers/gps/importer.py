@@ -79,8 +79,6 @@ _GEOD = pyproj.Geod(ellps="WGS84")
 #: Degrees added on every side of a CRS's area of use before a point counts as outside it
 #: (Gauss-Krueger zones are still accurate a little beyond their 3 or 6 degrees).
 AREA_MARGIN_DEG = 1.0
-#: Reasons of ``dropped`` that the user asked for (cleaning options), not skipped input.
-_SKIP_REASONS = ("outside_area", "not_transformable")
 
 #: A feature to insert: (attributes, shapely geometry).
 _Row = tuple[dict[str, Any], Any]
