@@ -79,3 +79,28 @@ def private_settings(tmp_path_factory):
     for settings_format in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(settings_format, QSettings.Scope.UserScope, folder)
     yield folder
+
+
+@pytest.fixture
+def workspace_path(tmp_path):
+    """A small demo workspace (modules with their own ``workspace_path`` override it)."""
+    from .editor_fixtures import make_workspace
+
+    return make_workspace(tmp_path / "district.sqlite")
+
+
+@pytest.fixture
+def prompts():
+    """Scripted answers to the editor's questions."""
+    from .editor_fixtures import ScriptedPrompts
+
+    return ScriptedPrompts()
+
+
+@pytest.fixture
+def window(qtbot, workspace_path, prompts):
+    """The editor shown on ``workspace_path`` at 1200x800, answering through ``prompts``."""
+    from .editor_fixtures import shown_window
+
+    with shown_window(qtbot, workspace_path, prompts, size=(1200, 800)) as w:
+        yield w

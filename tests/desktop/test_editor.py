@@ -11,32 +11,13 @@ from desktop.dialogs import SelectionMode, UnsavedAnswer
 from layers.workspace.store import Workspace
 
 from .editor_fixtures import (
-    ScriptedPrompts,
     empty_spot,
     feature_position,
     isolated_feature,
-    make_workspace,
-    shown_window,
     wait_rendered,
 )
 
 NEW_TOILET = {"name": "测试公厕", "district": "锦江区", "status": "在建"}
-
-
-@pytest.fixture
-def workspace_path(tmp_path):
-    return make_workspace(tmp_path / "district.sqlite")
-
-
-@pytest.fixture
-def prompts():
-    return ScriptedPrompts()
-
-
-@pytest.fixture
-def window(qtbot, workspace_path, prompts):
-    with shown_window(qtbot, workspace_path, prompts, size=(1200, 800)) as w:
-        yield w
 
 
 def test_window_shows_layers_counts_legend_and_title(window):

@@ -6,23 +6,10 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-from .editor_fixtures import ScriptedPrompts, feature_position, isolated_feature, make_workspace, shown_window
-
-
-@pytest.fixture
-def workspace_path(tmp_path):
-    return make_workspace(tmp_path / "district.sqlite")
-
-
-@pytest.fixture
-def prompts():
-    return ScriptedPrompts()
-
-
-@pytest.fixture
-def window(qtbot, workspace_path, prompts):
-    with shown_window(qtbot, workspace_path, prompts, size=(1200, 800)) as w:
-        yield w
+from .editor_fixtures import (
+    feature_position,
+    isolated_feature,
+)
 
 
 def type_into(qtbot, editor, text):
