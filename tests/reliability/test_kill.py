@@ -154,39 +154,38 @@ def trial_files(inputs, tmp_path, name, i):
     return copy(inputs, tmp_path / f"{name}-{i}")
 
 
-def test_kill_apply(server, inputs, tmp_path):
-    argv = lambda f: ("apply", f["master"], f["package"])  # noqa: E731
-    before = table_rows(inputs["master"], MASTER_TABLES)
-    reference, took = measure(server, inputs, tmp_path, "apply", argv)
-    after = table_rows(reference["master"], MASTER_TABLES)
+def kill_in_place(server, inputs, tmp_path, name, argv, key, tables, seed):
+    """kill -9 trials of a command that rewrites ``inputs[key]`` in place; yields each trial's files.
+
+    Each trial leaves the file sound and wholly as before or as after (never a
+    mix), and a rerun reaches the after state.
+    """
+    before = table_rows(inputs[key], tables)
+    reference, took = measure(server, inputs, tmp_path, name, argv)
+    after = table_rows(reference[key], tables)
     assert after != before
-    rng = random.Random(15_1)
+    rng = random.Random(seed)
     for i in range(TRIALS):
-        files = trial_files(inputs, tmp_path, "apply", i)
+        files = trial_files(inputs, tmp_path, name, i)
         server.kill_after(rng.uniform(0, took), *argv(files))
-        assert integrity(files["master"]) == "ok"
-        state = table_rows(files["master"], MASTER_TABLES)
+        assert integrity(files[key]) == "ok"
+        state = table_rows(files[key], tables)
         assert state in (before, after), f"trial {i}: a mix of before and after"
         assert server.run(*argv(files)) == 0, server.stderr
-        assert table_rows(files["master"], MASTER_TABLES) == after
+        assert table_rows(files[key], tables) == after
+        yield files
+
+
+def test_kill_apply(server, inputs, tmp_path):
+    argv = lambda f: ("apply", f["master"], f["package"])  # noqa: E731
+    for files in kill_in_place(server, inputs, tmp_path, "apply", argv, "master", MASTER_TABLES, 15_1):
         assert others(files["master"].parent, {p.name for p in files.values()}) == []
 
 
 def test_kill_update(server, inputs, tmp_path):
     argv = lambda f: ("update", f["workspace"], f["applied"])  # noqa: E731
-    before = table_rows(inputs["workspace"], WORKSPACE_TABLES)
-    reference, took = measure(server, inputs, tmp_path, "update", argv)
-    after = table_rows(reference["workspace"], WORKSPACE_TABLES)
-    assert after != before
-    rng = random.Random(15_2)
-    for i in range(TRIALS):
-        files = trial_files(inputs, tmp_path, "update", i)
-        server.kill_after(rng.uniform(0, took), *argv(files))
-        assert integrity(files["workspace"]) == "ok"
-        state = table_rows(files["workspace"], WORKSPACE_TABLES)
-        assert state in (before, after), f"trial {i}: a mix of before and after"
-        assert server.run(*argv(files)) == 0, server.stderr
-        assert table_rows(files["workspace"], WORKSPACE_TABLES) == after
+    trials = list(kill_in_place(server, inputs, tmp_path, "update", argv, "workspace", WORKSPACE_TABLES, 15_2))
+    assert len(trials) == TRIALS
 
 
 def test_kill_changes(server, inputs, tmp_path):
