@@ -13,13 +13,13 @@ change and a save, after a trial.
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import sys
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tests.reliability.forkserver import fork_requests  # noqa: E402
 
 #: New toilets a trial's save writes, beside its attribute changes.
 ADDED = 60
@@ -66,28 +66,24 @@ def child(request: dict) -> int:
     return 0 if ok else 1
 
 
+def report_child(request: dict) -> int:
+    """The forked child: output to /dev/null, an exception written to the request's ``out``."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        return child(request)
+    except BaseException as exc:  # noqa: BLE001  (reported through the status)
+        with open(request["out"], "a") as out:
+            out.write(f"error {exc!r}\n")
+        return 1
+
+
 def serve() -> None:
     import PySide6.QtWidgets  # noqa: F401  (imported once, before the forks)
 
     import desktop.app  # noqa: F401
 
-    for line in sys.stdin:
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                null = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(null, 1)
-                code = child(request)
-            except BaseException as exc:  # noqa: BLE001  (reported through the status)
-                with open(request["out"], "a") as out:
-                    out.write(f"error {exc!r}\n")
-            finally:
-                os._exit(code)
-        print(json.dumps({"pid": pid}), flush=True)
-        _, status = os.waitpid(pid, 0)
-        print(json.dumps({"status": os.waitstatus_to_exitcode(status)}), flush=True)
+    fork_requests(report_child)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,41 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 
 from layers.cli.main import build_parser, main
+
+
+def fork_requests(child: Callable[[dict], int]) -> None:
+    """For each JSON request line on stdin, fork ``child(request)``; answer its pid, then its exit status.
+
+    The child never returns into this loop: it ends with ``os._exit`` (status 1
+    if it raised).
+    """
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                code = child(request)
+            finally:
+                os._exit(code)
+        print(json.dumps({"pid": pid}), flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({"status": os.waitstatus_to_exitcode(status)}), flush=True)
+
+
+def run_command(request: dict) -> int:
+    """The child: ``tongcheng`` with the request's argv, its output into the request's files."""
+    out = os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    code = main(request["argv"])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return code
 
 
 def serve() -> None:
@@ -28,24 +61,7 @@ def serve() -> None:
     import layers.sync.update  # noqa: F401
 
     build_parser()
-    for line in sys.stdin:
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                out = os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-                os.dup2(out, 1)
-                os.dup2(err, 2)
-                code = main(request["argv"])
-                sys.stdout.flush()
-                sys.stderr.flush()
-            finally:
-                os._exit(code)
-        print(json.dumps({"pid": pid}), flush=True)
-        _, status = os.waitpid(pid, 0)
-        print(json.dumps({"status": os.waitstatus_to_exitcode(status)}), flush=True)
+    fork_requests(run_command)
 
 
 if __name__ == "__main__":
