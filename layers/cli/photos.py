@@ -21,12 +21,27 @@ def cmd_add(args: argparse.Namespace) -> None:
     print(f"{len(photos)} photo(s) added to {args.layer} {args.uuid}")
 
 
+def cmd_delete(args: argparse.Namespace) -> None:
+    from layers.media.removal import delete_photo
+    from layers.workspace.store import Workspace
+
+    with Workspace.open(args.workspace) as ws:
+        removed = delete_photo(ws, args.uuid, args.hash, layer=args.layer)
+    print(f"deleted photo {removed.sha256} from {removed.layer} {removed.uuid}")
+    if removed.media is not None:
+        print("its content was dropped from the workspace: no other facility has it")
+    if removed.told:
+        print("the office takes it off with the next change package")
+
+
 def cmd_list(args: argparse.Namespace) -> None:
     from layers.media import open_photos
+    from layers.media.removal import pending_removals
     from layers.media.tables import photo_links
 
     with open_photos(args.source) as con:
         links = list(photo_links(con, uuid=args.uuid, layer=args.layer))
+        removed = [r for r in pending_removals(con) if args.uuid in (None, r[1]) and args.layer in (None, r[0])]
     header = f"{'sha256':<66}{'size':>10}  {'type':<17}{'layer':<13}{'facility':<38}taken"
     print(header)
     print("-" * len(header))
@@ -35,6 +50,10 @@ def cmd_list(args: argparse.Namespace) -> None:
         print(f"{link.sha256:<66}{link.size:>10}  {kind:<17}{link.layer:<13}{link.uuid:<38}"
               f"{link.taken_at or ''}")
     print(f"{len(links)} photo(s)")
+    for layer, uuid, sha in removed:
+        print(f"{sha:<66}{'':>10}  {'(taken off)':<17}{layer:<13}{uuid}")
+    if removed:
+        print(f"{len(removed)} photo(s) taken off, for the office to unlink")
 
 
 def cmd_extract(args: argparse.Namespace) -> None:
@@ -67,8 +86,8 @@ def cmd_extract(args: argparse.Namespace) -> None:
 
 
 def add_commands(commands: Commands) -> None:
-    """Add ``photos add|list|extract`` to the ``tongcheng`` parser."""
-    photos = commands.add_parser("photos", help="photos and attachments of facilities (add, list, extract)")
+    """Add ``photos add|delete|list|extract`` to the ``tongcheng`` parser."""
+    photos = commands.add_parser("photos", help="photos and attachments of facilities (add, delete, list, extract)")
     sub = photos.add_subparsers(dest="photos_command", required=True, metavar="ACTION")
 
     p = sub.add_parser("add", help="add photo files (JPEG, PNG, GIF, WebP, TIFF) or PDFs to a facility")
@@ -78,6 +97,13 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--max-size", type=float, default=50, metavar="MB", help="largest file accepted (default 50)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(run=cmd_add)
+
+    p = sub.add_parser("delete", help="take a photo off a facility (the office follows with the next package)")
+    p.add_argument("workspace")
+    p.add_argument("--uuid", required=True, help="the facility's uuid")
+    p.add_argument("--layer", help="the facility's layer (found by uuid if not given)")
+    p.add_argument("hash", help="the photo's sha256 (or its first digits, 6 at least)")
+    p.set_defaults(run=cmd_delete)
 
     for name, helptext in (("list", "list the photos (hash, size, type, facility)"),
                            ("extract", "write the photos into a folder, as files named by their hash")):

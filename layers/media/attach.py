@@ -12,6 +12,7 @@ from pathlib import Path
 from layers.geopackage import open_geopackage
 from layers.log import logger
 from layers.media.content import DEFAULT_MAX_BYTES, MediaError, Photo, read_photo
+from layers.media.removal import clear_removal
 from layers.media.tables import ensure_tables, link_photo, store_media
 from layers.workspace.identity import now_text
 from layers.workspace.store import Workspace
@@ -65,6 +66,7 @@ def add_photos(ws: Workspace, layer: str, uuid: str, paths: Sequence[str | os.Pa
             if not link_photo(con, layer, uuid, photo.sha256, added_by=ws.user, added_at=now_text(), pending=True):
                 raise MediaError(f"{path}: already a photo of {layer} {uuid} (sha256 {photo.sha256[:12]}…); "
                                  "nothing was stored")
+            clear_removal(con, layer, uuid, photo.sha256)  # taken off and put on again: the office keeps it
             stored.append(photo)
     log.info("%s: %d photo(s) added to %s %s", ws.path, len(stored), layer, uuid)
     return stored

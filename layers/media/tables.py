@@ -250,7 +250,7 @@ def refresh_base_ids(con: sqlite3.Connection) -> None:
 def copy_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: Iterable[str], *,
                 geopackage: bool, where: str = "", known: Container[str] = (), pending: bool | None = None,
                 verify: bool = False, uuids: Container[str] | None = None,
-                unstored_ok: bool = True) -> tuple[int, int]:
+                unstored_ok: bool = True, exclude: Container[tuple[str, str, str]] = ()) -> tuple[int, int]:
     """Copy the links (and the bytes) of photos from one file into another, one photo in memory at a time.
 
     Parameters
@@ -273,6 +273,8 @@ def copy_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: 
     unstored_ok : bool
         False: a link to a photo neither copied nor in the target is an error
         (MediaError), e.g. a package naming a photo the master does not have.
+    exclude : container of (layer, uuid, sha256)
+        Links not copied (a workspace's unlinks not yet sent).
 
     Returns
     -------
@@ -283,7 +285,8 @@ def copy_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: 
     ensure_tables(target, layers, geopackage=geopackage, pending=pending is not None)
     linked = copied = 0
     for link in list(photo_links(source, where=where)):
-        if link.layer not in layers or (uuids is not None and link.uuid not in uuids):
+        if link.layer not in layers or (uuids is not None and link.uuid not in uuids) or \
+                (link.layer, link.uuid, link.sha256) in exclude:
             continue
         if link.stored and link.sha256 not in known and media_id(target, link.sha256) is None:
             row = source.execute(f"SELECT data, {', '.join(INFO_COLUMNS)} FROM {MEDIA_TABLE} WHERE sha256 = ?",
@@ -353,14 +356,18 @@ def mark_sent(con: sqlite3.Connection, layers: Iterable[str]) -> None:
         con.execute(f"UPDATE {mapping} SET pending = 0 WHERE pending = 1")
 
 
-def receive_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: Iterable[str]) -> int:
+def receive_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: Iterable[str], *,
+                   exclude: Container[tuple[str, str, str]] = ()) -> int:
     """Workspace: the master's photos of the features the workspace holds (bytes it lacks), as base, not pending.
 
-    Every hash of the master is remembered, so a change package never sends
-    one back. Returns the links added.
+    The hashes of the master are remembered (they replace those remembered
+    before: the office may have dropped some), so a change package never sends
+    one back. *exclude*: links not taken (the workspace's unlinks not yet
+    sent). Returns the links added.
     """
     layers = list(layers)
     ensure_tables(target, layers, geopackage=False, pending=True)
+    target.execute(f"DELETE FROM {KNOWN_TABLE}")
     if not has_media(source):
         return 0
     linked = media_layers(source)
@@ -368,6 +375,7 @@ def receive_photos(source: sqlite3.Connection, target: sqlite3.Connection, layer
     present: set[str] = set()
     for name in chosen:
         present.update(r[0] for r in target.execute(f"SELECT uuid FROM {quote(name)}"))
-    links, _ = copy_photos(source, target, chosen, geopackage=False, pending=False, uuids=present)
+    links, _ = copy_photos(source, target, chosen, geopackage=False, pending=False, uuids=present,
+                           exclude=exclude)
     remember_hashes(target, all_hashes(source))
     return links

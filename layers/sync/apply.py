@@ -18,6 +18,7 @@ from layers.errors import GeoPackageError, SyncError, ValidationError
 from layers.geopackage import Column, GeoPackage, gpb_srs_id, gpb_wkb, open_geopackage
 from layers.log import logger
 from layers.media.content import MediaError
+from layers.media.removal import apply_removals, pending_removals
 from layers.media.tables import copy_photos, media_layers, verify_media
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries, validate_geometry
@@ -287,9 +288,11 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
                 _store_survey(mgp, pgp, minfo, layer, pinfo, now, result)
             if photo_layers:
                 try:  # after the layers: a photo of a feature inserted by this package finds its fid
-                    copy_photos(pgp.connection, con, photo_layers, geopackage=True, unstored_ok=False)
+                    result.photos["linked"], result.photos["stored"] = copy_photos(
+                        pgp.connection, con, photo_layers, geopackage=True, unstored_ok=False)
                 except MediaError as exc:
                     raise SyncError(f"{package}: {exc}; nothing was applied") from None
+            result.photos["unlinked"], result.photos["dropped"] = apply_removals(pgp.connection, con)
             con.execute(f"UPDATE {MASTER_TABLE} SET value = ? WHERE key = 'version'", (str(version),))
             totals = LayerCounts()
             for c in result.layers.values():
@@ -310,7 +313,8 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
 def _check_package_photos(pgp: GeoPackage, minfo: MasterInfo, package: Path) -> list[str]:
     """The layers whose photos the package carries; SyncError if a photo's content does not match its hash."""
     layers = media_layers(pgp.connection)
-    unknown = [name for name in layers if name not in minfo.layers]
+    unknown = [name for name in [*layers, *(r[0] for r in pending_removals(pgp.connection))]
+               if name not in minfo.layers]
     if unknown:
         raise SyncError(f"{package}: photos of layer {unknown[0]!r}, which the master does not have; "
                         "nothing was applied")

@@ -37,6 +37,7 @@ from layers.geopackage import (
     temporary_path,
 )
 from layers.log import logger
+from layers.media.removal import copy_removals, forget_sent_removals, pending_removals
 from layers.media.tables import copy_photos, known_hashes, mark_sent, pending_layers
 from layers.schema.definitions import LayerDefinition
 from layers.sync.checkout import SETTINGS, checkout_info
@@ -73,6 +74,8 @@ class PackageResult:
     #: the master has already).
     photos: int = 0
     photo_files: int = 0
+    #: Photos taken off facilities since the base (the office unlinks them).
+    photos_removed: int = 0
 
     @property
     def total(self) -> int:
@@ -210,7 +213,8 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
             counts[row[1]] += 1
         (result.survey if layer in survey else result.layers)[layer] = counts
     photo_layers = pending_layers(ws.connection, info["layers"])
-    if result.total == 0 and not photo_layers:
+    removals = pending_removals(ws.connection)
+    if result.total == 0 and not photo_layers and not removals:
         return result
     package_uuid = str(uuid_module.uuid4())
     from layers.geopackage.styles import operation_qml
@@ -243,6 +247,7 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
             result.photos, result.photo_files = copy_photos(
                 ws.connection, gp.connection, photo_layers, geopackage=True, where="m.pending = 1",
                 known=known_hashes(ws.connection))
+        result.photos_removed = copy_removals(ws.connection, gp.connection)
     written.append(staged)
     if reset:
         # The base is reset, so these changes can never be written again: keep a copy of the
@@ -251,6 +256,7 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
         _copy_atomically(staged, kept, written)
         ws.reset_base([*info["layers"], *survey])
         mark_sent(ws.connection, photo_layers)
+        forget_sent_removals(ws.connection)
         ws.set_setting(SETTINGS["sent"], json.dumps([*info["sent"], package_uuid]))
         ws.set_setting(SETTINGS["publishing"], json.dumps({"staged": str(staged), "out": str(out),
                                                            "kept": str(kept)}))

@@ -13,6 +13,7 @@ import shapely
 from layers.errors import SyncError
 from layers.geopackage import open_geopackage
 from layers.log import logger
+from layers.media.removal import pending_removals, prune_links
 from layers.media.tables import receive_photos
 from layers.schema.definitions import LayerDefinition
 from layers.sync.changes import sent_folder
@@ -136,8 +137,10 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
             ws.apply_rows(layer, to_merged, tracked=True)
         ws.set_setting(SETTINGS["version"], minfo.version)
         ws.set_setting(SETTINGS["sent"], "[]")
-        with open_geopackage(master) as mgp:  # the office's photos of the features here
-            receive_photos(mgp.connection, ws.connection, info["layers"])
+        with open_geopackage(master) as mgp:  # the office's photos of the features here, and its unlinks
+            result.photos["unlinked"] = prune_links(mgp.connection, ws.connection, info["layers"])
+            result.photos["linked"] = receive_photos(mgp.connection, ws.connection, info["layers"],
+                                                     exclude=set(pending_removals(ws.connection)))
     for package_uuid in info["sent"]:  # the master has them now (checked above)
         (sent_folder(ws) / f"{package_uuid}.gpkg").unlink(missing_ok=True)
     result.version_after = minfo.version
