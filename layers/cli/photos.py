@@ -12,12 +12,22 @@ __all__ = ["add_commands"]
 
 def cmd_add(args: argparse.Namespace) -> None:
     from layers.media import add_photos
+    from layers.media.content import MediaError
+    from layers.media.shrink import Shrink
     from layers.workspace.store import Workspace
 
+    if args.quality is not None and args.max_edge is None:
+        raise MediaError("--quality needs --max-edge (the longest edge photos are scaled down to)")
+    shrink = Shrink(args.max_edge, 85 if args.quality is None else args.quality) if args.max_edge else None
     with Workspace.open(args.workspace) as ws:
-        photos = add_photos(ws, args.layer, args.uuid, args.files, max_bytes=int(args.max_size * 1024 * 1024))
+        photos = add_photos(ws, args.layer, args.uuid, args.files, max_bytes=int(args.max_size * 1024 * 1024),
+                            shrink=shrink)
     for photo, path in zip(photos, args.files, strict=True):
         print(f"added  {photo.sha256}  {photo.size:>10}  {photo.content_type:<16}{path}")
+        original = Path(path).stat().st_size
+        if shrink is not None and photo.size != original:
+            print(f"       scaled down to {shrink.max_edge} px on its longest edge, quality {shrink.quality}: "
+                  f"{original:,} -> {photo.size:,} bytes (EXIF kept)")
     print(f"{len(photos)} photo(s) added to {args.layer} {args.uuid}")
 
 
@@ -95,6 +105,9 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--layer", required=True, help="the facility's layer")
     p.add_argument("--uuid", required=True, help="the facility's uuid")
     p.add_argument("--max-size", type=float, default=50, metavar="MB", help="largest file accepted (default 50)")
+    p.add_argument("--max-edge", type=int, metavar="N",
+                   help="scale photos with a longer edge down to N pixels (EXIF kept); default: store as they are")
+    p.add_argument("--quality", type=int, metavar="Q", help="JPEG quality of a scaled photo, 1-95 (default 85)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(run=cmd_add)
 

@@ -13,6 +13,7 @@ from layers.geopackage import open_geopackage
 from layers.log import logger
 from layers.media.content import DEFAULT_MAX_BYTES, MediaError, Photo, read_photo
 from layers.media.removal import clear_removal
+from layers.media.shrink import Shrink, shrink_photo
 from layers.media.tables import ensure_tables, link_photo, store_media
 from layers.workspace.identity import now_text
 from layers.workspace.store import Workspace
@@ -29,12 +30,13 @@ def ensure_workspace_tables(ws: Workspace) -> None:
 
 
 def add_photos(ws: Workspace, layer: str, uuid: str, paths: Sequence[str | os.PathLike[str]], *,
-               max_bytes: int = DEFAULT_MAX_BYTES) -> list[Photo]:
+               max_bytes: int = DEFAULT_MAX_BYTES, shrink: Shrink | None = None) -> list[Photo]:
     """Store photo files and link them to the feature *uuid* of *layer*, all or nothing.
 
     Each file is checked (size limit before reading, not empty, an image that
-    decodes or a PDF) and stored once by its SHA-256; the link is pending: it
-    goes out in the next change package.
+    decodes or a PDF), scaled down if *shrink* says so (its EXIF kept) and
+    stored once by its SHA-256; the link is pending: it goes out in the next
+    change package.
 
     Returns
     -------
@@ -57,6 +59,8 @@ def add_photos(ws: Workspace, layer: str, uuid: str, paths: Sequence[str | os.Pa
         ensure_tables(con, list(ws.definitions), geopackage=False, pending=True)
         for path in paths:
             photo = read_photo(path, max_bytes=max_bytes)
+            if shrink is not None:
+                photo = shrink_photo(photo, shrink)
             if photo.author is None:
                 photo = dataclasses.replace(photo, author=ws.user)
             if photo.sha256 in seen:
