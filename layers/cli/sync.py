@@ -123,15 +123,21 @@ def cmd_checkout(args: argparse.Namespace) -> None:
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
-    from layers.sync.changes import write_changes
+    from layers.sync.changes import PackageResult, megabytes, write_changes
     from layers.workspace.store import Workspace
 
+    def announce(plan: PackageResult) -> None:
+        print(f"change package of about {megabytes(plan.estimated_bytes)}: {plan.total} feature change(s), "
+              f"{_photo_counts(plan.photos, plan.photo_files, plan.photo_bytes, plan.photos_removed)}"
+              + (f" (limit {megabytes(args.max_size)})" if args.max_size else ""), flush=True)
+
     with Workspace.open(args.workspace) as ws:
-        result = write_changes(ws, args.out, include_survey=args.include_survey)
+        result = write_changes(ws, args.out, include_survey=args.include_survey, max_bytes=args.max_size,
+                               before_writing=announce)
     if result.path is None:
         print(f"{args.workspace}: no changes since the base; no package written")
         return 0
-    print(f"wrote change package {result.path} ({result.package_uuid}), "
+    print(f"wrote change package {result.path} ({result.package_uuid}), {megabytes(result.size)}, "
           f"base version {result.base_version}")
     header = f"{'layer':<15}{'inserts':>9}{'updates':>9}{'deletes':>9}"
     print(header)
@@ -140,6 +146,39 @@ def cmd_changes(args: argparse.Namespace) -> int:
     for name, c in result.survey.items():
         print(f"{name:<15}{c['insert']:>9}{c['update']:>9}{c['delete']:>9}  (survey evidence)")
     return 0
+
+
+def _photo_counts(links: int, files: int, size: int, removed: int) -> str:
+    """``3 photo(s) added (2 file(s), 4.1 MB), 1 taken off``."""
+    from layers.sync.changes import megabytes
+
+    return (f"{links} photo(s) added ({files} file(s), {megabytes(size)}; the others the office has), "
+            f"{removed} taken off")
+
+
+def _print_photos(photos: Mapping[str, int]) -> None:
+    if any(photos.values()):
+        parts = [f"{photos.get('linked', 0)} photo(s) linked"]
+        if "stored" in photos:
+            parts[0] += f" ({photos['stored']} new file(s))"
+        parts.append(f"{photos.get('unlinked', 0)} taken off")
+        if "dropped" in photos:
+            parts[-1] += f" ({photos['dropped']} file(s) no facility has any more dropped)"
+        print("photos: " + ", ".join(parts))
+
+
+def size_in_bytes(text: str) -> int:
+    """``50MB``, ``1.5GB``, ``800KB`` or a number of MB as bytes (argparse type)."""
+    units = {"KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "B": 1}
+    cleaned = text.strip().upper().replace(" ", "")
+    unit = next((u for u in units if cleaned.endswith(u)), "")
+    try:
+        value = float(cleaned[:len(cleaned) - len(unit)] if unit else cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 50MB, 1.5GB)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a size must be more than 0")
+    return int(value * units[unit or "MB"])
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -157,6 +196,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     _print_counts(result.layers, title)
     for name, n in result.survey.items():
         print(f"received {n} {name} as survey evidence (kept in survey_{name}, not merged)")
+    _print_photos(result.photos)
     _print_conflicts(result.conflicts)
     if result.unresolved:
         print(f"{len(result.unresolved)} conflicts left unresolved (office values kept)", file=sys.stderr)
@@ -174,6 +214,7 @@ def cmd_update(args: argparse.Namespace) -> int:
     title = ("dry run: nothing written" if args.dry_run
              else f"updated {args.workspace} to master version {result.version_after}")
     _print_counts(result.layers, title)
+    _print_photos(result.photos)
     _print_conflicts(result.conflicts)
     _print_rejected(result.rejected)
     return EXIT_CONFLICTS if result.has_conflicts or result.rejected else EXIT_OK
@@ -230,6 +271,9 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--include-survey", action="store_true",
                    help="also send the GPS tracks and waypoints (survey layers) as evidence; the office keeps "
                         "them in survey tables of their own, never in the facility layers")
+    p.add_argument("--max-size", type=size_in_bytes, metavar="SIZE",
+                   help="refuse a package bigger than this (e.g. 50MB, 1GB; photos included): nothing is "
+                        "written or marked as sent")
     p.set_defaults(run=cmd_changes)
 
     p = commands.add_parser("apply", help="apply a change package to the master (three-way, per field)",

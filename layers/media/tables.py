@@ -17,7 +17,7 @@ from layers.media.content import MediaError, Photo, sha256_hex
 __all__ = ["MEDIA_TABLE", "RELATIONS_TABLE", "EXTENSION_NAME", "PhotoLink", "mapping_table", "has_media",
            "ensure_tables", "media_id", "store_media", "link_photo", "photo_links", "media_data", "media_layers",
            "refresh_base_ids", "copy_photos", "KNOWN_TABLE", "known_hashes", "remember_hashes", "all_hashes",
-           "verify_media", "pending_layers", "mark_sent", "receive_photos"]
+           "verify_media", "pending_layers", "pending_photo_bytes", "mark_sent", "receive_photos"]
 
 MEDIA_TABLE = "media"
 RELATIONS_TABLE = "gpkgext_relations"
@@ -339,6 +339,22 @@ def verify_media(con: sqlite3.Connection, where: str) -> int:
         if data is None or sha256_hex(bytes(data)) != sha or len(data) != size:
             raise MediaError(f"{where}: photo {sha} does not match its content (damaged or altered)")
     return len(ids)
+
+
+def pending_photo_bytes(con: sqlite3.Connection, layers: Iterable[str], known: Container[str]) -> tuple[int, int, int]:
+    """Workspace: what the next change package carries of the pending photos: (links, files, bytes).
+
+    Files are the distinct photos whose bytes go (the master does not have them).
+    """
+    links = 0
+    sizes: dict[str, int] = {}
+    for name in layers:
+        for sha, size in con.execute(f"SELECT m.sha256, p.size FROM {quote(mapping_table(name))} m "
+                                     f"LEFT JOIN {MEDIA_TABLE} p ON p.sha256 = m.sha256 WHERE m.pending = 1"):
+            links += 1
+            if size is not None and sha not in known:
+                sizes[sha] = int(size)
+    return links, len(sizes), sum(sizes.values())
 
 
 def pending_layers(con: sqlite3.Connection, layers: Iterable[str]) -> list[str]:
