@@ -18,7 +18,7 @@ from layers.media.tables import ensure_tables, link_photo, store_media
 from layers.workspace.identity import now_text
 from layers.workspace.store import Workspace
 
-__all__ = ["add_photos", "open_photos", "ensure_workspace_tables"]
+__all__ = ["add_photos", "store_photos", "open_photos", "ensure_workspace_tables"]
 
 log = logger(__name__)
 
@@ -61,19 +61,41 @@ def add_photos(ws: Workspace, layer: str, uuid: str, paths: Sequence[str | os.Pa
             photo = read_photo(path, max_bytes=max_bytes)
             if shrink is not None:
                 photo = shrink_photo(photo, shrink)
-            if photo.author is None:
-                photo = dataclasses.replace(photo, author=ws.user)
-            if photo.sha256 in seen:
-                raise MediaError(f"{path}: the same photo as {seen[photo.sha256]} (given twice); nothing was stored")
-            seen[photo.sha256] = str(path)
-            store_media(con, photo, now_text())
-            if not link_photo(con, layer, uuid, photo.sha256, added_by=ws.user, added_at=now_text(), pending=True):
-                raise MediaError(f"{path}: already a photo of {layer} {uuid} (sha256 {photo.sha256[:12]}…); "
-                                 "nothing was stored")
-            clear_removal(con, layer, uuid, photo.sha256)  # taken off and put on again: the office keeps it
+            _store(ws, con, layer, uuid, photo, str(path), seen)
             stored.append(photo)
     log.info("%s: %d photo(s) added to %s %s", ws.path, len(stored), layer, uuid)
     return stored
+
+
+def store_photos(ws: Workspace, layer: str, uuid: str, photos: Sequence[Photo]) -> None:
+    """Store photos already checked (e.g. the editor's) and link them to the feature *uuid*, all or nothing.
+
+    Raises
+    ------
+    MediaError
+        A photo is given twice or is already a photo of this feature: nothing is stored.
+    """
+    seen: dict[str, str] = {}
+    with ws.session() as con:
+        ensure_tables(con, list(ws.definitions), geopackage=False, pending=True)
+        for photo in photos:
+            _store(ws, con, layer, uuid, photo, photo.file_name or photo.sha256[:12], seen)
+    log.info("%s: %d photo(s) added to %s %s", ws.path, len(photos), layer, uuid)
+
+
+def _store(ws: Workspace, con: sqlite3.Connection, layer: str, uuid: str, photo: Photo, where: str,
+           seen: dict[str, str]) -> None:
+    """Store one photo and link it (pending) inside the caller's session."""
+    if photo.author is None:
+        photo = dataclasses.replace(photo, author=ws.user)
+    if photo.sha256 in seen:
+        raise MediaError(f"{where}: the same photo as {seen[photo.sha256]} (given twice); nothing was stored")
+    seen[photo.sha256] = where
+    store_media(con, photo, now_text())
+    if not link_photo(con, layer, uuid, photo.sha256, added_by=ws.user, added_at=now_text(), pending=True):
+        raise MediaError(f"{where}: already a photo of {layer} {uuid} (sha256 {photo.sha256[:12]}…); "
+                         "nothing was stored")
+    clear_removal(con, layer, uuid, photo.sha256)  # taken off and put on again: the office keeps it
 
 
 @contextmanager
