@@ -240,16 +240,24 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     with progress_bar(None, "export") as advance:
         result = export(args.source, args.out, layers=_layers(args.layers), where=args.where,
-                        crs=args.crs, fmt=args.format, keep_audit=args.keep_audit,
+                        crs=args.crs, fmt=args.format, keep_audit=args.keep_audit, language=args.language,
                         progress=lambda done, total: advance(done))
     print(f"exported {result.kind} {args.source} as {result.format} in {result.crs}")
     for name, n in result.layers.items():
         print(f"{name:<15}{n:>9}")
-    for path in result.files:
-        print(f"wrote {path}")
+    if result.folder is not None:
+        print(f"wrote folder {result.folder} ({len(result.files)} layers, a .qml style beside each, "
+              "code_lists.csv, fields.csv)")
+    else:
+        for path in result.files:
+            print(f"wrote {path}")
     for layer, names in result.renamed.items():
-        print(f"{layer}: shortened field names: "
+        print(f"{layer}: shortened field names (full names in fields.csv): "
               + ", ".join(f"{a} -> {b}" for a, b in names.items()))
+    if result.limits:
+        print(f"note: {result.limits}")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def add_commands(commands: Commands) -> None:
@@ -312,4 +320,6 @@ def add_commands(commands: Commands) -> None:
                                     "(default: from OUT's extension, else GPKG)")
     p.add_argument("--keep-audit", action="store_true",
                    help="keep created_by/created_at/modified_by/modified_at")
+    p.add_argument("--language", choices=("zh_CN", "en"), default="zh_CN",
+                   help="language of the style's field aliases and category labels (default zh_CN)")
     p.set_defaults(run=cmd_export)

@@ -35,6 +35,7 @@ from layers.sync.master import (
     recover,
 )
 from layers.sync.merge import LayerCounts
+from layers.sync.migrate import upgraded_package
 from layers.sync.resolutions import (
     POLICIES,
     Choice,
@@ -224,7 +225,8 @@ def apply_package(master: str | os.PathLike, package: str | os.PathLike, *, poli
     choices = {r.key: r.choice for r in items} if items is not None else None
     log.info("applying %s to %s (policy %s%s)", package, master, policy, ", dry run" if dry_run else "")
     try:
-        result = _apply(master, package, policy, report, dry_run, user, items, source, choices, result)
+        with upgraded_package(package, master) as current:  # made under an older definition: migrated
+            result = _apply(master, current, policy, report, dry_run, user, items, source, choices, result)
     except sqlite3.Error as exc:
         fault = file_fault(master, exc, SyncError)
         raise (fault or SyncError(f"{master}: {exc}; nothing was applied")) from exc

@@ -249,6 +249,7 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
             "editor": user, "created_at": now_text(), "app_version": __version__,
             "previous_packages": json.dumps(info["sent"]), "layers": json.dumps(info["layers"]),
             "bbox": json.dumps(info["bbox"]), "srid": str(ws.srid), "survey_layers": json.dumps(survey),
+            "definition_versions": json.dumps({layer: ws.layer(layer).version for layer in info["layers"]}),
         }
         gp.write_rows(PACKAGE_TABLE, [{"key": k, "value": v} for k, v in meta.items()])
         for layer, rows in collected.items():
@@ -393,6 +394,8 @@ class PackageInfo:
     srid: int
     #: Survey layers the package carries as evidence (``changes --include-survey``).
     survey: list[str] = field(default_factory=list)
+    #: The version of each layer's definition the package was made under (1 for packages that do not say).
+    definition_versions: dict[str, int] = field(default_factory=dict)
 
 
 def read_package_info(gp: GeoPackage) -> PackageInfo:
@@ -410,7 +413,9 @@ def read_package_info(gp: GeoPackage) -> PackageInfo:
                            editor=meta.get("editor"), created_at=meta.get("created_at"),
                            previous=json.loads(meta.get("previous_packages") or "[]"),
                            layers=json.loads(meta["layers"]), srid=int(meta["srid"]),
-                           survey=json.loads(meta.get("survey_layers") or "[]"))
+                           survey=json.loads(meta.get("survey_layers") or "[]"),
+                           definition_versions={k: int(v) for k, v in json.loads(
+                               meta.get("definition_versions") or "{}").items()})
     except (sqlite3.Error, KeyError, ValueError) as exc:
         raise SyncError(f"{path}: damaged change package header ({exc})") from None
     if meta.get("kind") != PACKAGE_KIND or meta.get("format") != PACKAGE_FORMAT:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from layers.sync.changes import sent_folder
 from layers.sync.checkout import SETTINGS, checkout_info
 from layers.sync.master import LEDGER_TABLE, bbox_condition, master_rows, master_rows_by_uuid, read_master_info, recover
 from layers.sync.merge import LayerCounts, same_value
+from layers.sync.migrate import migrated, workspace_steps
 from layers.sync.resolutions import (
     POLICIES,
     Choice,
@@ -98,7 +100,7 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
     log.info("updating %s from %s (policy %s%s)", ws.path, master, policy, ", dry run" if dry_run else "")
     result.version_before = result.version_after = info["version"]
     recover(master)
-    with open_geopackage(master) as mgp:
+    with open_geopackage(master) as mgp, ExitStack() as migration:
         minfo = read_master_info(mgp)
         if minfo.master_id != info["master_id"]:
             raise SyncError(f"{master}: master {minfo.master_id} is not the master {info['master_id']} "
@@ -112,6 +114,10 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
             raise SyncError(f"{master}: the office has not applied the change package(s) "
                             f"{', '.join(unapplied)} sent from {ws.path}; apply them first, "
                             "then update (nothing was changed)")
+        # A definition the office changed since: the workspace is migrated first (for a dry run, until the
+        # end of this block).
+        steps = workspace_steps(ws, mgp.connection, minfo, [n for n in info["layers"] if n in minfo.layers])
+        migration.enter_context(migrated(ws, steps, minfo, keep=not dry_run))
         for layer in info["layers"]:
             if layer not in minfo.layers:
                 raise SyncError(f"{master}: has no layer {layer!r}, which {ws.path} has")
