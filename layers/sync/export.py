@@ -519,8 +519,9 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
 def _photo_files(src: _Source, layer: str, folder: Path, relative: str, uuids: set[str] | None,
                  result: ExportResult) -> dict[str, str]:
     """Write a layer's photos into *folder* as files named by hash; per uuid its photos' relative paths."""
+    from layers.media.blobs import write_blob_file
     from layers.media.content import hash_file_name
-    from layers.media.tables import media_data, photo_links
+    from layers.media.tables import MEDIA_TABLE, media_id, photo_links
 
     folder.mkdir(exist_ok=True)
     found: dict[str, list[str]] = {}
@@ -530,10 +531,10 @@ def _photo_files(src: _Source, layer: str, folder: Path, relative: str, uuids: s
         name = hash_file_name(link.sha256, link.content_type)
         target = folder / name
         if not target.exists():
-            data = media_data(src.connection, link.sha256)
-            if data is None:
+            rowid = media_id(src.connection, link.sha256)
+            if rowid is None:
                 continue
-            target.write_bytes(data)
+            write_blob_file(src.connection, MEDIA_TABLE, rowid, target)  # a piece at a time
         found.setdefault(link.uuid, []).append(f"{relative}/{name}")
         result.photos += 1
     return {uuid: ";".join(names) for uuid, names in found.items()}
