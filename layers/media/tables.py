@@ -18,7 +18,8 @@ from layers.media.content import MediaError, Photo
 __all__ = ["MEDIA_TABLE", "RELATIONS_TABLE", "EXTENSION_NAME", "PhotoLink", "mapping_table", "has_media",
            "ensure_tables", "media_id", "store_media", "link_photo", "photo_links", "media_data", "media_layers",
            "refresh_base_ids", "copy_photos", "KNOWN_TABLE", "known_hashes", "remember_hashes", "all_hashes",
-           "verify_media", "pending_layers", "pending_photo_bytes", "mark_sent", "receive_photos"]
+           "verify_media", "pending_layers", "pending_photo_bytes", "missing_bytes", "resend_missing", "mark_sent",
+           "receive_photos"]
 
 MEDIA_TABLE = "media"
 RELATIONS_TABLE = "gpkgext_relations"
@@ -296,16 +297,42 @@ def copy_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: 
                 row = source.execute(f"SELECT rowid, {', '.join(INFO_COLUMNS)} FROM {MEDIA_TABLE} "
                                      "WHERE sha256 = ?", (link.sha256,)).fetchone()
                 try:
-                    copy_blob(source, target, MEDIA_TABLE, row[0], INFO_COLUMNS, row[1:],
-                              verify=link.sha256 if verify else None)
+                    new = copy_blob(source, target, MEDIA_TABLE, row[0], INFO_COLUMNS, row[1:],
+                                    verify=link.sha256 if verify else None)
                 except ValueError:
                     raise MediaError(f"photo {link.sha256}: its content does not match its hash "
                                      "(damaged or altered)") from None
+                for name in media_layers(target):  # links made before the bytes came (sent again)
+                    target.execute(f"UPDATE {quote(mapping_table(name))} SET related_id = ? "
+                                   "WHERE sha256 = ? AND related_id = 0", (new, link.sha256))
                 copied += 1
             if link_photo(target, link.layer, link.uuid, link.sha256, added_by=link.added_by,
                           added_at=link.added_at, pending=pending, missing_ok=True, unstored_ok=unstored_ok):
                 linked += 1
     return linked, copied
+
+
+def missing_bytes(con: sqlite3.Connection) -> set[tuple[str, str, str]]:
+    """The links (layer, uuid, sha256) whose photo's bytes this file does not hold (read from the hash index)."""
+    out: set[tuple[str, str, str]] = set()
+    for name in media_layers(con):
+        out.update((name, u, s) for u, s in con.execute(
+            f"SELECT base_uuid, sha256 FROM {quote(mapping_table(name))} m WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {MEDIA_TABLE} p WHERE p.sha256 = m.sha256)"))
+    return out
+
+
+def resend_missing(master: sqlite3.Connection, ws: sqlite3.Connection, layers: Iterable[str]) -> int:
+    """Workspace update: links the master holds without the photo's bytes (it had dropped them when the
+    link arrived) are sent again, with their bytes, by the next change package; returns how many."""
+    missing = missing_bytes(master) if has_media(master) else set()
+    chosen = set(layers)
+    again = 0
+    for layer, uuid, sha in missing:
+        if layer in chosen and _exists(ws, mapping_table(layer)) and media_id(ws, sha) is not None:
+            again += ws.execute(f"UPDATE {quote(mapping_table(layer))} SET pending = 1 "
+                                "WHERE base_uuid = ? AND sha256 = ? AND pending = 0", (uuid, sha)).rowcount
+    return again
 
 
 def all_hashes(con: sqlite3.Connection) -> set[str]:
