@@ -165,6 +165,11 @@ def _print_photos(photos: Mapping[str, int]) -> None:
         if "dropped" in photos:
             parts[-1] += f" ({photos['dropped']} file(s) no facility has any more dropped)"
         print("photos: " + ", ".join(parts))
+    if photos.get("without_bytes"):
+        print(f"{photos['without_bytes']} photo link(s) came without their file, which the master had dropped: "
+              "the field sends the files again after its next update")
+    if photos.get("sent_again"):
+        print(f"{photos['sent_again']} photo(s) the master lacks the file of go out again with the next package")
 
 
 def size_in_bytes(text: str) -> int:

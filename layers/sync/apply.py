@@ -19,7 +19,7 @@ from layers.geopackage import Column, GeoPackage, gpb_srs_id, gpb_wkb, open_geop
 from layers.log import logger
 from layers.media.content import MediaError
 from layers.media.removal import apply_removals, pending_removals
-from layers.media.tables import copy_photos, media_layers, verify_media
+from layers.media.tables import copy_photos, media_layers, missing_bytes, verify_media
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries, validate_geometry
 from layers.sqlite.locks import file_fault
@@ -290,8 +290,12 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
                 _store_survey(mgp, pgp, minfo, layer, pinfo, now, result)
             if photo_layers:
                 try:  # after the layers: a photo of a feature inserted by this package finds its fid
+                    missing_before = missing_bytes(con)
                     result.photos["linked"], result.photos["stored"] = copy_photos(
-                        pgp.connection, con, photo_layers, geopackage=True, unstored_ok=False)
+                        pgp.connection, con, photo_layers, geopackage=True)
+                    # A link sent without bytes the office has since dropped (the photo was taken off
+                    # its last facility): kept, and the field sends the bytes again after its update.
+                    result.photos["without_bytes"] = len(missing_bytes(con) - missing_before)
                 except MediaError as exc:
                     raise SyncError(f"{package}: {exc}; nothing was applied") from None
             result.photos["unlinked"], result.photos["dropped"] = apply_removals(pgp.connection, con)

@@ -15,7 +15,7 @@ from layers.errors import SyncError
 from layers.geopackage import open_geopackage
 from layers.log import logger
 from layers.media.removal import pending_removals, prune_links
-from layers.media.tables import receive_photos
+from layers.media.tables import receive_photos, resend_missing
 from layers.schema.definitions import LayerDefinition
 from layers.sync.changes import sent_folder
 from layers.sync.checkout import SETTINGS, checkout_info
@@ -147,6 +147,7 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
             result.photos["unlinked"] = prune_links(mgp.connection, ws.connection, info["layers"])
             result.photos["linked"] = receive_photos(mgp.connection, ws.connection, info["layers"],
                                                      exclude=set(pending_removals(ws.connection)))
+            result.photos["sent_again"] = resend_missing(mgp.connection, ws.connection, info["layers"])
     for package_uuid in info["sent"]:  # the master has them now (checked above)
         (sent_folder(ws) / f"{package_uuid}.gpkg").unlink(missing_ok=True)
     result.version_after = minfo.version

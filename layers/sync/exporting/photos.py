@@ -57,8 +57,9 @@ def photo_files(src: Source, layer: str, folder: Path, relative: str,
 
     Returns per uuid its photos' relative paths (``;``-separated), and the number of links.
     """
+    from layers.media.blobs import write_blob_file
     from layers.media.content import hash_file_name
-    from layers.media.tables import media_data, photo_links
+    from layers.media.tables import MEDIA_TABLE, media_id, photo_links
 
     folder.mkdir(exist_ok=True)
     found: dict[str, list[str]] = {}
@@ -69,10 +70,10 @@ def photo_files(src: Source, layer: str, folder: Path, relative: str,
         name = hash_file_name(link.sha256, link.content_type)
         target = folder / name
         if not target.exists():
-            data = media_data(src.connection, link.sha256)
-            if data is None:
+            rowid = media_id(src.connection, link.sha256)
+            if rowid is None:
                 continue
-            target.write_bytes(data)
+            write_blob_file(src.connection, MEDIA_TABLE, rowid, target)  # a piece at a time
         found.setdefault(link.uuid, []).append(f"{relative}/{name}")
         links += 1
     return {uuid: ";".join(names) for uuid, names in found.items()}, links

@@ -141,3 +141,35 @@ def test_an_unsent_deletion_survives_an_update_and_linking_again_cancels_it(mast
     con = _master_con(master)
     assert _links(con) == [] and _hashes(con) == set()
     con.close()
+
+
+def test_a_link_sent_without_bytes_the_office_dropped_is_healed_by_the_next_update(master, tmp_path, photos):
+    checkout(master, tmp_path / "a.sqlite", user="张三")
+    with Workspace.open(tmp_path / "a.sqlite") as a:
+        x, y = [f.uuid for f in list(a.features("toilets"))[:2]]
+        add_photos(a, "toilets", x, [photos / "a.jpg"])
+        apply_package(master, write_changes(a, tmp_path / "1.gpkg").path)
+    checkout(master, tmp_path / "b.sqlite", user="李四")  # B has the photo and knows the office has it
+    with Workspace.open(tmp_path / "a.sqlite") as a:
+        delete_photo(a, x, _sha(jpeg()))
+        assert apply_package(master, write_changes(a, tmp_path / "2.gpkg").path).photos["dropped"] == 1
+    with Workspace.open(tmp_path / "b.sqlite") as b:
+        add_photos(b, "toilets", y, [photos / "a.jpg"])  # before hearing of the removal
+        package = write_changes(b, tmp_path / "3.gpkg")
+        assert (package.photos, package.photo_files) == (1, 0)  # B thinks the office has the bytes
+        result = apply_package(master, package.path)  # the link is kept, its bytes are missing
+        assert result.photos["without_bytes"] == 1
+        con = _master_con(master)
+        assert _links(con) == [("toilets", y, _sha(jpeg()))] and _hashes(con) == set()
+        con.close()
+        update = update_workspace(b, master)
+        assert update.photos["sent_again"] == 1
+        again = write_changes(b, tmp_path / "4.gpkg")
+        assert (again.photos, again.photo_files) == (1, 1)
+    apply_package(master, again.path)
+    con = _master_con(master)
+    assert _links(con) == [("toilets", y, _sha(jpeg()))] and _hashes(con) == {_sha(jpeg())}
+    assert con.execute("SELECT m.related_id = p.id FROM toilets_media m JOIN media p USING (sha256)").fetchall() \
+        == [(1,)]
+    con.close()
+    assert_valid(master)
