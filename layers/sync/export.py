@@ -51,6 +51,7 @@ from layers.log import logger
 from layers.schema.definitions import LayerDefinition
 from layers.schema.expressions import compile_filter
 from layers.sync.checkout import SETTINGS
+from layers.sync.children import child_filter
 from layers.sync.master import read_master_info, recover
 from layers.sync.rows import AUDIT_COLUMNS
 
@@ -182,7 +183,8 @@ class _Source:
              parameters: Sequence[Any]) -> Iterator[list[tuple[Any, ...]]]:
         """Chunks of (fid, GPB geometry, *columns)."""
         names = ", ".join(f'"{c}"' for c in columns)
-        sql = (f'SELECT fid, {self.geometry_sql}, {names} FROM "{layer}"'
+        geometry = self.geometry_sql if self.definitions[layer].has_geometry else "NULL"
+        sql = (f'SELECT fid, {geometry}, {names} FROM "{layer}"'
                + (f" WHERE {where}" if where else "") + " ORDER BY fid")
         cursor = self.connection.execute(sql, parameters)
         while True:
@@ -275,9 +277,12 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
                 raise SyncError(f"{src.path}: no layer {name!r} (layers: {', '.join(src.available)})")
         transformer, srid = _transformer(src.srid, crs)
         filters: dict[str, Filter] = {}
-        for name in chosen:
+        for name in sorted(chosen, key=lambda n: src.definitions[n].child_of is not None):  # parents first
             definition = src.definitions[name]
-            if where:
+            parents = child_filter(definition, filters, chosen) if definition.child_of else None
+            if parents is not None:  # a child layer (inspections) goes with the features exported
+                filters[name] = parents
+            elif where:
                 try:
                     compiled = compile_filter(where, ("uuid", *definition.field_names))
                 except ExpressionError as exc:
@@ -289,6 +294,8 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
         total = sum(counts.values())
         result = ExportResult(Path(source), src.kind, fmt, f"EPSG:{srid}")
         paths = _output_paths(out, fmt, chosen)
+        if fmt == "ESRI Shapefile":  # a table without geometry is a .dbf alone
+            paths = {n: p if src.definitions[n].has_geometry else p.with_suffix(".dbf") for n, p in paths.items()}
         lineage = {
             "source": str(Path(source).absolute()), "source_kind": src.kind, **src.identity,
             "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -334,18 +341,21 @@ def _export_gpkg(src: _Source, out: Path, chosen: Sequence[str], filters: Mappin
             definition = src.definitions[name]
             columns = _columns(definition, keep_audit)
             types = {f.name: f.sql_type for f in definition.fields}
+            spatial = definition.has_geometry
             schema = LayerSchema(
                 name, tuple(Column(c, types.get(c, "DATETIME" if c.endswith("_at") else "TEXT"),
                                    not_null=c == "uuid") for c in columns),
-                geometry_type=definition.geometry_type, srs_id=srid,
+                geometry_type=definition.geometry_type if spatial else None, srs_id=srid,
                 identifier=definition.title(language), description=definition.title("en"))
             gp.create_layer(schema)
-            names = ["fid", "geom", *columns]
+            names = ["fid", "geom", *columns] if spatial else ["fid", *columns]
             sql = (f'INSERT INTO "{name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
                    f"VALUES ({', '.join('?' * len(names))})")
             parts = []
             for chunk in src.rows(name, columns, *filters[name]):
-                if transformer is not None:
+                if not spatial:  # an attributes table: the rows without their (NULL) geometry
+                    chunk = [(r[0], *r[2:]) for r in chunk]
+                elif transformer is not None:
                     geoms = shapely.from_wkb(np.array([gpb_wkb(r[1]) for r in chunk], dtype=object))
                     moved = _reproject(list(geoms), transformer)
                     chunk = [(r[0], encode_gpb(g, srid), *r[2:]) for r, g in zip(chunk, moved, strict=True)]
@@ -353,9 +363,11 @@ def _export_gpkg(src: _Source, out: Path, chosen: Sequence[str], filters: Mappin
                     gp.connection.executemany(sql, chunk)
                 except sqlite3.Error as exc:
                     raise GeoPackageError(f"{out}: writing layer {name!r}: {exc}") from None
-                parts.append(envelopes(chunk))
+                if spatial:
+                    parts.append(envelopes(chunk))
                 advance(len(chunk))
-            gp.pack_spatial_index(name, parts)
+            if spatial:
+                gp.pack_spatial_index(name, parts)
             gp.add_style(name, name[:30], layer_qml(definition, language, columns),
                          sld=layer_sld(definition, language), description=definition.title(language),
                          owner="tongcheng")
@@ -456,15 +468,19 @@ def _export_fiona(src: _Source, paths: Mapping[str, Path], fmt: str, chosen: Seq
             properties = {names[c]: kinds.get(c, "str") for c in columns}
             if fmt == "ESRI Shapefile":  # DBF widths are bytes: 3 per Chinese character in UTF-8
                 properties = {k: ("str:254" if v == "str" else v) for k, v in properties.items()}
-            schema = {"geometry": _GEOMETRY_NAMES[definition.geometry_type], "properties": properties}
+            schema = {"geometry": _GEOMETRY_NAMES.get(definition.geometry_type, "None"), "properties": properties}
             current = paths[name]
             path = staging / paths[name].name
             options: dict[str, str] = {}
             if fmt == "CSV":
                 options = {"GEOMETRY": "AS_XY" if definition.geometry_type == "POINT" else "AS_WKT",
                            "WRITE_BOM": "YES", "CREATE_CSVT": "YES"}
+                if not definition.has_geometry:
+                    del options["GEOMETRY"]
             elif fmt == "GeoJSON":
                 options = {"WRITE_BBOX": "YES"}
+            elif fmt == "FlatGeobuf" and not definition.has_geometry:
+                options = {"SPATIAL_INDEX": "NO"}  # FlatGeobuf's index needs a geometry per record
             booleans = {c for c in columns if kinds.get(c) == "bool"}
             with fiona.open(path, "w", driver=driver, schema=schema, crs=CRS.from_epsg(srid),
                             encoding="utf-8", **options) as dst:

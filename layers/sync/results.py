@@ -56,6 +56,9 @@ class SyncResult:
     rejected: list[dict[str, str]] = field(default_factory=list)
     #: Apply: survey features received as evidence, per survey layer (kept in ``survey_<layer>``).
     survey: dict[str, int] = field(default_factory=dict)
+    #: Apply: facility values set because they follow the facility's latest inspection
+    #: (``layer``, ``uuid``, ``field``, ``before``, ``after``, ``inspection``).
+    followed: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, layer: str, uuid: str, reason: str) -> None:
         """Record a row that is not written because it breaks a rule of its layer."""
@@ -85,6 +88,8 @@ class SyncResult:
         }
         if self.survey:
             out["survey_evidence"] = self.survey
+        if self.followed:
+            out["followed_inspections"] = self.followed
         if self.resolutions is not None:
             out["resolutions"] = str(self.resolutions)
         return out
