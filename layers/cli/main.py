@@ -29,6 +29,7 @@ from pathlib import Path
 from layers import __version__
 from layers.cli import gps as cli_gps
 from layers.cli import imports as cli_imports
+from layers.cli import inspections as cli_inspections
 from layers.cli import photos as cli_photos
 from layers.cli import sync as cli_sync
 from layers.cli.console import (
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_sync.add_commands(commands)
     cli_photos.add_commands(commands)
     cli_imports.add_commands(commands)
+    cli_inspections.add_commands(commands)
     for entry_point in entry_points(group="tongcheng.commands"):
         entry_point.load()(commands)
     for command in commands.choices.values():  # also accepted after the command's name

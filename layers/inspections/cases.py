@@ -72,7 +72,9 @@ def code_value(field: FieldDefinition, text: str, *, selector: str | None = None
     for code in codes:
         if wanted in (code.value.casefold(), *(label.casefold() for label in code.labels.values())):
             return code.value
-    words = ", ".join(f"{c.value} ({c.label('en')})" if c.label("en") != c.value else c.value for c in codes)
+    words = ", ".join(f"{c.value}/{c.label('en').lower()}" if c.label("en") != c.value else c.value for c in codes)
+    if len(words) > 160:  # a long list: its values only (the English labels are accepted all the same)
+        words = ", ".join(c.value for c in codes) + " (or their English names)"
     where = f" for {selector}" if selector and field.codes_by else ""
     raise ValidationError(f"{field.name}: {text!r} is not one of {words}{where}", field=field.name, value=text,
                           rule="is not in the code list")

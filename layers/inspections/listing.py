@@ -69,8 +69,8 @@ def parse_statuses(definition: LayerDefinition, words: Iterable[str]) -> set[str
         try:
             out.add(code_value(definition.field("case_status"), word))
         except ValidationError as exc:
-            raise ValidationError(f"--status: {exc} (or {OPEN!r})", field="case_status", value=word,
-                                  rule="is not in the code list") from None
+            raise ValidationError(f"--status {str(exc).split(': ', 1)[-1]}, or {OPEN}", field="case_status",
+                                  value=word, rule="is not in the code list") from None
     return out
 
 

@@ -126,9 +126,10 @@ def follow_changes(facility: LayerDefinition, attributes: Mapping[str, Any],
 
 
 def is_latest(inspection: Mapping[str, Any], uuid: str | None, others: Iterable[tuple[Any, Any]]) -> bool:
-    """Whether an inspection is later than every other (inspected_at, uuid) of its facility (ties by uuid)."""
+    """Whether an inspection is later than each other (inspected_at, uuid) of its facility (ties by uuid; a new
+    record without a uuid yet wins a tie)."""
     key = (str(inspection["inspected_at"]), uuid or "\uffff")
-    return all(key >= (str(time), str(other)) for time, other in others if other != uuid)
+    return all(key >= (str(time), str(other or "")) for time, other in others)
 
 
 def _followed(layer: str, uuid: str, attributes: Mapping[str, Any], changes: Mapping[str, Any],
