@@ -30,6 +30,7 @@ from layers import __version__
 from layers.cli import definitions as cli_definitions
 from layers.cli import gps as cli_gps
 from layers.cli import imports as cli_imports
+from layers.cli import inspections as cli_inspections
 from layers.cli import photos as cli_photos
 from layers.cli import sync as cli_sync
 from layers.cli.console import (
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_photos.add_commands(commands)
     cli_imports.add_commands(commands)
     cli_definitions.add_commands(commands)
+    cli_inspections.add_commands(commands)
     for entry_point in entry_points(group="tongcheng.commands"):
         entry_point.load()(commands)
     for command in commands.choices.values():  # also accepted after the command's name

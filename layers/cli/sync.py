@@ -202,6 +202,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
     for name, n in result.survey.items():
         print(f"received {n} {name} as survey evidence (kept in survey_{name}, not merged)")
     _print_photos(result.photos)
+    for f in result.followed:  # the facility follows its latest inspection (its definition says so)
+        print(f"follows   {f['layer']} {f['uuid']}: {f['field']} {_short(f['before'])} -> {_short(f['after'])} "
+              f"(its latest inspection {f['inspection']})")
     _print_conflicts(result.conflicts)
     if result.unresolved:
         print(f"{len(result.unresolved)} conflicts left unresolved (office values kept)", file=sys.stderr)

@@ -106,6 +106,8 @@ def _categories(definition: LayerDefinition, language: str) -> list[Category]:
 
 
 def _geometry_code(geometry_type: str) -> int:
+    if geometry_type == "NONE":  # QGIS's NullGeometry: an attributes table
+        return 4
     return 1 if "LINE" in geometry_type else 2 if "POLYGON" in geometry_type else 0
 
 
@@ -161,7 +163,9 @@ def _qml(geometry_type: str, attribute: str | None, categories: list[Category],
         cats.append(f'<category render="true" symbol="{i}" value={quoteattr("" if value is None else value)}'
                     f' label={quoteattr(label)}/>')
         symbols.append(_symbol(i, geometry_type, style, color))
-    if attribute:
+    if geometry_type == "NONE":  # nothing to draw: the style carries the field aliases
+        renderer = ""
+    elif attribute:
         renderer = (f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(attribute)} '
                     f'symbollevels="0" enableorderby="0" forceraster="0" referencescale="-1">'
                     f'<categories>{"".join(cats)}</categories><symbols>{"".join(symbols)}</symbols>'
@@ -233,7 +237,9 @@ def operation_qml(definition: LayerDefinition, language: str = "zh_CN",
 
 
 def layer_sld(definition: LayerDefinition, language: str = "zh_CN") -> str:
-    """The same categories as an OGC SLD 1.1 document (one rule per class, then the rest)."""
+    """The same categories as an OGC SLD 1.1 document (one rule per class, then the rest); "" without geometry."""
+    if definition.geometry_type == "NONE":
+        return ""
     style = definition.style or {}
     attribute = style.get("field")
     line = "LINE" in definition.geometry_type

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from layers.errors import DefinitionError, ValidationError
+from layers.schema.children import NO_GEOMETRY, ChildLink, FollowRule, check_codes_for, parse_child_of, parse_follow
 from layers.schema.geometry import validate_geometry
 
 __all__ = [
@@ -98,6 +99,9 @@ class FieldDefinition:
     max: float | None = None
     max_length: int | None = None
     derived: str | None = None
+    #: The field whose value chooses this field's code list in ``codes_for`` (``layers.schema.children``).
+    codes_by: str | None = None
+    codes_for: dict[str, tuple[Code, ...]] = field(default_factory=dict)
 
     @property
     def sql_type(self) -> str:
@@ -148,6 +152,15 @@ class LayerDefinition:
     version: int = 1
     #: The grid exports round coordinates to: ``projected`` (metres) and ``geographic`` (degrees).
     precision: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PRECISION))
+    #: A child layer: how its records name their parent feature (``layers.schema.children``).
+    child_of: ChildLink | None = None
+    #: A facility layer: the fields that follow its latest inspection.
+    follow: FollowRule | None = None
+
+    @property
+    def has_geometry(self) -> bool:
+        """False for a layer without geometry (``geometry = "NONE"``: an attributes table)."""
+        return self.geometry_type != NO_GEOMETRY
 
     def title(self, language: str = "zh_CN") -> str:
         return self.titles.get(language) or self.titles.get("en") or self.name
@@ -169,6 +182,11 @@ class LayerDefinition:
     @cached_property
     def known_names(self) -> frozenset[str]:
         return frozenset(self.field_names)
+
+    @cached_property
+    def coded_by_fields(self) -> tuple[FieldDefinition, ...]:
+        """The fields whose code list depends on another field's value (``codes_by``)."""
+        return tuple(f for f in self.fields if f.codes_by)
 
     @cached_property
     def derived_fields(self) -> tuple[FieldDefinition, ...]:
@@ -296,8 +314,8 @@ def parse_definition(
     if not isinstance(name, str) or not _NAME.match(name):
         fail(f"layer name {name!r} must be lower-case letters, digits and _")
     geometry_type = str(data.get("geometry", "")).upper()
-    if geometry_type not in GEOMETRY_TYPES:
-        fail(f"geometry {data.get('geometry')!r} is not one of {', '.join(GEOMETRY_TYPES)}")
+    if geometry_type not in (*GEOMETRY_TYPES, NO_GEOMETRY):
+        fail(f"geometry {data.get('geometry')!r} is not one of {', '.join((*GEOMETRY_TYPES, NO_GEOMETRY))}")
 
     fields = [_parse_field(raw, codelists, fail) for raw in data.get("fields", [])]
     names = [f.name for f in fields]
@@ -310,6 +328,9 @@ def parse_definition(
             for used in _expression_names(f.derived, fail):
                 if used not in names:
                     fail(f"field {f.name!r}: derived from unknown field {used!r}")
+        if f.codes_by and f.codes_by not in names:
+            fail(f"field {f.name!r}: codes_by names unknown field {f.codes_by!r}")
+    by_name = {f.name: f for f in fields}
 
     label_field = data.get("label_field")
     if label_field is not None and label_field not in names:
@@ -335,6 +356,8 @@ def parse_definition(
         source=Path(where) if isinstance(where, Path) else None,
         version=version,
         precision=_parse_precision(data.get("precision", {}), fail),
+        child_of=parse_child_of(data.get("child_of"), by_name, fail),
+        follow=parse_follow(data.get("follows_inspections"), by_name, fail),
     )
 
 
@@ -366,6 +389,13 @@ def _parse_field(raw: Mapping[str, Any], codelists: Mapping[str, tuple[Code, ...
         codes = codelists[raw["codelist"]]
     elif "codes" in raw:
         codes = _parse_codes(raw["codes"], "", name)
+    codes_for = {str(key): _parse_codes(entries, "", f"{name} for {key}")
+                 for key, entries in dict(raw.get("codes_for", {})).items()}
+    if codes_for:
+        if codes or not raw.get("codes_by"):
+            fail(f"field {name!r}: codes_for needs codes_by and no other code list")
+        union = {code.value: code for entries in codes_for.values() for code in entries}
+        codes = tuple(union.values())
     labels = raw.get("label", {})
     if not isinstance(labels, dict):
         labels = {"en": str(labels)}
@@ -380,6 +410,8 @@ def _parse_field(raw: Mapping[str, Any], codelists: Mapping[str, tuple[Code, ...
         max=raw.get("max"),
         max_length=raw.get("max_length"),
         derived=raw.get("derived"),
+        codes_by=raw.get("codes_by"),
+        codes_for=codes_for,
     )
     if definition.default is not None:
         try:
@@ -510,6 +542,8 @@ def validate_feature(
     if not partial:  # an update computes derived fields from the stored values (Workspace.update)
         for f in definition.derived_fields:
             clean[f.name] = derive(f, clean)
+    if definition.coded_by_fields:
+        check_codes_for(definition, clean, attributes)
     if geometry is not None:
         validate_geometry(definition, geometry)
     return clean

@@ -24,6 +24,7 @@ from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries, validate_geometry
 from layers.sqlite.locks import file_fault
 from layers.sync.changes import PACKAGE_EXTRA, PackageInfo, package_schema, read_package_info
+from layers.sync.children import plan_children
 from layers.sync.master import (
     DELETED_TABLE,
     LEDGER_TABLE,
@@ -68,18 +69,19 @@ def _check_package_layer(pgp: GeoPackage, pinfo: PackageInfo, minfo: MasterInfo,
     schema = pgp.schema(layer)
     got = {c.name: c.type.upper() for c in schema.columns}
     want = {c.name: c.type.upper() for c in package_schema(definition, minfo.srid).columns}
-    if got != want or schema.geometry_type != definition.geometry_type:
+    geometry_type = schema.geometry_type or "NONE"  # an attributes table: a layer without geometry
+    if got != want or geometry_type != definition.geometry_type:
         missing = sorted(set(want) - set(got))
         extra = sorted(set(got) - set(want))
         typed = sorted(n for n in set(got) & set(want) if got[n] != want[n])
         parts = ([f"missing {', '.join(missing)}"] if missing else []) + \
                 ([f"unknown {', '.join(extra)}"] if extra else []) + \
                 ([f"other types for {', '.join(typed)}"] if typed else [])
-        if schema.geometry_type != definition.geometry_type:
-            parts.append(f"geometry {schema.geometry_type} instead of {definition.geometry_type}")
+        if geometry_type != definition.geometry_type:
+            parts.append(f"geometry {geometry_type} instead of {definition.geometry_type}")
         raise SyncError(f"{pinfo.path}: layer {layer!r} has another schema than master "
                         f"{minfo.path} ({'; '.join(parts)})")
-    if schema.srs_id not in (minfo.srid, 0, -1) and _stated_crs(pgp, schema.srs_id) is None:
+    if schema.is_spatial and schema.srs_id not in (minfo.srid, 0, -1) and _stated_crs(pgp, schema.srs_id) is None:
         raise SyncError(f"{pinfo.path}: layer {layer!r} is in srs_id {schema.srs_id}, which the package does not "
                         f"define, and the master in EPSG:{minfo.srid}; nothing was applied")
 
@@ -142,10 +144,11 @@ def _read_package_layer(pgp: GeoPackage, definition: LayerDefinition, master_sri
     """
     names = ["uuid", *PACKAGE_EXTRA, *definition.field_names, *AUDIT_COLUMNS, "base", "geom"]
     where = f"{pgp.path}: layer {definition.name!r}"
-    layer_srid = pgp.schema(definition.name).srs_id
+    layer_srid = pgp.schema(definition.name).srs_id if definition.has_geometry else master_srid
+    selected = [*map(quote, names[:-1]), quote("geom") if definition.has_geometry else "NULL"]
     try:
         raw = pgp.connection.execute(
-            f"SELECT {', '.join(map(quote, names))} FROM {quote(definition.name)}").fetchall()
+            f"SELECT {', '.join(selected)} FROM {quote(definition.name)}").fetchall()
         geoms = canonical([gpb_wkb(r[-1]) for r in raw])
         geoms, problems = _to_master_crs(pgp, master_srid, layer_srid, [r[-1] for r in raw], geoms)
     except (sqlite3.Error, GeoPackageError) as exc:
@@ -276,6 +279,8 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
             for layer in pinfo.layers:
                 definition = minfo.definitions[layer]
                 plans[layer] = _plan_apply(con, pgp, definition, policy, result, choices, source, minfo.srid)
+            # Inspections whose facility is missing are conflicts; facilities follow their latest inspection.
+            plan_children(con, minfo.definitions, minfo.layers, plans, _Plan, result, policy, choices, source)
             if items is not None:
                 check_resolutions(result.conflicts, items, source)
             if dry_run:
@@ -477,7 +482,7 @@ def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str
         except ValidationError as exc:
             _reject(result, rows, definition.name, k, str(exc), where)
             continue
-        if p["op"] == "insert" or "geom" in p["changed"]:
+        if definition.has_geometry and (p["op"] == "insert" or "geom" in p["changed"]):
             if p["geom"] is None:
                 _reject(result, rows, definition.name, k, f"{definition.name}.geom: no geometry", where)
                 continue
@@ -525,12 +530,13 @@ def _write_master_layer(con: sqlite3.Connection, minfo: MasterInfo, definition: 
         # New fids in uuid order: two offices applying the same packages to the same master hold
         # the same rows under the same fids.
         plan.inserts.sort(key=lambda r: str(r["uuid"]))
-        names = ["uuid", *definition.field_names, *AUDIT_COLUMNS, "geom"]
+        names = ["uuid", *definition.field_names, *AUDIT_COLUMNS, *(["geom"] if definition.has_geometry else [])]
         sql = f"INSERT INTO {t} ({', '.join(map(quote, names))}) VALUES ({', '.join('?' * len(names))})"
         con.executemany(sql, [[blobs[id(r["geom"])] if n == "geom" else r.get(n) for n in names]
                               for r in plan.inserts])
-    if plan.inserts or plan.updates or plan.deletes:
+    if (plan.inserts or plan.updates or plan.deletes) and definition.has_geometry:
         _refresh_extent(con, definition, plan)
+    if plan.inserts or plan.updates or plan.deletes:
         con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (now, layer))
 
 

@@ -95,7 +95,8 @@ def package_schema(definition: LayerDefinition, srid: int) -> LayerSchema:
     columns += [Column(f.name, f.sql_type) for f in definition.fields]
     columns += [Column(c, "DATETIME" if c.endswith("_at") else "TEXT") for c in AUDIT_COLUMNS]
     columns.append(Column("base", "TEXT"))
-    return LayerSchema(definition.name, tuple(columns), geometry_type=definition.geometry_type,
+    return LayerSchema(definition.name, tuple(columns),
+                       geometry_type=definition.geometry_type if definition.has_geometry else None,
                        srs_id=srid, identifier=f"{definition.title('zh_CN')} 变更",
                        description=f"{definition.title('en')}: changes")
 
@@ -257,6 +258,9 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
             schema = package_schema(definition, ws.srid)
             gp.create_layer(schema)
             names = ["uuid", *PACKAGE_EXTRA, *definition.field_names, *AUDIT_COLUMNS, "base", "geom"]
+            if not definition.has_geometry:  # an attributes table: the rows' last value (geom) is None
+                names.pop()
+                rows = [row[:-1] for row in rows]
             try:
                 gp.connection.executemany(
                     f"INSERT INTO {quote(layer)} ({', '.join(map(quote, names))}) "

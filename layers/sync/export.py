@@ -43,6 +43,7 @@ from layers.errors import ExpressionError, SyncError
 from layers.log import logger
 from layers.schema.definitions import LANGUAGES, LayerDefinition
 from layers.schema.expressions import compile_filter
+from layers.sync.children import child_filter
 from layers.sync.exporting.formats import FORMATS, LIMITS, format_name
 from layers.sync.exporting.gpkg import LINEAGE_URI, Filter, write_gpkg
 from layers.sync.exporting.naming import layout
@@ -149,9 +150,12 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
                 raise SyncError(f"{src.path}: no layer {name!r} (layers: {', '.join(src.available)})")
         geometries = Geometries(src.srid, crs)
         filters: dict[str, Filter] = {}
-        for name in chosen:
+        for name in sorted(chosen, key=lambda n: src.definitions[n].child_of is not None):  # parents first
             definition = src.definitions[name]
-            if where:
+            parents = child_filter(definition, filters, chosen) if definition.child_of else None
+            if parents is not None:  # a child layer (inspections) goes with the features exported
+                filters[name] = parents
+            elif where:
                 try:
                     compiled = compile_filter(where, ("uuid", *definition.field_names))
                 except ExpressionError as exc:
@@ -186,6 +190,9 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
             from layers.sync.exporting.files import write_files
 
             place = layout(out, fmt, chosen)
+            if fmt == "ESRI Shapefile":  # a table without geometry is a .dbf alone
+                place.files.update({n: str(Path(place.files[n]).with_suffix(".dbf")) for n in chosen
+                                    if not src.definitions[n].has_geometry})
             done = write_files(src, place, fmt, chosen, columns, filters, geometries, language, advance)
             result.files = [place.path(name) for name in chosen]
             result.folder = place.home if place.folder else None

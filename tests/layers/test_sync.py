@@ -55,7 +55,8 @@ def test_master_is_a_valid_geopackage_with_identity_layers_and_styles(master):
     features = assert_valid(master)
     info = read_master(master)
     assert info.version == 1 and len(info.master_id) == 36
-    assert info.layers == ["toilets", "signboards", "kiosks"]
+    assert info.layers == ["toilets", "signboards", "kiosks", "inspections"]
+    assert features["inspections"] == []  # an attributes table, read by GDAL
     assert set(info.definitions) >= {"toilets", "gps_tracks"}
     assert len(features["toilets"]) == COUNTS["toilets"]
     props = features["toilets"][0]["properties"]
@@ -78,11 +79,11 @@ def test_empty_master_and_refusal_to_overwrite(tmp_path):
 
 def test_checkout_keeps_identity_and_base_and_tracks_nothing(master, tmp_path):
     counts = checkout(master, tmp_path / "ws.sqlite", user="张三")
-    assert counts == COUNTS
+    assert counts == {**COUNTS, "inspections": 0}
     rows = master_rows(master)
     with Workspace.open(tmp_path / "ws.sqlite") as ws:
         assert ws.user == "张三" and ws.crs == "EPSG:4544"
-        assert set(ws.definitions) == {"toilets", "signboards", "kiosks", "gps_tracks", "gps_waypoints"}
+        assert set(ws.definitions) == {"toilets", "signboards", "kiosks", "inspections", "gps_tracks", "gps_waypoints"}
         assert all(sum(c.values()) == 0 for c in ws.pending_changes().values())
         feature = ws.find("toilets", next(iter(rows)))
         row = rows[feature.uuid]

@@ -86,7 +86,7 @@ def write_files(src: Source, layout: Layout, fmt: str, chosen: Sequence[str],
                 if renamed:
                     done.renamed[name] = renamed
                 properties = {names[c]: fiona_type(fmt, k) for c, k in zip(layer_columns, kinds, strict=True)}
-                schema = {"geometry": GEOMETRY_NAMES[definition.geometry_type], "properties": properties}
+                schema = {"geometry": GEOMETRY_NAMES.get(definition.geometry_type, "None"), "properties": properties}
                 current = layout.path(name)
                 path = staging / layout.files[name]
                 grid = geometries.grid(definition)
@@ -94,9 +94,13 @@ def write_files(src: Source, layout: Layout, fmt: str, chosen: Sequence[str],
                 if fmt == "CSV":
                     options = {"GEOMETRY": "AS_XY" if definition.geometry_type == "POINT" else "AS_WKT",
                                "WRITE_BOM": "YES"}
+                    if not definition.has_geometry:
+                        del options["GEOMETRY"]
                     path.with_suffix(".csvt").write_text(csvt_line(definition.geometry_type, kinds), "utf-8")
                 elif fmt == "GeoJSON":
                     options = {"WRITE_BBOX": "YES", "COORDINATE_PRECISION": decimals_of(grid)}
+                elif fmt == "FlatGeobuf" and not definition.has_geometry:
+                    options = {"SPATIAL_INDEX": "NO"}  # FlatGeobuf's index needs a geometry per record
                 converters = [converter(fmt, k) for k in kinds]
                 too_long = 0
                 with fiona.open(path, "w", driver=driver, schema=schema, crs=CRS.from_epsg(geometries.srid),
@@ -105,7 +109,8 @@ def write_files(src: Source, layout: Layout, fmt: str, chosen: Sequence[str],
                     for chunk in src.rows(name, source_columns, *filters[name]):
                         if photo_paths is not None:
                             chunk = [(*r, photo_paths.get(r[2])) for r in chunk]  # r[2]: the uuid
-                        moved = geometries.convert([r[1] for r in chunk], grid)
+                        moved = (geometries.convert([r[1] for r in chunk], grid) if definition.has_geometry
+                                 else [None] * len(chunk))
                         records = []
                         for r, g in zip(chunk, moved, strict=True):
                             props = {names[c]: convert(v) for c, convert, v in

@@ -142,7 +142,7 @@ def csvt_line(geometry_type: str, kinds: Sequence[str]) -> str:
     Only words QGIS's delimited-text provider (3.22 and later) and GDAL's CSV driver both read: X and Y
     are ``Real`` (GDAL writes ``CoordX``, which QGIS refuses), a WKT column is ``String``.
     """
-    geometry = ["Real", "Real"] if geometry_type == "POINT" else ["String"]
+    geometry = {"POINT": ["Real", "Real"], "NONE": []}.get(geometry_type, ["String"])
     return ",".join(f'"{t}"' for t in [*geometry, *(_CSVT[k] for k in kinds)]) + "\n"
 
 

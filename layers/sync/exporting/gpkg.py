@@ -45,27 +45,33 @@ def write_gpkg(src: Source, out: Path, chosen: Sequence[str], columns: Mapping[s
             definition = src.definitions[name]
             layer_columns = list(columns[name])
             types = {f.name: f.sql_type for f in definition.fields}
+            spatial = definition.has_geometry
             schema = LayerSchema(
                 name, tuple(Column(c, types.get(c, "DATETIME" if c.endswith("_at") else "TEXT"),
                                    not_null=c == "uuid") for c in layer_columns),
-                geometry_type=definition.geometry_type, srs_id=srid,
+                geometry_type=definition.geometry_type if spatial else None, srs_id=srid,
                 identifier=definition.title(language), description=definition.title("en"))
             gp.create_layer(schema)
-            names = ["fid", "geom", *layer_columns]
+            names = ["fid", "geom", *layer_columns] if spatial else ["fid", *layer_columns]
             sql = (f'INSERT INTO "{name}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
                    f"VALUES ({', '.join('?' * len(names))})")
             grid = geometries.grid(definition)
             parts = []
             for chunk in src.rows(name, layer_columns, *filters[name]):
-                blobs = encode_gpb_many(list(geometries.convert([r[1] for r in chunk], grid)), srid)
-                chunk = [(r[0], b, *r[2:]) for r, b in zip(chunk, blobs, strict=True)]
+                if spatial:
+                    blobs = encode_gpb_many(list(geometries.convert([r[1] for r in chunk], grid)), srid)
+                    chunk = [(r[0], b, *r[2:]) for r, b in zip(chunk, blobs, strict=True)]
+                else:  # an attributes table: the rows without their (NULL) geometry
+                    chunk = [(r[0], *r[2:]) for r in chunk]
                 try:
                     gp.connection.executemany(sql, chunk)
                 except sqlite3.Error as exc:
                     raise GeoPackageError(f"{out}: writing layer {name!r}: {exc}") from None
-                parts.append(envelopes(chunk))
+                if spatial:
+                    parts.append(envelopes(chunk))
                 advance(len(chunk))
-            gp.pack_spatial_index(name, parts)
+            if spatial:
+                gp.pack_spatial_index(name, parts)
             gp.add_style(name, name[:30], layer_qml(definition, language, layer_columns),
                          sld=layer_sld(definition, language), description=definition.title(language),
                          owner="tongcheng")

@@ -83,7 +83,8 @@ class Source:
              parameters: Sequence[Any]) -> Iterator[list[tuple[Any, ...]]]:
         """Chunks of (fid, GPB geometry, *columns)."""
         names = ", ".join(f'"{c}"' for c in columns)
-        sql = (f'SELECT fid, {self.geometry_sql}, {names} FROM "{layer}"'
+        geometry = self.geometry_sql if self.definitions[layer].has_geometry else "NULL"
+        sql = (f'SELECT fid, {geometry}, {names} FROM "{layer}"'
                + (f" WHERE {where}" if where else "") + " ORDER BY fid")
         cursor = self.connection.execute(sql, parameters)
         while True:
