@@ -225,6 +225,8 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
             "previous_packages": json.dumps(info["sent"]), "layers": json.dumps(info["layers"]),
             "bbox": json.dumps(info["bbox"]), "srid": str(ws.srid), "survey_layers": json.dumps(survey),
         }
+        if info.get("scope"):
+            meta["scope"] = info["scope"]
         gp.write_rows(PACKAGE_TABLE, [{"key": k, "value": v} for k, v in meta.items()])
         for layer, rows in collected.items():
             definition = ws.layer(layer)
@@ -337,6 +339,8 @@ class PackageInfo:
     srid: int
     #: Survey layers the package carries as evidence (``changes --include-survey``).
     survey: list[str] = field(default_factory=list)
+    #: The area scope of the checkout (``layers.sync.areas``), or None for the whole master.
+    scope: str | None = None
 
 
 def read_package_info(gp: GeoPackage) -> PackageInfo:
@@ -354,7 +358,7 @@ def read_package_info(gp: GeoPackage) -> PackageInfo:
                            editor=meta.get("editor"), created_at=meta.get("created_at"),
                            previous=json.loads(meta.get("previous_packages") or "[]"),
                            layers=json.loads(meta["layers"]), srid=int(meta["srid"]),
-                           survey=json.loads(meta.get("survey_layers") or "[]"))
+                           survey=json.loads(meta.get("survey_layers") or "[]"), scope=meta.get("scope") or None)
     except (sqlite3.Error, KeyError, ValueError) as exc:
         raise SyncError(f"{path}: damaged change package header ({exc})") from None
     if meta.get("kind") != PACKAGE_KIND or meta.get("format") != PACKAGE_FORMAT:

@@ -48,6 +48,7 @@ from layers.crs.epsg import epsg_crs
 from layers.errors import ExpressionError, GeoPackageError, SyncError, TongchengError
 from layers.geopackage import Column, LayerSchema, envelopes, gpb_wkb, open_geopackage
 from layers.log import logger
+from layers.postgres.urls import is_postgres
 from layers.schema.definitions import LayerDefinition
 from layers.schema.expressions import compile_filter
 from layers.sync.checkout import SETTINGS
@@ -228,7 +229,8 @@ def _output_paths(out: str | os.PathLike[str], fmt: str, layers: Sequence[str]) 
 
 def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layers: Iterable[str] | None = None,
            where: str | None = None, crs: str | int | None = None, fmt: str | None = None, keep_audit: bool = False,
-           language: str = "zh_CN", progress: Callable[[int, int], object] | None = None) -> ExportResult:
+           language: str = "zh_CN", progress: Callable[[int, int], object] | None = None,
+           as_of: int | None = None) -> ExportResult:
     """Export facility layers of a workspace or master for partners.
 
     Parameters
@@ -253,6 +255,11 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
     language : str
         Language of the style labels and aliases.
     progress : callable(done, total), optional
+    as_of : int, optional
+        A master only: export the master as it was at this version (its history).
+
+    A PostGIS master (``postgresql://``) is exported through a temporary
+    GeoPackage snapshot (``layers.sync.snapshot``).
 
     Returns
     -------
@@ -263,6 +270,14 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
     SyncError, GeoPackageError, WorkspaceError, ExpressionError
         Naming the file, layer or expression at fault; nothing is written.
     """
+    if is_postgres(source) or as_of is not None:
+        from layers.sync.snapshot import snapshot
+
+        with snapshot(source, as_of) as copy:
+            result = export(copy, out, layers=layers, where=where, crs=crs, fmt=fmt, keep_audit=keep_audit,
+                            language=language, progress=progress)
+        result.source = Path(source) if not is_postgres(source) else result.source
+        return result
     fmt = _format_name(fmt, out)
     log.info("exporting %s to %s as %s", source, out, fmt)
     if fmt == "GeoJSON" and crs is None:

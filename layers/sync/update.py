@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from layers.errors import SyncError
-from layers.geopackage import open_geopackage
 from layers.log import logger
-from layers.media.tables import receive_photos
 from layers.schema.definitions import LayerDefinition
+from layers.sync.areas import resolve_scope
 from layers.sync.changes import sent_folder
 from layers.sync.checkout import SETTINGS, checkout_info
-from layers.sync.master import LEDGER_TABLE, bbox_condition, master_rows, master_rows_by_uuid, read_master_info, recover
 from layers.sync.merge import LayerCounts, same_value
 from layers.sync.resolutions import (
     POLICIES,
@@ -34,6 +31,7 @@ from layers.sync.resolutions import (
 )
 from layers.sync.results import SyncResult
 from layers.sync.rows import AUDIT_COLUMNS, canonical, geometries
+from layers.sync.store import MasterLocation, MasterStore, master_location, open_master
 from layers.workspace.store import Workspace
 
 __all__ = ["update_workspace"]
@@ -51,7 +49,7 @@ def _same_raw(definition: LayerDefinition, a: Mapping[str, Any], b: Mapping[str,
     return all(same_value(a.get(n), b.get(n)) for n in definition.field_names) and a.get("geom") == b.get("geom")
 
 
-def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy: str = "office",
+def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: str = "office",
                      report: str | os.PathLike | None = None, dry_run: bool = False,
                      resolutions: str | os.PathLike | Iterable[Resolution] | None = None) -> SyncResult:
     """Bring a newer master into a checked-out workspace, keeping the edits not yet sent.
@@ -89,23 +87,23 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
     if policy not in POLICIES:
         raise SyncError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
     ws = workspace
-    master = Path(master)
+    shown = master_location(master)
     info = checkout_info(ws)
-    result = SyncResult("update", master, ws.path, policy, dry_run)
+    result = SyncResult("update", shown, ws.path, policy, dry_run)  # type: ignore[arg-type]
     items, source, result.resolutions = resolutions_from(resolutions)
     choices = {r.key: r.choice for r in items} if items is not None else None
-    log.info("updating %s from %s (policy %s%s)", ws.path, master, policy, ", dry run" if dry_run else "")
+    log.info("updating %s from %s (policy %s%s)", ws.path, shown, policy, ", dry run" if dry_run else "")
     result.version_before = result.version_after = info["version"]
-    recover(master)
-    with open_geopackage(master) as mgp:
-        minfo = read_master_info(mgp)
+    with open_master(master) as store:
+        master = store.location
+        minfo = store.info
         if minfo.master_id != info["master_id"]:
             raise SyncError(f"{master}: master {minfo.master_id} is not the master {info['master_id']} "
                             f"that {ws.path} was checked out from; nothing was changed")
         if minfo.version < info["version"]:
             raise SyncError(f"{master}: version {minfo.version} is older than the workspace's base "
                             f"(version {info['version']}); nothing was changed")
-        applied = {r[0] for r in mgp.connection.execute(f"SELECT package_uuid FROM {LEDGER_TABLE}")}
+        applied = store.applied_packages()
         unapplied = [p for p in info["sent"] if p not in applied]
         if unapplied:
             raise SyncError(f"{master}: the office has not applied the change package(s) "
@@ -119,25 +117,25 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
             if [(f.name, f.type) for f in definition.fields] != [(f.name, f.type) for f in theirs_def.fields]:
                 raise SyncError(f"{master}: layer {layer!r} has other fields than in {ws.path}")
         bbox = info["bbox"]
+        shape = resolve_scope(store, info["scope"]).shape if info.get("scope") else None
         plans = {}
         for layer in info["layers"]:
-            plans[layer] = _plan_update(ws, mgp.connection, ws.layer(layer), bbox, policy, result, choices, source)
+            plans[layer] = _plan_update(ws, store, ws.layer(layer), bbox, policy, result, choices, source, shape)
         if items is not None:
             check_resolutions(result.conflicts, items, source)
-    if dry_run:
-        if report is not None:
-            result.write_report(report)
-        return result
-    with ws.session():
-        ws.reset_base(info["layers"])
-        for layer, (to_office, _) in plans.items():
-            ws.apply_rows(layer, to_office, tracked=False)
-        for layer, (_, to_merged) in plans.items():
-            ws.apply_rows(layer, to_merged, tracked=True)
-        ws.set_setting(SETTINGS["version"], minfo.version)
-        ws.set_setting(SETTINGS["sent"], "[]")
-        with open_geopackage(master) as mgp:  # the office's photos of the features here
-            receive_photos(mgp.connection, ws.connection, info["layers"])
+        if dry_run:
+            if report is not None:
+                result.write_report(report)
+            return result
+        with ws.session():
+            ws.reset_base(info["layers"])
+            for layer, (to_office, _) in plans.items():
+                ws.apply_rows(layer, to_office, tracked=False)
+            for layer, (_, to_merged) in plans.items():
+                ws.apply_rows(layer, to_merged, tracked=True)
+            ws.set_setting(SETTINGS["version"], minfo.version)
+            ws.set_setting(SETTINGS["sent"], "[]")
+            store.send_photos(ws.connection, info["layers"])  # the office's photos of the features here
     for package_uuid in info["sent"]:  # the master has them now (checked above)
         (sent_folder(ws) / f"{package_uuid}.gpkg").unlink(missing_ok=True)
     result.version_after = minfo.version
@@ -146,10 +144,11 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
     return result
 
 
-def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefinition,
+def _plan_update(ws: Workspace, store: MasterStore, definition: LayerDefinition,
                  bbox: tuple[float, float, float, float] | None, policy: str, result: SyncResult,
                  choices: Mapping[tuple[Any, Any, str], Choice] | None,
-                 source: str) -> tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any] | None]]:
+                 source: str, shape: BaseGeometry | None = None
+                 ) -> tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any] | None]]:
     layer = definition.name
     local = {c.uuid: c for c in ws.changes(layer)}
     current = _workspace_rows(ws, definition)
@@ -158,15 +157,14 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
         if c.op != "insert":
             assert c.base is not None  # an update or delete has its base row
             base_raw[k] = dict(c.base)
-    where, params = bbox_condition(definition, bbox) if bbox else ("", ())
-    office_raw = {r["uuid"]: r for r in master_rows(mcon, definition, where, params)}
+    office_raw = {r["uuid"]: r for r in store.rows(definition, bbox)}
     if bbox:
-        box = shapely.box(*bbox)
+        box = shape if shape is not None else shapely.box(*bbox)
         geoms = geometries([r["geom"] for r in office_raw.values()])
         office_raw = {k: r for (k, r), g in zip(office_raw.items(), geoms, strict=True)
                       if g is not None and g.intersects(box)}
         extra = [k for k in set(base_raw) | set(current) if k not in office_raw]
-        office_raw.update(master_rows_by_uuid(mcon, definition, extra))
+        office_raw.update(store.rows_by_uuid(definition, extra))
     for rows in (current, base_raw, office_raw):
         for r, g in zip(rows.values(), canonical([r["geom"] for r in rows.values()]), strict=True):
             r["geom"] = g
