@@ -66,6 +66,13 @@
             </translation>
         </message>
         <message numerus="yes">
+            <source>%n fix(es) of stationary sessions kept as GPS track points (GPS &gt; Use averaged position of an imported session… averages them)</source>
+            <translation>
+                <numerusform>%n fix of stationary sessions kept as GPS track points (GPS &gt; Use averaged position of an imported session… averages it)</numerusform>
+                <numerusform>%n fixes of stationary sessions kept as GPS track points (GPS &gt; Use averaged position of an imported session… averages them)</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
             <source>%n NMEA sentence(s) skipped for a wrong checksum</source>
             <translation>
                 <numerusform>%n NMEA sentence skipped for a wrong checksum</numerusform>

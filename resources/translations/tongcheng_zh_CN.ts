@@ -420,6 +420,16 @@
             </translation>
         </message>
         <message numerus="yes">
+            <source>%n fix(es) of stationary sessions kept as GPS track points (GPS &gt; Use averaged position of an imported session… averages them)</source>
+            <translation>
+                <numerusform>%n 个静态观测定位已保存为 GPS 轨迹点（“GPS &gt; 使用已导入静态观测的平均位置…”可对其取平均）</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>the fixes themselves were not kept: this workspace has no GPS track points layer</source>
+            <translation>定位本身未保存：此工作空间没有 GPS 轨迹点图层</translation>
+        </message>
+        <message numerus="yes">
             <source>%n NMEA sentence(s) skipped for a wrong checksum</source>
             <translation>
                 <numerusform>%n 条 NMEA 语句因校验和错误被跳过</numerusform>
@@ -519,6 +529,14 @@
             <translation>GPS 记录 (*.gpx *.nmea *.nma *.txt *.log);;所有文件 (*)</translation>
         </message>
         <message>
+            <source>Use averaged position of an imported session</source>
+            <translation>使用已导入静态观测的平均位置</translation>
+        </message>
+        <message>
+            <source>Stationary session (fixes kept in GPS track points):</source>
+            <translation>静态观测（定位保存在 GPS 轨迹点中）：</translation>
+        </message>
+        <message>
             <source>Save edits first?</source>
             <translation>先保存编辑？</translation>
         </message>
@@ -551,12 +569,24 @@
             <translation>对在同一地点采集的定位记录取平均，然后将所选要素移到该处或在该处添加要素</translation>
         </message>
         <message>
+            <source>Use averaged position of an imported &amp;session…</source>
+            <translation>使用已导入静态观测的平均位置(&amp;S)…</translation>
+        </message>
+        <message>
+            <source>Average the fixes an import kept of a receiver held still, then move the selected feature there or add one</source>
+            <translation>对导入时保存的静止接收机定位取平均，然后将所选要素移到该处或在该处添加要素</translation>
+        </message>
+        <message>
             <source>&amp;GPS</source>
             <translation>&amp;GPS</translation>
         </message>
         <message>
             <source>Use averaged position</source>
             <translation>使用平均位置</translation>
+        </message>
+        <message>
+            <source>No imported stationary session: import the GPS log of a receiver held still first (its fixes are kept as GPS track points)</source>
+            <translation>没有已导入的静态观测：请先导入接收机静止时记录的 GPS 日志（其定位会保存为 GPS 轨迹点）</translation>
         </message>
         <message numerus="yes">
             <source>Averaged position of %n fix(es) used (±%.1f m)</source>
