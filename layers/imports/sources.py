@@ -1,7 +1,10 @@
 """Read a source inventory into columns and rows.
 
 * Vector files through fiona (GDAL): Shapefile, GeoJSON, GeoPackage, FlatGeobuf
-  and whatever else GDAL reads. A Shapefile with a ``.cpg`` (or a code page in
+  and whatever else GDAL reads. KML and KMZ (Google Earth, 奥维 Ovi maps, a
+  city's web map exports) through pyogrio, whose GDAL has the LIBKML and KML
+  drivers (fiona's has neither): a placemark's name, description and
+  ExtendedData values are columns; heights (z) are dropped. A Shapefile with a ``.cpg`` (or a code page in
   its DBF header) is decoded as it says; without either its text is tried as
   UTF-8, then GB18030 (a superset of GBK, what Chinese desktop GIS writes).
 * CSV tables: UTF-8 (with or without BOM), else GB18030; the delimiter is the
@@ -34,6 +37,8 @@ __all__ = ["SourceRow", "Source", "open_source", "TABLE_SUFFIXES", "detect_dbf_e
 
 #: Sources read as tables with coordinate columns.
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+#: Vector sources read through pyogrio (GDAL 3.12 with the LIBKML and KML drivers).
+KML_SUFFIXES = (".kml", ".kmz")
 
 
 @dataclass
@@ -96,6 +101,8 @@ def open_source(path: str | Path, *, encoding: str | None = None, sheet: str | N
         return _read_xlsx(path, sheet)
     if suffix == ".xls":
         raise InventoryImportError(f"{path}: old Excel files (.xls) are not read; save it as .xlsx and try again")
+    if suffix in KML_SUFFIXES:
+        return _read_kml(path, layer)
     return _read_vector(path, encoding, layer)
 
 
@@ -165,6 +172,67 @@ def _read_vector(path: Path, encoding: str | None, layer: str | None) -> Source:
     except Exception as e:
         raise InventoryImportError(f"{path}: cannot be read ({e})") from None
     return Source(path, "vector", columns, rows, crs=crs or None, encoding=encoding, notes=notes)
+
+
+def _read_kml(path: Path, layer: str | None) -> Source:
+    """A KML or KMZ file through pyogrio: each folder is a layer; a file with one folder needs no name."""
+    import pyogrio
+    import shapely
+
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception as e:  # pyogrio raises DataSourceError and others
+        raise InventoryImportError(f"{path}: not a KML file GDAL can read ({e})") from None
+    with_features = []
+    for name in layers:
+        try:
+            if pyogrio.read_info(path, layer=name)["features"]:
+                with_features.append(name)
+        except Exception:  # a folder GDAL cannot describe has nothing to import
+            continue
+    if layer is None:
+        if len(with_features) > 1:
+            raise InventoryImportError(f"{path} has {len(with_features)} folders with placemarks "
+                                       f"({', '.join(with_features)}): name one with source_layer in the mapping")
+        if not with_features:
+            raise InventoryImportError(f"{path}: no placemarks")
+        layer = with_features[0]
+    elif layer not in layers:
+        raise InventoryImportError(f"{path}: no layer {layer!r} (layers: {', '.join(layers)})")
+    launder = pyogrio.get_gdal_config_option(_LAUNDER)
+    # LIBKML turns ExtendedData names such as 状态 into '___' unless told not to.
+    pyogrio.set_gdal_config_options({_LAUNDER: "NO"})
+    try:
+        meta, _, wkb, values = pyogrio.raw.read(path, layer=layer)
+    except Exception as e:
+        raise InventoryImportError(f"{path}: cannot be read ({e})") from None
+    finally:
+        pyogrio.set_gdal_config_options({_LAUNDER: launder})
+    names = [str(c) for c in meta["fields"]]
+    count = len(wkb) if wkb is not None else len(values[0]) if len(values) else 0
+    shapes = shapely.force_2d(shapely.from_wkb(wkb)) if wkb is not None else [None] * count
+    lists = {name: [_kml_value(v) for v in column.tolist()] for name, column in zip(names, values, strict=True)}
+    # LIBKML's own columns (styling, empty time spans) are left out unless a placemark has a value there.
+    columns = [name for name in names if name not in _KML_STYLING
+               and (name not in _KML_STANDARD or any(v is not None for v in lists[name]))]
+    rows = []
+    for index, shape in enumerate(shapes):
+        rows.append(SourceRow(index + 1, {c: lists[c][index] for c in columns}, shape))
+    crs = meta.get("crs") or "EPSG:4326"  # KML is WGS84 longitude, latitude by definition
+    return Source(path, "vector", columns, rows, crs=crs, encoding="utf-8")
+
+
+_LAUNDER = "LIBKML_LAUNDER_FIELD_NAMES"
+_KML_STYLING = frozenset({"altitudeMode", "tessellate", "extrude", "visibility", "drawOrder", "icon"})
+_KML_STANDARD = frozenset({"id", "Name", "description", "timestamp", "begin", "end"})
+
+
+def _kml_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, float) and value != value:  # nan: no value
+        return None
+    return value
 
 
 # --- CSV ---------------------------------------------------------------------------------------
