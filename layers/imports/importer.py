@@ -10,6 +10,10 @@ checked: empty, invalid, or outside the CRS's area of use. A key field named
 in the mapping finds the existing feature a row updates; rows without a match
 become new features with new uuids.
 
+The target is a workspace or anything that reads like one (``crs``,
+``layer(name)``, ``features(layer)``: :class:`ImportTarget`), such as a master
+opened by ``layers.sync.master_import``, which writes a master's plan itself.
+
 ``apply_import`` writes the plan through the ``Workspace`` API in one
 transaction: nothing unless every row passed, or with ``skip_invalid`` the
 rows that passed. ``write_report`` writes the problems as CSV or JSON.
@@ -22,10 +26,10 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import shapely
 
@@ -44,9 +48,30 @@ if TYPE_CHECKING:
 
 log = logger(__name__)
 
-__all__ = ["PlannedRow", "ImportPlan", "ImportResult", "plan_import", "apply_import", "write_report"]
+__all__ = ["ImportTarget", "PlannedRow", "ImportPlan", "ImportResult", "plan_import", "apply_import",
+           "write_report"]
 
 Progress = Callable[[int], object]
+
+
+class _TargetFeature(Protocol):
+    @property
+    def fid(self) -> int: ...
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def attributes(self) -> dict[str, Any]: ...
+
+
+class ImportTarget(Protocol):
+    """What a plan reads of where the rows go: a ``Workspace``, or a master opened for an import."""
+
+    @property
+    def crs(self) -> str: ...
+
+    def layer(self, name: str) -> LayerDefinition: ...
+
+    def features(self, layer: str) -> Iterable[_TargetFeature]: ...
 
 
 @dataclass
@@ -152,9 +177,9 @@ def convert(f: FieldDefinition, value: Any) -> Any:
 # --- planning ----------------------------------------------------------------------------------
 
 
-def plan_import(workspace: Workspace, layer: str, source: Source, mapping: Mapping, *,
+def plan_import(workspace: ImportTarget, layer: str, source: Source, mapping: Mapping, *,
                 source_crs: str | None = None, progress: Progress | None = None) -> ImportPlan:
-    """Check every row of ``source`` for ``layer`` of ``workspace``; write nothing.
+    """Check every row of ``source`` for ``layer`` of ``workspace`` (or of a master); write nothing.
 
     Parameters
     ----------
@@ -242,7 +267,7 @@ def _key_text(value: Any) -> str | None:
     return text or None
 
 
-def _existing_keys(workspace: Workspace, layer: str, key: str) -> dict[str, list[int]]:
+def _existing_keys(workspace: ImportTarget, layer: str, key: str) -> dict[str, list[int]]:
     keys: dict[str, list[int]] = {}
     for feature in workspace.features(layer):
         value = feature.uuid if key == "uuid" else feature.attributes.get(key)
