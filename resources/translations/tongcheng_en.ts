@@ -147,6 +147,54 @@
         </message>
     </context>
     <context>
+        <name>ImportInventoryDialog</name>
+        <message numerus="yes">
+            <source>%n new</source>
+            <translation>
+                <numerusform>%n new</numerusform>
+                <numerusform>%n new</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n matching a feature</source>
+            <translation>
+                <numerusform>%n matching a feature</numerusform>
+                <numerusform>%n matching a feature</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n row(s) checked</source>
+            <translation>
+                <numerusform>%n row checked</numerusform>
+                <numerusform>%n rows checked</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n pass</source>
+            <translation>
+                <numerusform>%n passes</numerusform>
+                <numerusform>%n pass</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n break a rule</source>
+            <translation>
+                <numerusform>%n breaks a rule</numerusform>
+                <numerusform>%n break a rule</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>ImportMenu</name>
+        <message numerus="yes">
+            <source>Import %n row(s) of %s into %s</source>
+            <translation>
+                <numerusform>Import %n row of %s into %s</numerusform>
+                <numerusform>Import %n rows of %s into %s</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
         <name>MainWindow</name>
         <message numerus="yes">
             <source>Delete %n feature(s)</source>

@@ -270,6 +270,10 @@
     <context>
         <name>GpsImportDialog</name>
         <message>
+            <source>Cancel</source>
+            <translation>取消</translation>
+        </message>
+        <message>
             <source>GPS files (*.gpx *.nmea *.nma *.log *.txt *.csv)</source>
             <translation>GPS 文件 (*.gpx *.nmea *.nma *.log *.txt *.csv)</translation>
         </message>
@@ -819,6 +823,204 @@
         </message>
     </context>
     <context>
+        <name>ImportInventoryDialog</name>
+        <message>
+            <source>Field</source>
+            <translation>字段</translation>
+        </message>
+        <message>
+            <source>Points</source>
+            <translation>点位</translation>
+        </message>
+        <message>
+            <source>Check the rows to see them here</source>
+            <translation>检查各行后在此显示</translation>
+        </message>
+        <message>
+            <source>Import inventory</source>
+            <translation>导入台账</translation>
+        </message>
+        <message>
+            <source>Browse…</source>
+            <translation>浏览…</translation>
+        </message>
+        <message>
+            <source>Import the rows that pass, leave out the others</source>
+            <translation>导入通过检查的行，跳过其他行</translation>
+        </message>
+        <message>
+            <source>Check rows</source>
+            <translation>检查各行</translation>
+        </message>
+        <message>
+            <source>File:</source>
+            <translation>文件：</translation>
+        </message>
+        <message>
+            <source>Layer:</source>
+            <translation>图层：</translation>
+        </message>
+        <message>
+            <source>Source CRS:</source>
+            <translation>源坐标系：</translation>
+        </message>
+        <message>
+            <source>x / longitude:</source>
+            <translation>x / 经度：</translation>
+        </message>
+        <message>
+            <source>y / latitude:</source>
+            <translation>y / 纬度：</translation>
+        </message>
+        <message>
+            <source>Coordinate columns:</source>
+            <translation>坐标列：</translation>
+        </message>
+        <message>
+            <source>Update features whose field matches:</source>
+            <translation>按此字段匹配并更新已有要素：</translation>
+        </message>
+        <message>
+            <source>Source column</source>
+            <translation>源数据列</translation>
+        </message>
+        <message>
+            <source>Row</source>
+            <translation>行</translation>
+        </message>
+        <message>
+            <source>Column</source>
+            <translation>列</translation>
+        </message>
+        <message>
+            <source>Value</source>
+            <translation>值</translation>
+        </message>
+        <message>
+            <source>Problem</source>
+            <translation>问题</translation>
+        </message>
+        <message>
+            <source>First rows</source>
+            <translation>前几行</translation>
+        </message>
+        <message>
+            <source>Validation report</source>
+            <translation>检查报告</translation>
+        </message>
+        <message>
+            <source>Column mapping (suggested from the names; change any):</source>
+            <translation>列对应关系（按名称自动建议，可修改）：</translation>
+        </message>
+        <message>
+            <source>Choose a file to import.</source>
+            <translation>请选择要导入的文件。</translation>
+        </message>
+        <message>
+            <source>Import</source>
+            <translation>导入</translation>
+        </message>
+        <message>
+            <source>Inventories (*.shp *.geojson *.json *.gpkg *.fgb *.kml *.kmz *.csv *.txt *.xlsx);;All files (*)</source>
+            <translation>台账文件 (*.shp *.geojson *.json *.gpkg *.fgb *.kml *.kmz *.csv *.txt *.xlsx);;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>the suggested mapping</source>
+            <translation>建议的对应关系</translation>
+        </message>
+        <message>
+            <source>(none: every row is a new feature)</source>
+            <translation>（无：每行都是新要素）</translation>
+        </message>
+        <message>
+            <source>the mapping of the dialog</source>
+            <translation>对话框中的对应关系</translation>
+        </message>
+        <message numerus="yes">
+            <source>%n new</source>
+            <translation>
+                <numerusform>%n 个新要素</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n matching a feature</source>
+            <translation>
+                <numerusform>%n 行匹配已有要素</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>source CRS %s</source>
+            <translation>源坐标系 %s</translation>
+        </message>
+        <message numerus="yes">
+            <source>%n row(s) checked</source>
+            <translation>
+                <numerusform>已检查 %n 行</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n pass</source>
+            <translation>
+                <numerusform>%n 行通过</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n break a rule</source>
+            <translation>
+                <numerusform>%n 行违反规则</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Press Check rows to check every row against the layer's rules.</source>
+            <translation>点击“检查各行”，按图层规则检查每一行。</translation>
+        </message>
+    </context>
+    <context>
+        <name>ImportMenu</name>
+        <message>
+            <source>Cancel</source>
+            <translation>取消</translation>
+        </message>
+        <message>
+            <source>Import inventory</source>
+            <translation>导入台账</translation>
+        </message>
+        <message>
+            <source>Nothing was changed.
+
+%s</source>
+            <translation>未做任何更改。
+
+%s</translation>
+        </message>
+        <message>
+            <source>Import &amp;inventory…</source>
+            <translation>导入台账(&amp;I)…</translation>
+        </message>
+        <message>
+            <source>Import an existing inventory (Shapefile, GeoJSON, GeoPackage, KML, CSV, XLSX) into a layer, checked against its rules</source>
+            <translation>将已有台账（Shapefile、GeoJSON、GeoPackage、KML、CSV、XLSX）按图层规则检查后导入图层</translation>
+        </message>
+        <message numerus="yes">
+            <source>Import %n row(s) of %s into %s</source>
+            <translation>
+                <numerusform>将 %s 的 %n 行导入到%s</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Importing %s…</source>
+            <translation>正在导入 %s…</translation>
+        </message>
+        <message>
+            <source>Import cancelled: nothing was changed</source>
+            <translation>导入已取消：未做任何更改</translation>
+        </message>
+        <message>
+            <source>Imported into %s: %d new, %d changed, %d unchanged, %d rows left out (undoable; Save writes them)</source>
+            <translation>已导入到%s：新建 %d 个，修改 %d 个，未变 %d 个，跳过 %d 行（可撤销；保存后写入）</translation>
+        </message>
+    </context>
+    <context>
         <name>LayerPanel</name>
         <message>
             <source>Move the layer up (Ctrl+Up)</source>
@@ -1273,6 +1475,14 @@ The present state is kept as a restore point first, so this can be taken back to
     <context>
         <name>RestoreMenu</name>
         <message>
+            <source>Restore point</source>
+            <translation>还原点</translation>
+        </message>
+        <message>
+            <source>Save edits first?</source>
+            <translation>先保存编辑？</translation>
+        </message>
+        <message>
             <source>Making a restore point…</source>
             <translation>正在创建还原点…</translation>
         </message>
@@ -1433,6 +1643,10 @@ Kept in %s (the newest %d).</source>
     <context>
         <name>SyncDialogs</name>
         <message>
+            <source>Layer</source>
+            <translation>图层</translation>
+        </message>
+        <message>
             <source>Office wins</source>
             <translation>以办公室为准</translation>
         </message>
@@ -1517,6 +1731,18 @@ Kept in %s (the newest %d).</source>
     </context>
     <context>
         <name>SyncMenu</name>
+        <message>
+            <source>Receive update</source>
+            <translation>接收更新</translation>
+        </message>
+        <message>
+            <source>Send changes</source>
+            <translation>发送修改</translation>
+        </message>
+        <message>
+            <source>Apply a change package</source>
+            <translation>应用修改包</translation>
+        </message>
         <message>
             <source>S&amp;ync</source>
             <translation>同步(&amp;Y)</translation>
