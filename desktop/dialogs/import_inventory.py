@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QProgressDialog,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from layers.errors import TongchengError
+from layers.errors import Cancelled, TongchengError
 from layers.imports.coordinates import Reprojector, parse_source_crs
 from layers.imports.importer import ImportPlan, plan_import
 from layers.imports.mapping import Mapping, parse_mapping, suggest_mapping
@@ -328,14 +329,31 @@ class ImportInventoryDialog(QDialog):
         """Check every row with the mapping of the table (the core's plan_import); show the report and points."""
         if self.source is None:
             return None
+        total = len(self.source.rows)
+        progress = QProgressDialog(_tr("Checking %n row(s)…", "", total), _tr("Cancel"), 0, total, self)
+        progress.setWindowModality(Qt.WindowModality.WindowModal)
+        progress.setMinimumDuration(500)
+
+        def advance(done: int) -> None:
+            progress.setValue(done)
+            QCoreApplication.processEvents()
+            if progress.wasCanceled():
+                raise Cancelled("the check was cancelled")
+
         try:
             plan = plan_import(self.workspace, self.layer(), self.source, self.current_mapping(),
-                               source_crs=self.crs_combo.currentText().strip() or None)
-        except TongchengError as e:
-            self.plan = None
-            self.summary.setText(str(e))
-            self._update_buttons()
+                               source_crs=self.crs_combo.currentText().strip() or None, progress=advance)
+        except Cancelled:
+            self._invalidate()
+            self.summary.setText(_tr("Check cancelled."))
             return None
+        except TongchengError as e:
+            self._invalidate()
+            self.summary.setText(str(e))
+            return None
+        finally:
+            progress.reset()
+            progress.deleteLater()
         self.plan = plan
         self._fill_report(plan)
         self._update_buttons()

@@ -75,7 +75,7 @@ class ImportTarget(Protocol):
     def features(self, layer: str) -> Iterable[_TargetFeature]: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedRow:
     """A row that passed: its values (stored form), its geometry in the workspace CRS, and the
     fid of the existing feature it updates (None: a new feature)."""

@@ -42,7 +42,7 @@ TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
 KML_SUFFIXES = (".kml", ".kmz")
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceRow:
     """One row of a source: its number as the user finds it, its values by column, its geometry."""
 

@@ -149,6 +149,13 @@
     <context>
         <name>ImportInventoryDialog</name>
         <message numerus="yes">
+            <source>Checking %n row(s)…</source>
+            <translation>
+                <numerusform>Checking %n row…</numerusform>
+                <numerusform>Checking %n rows…</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
             <source>%n new</source>
             <translation>
                 <numerusform>%n new</numerusform>

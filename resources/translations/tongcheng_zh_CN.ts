@@ -825,6 +825,10 @@
     <context>
         <name>ImportInventoryDialog</name>
         <message>
+            <source>Cancel</source>
+            <translation>取消</translation>
+        </message>
+        <message>
             <source>Field</source>
             <translation>字段</translation>
         </message>
@@ -935,6 +939,16 @@
         <message>
             <source>the mapping of the dialog</source>
             <translation>对话框中的对应关系</translation>
+        </message>
+        <message numerus="yes">
+            <source>Checking %n row(s)…</source>
+            <translation>
+                <numerusform>正在检查 %n 行…</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Check cancelled.</source>
+            <translation>检查已取消。</translation>
         </message>
         <message numerus="yes">
             <source>%n new</source>

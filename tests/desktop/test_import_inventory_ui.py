@@ -126,3 +126,18 @@ def test_an_unreadable_file_is_said_in_the_dialog(qtbot, window, prompts, tmp_pa
     finally:
         dialog.deleteLater()
         QApplication.processEvents()
+
+
+def test_a_check_that_cannot_run_says_why_in_the_dialog(qtbot, window, tmp_path):
+    path = tmp_path / "no_crs.csv"
+    path.write_text("名称,经度,纬度\n甲,104.08,30.65\n", encoding="utf-8")
+    dialog = ImportInventoryDialog(window.workspace, [("toilets", "Public toilets")], "en", str(tmp_path), window)
+    try:
+        assert dialog.set_file(str(path))
+        dialog.set_column("name", "")  # no name column: a required field without a value or default
+        assert dialog.check() is None
+        assert "name" in dialog.summary.text() and "required" in dialog.summary.text()
+        assert not dialog.import_button.isEnabled()
+    finally:
+        dialog.deleteLater()
+        QApplication.processEvents()
