@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 from shapely.geometry import Point
 
 from layers.errors import TongchengError
-from layers.gps.average import average_position
+from layers.gps.average import average_position, average_session
+from layers.gps.trackpoints import stored_sessions
 from layers.log import logger
 
 from .dialogs.gps_average import ADD, MOVE, AveragedPositionDialog
@@ -30,7 +31,7 @@ __all__ = ["install", "GpsMenu", "GpsPrompts", "GPS_LAYERS"]
 
 _log = logger(__name__)
 
-GPS_LAYERS = ("gps_tracks", "gps_waypoints")
+GPS_LAYERS = ("gps_tracks", "gps_waypoints", "gps_track_points")
 
 
 def _tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
@@ -51,6 +52,13 @@ class GpsPrompts:
             self.parent, _tr("Average a stationary GPS log"), folder,
             _tr("GPS logs (*.gpx *.nmea *.nma *.txt *.log);;All files (*)"))
         return path or None
+
+    def gps_pick_session(self, labels: list[str]) -> int | None:
+        """The index of the stationary session chosen from ``labels``, or None."""
+        label, ok = QInputDialog.getItem(self.parent, _tr("Use averaged position of an imported session"),
+                                         _tr("Stationary session (fixes kept in GPS track points):"), labels, 0,
+                                         False)
+        return labels.index(label) if ok and label in labels else None
 
     def gps_save_first(self, count: int) -> UnsavedAnswer:
         return ask_save_discard_cancel(
@@ -94,6 +102,10 @@ class GpsMenu(QObject):
         self.average_action.setObjectName("gps_average")
         self.average_action.triggered.connect(lambda _checked=False: self.use_averaged_position())
         window.actions["gps_average"] = self.average_action
+        self.average_session_action = QAction(window)
+        self.average_session_action.setObjectName("gps_average_session")
+        self.average_session_action.triggered.connect(lambda _checked=False: self.use_averaged_session())
+        window.actions["gps_average_session"] = self.average_session_action
         quit_action = window.actions.get("quit")
         window.file_menu.insertAction(quit_action, self.import_action)
         window.file_menu.insertSeparator(quit_action)
@@ -105,6 +117,7 @@ class GpsMenu(QObject):
         self.menu.addAction(self.import_action)
         self.menu.addAction(self.match_action)
         self.menu.addAction(self.average_action)
+        self.menu.addAction(self.average_session_action)
         window.installEventFilter(self)
         self.retranslate()
 
@@ -116,6 +129,9 @@ class GpsMenu(QObject):
         self.average_action.setText(_tr("Use &averaged position…"))
         self.average_action.setToolTip(_tr("Average a log of fixes taken over one spot, then move the selected "
                                            "feature there or add one"))
+        self.average_session_action.setText(_tr("Use averaged position of an imported &session…"))
+        self.average_session_action.setToolTip(_tr("Average the fixes an import kept of a receiver held still, "
+                                                   "then move the selected feature there or add one"))
         self.menu.setTitle(_tr("&GPS"))
 
     # -- prompts --------------------------------------------------------------------------
@@ -164,8 +180,38 @@ class GpsMenu(QObject):
         except TongchengError as e:
             show_failure(window.prompts, title, e)
             return None
-        _log.info("averaged %d fixes of %s: %.2f, %.2f (±%.1f m)", position.fixes, path, position.x, position.y,
-                  position.rms_m)
+        return self._use_position(position)
+
+    def use_averaged_session(self, session: str | None = None) -> str | None:
+        """Like :meth:`use_averaged_position`, from the fixes an import kept of a stationary session.
+
+        ``session`` is the session's waypoint uuid; None asks which (``gps_pick_session``).
+        """
+        window = self.window
+        title = _tr("Use averaged position")
+        if session is None:
+            sessions = stored_sessions(window.workspace)
+            if not sessions:
+                window.prompts.information(title, _tr(
+                    "No imported stationary session: import the GPS log of a receiver held still first "
+                    "(its fixes are kept as GPS track points)"))
+                return None
+            index = self._ask("gps_pick_session", [s.label() for s in sessions])
+            if index is None:
+                return None
+            session = sessions[index].uuid
+        try:
+            position = average_session(window.workspace, session)
+        except TongchengError as e:
+            show_failure(window.prompts, title, e)
+            return None
+        return self._use_position(position)
+
+    def _use_position(self, position) -> str | None:
+        """Show the averaged position, then move the one selected point feature there or add one (undoable)."""
+        window = self.window
+        _log.info("averaged %d fixes of %s: %.2f, %.2f (±%.1f m)", position.fixes, position.path, position.x,
+                  position.y, position.rms_m)
         target = self._single_selected_point()
         move_text = self._feature_text(*target) if target else None
         layer = window.current_layer()

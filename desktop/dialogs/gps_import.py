@@ -402,6 +402,11 @@ def file_notes(f) -> list[str]:
     if f.stationary:
         notes.append(_tr("%n stationary session(s) (%s) stored as one averaged waypoint each", "", f.stationary)
                      % _tr("%n fix(es)", "", f.stationary_fixes))
+        if f.track_points_kept:
+            notes.append(_tr("%n fix(es) of stationary sessions kept as GPS track points (GPS > Use averaged "
+                             "position of an imported session… averages them)", "", f.track_points_kept))
+        else:
+            notes.append(_tr("the fixes themselves were not kept: this workspace has no GPS track points layer"))
     if f.checksum_errors:
         notes.append(_tr("%n NMEA sentence(s) skipped for a wrong checksum", "", f.checksum_errors))
     if f.dropped:

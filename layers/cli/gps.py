@@ -13,6 +13,7 @@ from layers.cli.console import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, Commands, disp
 
 if TYPE_CHECKING:
     from layers.errors import TongchengError
+    from layers.gps.average import AveragedPosition
     from layers.gps.summary import FileSummary, ImportSummary
 
 __all__ = ["add_commands", "print_import_summary", "import_exit_code"]
@@ -44,7 +45,8 @@ def add_commands(commands: Commands) -> None:
                     "others are imported. Files imported before (same SHA-256) are skipped, so the "
                     "same command can be run again after fixing a bad file. Points outside the area of "
                     "use of the workspace CRS are skipped and reported; fixes of a receiver held still "
-                    "(all at one place) are kept as one stationary waypoint.",
+                    "(all at one place) are kept as one stationary waypoint in gps_waypoints and every fix as a "
+                    "point of gps_track_points.",
         epilog=_IMPORT_EPILOG)
     p.add_argument("workspace")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -65,12 +67,16 @@ def add_commands(commands: Commands) -> None:
     p = sub.add_parser(
         "average", help="the averaged position of a receiver held still over one spot, with its spread",
         description="Average the fixes (track points) of a GPS file recorded with the receiver held "
-                    "still, e.g. over a manhole cover: the number of fixes, the mean position in the "
-                    "target CRS and in WGS84, and the spread of the fixes in metres (2D RMS, the "
-                    "estimated accuracy; CEP50; farthest). Fixes outside the CRS's area of use are "
-                    "left out and counted.",
-        epilog="exit codes: 0 averaged; 1 the file cannot be read or has no usable fix.")
-    p.add_argument("file", metavar="FILE")
+                    "still, e.g. over a manhole cover, or (--session) of a stationary session already "
+                    "imported into the workspace (its fixes in gps_track_points): the number of fixes, the "
+                    "mean position in the target CRS and in WGS84, and the spread of the fixes in metres "
+                    "(2D RMS, the estimated accuracy; CEP50; farthest). Fixes outside the CRS's area of use "
+                    "are left out and counted.",
+        epilog="exit codes: 0 averaged; 1 the file cannot be read, the session is unknown, or no fix is usable.")
+    p.add_argument("file", metavar="FILE", nargs="?", help="the GPS file (not with --session)")
+    p.add_argument("--session", metavar="KEY",
+                   help="with --workspace: average the kept fixes of this imported session (its waypoint's "
+                        "uuid or first characters, its name or its file name; tongcheng gps sessions lists them)")
     p.add_argument("--workspace", metavar="WS", help="take the CRS of this workspace")
     p.add_argument("--layer", help="with --workspace: the layer the position is for (its CRS)")
     p.add_argument("--crs", help="target CRS, e.g. EPSG:4544 (default: the workspace's, else EPSG:4544)")
@@ -80,6 +86,14 @@ def add_commands(commands: Commands) -> None:
                    help="UTC date of the first fix of an NMEA log without dates (for the times shown)")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(run=cmd_average)
+
+    p = sub.add_parser("sessions", help="list the stationary sessions whose fixes the workspace keeps",
+                       description="List the stationary sessions (a receiver held still over one spot) imported "
+                                   "into the workspace: their waypoint uuid, name, time, number of fixes kept in "
+                                   "gps_track_points and file. tongcheng gps average --workspace WS --session KEY "
+                                   "averages one.")
+    p.add_argument("workspace")
+    p.set_defaults(run=cmd_sessions)
 
     p = sub.add_parser("match", help="pair waypoints with the nearest facility; write a review list CSV")
     p.add_argument("workspace")
@@ -140,8 +154,12 @@ def _notes(f: FileSummary) -> list[str]:
     if f.checksum_errors:
         notes.append(_plural(f.checksum_errors, "sentence") + " with a wrong checksum: skipped")
     if f.stationary:
+        where = (f"and {_plural(f.track_points_kept, 'point')} in gps_track_points (tongcheng gps sessions lists "
+                 "them, gps average --session averages them)" if f.track_points_kept else
+                 "(this workspace has no gps_track_points layer: the fixes themselves were not kept; "
+                 "tongcheng gps average FILE averages them)")
         notes.append(f"{_plural(f.stationary_fixes, 'fix', 'fixes')} of a receiver held still: kept as "
-                     f"{_plural(f.stationary, 'stationary waypoint')} (tongcheng gps average FILE averages them)")
+                     f"{_plural(f.stationary, 'stationary waypoint')} in gps_waypoints {where}")
     if f.empty_segments:
         notes.append(_plural(f.empty_segments, "empty segment") + " (counted, not drawn)")
     lineless = f.lineless_tracks
@@ -230,6 +248,10 @@ def cmd_average(args: argparse.Namespace) -> int:
     crs = args.crs
     if args.layer and not args.workspace:
         raise _error("--layer needs --workspace (the layer's workspace)")
+    if args.session is not None:
+        return _average_session(args)
+    if args.file is None:
+        raise _error("gps average: give the GPS FILE, or --workspace WS --session KEY")
     if args.workspace:
         from layers.workspace.store import Workspace
 
@@ -250,11 +272,33 @@ def cmd_average(args: argparse.Namespace) -> int:
     except pyproj.exceptions.CRSError:
         raise _error(f"--crs {crs}: unknown CRS") from None
     result = average_position(args.file, crs, datum=args.datum, date=args.date)
-    if args.json:
+    return _print_average(result, args.file, args.json)
+
+
+def _average_session(args: argparse.Namespace) -> int:
+    from layers.gps.average import average_session
+    from layers.workspace.store import Workspace
+
+    if args.file is not None:
+        raise _error("gps average: give either a FILE or --session, not both")
+    if not args.workspace:
+        raise _error("--session needs --workspace (the workspace that keeps the session's fixes)")
+    with Workspace.open(args.workspace) as workspace:
+        if args.layer:
+            workspace.layer(args.layer)
+        if args.crs and args.crs != workspace.crs:
+            raise _error(f"--crs {args.crs}: the workspace {args.workspace} is in {workspace.crs}")
+        result = average_session(workspace, args.session)
+    return _print_average(result, result.path or args.session, args.json)
+
+
+def _print_average(result: AveragedPosition, name: str, as_json: bool) -> int:
+    crs = result.crs
+    if as_json:
         print(json.dumps(result.as_dict(), ensure_ascii=False))
         return EXIT_OK
     skipped = f" ({result.skipped} left out: outside the area of use of {crs})" if result.skipped else ""
-    print(f"{args.file}: {_plural(result.fixes, 'fix', 'fixes')} averaged{skipped}")
+    print(f"{name}: {_plural(result.fixes, 'fix', 'fixes')} averaged{skipped}")
     print(f"position   x {result.x:.3f}  y {result.y:.3f}  ({crs})")
     print(f"           lat {result.lat:.8f}  lon {result.lon:.8f}  (WGS84)")
     if result.elevation is not None:
@@ -264,6 +308,21 @@ def cmd_average(args: argparse.Namespace) -> int:
     if result.start is not None and result.end is not None:
         seconds = (result.end - result.start).total_seconds()
         print(f"time       {result.start:%Y-%m-%d %H:%M:%S} to {result.end:%H:%M:%S} UTC ({seconds:.0f} s)")
+    return EXIT_OK
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from layers.gps.trackpoints import TRACK_POINTS_LAYER, stored_sessions
+    from layers.workspace.store import Workspace
+
+    with Workspace.open(args.workspace) as workspace:
+        if TRACK_POINTS_LAYER not in workspace.definitions:
+            raise _error(f"{args.workspace}: no {TRACK_POINTS_LAYER} layer (made by an older Tongcheng): "
+                         "it keeps no fixes of stationary sessions")
+        sessions = stored_sessions(workspace)
+    for session in sessions:
+        print(f"{session.uuid}  {session.label()}")
+    print(f"{_plural(len(sessions), 'stationary session')} in {args.workspace}")
     return EXIT_OK
 
 

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from layers.cli.console import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, Commands, progress_bar
 
 if TYPE_CHECKING:
-    from layers.imports.importer import ImportPlan
+    from layers.imports.importer import ImportPlan, ImportResult, ImportTarget
     from layers.imports.mapping import Mapping
     from layers.imports.sources import Source
     from layers.schema.definitions import LayerDefinition
+    from layers.sync.master_import import MasterTarget
 
 __all__ = ["add_commands"]
 
@@ -29,17 +30,20 @@ _EPILOG = (
 def add_commands(commands: Commands) -> None:
     """Add the import command to the ``tongcheng`` argument parser's subparsers."""
     p = commands.add_parser(
-        "import", help="import an existing inventory (Shapefile, GeoJSON, GeoPackage, FlatGeobuf, CSV, XLSX)",
+        "import", help="import an existing inventory (Shapefile, GeoJSON, GeoPackage, FlatGeobuf, KML, CSV, XLSX)",
         description="Import the features of SOURCE into a layer of the workspace TARGET. Every row is checked "
                     "first (the layer's types, ranges, code lists, required fields; empty, invalid or "
                     "out-of-area geometries): nothing is written unless every row passes, or with "
                     "--skip-invalid the rows that pass. Rows whose key (the mapping's key field) matches a "
                     "feature update it; the others become new features. One transaction. Without --mapping, "
-                    "columns are matched to fields by their names and labels (--suggest-mapping shows how).",
+                    "columns are matched to fields by their names and labels (--suggest-mapping shows how). "
+                    "TARGET is a workspace (the import is a tracked edit, sent with the next changes) or the "
+                    "office's master .gpkg (the import is a recorded master change: its version goes up, the "
+                    "ledger names the file, the user and the counts).",
         epilog=_EPILOG)
-    p.add_argument("source", metavar="SOURCE", help="vector file (.shp .geojson .gpkg .fgb ...) or table "
+    p.add_argument("source", metavar="SOURCE", help="vector file (.shp .geojson .gpkg .fgb .kml .kmz ...) or table "
                                                      "(.csv .xlsx) with coordinate columns")
-    p.add_argument("target", metavar="TARGET", nargs="?", help="the workspace to import into")
+    p.add_argument("target", metavar="TARGET", nargs="?", help="the workspace or master (.gpkg) to import into")
     p.add_argument("--layer", required=True, help="the layer to import into, e.g. toilets")
     p.add_argument("--mapping", metavar="MAP.toml",
                    help="the mapping file (with --suggest-mapping: the file to write)")
@@ -76,6 +80,11 @@ def _definition(args: argparse.Namespace) -> LayerDefinition:
     from layers.schema.definitions import load_definitions
 
     definitions = load_definitions()
+    if args.target and _is_master(args.target):
+        from layers.sync.master_import import open_master_target
+
+        with open_master_target(args.target) as master:
+            return master.layer(args.layer)
     if args.target:
         from layers.workspace.store import Workspace
 
@@ -91,36 +100,31 @@ def cmd_import(args: argparse.Namespace) -> int:
         return _suggest(args)
     if not args.target:
         raise _error("import: give the workspace to import into (TARGET)")
-    if Path(args.target).suffix.lower() == ".gpkg":
-        raise _error(f"{args.target}: importing into a master is not yet supported; import into a workspace "
-                     "checked out from it, then apply its changes")
-    from layers.imports.importer import apply_import, plan_import, write_report
-    from layers.imports.mapping import load_mapping, parse_mapping, suggest_mapping
+    from layers.imports.importer import apply_import, write_report
+    from layers.imports.mapping import load_mapping
     from layers.workspace.store import Workspace
 
     mapping = load_mapping(args.mapping) if args.mapping else None
     source = _read(args, mapping)
-    with Workspace.open(args.target) as workspace:
-        definition = workspace.layer(args.layer)
-        if mapping is None:
-            import tomllib
+    if _is_master(args.target):
+        from layers.sync.master_import import open_master_target
 
-            mapping = parse_mapping(tomllib.loads(suggest_mapping(source, definition)),
-                                    "the mapping made from the column names (--suggest-mapping shows it)")
-        with progress_bar(len(source.rows), "checking") as advance:
-            plan = plan_import(workspace, args.layer, source, mapping, source_crs=args.source_crs,
-                               progress=advance)
-        for note in plan.notes:
-            print(f"note: {note}")
-        _print_plan(plan)
-        result = None
-        failed = bool(plan.problems) and not args.skip_invalid
-        if not args.dry_run and not failed:
-            with progress_bar(len(plan.rows), "import") as advance:
-                result = apply_import(workspace, plan, skip_invalid=args.skip_invalid, progress=advance)
-        if args.report:
-            write_report(plan, args.report, result)
-            print(f"report: {args.report}")
+        with open_master_target(args.target, write=not args.dry_run) as master:
+            plan, failed = _plan(args, master, source, mapping)
+            result = None if args.dry_run or failed else _write_master(args, master, plan)
+            if args.report:
+                write_report(plan, args.report, result)
+                print(f"report: {args.report}")
+    else:
+        with Workspace.open(args.target) as workspace:
+            plan, failed = _plan(args, workspace, source, mapping)
+            result = None
+            if not args.dry_run and not failed:
+                with progress_bar(len(plan.rows), "import") as advance:
+                    result = apply_import(workspace, plan, skip_invalid=args.skip_invalid, progress=advance)
+            if args.report:
+                write_report(plan, args.report, result)
+                print(f"report: {args.report}")
     if result is not None:
         print(f"imported into {args.layer}: {result.inserted} new, {result.updated} updated, "
               f"{result.unchanged} unchanged" + (f", {result.skipped} rows left out" if result.skipped else ""))
@@ -131,6 +135,49 @@ def cmd_import(args: argparse.Namespace) -> int:
               "nothing was written (fix them, or --skip-invalid imports the others)", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_SKIPPED if plan.problems else EXIT_OK
+
+
+def _is_master(target: str) -> bool:
+    from layers.postgres.urls import is_postgres
+
+    return is_postgres(target) or Path(target).suffix.lower() == ".gpkg"
+
+
+def _plan(args: argparse.Namespace, target: ImportTarget, source: Source,
+          mapping: Mapping | None) -> tuple[ImportPlan, bool]:
+    """Check every row (printing the notes and the problems); the plan and whether it fails the import."""
+    from layers.imports.importer import plan_import
+    from layers.imports.mapping import parse_mapping, suggest_mapping
+
+    definition = target.layer(args.layer)
+    if mapping is None:
+        import tomllib
+
+        mapping = parse_mapping(tomllib.loads(suggest_mapping(source, definition)),
+                                "the mapping made from the column names (--suggest-mapping shows it)")
+    with progress_bar(len(source.rows), "checking") as advance:
+        plan = plan_import(target, args.layer, source, mapping, source_crs=args.source_crs, progress=advance)
+    for note in plan.notes:
+        print(f"note: {note}")
+    _print_plan(plan)
+    return plan, bool(plan.problems) and not args.skip_invalid
+
+
+def _write_master(args: argparse.Namespace, master: MasterTarget, plan: ImportPlan) -> ImportResult:
+    from layers.imports.importer import ImportResult
+    from layers.sync.master_import import write_master_import
+
+    written = write_master_import(
+        master, plan.layer, [(r.attributes, r.geometry) for r in plan.rows if r.fid is None],
+        [(r.fid, r.attributes, r.geometry) for r in plan.rows if r.fid is not None],
+        source=str(plan.source), skipped=len(plan.invalid_rows))
+    if written.import_uuid is not None:
+        print(f"master {args.target}: version {written.version_before} -> {written.version_after} "
+              f"(recorded in its ledger as import {written.import_uuid})")
+    else:
+        print(f"master {args.target}: nothing changed (version {written.version_before})")
+    return ImportResult(inserted=written.inserted, updated=written.updated, unchanged=written.unchanged,
+                        skipped=len(plan.invalid_rows))
 
 
 def _print_plan(plan: ImportPlan) -> None:

@@ -16,6 +16,11 @@ A command's function receives the parsed arguments and returns an exit code
 
 from __future__ import annotations
 
+# ruff: noqa: E402 -- the guard below comes first, so a Ctrl+C while the modules after it load is a quiet exit.
+from layers.cli.startup import quiet_while_loading
+
+_loading = quiet_while_loading()
+
 import argparse
 import os
 import signal
@@ -205,13 +210,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     Every failure ends here as one line on standard error and an exit code:
     1 for an error (a file's problem, with what to do), 130 for Ctrl+C, 143
     for SIGTERM, 141 when the reader of standard output went away (``| head``);
-    never a traceback (``--log-file`` keeps the details).
+    never a traceback (``--log-file`` keeps the details). Run as the program
+    (``argv`` None: the arguments are ``sys.argv``), Ctrl+C and SIGTERM are
+    ignored once the command is over, while the interpreter exits: the exit
+    code already says what happened.
     """
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
     try:
+        return _main(argv)
+    finally:
+        if argv is None:
+            _ignore_signals_while_exiting()
+
+
+def _ignore_signals_while_exiting() -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(signum, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            return
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    try:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _terminate)
         parser = build_parser()
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as done:  # --help, --version or a usage error: argparse has printed it
+            sys.stdout.flush()  # a closed pipe shows here (141), not in the interpreter's last flush
+            return done.code if isinstance(done.code, int) else EXIT_ERROR if done.code else 0
         configure_logging(verbose=args.verbose, log_file=args.log_file)
         log.debug("tongcheng %s: %s", __version__, " ".join(sys.argv[1:] if argv is None else argv))
         code = args.run(args)
@@ -247,6 +275,8 @@ def _say(text: str) -> None:
     except (OSError, ValueError):
         pass
 
+
+_loading.end()  # loaded: main() handles Ctrl+C and SIGTERM from here on
 
 if __name__ == "__main__":
     sys.exit(main())

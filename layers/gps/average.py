@@ -9,7 +9,9 @@ does. Usage::
     result.fixes, result.accuracy_m
 
 The fixes are every track (and route) point of the file, in WGS84 after the
-datum conversion. They are averaged on a local plane (east and north metres
+datum conversion; or, for a session already imported (``average_session``),
+the fixes the import kept in ``gps_track_points`` (see
+``layers.gps.trackpoints``). They are averaged on a local plane (east and north metres
 from their centre, on the WGS84 ellipsoid), so the result does not depend on
 the target CRS; the mean is then transformed to it. Fixes outside the area of
 use of the CRS (widened as for the import, see
@@ -29,15 +31,19 @@ import datetime as dt
 import math
 import os
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from layers.errors import GpsImportError
 from layers.gps import Track, read_gps
 from layers.gps.importer import _transformer, area_of_use
+from layers.gps.trackpoints import session_fixes
 
-__all__ = ["AveragedPosition", "average_fixes", "average_position"]
+if TYPE_CHECKING:
+    from layers.workspace.store import Workspace
+
+__all__ = ["AveragedPosition", "average_fixes", "average_position", "average_session"]
 
 _A = 6378137.0                  # WGS84 semi-major axis, metres
 _E2 = 0.00669437999014          # WGS84 first eccentricity squared
@@ -218,3 +224,26 @@ def average_position(
         raise GpsImportError(f"{path}: no track points (fixes) to average{found}")
     arrays = {key: np.concatenate(values) for key, values in columns.items()}
     return average_fixes(arrays["lon"], arrays["lat"], crs, ele=arrays["ele"], time=arrays["time"], path=path)
+
+
+def average_session(workspace: Workspace, session: str) -> AveragedPosition:
+    """Average the fixes of a stationary session kept in the workspace's ``gps_track_points``.
+
+    Parameters
+    ----------
+    workspace : Workspace
+    session : the session's waypoint uuid (or its first 4+ characters), name or source file name.
+
+    Returns
+    -------
+    AveragedPosition
+        In the workspace CRS; ``path`` names the session (source file and waypoint uuid).
+
+    Raises
+    ------
+    GpsImportError
+        No such session (or several match), or none of its fixes is usable.
+    """
+    fixes = session_fixes(workspace, session)
+    name = f"{fixes.session.source_file or workspace.path} (session {fixes.session.uuid})"
+    return average_fixes(fixes.lon, fixes.lat, workspace.crs, ele=fixes.ele, time=fixes.time, path=name)

@@ -25,7 +25,9 @@ line at all is not stored and is reported. A segment of two or more fixes all
 at one place (a receiver held still, e.g. over a manhole cover) cannot be a
 line: it is kept as one *stationary* waypoint at that place, its fixes counted
 in its ``extras`` (``stationary_fixes``, ``start_time``, ``end_time``,
-``point_values``); ``layers.gps.average`` averages such sessions. Lengths
+``point_values``), and every one of its fixes as a point of
+``gps_track_points`` (see ``layers.gps.trackpoints``); ``layers.gps.average``
+averages such sessions, from the file or from the kept fixes. Lengths
 are geodesic, on the WGS84 ellipsoid (``pyproj.Geod``), summed over the stored
 segments (after cleaning). Times are stored in UTC.
 
@@ -59,9 +61,11 @@ from layers.gps.monitor import CancelCheck, Progress, cancel_callback
 from layers.gps.records import Segment, Waypoint
 from layers.gps.summary import FileSummary, ImportSummary, _plural, _point_summary
 from layers.gps.timeparse import parse_tz
+from layers.gps.trackpoints import TRACK_POINTS_LAYER, track_point_rows
 from layers.log import logger
 from layers.sqlite.spatialite import multilinestring_blob_pieces, multilinestring_blob_size
 from layers.workspace.bulk import BIG_BLOB_BYTES, insert_streamed
+from layers.workspace.identity import new_uuid
 
 if TYPE_CHECKING:
     from layers.workspace.store import Workspace
@@ -80,8 +84,8 @@ _GEOD = pyproj.Geod(ellps="WGS84")
 #: (Gauss-Krueger zones are still accurate a little beyond their 3 or 6 degrees).
 AREA_MARGIN_DEG = 1.0
 
-#: A feature to insert: (attributes, shapely geometry).
-_Row = tuple[dict[str, Any], Any]
+#: A feature to insert: (attributes, shapely geometry) or (attributes, geometry, identity such as its uuid).
+_Row = tuple[Any, ...]
 
 
 def file_hash(path: str | os.PathLike[str]) -> str:
@@ -156,6 +160,7 @@ class _Importer:
         waypoints = workspace.layer(WAYPOINTS_LAYER)
         self.track_fields = tracks.known_names
         self.waypoint_fields = waypoints.known_names
+        self.keeps_fixes = TRACK_POINTS_LAYER in workspace.definitions
 
     # --- duplicates --------------------------------------------------------------------
 
@@ -344,7 +349,8 @@ class _Importer:
                         continue
                 del finite
             if x.min() == x.max() and y.min() == y.max():
-                stationary.append(self._stationary_feature(track, segment, float(x[0]), float(y[0]), summary))
+                stationary.append(self._stationary_feature(track, segment, index + 1, float(x[0]), float(y[0]),
+                                                           summary))
                 continue
             parts.append((x, y))
             del x, y
@@ -354,12 +360,18 @@ class _Importer:
             points += len(segment)
         del segment, segments
         summary.lineless_segments += lineless
+        if stationary:
+            fixes = sum(row[0]["extras"]["stationary_fixes"] for row in stationary)
+            kept = (f" and its {fixes} fix{'' if fixes == 1 else 'es'} as points of {TRACK_POINTS_LAYER}"
+                    if self.keeps_fixes
+                    else f" (this workspace has no {TRACK_POINTS_LAYER} layer: the {fixes} fixes themselves "
+                         "are not kept)")
+            held = "every fix" if not parts else f"{_plural(len(stationary), 'segment')} with every fix"
+            summary.note(f"{summary.path}, {what}: {held} at one place (a receiver held still): kept as "
+                         f"{_plural(len(stationary), 'stationary waypoint')}{kept}")
         if not parts:
             summary.lineless_tracks += 1
-            if stationary:
-                summary.note(f"{summary.path}, {what}: every fix at one place (a receiver held still): "
-                             f"kept as {_plural(len(stationary), 'stationary waypoint')}")
-            else:
+            if not stationary:
                 summary.note(f"{summary.path}, {what} has no segment with a line "
                              f"({n_read} point{'' if n_read == 1 else 's'}): not stored")
             return stationary
@@ -409,12 +421,21 @@ class _Importer:
         summary.points += points
         return stationary
 
-    def _stationary_feature(self, track: Track, segment: Segment, x: float, y: float,
+    def _stationary_feature(self, track: Track, segment: Segment, segment_number: int, x: float, y: float,
                             summary: FileSummary) -> _Row:
-        """The waypoint of a segment whose fixes are all at one place (a receiver held still)."""
+        """The waypoint of a segment whose fixes are all at one place (a receiver held still).
+
+        Its fixes are written to ``gps_track_points`` here (when the workspace has that layer),
+        each naming the waypoint's uuid.
+        """
         n = len(segment)
         summary.stationary += 1
         summary.stationary_fixes += n
+        uuid = new_uuid()
+        if self.keeps_fixes:
+            summary.track_points_kept += self.ws.insert_many(TRACK_POINTS_LAYER, track_point_rows(
+                segment, x, y, session_uuid=uuid, track=track.name, segment_number=segment_number,
+                source_file=summary.name, source_hash=summary.sha256))
         times = segment.time[np.isfinite(segment.time)]
         elevations = segment.ele[np.isfinite(segment.ele)]
         start = _utc(float(times.min())) if len(times) else None
@@ -425,13 +446,15 @@ class _Importer:
             "end_time": end.isoformat() if end else None,
             "track": track.name,
             "device": track.device,
+            "track_points": n if self.keeps_fixes else None,
         }
         values = _point_summary([segment])
         if values:
             extras["point_values"] = values
         attributes = {
             "name": track.name,
-            "description": f"stationary: {n} fixes at one place",
+            "description": f"stationary: {n} fixes at one place"
+                           + (f" (kept in {TRACK_POINTS_LAYER})" if self.keeps_fixes else ""),
             "time": start,
             "elevation": round(float(elevations.mean()), 3) if len(elevations) else None,
             "symbol": None,
@@ -439,7 +462,7 @@ class _Importer:
             "source_hash": summary.sha256,
             "extras": {k: v for k, v in extras.items() if v is not None},
         }
-        return attributes, shapely.Point(x, y)
+        return attributes, shapely.Point(x, y), {"uuid": uuid}
 
     def _skip_waypoint(self, waypoint: Waypoint, summary: FileSummary, reason: str, problem: str) -> None:
         summary.dropped[reason] += 1

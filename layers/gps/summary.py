@@ -45,6 +45,8 @@ class FileSummary:
         the import (same reasons).
     stationary : stationary sessions (segments of fixes all at one place)
         stored as one waypoint each; stationary_fixes : their fixes.
+    track_points_kept : the fixes of those sessions kept as points of
+        ``gps_track_points`` (all of them; 0 in a workspace without that layer).
     checksum_errors : NMEA sentences skipped for a wrong checksum.
     date_note : how an NMEA log without dates was dated, or None.
     naive_times : times without a zone, read in ``tz``.
@@ -78,6 +80,7 @@ class FileSummary:
     skipped_waypoints: Counter[str] = field(default_factory=Counter)
     stationary: int = 0
     stationary_fixes: int = 0
+    track_points_kept: int = 0
     checksum_errors: int = 0
     date_note: str | None = None
     naive_times: int = 0
@@ -168,7 +171,7 @@ class FileSummary:
     def _reset_counts(self) -> None:
         for name in ("tracks", "routes", "waypoints", "segments", "empty_segments", "lineless_segments",
                      "track_points", "route_points", "points", "lineless_tracks", "stationary",
-                     "stationary_fixes", "checksum_errors"):
+                     "stationary_fixes", "track_points_kept", "checksum_errors"):
             setattr(self, name, 0)
         for counter in (self.dropped, self.cleaned, self.skipped_points, self.skipped_waypoints):
             counter.clear()

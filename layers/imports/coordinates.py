@@ -69,6 +69,36 @@ class Reprojector:
             self.area = (west - m, south - m, east + m, north + m)
             self.area_name = area.name.rstrip(".")
 
+    def many(self, geometries: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+        """Every geometry of an array (none None or empty) in the target CRS, all coordinates transformed at
+        once; per geometry None or why it cannot land (as :meth:`__call__`, whose answers these are)."""
+        flat = shapely.force_2d(np.asarray(geometries, dtype=object))
+        xy, index = shapely.get_coordinates(flat, return_index=True)
+        x, y = xy[:, 0], xy[:, 1]
+        if self.source.datum != "wgs84":
+            lon, lat = to_wgs84(x, y, self.source.datum)
+            lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+            tx, ty = self._to_target.transform(lon, lat)
+        else:
+            lon, lat = self._to_lonlat.transform(x, y)
+            tx, ty = self._to_target.transform(x, y)
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        outside = ~(np.isfinite(lon) & np.isfinite(lat))
+        if self.area is not None:
+            w, s, e, n = self.area
+            outside |= (lon < w) | (lon > e) | (lat < s) | (lat > n)
+        unmoved = ~(np.isfinite(tx) & np.isfinite(ty))
+        count = len(flat)
+        out = np.bincount(index, weights=outside, minlength=count) > 0
+        bad = np.bincount(index, weights=unmoved, minlength=count) > 0
+        moved = shapely.set_coordinates(flat.copy(), np.column_stack([tx, ty]))
+        why: list[str | None] = [None] * count
+        if out.any() or bad.any():
+            for i in np.flatnonzero(out | bad).tolist():
+                why[i] = (f"outside the area of use of {self.target_crs} ({self.area_name})" if out[i] else
+                          f"cannot be transformed from {self.source.label} to {self.target_crs}")
+        return moved, why
+
     def __call__(self, geometry: object) -> tuple[object, str | None]:
         """(the geometry in the target CRS, None) or (None, why it cannot land)."""
         outside: list[bool] = []

@@ -10,6 +10,10 @@ checked: empty, invalid, or outside the CRS's area of use. A key field named
 in the mapping finds the existing feature a row updates; rows without a match
 become new features with new uuids.
 
+The target is a workspace or anything that reads like one (``crs``,
+``layer(name)``, ``features(layer)``: :class:`ImportTarget`), such as a master
+opened by ``layers.sync.master_import``, which writes a master's plan itself.
+
 ``apply_import`` writes the plan through the ``Workspace`` API in one
 transaction: nothing unless every row passed, or with ``skip_invalid`` the
 rows that passed. ``write_report`` writes the problems as CSV or JSON.
@@ -22,11 +26,12 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
 import shapely
 
 from layers.errors import ValidationError
@@ -35,7 +40,7 @@ from layers.imports.mapping import Mapping
 from layers.imports.problems import InventoryImportError, RowProblem
 from layers.imports.sources import Source
 from layers.log import logger
-from layers.schema.definitions import FieldDefinition, LayerDefinition, validate_feature
+from layers.schema.definitions import FieldDefinition, LayerDefinition, validate_feature, validate_value
 from layers.schema.geometry import validate_geometry
 from layers.workspace.values import same_value
 
@@ -44,12 +49,33 @@ if TYPE_CHECKING:
 
 log = logger(__name__)
 
-__all__ = ["PlannedRow", "ImportPlan", "ImportResult", "plan_import", "apply_import", "write_report"]
+__all__ = ["ImportTarget", "PlannedRow", "ImportPlan", "ImportResult", "plan_import", "apply_import",
+           "write_report"]
 
 Progress = Callable[[int], object]
 
 
-@dataclass
+class _TargetFeature(Protocol):
+    @property
+    def fid(self) -> int: ...
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def attributes(self) -> dict[str, Any]: ...
+
+
+class ImportTarget(Protocol):
+    """What a plan reads of where the rows go: a ``Workspace``, or a master opened for an import."""
+
+    @property
+    def crs(self) -> str: ...
+
+    def layer(self, name: str) -> LayerDefinition: ...
+
+    def features(self, layer: str) -> Iterable[_TargetFeature]: ...
+
+
+@dataclass(slots=True)
 class PlannedRow:
     """A row that passed: its values (stored form), its geometry in the workspace CRS, and the
     fid of the existing feature it updates (None: a new feature)."""
@@ -152,9 +178,9 @@ def convert(f: FieldDefinition, value: Any) -> Any:
 # --- planning ----------------------------------------------------------------------------------
 
 
-def plan_import(workspace: Workspace, layer: str, source: Source, mapping: Mapping, *,
+def plan_import(workspace: ImportTarget, layer: str, source: Source, mapping: Mapping, *,
                 source_crs: str | None = None, progress: Progress | None = None) -> ImportPlan:
-    """Check every row of ``source`` for ``layer`` of ``workspace``; write nothing.
+    """Check every row of ``source`` for ``layer`` of ``workspace`` (or of a master); write nothing.
 
     Parameters
     ----------
@@ -187,42 +213,113 @@ def plan_import(workspace: Workspace, layer: str, source: Source, mapping: Mappi
                                        "no constant in the mapping (and no default)")
     existing = _existing_keys(workspace, layer, mapping.key) if mapping.key else {}
     seen_keys: dict[str, int] = {}
-    for index, row in enumerate(source.rows, start=1):
-        problems: list[RowProblem] = []
-        attributes = _row_attributes(definition, mapping, row.values, row.number, problems)
-        geometry = _row_geometry(definition, source, mapping, reproject, crs, row, problems)
-        fid: int | None = None
-        if mapping.key is not None and mapping.key in attributes and not problems:
-            key = _key_text(attributes[mapping.key])
-            column = mapping.fields[mapping.key]
-            if key is None:
-                problems.append(RowProblem(row.number, mapping.key, column, None, "the key is empty"))
-            elif key in seen_keys:
-                problems.append(RowProblem(row.number, mapping.key, column, key,
-                                           f"the same key as row {seen_keys[key]}"))
-            else:
-                seen_keys[key] = row.number
-                fids = existing.get(key, [])
-                if len(fids) > 1:
+    checks = _field_checks(definition, mapping)
+    constants = _constant_values(definition, mapping)
+    required = [f for f in definition.fields if f.required and f.default is None and not f.derived]
+    done = 0
+    for first in range(0, len(source.rows), _CHUNK):
+        chunk = source.rows[first:first + _CHUNK]
+        found: list[list[RowProblem]] = [[] for _ in chunk]
+        rows_attributes = [_row_attributes(checks, constants, row.values, row.number, problems)
+                           for row, problems in zip(chunk, found, strict=True)]
+        geometries = _chunk_geometries(definition, source, mapping, reproject, crs, chunk, found)
+        for row, attributes, geometry, problems in zip(chunk, rows_attributes, geometries, found, strict=True):
+            fid: int | None = None
+            if mapping.key is not None and mapping.key in attributes and not problems:
+                key = _key_text(attributes[mapping.key])
+                column = mapping.fields[mapping.key]
+                if key is None:
+                    problems.append(RowProblem(row.number, mapping.key, column, None, "the key is empty"))
+                elif key in seen_keys:
                     problems.append(RowProblem(row.number, mapping.key, column, key,
-                                               f"the key matches {len(fids)} features of {layer}"))
-                elif fids:
-                    fid = fids[0]
-        if fid is None and not problems:
-            absent = [f for f in definition.fields if f.required and f.default is None and not f.derived
-                      and f.name not in attributes]
-            for f in absent:
-                problems.append(RowProblem(row.number, f.name, "", None,
-                                           f"{layer}.{f.name}: a value is required (a new feature)"))
-        if problems:
-            plan.problems.extend(problems)
-        else:
-            plan.rows.append(PlannedRow(row.number, attributes, geometry, fid))
-        if progress is not None and index % 500 == 0:
-            progress(index)
+                                               f"the same key as row {seen_keys[key]}"))
+                else:
+                    seen_keys[key] = row.number
+                    fids = existing.get(key, [])
+                    if len(fids) > 1:
+                        problems.append(RowProblem(row.number, mapping.key, column, key,
+                                                   f"the key matches {len(fids)} features of {layer}"))
+                    elif fids:
+                        fid = fids[0]
+            if fid is None and not problems:
+                for f in required:
+                    if f.name not in attributes:
+                        problems.append(RowProblem(row.number, f.name, "", None,
+                                                   f"{layer}.{f.name}: a value is required (a new feature)"))
+            if problems:
+                plan.problems.extend(problems)
+            else:
+                plan.rows.append(PlannedRow(row.number, attributes, geometry, fid))
+        done += len(chunk)
+        if progress is not None:
+            progress(done)
     if progress is not None:
         progress(len(source.rows))
     return plan
+
+
+#: Rows checked at a time: their geometries are moved to the target CRS in one go.
+_CHUNK = 20_000
+#: Distinct values of one column whose checks are remembered (a code column has a handful; a name column
+#: has as many as rows, each checked once anyway).
+_CACHE_LIMIT = 20_000
+
+
+class _FieldCheck:
+    """A mapped column's values through the value map, converted and checked for one field (remembered)."""
+
+    __slots__ = ("definition", "field", "name", "column", "value_map", "cache")
+
+    def __init__(self, definition: LayerDefinition, name: str, column: str,
+                 value_map: dict[str, Any] | None) -> None:
+        self.definition = definition
+        self.field = None if name == "uuid" else definition.field(name)
+        self.name = name
+        self.column = column
+        self.value_map = value_map or None
+        self.cache: dict[tuple[type, Any], tuple[Any, str | None]] = {}
+
+    def check(self, raw: Any) -> tuple[Any, str | None]:
+        """(the stored value, None) or (None, what is wrong)."""
+        try:
+            key = (raw.__class__, raw)
+            hit = self.cache.get(key)
+        except TypeError:  # an unhashable value (a list from a vector file): checked every time
+            key, hit = None, None
+        if hit is not None:
+            return hit
+        value = raw
+        if self.value_map is not None and raw is not None:
+            text = str(raw).strip()
+            if text in self.value_map:
+                value = self.value_map[text]
+        result: tuple[Any, str | None]
+        if self.field is None:  # the uuid column
+            if value is None or not str(value).strip():
+                result = (None, None)
+            else:
+                try:
+                    result = (str(uuid.UUID(str(value).strip())), None)
+                except ValueError:
+                    result = (None, f"{raw!r} is not a uuid")
+        else:
+            try:
+                result = (validate_value(self.definition, self.field, convert(self.field, value)), None)
+            except ValidationError as e:
+                result = (None, str(e))
+        if key is not None and len(self.cache) < _CACHE_LIMIT:
+            self.cache[key] = result
+        return result
+
+
+def _field_checks(definition: LayerDefinition, mapping: Mapping) -> list[_FieldCheck]:
+    return [_FieldCheck(definition, name, column, mapping.values.get(name)) for name, column in mapping.fields.items()]
+
+
+def _constant_values(definition: LayerDefinition, mapping: Mapping) -> dict[str, Any]:
+    """The mapping's constants in stored form (checked by ``_check_constants`` before)."""
+    return {name: validate_value(definition, definition.field(name), convert(definition.field(name), value))
+            for name, value in mapping.constants.items()}
 
 
 def _check_constants(definition: LayerDefinition, mapping: Mapping) -> None:
@@ -242,7 +339,7 @@ def _key_text(value: Any) -> str | None:
     return text or None
 
 
-def _existing_keys(workspace: Workspace, layer: str, key: str) -> dict[str, list[int]]:
+def _existing_keys(workspace: ImportTarget, layer: str, key: str) -> dict[str, list[int]]:
     keys: dict[str, list[int]] = {}
     for feature in workspace.features(layer):
         value = feature.uuid if key == "uuid" else feature.attributes.get(key)
@@ -252,63 +349,90 @@ def _existing_keys(workspace: Workspace, layer: str, key: str) -> dict[str, list
     return keys
 
 
-def _row_attributes(definition: LayerDefinition, mapping: Mapping, values: dict[str, Any], number: int,
+def _row_attributes(checks: list[_FieldCheck], constants: dict[str, Any], values: dict[str, Any], number: int,
                     problems: list[RowProblem]) -> dict[str, Any]:
-    attributes: dict[str, Any] = {}
-    sources: dict[str, tuple[str, Any]] = {}
-    for name, column in mapping.fields.items():
-        raw = values.get(column)
-        value = raw
-        value_map = mapping.values.get(name)
-        if value_map and raw is not None and str(raw).strip() in value_map:
-            value = value_map[str(raw).strip()]
-        if name == "uuid":
-            if value is not None and str(value).strip():
-                try:
-                    attributes["uuid"] = str(uuid.UUID(str(value).strip()))
-                except ValueError:
-                    problems.append(RowProblem(number, "uuid", column, raw, f"{raw!r} is not a uuid"))
-            continue
-        attributes[name] = convert(definition.field(name), value)
-        sources[name] = (column, raw)
-    for name, value in mapping.constants.items():
-        attributes[name] = convert(definition.field(name), value)
-        sources[name] = ("", value)
+    """A row's values in stored form (a field left empty is None; the uuid column as its uuid)."""
     clean: dict[str, Any] = {}
-    for name, value in attributes.items():
-        if name == "uuid":
-            clean[name] = value
-            continue
-        try:
-            clean.update(validate_feature(definition, {name: value}, partial=True))
-        except ValidationError as e:
-            column, raw = sources[name]
-            problems.append(RowProblem(number, name, column, raw, str(e)))
+    for check in checks:
+        raw = values.get(check.column)
+        value, error = check.check(raw)
+        if error is not None:
+            problems.append(RowProblem(number, check.name, check.column, raw, error))
+        elif check.field is not None or value is not None:
+            clean[check.name] = value
+    clean.update(constants)
     return clean
 
 
-def _row_geometry(definition: LayerDefinition, source: Source, mapping: Mapping, reproject: Reprojector,
-                  crs: SourceCrs, row: Any, problems: list[RowProblem]) -> Any:
-    number = row.number
-    if source.kind == "table":
-        assert mapping.x is not None and mapping.y is not None  # Mapping.check
-        coordinates = []
-        for axis, column in (("x", mapping.x), ("y", mapping.y)):
-            raw = row.values.get(column)
-            try:
-                coordinates.append(float(str(raw).strip().replace(",", "")) if raw is not None else None)
-            except ValueError:
-                coordinates.append(None)
-            if coordinates[-1] is None:
-                problems.append(RowProblem(number, "geom", column, raw, f"{axis} is not a number"))
-        if None in coordinates:
-            return None
-        geometry = shapely.Point(coordinates)
+def _chunk_geometries(definition: LayerDefinition, source: Source, mapping: Mapping, reproject: Reprojector,
+                      crs: SourceCrs, chunk: list[Any], found: list[list[RowProblem]]) -> list[Any]:
+    """The geometries of a chunk of rows in the target CRS (None where a row has a problem, then noted)."""
+    shapes: list[Any] = [None] * len(chunk)
+    if source.kind == "table":  # points made all at once from the coordinate columns
+        xy = [_table_xy(mapping, row, found[i]) for i, row in enumerate(chunk)]
+        placed = [i for i, pair in enumerate(xy) if pair is not None]
+        if placed:
+            for i, point in zip(placed, shapely.points(np.array([xy[i] for i in placed], dtype=float)).tolist(),
+                                strict=True):
+                shapes[i] = point
     else:
-        geometry = row.geometry
-        if geometry is None:
-            problems.append(RowProblem(number, "geom", "", None, "no geometry"))
-            return None
+        for i, row in enumerate(chunk):
+            shapes[i] = _source_geometry(definition, row, found[i])
+    present = [i for i, g in enumerate(shapes) if g is not None]
+    if not present:
+        return shapes
+    moved, why = reproject.many(np.array([shapes[i] for i in present], dtype=object))
+    type_ids = shapely.get_type_id(moved)
+    good = np.isin(type_ids, _TYPE_IDS[definition.geometry_type]) & ~shapely.is_empty(moved)
+    if definition.geometry_type != "POINT":
+        good &= shapely.is_valid(moved)
+    out: list[Any] = [None] * len(chunk)
+    for j, i in enumerate(present):
+        original = shapes[i]
+        if why[j] is not None:
+            found[i].append(RowProblem(chunk[i].number, "geom", "", _short_wkt(original),
+                                       f"{why[j]} (source CRS {crs.label})"))
+            continue
+        geometry = moved[j]
+        if not good[j]:
+            try:
+                validate_geometry(definition, geometry)
+            except ValidationError as e:
+                found[i].append(RowProblem(chunk[i].number, "geom", "", _short_wkt(original), str(e)))
+                continue
+        out[i] = geometry
+    return out
+
+
+#: The shapely type ids a layer's geometry type takes (as ``validate_geometry`` allows them).
+_TYPE_IDS = {"POINT": (0,), "MULTIPOINT": (0, 4), "LINESTRING": (1,), "MULTILINESTRING": (1, 5)}
+
+
+def _table_xy(mapping: Mapping, row: Any, problems: list[RowProblem]) -> tuple[float, float] | None:
+    """A table row's coordinates as numbers; None with a problem noted for each that is not one."""
+    assert mapping.x is not None and mapping.y is not None  # Mapping.check
+    coordinates: list[float | None] = []
+    for axis, column in (("x", mapping.x), ("y", mapping.y)):
+        raw = row.values.get(column)
+        try:
+            value = raw if raw.__class__ is float else (
+                float(str(raw).strip().replace(",", "")) if raw is not None else None)
+        except ValueError:
+            value = None
+        if value is None:
+            problems.append(RowProblem(row.number, "geom", column, raw, f"{axis} is not a number"))
+        coordinates.append(value)
+    x, y = coordinates
+    return None if x is None or y is None else (x, y)
+
+
+def _source_geometry(definition: LayerDefinition, row: Any, problems: list[RowProblem]) -> Any:
+    """A vector row's geometry in the source CRS, single parts as the layer wants them; None with a problem."""
+    number = row.number
+    geometry = row.geometry
+    if geometry is None:
+        problems.append(RowProblem(number, "geom", "", None, "no geometry"))
+        return None
     if geometry.is_empty:
         problems.append(RowProblem(number, "geom", "", geometry.wkt, "the geometry is empty"))
         return None
@@ -317,16 +441,7 @@ def _row_geometry(definition: LayerDefinition, source: Source, mapping: Mapping,
     if definition.geometry_type == "LINESTRING" and geometry.geom_type == "MultiLineString" \
             and len(geometry.geoms) == 1:
         geometry = geometry.geoms[0]
-    moved, why = reproject(geometry)
-    if why is not None:
-        problems.append(RowProblem(number, "geom", "", _short_wkt(geometry), f"{why} (source CRS {crs.label})"))
-        return None
-    try:
-        validate_geometry(definition, moved)
-    except ValidationError as e:
-        problems.append(RowProblem(number, "geom", "", _short_wkt(geometry), str(e)))
-        return None
-    return moved
+    return geometry
 
 
 def _short_wkt(geometry: Any) -> str:

@@ -39,6 +39,7 @@ __all__ = [
     "parse_codelists",
     "parse_definition",
     "validate_feature",
+    "validate_value",
     "derive",
 ]
 
@@ -547,6 +548,17 @@ def validate_feature(
     if geometry is not None:
         validate_geometry(definition, geometry)
     return clean
+
+
+def validate_value(definition: LayerDefinition, f: FieldDefinition, value: Any) -> Any:
+    """One field's value in its stored form (None when empty), as ``validate_feature(..., partial=True)``
+    checks it; ValidationError naming the rule otherwise. For callers that check many values of one field."""
+    if value is None or (value.__class__ is str and not value.strip()):
+        if f.required:
+            raise ValidationError(f"{definition.name}.{f.name}: a value is required", layer=definition.name,
+                                  field=f.name, value=value, rule="required")
+        return None
+    return _check_value(definition.name, f, value)
 
 
 def _raise_definition(message: str) -> NoReturn:

@@ -95,6 +95,11 @@ def update(ts_files):
                   plurals_only=ts.stem.split("_", 1)[1] == SOURCE_LANGUAGE)
 
 
+def copy_element(element):
+    """A deep copy of an ElementTree element."""
+    return ET.fromstring(ET.tostring(element))
+
+
 def merge(ts, fresh, contexts, fresh_folder, plurals_only=False):
     """Write ``ts`` with the messages of ``fresh`` and the translations ``ts`` already has.
 
@@ -114,21 +119,26 @@ def merge(ts, fresh, contexts, fresh_folder, plurals_only=False):
     for context in fresh.getroot().findall("context"):
         name = context.findtext("name") or ""
         for message in context.findall("message"):
-            where = name
-            if not name:  # a _tr helper's string: its module says the context
-                location = message.find("location")
-                path = (fresh_folder / location.get("filename")).resolve() if location is not None else None
-                where = contexts.get(path) or ""
+            wheres = [name]
+            if not name:  # a _tr helper's string: its module says the context (each module's, when several use it)
+                wheres = []
+                for location in message.findall("location"):
+                    where = contexts.get((fresh_folder / location.get("filename")).resolve()) or ""
+                    if where not in wheres:
+                        wheres.append(where)
+                wheres = wheres or [""]
             for location in message.findall("location"):
                 message.remove(location)
             if plurals_only and message.get("numerus") != "yes":
                 continue
             source = message.findtext("source")
-            translation = old.get((where, source))
-            if translation is not None:
-                message.remove(message.find("translation"))
-                message.append(translation)
-            messages.setdefault(where, {}).setdefault(source, message)
+            for where in wheres:
+                copy = copy_element(message)
+                translation = old.get((where, source))
+                if translation is not None:
+                    copy.remove(copy.find("translation"))
+                    copy.append(copy_element(translation))
+                messages.setdefault(where, {}).setdefault(source, copy)
     root = ET.Element("TS", fresh.getroot().attrib)
     for name in sorted(messages):
         context = ET.SubElement(root, "context")

@@ -66,6 +66,13 @@
             </translation>
         </message>
         <message numerus="yes">
+            <source>%n fix(es) of stationary sessions kept as GPS track points (GPS &gt; Use averaged position of an imported session… averages them)</source>
+            <translation>
+                <numerusform>%n fix of stationary sessions kept as GPS track points (GPS &gt; Use averaged position of an imported session… averages it)</numerusform>
+                <numerusform>%n fixes of stationary sessions kept as GPS track points (GPS &gt; Use averaged position of an imported session… averages them)</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
             <source>%n NMEA sentence(s) skipped for a wrong checksum</source>
             <translation>
                 <numerusform>%n NMEA sentence skipped for a wrong checksum</numerusform>
@@ -143,9 +150,64 @@
         <name>IdentifyPanel</name>
         <message numerus="yes">
             <source>Photos (%n)</source>
-            <translation type="unfinished">
-                <numerusform />
-                <numerusform />
+            <translation>
+                <numerusform>Photos (%n)</numerusform>
+                <numerusform>Photos (%n)</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>ImportInventoryDialog</name>
+        <message numerus="yes">
+            <source>Checking %n row(s)…</source>
+            <translation>
+                <numerusform>Checking %n row…</numerusform>
+                <numerusform>Checking %n rows…</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n new</source>
+            <translation>
+                <numerusform>%n new</numerusform>
+                <numerusform>%n new</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n matching a feature</source>
+            <translation>
+                <numerusform>%n matching a feature</numerusform>
+                <numerusform>%n matching a feature</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n row(s) checked</source>
+            <translation>
+                <numerusform>%n row checked</numerusform>
+                <numerusform>%n rows checked</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n pass</source>
+            <translation>
+                <numerusform>%n passes</numerusform>
+                <numerusform>%n pass</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n break a rule</source>
+            <translation>
+                <numerusform>%n breaks a rule</numerusform>
+                <numerusform>%n break a rule</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>ImportMenu</name>
+        <message numerus="yes">
+            <source>Import %n row(s) of %s into %s</source>
+            <translation>
+                <numerusform>Import %n row of %s into %s</numerusform>
+                <numerusform>Import %n rows of %s into %s</numerusform>
             </translation>
         </message>
     </context>
@@ -204,9 +266,9 @@
         </message>
         <message numerus="yes">
             <source>Add %n photo(s) to %s %d</source>
-            <translation type="unfinished">
-                <numerusform />
-                <numerusform />
+            <translation>
+                <numerusform>Add %n photo to %s %d</numerusform>
+                <numerusform>Add %n photos to %s %d</numerusform>
             </translation>
         </message>
     </context>

@@ -274,6 +274,10 @@
     <context>
         <name>GpsImportDialog</name>
         <message>
+            <source>Cancel</source>
+            <translation>取消</translation>
+        </message>
+        <message>
             <source>GPS files (*.gpx *.nmea *.nma *.log *.txt *.csv)</source>
             <translation>GPS 文件 (*.gpx *.nmea *.nma *.log *.txt *.csv)</translation>
         </message>
@@ -424,6 +428,16 @@
             </translation>
         </message>
         <message numerus="yes">
+            <source>%n fix(es) of stationary sessions kept as GPS track points (GPS &gt; Use averaged position of an imported session… averages them)</source>
+            <translation>
+                <numerusform>%n 个静态观测定位已保存为 GPS 轨迹点（“GPS &gt; 使用已导入静态观测的平均位置…”可对其取平均）</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>the fixes themselves were not kept: this workspace has no GPS track points layer</source>
+            <translation>定位本身未保存：此工作空间没有 GPS 轨迹点图层</translation>
+        </message>
+        <message numerus="yes">
             <source>%n NMEA sentence(s) skipped for a wrong checksum</source>
             <translation>
                 <numerusform>%n 条 NMEA 语句因校验和错误被跳过</numerusform>
@@ -523,6 +537,14 @@
             <translation>GPS 记录 (*.gpx *.nmea *.nma *.txt *.log);;所有文件 (*)</translation>
         </message>
         <message>
+            <source>Use averaged position of an imported session</source>
+            <translation>使用已导入静态观测的平均位置</translation>
+        </message>
+        <message>
+            <source>Stationary session (fixes kept in GPS track points):</source>
+            <translation>静态观测（定位保存在 GPS 轨迹点中）：</translation>
+        </message>
+        <message>
             <source>Save edits first?</source>
             <translation>先保存编辑？</translation>
         </message>
@@ -555,12 +577,24 @@
             <translation>对在同一地点采集的定位记录取平均，然后将所选要素移到该处或在该处添加要素</translation>
         </message>
         <message>
+            <source>Use averaged position of an imported &amp;session…</source>
+            <translation>使用已导入静态观测的平均位置(&amp;S)…</translation>
+        </message>
+        <message>
+            <source>Average the fixes an import kept of a receiver held still, then move the selected feature there or add one</source>
+            <translation>对导入时保存的静止接收机定位取平均，然后将所选要素移到该处或在该处添加要素</translation>
+        </message>
+        <message>
             <source>&amp;GPS</source>
             <translation>&amp;GPS</translation>
         </message>
         <message>
             <source>Use averaged position</source>
             <translation>使用平均位置</translation>
+        </message>
+        <message>
+            <source>No imported stationary session: import the GPS log of a receiver held still first (its fixes are kept as GPS track points)</source>
+            <translation>没有已导入的静态观测：请先导入接收机静止时记录的 GPS 日志（其定位会保存为 GPS 轨迹点）</translation>
         </message>
         <message numerus="yes">
             <source>Averaged position of %n fix(es) used (±%.1f m)</source>
@@ -800,6 +834,218 @@
         <message>
             <source>no</source>
             <translation>否</translation>
+        </message>
+    </context>
+    <context>
+        <name>ImportInventoryDialog</name>
+        <message>
+            <source>Cancel</source>
+            <translation>取消</translation>
+        </message>
+        <message>
+            <source>Field</source>
+            <translation>字段</translation>
+        </message>
+        <message>
+            <source>Points</source>
+            <translation>点位</translation>
+        </message>
+        <message>
+            <source>Check the rows to see them here</source>
+            <translation>检查各行后在此显示</translation>
+        </message>
+        <message>
+            <source>Import inventory</source>
+            <translation>导入台账</translation>
+        </message>
+        <message>
+            <source>Browse…</source>
+            <translation>浏览…</translation>
+        </message>
+        <message>
+            <source>Import the rows that pass, leave out the others</source>
+            <translation>导入通过检查的行，跳过其他行</translation>
+        </message>
+        <message>
+            <source>Check rows</source>
+            <translation>检查各行</translation>
+        </message>
+        <message>
+            <source>File:</source>
+            <translation>文件：</translation>
+        </message>
+        <message>
+            <source>Layer:</source>
+            <translation>图层：</translation>
+        </message>
+        <message>
+            <source>Source CRS:</source>
+            <translation>源坐标系：</translation>
+        </message>
+        <message>
+            <source>x / longitude:</source>
+            <translation>x / 经度：</translation>
+        </message>
+        <message>
+            <source>y / latitude:</source>
+            <translation>y / 纬度：</translation>
+        </message>
+        <message>
+            <source>Coordinate columns:</source>
+            <translation>坐标列：</translation>
+        </message>
+        <message>
+            <source>Update features whose field matches:</source>
+            <translation>按此字段匹配并更新已有要素：</translation>
+        </message>
+        <message>
+            <source>Source column</source>
+            <translation>源数据列</translation>
+        </message>
+        <message>
+            <source>Row</source>
+            <translation>行</translation>
+        </message>
+        <message>
+            <source>Column</source>
+            <translation>列</translation>
+        </message>
+        <message>
+            <source>Value</source>
+            <translation>值</translation>
+        </message>
+        <message>
+            <source>Problem</source>
+            <translation>问题</translation>
+        </message>
+        <message>
+            <source>First rows</source>
+            <translation>前几行</translation>
+        </message>
+        <message>
+            <source>Validation report</source>
+            <translation>检查报告</translation>
+        </message>
+        <message>
+            <source>Column mapping (suggested from the names; change any):</source>
+            <translation>列对应关系（按名称自动建议，可修改）：</translation>
+        </message>
+        <message>
+            <source>Choose a file to import.</source>
+            <translation>请选择要导入的文件。</translation>
+        </message>
+        <message>
+            <source>Import</source>
+            <translation>导入</translation>
+        </message>
+        <message>
+            <source>Inventories (*.shp *.geojson *.json *.gpkg *.fgb *.kml *.kmz *.csv *.txt *.xlsx);;All files (*)</source>
+            <translation>台账文件 (*.shp *.geojson *.json *.gpkg *.fgb *.kml *.kmz *.csv *.txt *.xlsx);;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>the suggested mapping</source>
+            <translation>建议的对应关系</translation>
+        </message>
+        <message>
+            <source>(none: every row is a new feature)</source>
+            <translation>（无：每行都是新要素）</translation>
+        </message>
+        <message>
+            <source>the mapping of the dialog</source>
+            <translation>对话框中的对应关系</translation>
+        </message>
+        <message numerus="yes">
+            <source>Checking %n row(s)…</source>
+            <translation>
+                <numerusform>正在检查 %n 行…</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Check cancelled.</source>
+            <translation>检查已取消。</translation>
+        </message>
+        <message numerus="yes">
+            <source>%n new</source>
+            <translation>
+                <numerusform>%n 个新要素</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n matching a feature</source>
+            <translation>
+                <numerusform>%n 行匹配已有要素</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>source CRS %s</source>
+            <translation>源坐标系 %s</translation>
+        </message>
+        <message numerus="yes">
+            <source>%n row(s) checked</source>
+            <translation>
+                <numerusform>已检查 %n 行</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n pass</source>
+            <translation>
+                <numerusform>%n 行通过</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n break a rule</source>
+            <translation>
+                <numerusform>%n 行违反规则</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Press Check rows to check every row against the layer's rules.</source>
+            <translation>点击“检查各行”，按图层规则检查每一行。</translation>
+        </message>
+    </context>
+    <context>
+        <name>ImportMenu</name>
+        <message>
+            <source>Cancel</source>
+            <translation>取消</translation>
+        </message>
+        <message>
+            <source>Import inventory</source>
+            <translation>导入台账</translation>
+        </message>
+        <message>
+            <source>Nothing was changed.
+
+%s</source>
+            <translation>未做任何更改。
+
+%s</translation>
+        </message>
+        <message>
+            <source>Import &amp;inventory…</source>
+            <translation>导入台账(&amp;I)…</translation>
+        </message>
+        <message>
+            <source>Import an existing inventory (Shapefile, GeoJSON, GeoPackage, KML, CSV, XLSX) into a layer, checked against its rules</source>
+            <translation>将已有台账（Shapefile、GeoJSON、GeoPackage、KML、CSV、XLSX）按图层规则检查后导入图层</translation>
+        </message>
+        <message numerus="yes">
+            <source>Import %n row(s) of %s into %s</source>
+            <translation>
+                <numerusform>将 %s 的 %n 行导入到%s</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Importing %s…</source>
+            <translation>正在导入 %s…</translation>
+        </message>
+        <message>
+            <source>Import cancelled: nothing was changed</source>
+            <translation>导入已取消：未做任何更改</translation>
+        </message>
+        <message>
+            <source>Imported into %s: %d new, %d changed, %d unchanged, %d rows left out (undoable; Save writes them)</source>
+            <translation>已导入到%s：新建 %d 个，修改 %d 个，未变 %d 个，跳过 %d 行（可撤销；保存后写入）</translation>
         </message>
     </context>
     <context>
@@ -1350,6 +1596,14 @@ The present state is kept as a restore point first, so this can be taken back to
     <context>
         <name>RestoreMenu</name>
         <message>
+            <source>Restore point</source>
+            <translation>还原点</translation>
+        </message>
+        <message>
+            <source>Save edits first?</source>
+            <translation>先保存编辑？</translation>
+        </message>
+        <message>
             <source>Making a restore point…</source>
             <translation>正在创建还原点…</translation>
         </message>
@@ -1510,6 +1764,10 @@ Kept in %s (the newest %d).</source>
     <context>
         <name>SyncDialogs</name>
         <message>
+            <source>Layer</source>
+            <translation>图层</translation>
+        </message>
+        <message>
             <source>Office wins</source>
             <translation>以办公室为准</translation>
         </message>
@@ -1594,6 +1852,18 @@ Kept in %s (the newest %d).</source>
     </context>
     <context>
         <name>SyncMenu</name>
+        <message>
+            <source>Receive update</source>
+            <translation>接收更新</translation>
+        </message>
+        <message>
+            <source>Send changes</source>
+            <translation>发送修改</translation>
+        </message>
+        <message>
+            <source>Apply a change package</source>
+            <translation>应用修改包</translation>
+        </message>
         <message>
             <source>S&amp;ync</source>
             <translation>同步(&amp;Y)</translation>

@@ -111,7 +111,8 @@ def test_menus_and_dialog_defaults(window):
     gps = window.extensions[0]
     file_texts = [a.text() for a in window.file_menu.actions()]
     assert "Import &GPS…" in file_texts
-    assert [a.objectName() for a in gps.menu.actions()] == ["gps_import", "gps_match", "gps_average"]
+    assert [a.objectName() for a in gps.menu.actions()] == ["gps_import", "gps_match", "gps_average",
+                                                               "gps_average_session"]
     dialog = GpsImportDialog("+08:00")
     assert dialog.tz_edit.text() == "+08:00"
     assert [dialog.datum_combo.itemData(i) for i in range(3)] == ["wgs84", "gcj02", "bd09"]
@@ -349,15 +350,16 @@ def _nmea(body):
     return f"${body}*{checksum:02X}"
 
 
-def _stationary_log(path, lon, lat, fixes=40, seed=7):
-    """An NMEA log of a receiver held over (lon, lat): GGA fixes scattered by about a metre, one RMC for the date."""
+def _stationary_log(path, lon, lat, fixes=40, seed=7, spread=1.0):
+    """An NMEA log of a receiver held over (lon, lat): GGA fixes scattered by about ``spread`` metres, one RMC for
+    the date."""
     import random
 
     rng = random.Random(seed)
     lines = []
     for i in range(fixes):
-        x = lon + rng.gauss(0, 1.0) / 97_000      # ~1 m in longitude at 30.6°N
-        y = lat + rng.gauss(0, 1.0) / 111_000
+        x = lon + rng.gauss(0, 1.0) * spread / 97_000      # ~1 m in longitude at 30.6°N
+        y = lat + rng.gauss(0, 1.0) * spread / 111_000
         hhmmss = f"0200{i:02d}.00"
         lat_text = f"{int(y):02d}{(y - int(y)) * 60:07.4f}"
         lon_text = f"{int(x):03d}{(x - int(x)) * 60:07.4f}"
@@ -393,6 +395,49 @@ def test_use_averaged_position_moves_the_selected_facility_undoably(qtbot, windo
     assert window.is_modified()
     window.undo_stack.undo()
     assert window.session.feature("toilets", 1).geometry.equals(original)
+
+
+def test_use_averaged_position_of_an_imported_session_moves_the_selected_facility(qtbot, window, prompts, tmp_path):
+    from desktop.dialogs.gps_average import MOVE, AveragedPositionDialog
+
+    original = window.session.feature("toilets", 1).geometry
+    lon, lat = _lonlat(window, "toilets", 1)
+    # a receiver held still 20 m east of the toilet, every fix at one place: a stationary session
+    log = _stationary_log(tmp_path / "held.nmea", lon + 20 / 97_000, lat, fixes=30, spread=0.0)
+    summary = _import(qtbot, window, [log])
+    assert summary.files[0].track_points_kept == 30
+    assert window.layer_panel.count("gps_track_points") == 30
+    notes = next(d for d in prompts.dialogs if isinstance(d, ImportSummaryDialog)).notes.toPlainText()
+    assert "30 fixes of stationary sessions kept as GPS track points" in notes
+    window.set_selection("toilets", [1])
+    offered = []
+
+    def pick(labels):
+        offered.append(labels)
+        return 0
+
+    prompts.gps_pick_session = pick
+    seen = {}
+
+    def move(dialog):
+        seen["text"] = dialog.summary.text()
+        dialog.choose(MOVE)
+        return True
+
+    prompts.on_dialog[AveragedPositionDialog] = move
+    window.actions["gps_average_session"].trigger()
+    assert len(offered) == 1 and len(offered[0]) == 1 and "held" in offered[0][0] and "30 fixes" in offered[0][0]
+    assert "30 fixes averaged" in seen["text"]
+    moved = window.session.feature("toilets", 1).geometry
+    assert 18 < moved.x - original.x < 22 and abs(moved.y - original.y) < 1
+    window.undo_stack.undo()
+    assert window.session.feature("toilets", 1).geometry.equals(original)
+
+
+def test_use_averaged_position_of_a_session_without_any_says_so(qtbot, window, prompts):
+    assert window.extensions[0].use_averaged_session() is None
+    assert any(kind == "information" and "No imported stationary session" in text
+               for kind, text in [a for a in prompts.asked if len(a) == 2])
 
 
 def test_use_averaged_position_without_a_selection_offers_only_add(qtbot, window, prompts, tmp_path):

@@ -83,7 +83,8 @@ def test_checkout_keeps_identity_and_base_and_tracks_nothing(master, tmp_path):
     rows = master_rows(master)
     with Workspace.open(tmp_path / "ws.sqlite") as ws:
         assert ws.user == "张三" and ws.crs == "EPSG:4544"
-        assert set(ws.definitions) == {"toilets", "signboards", "kiosks", "inspections", "gps_tracks", "gps_waypoints"}
+        assert set(ws.definitions) == {"toilets", "signboards", "kiosks", "inspections", "gps_tracks", "gps_waypoints",
+                                       "gps_track_points"}
         assert all(sum(c.values()) == 0 for c in ws.pending_changes().values())
         feature = ws.find("toilets", next(iter(rows)))
         row = rows[feature.uuid]

@@ -156,7 +156,7 @@ def test_survey_layers_travel_as_evidence_and_stay_out_of_the_facility_layers(ma
         evidence = next(gp.rows("survey_gps_tracks"))
         assert evidence["kind"] == "track" and evidence["geom"].length > 50
     assert json.loads((tmp_path / "r.json").read_text("utf-8"))["survey_evidence"] == {
-        "gps_tracks": 1, "gps_waypoints": 1}
+        "gps_track_points": 0, "gps_tracks": 1, "gps_waypoints": 1}
     assert_valid(master)
     without = run("changes", tmp_path / "ws.sqlite", tmp_path / "q.gpkg")
     assert without.returncode == 0 and "no changes" in without.stdout

@@ -139,7 +139,8 @@ def test_a_receiver_held_still_is_kept_with_its_waypoints(workspace, tmp_path):
     assert extras["point_values"]["hdop"]["count"] == 19
     x, y = TO_WORKSPACE.transform(104 + 3.799 / 60, 30 + 39.5923 / 60)
     assert still.geometry.x == pytest.approx(x, abs=1e-6) and still.geometry.y == pytest.approx(y, abs=1e-6)
-    assert still.attributes["description"] == "stationary: 19 fixes at one place"
+    assert still.attributes["description"] == "stationary: 19 fixes at one place (kept in gps_track_points)"
+    assert f.track_points_kept == workspace.count("gps_track_points") == 19  # the fixes themselves too
 
 
 def test_nmea_without_any_fix_is_nothing_kept(workspace, tmp_path):

@@ -89,3 +89,26 @@ def gcj_workbook(tmp_path):
         sheet.cell(r, 6).number_format = "yyyy-mm-dd"
     workbook.save(path)
     return path
+
+
+@pytest.fixture
+def kml_file(tmp_path):
+    """A KML of toilets as Google Earth or 奥维 export them: two folders (one empty), placemarks with a name,
+    a description, ExtendedData with Chinese names, and points with a height."""
+    path = tmp_path / "公厕.kml"
+    placemarks = [("春熙路公厕", "独立式", "正常", "锦江区", 6, CHUNXI),
+                  ("天府广场公厕", None, "停用", "青羊区", 8, TIANFU),
+                  ("北京公厕", None, "正常", "锦江区", 2, BEIJING)]
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>', '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>',
+             "<name>公厕台账</name>", "<Folder><name>公厕</name>"]
+    for name, description, status, district, seats, (lon, lat) in placemarks:
+        parts.append(f"<Placemark><name>{name}</name>"
+                     + (f"<description>{description}</description>" if description else "")
+                     + "<ExtendedData>"
+                     + f'<Data name="状态"><value>{status}</value></Data>'
+                     + f'<Data name="区县"><value>{district}</value></Data>'
+                     + f'<Data name="男厕位"><value>{seats}</value></Data>'
+                     + f"</ExtendedData><Point><coordinates>{lon},{lat},512.5</coordinates></Point></Placemark>")
+    parts += ["</Folder>", "<Folder><name>空</name></Folder>", "</Document></kml>"]
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

@@ -222,3 +222,23 @@ def test_flatgeobuf_source(workspace, tmp_path):
     plan = plan_for(workspace, path)
     assert plan.problems == [] and plan.source_crs == "EPSG:4490"
     assert apply_import(workspace, plan).inserted == 1
+
+
+def test_kml_placemarks_with_extended_data(workspace, kml_file):
+    source = open_source(kml_file)
+    assert source.columns == ["Name", "description", "状态", "区县", "男厕位"]  # LIBKML's styling columns left out
+    assert source.crs == "EPSG:4326" and [r.values["Name"] for r in source.rows][:2] == ["春熙路公厕", "天府广场公厕"]
+    mapping = {"fields": {"name": "Name", "status": "状态", "district": "区县",
+                          "seats_male": "男厕位"}, "values": {"status": {"正常": "在用"}}}
+    plan = plan_for(workspace, kml_file, mapping)
+    assert [r.number for r in plan.rows] == [1, 2]
+    assert [(p.row, p.field) for p in plan.problems] == [(3, "geom")]  # Beijing: outside EPSG:4544's area
+    result = apply_import(workspace, plan, skip_invalid=True)
+    assert (result.inserted, result.skipped) == (2, 1)
+    chunxi = next(f for f in workspace.features("toilets") if f.attributes["name"] == "春熙路公厕")
+    assert (chunxi.attributes["status"], chunxi.attributes["seats_male"]) == ("在用", 6)
+    x, y = TO_4544.transform(*CHUNXI)
+    assert chunxi.geometry.has_z is False
+    assert chunxi.geometry.x == pytest.approx(x, abs=0.001) and chunxi.geometry.y == pytest.approx(y, abs=0.001)
+    suggested = tomllib.loads(suggest_mapping(source, workspace.layer("toilets")))
+    assert suggested["fields"]["name"] == "Name" and suggested["fields"]["status"] == "状态"
