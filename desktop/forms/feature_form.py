@@ -55,6 +55,9 @@ class FeatureForm(QDialog):
         out of ``changes()`` unless the user edits them.
     count : int
         How many features the form edits at once (1 for one feature).
+    photos : desktop.forms.photo_strip.PhotoStrip, optional
+        The feature's photos (thumbnails, add, view, delete), shown below
+        the fields; its edits are undoable commands of their own.
     parent : QWidget, optional
 
     Notes
@@ -68,7 +71,7 @@ class FeatureForm(QDialog):
     """
 
     def __init__(self, definition, attributes=None, *, attachments_folder, language="zh_CN",
-                 read_only=False, mixed=(), count=1, parent=None):
+                 read_only=False, mixed=(), count=1, photos=None, parent=None):
         super().__init__(parent)
         self.definition = definition
         self.language = language
@@ -94,6 +97,8 @@ class FeatureForm(QDialog):
         self.form_layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         for field in definition.fields:
             self._add_row(field)
+        self.photo_strip = photos
+        self.photos_label = QLabel()
         self.scroll_area = QScrollArea(self)
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setWidget(content)
@@ -108,11 +113,14 @@ class FeatureForm(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.scroll_area, 1)
+        if photos is not None:  # below the fields, always in view
+            layout.addWidget(self.photos_label)
+            layout.addWidget(photos)
         layout.addWidget(self.required_note)
         layout.addWidget(self.button_box)
         self._update_derived()
         self._retranslate()
-        self.resize(520, min(720, 140 + 38 * len(definition.fields)))
+        self.resize(520, min(720, 140 + 38 * len(definition.fields) + (180 if photos is not None else 0)))
 
     # --- building ------------------------------------------------------------------------
 
@@ -134,6 +142,7 @@ class FeatureForm(QDialog):
         self.setWindowTitle(title.format(self.definition.title(self.language)))
         if not self.required_note.styleSheet():
             self.required_note.setText(self.tr("Fields marked * are required."))
+        self.photos_label.setText(self.tr("Photos"))
         for name in self.mixed - self._touched:
             if name in self.editors:
                 _show_mixed(self.editors[name], self.tr("mixed"))

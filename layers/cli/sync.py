@@ -89,49 +89,81 @@ def _short(value: object, width: int = 40) -> str:
 
 
 def cmd_init_master(args: argparse.Namespace, demo: bool = False) -> None:
-    """``tongcheng init/demo MASTER.gpkg``: create the office master (empty or the demo district)."""
+    """``tongcheng init/demo MASTER.gpkg|postgresql://...``: create the office master (empty or the demo district)."""
     from layers.cli.console import progress_bar
+    from layers.postgres.urls import is_postgres
     from layers.sync.master import create_master
 
     with progress_bar(None, "master") as advance:
-        info = create_master(args.workspace, args.crs, args.user, demo=demo,
-                             seed=getattr(args, "seed", 2026),
-                             progress=lambda done, total: advance(done))
-    print(f"master      {info.path}")
-    print(f"id          {info.master_id}")
-    print(f"version     {info.version}")
-    print(f"crs         {info.crs}")
-    from layers.geopackage import open_geopackage
+        if is_postgres(args.workspace):
+            from layers.sync.postgis.create import create_postgis_master
 
-    with open_geopackage(info.path) as gp:
-        for name in info.layers:
-            print(f"{name:<15}{info.definitions[name].title('zh_CN')}\t{gp.count(name):>9}")
+            create_postgis_master(args.workspace, args.crs, args.user, demo=demo, seed=getattr(args, "seed", 2026),
+                                  progress=lambda done, total: advance(done))
+        else:
+            create_master(args.workspace, args.crs, args.user, demo=demo, seed=getattr(args, "seed", 2026),
+                          progress=lambda done, total: advance(done))
+    print_master_info(args.workspace)
+
+
+def print_master_info(master: str) -> None:
+    """``tongcheng info MASTER``: id, version, CRS, packages applied, areas, layers (counts, definition versions)."""
+    from layers.sync.master import AREAS_TABLE, LEDGER_TABLE
+    from layers.sync.store import open_master
+
+    with open_master(master) as store:
+        info = store.info
+        print(f"master      {store.location}")
+        print(f"id          {info.master_id}")
+        print(f"version     {info.version}")
+        print(f"crs         {info.crs}")
+        print(f"packages    {len(store.table_rows(LEDGER_TABLE))} applied")
+        areas = store.table_rows(AREAS_TABLE)
+        if areas:
+            levels: dict[str, int] = {}
+            for a in areas:
+                levels[a["level"]] = levels.get(a["level"], 0) + 1
+            print("areas       " + ", ".join(f"{n} {level}" for level, n in levels.items()))
+        print(f"{'layer':<15}{'definition':>10}{'features':>10}  title")
+        for name, definition in info.definitions.items():
+            count = f"{store.count(definition):>10}" if name in info.layers else f"{'survey':>10}"
+            print(f"{name:<15}{'v' + str(definition.version):>10}{count}  "
+                  f"{definition.title('zh_CN')} / {definition.title('en')}")
 
 
 def cmd_checkout(args: argparse.Namespace) -> None:
     from layers.cli.console import progress_bar
-    from layers.sync.checkout import checkout
-    from layers.sync.master import read_master
+    from layers.sync.checkout import checkout, checkout_info
+    from layers.workspace.store import Workspace
 
-    info = read_master(args.master)
     with progress_bar(None, "checkout") as advance:
         counts = checkout(args.master, args.workspace, user=args.user, bbox=args.bbox,
-                          layers=_layers(args.layers), progress=lambda done, total: advance(done))
-    print(f"checked out {args.workspace} from master {info.master_id} version {info.version}")
+                          layers=_layers(args.layers), progress=lambda done, total: advance(done),
+                          scope=args.scope)
+    with Workspace.open(args.workspace) as ws:
+        info = checkout_info(ws)
+    print(f"checked out {args.workspace} from master {info['master_id']} version {info['version']}"
+          + (f", scope {info['scope']}" if info.get("scope") else ""))
     for name, n in counts.items():
         print(f"{name:<15}{n:>9}")
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
-    from layers.sync.changes import write_changes
+    from layers.sync.changes import PackageResult, megabytes, write_changes
     from layers.workspace.store import Workspace
 
+    def announce(plan: PackageResult) -> None:
+        print(f"change package of about {megabytes(plan.estimated_bytes)}: {plan.total} feature change(s), "
+              f"{_photo_counts(plan.photos, plan.photo_files, plan.photo_bytes, plan.photos_removed)}"
+              + (f" (limit {megabytes(args.max_size)})" if args.max_size else ""), flush=True)
+
     with Workspace.open(args.workspace) as ws:
-        result = write_changes(ws, args.out, include_survey=args.include_survey)
+        result = write_changes(ws, args.out, include_survey=args.include_survey, max_bytes=args.max_size,
+                               before_writing=announce)
     if result.path is None:
         print(f"{args.workspace}: no changes since the base; no package written")
         return 0
-    print(f"wrote change package {result.path} ({result.package_uuid}), "
+    print(f"wrote change package {result.path} ({result.package_uuid}), {megabytes(result.size)}, "
           f"base version {result.base_version}")
     header = f"{'layer':<15}{'inserts':>9}{'updates':>9}{'deletes':>9}"
     print(header)
@@ -142,11 +174,49 @@ def cmd_changes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _photo_counts(links: int, files: int, size: int, removed: int) -> str:
+    """``3 photo(s) added (2 file(s), 4.1 MB), 1 taken off``."""
+    from layers.sync.changes import megabytes
+
+    return (f"{links} photo(s) added ({files} file(s), {megabytes(size)}; the others the office has), "
+            f"{removed} taken off")
+
+
+def _print_photos(photos: Mapping[str, int]) -> None:
+    if any(photos.values()):
+        parts = [f"{photos.get('linked', 0)} photo(s) linked"]
+        if "stored" in photos:
+            parts[0] += f" ({photos['stored']} new file(s))"
+        parts.append(f"{photos.get('unlinked', 0)} taken off")
+        if "dropped" in photos:
+            parts[-1] += f" ({photos['dropped']} file(s) no facility has any more dropped)"
+        print("photos: " + ", ".join(parts))
+    if photos.get("without_bytes"):
+        print(f"{photos['without_bytes']} photo link(s) came without their file, which the master had dropped: "
+              "the field sends the files again after its next update")
+    if photos.get("sent_again"):
+        print(f"{photos['sent_again']} photo(s) the master lacks the file of go out again with the next package")
+
+
+def size_in_bytes(text: str) -> int:
+    """``50MB``, ``1.5GB``, ``800KB`` or a number of MB as bytes (argparse type)."""
+    units = {"KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "B": 1}
+    cleaned = text.strip().upper().replace(" ", "")
+    unit = next((u for u in units if cleaned.endswith(u)), "")
+    try:
+        value = float(cleaned[:len(cleaned) - len(unit)] if unit else cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 50MB, 1.5GB)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a size must be more than 0")
+    return int(value * units[unit or "MB"])
+
+
 def cmd_apply(args: argparse.Namespace) -> int:
     from layers.sync.apply import apply_package
 
     result = apply_package(args.master, args.package, policy=args.policy, report=args.report,
-                           dry_run=args.dry_run, resolutions=args.resolutions)
+                           dry_run=args.dry_run, resolutions=args.resolutions, strict=args.strict)
     if result.already_applied:
         print(f"{args.package}: package {result.package_uuid} was already applied to {args.master}; "
               "nothing changed")
@@ -157,6 +227,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     _print_counts(result.layers, title)
     for name, n in result.survey.items():
         print(f"received {n} {name} as survey evidence (kept in survey_{name}, not merged)")
+    _print_photos(result.photos)
     for f in result.followed:  # the facility follows its latest inspection (its definition says so)
         print(f"follows   {f['layer']} {f['uuid']}: {f['field']} {_short(f['before'])} -> {_short(f['after'])} "
               f"(its latest inspection {f['inspection']})")
@@ -177,6 +248,7 @@ def cmd_update(args: argparse.Namespace) -> int:
     title = ("dry run: nothing written" if args.dry_run
              else f"updated {args.workspace} to master version {result.version_after}")
     _print_counts(result.layers, title)
+    _print_photos(result.photos)
     _print_conflicts(result.conflicts)
     _print_rejected(result.rejected)
     return EXIT_CONFLICTS if result.has_conflicts or result.rejected else EXIT_OK
@@ -202,16 +274,24 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     with progress_bar(None, "export") as advance:
         result = export(args.source, args.out, layers=_layers(args.layers), where=args.where,
-                        crs=args.crs, fmt=args.format, keep_audit=args.keep_audit,
-                        progress=lambda done, total: advance(done))
+                        crs=args.crs, fmt=args.format, keep_audit=args.keep_audit, language=args.language,
+                        progress=lambda done, total: advance(done), as_of=args.as_of)
     print(f"exported {result.kind} {args.source} as {result.format} in {result.crs}")
     for name, n in result.layers.items():
         print(f"{name:<15}{n:>9}")
-    for path in result.files:
-        print(f"wrote {path}")
+    if result.folder is not None:
+        print(f"wrote folder {result.folder} ({len(result.files)} layers, a .qml style beside each, "
+              "code_lists.csv, fields.csv)")
+    else:
+        for path in result.files:
+            print(f"wrote {path}")
     for layer, names in result.renamed.items():
-        print(f"{layer}: shortened field names: "
+        print(f"{layer}: shortened field names (full names in fields.csv): "
               + ", ".join(f"{a} -> {b}" for a, b in names.items()))
+    if result.limits:
+        print(f"note: {result.limits}")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def add_commands(commands: Commands) -> None:
@@ -219,8 +299,11 @@ def add_commands(commands: Commands) -> None:
     from layers.sync.files import POLICIES as FILE_POLICIES
 
     p = commands.add_parser("checkout", help="make an offline workspace from the office master")
-    p.add_argument("master", help="the master GeoPackage")
+    p.add_argument("master", help="the master: a GeoPackage, or postgresql://user@host/db[?schema=name] "
+                                  "(password from PGPASSWORD or ~/.pgpass)")
     p.add_argument("workspace", help="the workspace file to create")
+    p.add_argument("--scope", help="an area of the master: district:CODE or street:CODE (tongcheng areas MASTER "
+                                   "lists them), or minx,miny,maxx,maxy; apply keeps its packages inside it")
     p.add_argument("--user", help="editor name for the audit columns (default: login name)")
     p.add_argument("--bbox", help="area minx,miny,maxx,maxy in the master's CRS (default: all)")
     p.add_argument("--layers", help="comma-separated facility layers (default: all)")
@@ -233,19 +316,25 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--include-survey", action="store_true",
                    help="also send the GPS tracks and waypoints (survey layers) as evidence; the office keeps "
                         "them in survey tables of their own, never in the facility layers")
+    p.add_argument("--max-size", type=size_in_bytes, metavar="SIZE",
+                   help="refuse a package bigger than this (e.g. 50MB, 1GB; photos included): nothing is "
+                        "written or marked as sent")
     p.set_defaults(run=cmd_changes)
 
     p = commands.add_parser("apply", help="apply a change package to the master (three-way, per field)",
                             epilog=_EPILOG)
-    p.add_argument("master")
+    p.add_argument("master", help="a master GeoPackage or postgresql://user@host/db[?schema=name]")
     p.add_argument("package")
     _merge_options(p)
+    p.add_argument("--strict", action="store_true",
+                   help="refuse the whole package if it changes features outside its checkout's scope "
+                        "(default: refuse those features, listed by uuid, and apply the rest)")
     p.set_defaults(run=cmd_apply)
 
     p = commands.add_parser("update", help="bring a newer master into a workspace, keeping unsent edits",
                             epilog=_EPILOG)
     p.add_argument("workspace")
-    p.add_argument("master", help="the newer master GeoPackage")
+    p.add_argument("master", help="the newer master: GeoPackage or postgresql://user@host/db[?schema=name]")
     _merge_options(p)
     p.set_defaults(run=cmd_update)
 
@@ -262,7 +351,7 @@ def add_commands(commands: Commands) -> None:
 
     p = commands.add_parser("export", help="export facility layers for partners "
                                            "(GPKG, GeoJSON, CSV, FlatGeobuf, ESRI Shapefile)")
-    p.add_argument("source", help="a workspace or a master")
+    p.add_argument("source", help="a workspace or a master (GeoPackage or postgresql://...)")
     p.add_argument("out", help="output file, or folder for several layers in a one-layer format")
     p.add_argument("--layers", help="comma-separated layers (default: the facility layers)")
     p.add_argument("--where", help="filter, e.g. \"status = '在用' AND seats_male >= 4\"")
@@ -271,4 +360,8 @@ def add_commands(commands: Commands) -> None:
                                     "(default: from OUT's extension, else GPKG)")
     p.add_argument("--keep-audit", action="store_true",
                    help="keep created_by/created_at/modified_by/modified_at")
+    p.add_argument("--language", choices=("zh_CN", "en"), default="zh_CN",
+                   help="language of the style's field aliases and category labels (default zh_CN)")
+    p.add_argument("--as-of", type=int, metavar="VERSION",
+                   help="a master only: export it as it was at this version (tongcheng log lists the versions)")
     p.set_defaults(run=cmd_export)

@@ -27,6 +27,7 @@ from layers.schema.geometry import validate_geometry
 
 __all__ = [
     "DEFINITIONS_FOLDER",
+    "DEFAULT_PRECISION",
     "FIELD_TYPES",
     "GEOMETRY_TYPES",
     "SYSTEM_COLUMNS",
@@ -63,6 +64,10 @@ GEOMETRY_TYPES = ("POINT", "LINESTRING", "MULTILINESTRING", "MULTIPOINT")
 SYSTEM_COLUMNS = ("fid", "uuid", "geom", "created_by", "created_at", "modified_by", "modified_at")
 
 LANGUAGES = ("zh_CN", "en")
+
+#: Default coordinate precision of a layer (the grid its exports round to): metres in a projected CRS,
+#: degrees in a geographic one. A definition may set its own in ``[precision]``.
+DEFAULT_PRECISION = {"projected": 0.01, "geographic": 1e-7}
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 #: Raises a DefinitionError naming where the definition came from.
@@ -143,6 +148,10 @@ class LayerDefinition:
     survey: bool = False
     order: int = 100
     source: Path | None = None
+    #: Raised by the office with every change of the definition (``tongcheng definitions update``).
+    version: int = 1
+    #: The grid exports round coordinates to: ``projected`` (metres) and ``geographic`` (degrees).
+    precision: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PRECISION))
     #: A child layer: how its records name their parent feature (``layers.schema.children``).
     child_of: ChildLink | None = None
     #: A facility layer: the fields that follow its latest inspection.
@@ -159,6 +168,10 @@ class LayerDefinition:
     @property
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
+
+    def coordinate_precision(self, geographic: bool) -> float:
+        """The grid size coordinates are rounded to in exports (degrees if *geographic*, else metres)."""
+        return self.precision["geographic" if geographic else "projected"]
 
     def field(self, name: str) -> FieldDefinition:
         for f in self.fields:
@@ -328,6 +341,9 @@ def parse_definition(
     titles = data.get("title", {})
     if not isinstance(titles, dict):
         titles = {"en": str(titles)}
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        fail(f"version {version!r} must be a whole number of at least 1")
     return LayerDefinition(
         name=name,
         titles=titles,
@@ -338,9 +354,23 @@ def parse_definition(
         survey=bool(data.get("survey", False)),
         order=int(data.get("order", 100)),
         source=Path(where) if isinstance(where, Path) else None,
+        version=version,
+        precision=_parse_precision(data.get("precision", {}), fail),
         child_of=parse_child_of(data.get("child_of"), by_name, fail),
         follow=parse_follow(data.get("follows_inspections"), by_name, fail),
     )
+
+
+def _parse_precision(raw: Any, fail: _Fail) -> dict[str, float]:
+    """``[precision]``: the grid of ``projected`` (metres) and ``geographic`` (degrees) coordinates."""
+    if not isinstance(raw, dict) or set(raw) - set(DEFAULT_PRECISION):
+        fail(f"precision must be a table of {' and '.join(DEFAULT_PRECISION)} grid sizes")
+    out = dict(DEFAULT_PRECISION)
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1000:
+            fail(f"precision {key} = {value!r} must be a grid size above 0 (e.g. 0.01)")
+        out[key] = float(value)
+    return out
 
 
 def _parse_field(raw: Mapping[str, Any], codelists: Mapping[str, tuple[Code, ...]], fail: _Fail) -> FieldDefinition:

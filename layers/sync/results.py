@@ -56,6 +56,9 @@ class SyncResult:
     rejected: list[dict[str, str]] = field(default_factory=list)
     #: Apply: survey features received as evidence, per survey layer (kept in ``survey_<layer>``).
     survey: dict[str, int] = field(default_factory=dict)
+    #: Photos: apply ``linked``, ``stored`` (bytes new to the master), ``unlinked``, ``dropped`` (bytes no
+    #: facility refers to any more); update ``linked`` and ``unlinked`` in the workspace.
+    photos: dict[str, int] = field(default_factory=dict)
     #: Apply: facility values set because they follow the facility's latest inspection
     #: (``layer``, ``uuid``, ``field``, ``before``, ``after``, ``inspection``).
     followed: list[dict[str, Any]] = field(default_factory=list)
@@ -88,6 +91,8 @@ class SyncResult:
         }
         if self.survey:
             out["survey_evidence"] = self.survey
+        if any(self.photos.values()):
+            out["photos"] = self.photos
         if self.followed:
             out["followed_inspections"] = self.followed
         if self.resolutions is not None:

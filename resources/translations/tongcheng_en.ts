@@ -150,6 +150,16 @@
         </message>
     </context>
     <context>
+        <name>IdentifyPanel</name>
+        <message numerus="yes">
+            <source>Photos (%n)</source>
+            <translation type="unfinished">
+                <numerusform />
+                <numerusform />
+            </translation>
+        </message>
+    </context>
+    <context>
         <name>InspectionsMenu</name>
         <message numerus="yes">
             <source>Inspections (%n)</source>
@@ -210,6 +220,13 @@
             <translation>
                 <numerusform>Delete %n feature of %s</numerusform>
                 <numerusform>Delete %n features of %s</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>Add %n photo(s) to %s %d</source>
+            <translation type="unfinished">
+                <numerusform />
+                <numerusform />
             </translation>
         </message>
     </context>
