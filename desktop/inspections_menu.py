@@ -49,6 +49,7 @@ def attach_page(window: MainWindow, form, layer: str, features, read_only: bool)
 
     page = InspectionsPage(window.session, layer, features[0].fid, window.prompts, language=window.language,
                            read_only=read_only, attachments_folder=paths.attachments_folder(window.workspace.path),
+                           photo_strip=lambda fid: window.photos.strip(INSPECTIONS, fid, read_only=read_only),
                            parent=form)
     form.add_page(page, _tr("Inspections (%n)", "", page.tree.topLevelItemCount()))
 

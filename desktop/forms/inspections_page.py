@@ -44,6 +44,9 @@ class InspectionsPage(QWidget):
         Only list and open (a locked layer's form).
     attachments_folder : path-like
         For the inspection's form (its fields have no photo; kept for the form's sake).
+    photo_strip : callable(fid) -> PhotoStrip, optional
+        The photos of an inspection the session holds, for its form (added,
+        viewed and deleted as the facility's are: undoable commands at once).
 
     Signals
     -------
@@ -55,7 +58,7 @@ class InspectionsPage(QWidget):
     followed = Signal(dict)
 
     def __init__(self, session, layer: str, fid: int, prompts, *, language: str = "zh_CN", read_only: bool = False,
-                 attachments_folder=None, parent=None):
+                 attachments_folder=None, photo_strip=None, parent=None):
         super().__init__(parent)
         self.setObjectName("inspections_page")
         self.session = session
@@ -65,6 +68,7 @@ class InspectionsPage(QWidget):
         self.language = language
         self.read_only = read_only
         self.attachments_folder = attachments_folder
+        self.photo_strip = photo_strip
         self.uuid = session.feature(layer, fid).uuid
         self.definition = for_facility(session.workspace.layer(INSPECTIONS), layer)
         self.added: list = []  # InspectionPlan of each new inspection, in the order added
@@ -139,11 +143,12 @@ class InspectionsPage(QWidget):
 
     # -- add and open -------------------------------------------------------------------
 
-    def _form(self, values: dict, new: bool):
+    def _form(self, values: dict, new: bool, fid: int | None = None):
         from .feature_form import FeatureForm
 
+        strip = self.photo_strip(fid) if self.photo_strip is not None and fid is not None else None
         form = FeatureForm(self.definition, None if new else values, attachments_folder=self.attachments_folder,
-                           language=self.language, read_only=self.read_only and not new, parent=self)
+                           language=self.language, read_only=self.read_only and not new, photos=strip, parent=self)
         for name, value in values.items():
             if new and name in form.editors:
                 form.editors[name].set_field_value(value)
@@ -200,7 +205,7 @@ class InspectionsPage(QWidget):
             return False
         key = item.data(0, Qt.ItemDataRole.UserRole)
         values = next(v for k, v, _ in self.rows() if k == key)
-        form = self._form(dict(values), new=False)
+        form = self._form(dict(values), new=False, fid=None if isinstance(key, tuple) else key)
         try:
             if not self.prompts.inspection_form(form) or self.read_only:
                 return False

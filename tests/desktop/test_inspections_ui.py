@@ -210,3 +210,32 @@ def test_the_map_colours_facilities_by_open_cases(qtbot, window, prompts):
     window.actions["colour_by_cases"].setChecked(False)
     assert source.style["field"] == "status"
     assert menu.colour_action.text().startswith("Colour facilities")
+
+
+def test_an_opened_inspection_takes_photos_like_a_facility(qtbot, window, prompts, tmp_path):
+    from layers.media.tables import photo_links
+    from tests.layers.media.images import jpeg
+
+    (tmp_path / "door.jpg").write_bytes(jpeg())
+    fid = int(window.session.fids("toilets")[1])  # the toilet with a case
+    seen = {}
+
+    def inspection(form):
+        strip = form.photo_strip
+        assert strip is not None and strip.hashes() == []
+        assert strip.photos.add_files([tmp_path / "door.jpg"])
+        seen["hashes"] = strip.hashes()
+        return False  # the photo is its own undoable command; the inspection's fields stay
+
+    def facility_form(form):
+        page = form.tabs.widget(1)
+        page.open_item(page.tree.topLevelItem(0))
+        return False
+
+    prompts.form_script = facility_form
+    prompts.inspection_script = inspection
+    window.edit_attributes("toilets", [fid])
+    assert len(seen["hashes"]) == 1 and window.undo_stack.count() == 1
+    assert window.save()
+    links = list(photo_links(window.workspace.connection, layer="inspections"))
+    assert [(link.sha256, link.layer) for link in links] == [(seen["hashes"][0], "inspections")]
