@@ -15,7 +15,7 @@ from shapely.geometry import Point
 
 from layers.errors import FeatureNotFoundError, TongchengError
 
-from . import paths
+from . import inspections_menu, paths
 from .commands import (
     AddFeatureCommand,
     ChangeAttributesCommand,
@@ -84,12 +84,15 @@ class WindowEditing:
         form = FeatureForm(definition, dict(first), attachments_folder=paths.attachments_folder(self.workspace.path),
                            language=self.language, read_only=read_only, mixed=mixed, count=len(features),
                            photos=strip, parent=self)
+        page = inspections_menu.attach_page(self, form, layer, features, read_only)  # the Inspections tab
         try:
             if not self.prompts.edit_features(form) or read_only:
                 return False
             changes = form.changes()
         finally:
             form.deleteLater()
+        if page is not None and page.has_edits():  # one undo step: the facility's and its inspections' edits
+            return inspections_menu.push_form(self, page, layer, features[0].fid, changes)
         if not changes:
             return False
         chosen = [f.fid for f in features]
@@ -260,6 +263,9 @@ class WindowEditing:
         return total
 
     def _layer_edited(self, layer: str, fids: list) -> None:
+        if layer not in self.sources:  # a table without geometry (inspections): not drawn, no selection
+            self._update_edit_state()
+            return
         self._forget_missing(layer, fids)
         self._follow_identified(layer, fids)
         self.sources[layer].invalidate()

@@ -143,6 +143,8 @@ class WorkspaceLayerSource:
         self._fields = tuple(dict.fromkeys(f for f in (self._style_field, self._label_field) if f))
         self._revision = 1
         self._overlay = _Overlay.empty()
+        self._language = language
+        self._colouring = None  # (style, categories) drawn instead of the definition's style
         self.invalidate()
 
     @property
@@ -158,7 +160,19 @@ class WorkspaceLayerSource:
     def set_language(self, language: str) -> None:
         """Use titles and legend labels of another language."""
         self.title = self._definition.title(language)
-        self.style = canvas_style(self._definition, language)
+        self._language = language
+        if self._colouring is None:
+            self.style = canvas_style(self._definition, language)
+
+    def set_colouring(self, style: dict | None, categories=None) -> None:
+        """Draw the points with another ``style`` whose class per feature is ``categories(fids)``
+        (an object array), e.g. by the facility's open cases; None returns to the definition's style.
+
+        ``categories`` is called from the render threads: it must read only what it owns.
+        """
+        self._colouring = (style, categories) if style is not None else None
+        self.style = style if style is not None else canvas_style(self._definition, self._language)
+        self._revision += 1
 
     def invalidate(self) -> None:
         """Take a new snapshot of the layer's pending edits and bump the revision (GUI thread)."""
@@ -241,6 +255,9 @@ class WorkspaceLayerSource:
                 category = np.concatenate([category.astype(object), overlay.category[inside]])
                 if label is not None:
                     label = np.concatenate([label.astype(object), overlay.label[inside]])
+        colouring = self._colouring
+        if colouring is not None:
+            category = colouring[1](fid)
         return FeatureArrays(fid=fid, x=x, y=y, category=category, label=label)
 
     def _lines(self, view, bbox, overlay) -> FeatureArrays:

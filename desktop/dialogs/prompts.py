@@ -115,6 +115,10 @@ class Prompts:
         """
         return bool(form.exec())
 
+    def inspection_form(self, form) -> bool:
+        """Show the form of an inspection (new, or one opened from a facility's Inspections tab); True on OK."""
+        return bool(form.exec())
+
     def select_by_expression(self, dialog) -> bool:
         """Show the select-by-expression dialog; True if the user pressed Select."""
         return bool(dialog.exec())

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QScrollArea,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -83,6 +84,7 @@ class FeatureForm(QDialog):
         self._new = attributes is None
         self._initial = dict(definition.defaults() if attributes is None else attributes)
         self._clean = None
+        self.tabs = None  # a QTabWidget once a page is added (add_page)
         self.editors = {}  # field name -> editor widget
         self.labels = {}  # field name -> QLabel
         self.errors = {}  # field name -> QLabel for its message
@@ -167,6 +169,8 @@ class FeatureForm(QDialog):
             if self.read_only:
                 _make_read_only(editor)
         editor.setObjectName(f"field_{field.name}")
+        # An invalid value's red border (INVALID_STYLE) must not make the editor smaller: no row moves.
+        editor.setMinimumHeight(editor.sizeHint().height())
         label.setBuddy(editor)
         error = QLabel()
         error.setObjectName(f"error_{field.name}")
@@ -227,6 +231,20 @@ class FeatureForm(QDialog):
     def editor(self, name):
         """The editor widget of a field."""
         return self.editors[name]
+
+    def add_page(self, widget, title):
+        """Show the fields on a first tab and ``widget`` on another (e.g. the facility's inspections)."""
+        if self.tabs is None:
+            self.tabs = QTabWidget(self)
+            self.tabs.setObjectName("form_tabs")
+            layout = self.layout()
+            index = layout.indexOf(self.scroll_area)
+            layout.removeWidget(self.scroll_area)
+            self.tabs.addTab(self.scroll_area, self.tr("Attributes"))
+            layout.insertWidget(index, self.tabs, 1)
+            # the fields keep the room they had: the dialog grows by the tab bar and the tab's frame
+            self.resize(self.width(), self.height() + self.tabs.tabBar().sizeHint().height() + 8)
+        return self.tabs.addTab(widget, title)
 
     # --- validation -----------------------------------------------------------------------------
 

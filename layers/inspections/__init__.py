@@ -18,7 +18,17 @@ Modules
 
 from __future__ import annotations
 
-from layers.inspections.cases import CLOSED, INSPECTIONS, INTACT, STEPS, advance, is_open, parse_age
+from layers.inspections.cases import (
+    CLOSED,
+    INSPECTIONS,
+    INTACT,
+    STEPS,
+    advance,
+    case_changes,
+    for_facility,
+    is_open,
+    parse_age,
+)
 from layers.inspections.listing import InspectionRow, list_inspections, parse_statuses, session_inspections
 from layers.inspections.records import (
     Followed,
@@ -31,5 +41,6 @@ from layers.inspections.records import (
 )
 
 __all__ = ["CLOSED", "INSPECTIONS", "INTACT", "STEPS", "Followed", "InspectionAdded", "InspectionPlan",
-           "InspectionRow", "add_inspection", "advance", "facility_layers", "follow_changes", "is_open",
+           "InspectionRow", "add_inspection", "advance", "case_changes", "facility_layers", "follow_changes",
+           "for_facility", "is_open",
            "list_inspections", "parse_age", "parse_statuses", "plan_inspection", "session_inspections"]

@@ -6,6 +6,7 @@ Pure functions over an inspection's values (stored form); nothing here reads a f
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from layers.errors import ValidationError
 from layers.schema.definitions import FieldDefinition, LayerDefinition
 
 __all__ = ["INSPECTIONS", "INTACT", "CLOSED", "STEPS", "Step", "step", "code_value", "new_case_status",
-           "is_open", "advance", "age", "parse_age", "stored_time"]
+           "is_open", "advance", "case_changes", "for_facility", "age", "parse_age", "stored_time"]
 
 #: The layer of inspection records (``layers/definitions/inspections.toml``).
 INSPECTIONS = "inspections"
@@ -126,6 +127,29 @@ def advance(definition: LayerDefinition, values: Mapping[str, Any], to: str,
     if not values.get(target.time_field):
         changes[target.time_field] = stored_time(when or dt.datetime.now(dt.UTC))
     return changes
+
+
+def case_changes(definition: LayerDefinition, current: Mapping[str, Any], changes: Mapping[str, Any],
+                 when: dt.datetime | None = None) -> dict[str, Any]:
+    """A person's *changes* to an inspection, with the time of a new case step stamped (:func:`advance`).
+
+    A step time the person typed is kept as typed; ValidationError when the
+    case would go back.
+    """
+    out = dict(changes)
+    status = out.get("case_status")
+    if status is not None and status != current.get("case_status"):
+        typed = {k: v for k, v in out.items() if k != "case_status"}  # step times typed, the status as it was
+        stamped = advance(definition, {**current, **typed}, status, when)
+        out.update({k: v for k, v in stamped.items() if k not in changes})
+    return out
+
+
+def for_facility(definition: LayerDefinition, layer: str) -> LayerDefinition:
+    """The inspections' definition as a form for one facility layer shows it: the defect list of that layer."""
+    fields = tuple(dataclasses.replace(f, codes=f.codes_for[layer]) if f.codes_by and layer in f.codes_for else f
+                   for f in definition.fields)
+    return dataclasses.replace(definition, fields=fields)
 
 
 def age(values: Mapping[str, Any], now: dt.datetime | None = None) -> dt.timedelta:

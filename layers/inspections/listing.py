@@ -6,18 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from layers.errors import TongchengError, ValidationError
-from layers.geopackage import open_geopackage
 from layers.inspections.cases import CLOSED, INSPECTIONS, STEPS, age, code_value, is_open
 from layers.media.tables import mapping_table, media_layers
 from layers.schema.definitions import LayerDefinition
-from layers.sync.master import read_master_info, recover
+from layers.sync.store import MasterStore, is_postgres, open_master
 from layers.workspace.editing import EditSession
 from layers.workspace.store import Workspace
 
@@ -107,33 +105,47 @@ def _facilities(con: sqlite3.Connection, definitions: Mapping[str, LayerDefiniti
     return out
 
 
-def _rows(con: sqlite3.Connection, definitions: Mapping[str, LayerDefinition], records: Iterable[tuple[int, str,
-          dict[str, Any]]], statuses: set[str] | None, older_than: dt.timedelta | None,
-          now: dt.datetime) -> list[InspectionRow]:
+#: (layer, uuid) of facilities -> (fid, label) of those the source holds.
+Facilities = Callable[[set[tuple[str, str]]], dict[tuple[str, str], tuple[int, Any]]]
+
+
+def _rows(definitions: Mapping[str, LayerDefinition], records: Iterable[tuple[int, str, dict[str, Any]]],
+          statuses: set[str] | None, older_than: dt.timedelta | None, now: dt.datetime, facilities: Facilities,
+          photos: Mapping[str, int]) -> list[InspectionRow]:
     kept = [(fid, uuid, values) for fid, uuid, values in records if _keep(values, statuses, older_than, now)]
-    facilities = _facilities(con, definitions, {(v["facility_layer"], v["facility_uuid"]) for _, _, v in kept})
-    photos = _photo_counts(con)
+    found = facilities({(v["facility_layer"], v["facility_uuid"]) for _, _, v in kept})
     rows = []
     for fid, uuid, values in kept:
-        facility_fid, label = facilities.get((values["facility_layer"], values["facility_uuid"]), (None, None))
+        facility_fid, label = found.get((values["facility_layer"], values["facility_uuid"]), (None, None))
         rows.append(InspectionRow(uuid, fid, values, facility_fid, label, age(values, now), photos.get(uuid, 0),
                                   {s.value: values.get(s.time_field) for s in STEPS}))
     rows.sort(key=lambda r: (str(r.values["inspected_at"]), r.uuid))
     return rows
 
 
-@contextmanager
-def _open(source: Path) -> Iterator[tuple[sqlite3.Connection, dict[str, LayerDefinition]]]:
-    """A workspace's or master's connection (read) and its layer definitions."""
-    if not source.is_file():
-        raise TongchengError(f"{source}: no such file")
-    if source.suffix.lower() == ".gpkg":
-        recover(source)
-        with open_geopackage(source) as gp:
-            yield gp.connection, read_master_info(gp).definitions
-        return
-    with Workspace.open(source) as ws, ws.reader() as con:
-        yield con, ws.definitions
+def _master_facilities(store: MasterStore) -> Facilities:
+    """The facility lookup of a master (GeoPackage or PostGIS), through its store."""
+    definitions = store.info.definitions
+
+    def lookup(wanted: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, Any]]:
+        out: dict[tuple[str, str], tuple[int, Any]] = {}
+        for layer in {layer for layer, _ in wanted}:
+            definition = definitions.get(layer)
+            if definition is None or layer not in store.info.layers:
+                continue
+            label = definition.label_field or "uuid"
+            rows = store.rows_by_uuid(definition, [uuid for name, uuid in wanted if name == layer])
+            out.update({(layer, uuid): (row["fid"], row.get(label)) for uuid, row in rows.items()})
+        return out
+
+    return lookup
+
+
+def _master_photos(store: MasterStore) -> dict[str, int]:
+    try:
+        return _photo_counts(store.photo_connection())
+    except TongchengError:  # a master without photos
+        return {}
 
 
 def list_inspections(source: str | os.PathLike[str], *, statuses: Iterable[str] | None = None,
@@ -142,24 +154,41 @@ def list_inspections(source: str | os.PathLike[str], *, statuses: Iterable[str] 
 
     Parameters
     ----------
-    source : path-like
-        A workspace (``.sqlite``) or master (``.gpkg``).
+    source : path-like or str
+        A workspace (``.sqlite``), or a master: a ``.gpkg`` file or a
+        ``postgresql://`` database.
     statuses : iterable of str, optional
         Case statuses to keep (words as :func:`parse_statuses` reads them).
     older_than : timedelta, optional
         Keep those inspected at least this long ago.
     """
-    path = Path(source)
     now = now or dt.datetime.now(dt.UTC)
-    with _open(path) as (con, definitions):
+
+    def chosen(definitions: Mapping[str, LayerDefinition], where: object) -> tuple[LayerDefinition, set[str] | None]:
         definition = definitions.get(INSPECTIONS)
         if definition is None:
-            raise TongchengError(f"{path}: has no {INSPECTIONS!r} layer (made before inspection records)")
-        wanted = parse_statuses(definition, statuses) if statuses is not None else None
+            raise TongchengError(f"{where}: has no {INSPECTIONS!r} layer (made before inspection records)")
+        return definition, parse_statuses(definition, statuses) if statuses is not None else None
+
+    if is_postgres(source) or Path(source).suffix.lower() == ".gpkg":
+        if not is_postgres(source) and not Path(source).is_file():
+            raise TongchengError(f"{source}: no such file")
+        with open_master(source) as store:
+            definition, wanted = chosen(store.info.definitions, store.location)
+            records = ((row["fid"], row["uuid"], {n: row[n] for n in definition.field_names})
+                       for row in store.rows(definition))
+            return _rows(store.info.definitions, records, wanted, older_than, now, _master_facilities(store),
+                         _master_photos(store))
+    path = Path(source)
+    if not path.is_file():
+        raise TongchengError(f"{path}: no such file")
+    with Workspace.open(path) as ws, ws.reader() as con:
+        definition, wanted = chosen(ws.definitions, path)
         names = definition.field_names
         cursor = con.execute(f"SELECT fid, uuid, {', '.join(names)} FROM {INSPECTIONS} ORDER BY fid")
         records = ((row[0], row[1], dict(zip(names, row[2:], strict=True))) for row in cursor)
-        return _rows(con, definitions, records, wanted, older_than, now)
+        return _rows(ws.definitions, records, wanted, older_than, now,
+                     lambda keys: _facilities(con, ws.definitions, keys), _photo_counts(con))
 
 
 def session_inspections(session: EditSession, *, statuses: Sequence[str] | None = None,
@@ -176,7 +205,8 @@ def session_inspections(session: EditSession, *, statuses: Sequence[str] | None 
     features = session.features_by_fid(INSPECTIONS, list(session.fids(INSPECTIONS, where, parameters)))
     records = ((f.fid, f.uuid, dict(f.attributes)) for f in features)
     wanted = set(statuses) if statuses is not None else None
-    rows = _rows(ws.connection, ws.definitions, records, wanted, older_than, now or dt.datetime.now(dt.UTC))
+    rows = _rows(ws.definitions, records, wanted, older_than, now or dt.datetime.now(dt.UTC),
+                 lambda keys: _facilities(ws.connection, ws.definitions, keys), _photo_counts(ws.connection))
     return [_with_session_facility(session, r) for r in rows]
 
 

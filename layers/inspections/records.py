@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from layers.errors import FeatureNotFoundError, WorkspaceError
-from layers.inspections.cases import INSPECTIONS, code_value, new_case_status, stored_time
+from layers.inspections.cases import INSPECTIONS, advance, code_value, new_case_status, stored_time
 from layers.log import logger
 from layers.media import DEFAULT_MAX_BYTES, Photo, add_photos
 from layers.schema.definitions import LayerDefinition, validate_feature
@@ -56,6 +56,9 @@ class InspectionPlan:
         The same changes, with the values before, to tell the user.
     latest : bool
         False when the facility has a later inspection (then nothing follows).
+    implied : dict
+        Every facility value the inspection implies when it is the latest
+        (``facility_changes`` are those that differ from the facility now).
     case_opened : str or None
         The case status the inspection was given because none was asked for
         (发现 for a facility that is not intact).
@@ -66,6 +69,7 @@ class InspectionPlan:
     followed: list[Followed] = field(default_factory=list)
     latest: bool = True
     case_opened: str | None = None
+    implied: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -110,8 +114,12 @@ def inspection_values(definitions: Mapping[str, LayerDefinition], layer: str, uu
         "facility_layer": layer, "facility_uuid": uuid,
         "inspected_at": stored_time(when) if isinstance(when, dt.datetime) else when,
         "inspector": inspector, "condition": condition_value, "defect": defect_value,
-        "description": description, "case_status": given or opened,
+        "description": description,
     }
+    if given:  # a case recorded at a later step: that step is reached now
+        values.update(advance(definition, {}, given))
+    else:
+        values["case_status"] = opened
     return validate_feature(definition, values), opened
 
 
@@ -139,11 +147,14 @@ def _followed(layer: str, uuid: str, attributes: Mapping[str, Any], changes: Map
 
 def plan_inspection(session: EditSession, layer: str, fid: int, *, condition: str, defect: str | None = None,
                     description: str | None = None, inspected_at: dt.datetime | str | None = None,
-                    inspector: str | None = None, case_status: str | None = None) -> InspectionPlan:
+                    inspector: str | None = None, case_status: str | None = None,
+                    others: Iterable[tuple[Any, Any]] = ()) -> InspectionPlan:
     """What recording an inspection of the feature *fid* of *layer* does, with the session's pending edits seen.
 
     The editor turns the plan into undoable commands: add the inspection,
-    change the facility's ``facility_changes``.
+    change the facility's ``facility_changes``. *others* are (inspected_at,
+    uuid) of inspections of the facility the session does not hold yet (the
+    form's own new ones).
     """
     ws = session.workspace
     facility = session.feature(layer, fid)
@@ -153,9 +164,10 @@ def plan_inspection(session: EditSession, layer: str, fid: int, *, condition: st
                                        description=description, inspected_at=inspected_at,
                                        inspector=inspector or ws.user, case_status=case_status)
     fids = session.fids(INSPECTIONS, "facility_layer = ? AND facility_uuid = ?", [layer, facility.uuid])
-    others = [(f.attributes["inspected_at"], f.uuid) for f in session.features_by_fid(INSPECTIONS, list(fids))]
-    plan = InspectionPlan(values, case_opened=opened, latest=is_latest(values, None, others))
+    known = [(f.attributes["inspected_at"], f.uuid) for f in session.features_by_fid(INSPECTIONS, list(fids))]
+    plan = InspectionPlan(values, case_opened=opened, latest=is_latest(values, None, [*known, *others]))
     if plan.latest:
+        plan.implied = follow_changes(ws.layer(layer), {}, values)
         plan.facility_changes = follow_changes(ws.layer(layer), facility.attributes, values)
         plan.followed = _followed(layer, facility.uuid, facility.attributes, plan.facility_changes, "(new)")
     return plan
@@ -199,6 +211,7 @@ def add_inspection(ws: Workspace, layer: str, uuid: str, *, condition: str, defe
         if photos:
             added.photos = add_photos(ws, INSPECTIONS, record.uuid, photos, max_bytes=max_bytes)
         if added.latest:
+            added.implied = follow_changes(ws.layer(layer), {}, values)
             added.facility_changes = follow_changes(ws.layer(layer), facility.attributes, values)
             if added.facility_changes:
                 ws.update(layer, facility.fid, added.facility_changes)

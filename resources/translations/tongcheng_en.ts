@@ -19,6 +19,16 @@
         </message>
     </context>
     <context>
+        <name>CaseListPanel</name>
+        <message numerus="yes">
+            <source>%n case(s)</source>
+            <translation>
+                <numerusform>%n case</numerusform>
+                <numerusform>%n cases</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
         <name>FeatureForm</name>
         <message numerus="yes">
             <source>{0}: edit %n features</source>
@@ -208,6 +218,16 @@
             <translation>
                 <numerusform>Import %n row of %s into %s</numerusform>
                 <numerusform>Import %n rows of %s into %s</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>InspectionsMenu</name>
+        <message numerus="yes">
+            <source>Inspections (%n)</source>
+            <translation>
+                <numerusform>Inspections (%n)</numerusform>
+                <numerusform>Inspections (%n)</numerusform>
             </translation>
         </message>
     </context>

@@ -95,6 +95,92 @@
         </message>
     </context>
     <context>
+        <name>CaseListModel</name>
+        <message>
+            <source>%1 d %2 h</source>
+            <extracomment>The InspectionRow of a row, in every column.</extracomment>
+            <translation>%1 天 %2 小时</translation>
+        </message>
+        <message>
+            <source>%1 h</source>
+            <translation>%1 小时</translation>
+        </message>
+        <message>
+            <source>%1 min</source>
+            <translation>%1 分钟</translation>
+        </message>
+        <message>
+            <source>Age</source>
+            <translation>时长</translation>
+        </message>
+        <message>
+            <source>Case</source>
+            <translation>案件</translation>
+        </message>
+        <message>
+            <source>Facility</source>
+            <translation>设施</translation>
+        </message>
+        <message>
+            <source>Condition</source>
+            <translation>设施状况</translation>
+        </message>
+        <message>
+            <source>Defect</source>
+            <translation>问题类型</translation>
+        </message>
+        <message>
+            <source>Inspector</source>
+            <translation>巡查人</translation>
+        </message>
+        <message>
+            <source>Inspected (UTC)</source>
+            <translation>巡查时间（UTC）</translation>
+        </message>
+        <message>
+            <source>(deleted)</source>
+            <translation>（已删除）</translation>
+        </message>
+    </context>
+    <context>
+        <name>CaseListPanel</name>
+        <message>
+            <source>All open cases</source>
+            <extracomment>Status filter entries besides the steps: every open case, every case.</extracomment>
+            <translation>全部未结案件</translation>
+        </message>
+        <message>
+            <source>All cases</source>
+            <translation>全部案件</translation>
+        </message>
+        <message>
+            <source>Status</source>
+            <translation>状态</translation>
+        </message>
+        <message>
+            <source>Older than</source>
+            <translation>早于</translation>
+        </message>
+        <message>
+            <source> days</source>
+            <translation> 天</translation>
+        </message>
+        <message>
+            <source>any age</source>
+            <translation>不限</translation>
+        </message>
+        <message>
+            <source>Refresh</source>
+            <translation>刷新</translation>
+        </message>
+        <message numerus="yes">
+            <source>%n case(s)</source>
+            <translation>
+                <numerusform>%n 件案件</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
         <name>ConflictTable</name>
         <message>
             <source>Geometry</source>
@@ -254,6 +340,10 @@
         <message>
             <source>Computed from other fields: {0}</source>
             <translation>由其他字段计算：{0}</translation>
+        </message>
+        <message>
+            <source>Attributes</source>
+            <translation>属性</translation>
         </message>
         <message>
             <source>The photo could not be copied: {0}</source>
@@ -1046,6 +1136,102 @@
         <message>
             <source>Imported into %s: %d new, %d changed, %d unchanged, %d rows left out (undoable; Save writes them)</source>
             <translation>已导入到%s：新建 %d 个，修改 %d 个，未变 %d 个，跳过 %d 行（可撤销；保存后写入）</translation>
+        </message>
+    </context>
+    <context>
+        <name>InspectionsMenu</name>
+        <message numerus="yes">
+            <source>Inspections (%n)</source>
+            <translation>
+                <numerusform>巡查记录（%n）</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Record inspection of %s %d</source>
+            <translation>记录%s %d 的巡查</translation>
+        </message>
+        <message>
+            <source>Edit inspections of %s %d</source>
+            <translation>编辑%s %d 的巡查记录</translation>
+        </message>
+        <message>
+            <source>Inspection edit refused</source>
+            <translation>巡查编辑被拒绝</translation>
+        </message>
+        <message>
+            <source>Cases</source>
+            <translation>案件</translation>
+        </message>
+        <message>
+            <source>Colour facilities by open &amp;cases</source>
+            <translation>按未结案件着色设施(&amp;C)</translation>
+        </message>
+        <message>
+            <source>Draw the facilities by their open cases: none, one, two or more</source>
+            <translation>按未结案件数着色设施：无、一件、两件及以上</translation>
+        </message>
+        <message>
+            <source>The facility of inspection %s is not in this workspace</source>
+            <translation>巡查记录 %s 的设施不在本工作区中</translation>
+        </message>
+        <message>
+            <source>1 open case</source>
+            <translation>1 件未结案件</translation>
+        </message>
+        <message>
+            <source>2 or more open cases</source>
+            <translation>2 件及以上未结案件</translation>
+        </message>
+    </context>
+    <context>
+        <name>InspectionsPage</name>
+        <message>
+            <source>Inspected (UTC)</source>
+            <translation>巡查时间（UTC）</translation>
+        </message>
+        <message>
+            <source>Condition</source>
+            <translation>设施状况</translation>
+        </message>
+        <message>
+            <source>Defect</source>
+            <translation>问题类型</translation>
+        </message>
+        <message>
+            <source>Case</source>
+            <translation>案件</translation>
+        </message>
+        <message>
+            <source>Inspector</source>
+            <translation>巡查人</translation>
+        </message>
+        <message>
+            <source>Photos</source>
+            <translation>照片</translation>
+        </message>
+        <message>
+            <source>Add inspection…</source>
+            <translation>添加巡查…</translation>
+        </message>
+        <message>
+            <source>Open…</source>
+            <translation>打开…</translation>
+        </message>
+        <message>
+            <source>Inspection refused</source>
+            <translation>巡查记录被拒绝</translation>
+        </message>
+        <message>
+            <source>A case is opened: %s.</source>
+            <translation>已立起案件：%s。</translation>
+        </message>
+        <message>
+            <source>The facility follows its latest inspection: %s.</source>
+            <translation>设施随最近一次巡查更新：%s。</translation>
+        </message>
+        <message>
+            <source>The facility has a later inspection: its fields stay as they are.</source>
+            <translation>该设施有更晚的巡查记录：其属性保持不变。</translation>
         </message>
     </context>
     <context>
