@@ -96,7 +96,7 @@ def cmd_init_master(args: argparse.Namespace, demo: bool = False) -> None:
     with progress_bar(None, "master") as advance:
         info = create_master(args.workspace, args.crs, args.user, demo=demo,
                              seed=getattr(args, "seed", 2026),
-                             progress=lambda done, total: advance(done))
+                             progress=lambda done, total: advance(done), district=getattr(args, "district", None))
     print(f"master      {info.path}")
     print(f"id          {info.master_id}")
     print(f"version     {info.version}")
@@ -116,10 +116,16 @@ def cmd_checkout(args: argparse.Namespace) -> None:
     info = read_master(args.master)
     with progress_bar(None, "checkout") as advance:
         counts = checkout(args.master, args.workspace, user=args.user, bbox=args.bbox,
-                          layers=_layers(args.layers), progress=lambda done, total: advance(done))
+                          layers=_layers(args.layers), progress=lambda done, total: advance(done),
+                          code_block=args.code_block)
     print(f"checked out {args.workspace} from master {info.master_id} version {info.version}")
     for name, n in counts.items():
         print(f"{name:<15}{n:>9}")
+    from layers.cli.standard import print_numbering
+    from layers.workspace.store import Workspace
+
+    with Workspace.open(args.workspace) as ws:
+        print_numbering(ws)
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
@@ -161,6 +167,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if result.unresolved:
         print(f"{len(result.unresolved)} conflicts left unresolved (office values kept)", file=sys.stderr)
     _print_rejected(result.rejected)
+    from layers.cli.standard import print_renumbered
+
+    print_renumbered(result.renumbered)
     return EXIT_CONFLICTS if result.has_conflicts or result.rejected else EXIT_OK
 
 
@@ -200,7 +209,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     with progress_bar(None, "export") as advance:
         result = export(args.source, args.out, layers=_layers(args.layers), where=args.where,
                         crs=args.crs, fmt=args.format, keep_audit=args.keep_audit,
-                        progress=lambda done, total: advance(done))
+                        progress=lambda done, total: advance(done), profile=args.profile)
     print(f"exported {result.kind} {args.source} as {result.format} in {result.crs}")
     for name, n in result.layers.items():
         print(f"{name:<15}{n:>9}")
@@ -209,6 +218,8 @@ def cmd_export(args: argparse.Namespace) -> None:
     for layer, names in result.renamed.items():
         print(f"{layer}: shortened field names: "
               + ", ".join(f"{a} -> {b}" for a, b in names.items()))
+    for note in getattr(result, "notes", []):  # --profile: what the profile could not say
+        print(note)
 
 
 def add_commands(commands: Commands) -> None:
@@ -221,6 +232,9 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--user", help="editor name for the audit columns (default: login name)")
     p.add_argument("--bbox", help="area minx,miny,maxx,maxy in the master's CRS (default: all)")
     p.add_argument("--layers", help="comma-separated facility layers (default: all)")
+    p.add_argument("--code-block", type=int, metavar="N",
+                   help="serials of component codes to reserve per class for features added offline "
+                        "(default 200; the master records the block: no other workspace gets them)")
     p.set_defaults(run=cmd_checkout)
 
     p = commands.add_parser("changes", help="write the changes since checkout or the last update "
@@ -268,4 +282,7 @@ def add_commands(commands: Commands) -> None:
                                     "(default: from OUT's extension, else GPKG)")
     p.add_argument("--keep-audit", action="store_true",
                    help="keep created_by/created_at/modified_by/modified_at")
+    p.add_argument("--profile", choices=["standard"],
+                   help="standard: the component layers with the national component standard's column names "
+                        "and codes (ObjID, BGID, ObjState ...; see docs/standard.md)")
     p.set_defaults(run=cmd_export)

@@ -34,6 +34,7 @@ from layers.imports.coordinates import Reprojector, SourceCrs, parse_source_crs
 from layers.imports.mapping import Mapping
 from layers.imports.problems import InventoryImportError, RowProblem
 from layers.imports.sources import Source
+from layers.imports.standard import check_standard
 from layers.log import logger
 from layers.schema.definitions import FieldDefinition, LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometry
@@ -222,6 +223,7 @@ def plan_import(workspace: Workspace, layer: str, source: Source, mapping: Mappi
             progress(index)
     if progress is not None:
         progress(len(source.rows))
+    check_standard(workspace, definition, mapping, plan)  # zone rules, located fields, component codes
     return plan
 
 

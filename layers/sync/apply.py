@@ -23,6 +23,7 @@ from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries, validate_geometry
 from layers.sqlite.locks import file_fault
 from layers.sync.changes import PACKAGE_EXTRA, PackageInfo, package_schema, read_package_info
+from layers.sync.codes import settle_codes
 from layers.sync.master import (
     DELETED_TABLE,
     LEDGER_TABLE,
@@ -275,6 +276,8 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
                 plans[layer] = _plan_apply(con, pgp, definition, policy, result, choices, source, minfo.srid)
             if items is not None:
                 check_resolutions(result.conflicts, items, source)
+            settle_codes(mgp, minfo, plans, result, workspace_id=pinfo.workspace_id, package_uuid=pinfo.package_uuid,
+                         user=user or login_name(), write=not dry_run)
             if dry_run:
                 if report is not None:
                     result.write_report(report)

@@ -27,6 +27,7 @@ from layers.log import logger
 from layers.media.tables import receive_photos
 from layers.schema.definitions import LayerDefinition
 from layers.sqlite.locks import file_fault
+from layers.sync.codes import DEFAULT_BLOCK_SIZE, checkout_codes
 from layers.sync.master import bbox_condition, master_rows, read_master_info, recover
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK, geometries, now_text, quote
 from layers.workspace.store import Workspace
@@ -106,7 +107,7 @@ def checkout_info(ws: Workspace) -> CheckoutInfo:
 
 def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: str | None = None,
              bbox: str | Sequence[float] | None = None, layers: Iterable[str] | None = None,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+             progress: Callable[[int, int], None] | None = None, code_block: int | None = None) -> dict[str, int]:
     """Make an offline workspace from the master (all of it, or an area and some layers).
 
     Parameters
@@ -123,6 +124,10 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
         Facility layers to take (default: all).  Survey layers (GPS) are
         always in the workspace, empty and local.
     progress : callable(done, total), optional
+    code_block : int, optional
+        Serials of component codes to reserve per class for the new features
+        made offline (default ``layers.sync.codes.DEFAULT_BLOCK_SIZE``); the
+        master records the block, so no other workspace gets them.
 
     Returns
     -------
@@ -137,7 +142,7 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
         raise SyncError(f"{workspace}: folder {workspace.absolute().parent} does not exist (or is not a folder)")
     bbox = parse_bbox(bbox)
     try:
-        return _checkout(Path(master), workspace, user, bbox, layers, progress)
+        return _checkout(Path(master), workspace, user, bbox, layers, progress, code_block)
     except sqlite3.Error as exc:
         fault = file_fault(workspace, exc, SyncError)
         raise (fault or SyncError(f"{workspace}: {exc}; nothing was checked out")) from exc
@@ -148,7 +153,8 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
 
 
 def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float, float, float, float] | None,
-              layers: Iterable[str] | None, progress: Callable[[int, int], None] | None) -> dict[str, int]:
+              layers: Iterable[str] | None, progress: Callable[[int, int], None] | None,
+              code_block: int | None) -> dict[str, int]:
     """checkout once its arguments are checked."""
     recover(master)
     counts = {}
@@ -158,6 +164,9 @@ def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float
         for name in chosen:
             if name not in info.layers:
                 raise SyncError(f"{master}: no layer {name!r} (layers: {', '.join(info.layers)})")
+        # The reference polygons the chosen layers take their zone and grid cell from come along.
+        chosen += [f.located_in.layer for n in chosen for f in info.definitions[n].located_fields
+                   if f.located_in and f.located_in.layer in info.layers]
         chosen = [n for n in info.layers if n in chosen]
         wanted = chosen + [n for n, d in info.definitions.items() if d.survey]
         conditions = {}
@@ -203,6 +212,7 @@ def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float
                             progress=_offset_progress(progress, offset, total))
                         done += counts[name]
                     receive_photos(gp.connection, ws.connection, chosen)
+                    checkout_codes(master, gp.connection, info, ws, chosen, code_block or DEFAULT_BLOCK_SIZE, user)
                     for key, value in {
                         "master_id": info.master_id, "version": info.version,
                         "bbox": json.dumps(bbox), "layers": json.dumps(chosen),

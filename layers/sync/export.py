@@ -171,7 +171,7 @@ class _Source:
                 self.identity.update(master_id=master_id, master_version=int(version))
 
     def default_layers(self) -> list[str]:
-        return [n for n in self.available if not self.definitions[n].survey]
+        return [n for n in self.available if not self.definitions[n].survey and not self.definitions[n].reference]
 
     def count(self, layer: str, where: str, parameters: Sequence[Any]) -> int:
         sql = f'SELECT count(*) FROM "{layer}"' + (f" WHERE {where}" if where else "")
@@ -228,7 +228,8 @@ def _output_paths(out: str | os.PathLike[str], fmt: str, layers: Sequence[str]) 
 
 def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layers: Iterable[str] | None = None,
            where: str | None = None, crs: str | int | None = None, fmt: str | None = None, keep_audit: bool = False,
-           language: str = "zh_CN", progress: Callable[[int, int], object] | None = None) -> ExportResult:
+           language: str = "zh_CN", progress: Callable[[int, int], object] | None = None,
+           profile: str | None = None) -> ExportResult:
     """Export facility layers of a workspace or master for partners.
 
     Parameters
@@ -253,6 +254,9 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
     language : str
         Language of the style labels and aliases.
     progress : callable(done, total), optional
+    profile : str, optional
+        ``standard``: the component layers under the national standard's
+        column names and codes (``layers.sync.profile``).
 
     Returns
     -------
@@ -263,6 +267,11 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
     SyncError, GeoPackageError, WorkspaceError, ExpressionError
         Naming the file, layer or expression at fault; nothing is written.
     """
+    if profile is not None:
+        from layers.sync.profile import export_profile
+
+        return export_profile(source, out, profile=profile, layers=layers, where=where, crs=crs, fmt=fmt,
+                              language=language, progress=progress)
     fmt = _format_name(fmt, out)
     log.info("exporting %s to %s as %s", source, out, fmt)
     if fmt == "GeoJSON" and crs is None:

@@ -138,7 +138,7 @@ def _definition_text(definition: LayerDefinition) -> str:
 def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | None = None,
                   demo: bool = False, *, seed: int = 2026, counts: dict[str, int] | None = None,
                   definitions_folder: str | os.PathLike | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> MasterInfo:
+                  progress: Callable[[int, int], None] | None = None, district: str | None = None) -> MasterInfo:
     """Create the office's master GeoPackage (empty, or filled with the demo district).
 
     Parameters
@@ -155,11 +155,16 @@ def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | N
     definitions_folder : path-like, optional
         Layer definitions (default: the shipped ones).
     progress : callable(done, total), optional
+    district : str, optional
+        The 6-digit district code its component codes are numbered in
+        (``layers.sync.codes``); the demo's is ``510104``. Without one, no
+        codes are given until ``tongcheng codes --district`` sets it.
 
     Returns
     -------
     MasterInfo
     """
+    from layers.sync.codes import DISTRICT_KEY, ensure_code_tables, number_rows
     from layers.workspace.identity import new_uuid
 
     path = Path(path)
@@ -174,9 +179,17 @@ def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | N
     facility = [d for d in definitions.values() if not d.survey]
     features = {}
     if demo:
-        from layers.demo import demo_features
+        from layers.demo import DEMO_DISTRICT, demo_features
 
         features = demo_features(f"EPSG:{srid}", seed, counts)
+        district = district or DEMO_DISTRICT
+    if district is not None:
+        from layers.schema.components import check_district
+
+        try:
+            district = check_district(district)
+        except ValueError as exc:
+            raise SyncError(f"{path}: {exc}") from None
     total = sum(len(v) for v in features.values())
     done = 0
     now = now_text()
@@ -208,7 +221,10 @@ def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | N
             {"key": "version", "value": "1"}, {"key": "srid", "value": str(srid)},
             {"key": "created_at", "value": now}, {"key": "created_by", "value": user},
             {"key": "app_version", "value": __version__}, {"key": "codelists", "value": codelists},
+            *([{"key": DISTRICT_KEY, "value": district}] if district else []),
         ])
+        if any(d.component for d in facility):
+            ensure_code_tables(gp, facility)
         gp.write_rows(LAYERS_TABLE, [
             {"name": d.name, "position": i, "facility": not d.survey,
              "definition": _definition_text(d)}
@@ -221,6 +237,8 @@ def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | N
                 values = validate_feature(definition, attributes, None)
                 rows.append({"uuid": new_uuid(), **values, "geom": geometry, "created_by": user,
                              "created_at": now, "modified_by": user, "modified_at": now})
+            if district and rows:
+                number_rows(gp.connection, definition, rows, district, purpose="demo", user=user)
             if rows:
                 gp.write_rows(definition.name, rows)
                 done += len(rows)

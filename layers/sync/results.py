@@ -56,6 +56,9 @@ class SyncResult:
     rejected: list[dict[str, str]] = field(default_factory=list)
     #: Apply: survey features received as evidence, per survey layer (kept in ``survey_<layer>``).
     survey: dict[str, int] = field(default_factory=dict)
+    #: Apply: component codes the office gave or kept (``layer``, ``uuid``, ``from``, ``to``, ``reason``;
+    #: see ``layers.sync.codes.settle_codes``).
+    renumbered: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, layer: str, uuid: str, reason: str) -> None:
         """Record a row that is not written because it breaks a rule of its layer."""
@@ -85,6 +88,8 @@ class SyncResult:
         }
         if self.survey:
             out["survey_evidence"] = self.survey
+        if self.renumbered:
+            out["renumbered"] = self.renumbered
         if self.resolutions is not None:
             out["resolutions"] = str(self.resolutions)
         return out

@@ -223,7 +223,8 @@ def test_qml_and_sld_from_every_definition():
     renderer = dom.getElementsByTagName("renderer-v2")[0]
     assert renderer.getAttribute("type") == "categorizedSymbol" and renderer.getAttribute("attr") == "status"
     categories = [(c.getAttribute("value"), c.getAttribute("label")) for c in dom.getElementsByTagName("category")]
-    assert categories == [("在用", "在用"), ("停用", "停用"), ("在建", "在建"), ("拆除", "拆除"), ("", "其他")]
+    assert categories == [("在用", "在用"), ("停用", "停用"), ("在建", "在建"), ("拆除", "拆除"), ("完好", "完好"),
+                          ("破损", "破损"), ("丢失", "丢失"), ("废弃", "废弃"), ("移除", "移除"), ("", "其他")]
     english = xml.dom.minidom.parseString(layer_qml(toilets, "en").encode("utf-8"))
     assert [c.getAttribute("label") for c in english.getElementsByTagName("category")][0] == "In use"
     assert '<Option type="QString" name="name" value="square"/>' in layer_qml(toilets)
