@@ -110,7 +110,10 @@ def cmd_layers(args: argparse.Namespace) -> None:
               f"{definition.title('zh_CN')} / {definition.title('en')}")
         if args.fields:
             for f in definition.fields:
-                flags = ("required " if f.required else "") + (f"derived: {f.derived}" if f.derived else "")
+                flags = " ".join(part for part in (
+                    "required" if f.required else "", f"derived: {f.derived}" if f.derived else "",
+                    f"located in {f.located_in.layer}.{f.located_in.field}" if f.located_in else "",
+                    f"required where {f.required_if.describe()}" if f.required_if else "") if part)
                 codes = f" [{'/'.join(f.code_values)}]" if f.codes else ""
                 print(f"    {f.name:<20}{f.type:<9}{f.label('zh_CN')} / {f.label('en')}{codes} {flags}".rstrip())
 
