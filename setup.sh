@@ -17,6 +17,7 @@ DEBIAN_PACKAGES=(
   python3 python3-venv
   libsqlite3-mod-spatialite   # SpatiaLite for the workspace
   gdal-bin                    # ogrinfo/ogr2ogr: read-back checks and benchmarks
+  python3-qgis                # tests: QGIS itself opens exported files (.csvt, .qml); bench/canvas.py
   # Qt's runtime libraries for a real window (and Xvfb for a virtual screen)
   xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0
   libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0

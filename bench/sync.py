@@ -11,6 +11,7 @@ Timed, in the same run:
 * GDAL:    ``ogr2ogr -f GPKG`` of the master.
 
     .venv/bin/python bench/sync.py [--features 1000000] [--keep DIR]
+    .venv/bin/python bench/sync.py --photos 2000 [--photo-mb 2]   (the photo case: bench/sync_photos.py)
 
 Prints the times and the ratios (goals: ours / GeoDiff <= 1.0; ours / ogr2ogr <= 1.0).
 """
@@ -115,7 +116,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--features", type=int, default=1_000_000)
     parser.add_argument("--keep", help="folder to keep the files in (default: a temporary one)")
+    parser.add_argument("--photos", type=int, default=0,
+                        help="run the photo case instead: a package of N photos (bench/sync_photos.py)")
+    parser.add_argument("--photo-mb", type=float, default=2.0, help="size of each photo of the photo case")
     args = parser.parse_args(argv)
+    if args.photos:
+        from sync_photos import photo_case
+
+        photo_case(args.photos, args.photo_mb, args.keep)
+        return
 
     import pygeodiff
 

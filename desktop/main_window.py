@@ -38,6 +38,7 @@ from .window_actions import (
     retranslate_actions,
 )
 from .window_editing import WindowEditing
+from .window_photos import WindowPhotos
 from .workspace_source import ReaderPool, sources_for_session
 
 __all__ = ["MainWindow", "AttributeTablePanel", "TOOLS", "LANGUAGES", "SCALES", "saved_language"]
@@ -82,6 +83,7 @@ class MainWindow(WindowEditing, QMainWindow):
         _log.info("opened workspace %s (%s)", workspace.path, workspace.crs)
         self.undo_stack = QUndoStack(self)
         self.edits = EditTarget(self.session, self)
+        self.photos = WindowPhotos(self)
         self.readers = ReaderPool(workspace)
         self.sources = {s.name: s for s in sources_for_session(self.session, self.readers, language)}
         self._to_wgs84 = pyproj.Transformer.from_crs(workspace.crs, "EPSG:4326", always_xy=True)
@@ -94,6 +96,7 @@ class MainWindow(WindowEditing, QMainWindow):
         self.layer_panel = LayerPanel(self.canvas, language)
         self.layer_dock = self._dock("layers", self.layer_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.identify_tree = IdentifyPanel()
+        self.identify_tree.photoActivated.connect(self.view_identified_photo)
         self.identify_dock = self._dock("identify", self.identify_tree, Qt.DockWidgetArea.RightDockWidgetArea)
         self.undo_view = QUndoView(self.undo_stack)
         self.history_dock = self._dock("history", self.undo_view, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -258,8 +261,12 @@ class MainWindow(WindowEditing, QMainWindow):
         added = sum(c["added"] for c in counts.values())
         changed = sum(c["changed"] for c in counts.values())
         deleted = sum(c["deleted"] for c in counts.values())
-        if added or changed or deleted:
-            self.edits_label.setText(self.tr("Unsaved: %d added, %d changed, %d deleted") % (added, changed, deleted))
+        photos_added, photos_deleted = self.photos.edits.pending_count()
+        if added or changed or deleted or photos_added or photos_deleted:
+            text = self.tr("Unsaved: %d added, %d changed, %d deleted") % (added, changed, deleted)
+            if photos_added or photos_deleted:
+                text += self.tr("; photos: %d added, %d deleted") % (photos_added, photos_deleted)
+            self.edits_label.setText(text)
             self.edits_label.setStyleSheet("color: #b71c1c; font-weight: bold")
         else:
             self.edits_label.setText(self.tr("No unsaved edits"))

@@ -90,6 +90,7 @@ def build_actions(window: MainWindow) -> None:
         action = a(f"tool_{name}", icon, lambda name=name: window.set_tool(name), key, checkable=True)
         group.addAction(action)
     window.tool_group = group
+    a("photo_settings", None, window.photos.choose_settings)
     language_group = QActionGroup(window)
     for code, native in LANGUAGES:
         action = a(f"language_{code}", None, lambda code=code: window.languageRequested.emit(code), checkable=True)
@@ -124,6 +125,7 @@ def build_menus(window: MainWindow) -> None:
         window.table_dock.toggleViewAction().setIcon(load_icon("table"))
     window.settings_menu = bar.addMenu("")
     window.language_menu = window.settings_menu.addMenu("")
+    window.settings_menu.addAction(acts["photo_settings"])
     for code, _native in LANGUAGES:
         window.language_menu.addAction(acts[f"language_{code}"])
 
@@ -195,6 +197,8 @@ def retranslate_actions(window: MainWindow) -> None:
         "tool_identify": (_tr("&Identify"), _tr("Click a feature to see its attributes (I)")),
         "tool_select": (_tr("&Select"), _tr("Select by click or rectangle; Shift adds, Ctrl removes (S)")),
         "tool_add": (_tr("&Add point"), _tr("Click to add a feature to the current layer (A)")),
+        "photo_settings": (_tr("&Photo import…"),
+                           _tr("Scale large photos down as they are added (longest edge, JPEG quality)")),
         "tool_move": (_tr("&Move point"),
                       _tr("Drag a point of the current layer; snaps to other features (M)")),
     }

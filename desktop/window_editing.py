@@ -43,7 +43,7 @@ class WindowEditing:
     def identify(self, layer: str, fid: int) -> None:
         """Show every attribute of a feature in the Identify panel."""
         self.identify_tree.show_feature(self.workspace.layer(layer), self.session.feature(layer, fid), fid,
-                                        self.language)
+                                        self.language, photos=self._identify_photos(layer, fid))
         self.identify_dock.show()
         self.identify_dock.raise_()
         self.identified = (layer, fid)
@@ -81,9 +81,10 @@ class WindowEditing:
         first = features[0].attributes
         mixed = [name for name in names if any(f.attributes.get(name) != first.get(name) for f in features[1:])]
         read_only = not self.is_editable(layer, tell=False)
+        strip = self.photos.strip(layer, features[0].fid, read_only=read_only) if len(features) == 1 else None
         form = FeatureForm(definition, dict(first), attachments_folder=paths.attachments_folder(self.workspace.path),
                            language=self.language, read_only=read_only, mixed=mixed, count=len(features),
-                           parent=self)
+                           photos=strip, parent=self)
         try:
             if not self.prompts.edit_features(form) or read_only:
                 return False
@@ -156,7 +157,20 @@ class WindowEditing:
             self.identify_tree.forget()
             self.identified = None
             return
-        self.identify_tree.show_feature(self.workspace.layer(layer), feature, shown[1], self.language)
+        self.identify_tree.show_feature(self.workspace.layer(layer), feature, shown[1], self.language,
+                                        photos=self._identify_photos(layer, shown[1]))
+
+    def _identify_photos(self, layer: str, fid: int) -> list:
+        """The identified feature's photos as (hash, thumbnail, tooltip) for the Identify panel."""
+        items = self.photos.feature(layer, fid).items()
+        return [(item.sha256, self.photos.thumbnail(item), item.file_name or item.sha256[:12]) for item in items]
+
+    def view_identified_photo(self, sha256: str):
+        """Show a photo of the identified feature full size (double-click in the Identify panel)."""
+        if self.identify_tree.identified is None:
+            return None
+        layer, fid = self.identify_tree.identified
+        return self.photos.view(layer, fid, sha256)
 
     # -- editing (every edit is a command) -------------------------------------------------
 

@@ -294,5 +294,6 @@ def _line_parts(geometry) -> list[np.ndarray]:
 
 
 def sources_for_session(session, readers: ReaderPool, language: str = "zh_CN") -> list[WorkspaceLayerSource]:
-    """One source per workspace layer, in the workspace's layer order."""
-    return [WorkspaceLayerSource(session, name, readers, language) for name in session.workspace.definitions]
+    """One source per workspace layer with geometry (tables like the inspections are not drawn), in layer order."""
+    return [WorkspaceLayerSource(session, name, readers, language)
+            for name, definition in session.workspace.definitions.items() if definition.has_geometry]

@@ -97,6 +97,19 @@ class Prompts:
         finally:
             form.deleteLater()
 
+    def choose_photo_files(self, parent=None) -> list[str]:
+        """Ask for photo (or PDF) files to add to a feature; the paths chosen (none if cancelled)."""
+        from PySide6.QtWidgets import QFileDialog
+
+        paths, _ = QFileDialog.getOpenFileNames(
+            parent or self.parent, self._tr("Add photos"), "",
+            self._tr("Photos and PDF files (*.jpg *.jpeg *.png *.webp *.gif *.tif *.tiff *.pdf);;All files (*)"))
+        return list(paths)
+
+    def photo_settings(self, dialog) -> bool:
+        """Show Settings > Photo import…; True if the user pressed OK."""
+        return bool(dialog.exec())
+
     def edit_features(self, form) -> bool:
         """Show the form of existing features (one, or several of one layer); True if the user pressed OK.
 

@@ -59,6 +59,9 @@ class FeatureForm(QDialog):
         zone and unit grid cell of its position; the component code comes on
         save). Given fields are shown, never typed: for an existing feature
         they come from ``attributes``.
+    photos : desktop.forms.photo_strip.PhotoStrip, optional
+        The feature's photos (thumbnails, add, view, delete), shown below
+        the fields; its edits are undoable commands of their own.
     parent : QWidget, optional
 
     Notes
@@ -72,7 +75,7 @@ class FeatureForm(QDialog):
     """
 
     def __init__(self, definition, attributes=None, *, attachments_folder, language="zh_CN",
-                 read_only=False, mixed=(), count=1, given=None, parent=None):
+                 read_only=False, mixed=(), count=1, given=None, photos=None, parent=None):
         super().__init__(parent)
         self.definition = definition
         self.language = language
@@ -100,6 +103,8 @@ class FeatureForm(QDialog):
         self.form_layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         for field in definition.fields:
             self._add_row(field)
+        self.photo_strip = photos
+        self.photos_label = QLabel()
         self.scroll_area = QScrollArea(self)
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setWidget(content)
@@ -115,12 +120,15 @@ class FeatureForm(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.scroll_area, 1)
+        if photos is not None:  # below the fields, always in view
+            layout.addWidget(self.photos_label)
+            layout.addWidget(photos)
         layout.addWidget(self.required_note)
         layout.addWidget(self.button_box)
         self._update_derived()
         self._update_conditional()
         self._retranslate()
-        self.resize(520, min(720, 140 + 38 * len(definition.fields)))
+        self.resize(520, min(720, 140 + 38 * len(definition.fields) + (180 if photos is not None else 0)))
 
     # --- building ------------------------------------------------------------------------
 
@@ -142,6 +150,7 @@ class FeatureForm(QDialog):
         self.setWindowTitle(title.format(self.definition.title(self.language)))
         if not self.required_note.styleSheet():
             self.required_note.setText(self.tr("Fields marked * are required."))
+        self.photos_label.setText(self.tr("Photos"))
         for name in self.mixed - self._touched:
             if name in self.editors:
                 _show_mixed(self.editors[name], self.tr("mixed"))

@@ -27,8 +27,10 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from layers import __version__
+from layers.cli import definitions as cli_definitions
 from layers.cli import gps as cli_gps
 from layers.cli import imports as cli_imports
+from layers.cli import inspections as cli_inspections
 from layers.cli import photos as cli_photos
 from layers.cli import standard as cli_standard
 from layers.cli import sync as cli_sync
@@ -96,6 +98,9 @@ def cmd_demo(args: argparse.Namespace) -> int | None:
 def cmd_info(args: argparse.Namespace) -> None:
     from layers.workspace.store import Workspace
 
+    if cli_definitions.is_geopackage(args.workspace):
+        cli_definitions.print_master_info(args.workspace)
+        return
     with Workspace.open(args.workspace) as workspace:
         print_summary(workspace.summary())
         cli_standard.print_numbering(workspace)
@@ -142,8 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2026, help="random seed (the same seed gives the same demo)")
     p.set_defaults(run=cmd_demo)
 
-    p = commands.add_parser("info", help="show a workspace's layers, counts and pending changes")
-    p.add_argument("workspace")
+    p = commands.add_parser("info", help="show a workspace's layers, counts and pending changes, or a master's "
+                                         "layers, counts, version and definition versions")
+    p.add_argument("workspace", help="a workspace or a master")
     p.set_defaults(run=cmd_info)
 
     p = commands.add_parser("layers", help="list the layer definitions")
@@ -155,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_sync.add_commands(commands)
     cli_photos.add_commands(commands)
     cli_imports.add_commands(commands)
+    cli_definitions.add_commands(commands)
+    cli_inspections.add_commands(commands)
     cli_standard.add_commands(commands)
     for entry_point in entry_points(group="tongcheng.commands"):
         entry_point.load()(commands)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from layers.cli.console import Commands
@@ -12,21 +11,46 @@ __all__ = ["add_commands"]
 
 def cmd_add(args: argparse.Namespace) -> None:
     from layers.media import add_photos
+    from layers.media.content import MediaError
+    from layers.media.shrink import Shrink
+    from layers.workspace.store import Workspace
+
+    if args.quality is not None and args.max_edge is None:
+        raise MediaError("--quality needs --max-edge (the longest edge photos are scaled down to)")
+    shrink = Shrink(args.max_edge, 85 if args.quality is None else args.quality) if args.max_edge else None
+    with Workspace.open(args.workspace) as ws:
+        photos = add_photos(ws, args.layer, args.uuid, args.files, max_bytes=int(args.max_size * 1024 * 1024),
+                            shrink=shrink)
+    for photo, path in zip(photos, args.files, strict=True):
+        print(f"added  {photo.sha256}  {photo.size:>10}  {photo.content_type:<16}{path}")
+        original = Path(path).stat().st_size
+        if shrink is not None and photo.size != original:
+            print(f"       scaled down to {shrink.max_edge} px on its longest edge, quality {shrink.quality}: "
+                  f"{original:,} -> {photo.size:,} bytes (EXIF kept)")
+    print(f"{len(photos)} photo(s) added to {args.layer} {args.uuid}")
+
+
+def cmd_delete(args: argparse.Namespace) -> None:
+    from layers.media.removal import delete_photo
     from layers.workspace.store import Workspace
 
     with Workspace.open(args.workspace) as ws:
-        photos = add_photos(ws, args.layer, args.uuid, args.files, max_bytes=int(args.max_size * 1024 * 1024))
-    for photo, path in zip(photos, args.files, strict=True):
-        print(f"added  {photo.sha256}  {photo.size:>10}  {photo.content_type:<16}{path}")
-    print(f"{len(photos)} photo(s) added to {args.layer} {args.uuid}")
+        removed = delete_photo(ws, args.uuid, args.hash, layer=args.layer)
+    print(f"deleted photo {removed.sha256} from {removed.layer} {removed.uuid}")
+    if removed.media is not None:
+        print("its content was dropped from the workspace: no other facility has it")
+    if removed.told:
+        print("the office takes it off with the next change package")
 
 
 def cmd_list(args: argparse.Namespace) -> None:
     from layers.media import open_photos
+    from layers.media.removal import pending_removals
     from layers.media.tables import photo_links
 
     with open_photos(args.source) as con:
         links = list(photo_links(con, uuid=args.uuid, layer=args.layer))
+        removed = [r for r in pending_removals(con) if args.uuid in (None, r[1]) and args.layer in (None, r[0])]
     header = f"{'sha256':<66}{'size':>10}  {'type':<17}{'layer':<13}{'facility':<38}taken"
     print(header)
     print("-" * len(header))
@@ -35,12 +59,17 @@ def cmd_list(args: argparse.Namespace) -> None:
         print(f"{link.sha256:<66}{link.size:>10}  {kind:<17}{link.layer:<13}{link.uuid:<38}"
               f"{link.taken_at or ''}")
     print(f"{len(links)} photo(s)")
+    for layer, uuid, sha in removed:
+        print(f"{sha:<66}{'':>10}  {'(taken off)':<17}{layer:<13}{uuid}")
+    if removed:
+        print(f"{len(removed)} photo(s) taken off, for the office to unlink")
 
 
 def cmd_extract(args: argparse.Namespace) -> None:
     from layers.media import open_photos
-    from layers.media.content import MediaError, hash_file_name, sha256_hex
-    from layers.media.tables import media_data, photo_links
+    from layers.media.blobs import write_blob_file
+    from layers.media.content import MediaError, hash_file_name
+    from layers.media.tables import MEDIA_TABLE, media_id, photo_links
 
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -55,20 +84,20 @@ def cmd_extract(args: argparse.Namespace) -> None:
             if target.exists() and target.stat().st_size == link.size:
                 kept += 1
                 continue
-            data = media_data(con, link.sha256)
-            if data is None or sha256_hex(data) != link.sha256:
+            rowid = media_id(con, link.sha256)
+            if rowid is None:
+                continue  # a change package leaves out the photos the master has
+            if write_blob_file(con, MEDIA_TABLE, rowid, target) != link.sha256:  # a piece at a time
+                target.unlink()
                 raise MediaError(f"{args.source}: photo {link.sha256} is damaged (its content does not match "
                                  "its hash)")
-            tmp = target.with_name(f".{target.name}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
             written += 1
     print(f"{written} photo(s) written to {folder}" + (f", {kept} already there" if kept else ""))
 
 
 def add_commands(commands: Commands) -> None:
-    """Add ``photos add|list|extract`` to the ``tongcheng`` parser."""
-    photos = commands.add_parser("photos", help="photos and attachments of facilities (add, list, extract)")
+    """Add ``photos add|delete|list|extract`` to the ``tongcheng`` parser."""
+    photos = commands.add_parser("photos", help="photos and attachments of facilities (add, delete, list, extract)")
     sub = photos.add_subparsers(dest="photos_command", required=True, metavar="ACTION")
 
     p = sub.add_parser("add", help="add photo files (JPEG, PNG, GIF, WebP, TIFF) or PDFs to a facility")
@@ -76,8 +105,18 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--layer", required=True, help="the facility's layer")
     p.add_argument("--uuid", required=True, help="the facility's uuid")
     p.add_argument("--max-size", type=float, default=50, metavar="MB", help="largest file accepted (default 50)")
+    p.add_argument("--max-edge", type=int, metavar="N",
+                   help="scale photos with a longer edge down to N pixels (EXIF kept); default: store as they are")
+    p.add_argument("--quality", type=int, metavar="Q", help="JPEG quality of a scaled photo, 1-95 (default 85)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(run=cmd_add)
+
+    p = sub.add_parser("delete", help="take a photo off a facility (the office follows with the next package)")
+    p.add_argument("workspace")
+    p.add_argument("--uuid", required=True, help="the facility's uuid")
+    p.add_argument("--layer", help="the facility's layer (found by uuid if not given)")
+    p.add_argument("hash", help="the photo's sha256 (or its first digits, 6 at least)")
+    p.set_defaults(run=cmd_delete)
 
     for name, helptext in (("list", "list the photos (hash, size, type, facility)"),
                            ("extract", "write the photos into a folder, as files named by their hash")):

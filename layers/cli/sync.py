@@ -129,15 +129,21 @@ def cmd_checkout(args: argparse.Namespace) -> None:
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
-    from layers.sync.changes import write_changes
+    from layers.sync.changes import PackageResult, megabytes, write_changes
     from layers.workspace.store import Workspace
 
+    def announce(plan: PackageResult) -> None:
+        print(f"change package of about {megabytes(plan.estimated_bytes)}: {plan.total} feature change(s), "
+              f"{_photo_counts(plan.photos, plan.photo_files, plan.photo_bytes, plan.photos_removed)}"
+              + (f" (limit {megabytes(args.max_size)})" if args.max_size else ""), flush=True)
+
     with Workspace.open(args.workspace) as ws:
-        result = write_changes(ws, args.out, include_survey=args.include_survey)
+        result = write_changes(ws, args.out, include_survey=args.include_survey, max_bytes=args.max_size,
+                               before_writing=announce)
     if result.path is None:
         print(f"{args.workspace}: no changes since the base; no package written")
         return 0
-    print(f"wrote change package {result.path} ({result.package_uuid}), "
+    print(f"wrote change package {result.path} ({result.package_uuid}), {megabytes(result.size)}, "
           f"base version {result.base_version}")
     header = f"{'layer':<15}{'inserts':>9}{'updates':>9}{'deletes':>9}"
     print(header)
@@ -146,6 +152,44 @@ def cmd_changes(args: argparse.Namespace) -> int:
     for name, c in result.survey.items():
         print(f"{name:<15}{c['insert']:>9}{c['update']:>9}{c['delete']:>9}  (survey evidence)")
     return 0
+
+
+def _photo_counts(links: int, files: int, size: int, removed: int) -> str:
+    """``3 photo(s) added (2 file(s), 4.1 MB), 1 taken off``."""
+    from layers.sync.changes import megabytes
+
+    return (f"{links} photo(s) added ({files} file(s), {megabytes(size)}; the others the office has), "
+            f"{removed} taken off")
+
+
+def _print_photos(photos: Mapping[str, int]) -> None:
+    if any(photos.values()):
+        parts = [f"{photos.get('linked', 0)} photo(s) linked"]
+        if "stored" in photos:
+            parts[0] += f" ({photos['stored']} new file(s))"
+        parts.append(f"{photos.get('unlinked', 0)} taken off")
+        if "dropped" in photos:
+            parts[-1] += f" ({photos['dropped']} file(s) no facility has any more dropped)"
+        print("photos: " + ", ".join(parts))
+    if photos.get("without_bytes"):
+        print(f"{photos['without_bytes']} photo link(s) came without their file, which the master had dropped: "
+              "the field sends the files again after its next update")
+    if photos.get("sent_again"):
+        print(f"{photos['sent_again']} photo(s) the master lacks the file of go out again with the next package")
+
+
+def size_in_bytes(text: str) -> int:
+    """``50MB``, ``1.5GB``, ``800KB`` or a number of MB as bytes (argparse type)."""
+    units = {"KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "B": 1}
+    cleaned = text.strip().upper().replace(" ", "")
+    unit = next((u for u in units if cleaned.endswith(u)), "")
+    try:
+        value = float(cleaned[:len(cleaned) - len(unit)] if unit else cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 50MB, 1.5GB)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a size must be more than 0")
+    return int(value * units[unit or "MB"])
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -163,6 +207,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
     _print_counts(result.layers, title)
     for name, n in result.survey.items():
         print(f"received {n} {name} as survey evidence (kept in survey_{name}, not merged)")
+    _print_photos(result.photos)
+    for f in result.followed:  # the facility follows its latest inspection (its definition says so)
+        print(f"follows   {f['layer']} {f['uuid']}: {f['field']} {_short(f['before'])} -> {_short(f['after'])} "
+              f"(its latest inspection {f['inspection']})")
     _print_conflicts(result.conflicts)
     if result.unresolved:
         print(f"{len(result.unresolved)} conflicts left unresolved (office values kept)", file=sys.stderr)
@@ -183,6 +231,7 @@ def cmd_update(args: argparse.Namespace) -> int:
     title = ("dry run: nothing written" if args.dry_run
              else f"updated {args.workspace} to master version {result.version_after}")
     _print_counts(result.layers, title)
+    _print_photos(result.photos)
     _print_conflicts(result.conflicts)
     _print_rejected(result.rejected)
     return EXIT_CONFLICTS if result.has_conflicts or result.rejected else EXIT_OK
@@ -208,18 +257,26 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     with progress_bar(None, "export") as advance:
         result = export(args.source, args.out, layers=_layers(args.layers), where=args.where,
-                        crs=args.crs, fmt=args.format, keep_audit=args.keep_audit,
+                        crs=args.crs, fmt=args.format, keep_audit=args.keep_audit, language=args.language,
                         progress=lambda done, total: advance(done), profile=args.profile)
     print(f"exported {result.kind} {args.source} as {result.format} in {result.crs}")
     for name, n in result.layers.items():
         print(f"{name:<15}{n:>9}")
-    for path in result.files:
-        print(f"wrote {path}")
+    if result.folder is not None:
+        print(f"wrote folder {result.folder} ({len(result.files)} layers, a .qml style beside each, "
+              "code_lists.csv, fields.csv)")
+    else:
+        for path in result.files:
+            print(f"wrote {path}")
     for layer, names in result.renamed.items():
-        print(f"{layer}: shortened field names: "
+        print(f"{layer}: shortened field names (full names in fields.csv): "
               + ", ".join(f"{a} -> {b}" for a, b in names.items()))
     for note in getattr(result, "notes", []):  # --profile: what the profile could not say
         print(note)
+    if result.limits:
+        print(f"note: {result.limits}")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def add_commands(commands: Commands) -> None:
@@ -244,6 +301,9 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--include-survey", action="store_true",
                    help="also send the GPS tracks and waypoints (survey layers) as evidence; the office keeps "
                         "them in survey tables of their own, never in the facility layers")
+    p.add_argument("--max-size", type=size_in_bytes, metavar="SIZE",
+                   help="refuse a package bigger than this (e.g. 50MB, 1GB; photos included): nothing is "
+                        "written or marked as sent")
     p.set_defaults(run=cmd_changes)
 
     p = commands.add_parser("apply", help="apply a change package to the master (three-way, per field)",
@@ -285,4 +345,6 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--profile", choices=["standard"],
                    help="standard: the component layers with the national component standard's column names "
                         "and codes (ObjID, BGID, ObjState ...; see docs/standard.md)")
+    p.add_argument("--language", choices=("zh_CN", "en"), default="zh_CN",
+                   help="language of the style's field aliases and category labels (default zh_CN)")
     p.set_defaults(run=cmd_export)

@@ -4,21 +4,24 @@ A definition's ``[style]`` names a field, one colour per value of its code
 list, a colour for every other value, a marker symbol and size (points) or a
 width (lines).  :func:`layer_qml` turns it into a QGIS categorized renderer
 whose category labels are the code list's labels in the chosen language, with
-the fields' labels as aliases, so a partner opening an export in QGIS sees the
-office's map in Chinese.  :func:`layer_sld` is the same as OGC SLD 1.1 for
+the fields' labels as aliases, the definition's label field as labels, code
+lists as value maps (the attribute table shows the labels of the stored
+codes) and check boxes for booleans, so a partner opening an export in QGIS
+sees the office's map in Chinese or English.  The columns may be named as a
+file holds them (a Shapefile's 10-character names).  :func:`layer_sld` is the same as OGC SLD 1.1 for
 other tools.  :func:`operation_qml` styles a change package by operation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
 if TYPE_CHECKING:
     from layers.schema.definitions import LayerDefinition
 
-__all__ = ["layer_qml", "layer_sld", "operation_qml", "OPERATION_COLORS", "QGIS_VERSION"]
+__all__ = ["COLUMN_LABELS", "layer_qml", "layer_sld", "operation_qml", "OPERATION_COLORS", "QGIS_VERSION"]
 
 #: The QGIS version written into QML files (Debian's, likely at partners).
 QGIS_VERSION = "3.22.16-Białowieża"
@@ -32,6 +35,15 @@ _OPERATION_LABELS = {
 _OTHER = {"zh_CN": "其他", "en": "Other"}
 _MARKERS = {"circle", "square", "triangle", "diamond", "cross", "cross2", "star", "pentagon",
             "hexagon", "cross_fill", "equilateral_triangle", "arrowhead"}
+#: Labels of the columns of an exported layer that are not a definition's fields.
+COLUMN_LABELS = {
+    "uuid": {"zh_CN": "唯一标识码", "en": "Unique identifier"},
+    "created_by": {"zh_CN": "创建人", "en": "Created by"},
+    "created_at": {"zh_CN": "创建时间", "en": "Created at"},
+    "modified_by": {"zh_CN": "修改人", "en": "Modified by"},
+    "modified_at": {"zh_CN": "修改时间", "en": "Modified at"},
+    "photo_files": {"zh_CN": "照片文件", "en": "Photo files"},
+}
 #: A category of a categorized renderer: (value, label, colour); value None is "every other value".
 Category = tuple[str | None, str, str]
 
@@ -94,17 +106,66 @@ def _categories(definition: LayerDefinition, language: str) -> list[Category]:
 
 
 def _geometry_code(geometry_type: str) -> int:
+    if geometry_type == "NONE":  # QGIS's NullGeometry: an attributes table
+        return 4
     return 1 if "LINE" in geometry_type else 2 if "POLYGON" in geometry_type else 0
 
 
+def _labeling(column: str | None) -> tuple[str, str]:
+    """The root attribute and the ``<labeling>`` element of labels drawn from *column* (none without one)."""
+    if not column:
+        return "", ""
+    return (' labelsEnabled="1"',
+            '<labeling type="simple"><settings calloutType="simple">'
+            f'<text-style fieldName={quoteattr(column)} isExpression="0" fontSize="9" fontSizeUnit="Point" '
+            'textColor="35,35,35,255" textOpacity="1" fontWeight="50" blendMode="0" multilineHeight="1">'
+            '<text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,255" '
+            'bufferOpacity="1" bufferNoFill="1" bufferJoinStyle="128" bufferBlendMode="0"/></text-style>'
+            '<placement placement="6" dist="1" distUnits="MM" priority="5" quadOffset="4" offsetType="0"/>'
+            '<rendering drawLabels="1" obstacle="1" obstacleType="1" displayAll="0" upsidedownLabels="0" '
+            'scaleVisibility="0" labelPerPart="0" mergeLines="0" zIndex="0"/>'
+            '</settings></labeling>')
+
+
+def _widget(kind: str, options: str) -> str:
+    return f'<editWidget type="{kind}"><config><Option type="Map">{options}</Option></config></editWidget>'
+
+
+def _field_configuration(definition: LayerDefinition, language: str, names: Mapping[str, str],
+                         stored: Mapping[str, str]) -> str:
+    """Edit widgets: a value map per code list (labels shown for codes), a check box per boolean,
+    a date format for a date the file stores as a date and time."""
+    fields = []
+    for f in definition.fields:
+        column = names.get(f.name, f.name)
+        kind = stored.get(f.name, f.type)
+        if f.codes:
+            entries = "".join(f'<Option type="Map">{_option(code.label(language), code.value)}</Option>'
+                              for code in f.codes)
+            widget = _widget("ValueMap", f'<Option type="List" name="map">{entries}</Option>')
+        elif f.type == "boolean" and kind == "integer":
+            widget = _widget("CheckBox", _option("CheckedState", 1) + _option("UncheckedState", 0))
+        elif f.type == "date" and kind in ("datetime", "text"):
+            widget = _widget("DateTime", _option("display_format", "yyyy-MM-dd")
+                             + _option("field_format", "yyyy-MM-dd")
+                             + '<Option type="bool" name="allow_null" value="true"/>')
+        else:
+            continue
+        fields.append(f'<field name={quoteattr(column)} configurationFlags="None">{widget}</field>')
+    return f"<fieldConfiguration>{''.join(fields)}</fieldConfiguration>" if fields else ""
+
+
 def _qml(geometry_type: str, attribute: str | None, categories: list[Category],
-         style: dict[str, Any], aliases: list[tuple[str, str]]) -> str:
+         style: dict[str, Any], aliases: list[tuple[str, str]], label_column: str | None = None,
+         fields_xml: str = "") -> str:
     cats, symbols = [], []
     for i, (value, label, color) in enumerate(categories):
         cats.append(f'<category render="true" symbol="{i}" value={quoteattr("" if value is None else value)}'
                     f' label={quoteattr(label)}/>')
         symbols.append(_symbol(i, geometry_type, style, color))
-    if attribute:
+    if geometry_type == "NONE":  # nothing to draw: the style carries the field aliases
+        renderer = ""
+    elif attribute:
         renderer = (f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(attribute)} '
                     f'symbollevels="0" enableorderby="0" forceraster="0" referencescale="-1">'
                     f'<categories>{"".join(cats)}</categories><symbols>{"".join(symbols)}</symbols>'
@@ -115,36 +176,51 @@ def _qml(geometry_type: str, attribute: str | None, categories: list[Category],
                     f'forceraster="0" referencescale="-1"><symbols>{single}</symbols></renderer-v2>')
     alias_xml = "".join(f'<alias field={quoteattr(f)} index="{i}" name={quoteattr(a)}/>'
                         for i, (f, a) in enumerate(aliases))
+    enabled, labeling = _labeling(label_column)
+    categories_flags = "Symbology|Labeling|Fields|Forms" if label_column or fields_xml else "Symbology|Fields"
     return ("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-            f'<qgis version={quoteattr(QGIS_VERSION)} styleCategories="Symbology|Fields">'
-            f"{renderer}<aliases>{alias_xml}</aliases>"
+            f'<qgis version={quoteattr(QGIS_VERSION)} styleCategories="{categories_flags}"{enabled}>'
+            f"{renderer}{labeling}{fields_xml}<aliases>{alias_xml}</aliases>"
             f"<layerGeometryType>{_geometry_code(geometry_type)}</layerGeometryType></qgis>\n")
 
 
-def layer_qml(definition: LayerDefinition, language: str = "zh_CN", columns: Sequence[str] | None = None) -> str:
+def layer_qml(definition: LayerDefinition, language: str = "zh_CN", columns: Sequence[str] | None = None,
+              *, names: Mapping[str, str] | None = None, stored: Mapping[str, str] | None = None) -> str:
     """A QGIS QML style of a layer: categorized by its style field, labels in *language*.
 
     Parameters
     ----------
     definition : LayerDefinition
     language : str
-        Language of the category labels and field aliases (``zh_CN`` or ``en``).
+        Language of the category labels, value maps and field aliases (``zh_CN`` or ``en``).
     columns : sequence of str, optional
-        The columns of the styled table, in order, for the aliases (default:
+        The columns of the styled table, in order, by field name (default:
         ``uuid`` then the definition's fields).
+    names : mapping, optional
+        Field name -> the column's name in the file, where they differ (a
+        Shapefile's names cut to 10 characters); the style refers to the
+        file's names and gives each the full field's label as alias.
+    stored : mapping, optional
+        Field name -> the type the file stores it as, where it is not the
+        definition's (``integer`` for a boolean, ``datetime`` or ``text`` for a
+        date): booleans stored as 0/1 get a check box, such dates a date format.
 
     Returns
     -------
     str
         QML text; with no style field, a single-symbol renderer in the
-        default colour.
+        default colour; with a label field, labels drawn from it.
     """
     style = definition.style or {}
+    names = names or {}
     columns = list(columns) if columns is not None else ["uuid", *definition.field_names]
     labels = {f.name: f.label(language) for f in definition.fields}
-    aliases = [(c, labels.get(c, "")) for c in columns]
-    return _qml(definition.geometry_type, style.get("field"), _categories(definition, language),
-                style, aliases)
+    aliases = [(names.get(c, c), labels.get(c, COLUMN_LABELS.get(c, {}).get(language, ""))) for c in columns]
+    attribute = style.get("field")
+    label_column = names.get(definition.label_field, definition.label_field) if definition.label_field else None
+    return _qml(definition.geometry_type, names.get(attribute, attribute) if attribute else None,
+                _categories(definition, language), style, aliases, label_column,
+                _field_configuration(definition, language, names, stored or {}))
 
 
 def operation_qml(definition: LayerDefinition, language: str = "zh_CN",
@@ -161,7 +237,9 @@ def operation_qml(definition: LayerDefinition, language: str = "zh_CN",
 
 
 def layer_sld(definition: LayerDefinition, language: str = "zh_CN") -> str:
-    """The same categories as an OGC SLD 1.1 document (one rule per class, then the rest)."""
+    """The same categories as an OGC SLD 1.1 document (one rule per class, then the rest); "" without geometry."""
+    if definition.geometry_type == "NONE":
+        return ""
     style = definition.style or {}
     attribute = style.get("field")
     line = "LINE" in definition.geometry_type

@@ -34,13 +34,20 @@ Modules
   store, list, read.
 * ``attach``: photos added to a workspace's facility (``tongcheng photos add``),
   and any photo file (workspace, master, package, export) opened for reading.
+* ``shrink``: large photos scaled down on import (longest edge, JPEG
+  quality), their EXIF kept.
+* ``removal``: a photo taken off a facility (``tongcheng photos delete``) and
+  put back (undo); ``media_removed`` carries the unlink to the office, and
+  ``update`` brings the office's unlinks back.
 """
 
 from __future__ import annotations
 
 from layers.media.attach import add_photos, open_photos
 from layers.media.content import DEFAULT_MAX_BYTES, Photo, read_photo
+from layers.media.removal import RemovedPhoto, delete_photo, restore_photo
+from layers.media.shrink import Shrink, shrink_photo
 from layers.media.tables import MEDIA_TABLE, PhotoLink, mapping_table
 
-__all__ = ["DEFAULT_MAX_BYTES", "MEDIA_TABLE", "Photo", "PhotoLink", "add_photos", "mapping_table", "open_photos",
-           "read_photo"]
+__all__ = ["DEFAULT_MAX_BYTES", "MEDIA_TABLE", "Photo", "PhotoLink", "RemovedPhoto", "Shrink", "add_photos",
+           "delete_photo", "mapping_table", "open_photos", "read_photo", "restore_photo", "shrink_photo"]

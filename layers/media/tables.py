@@ -12,12 +12,14 @@ from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 
 from layers.geopackage.sql import NOW, quote
-from layers.media.content import MediaError, Photo, sha256_hex
+from layers.media.blobs import blob_sha256, copy_blob, no_mmap, small_cache
+from layers.media.content import MediaError, Photo
 
 __all__ = ["MEDIA_TABLE", "RELATIONS_TABLE", "EXTENSION_NAME", "PhotoLink", "mapping_table", "has_media",
            "ensure_tables", "media_id", "store_media", "link_photo", "photo_links", "media_data", "media_layers",
            "refresh_base_ids", "copy_photos", "KNOWN_TABLE", "known_hashes", "remember_hashes", "all_hashes",
-           "verify_media", "pending_layers", "mark_sent", "receive_photos"]
+           "verify_media", "pending_layers", "pending_photo_bytes", "missing_bytes", "resend_missing", "mark_sent",
+           "receive_photos"]
 
 MEDIA_TABLE = "media"
 RELATIONS_TABLE = "gpkgext_relations"
@@ -28,9 +30,10 @@ RELATION_NAME = "media"
 #: Workspace only: the hashes of the photos the master has (a change package does not send their bytes).
 KNOWN_TABLE = "media_known"
 
+# ``data`` is the last column: a photo's facts (type, size, hash ...) are read without walking the
+# overflow pages of its bytes (a column after a 2 MB blob costs reading the 2 MB).
 _MEDIA_DDL = f"""CREATE TABLE {MEDIA_TABLE} (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-    data BLOB NOT NULL,
     content_type TEXT NOT NULL,
     sha256 TEXT NOT NULL UNIQUE,
     size INTEGER NOT NULL,
@@ -40,7 +43,8 @@ _MEDIA_DDL = f"""CREATE TABLE {MEDIA_TABLE} (
     exif_lat DOUBLE,
     exif_direction DOUBLE,
     file_name TEXT,
-    added_at DATETIME
+    added_at DATETIME,
+    data BLOB NOT NULL
 )"""
 
 _RELATIONS_DDL = f"""CREATE TABLE {RELATIONS_TABLE} (
@@ -250,8 +254,8 @@ def refresh_base_ids(con: sqlite3.Connection) -> None:
 def copy_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: Iterable[str], *,
                 geopackage: bool, where: str = "", known: Container[str] = (), pending: bool | None = None,
                 verify: bool = False, uuids: Container[str] | None = None,
-                unstored_ok: bool = True) -> tuple[int, int]:
-    """Copy the links (and the bytes) of photos from one file into another, one photo in memory at a time.
+                unstored_ok: bool = True, exclude: Container[tuple[str, str, str]] = ()) -> tuple[int, int]:
+    """Copy the links (and the bytes) of photos from one file into another, the bytes a piece at a time.
 
     Parameters
     ----------
@@ -273,6 +277,8 @@ def copy_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: 
     unstored_ok : bool
         False: a link to a photo neither copied nor in the target is an error
         (MediaError), e.g. a package naming a photo the master does not have.
+    exclude : container of (layer, uuid, sha256)
+        Links not copied (a workspace's unlinks not yet sent).
 
     Returns
     -------
@@ -282,22 +288,51 @@ def copy_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: 
     layers = list(layers)
     ensure_tables(target, layers, geopackage=geopackage, pending=pending is not None)
     linked = copied = 0
-    for link in list(photo_links(source, where=where)):
-        if link.layer not in layers or (uuids is not None and link.uuid not in uuids):
-            continue
-        if link.stored and link.sha256 not in known and media_id(target, link.sha256) is None:
-            row = source.execute(f"SELECT data, {', '.join(INFO_COLUMNS)} FROM {MEDIA_TABLE} WHERE sha256 = ?",
-                                 (link.sha256,)).fetchone()
-            data = bytes(row[0])
-            if verify and sha256_hex(data) != link.sha256:
-                raise MediaError(f"photo {link.sha256}: its content does not match its hash (damaged or altered)")
-            target.execute(f"INSERT INTO {MEDIA_TABLE} (data, {', '.join(INFO_COLUMNS)}) "
-                           f"VALUES (?{', ?' * len(INFO_COLUMNS)})", (data, *row[1:]))
-            copied += 1
-        if link_photo(target, link.layer, link.uuid, link.sha256, added_by=link.added_by, added_at=link.added_at,
-                      pending=pending, missing_ok=True, unstored_ok=unstored_ok):
-            linked += 1
+    with small_cache(target), small_cache(source), no_mmap(source):
+        for link in list(photo_links(source, where=where)):
+            if link.layer not in layers or (uuids is not None and link.uuid not in uuids) or \
+                    (link.layer, link.uuid, link.sha256) in exclude:
+                continue
+            if link.stored and link.sha256 not in known and media_id(target, link.sha256) is None:
+                row = source.execute(f"SELECT rowid, {', '.join(INFO_COLUMNS)} FROM {MEDIA_TABLE} "
+                                     "WHERE sha256 = ?", (link.sha256,)).fetchone()
+                try:
+                    new = copy_blob(source, target, MEDIA_TABLE, row[0], INFO_COLUMNS, row[1:],
+                                    verify=link.sha256 if verify else None)
+                except ValueError:
+                    raise MediaError(f"photo {link.sha256}: its content does not match its hash "
+                                     "(damaged or altered)") from None
+                for name in media_layers(target):  # links made before the bytes came (sent again)
+                    target.execute(f"UPDATE {quote(mapping_table(name))} SET related_id = ? "
+                                   "WHERE sha256 = ? AND related_id = 0", (new, link.sha256))
+                copied += 1
+            if link_photo(target, link.layer, link.uuid, link.sha256, added_by=link.added_by,
+                          added_at=link.added_at, pending=pending, missing_ok=True, unstored_ok=unstored_ok):
+                linked += 1
     return linked, copied
+
+
+def missing_bytes(con: sqlite3.Connection) -> set[tuple[str, str, str]]:
+    """The links (layer, uuid, sha256) whose photo's bytes this file does not hold (read from the hash index)."""
+    out: set[tuple[str, str, str]] = set()
+    for name in media_layers(con):
+        out.update((name, u, s) for u, s in con.execute(
+            f"SELECT base_uuid, sha256 FROM {quote(mapping_table(name))} m WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {MEDIA_TABLE} p WHERE p.sha256 = m.sha256)"))
+    return out
+
+
+def resend_missing(master: sqlite3.Connection, ws: sqlite3.Connection, layers: Iterable[str]) -> int:
+    """Workspace update: links the master holds without the photo's bytes (it had dropped them when the
+    link arrived) are sent again, with their bytes, by the next change package; returns how many."""
+    missing = missing_bytes(master) if has_media(master) else set()
+    chosen = set(layers)
+    again = 0
+    for layer, uuid, sha in missing:
+        if layer in chosen and _exists(ws, mapping_table(layer)) and media_id(ws, sha) is not None:
+            again += ws.execute(f"UPDATE {quote(mapping_table(layer))} SET pending = 1 "
+                                "WHERE base_uuid = ? AND sha256 = ? AND pending = 0", (uuid, sha)).rowcount
+    return again
 
 
 def all_hashes(con: sqlite3.Connection) -> set[str]:
@@ -320,7 +355,7 @@ def remember_hashes(con: sqlite3.Connection, hashes: Iterable[str]) -> None:
 
 
 def verify_media(con: sqlite3.Connection, where: str) -> int:
-    """Check every photo's bytes against its hash, one photo in memory at a time; return how many.
+    """Check every photo's bytes against its hash, read a piece at a time; return how many.
 
     Raises
     ------
@@ -329,13 +364,30 @@ def verify_media(con: sqlite3.Connection, where: str) -> int:
     """
     if not _exists(con, MEDIA_TABLE):
         return 0
-    ids = [r[0] for r in con.execute(f"SELECT id FROM {MEDIA_TABLE} ORDER BY id")]
-    for media in ids:
-        sha, data, size = con.execute(f"SELECT sha256, data, size FROM {MEDIA_TABLE} WHERE id = ?",
-                                      (media,)).fetchone()
-        if data is None or sha256_hex(bytes(data)) != sha or len(data) != size:
-            raise MediaError(f"{where}: photo {sha} does not match its content (damaged or altered)")
+    rows = con.execute(f"SELECT id, sha256, size FROM {MEDIA_TABLE} ORDER BY id").fetchall()
+    with no_mmap(con), small_cache(con):
+        for media, sha, size in rows:
+            (kind,) = con.execute(f"SELECT typeof(data) FROM {MEDIA_TABLE} WHERE id = ?", (media,)).fetchone()
+            if kind != "blob" or blob_sha256(con, MEDIA_TABLE, media) != (sha, size):
+                raise MediaError(f"{where}: photo {sha} does not match its content (damaged or altered)")
+    ids = rows
     return len(ids)
+
+
+def pending_photo_bytes(con: sqlite3.Connection, layers: Iterable[str], known: Container[str]) -> tuple[int, int, int]:
+    """Workspace: what the next change package carries of the pending photos: (links, files, bytes).
+
+    Files are the distinct photos whose bytes go (the master does not have them).
+    """
+    links = 0
+    sizes: dict[str, int] = {}
+    for name in layers:
+        for sha, size in con.execute(f"SELECT m.sha256, p.size FROM {quote(mapping_table(name))} m "
+                                     f"LEFT JOIN {MEDIA_TABLE} p ON p.sha256 = m.sha256 WHERE m.pending = 1"):
+            links += 1
+            if size is not None and sha not in known:
+                sizes[sha] = int(size)
+    return links, len(sizes), sum(sizes.values())
 
 
 def pending_layers(con: sqlite3.Connection, layers: Iterable[str]) -> list[str]:
@@ -353,14 +405,18 @@ def mark_sent(con: sqlite3.Connection, layers: Iterable[str]) -> None:
         con.execute(f"UPDATE {mapping} SET pending = 0 WHERE pending = 1")
 
 
-def receive_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: Iterable[str]) -> int:
+def receive_photos(source: sqlite3.Connection, target: sqlite3.Connection, layers: Iterable[str], *,
+                   exclude: Container[tuple[str, str, str]] = ()) -> int:
     """Workspace: the master's photos of the features the workspace holds (bytes it lacks), as base, not pending.
 
-    Every hash of the master is remembered, so a change package never sends
-    one back. Returns the links added.
+    The hashes of the master are remembered (they replace those remembered
+    before: the office may have dropped some), so a change package never sends
+    one back. *exclude*: links not taken (the workspace's unlinks not yet
+    sent). Returns the links added.
     """
     layers = list(layers)
     ensure_tables(target, layers, geopackage=False, pending=True)
+    target.execute(f"DELETE FROM {KNOWN_TABLE}")
     if not has_media(source):
         return 0
     linked = media_layers(source)
@@ -368,6 +424,7 @@ def receive_photos(source: sqlite3.Connection, target: sqlite3.Connection, layer
     present: set[str] = set()
     for name in chosen:
         present.update(r[0] for r in target.execute(f"SELECT uuid FROM {quote(name)}"))
-    links, _ = copy_photos(source, target, chosen, geopackage=False, pending=False, uuids=present)
+    links, _ = copy_photos(source, target, chosen, geopackage=False, pending=False, uuids=present,
+                           exclude=exclude)
     remember_hashes(target, all_hashes(source))
     return links

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from layers.errors import DefinitionError, ValidationError
+from layers.schema.children import NO_GEOMETRY, ChildLink, FollowRule, check_codes_for, parse_child_of, parse_follow
 from layers.schema.components import (
     ComponentSpec,
     Located,
@@ -37,6 +38,7 @@ from layers.schema.geometry import validate_geometry
 
 __all__ = [
     "DEFINITIONS_FOLDER",
+    "DEFAULT_PRECISION",
     "FIELD_TYPES",
     "GEOMETRY_TYPES",
     "SYSTEM_COLUMNS",
@@ -74,6 +76,10 @@ GEOMETRY_TYPES = ("POINT", "LINESTRING", "MULTILINESTRING", "MULTIPOINT", "POLYG
 SYSTEM_COLUMNS = ("fid", "uuid", "geom", "created_by", "created_at", "modified_by", "modified_at")
 
 LANGUAGES = ("zh_CN", "en")
+
+#: Default coordinate precision of a layer (the grid its exports round to): metres in a projected CRS,
+#: degrees in a geographic one. A definition may set its own in ``[precision]``.
+DEFAULT_PRECISION = {"projected": 0.01, "geographic": 1e-7}
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 #: Raises a DefinitionError naming where the definition came from.
@@ -111,6 +117,9 @@ class FieldDefinition:
     located_in: Located | None = None
     #: Required where other fields hold given values (see ``layers.schema.components``).
     required_if: RequiredIf | None = None
+    #: The field whose value chooses this field's code list in ``codes_for`` (``layers.schema.children``).
+    codes_by: str | None = None
+    codes_for: dict[str, tuple[Code, ...]] = field(default_factory=dict)
 
     @property
     def sql_type(self) -> str:
@@ -161,6 +170,19 @@ class LayerDefinition:
     reference: bool = False
     #: The component standard's class and code field (``[component]``), if the layer has one.
     component: ComponentSpec | None = None
+    #: Raised by the office with every change of the definition (``tongcheng definitions update``).
+    version: int = 1
+    #: The grid exports round coordinates to: ``projected`` (metres) and ``geographic`` (degrees).
+    precision: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PRECISION))
+    #: A child layer: how its records name their parent feature (``layers.schema.children``).
+    child_of: ChildLink | None = None
+    #: A facility layer: the fields that follow its latest inspection.
+    follow: FollowRule | None = None
+
+    @property
+    def has_geometry(self) -> bool:
+        """False for a layer without geometry (``geometry = "NONE"``: an attributes table)."""
+        return self.geometry_type != NO_GEOMETRY
 
     def title(self, language: str = "zh_CN") -> str:
         return self.titles.get(language) or self.titles.get("en") or self.name
@@ -168,6 +190,10 @@ class LayerDefinition:
     @property
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
+
+    def coordinate_precision(self, geographic: bool) -> float:
+        """The grid size coordinates are rounded to in exports (degrees if *geographic*, else metres)."""
+        return self.precision["geographic" if geographic else "projected"]
 
     def field(self, name: str) -> FieldDefinition:
         for f in self.fields:
@@ -178,6 +204,11 @@ class LayerDefinition:
     @cached_property
     def known_names(self) -> frozenset[str]:
         return frozenset(self.field_names)
+
+    @cached_property
+    def coded_by_fields(self) -> tuple[FieldDefinition, ...]:
+        """The fields whose code list depends on another field's value (``codes_by``)."""
+        return tuple(f for f in self.fields if f.codes_by)
 
     @cached_property
     def derived_fields(self) -> tuple[FieldDefinition, ...]:
@@ -323,8 +354,8 @@ def parse_definition(
     if not isinstance(name, str) or not _NAME.match(name):
         fail(f"layer name {name!r} must be lower-case letters, digits and _")
     geometry_type = str(data.get("geometry", "")).upper()
-    if geometry_type not in GEOMETRY_TYPES:
-        fail(f"geometry {data.get('geometry')!r} is not one of {', '.join(GEOMETRY_TYPES)}")
+    if geometry_type not in (*GEOMETRY_TYPES, NO_GEOMETRY):
+        fail(f"geometry {data.get('geometry')!r} is not one of {', '.join((*GEOMETRY_TYPES, NO_GEOMETRY))}")
 
     fields = [_parse_field(raw, codelists, fail) for raw in data.get("fields", [])]
     names = [f.name for f in fields]
@@ -337,6 +368,9 @@ def parse_definition(
             for used in expression_names(f.derived, fail):
                 if used not in names:
                     fail(f"field {f.name!r}: derived from unknown field {used!r}")
+        if f.codes_by and f.codes_by not in names:
+            fail(f"field {f.name!r}: codes_by names unknown field {f.codes_by!r}")
+    by_name = {f.name: f for f in fields}
 
     for f in fields:
         for other in f.required_if.fields if f.required_if else ():
@@ -352,6 +386,9 @@ def parse_definition(
     titles = data.get("title", {})
     if not isinstance(titles, dict):
         titles = {"en": str(titles)}
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        fail(f"version {version!r} must be a whole number of at least 1")
     return LayerDefinition(
         name=name,
         titles=titles,
@@ -364,7 +401,23 @@ def parse_definition(
         source=Path(where) if isinstance(where, Path) else None,
         reference=bool(data.get("reference", False)),
         component=component,
+        version=version,
+        precision=_parse_precision(data.get("precision", {}), fail),
+        child_of=parse_child_of(data.get("child_of"), by_name, fail),
+        follow=parse_follow(data.get("follows_inspections"), by_name, fail),
     )
+
+
+def _parse_precision(raw: Any, fail: _Fail) -> dict[str, float]:
+    """``[precision]``: the grid of ``projected`` (metres) and ``geographic`` (degrees) coordinates."""
+    if not isinstance(raw, dict) or set(raw) - set(DEFAULT_PRECISION):
+        fail(f"precision must be a table of {' and '.join(DEFAULT_PRECISION)} grid sizes")
+    out = dict(DEFAULT_PRECISION)
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1000:
+            fail(f"precision {key} = {value!r} must be a grid size above 0 (e.g. 0.01)")
+        out[key] = float(value)
+    return out
 
 
 def _parse_field(raw: Mapping[str, Any], codelists: Mapping[str, tuple[Code, ...]], fail: _Fail) -> FieldDefinition:
@@ -383,6 +436,13 @@ def _parse_field(raw: Mapping[str, Any], codelists: Mapping[str, tuple[Code, ...
         codes = codelists[raw["codelist"]]
     elif "codes" in raw:
         codes = _parse_codes(raw["codes"], "", name)
+    codes_for = {str(key): _parse_codes(entries, "", f"{name} for {key}")
+                 for key, entries in dict(raw.get("codes_for", {})).items()}
+    if codes_for:
+        if codes or not raw.get("codes_by"):
+            fail(f"field {name!r}: codes_for needs codes_by and no other code list")
+        union = {code.value: code for entries in codes_for.values() for code in entries}
+        codes = tuple(union.values())
     labels = raw.get("label", {})
     if not isinstance(labels, dict):
         labels = {"en": str(labels)}
@@ -400,6 +460,8 @@ def _parse_field(raw: Mapping[str, Any], codelists: Mapping[str, tuple[Code, ...
         pattern=parse_pattern(raw.get("pattern"), name, fail),
         located_in=parse_located(raw.get("located_in"), name, fail),
         required_if=parse_required_if(raw.get("required_if"), name, fail),
+        codes_by=raw.get("codes_by"),
+        codes_for=codes_for,
     )
     if definition.default is not None:
         try:
@@ -501,6 +563,8 @@ def validate_feature(
         for f in definition.derived_fields:
             clean[f.name] = derive(f, clean)
         check_conditions(definition, clean)
+    if definition.coded_by_fields:
+        check_codes_for(definition, clean, attributes)
     if geometry is not None:
         validate_geometry(definition, geometry)
     return clean

@@ -65,6 +65,8 @@ def validate_geometries(
     array = np.asarray(geometries, dtype=object)
     if len(array) == 0:
         return array
+    if definition.geometry_type not in _GEOMETRY_TYPE_IDS:  # "NONE": an attributes table
+        validate_geometry(definition, array[0])
     try:
         type_ids = shapely.get_type_id(array)
     except TypeError:
@@ -100,6 +102,8 @@ def validate_geometry(definition: LayerDefinition, geometry: Any) -> Any:
     def refuse(rule: str) -> NoReturn:
         raise ValidationError(f"{layer}.geom: {rule}", layer=layer, field="geom", value=geometry, rule=rule)
 
+    if definition.geometry_type not in _GEOMETRY_CLASSES:  # "NONE": an attributes table
+        refuse("the layer has no geometry")
     if not isinstance(geometry, BaseGeometry):
         refuse(f"{type(geometry).__name__} is not a geometry")
     if not isinstance(geometry, _GEOMETRY_CLASSES[definition.geometry_type]):

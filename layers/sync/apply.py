@@ -18,11 +18,13 @@ from layers.errors import GeoPackageError, SyncError, ValidationError
 from layers.geopackage import Column, GeoPackage, gpb_srs_id, gpb_wkb, open_geopackage
 from layers.log import logger
 from layers.media.content import MediaError
-from layers.media.tables import copy_photos, media_layers, verify_media
+from layers.media.removal import apply_removals, pending_removals
+from layers.media.tables import copy_photos, media_layers, missing_bytes, verify_media
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries, validate_geometry
 from layers.sqlite.locks import file_fault
 from layers.sync.changes import PACKAGE_EXTRA, PackageInfo, package_schema, read_package_info
+from layers.sync.children import plan_children
 from layers.sync.codes import settle_codes
 from layers.sync.master import (
     DELETED_TABLE,
@@ -35,6 +37,7 @@ from layers.sync.master import (
     recover,
 )
 from layers.sync.merge import LayerCounts
+from layers.sync.migrate import upgraded_package
 from layers.sync.resolutions import (
     POLICIES,
     Choice,
@@ -67,18 +70,19 @@ def _check_package_layer(pgp: GeoPackage, pinfo: PackageInfo, minfo: MasterInfo,
     schema = pgp.schema(layer)
     got = {c.name: c.type.upper() for c in schema.columns}
     want = {c.name: c.type.upper() for c in package_schema(definition, minfo.srid).columns}
-    if got != want or schema.geometry_type != definition.geometry_type:
+    geometry_type = schema.geometry_type or "NONE"  # an attributes table: a layer without geometry
+    if got != want or geometry_type != definition.geometry_type:
         missing = sorted(set(want) - set(got))
         extra = sorted(set(got) - set(want))
         typed = sorted(n for n in set(got) & set(want) if got[n] != want[n])
         parts = ([f"missing {', '.join(missing)}"] if missing else []) + \
                 ([f"unknown {', '.join(extra)}"] if extra else []) + \
                 ([f"other types for {', '.join(typed)}"] if typed else [])
-        if schema.geometry_type != definition.geometry_type:
-            parts.append(f"geometry {schema.geometry_type} instead of {definition.geometry_type}")
+        if geometry_type != definition.geometry_type:
+            parts.append(f"geometry {geometry_type} instead of {definition.geometry_type}")
         raise SyncError(f"{pinfo.path}: layer {layer!r} has another schema than master "
                         f"{minfo.path} ({'; '.join(parts)})")
-    if schema.srs_id not in (minfo.srid, 0, -1) and _stated_crs(pgp, schema.srs_id) is None:
+    if schema.is_spatial and schema.srs_id not in (minfo.srid, 0, -1) and _stated_crs(pgp, schema.srs_id) is None:
         raise SyncError(f"{pinfo.path}: layer {layer!r} is in srs_id {schema.srs_id}, which the package does not "
                         f"define, and the master in EPSG:{minfo.srid}; nothing was applied")
 
@@ -141,10 +145,11 @@ def _read_package_layer(pgp: GeoPackage, definition: LayerDefinition, master_sri
     """
     names = ["uuid", *PACKAGE_EXTRA, *definition.field_names, *AUDIT_COLUMNS, "base", "geom"]
     where = f"{pgp.path}: layer {definition.name!r}"
-    layer_srid = pgp.schema(definition.name).srs_id
+    layer_srid = pgp.schema(definition.name).srs_id if definition.has_geometry else master_srid
+    selected = [*map(quote, names[:-1]), quote("geom") if definition.has_geometry else "NULL"]
     try:
         raw = pgp.connection.execute(
-            f"SELECT {', '.join(map(quote, names))} FROM {quote(definition.name)}").fetchall()
+            f"SELECT {', '.join(selected)} FROM {quote(definition.name)}").fetchall()
         geoms = canonical([gpb_wkb(r[-1]) for r in raw])
         geoms, problems = _to_master_crs(pgp, master_srid, layer_srid, [r[-1] for r in raw], geoms)
     except (sqlite3.Error, GeoPackageError) as exc:
@@ -224,7 +229,8 @@ def apply_package(master: str | os.PathLike, package: str | os.PathLike, *, poli
     choices = {r.key: r.choice for r in items} if items is not None else None
     log.info("applying %s to %s (policy %s%s)", package, master, policy, ", dry run" if dry_run else "")
     try:
-        result = _apply(master, package, policy, report, dry_run, user, items, source, choices, result)
+        with upgraded_package(package, master) as current:  # made under an older definition: migrated
+            result = _apply(master, current, policy, report, dry_run, user, items, source, choices, result)
     except sqlite3.Error as exc:
         fault = file_fault(master, exc, SyncError)
         raise (fault or SyncError(f"{master}: {exc}; nothing was applied")) from exc
@@ -274,6 +280,8 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
             for layer in pinfo.layers:
                 definition = minfo.definitions[layer]
                 plans[layer] = _plan_apply(con, pgp, definition, policy, result, choices, source, minfo.srid)
+            # Inspections whose facility is missing are conflicts; facilities follow their latest inspection.
+            plan_children(con, minfo.definitions, minfo.layers, plans, _Plan, result, policy, choices, source)
             if items is not None:
                 check_resolutions(result.conflicts, items, source)
             settle_codes(mgp, minfo, plans, result, workspace_id=pinfo.workspace_id, package_uuid=pinfo.package_uuid,
@@ -290,9 +298,15 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
                 _store_survey(mgp, pgp, minfo, layer, pinfo, now, result)
             if photo_layers:
                 try:  # after the layers: a photo of a feature inserted by this package finds its fid
-                    copy_photos(pgp.connection, con, photo_layers, geopackage=True, unstored_ok=False)
+                    missing_before = missing_bytes(con)
+                    result.photos["linked"], result.photos["stored"] = copy_photos(
+                        pgp.connection, con, photo_layers, geopackage=True)
+                    # A link sent without bytes the office has since dropped (the photo was taken off
+                    # its last facility): kept, and the field sends the bytes again after its update.
+                    result.photos["without_bytes"] = len(missing_bytes(con) - missing_before)
                 except MediaError as exc:
                     raise SyncError(f"{package}: {exc}; nothing was applied") from None
+            result.photos["unlinked"], result.photos["dropped"] = apply_removals(pgp.connection, con)
             con.execute(f"UPDATE {MASTER_TABLE} SET value = ? WHERE key = 'version'", (str(version),))
             totals = LayerCounts()
             for c in result.layers.values():
@@ -313,7 +327,8 @@ def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike |
 def _check_package_photos(pgp: GeoPackage, minfo: MasterInfo, package: Path) -> list[str]:
     """The layers whose photos the package carries; SyncError if a photo's content does not match its hash."""
     layers = media_layers(pgp.connection)
-    unknown = [name for name in layers if name not in minfo.layers]
+    unknown = [name for name in [*layers, *(r[0] for r in pending_removals(pgp.connection))]
+               if name not in minfo.layers]
     if unknown:
         raise SyncError(f"{package}: photos of layer {unknown[0]!r}, which the master does not have; "
                         "nothing was applied")
@@ -470,7 +485,7 @@ def _validate_package_rows(definition: LayerDefinition, rows: dict[str, dict[str
         except ValidationError as exc:
             _reject(result, rows, definition.name, k, str(exc), where)
             continue
-        if p["op"] == "insert" or "geom" in p["changed"]:
+        if definition.has_geometry and (p["op"] == "insert" or "geom" in p["changed"]):
             if p["geom"] is None:
                 _reject(result, rows, definition.name, k, f"{definition.name}.geom: no geometry", where)
                 continue
@@ -518,12 +533,13 @@ def _write_master_layer(con: sqlite3.Connection, minfo: MasterInfo, definition: 
         # New fids in uuid order: two offices applying the same packages to the same master hold
         # the same rows under the same fids.
         plan.inserts.sort(key=lambda r: str(r["uuid"]))
-        names = ["uuid", *definition.field_names, *AUDIT_COLUMNS, "geom"]
+        names = ["uuid", *definition.field_names, *AUDIT_COLUMNS, *(["geom"] if definition.has_geometry else [])]
         sql = f"INSERT INTO {t} ({', '.join(map(quote, names))}) VALUES ({', '.join('?' * len(names))})"
         con.executemany(sql, [[blobs[id(r["geom"])] if n == "geom" else r.get(n) for n in names]
                               for r in plan.inserts])
-    if plan.inserts or plan.updates or plan.deletes:
+    if (plan.inserts or plan.updates or plan.deletes) and definition.has_geometry:
         _refresh_extent(con, definition, plan)
+    if plan.inserts or plan.updates or plan.deletes:
         con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (now, layer))
 
 

@@ -19,7 +19,7 @@ import os
 import shutil
 import sqlite3
 import uuid as uuid_module
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,8 @@ from layers.geopackage import (
     temporary_path,
 )
 from layers.log import logger
-from layers.media.tables import copy_photos, known_hashes, mark_sent, pending_layers
+from layers.media.removal import copy_removals, forget_sent_removals, pending_removals
+from layers.media.tables import copy_photos, known_hashes, mark_sent, pending_layers, pending_photo_bytes
 from layers.schema.definitions import LayerDefinition
 from layers.sync.checkout import SETTINGS, checkout_info
 from layers.sync.master import MASTER_TABLE, PACKAGE_TABLE, key_value_schema
@@ -73,6 +74,13 @@ class PackageResult:
     #: the master has already).
     photos: int = 0
     photo_files: int = 0
+    #: Photos taken off facilities since the base (the office unlinks them).
+    photos_removed: int = 0
+    #: The bytes of the photos carried, and the package's size: estimated before it is written
+    #: (``estimated_bytes``), then as written (``size``).
+    photo_bytes: int = 0
+    estimated_bytes: int = 0
+    size: int = 0
 
     @property
     def total(self) -> int:
@@ -87,7 +95,8 @@ def package_schema(definition: LayerDefinition, srid: int) -> LayerSchema:
     columns += [Column(f.name, f.sql_type) for f in definition.fields]
     columns += [Column(c, "DATETIME" if c.endswith("_at") else "TEXT") for c in AUDIT_COLUMNS]
     columns.append(Column("base", "TEXT"))
-    return LayerSchema(definition.name, tuple(columns), geometry_type=definition.geometry_type,
+    return LayerSchema(definition.name, tuple(columns),
+                       geometry_type=definition.geometry_type if definition.has_geometry else None,
                        srs_id=srid, identifier=f"{definition.title('zh_CN')} 变更",
                        description=f"{definition.title('en')}: changes")
 
@@ -108,7 +117,8 @@ def iso_time(value: Any) -> str | None:
 
 
 def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool = True,
-                  include_survey: bool = False) -> PackageResult:
+                  include_survey: bool = False, max_bytes: int | None = None,
+                  before_writing: Callable[[PackageResult], None] | None = None) -> PackageResult:
     """Write the workspace's changes since its base as a change package.
 
     Parameters
@@ -123,6 +133,13 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
         Also send the survey layers' changes (GPS tracks and waypoints) as
         evidence; the office stores them in survey tables of their own
         (``survey_<layer>``), never in the facility layers.
+    max_bytes : int, optional
+        The largest package allowed: one estimated (or, once written, found)
+        bigger is refused (SyncError naming its size); nothing is written
+        and nothing is marked as sent.
+    before_writing : callable, optional
+        Called with the result's counts and ``estimated_bytes`` (photos
+        included) before anything is written, e.g. to show them.
 
     Returns
     -------
@@ -144,7 +161,7 @@ def write_changes(workspace: Workspace, out: str | os.PathLike, *, reset: bool =
             remove_stale_temporaries(out)  # packages a killed run wrote but never marked as sent
             _remove_unsent_copies(ws, info["sent"])
             survey = [n for n, d in ws.definitions.items() if d.survey] if include_survey else []
-            result = _write_changes(ws, info, staged, out, reset, written, survey)
+            result = _write_changes(ws, info, staged, out, reset, written, survey, max_bytes, before_writing)
     except BaseException as exc:
         for path in reversed(written):
             path.unlink(missing_ok=True)
@@ -197,7 +214,8 @@ def _remove_unsent_copies(ws: Workspace, sent: list[str]) -> None:
 
 
 def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path, reset: bool,
-                   written: list[Path], survey: list[str]) -> PackageResult:
+                   written: list[Path], survey: list[str], max_bytes: int | None,
+                   before_writing: Callable[[PackageResult], None] | None) -> PackageResult:
     """write_changes inside the workspace's transaction, the package to *staged*; *written* collects the files made."""
     result = PackageResult(None, None, ws.id, info["master_id"], info["version"])
     user = ws.user
@@ -210,8 +228,16 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
             counts[row[1]] += 1
         (result.survey if layer in survey else result.layers)[layer] = counts
     photo_layers = pending_layers(ws.connection, info["layers"])
-    if result.total == 0 and not photo_layers:
+    removals = pending_removals(ws.connection)
+    if result.total == 0 and not photo_layers and not removals:
         return result
+    known = known_hashes(ws.connection)
+    result.photos, result.photo_files, result.photo_bytes = pending_photo_bytes(ws.connection, photo_layers, known)
+    result.photos_removed = len(removals)
+    result.estimated_bytes = _estimate(collected, result)
+    if before_writing is not None:
+        before_writing(result)
+    _check_size(out, result, result.estimated_bytes, max_bytes, "would be about")
     package_uuid = str(uuid_module.uuid4())
     from layers.geopackage.styles import operation_qml
 
@@ -224,6 +250,7 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
             "editor": user, "created_at": now_text(), "app_version": __version__,
             "previous_packages": json.dumps(info["sent"]), "layers": json.dumps(info["layers"]),
             "bbox": json.dumps(info["bbox"]), "srid": str(ws.srid), "survey_layers": json.dumps(survey),
+            "definition_versions": json.dumps({layer: ws.layer(layer).version for layer in info["layers"]}),
         }
         gp.write_rows(PACKAGE_TABLE, [{"key": k, "value": v} for k, v in meta.items()])
         for layer, rows in collected.items():
@@ -231,6 +258,9 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
             schema = package_schema(definition, ws.srid)
             gp.create_layer(schema)
             names = ["uuid", *PACKAGE_EXTRA, *definition.field_names, *AUDIT_COLUMNS, "base", "geom"]
+            if not definition.has_geometry:  # an attributes table: the rows' last value (geom) is None
+                names.pop()
+                rows = [row[:-1] for row in rows]
             try:
                 gp.connection.executemany(
                     f"INSERT INTO {quote(layer)} ({', '.join(map(quote, names))}) "
@@ -241,9 +271,11 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
                          description="变更 / changes", owner="tongcheng")
         if photo_layers:  # new photos only: the bytes of those the master has stay home
             result.photos, result.photo_files = copy_photos(
-                ws.connection, gp.connection, photo_layers, geopackage=True, where="m.pending = 1",
-                known=known_hashes(ws.connection))
+                ws.connection, gp.connection, photo_layers, geopackage=True, where="m.pending = 1", known=known)
+        result.photos_removed = copy_removals(ws.connection, gp.connection)
     written.append(staged)
+    result.size = staged.stat().st_size
+    _check_size(out, result, result.size, max_bytes, "is")
     if reset:
         # The base is reset, so these changes can never be written again: keep a copy of the
         # package beside the workspace until the office's master shows it applied (update).
@@ -251,11 +283,40 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
         _copy_atomically(staged, kept, written)
         ws.reset_base([*info["layers"], *survey])
         mark_sent(ws.connection, photo_layers)
+        forget_sent_removals(ws.connection)
         ws.set_setting(SETTINGS["sent"], json.dumps([*info["sent"], package_uuid]))
         ws.set_setting(SETTINGS["publishing"], json.dumps({"staged": str(staged), "out": str(out),
                                                            "kept": str(kept)}))
     result.path, result.package_uuid = out, package_uuid
     return result
+
+
+#: Estimate of a change package's size: the GeoPackage's own tables, per layer (table, rtree,
+#: style), per feature row besides its values, the photo tables, per photo besides its bytes (measured).
+_EMPTY_PACKAGE, _PER_LAYER, _PER_ROW, _PHOTO_TABLES, _PER_PHOTO = 100_000, 17_000, 125, 24_000, 600
+
+
+def _estimate(collected: dict[str, list[tuple]], result: PackageResult) -> int:
+    """The size of the package about to be written, photos included (within a few per cent)."""
+    rows = sum(_PER_ROW + sum(len(v.encode()) if isinstance(v, str) else len(v) if isinstance(v, bytes) else 8
+                              for v in row if v is not None)
+               for rows in collected.values() for row in rows)
+    photos = _PHOTO_TABLES + _PER_PHOTO * result.photos if result.photos or result.photos_removed else 0
+    return (_EMPTY_PACKAGE + _PER_LAYER * len(collected) + rows + photos + result.photo_bytes
+            + result.photo_bytes // 1000)
+
+
+def _check_size(out: Path, result: PackageResult, size: int, max_bytes: int | None, verb: str) -> None:
+    if max_bytes is None or size <= max_bytes:
+        return
+    raise SyncError(f"{out}: the change package {verb} {megabytes(size)} ({result.total} feature change(s), "
+                    f"{result.photo_files} photo file(s) of {megabytes(result.photo_bytes)}), over the limit of "
+                    f"{megabytes(max_bytes)} per package; nothing was written or marked as sent")
+
+
+def megabytes(n: int) -> str:
+    """A size in MB (MiB) for messages: ``12.3 MB``."""
+    return f"{n / 1024 / 1024:.1f} MB"
 
 
 def _copy_atomically(source: Path, target: Path, written: list[Path]) -> None:
@@ -337,6 +398,8 @@ class PackageInfo:
     srid: int
     #: Survey layers the package carries as evidence (``changes --include-survey``).
     survey: list[str] = field(default_factory=list)
+    #: The version of each layer's definition the package was made under (1 for packages that do not say).
+    definition_versions: dict[str, int] = field(default_factory=dict)
 
 
 def read_package_info(gp: GeoPackage) -> PackageInfo:
@@ -354,7 +417,9 @@ def read_package_info(gp: GeoPackage) -> PackageInfo:
                            editor=meta.get("editor"), created_at=meta.get("created_at"),
                            previous=json.loads(meta.get("previous_packages") or "[]"),
                            layers=json.loads(meta["layers"]), srid=int(meta["srid"]),
-                           survey=json.loads(meta.get("survey_layers") or "[]"))
+                           survey=json.loads(meta.get("survey_layers") or "[]"),
+                           definition_versions={k: int(v) for k, v in json.loads(
+                               meta.get("definition_versions") or "{}").items()})
     except (sqlite3.Error, KeyError, ValueError) as exc:
         raise SyncError(f"{path}: damaged change package header ({exc})") from None
     if meta.get("kind") != PACKAGE_KIND or meta.get("format") != PACKAGE_FORMAT:

@@ -27,6 +27,7 @@ from layers.log import logger
 from layers.media.tables import receive_photos
 from layers.schema.definitions import LayerDefinition
 from layers.sqlite.locks import file_fault
+from layers.sync.children import parent_key, parent_layers
 from layers.sync.codes import DEFAULT_BLOCK_SIZE, checkout_codes
 from layers.sync.master import bbox_condition, master_rows, read_master_info, recover
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK, geometries, now_text, quote
@@ -171,8 +172,10 @@ def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float
         wanted = chosen + [n for n, d in info.definitions.items() if d.survey]
         conditions = {}
         total = 0
+        children = [n for n in chosen if not info.definitions[n].has_geometry]  # taken with their parents
         for name in chosen:
-            where, params = bbox_condition(info.definitions[name], bbox) if bbox else ("", ())
+            spatial = info.definitions[name].has_geometry
+            where, params = bbox_condition(info.definitions[name], bbox) if bbox and spatial else ("", ())
             conditions[name] = (where, params)
             total += gp.connection.execute(f"SELECT count(*) FROM {quote(name)}" + (f" WHERE {where}" if where else ""),
                                            params).fetchone()[0]
@@ -191,7 +194,7 @@ def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float
                 done = 0
                 box = shapely.box(*bbox) if bbox else None
                 with ws.untracked():
-                    for name in chosen:
+                    for name in [n for n in chosen if n not in children]:
                         definition = info.definitions[name]
                         where, params = conditions[name]
                         rows = master_rows(gp.connection, definition, where, params)
@@ -211,6 +214,8 @@ def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float
                             name, features(),
                             progress=_offset_progress(progress, offset, total))
                         done += counts[name]
+                    for name in children:
+                        counts[name] = _checkout_children(gp.connection, ws, info.definitions[name], chosen)
                     receive_photos(gp.connection, ws.connection, chosen)
                     checkout_codes(master, gp.connection, info, ws, chosen, code_block or DEFAULT_BLOCK_SIZE, user)
                     for key, value in {
@@ -228,6 +233,19 @@ def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float
                 Path(str(partial) + suffix).unlink(missing_ok=True)
             raise
     return counts
+
+
+def _checkout_children(con: sqlite3.Connection, ws: Workspace, definition: LayerDefinition,
+                       chosen: Sequence[str]) -> int:
+    """Load a layer without geometry: of a child layer (inspections), the records of the features checked out."""
+    parents = None
+    if definition.child_of is not None:
+        parents = {(layer, uuid) for layer in parent_layers(definition, chosen)
+                   for (uuid,) in ws.connection.execute(f"SELECT uuid FROM {quote(layer)}")}
+    rows = {r["uuid"]: {**r, "fid": None} for r in master_rows(con, definition)
+            if parents is None or parent_key(definition, r) in parents}
+    ws.apply_rows(definition.name, rows, tracked=False)
+    return len(rows)
 
 
 def _checkout_features(definition: LayerDefinition, rows: list[dict[str, Any]],

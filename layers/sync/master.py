@@ -118,7 +118,8 @@ def master_schema(definition: LayerDefinition, srid: int) -> LayerSchema:
     columns = [Column("uuid", "TEXT", not_null=True, unique=True)]
     columns += [Column(f.name, f.sql_type) for f in definition.fields]
     columns += [Column(c, "DATETIME" if c.endswith("_at") else "TEXT") for c in AUDIT_COLUMNS]
-    return LayerSchema(definition.name, tuple(columns), geometry_type=definition.geometry_type,
+    return LayerSchema(definition.name, tuple(columns),
+                       geometry_type=definition.geometry_type if definition.has_geometry else None,
                        srs_id=srid, identifier=definition.title("zh_CN"),
                        description=definition.title("en"))
 
@@ -322,8 +323,8 @@ def read_master(path: str | os.PathLike) -> MasterInfo:
 
 
 def master_columns(definition: LayerDefinition) -> list[str]:
-    """The columns of a master layer that sync reads, in order."""
-    return ["fid", "geom", "uuid", *definition.field_names, *AUDIT_COLUMNS]
+    """The columns of a master layer that sync reads, in order (no ``geom`` in an attributes table)."""
+    return ["fid", *(["geom"] if definition.has_geometry else []), "uuid", *definition.field_names, *AUDIT_COLUMNS]
 
 
 def master_rows(con: sqlite3.Connection, definition: LayerDefinition, where: str = "",
@@ -338,7 +339,7 @@ def master_rows(con: sqlite3.Connection, definition: LayerDefinition, where: str
             return
         for row in chunk:
             d = dict(zip(names, row, strict=True))
-            d["geom"] = gpb_wkb(d["geom"])
+            d["geom"] = gpb_wkb(d.get("geom"))
             yield d
 
 

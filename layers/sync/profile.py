@@ -33,7 +33,9 @@ from layers.geopackage import Column, LayerSchema, gpb_wkb, open_geopackage
 from layers.log import logger
 from layers.schema.definitions import DEFINITIONS_FOLDER, LayerDefinition
 from layers.schema.expressions import compile_filter
-from layers.sync.export import FORMATS, ExportResult
+from layers.sync.export import ExportResult
+from layers.sync.exporting.formats import FORMATS, GEOMETRY_NAMES, format_name
+from layers.sync.exporting.naming import layout
 from layers.sync.master import read_master_info, recover
 from layers.sync.rows import AUDIT_COLUMNS, quote
 
@@ -45,11 +47,6 @@ log = logger(__name__)
 PROFILES = {"standard": "_standard.toml"}
 _TYPES = {"text": "TEXT", "date": "DATE", "integer": "INTEGER"}
 _FIONA_TYPES = {"text": "str", "date": "date", "integer": "int"}
-_GEOMETRY_NAMES = {"POINT": "Point", "MULTIPOINT": "MultiPoint", "LINESTRING": "LineString",
-                   "MULTILINESTRING": "MultiLineString", "POLYGON": "Polygon", "MULTIPOLYGON": "MultiPolygon"}
-_FORMAT_NAMES = {"gpkg": "GPKG", "geojson": "GeoJSON", "json": "GeoJSON", "csv": "CSV", "fgb": "FlatGeobuf",
-                 "flatgeobuf": "FlatGeobuf", "shp": "ESRI Shapefile", "shapefile": "ESRI Shapefile",
-                 "esri shapefile": "ESRI Shapefile", "geopackage": "GPKG"}
 
 
 @dataclass(frozen=True)
@@ -161,7 +158,7 @@ def export_profile(source: str | os.PathLike[str], out: str | os.PathLike[str], 
         Files written, features per layer, and ``notes``.
     """
     chosen_profile = load_profile(profile)
-    fmt = _format(fmt, out)
+    fmt = format_name(fmt, out)
     if fmt == "GeoJSON" and crs is None:
         crs = "EPSG:4326"
     with ExitStack() as stack:
@@ -241,16 +238,6 @@ def _notes(layer: str, counts: _Counts) -> list[str]:
     return notes
 
 
-def _format(fmt: str | None, out: str | os.PathLike[str]) -> str:
-    if fmt is not None:
-        name = _FORMAT_NAMES.get(str(fmt).lower()) or (fmt if fmt in FORMATS else None)
-        if name is None:
-            raise SyncError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-        return name
-    suffix = Path(out).suffix.lower().lstrip(".")
-    return _FORMAT_NAMES.get(suffix, "GPKG")
-
-
 def _open_source(path: Path, stack: ExitStack) -> tuple[Any, dict[str, LayerDefinition], int, str, str]:
     """(connection, definitions, srid, SQL of the geometry as WKB or GPB, kind) of a master or workspace."""
     if not path.is_file():
@@ -308,13 +295,13 @@ def _write_fiona(out: Path, fmt: str, profile: Profile, definitions: Mapping[str
     import fiona
     from fiona.crs import CRS
 
-    driver, ext, _ = FORMATS[fmt]
-    single = len(chosen) == 1 and out.suffix.lower() in (ext, ".json")
-    targets = {name: out if single else out / f"{name}{ext}" for name in chosen}
-    home = out
-    if not home.absolute().parent.is_dir():
-        raise SyncError(f"{home}: folder {home.absolute().parent} does not exist")
-    staging = home.absolute().parent / f".{home.name}.{uuid_module.uuid4().hex[:12]}.tmp"
+    driver = FORMATS[fmt][0]
+    where = layout(out, fmt, chosen)  # one layer named as a file: that file; else a folder named as a folder
+    targets = {name: where.path(name) for name in chosen}
+    home = where.home
+    if not home.parent.is_dir():
+        raise SyncError(f"{home}: folder {home.parent} does not exist")
+    staging = home.parent / f".{home.name}.{uuid_module.uuid4().hex[:12]}.tmp"
     staging.mkdir()
     try:
         for name in chosen:
@@ -322,7 +309,7 @@ def _write_fiona(out: Path, fmt: str, profile: Profile, definitions: Mapping[str
             properties = {c.name: _field_type(driver, c.type) for c in profile.columns}
             if fmt == "ESRI Shapefile":  # DBF widths are bytes: 3 per Chinese character in UTF-8
                 properties = {k: ("str:254" if v == "str" else v) for k, v in properties.items()}
-            schema = {"geometry": _GEOMETRY_NAMES[definition.geometry_type], "properties": properties}
+            schema = {"geometry": GEOMETRY_NAMES[definition.geometry_type], "properties": properties}
             options: dict[str, str] = {}
             if fmt == "CSV":
                 options = {"GEOMETRY": "AS_XY" if definition.geometry_type == "POINT" else "AS_WKT",
@@ -340,8 +327,8 @@ def _write_fiona(out: Path, fmt: str, profile: Profile, definitions: Mapping[str
                         properties=values))
                     count += 1
             result.layers[name] = count
-        if not single:
-            out.mkdir(exist_ok=True)
+        if where.folder:
+            home.mkdir(exist_ok=True)
         for name in chosen:
             stem = targets[name].with_suffix("").name
             for made in sorted(staging.iterdir()):

@@ -372,6 +372,8 @@ def check_row(definition: LayerDefinition, row: Mapping[str, Any]) -> str | None
     """
     try:
         validate_feature(definition, definition.editable_values(row))
+        if not definition.has_geometry:  # an attributes table
+            return None
         geom = row.get("geom")
         if geom is None:
             return f"{definition.name}.geom: a geometry is required"

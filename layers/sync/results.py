@@ -59,6 +59,12 @@ class SyncResult:
     #: Apply: component codes the office gave or kept (``layer``, ``uuid``, ``from``, ``to``, ``reason``;
     #: see ``layers.sync.codes.settle_codes``).
     renumbered: list[dict[str, Any]] = field(default_factory=list)
+    #: Photos: apply ``linked``, ``stored`` (bytes new to the master), ``unlinked``, ``dropped`` (bytes no
+    #: facility refers to any more); update ``linked`` and ``unlinked`` in the workspace.
+    photos: dict[str, int] = field(default_factory=dict)
+    #: Apply: facility values set because they follow the facility's latest inspection
+    #: (``layer``, ``uuid``, ``field``, ``before``, ``after``, ``inspection``).
+    followed: list[dict[str, Any]] = field(default_factory=list)
 
     def reject(self, layer: str, uuid: str, reason: str) -> None:
         """Record a row that is not written because it breaks a rule of its layer."""
@@ -90,6 +96,10 @@ class SyncResult:
             out["survey_evidence"] = self.survey
         if self.renumbered:
             out["renumbered"] = self.renumbered
+        if any(self.photos.values()):
+            out["photos"] = self.photos
+        if self.followed:
+            out["followed_inspections"] = self.followed
         if self.resolutions is not None:
             out["resolutions"] = str(self.resolutions)
         return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,15 @@ import shapely
 from layers.errors import SyncError
 from layers.geopackage import open_geopackage
 from layers.log import logger
-from layers.media.tables import receive_photos
+from layers.media.removal import pending_removals, prune_links
+from layers.media.tables import receive_photos, resend_missing
 from layers.schema.definitions import LayerDefinition
 from layers.sync.changes import sent_folder
 from layers.sync.checkout import SETTINGS, checkout_info
+from layers.sync.children import ParentKey, master_parent_keys, parent_key
 from layers.sync.master import LEDGER_TABLE, bbox_condition, master_rows, master_rows_by_uuid, read_master_info, recover
 from layers.sync.merge import LayerCounts, same_value
+from layers.sync.migrate import migrated, workspace_steps
 from layers.sync.resolutions import (
     POLICIES,
     Choice,
@@ -97,7 +101,7 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
     log.info("updating %s from %s (policy %s%s)", ws.path, master, policy, ", dry run" if dry_run else "")
     result.version_before = result.version_after = info["version"]
     recover(master)
-    with open_geopackage(master) as mgp:
+    with open_geopackage(master) as mgp, ExitStack() as migration:
         minfo = read_master_info(mgp)
         if minfo.master_id != info["master_id"]:
             raise SyncError(f"{master}: master {minfo.master_id} is not the master {info['master_id']} "
@@ -111,6 +115,10 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
             raise SyncError(f"{master}: the office has not applied the change package(s) "
                             f"{', '.join(unapplied)} sent from {ws.path}; apply them first, "
                             "then update (nothing was changed)")
+        # A definition the office changed since: the workspace is migrated first (for a dry run, until the
+        # end of this block).
+        steps = workspace_steps(ws, mgp.connection, minfo, [n for n in info["layers"] if n in minfo.layers])
+        migration.enter_context(migrated(ws, steps, minfo, keep=not dry_run))
         for layer in info["layers"]:
             if layer not in minfo.layers:
                 raise SyncError(f"{master}: has no layer {layer!r}, which {ws.path} has")
@@ -119,9 +127,15 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
             if [(f.name, f.type) for f in definition.fields] != [(f.name, f.type) for f in theirs_def.fields]:
                 raise SyncError(f"{master}: layer {layer!r} has other fields than in {ws.path}")
         bbox = info["bbox"]
+        parents = None  # the features a child layer's records may belong to: the master's here, and ours
+        if any(ws.layer(layer).child_of for layer in info["layers"]):
+            spatial = [n for n in info["layers"] if ws.layer(n).has_geometry]
+            parents = master_parent_keys(mgp.connection, minfo.definitions, spatial, bbox)
+            parents |= {(n, r[0]) for n in spatial for r in ws.connection.execute(f"SELECT uuid FROM {n}")}
         plans = {}
         for layer in info["layers"]:
-            plans[layer] = _plan_update(ws, mgp.connection, ws.layer(layer), bbox, policy, result, choices, source)
+            plans[layer] = _plan_update(ws, mgp.connection, ws.layer(layer), bbox, policy, result, choices, source,
+                                        parents)
         if items is not None:
             check_resolutions(result.conflicts, items, source)
     if dry_run:
@@ -136,8 +150,11 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
             ws.apply_rows(layer, to_merged, tracked=True)
         ws.set_setting(SETTINGS["version"], minfo.version)
         ws.set_setting(SETTINGS["sent"], "[]")
-        with open_geopackage(master) as mgp:  # the office's photos of the features here
-            receive_photos(mgp.connection, ws.connection, info["layers"])
+        with open_geopackage(master) as mgp:  # the office's photos of the features here, and its unlinks
+            result.photos["unlinked"] = prune_links(mgp.connection, ws.connection, info["layers"])
+            result.photos["linked"] = receive_photos(mgp.connection, ws.connection, info["layers"],
+                                                     exclude=set(pending_removals(ws.connection)))
+            result.photos["sent_again"] = resend_missing(mgp.connection, ws.connection, info["layers"])
     for package_uuid in info["sent"]:  # the master has them now (checked above)
         (sent_folder(ws) / f"{package_uuid}.gpkg").unlink(missing_ok=True)
     result.version_after = minfo.version
@@ -148,8 +165,9 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
 
 def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefinition,
                  bbox: tuple[float, float, float, float] | None, policy: str, result: SyncResult,
-                 choices: Mapping[tuple[Any, Any, str], Choice] | None,
-                 source: str) -> tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any] | None]]:
+                 choices: Mapping[tuple[Any, Any, str], Choice] | None, source: str,
+                 parents: set[ParentKey] | None = None,
+                 ) -> tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any] | None]]:
     layer = definition.name
     local = {c.uuid: c for c in ws.changes(layer)}
     current = _workspace_rows(ws, definition)
@@ -158,15 +176,22 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
         if c.op != "insert":
             assert c.base is not None  # an update or delete has its base row
             base_raw[k] = dict(c.base)
-    where, params = bbox_condition(definition, bbox) if bbox else ("", ())
-    office_raw = {r["uuid"]: r for r in master_rows(mcon, definition, where, params)}
-    if bbox:
+    if not definition.has_geometry:  # a child layer: the records of the features here (no area of its own)
+        office_raw = {r["uuid"]: r for r in master_rows(mcon, definition)
+                      if definition.child_of is None or parents is None or parent_key(definition, r) in parents}
+        extra = [k for k in set(base_raw) | set(current) if k not in office_raw]
+        office_raw.update(master_rows_by_uuid(mcon, definition, extra))
+    elif bbox:
+        where, params = bbox_condition(definition, bbox)
+        office_raw = {r["uuid"]: r for r in master_rows(mcon, definition, where, params)}
         box = shapely.box(*bbox)
         geoms = geometries([r["geom"] for r in office_raw.values()])
         office_raw = {k: r for (k, r), g in zip(office_raw.items(), geoms, strict=True)
                       if g is not None and g.intersects(box)}
         extra = [k for k in set(base_raw) | set(current) if k not in office_raw]
         office_raw.update(master_rows_by_uuid(mcon, definition, extra))
+    else:
+        office_raw = {r["uuid"]: r for r in master_rows(mcon, definition)}
     for rows in (current, base_raw, office_raw):
         for r, g in zip(rows.values(), canonical([r["geom"] for r in rows.values()]), strict=True):
             r["geom"] = g

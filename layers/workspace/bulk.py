@@ -50,6 +50,9 @@ def insert_many(ws: Workspace, layer: str, features: Iterable[FeatureItem], *,
                 batch_size: int = 5000) -> int:
     """Validate and insert many features in one transaction (see ``Workspace.insert_many``)."""
     definition = ws.layer(layer)
+    if not definition.has_geometry:
+        raise WorkspaceError(f"{layer}: a layer without geometry takes its records one at a time "
+                             "(Workspace.insert, or apply_rows for whole rows)")
     user, now, srid = ws.user, now_text(), ws.srid
     names = [f.name for f in definition.fields]
     columns = ", ".join(["uuid", *names, *AUDIT_COLUMNS, "geom"])

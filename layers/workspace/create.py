@@ -157,12 +157,13 @@ def _create_layer(connection: sqlite3.Connection, definition: LayerDefinition, s
     modified_at TEXT
 )"""
     )
-    result = connection.execute(
-        "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY', 1)", (name, srid, definition.geometry_type)
-    ).fetchone()[0]
-    if result != 1:
-        raise WorkspaceError(f"SpatiaLite refused the geometry column of {name!r}")
-    connection.execute("SELECT CreateSpatialIndex(?, 'geom')", (name,))
+    if definition.has_geometry:  # a layer without geometry (an attributes table) has no geom column
+        result = connection.execute(
+            "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY', 1)", (name, srid, definition.geometry_type)
+        ).fetchone()[0]
+        if result != 1:
+            raise WorkspaceError(f"SpatiaLite refused the geometry column of {name!r}")
+        connection.execute("SELECT CreateSpatialIndex(?, 'geom')", (name,))
     columns = [(row[1], row[2]) for row in connection.execute(f"PRAGMA table_info({name})")]
     for statement in tracking_ddl(name, columns):
         connection.execute(statement)

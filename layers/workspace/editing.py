@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import shapely
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from layers.workspace.store import Workspace
 
-__all__ = ["EditSession", "LayerEdits"]
+__all__ = ["EditSession", "LayerEdits", "Companion"]
 
 #: A bounding box (minx, miny, maxx, maxy) in the workspace CRS.
 BBox = tuple[float, float, float, float]
@@ -59,6 +59,17 @@ class LayerEdits:
         return set(self.changed) | set(self.moved) | set(self.deleted)
 
 
+class Companion(Protocol):
+    """Another buffer of edits saved and discarded with an :class:`EditSession` (see ``attach``)."""
+
+    @property
+    def is_dirty(self) -> bool: ...
+
+    def save(self, new_fids: Mapping[str, Mapping[int, int]]) -> None: ...
+
+    def discard(self) -> None: ...
+
+
 class EditSession:
     """Pending edits over a workspace.
 
@@ -71,13 +82,22 @@ class EditSession:
         self.workspace = workspace
         self._edits = {name: LayerEdits() for name in workspace.definitions}
         self._next_temporary_fid = -1
+        self._companions: list[Companion] = []
+
+    def attach(self, companion: Companion) -> None:
+        """Save and discard another buffer of edits with this one (e.g. ``layers.media.edits.PhotoEdits``).
+
+        Its ``save(new_fids)`` runs in the same transaction, after the
+        features are written; ``is_dirty`` and ``discard()`` cover it too.
+        """
+        self._companions.append(companion)
 
     # --- state ----------------------------------------------------------------
 
     @property
     def is_dirty(self) -> bool:
         """True when there are edits not yet saved."""
-        return any(self._edits.values())
+        return any(self._edits.values()) or any(c.is_dirty for c in self._companions)
 
     def edits(self, layer: str) -> LayerEdits:
         """The pending edits of a layer (read-only use)."""
@@ -374,12 +394,16 @@ class EditSession:
                                              uuid=feature.uuid)
                     mapping[fid] = saved.fid
                 new_fids[layer] = mapping
+            for companion in self._companions:
+                companion.save(new_fids)
         self.discard()
         return new_fids
 
     def discard(self) -> None:
         """Drop every pending edit."""
         self._edits = {name: LayerEdits() for name in self.workspace.definitions}
+        for companion in self._companions:
+            companion.discard()
 
 
 def _shape(feature: Feature) -> Any:

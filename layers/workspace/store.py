@@ -65,6 +65,11 @@ class Feature:
     audit: dict[str, Any] = field(default_factory=dict)
 
 
+def _geometry_sql(definition: LayerDefinition) -> str:
+    """The SQL of a layer's geometry as WKB (NULL for a layer without geometry: an attributes table)."""
+    return "AsBinary(geom)" if definition.has_geometry else "NULL"
+
+
 class Workspace:
     """An open workspace file. Use as a context manager, or call ``close()``.
 
@@ -330,7 +335,8 @@ class Workspace:
 
     def extent(self, layer: str) -> BBox | None:
         """(minx, miny, maxx, maxy) of a layer's features, or None if it has none."""
-        self.layer(layer)
+        if not self.layer(layer).has_geometry:
+            return None
         row = self.connection.execute(
             f"SELECT min(xmin), min(ymin), max(xmax), max(ymax) FROM idx_{layer}_geom"
         ).fetchone()
@@ -358,7 +364,7 @@ class Workspace:
 
     def _select(self, layer: str) -> str:
         names = ", ".join(self._columns(layer) + AUDIT_COLUMNS)
-        return f"SELECT fid, uuid, AsBinary(geom), {names} FROM {layer}"
+        return f"SELECT fid, uuid, {_geometry_sql(self.layer(layer))}, {names} FROM {layer}"
 
     def get(self, layer: str, fid: int) -> Feature:
         """The feature with this fid."""
@@ -406,7 +412,8 @@ class Workspace:
                                "modified_by": user, "modified_at": now}
         if fid is not None:
             row["fid"] = fid
-        row["geom"] = geometry_blob(conform_geometry(self.layer(layer), geometry), self.srid)
+        if self.layer(layer).has_geometry:
+            row["geom"] = geometry_blob(conform_geometry(self.layer(layer), geometry), self.srid)
         cursor = self.connection.execute(
             f"INSERT INTO {layer} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
         )
@@ -576,7 +583,7 @@ class Workspace:
         """
         definition = self.layer(layer)
         names = ["fid", "uuid", *definition.field_names, *AUDIT_COLUMNS]
-        sql = f"SELECT {', '.join(names)}, AsBinary(geom) FROM {layer}"
+        sql = f"SELECT {', '.join(names)}, {_geometry_sql(definition)} FROM {layer}"
         for row in self.connection.execute(sql):
             values = dict(zip(names, row[:-1], strict=True))
             values["geom"] = row[-1]
@@ -609,13 +616,14 @@ class Workspace:
                     continue
                 geom = row.get("geom")
                 blob = geometry_blob(shapely.from_wkb(geom), self.srid) if geom is not None else None
+                spatial = ["geom"] if definition.has_geometry else []  # an attributes table has no geom
                 if exists:
-                    sets = ", ".join(f"{n} = ?" for n in names[1:])
-                    connection.execute(f"UPDATE {layer} SET {sets}, geom = ? WHERE uuid = ?",
-                                       [row.get(n) for n in names[1:]] + [blob, uuid])
+                    sets = ", ".join(f"{n} = ?" for n in [*names[1:], *spatial])
+                    connection.execute(f"UPDATE {layer} SET {sets} WHERE uuid = ?",
+                                       [row.get(n) for n in names[1:]] + [blob] * len(spatial) + [uuid])
                     continue
-                columns = [*names, "geom"]
-                values = [uuid, *[row.get(n) for n in names[1:]], blob]
+                columns = [*names, *spatial]
+                values = [uuid, *[row.get(n) for n in names[1:]], *[blob] * len(spatial)]
                 if row.get("fid") is not None:
                     columns.append("fid")
                     values.append(row["fid"])

@@ -176,14 +176,15 @@ def net_changes(connection: sqlite3.Connection, definition: LayerDefinition) -> 
     names = ["fid", "uuid", *definition.field_names, *AUDIT_COLUMNS]
     keys = [*names, "geom"]
     width = len(keys)
+    current_geom, base_geom = ("AsBinary(t.geom)", "AsBinary(b.geom)") if definition.has_geometry else ("NULL", "NULL")
     sql = (
         f"SELECT c.uuid, c.fid, c.op, c.changed_at, "
-        f"{', '.join('t.' + n for n in names)}, AsBinary(t.geom), "
-        f"{', '.join('b.' + n for n in names)}, AsBinary(b.geom) "
+        f"{', '.join('t.' + n for n in names)}, {current_geom}, "
+        f"{', '.join('b.' + n for n in names)}, {base_geom} "
         f"FROM {CHANGES_TABLE} AS c LEFT JOIN {layer} AS t ON t.uuid = c.uuid "
         f"LEFT JOIN {base_table(layer)} AS b ON b.uuid = c.uuid WHERE c.layer = ? ORDER BY c.fid"
     )
-    compared = (*definition.field_names, "geom")
+    compared = (*definition.field_names, "geom") if definition.has_geometry else definition.field_names
     for row in connection.execute(sql, (layer,)):
         uuid, fid, op, changed_at = row[:4]
         current = dict(zip(keys, row[4 : 4 + width], strict=True)) if op != "delete" else None

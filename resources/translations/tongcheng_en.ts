@@ -140,6 +140,16 @@
         </message>
     </context>
     <context>
+        <name>IdentifyPanel</name>
+        <message numerus="yes">
+            <source>Photos (%n)</source>
+            <translation type="unfinished">
+                <numerusform />
+                <numerusform />
+            </translation>
+        </message>
+    </context>
+    <context>
         <name>MainWindow</name>
         <message numerus="yes">
             <source>Delete %n feature(s)</source>
@@ -197,6 +207,13 @@
             <translation>
                 <numerusform>Delete %n feature of %s</numerusform>
                 <numerusform>Delete %n features of %s</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>Add %n photo(s) to %s %d</source>
+            <translation type="unfinished">
+                <numerusform />
+                <numerusform />
             </translation>
         </message>
     </context>

@@ -244,6 +244,10 @@
             <translation>标有 * 的字段为必填项。</translation>
         </message>
         <message>
+            <source>Photos</source>
+            <translation>照片</translation>
+        </message>
+        <message>
             <source>mixed</source>
             <translation>多个值</translation>
         </message>
@@ -803,6 +807,16 @@
             <source>Identifier (uuid)</source>
             <translation>标识码（uuid）</translation>
         </message>
+        <message numerus="yes">
+            <source>Photos (%n)</source>
+            <translation>
+                <numerusform>照片（%n）</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Double-click a photo to see it full size</source>
+            <translation>双击照片查看原图</translation>
+        </message>
         <message>
             <source>yes</source>
             <translation>是</translation>
@@ -970,6 +984,14 @@
             <translation>单击以向当前图层添加要素（A）</translation>
         </message>
         <message>
+            <source>&amp;Photo import…</source>
+            <translation>照片导入(&amp;P)…</translation>
+        </message>
+        <message>
+            <source>Scale large photos down as they are added (longest edge, JPEG quality)</source>
+            <translation>添加照片时缩小大照片（最长边、JPEG 质量）</translation>
+        </message>
+        <message>
             <source>&amp;Move point</source>
             <translation>移动点(&amp;M)</translation>
         </message>
@@ -1090,6 +1112,10 @@
         <message>
             <source>Unsaved: %d added, %d changed, %d deleted</source>
             <translation>未保存：新增 %d，修改 %d，删除 %d</translation>
+        </message>
+        <message>
+            <source>; photos: %d added, %d deleted</source>
+            <translation>；照片：新增 %d，删除 %d</translation>
         </message>
         <message>
             <source>No unsaved edits</source>
@@ -1232,6 +1258,79 @@
         </message>
     </context>
     <context>
+        <name>PhotoSettingsDialog</name>
+        <message>
+            <source>Photo import</source>
+            <translation>照片导入</translation>
+        </message>
+        <message>
+            <source>Scale large photos down as they are added</source>
+            <translation>添加照片时缩小大照片</translation>
+        </message>
+        <message>
+            <source>The photo's EXIF (time, author, position, direction) is kept. Smaller photos, PDF, GIF and TIFF files are stored as they are.</source>
+            <translation>照片的 EXIF（时间、作者、位置、方向）会保留。较小的照片以及 PDF、GIF、TIFF 文件按原样保存。</translation>
+        </message>
+        <message>
+            <source>Longest edge</source>
+            <translation>最长边</translation>
+        </message>
+        <message>
+            <source>JPEG quality</source>
+            <translation>JPEG 质量</translation>
+        </message>
+    </context>
+    <context>
+        <name>PhotoStrip</name>
+        <message>
+            <source>Add photo…</source>
+            <translation>添加照片…</translation>
+        </message>
+        <message>
+            <source>Add photos or PDF files (you can also drop files here or paste)</source>
+            <translation>添加照片或 PDF 文件（也可以把文件拖到这里或粘贴）</translation>
+        </message>
+        <message>
+            <source>Paste</source>
+            <translation>粘贴</translation>
+        </message>
+        <message>
+            <source>View</source>
+            <translation>查看</translation>
+        </message>
+        <message>
+            <source>Delete photo</source>
+            <translation>删除照片</translation>
+        </message>
+        <message>
+            <source>No photos. Drop image files here, paste one, or press Add photo…</source>
+            <translation>没有照片。可把图片文件拖到这里、粘贴，或点击“添加照片…”</translation>
+        </message>
+        <message>
+            <source>No photos</source>
+            <translation>没有照片</translation>
+        </message>
+        <message>
+            <source>not yet saved</source>
+            <translation>尚未保存</translation>
+        </message>
+        <message>
+            <source>dropped image</source>
+            <translation>拖入的图片</translation>
+        </message>
+    </context>
+    <context>
+        <name>PhotoViewer</name>
+        <message>
+            <source>Photo {0}</source>
+            <translation>照片 {0}</translation>
+        </message>
+        <message>
+            <source>This attachment cannot be shown here ({0}); use tongcheng photos extract.</source>
+            <translation>此附件无法在这里显示（{0}）；请使用 tongcheng photos extract 导出。</translation>
+        </message>
+    </context>
+    <context>
         <name>Prompts</name>
         <message>
             <source>Unsaved edits</source>
@@ -1248,6 +1347,14 @@
         <message>
             <source>Discard %d unsaved edits and return to the last save? This cannot be undone.</source>
             <translation>放弃 %d 处未保存的编辑并恢复到上次保存的状态？此操作无法撤销。</translation>
+        </message>
+        <message>
+            <source>Add photos</source>
+            <translation>添加照片</translation>
+        </message>
+        <message>
+            <source>Photos and PDF files (*.jpg *.jpeg *.png *.webp *.gif *.tif *.tiff *.pdf);;All files (*)</source>
+            <translation>照片和 PDF 文件 (*.jpg *.jpeg *.png *.webp *.gif *.tif *.tiff *.pdf);;所有文件 (*)</translation>
         </message>
         <message>
             <source>%s cannot be undone with Undo.</source>
@@ -1831,6 +1938,28 @@ Your saved edits are safe. Unsaved edits are still in the window; save them if y
             <translation>
                 <numerusform>删除 %n 个要素（%s）</numerusform>
             </translation>
+        </message>
+        <message numerus="yes">
+            <source>Add %n photo(s) to %s %d</source>
+            <translation>
+                <numerusform>向%s %d 添加 %n 张照片</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Delete a photo of %s %d</source>
+            <translation>删除%s %d 的一张照片</translation>
+        </message>
+        <message>
+            <source>Photo refused</source>
+            <translation>照片被拒绝</translation>
+        </message>
+        <message>
+            <source>The clipboard holds no image</source>
+            <translation>剪贴板中没有图片</translation>
+        </message>
+        <message>
+            <source>pasted</source>
+            <translation>粘贴的图片</translation>
         </message>
     </context>
 </TS>

@@ -45,6 +45,8 @@ class ScriptedPrompts(Prompts):
         self.restore_point_answer = True  # go on after "cannot be undone: a restore point is made first"
         self.restore_choice = None  # index of the restore point chosen in File > Restore point… (None: cancel)
         self.restore_answer = True
+        self.photo_files = []  # what the file chooser of Add photo… answers
+        self.photo_settings_script = None  # called with Settings > Photo import…; returns True to press OK
 
     def unsaved_changes(self, count):
         self.asked.append(("unsaved", count))
@@ -110,6 +112,14 @@ class ScriptedPrompts(Prompts):
 
     def information(self, title, message):
         self.asked.append(("information", message))
+
+    def choose_photo_files(self, parent=None):
+        self.asked.append(("photo files", len(self.photo_files)))
+        return [str(p) for p in self.photo_files]
+
+    def photo_settings(self, dialog):
+        self.asked.append(("photo settings",))
+        return bool(self.photo_settings_script and self.photo_settings_script(dialog))
 
 
 @contextmanager

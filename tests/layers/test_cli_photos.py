@@ -83,3 +83,57 @@ def test_list_and_extract_read_a_master_and_a_change_package(master, tmp_path):
     extracted = run("photos", "extract", master, tmp_path / "x", "--uuid", uuid)
     assert extracted.returncode == 0, extracted.stderr
     assert (tmp_path / "x" / f"{sha}.jpg").read_bytes() == jpeg()
+
+
+def test_every_bad_file_is_refused_in_one_line_and_nothing_is_half_stored(demo_file, tmp_path):
+    import shutil
+
+    from tests.layers.media.images import PDF
+
+    path = tmp_path / "w.sqlite"
+    shutil.copy2(demo_file, path)
+    uuid = _facility(path)
+    good = tmp_path / "good.jpg"
+    good.write_bytes(jpeg())
+    made = {"text.jpg": b"a shopping list, not a photo", "cut.jpg": jpeg()[:300], "empty.jpg": b"",
+            "zip.pdf": b"PK\x03\x04 not a pdf"}
+    for name, data in made.items():
+        (tmp_path / name).write_bytes(data)
+    with open(tmp_path / "huge.jpg", "wb") as f:  # 500 MB on the name, nothing on the disk
+        f.truncate(500 * 1024 * 1024)
+    (tmp_path / "permit.pdf").write_bytes(PDF)
+    add = ["photos", "add", path, "--layer", "toilets", "--uuid", uuid]
+    for bad, message in [("text.jpg", "not an image (JPEG, PNG, GIF, WebP, TIFF) or a PDF"),
+                         ("cut.jpg", "the image cannot be decoded"), ("empty.jpg", "empty file (0 bytes)"),
+                         ("zip.pdf", "not an image"), ("huge.jpg", "500.0 MB is over the limit of 50.0 MB"),
+                         ("good.jpg", "given twice")]:
+        result = run(*add, good, tmp_path / bad)  # a good photo first: it is not stored either
+        assert result.returncode == 1, result
+        assert result.stderr == f"tongcheng: error: {tmp_path / bad}: " + result.stderr.split(": ", 3)[-1]
+        assert message in result.stderr and len(result.stderr.splitlines()) == 1
+        assert "0 photo(s)" in run("photos", "list", path).stdout
+
+    assert run(*add, good, tmp_path / "permit.pdf").returncode == 0  # a PDF is an allowed attachment
+    again = run(*add, tmp_path / "permit.pdf")
+    assert again.returncode == 1 and "already a photo of toilets" in again.stderr
+    assert "2 photo(s)" in run("photos", "list", path).stdout
+
+
+def test_delete_takes_a_photo_off_by_its_hash_or_a_prefix(demo_file, tmp_path):
+    import shutil
+
+    path = tmp_path / "w.sqlite"
+    shutil.copy2(demo_file, path)
+    uuid = _facility(path)
+    (tmp_path / "a.jpg").write_bytes(jpeg())
+    (tmp_path / "b.png").write_bytes(png())
+    assert run("photos", "add", path, "--layer", "toilets", "--uuid", uuid, tmp_path / "a.jpg",
+               tmp_path / "b.png").returncode == 0
+    sha_a, sha_b = (hashlib.sha256(d).hexdigest() for d in (jpeg(), png()))
+    deleted = run("photos", "delete", path, "--uuid", uuid, sha_a[:10])
+    assert deleted.returncode == 0, deleted.stderr
+    assert f"deleted photo {sha_a} from toilets {uuid}" in deleted.stdout and "content was dropped" in deleted.stdout
+    listed = run("photos", "list", path).stdout
+    assert sha_b in listed and sha_a not in listed and "1 photo(s)" in listed
+    missing = run("photos", "delete", path, "--uuid", uuid, sha_a)
+    assert missing.returncode == 1 and f"{uuid}: has no photo {sha_a}" in missing.stderr

@@ -39,7 +39,9 @@ def test_new_workspace_is_a_spatialite_file_with_one_table_per_layer(workspace):
     assert geometry_columns["toilets"] == 4544 and geometry_columns["gps_tracks"] == 4544
     indexed = {row[0] for row in connection.execute(
         "SELECT f_table_name FROM geometry_columns WHERE spatial_index_enabled = 1")}
-    assert indexed == set(workspace.definitions)
+    assert indexed == {name for name, d in workspace.definitions.items() if d.has_geometry}
+    assert "inspections" in tables and "inspections" not in indexed  # a table without geometry
+    assert "geom" not in [row[1] for row in connection.execute("PRAGMA table_info(inspections)")]
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert workspace.setting("schema_version") == str(SCHEMA_VERSION)
 

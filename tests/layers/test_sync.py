@@ -55,7 +55,8 @@ def test_master_is_a_valid_geopackage_with_identity_layers_and_styles(master):
     features = assert_valid(master)
     info = read_master(master)
     assert info.version == 1 and len(info.master_id) == 36
-    assert info.layers == ["toilets", "signboards", "kiosks", "zones", "grid_cells"]  # + reference polygons
+    assert info.layers == ["toilets", "signboards", "kiosks", "inspections", "zones", "grid_cells"]  # + references
+    assert features["inspections"] == []  # an attributes table, read by GDAL
     assert set(info.definitions) >= {"toilets", "gps_tracks"}
     assert len(features["toilets"]) == COUNTS["toilets"]
     props = features["toilets"][0]["properties"]
@@ -79,12 +80,12 @@ def test_empty_master_and_refusal_to_overwrite(tmp_path):
 def test_checkout_keeps_identity_and_base_and_tracks_nothing(master, tmp_path):
     counts = checkout(master, tmp_path / "ws.sqlite", user="张三")
     with open_geopackage(master) as gp:
-        assert counts == {**COUNTS, "zones": gp.count("zones"), "grid_cells": gp.count("grid_cells")}
+        assert counts == {**COUNTS, "inspections": 0, "zones": gp.count("zones"), "grid_cells": gp.count("grid_cells")}
     rows = master_rows(master)
     with Workspace.open(tmp_path / "ws.sqlite") as ws:
         assert ws.user == "张三" and ws.crs == "EPSG:4544"
-        assert set(ws.definitions) == {"toilets", "signboards", "kiosks", "gps_tracks", "gps_waypoints", "zones",
-                                       "grid_cells"}
+        assert set(ws.definitions) == {"toilets", "signboards", "kiosks", "inspections", "gps_tracks", "gps_waypoints",
+                                       "zones", "grid_cells"}
         assert all(sum(c.values()) == 0 for c in ws.pending_changes().values())
         feature = ws.find("toilets", next(iter(rows)))
         row = rows[feature.uuid]

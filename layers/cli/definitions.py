@@ -1,0 +1,72 @@
+"""The ``definitions`` commands (the office changes a layer definition) and ``info`` on a master."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_commands", "cmd_definitions_update", "is_geopackage", "print_master_info"]
+
+
+def is_geopackage(path: str | Path) -> bool:
+    """Whether *path* is a GeoPackage (its SQLite header says application_id GPKG)."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(72)
+    except OSError:
+        return False
+    return header.startswith(b"SQLite format 3\x00") and header[68:72] == b"GPKG"
+
+
+def print_master_info(path: str | Path) -> None:
+    """``tongcheng info MASTER``: id, version, CRS, layers with counts and definition versions, applied packages."""
+    from layers.geopackage import open_geopackage
+    from layers.sync.master import LEDGER_TABLE, read_master_info, recover
+
+    recover(path)
+    with open_geopackage(path) as gp:
+        info = read_master_info(gp)
+        packages = gp.connection.execute(f"SELECT count(*) FROM {LEDGER_TABLE}").fetchone()[0]
+        print(f"master      {info.path}")
+        print(f"id          {info.master_id}")
+        print(f"version     {info.version}")
+        print(f"crs         {info.crs}")
+        print(f"packages    {packages} applied")
+        print(f"{'layer':<15}{'definition':>10}{'features':>10}  title")
+        for name, definition in info.definitions.items():
+            count = f"{gp.count(name):>10}" if name in info.layers else f"{'survey':>10}"
+            print(f"{name:<15}{'v' + str(definition.version):>10}{count}  "
+                  f"{definition.title('zh_CN')} / {definition.title('en')}")
+
+
+def cmd_definitions_update(args: argparse.Namespace) -> None:
+    from layers.sync.definition_changes import update_definition
+    from layers.sync.evolution import parse_mappings
+
+    result = update_definition(args.master, args.file, mappings=parse_mappings(args.map or []), user=args.user,
+                               dry_run=args.dry_run)
+    title = "dry run: nothing written; would change" if result.dry_run else "changed"
+    print(f"{title} layer {result.layer} definition version {result.old_version} -> {result.new_version}"
+          + ("" if result.dry_run else f"; master {result.master} is at version {result.master_version}"))
+    for line in result.changes:
+        print(f"  {line}")
+    if not result.dry_run:
+        print("workspaces receive it with their next `tongcheng update`; packages made under the older "
+              "version still apply")
+
+
+def add_commands(commands: Any) -> None:
+    """Add ``definitions`` to the ``tongcheng`` argument parser's subparsers."""
+    p = commands.add_parser("definitions", help="change the master's layer definitions")
+    sub = p.add_subparsers(dest="definitions_command", required=True, metavar="ACTION")
+    u = sub.add_parser("update", help="record a new version of a layer definition in the master and migrate "
+                                      "its layer (workspaces follow with their next update)")
+    u.add_argument("master", help="the master GeoPackage")
+    u.add_argument("file", help="the layer definition (TOML) with a higher `version`")
+    u.add_argument("--map", action="append", metavar="OLD=NEW",
+                   help="where a removed field's values go (OLD_FIELD=NEW_FIELD) or a removed code's "
+                        "(FIELD.OLD_CODE=NEW_CODE); nothing after = drops them; repeat for several")
+    u.add_argument("--dry-run", action="store_true", help="check against the master's data, write nothing")
+    u.add_argument("--user", help="who changes it (default: login name)")
+    u.set_defaults(run=cmd_definitions_update)
