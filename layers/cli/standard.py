@@ -61,10 +61,13 @@ def start_numbering(workspace: Workspace, options: tuple[str, tuple[int, int]] |
         start_standalone(workspace, *options)
 
 
-def numbering_lines(summary: Mapping[str, Any]) -> list[str]:
+def numbering_lines(summary: Mapping[str, Any], checked_out: bool = False) -> list[str]:
     """What a workspace's numbering (``layers.workspace.numbering.numbering_summary``) says, line by line."""
     pending = {k: v for k, v in summary["pending"].items() if v}
-    if summary["numbering"] is None:
+    if summary["numbering"] is None and checked_out:
+        lines = ["component codes: this checkout has no block of codes (its master numbered nothing when it was "
+                 "made): new features wait for the office's code, given when it applies the changes"]
+    elif summary["numbering"] is None:
         lines = ["component codes: none given here (no district code; a checkout takes the master's, "
                  "init takes --district)"]
     elif summary["numbering"] == "standalone":
@@ -80,18 +83,19 @@ def numbering_lines(summary: Mapping[str, Any]) -> list[str]:
     for layer, n in pending.items():
         lines.append(f"  {layer}: {n} features without a component code"
                      + (" (the office gives them codes when it applies the changes)"
-                        if summary["numbering"] == "checkout" else ""))
+                        if summary["numbering"] == "checkout" or checked_out else ""))
     return lines
 
 
 def print_numbering(workspace: Workspace) -> None:
     """Print how a workspace numbers its components (after ``tongcheng info`` and ``init``)."""
+    from layers.sync.checkout import checked_out_master_id
     from layers.workspace.numbering import numbering_summary
 
     if not any(d.component for d in workspace.definitions.values()):
         return
     print()
-    for line in numbering_lines(numbering_summary(workspace)):
+    for line in numbering_lines(numbering_summary(workspace), checked_out_master_id(workspace) is not None):
         print(line)
 
 
@@ -118,14 +122,16 @@ def cmd_codes(args: argparse.Namespace) -> None:
 
         raise WorkspaceError(f"{path}: --district and --assign-missing are for a master (a workspace takes its "
                              "district at init, or from the master at checkout)")
+    from layers.sync.checkout import checked_out_master_id
     from layers.workspace.numbering import numbering_summary
 
     with Workspace.open(path) as ws:
         summary = numbering_summary(ws)
+        checked_out = checked_out_master_id(ws) is not None
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return
-    for line in numbering_lines(summary):
+    for line in numbering_lines(summary, checked_out):
         print(line)
 
 

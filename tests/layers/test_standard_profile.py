@@ -11,6 +11,7 @@ import fiona
 import pytest
 from shapely.geometry import Point
 
+from layers.schema.definitions import DEFINITIONS_FOLDER
 from layers.sync.apply import apply_package
 from layers.sync.changes import write_changes
 from layers.sync.master import create_master
@@ -126,3 +127,32 @@ def test_workspaces_and_masters_made_before_the_standard_still_work(tmp_path):
     assert exported.returncode == 0, exported.stderr
     refused = run("export", master, tmp_path / "s.gpkg", "--profile", "standard")
     assert refused.returncode == 1 and "no component layers" in refused.stderr
+
+
+def test_an_older_master_takes_the_standard_with_a_definition_update(tmp_path):
+    master = tmp_path / "old.gpkg"
+    create_master(master, definitions_folder=BEFORE)
+    ws_path = checked_out(master, tmp_path / "w.sqlite")
+    with Workspace.open(ws_path) as ws:
+        ws.insert("toilets", {"name": "老公厕", "district": "锦江区"}, Point(410_000, 3_392_000))
+        write_changes(ws, tmp_path / "p1.gpkg")
+    apply_package(master, tmp_path / "p1.gpkg")
+    newer = tmp_path / "toilets.toml"  # the shipped definition, one version up
+    newer.write_text("version = 2\n" + (DEFINITIONS_FOLDER / "toilets.toml").read_text("utf-8"), "utf-8")
+    changed = run("definitions", "update", master, newer)
+    assert changed.returncode == 0, changed.stderr
+    assert "field 'component_code' added" in changed.stdout
+    numbered = run("codes", master, "--district", "510104", "--assign-missing")
+    assert numbered.returncode == 0 and "toilets: gave 1 features their codes" in numbered.stdout
+    updated = run("update", ws_path, master)
+    assert updated.returncode == 0, updated.stderr
+    info = run("info", ws_path)
+    assert "this checkout has no block of codes" in info.stdout
+    with Workspace.open(ws_path) as ws:
+        old = next(ws.features("toilets"))
+        assert old.attributes["component_code"] == "5101040301000001"  # the office's code came with the update
+        new = ws.insert("toilets", {"name": "新公厕", "district": "锦江区"}, Point(410_010, 3_392_000))
+        assert new.attributes["component_code"] is None  # no block: the office numbers it
+        write_changes(ws, tmp_path / "p2.gpkg")
+    result = apply_package(master, tmp_path / "p2.gpkg")
+    assert [r["to"] for r in result.renumbered] == ["5101040301000002"]
