@@ -18,6 +18,7 @@ DEBIAN_PACKAGES=(
   libsqlite3-mod-spatialite   # SpatiaLite for the workspace
   gdal-bin                    # ogrinfo/ogr2ogr: read-back checks and benchmarks
   python3-qgis                # tests: QGIS itself opens exported files (.csvt, .qml); bench/canvas.py
+  postgresql-15 postgresql-15-postgis-3   # PostGIS masters (tests start a throwaway server; no service needed)
   # Qt's runtime libraries for a real window (and Xvfb for a virtual screen)
   xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0
   libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 libxkbcommon-x11-0
@@ -33,8 +34,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+  $SUDO apt-get -o DPkg::Lock::Timeout=120 update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=120 install -y -q "${missing[@]}"
 fi
 
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import sqlite3; sqlite3.connect(':memory:').enable_load_extension" 2>/dev/null; then

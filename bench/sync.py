@@ -10,7 +10,15 @@ Timed, in the same run:
 * ours:    ``export`` of the master to GeoPackage;
 * GDAL:    ``ogr2ogr -f GPKG`` of the master.
 
-    .venv/bin/python bench/sync.py [--features 1000000] [--keep DIR]
+With ``--master postgresql://user@host/db`` (or ``--master throwaway``: a
+temporary server of Debian's PostgreSQL 15, as the tests start), also:
+
+* the same package applied to a PostGIS copy of the master, against the GeoPackage apply (goal <= 1.5x);
+* ``master copy`` of the master GeoPackage into PostGIS, against ``ogr2ogr -f PostgreSQL`` (goal <= 1.0x);
+* 8 packages of 1,500 disjoint updates each, applied by 8 processes at once, against the same 8 applied one
+  after another (goal: concurrent throughput >= 1.5x sequential).
+
+    .venv/bin/python bench/sync.py [--features 1000000] [--keep DIR] [--master postgresql://...|throwaway]
     .venv/bin/python bench/sync.py --photos 2000 [--photo-mb 2]   (the photo case: bench/sync_photos.py)
 
 Prints the times and the ratios (goals: ours / GeoDiff <= 1.0; ours / ogr2ogr <= 1.0).
@@ -119,6 +127,8 @@ def main(argv=None):
     parser.add_argument("--photos", type=int, default=0,
                         help="run the photo case instead: a package of N photos (bench/sync_photos.py)")
     parser.add_argument("--photo-mb", type=float, default=2.0, help="size of each photo of the photo case")
+    parser.add_argument("--master", help="also benchmark a PostGIS master: a postgresql:// database the user may "
+                                         "create schemas in, or 'throwaway' for a temporary server")
     args = parser.parse_args(argv)
     if args.photos:
         from sync_photos import photo_case
@@ -184,6 +194,10 @@ def main(argv=None):
     print(f"export ours {t_export:7.2f} s, ogr2ogr {t_ogr:7.2f} s, ratio {t_export / t_ogr:7.2f}  (goal <= 1.0)")
     sizes = {p.name: p.stat().st_size / 1e6 for p in (ours_master, folder / "export.gpkg", ogr_out, package.path)}
     print("sizes (MB): " + ", ".join(f"{k} {v:.1f}" for k, v in sizes.items()))
+    if args.master:
+        from bench.postgis import bench_postgis
+
+        bench_postgis(args.master, master, package.path, t_apply, folder)
     if not args.keep:
         shutil.rmtree(folder)
 

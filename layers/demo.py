@@ -362,3 +362,52 @@ def fill_demo(
             workspace.insert_many(layer, features, progress=step)
             done += len(features)
     return {layer: len(features) for layer, features in layers.items()}
+
+
+#: The demo's city and its districts' administrative codes (GB/T 2260).
+DEMO_CITY = ("510100", "成都市")
+DEMO_DISTRICT_CODES = {"锦江区": "510104", "青羊区": "510105", "金牛区": "510106", "武侯区": "510107",
+                       "成华区": "510108"}
+
+
+def demo_areas(crs: str = "EPSG:4544", radius: float = 12_000) -> list[dict[str, Any]]:
+    """The administrative areas of the demo (made up to match its features' district and street fields).
+
+    The city, its five central districts as the demo's sectors around the
+    centre, and each district's streets (街道) as the rings of 1,700 m the
+    demo assigns them by distance.  Each area: ``code``, ``level`` (city,
+    district, street), ``name``, ``parent`` and ``geom`` (a shapely
+    MultiPolygon in *crs*).
+    """
+    from shapely.geometry import MultiPolygon, Polygon
+    from shapely.ops import unary_union
+
+    to_crs = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    cx, cy = to_crs.transform(*CENTRE_LONLAT)
+
+    def sector(low: float, high: float, inner: float, outer: float) -> Polygon:
+        angles = np.radians(np.linspace(low, high, max(4, int(high - low))))
+        outside = [(cx + outer * math.cos(a), cy + outer * math.sin(a)) for a in angles]
+        inside = [(cx + inner * math.cos(a), cy + inner * math.sin(a)) for a in angles[::-1]]
+        return Polygon(outside + (inside if inner > 0 else [(cx, cy)]))
+
+    def multi(shape: Any) -> MultiPolygon:
+        return shape if isinstance(shape, MultiPolygon) else MultiPolygon([shape])
+
+    city_code, city_name = DEMO_CITY
+    areas: list[dict[str, Any]] = []
+    districts = []
+    for (low, high), name, streets in _DISTRICTS:
+        code = DEMO_DISTRICT_CODES[name]
+        shape = sector(low, high, 0, radius)
+        districts.append(shape)
+        areas.append({"code": code, "level": "district", "name": name, "parent": city_code, "geom": multi(shape)})
+        bands = int(radius // 1700) + 1
+        for j, street in enumerate(streets):
+            rings = [sector(low, high, k * 1700, min((k + 1) * 1700, radius)) for k in range(bands)
+                     if k % len(streets) == j and k * 1700 < radius]
+            areas.append({"code": f"{code}{j + 1:03d}", "level": "street", "name": street, "parent": code,
+                          "geom": multi(unary_union(rings))})
+    areas.insert(0, {"code": city_code, "level": "city", "name": city_name, "parent": None,
+                     "geom": multi(unary_union(districts))})
+    return areas

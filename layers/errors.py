@@ -102,3 +102,7 @@ class Cancelled(TongchengError):
 
 class FileInUseError(TongchengError):
     """Another program holds the file (an SQLite lock) and did not let go while we waited."""
+
+
+class DatabaseError(SyncError):
+    """A PostgreSQL master cannot be reached or used: the server, the login, PostGIS, or the database itself."""

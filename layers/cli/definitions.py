@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_commands", "cmd_definitions_update", "is_geopackage", "print_master_info"]
+__all__ = ["add_commands", "cmd_definitions_update", "is_geopackage"]
 
 
 def is_geopackage(path: str | Path) -> bool:
@@ -17,27 +17,6 @@ def is_geopackage(path: str | Path) -> bool:
     except OSError:
         return False
     return header.startswith(b"SQLite format 3\x00") and header[68:72] == b"GPKG"
-
-
-def print_master_info(path: str | Path) -> None:
-    """``tongcheng info MASTER``: id, version, CRS, layers with counts and definition versions, applied packages."""
-    from layers.geopackage import open_geopackage
-    from layers.sync.master import LEDGER_TABLE, read_master_info, recover
-
-    recover(path)
-    with open_geopackage(path) as gp:
-        info = read_master_info(gp)
-        packages = gp.connection.execute(f"SELECT count(*) FROM {LEDGER_TABLE}").fetchone()[0]
-        print(f"master      {info.path}")
-        print(f"id          {info.master_id}")
-        print(f"version     {info.version}")
-        print(f"crs         {info.crs}")
-        print(f"packages    {packages} applied")
-        print(f"{'layer':<15}{'definition':>10}{'features':>10}  title")
-        for name, definition in info.definitions.items():
-            count = f"{gp.count(name):>10}" if name in info.layers else f"{'survey':>10}"
-            print(f"{name:<15}{'v' + str(definition.version):>10}{count}  "
-                  f"{definition.title('zh_CN')} / {definition.title('en')}")
 
 
 def cmd_definitions_update(args: argparse.Namespace) -> None:

@@ -31,6 +31,7 @@ from layers.cli import definitions as cli_definitions
 from layers.cli import gps as cli_gps
 from layers.cli import imports as cli_imports
 from layers.cli import inspections as cli_inspections
+from layers.cli import master as cli_master
 from layers.cli import photos as cli_photos
 from layers.cli import standard as cli_standard
 from layers.cli import sync as cli_sync
@@ -47,6 +48,7 @@ from layers.cli.console import (
 from layers.errors import TongchengError
 from layers.log import configure as configure_logging
 from layers.log import logger
+from layers.postgres.urls import is_postgres
 from layers.sqlite.locks import is_locked
 
 log = logger(__name__)
@@ -56,7 +58,7 @@ __all__ = ["main", "build_parser"]
 def cmd_init(args: argparse.Namespace) -> int | None:
     from layers.workspace.store import Workspace
 
-    if str(args.workspace).lower().endswith(".gpkg"):
+    if str(args.workspace).lower().endswith(".gpkg") or is_postgres(args.workspace):
         from layers.cli.sync import cmd_init_master
 
         cmd_init_master(args)
@@ -74,7 +76,7 @@ def cmd_demo(args: argparse.Namespace) -> int | None:
     from layers.demo import DEMO_COUNTS, fill_demo
     from layers.workspace.store import Workspace
 
-    if str(args.workspace).lower().endswith(".gpkg"):
+    if str(args.workspace).lower().endswith(".gpkg") or is_postgres(args.workspace):
         from layers.cli.sync import cmd_init_master
 
         cmd_init_master(args, demo=True)
@@ -98,9 +100,12 @@ def cmd_demo(args: argparse.Namespace) -> int | None:
 def cmd_info(args: argparse.Namespace) -> None:
     from layers.workspace.store import Workspace
 
-    if cli_definitions.is_geopackage(args.workspace):
-        cli_definitions.print_master_info(args.workspace)
+    if is_postgres(args.workspace) or cli_definitions.is_geopackage(args.workspace):
+        from layers.cli.sync import print_master_info
+
+        print_master_info(args.workspace)
         return
+
     with Workspace.open(args.workspace) as workspace:
         print_summary(workspace.summary())
         cli_standard.print_numbering(workspace)
@@ -133,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def workspace_creation(p: argparse.ArgumentParser) -> None:
-        p.add_argument("workspace", help="the workspace file to create (e.g. district.sqlite)")
+        p.add_argument("workspace", help="the workspace file to create (e.g. district.sqlite); a .gpkg or a "
+                                         "postgresql://user@host/db[?schema=name] makes an office master")
         p.add_argument("--crs", default="EPSG:4544", help="CRS of the layers (default EPSG:4544, CGCS2000 GK CM 105E)")
         p.add_argument("--user", help="name written into the audit columns (default: login name)")
         cli_standard.add_creation_options(p)
@@ -148,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_demo)
 
     p = commands.add_parser("info", help="show a workspace's layers, counts and pending changes, or a master's "
-                                         "layers, counts, version and definition versions")
+                                         "(GeoPackage or postgresql://) layers, counts, version and definition "
+                                         "versions")
     p.add_argument("workspace", help="a workspace or a master")
     p.set_defaults(run=cmd_info)
 
@@ -159,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_gps.add_commands(commands)
     cli_sync.add_commands(commands)
+    cli_master.add_commands(commands)
     cli_photos.add_commands(commands)
     cli_imports.add_commands(commands)
     cli_definitions.add_commands(commands)

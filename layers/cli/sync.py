@@ -89,40 +89,64 @@ def _short(value: object, width: int = 40) -> str:
 
 
 def cmd_init_master(args: argparse.Namespace, demo: bool = False) -> None:
-    """``tongcheng init/demo MASTER.gpkg``: create the office master (empty or the demo district)."""
+    """``tongcheng init/demo MASTER.gpkg|postgresql://...``: create the office master (empty or the demo district)."""
     from layers.cli.console import progress_bar
+    from layers.postgres.urls import is_postgres
     from layers.sync.master import create_master
 
     with progress_bar(None, "master") as advance:
-        info = create_master(args.workspace, args.crs, args.user, demo=demo,
-                             seed=getattr(args, "seed", 2026),
-                             progress=lambda done, total: advance(done), district=getattr(args, "district", None))
-    print(f"master      {info.path}")
-    print(f"id          {info.master_id}")
-    print(f"version     {info.version}")
-    print(f"crs         {info.crs}")
-    from layers.geopackage import open_geopackage
+        if is_postgres(args.workspace):
+            from layers.sync.postgis.create import create_postgis_master
 
-    with open_geopackage(info.path) as gp:
-        for name in info.layers:
-            print(f"{name:<15}{info.definitions[name].title('zh_CN')}\t{gp.count(name):>9}")
+            create_postgis_master(args.workspace, args.crs, args.user, demo=demo, seed=getattr(args, "seed", 2026),
+                                  progress=lambda done, total: advance(done))
+        else:
+            create_master(args.workspace, args.crs, args.user, demo=demo, seed=getattr(args, "seed", 2026),
+                          progress=lambda done, total: advance(done), district=getattr(args, "district", None))
+    print_master_info(args.workspace)
+
+
+def print_master_info(master: str) -> None:
+    """``tongcheng info MASTER``: id, version, CRS, packages applied, areas, layers (counts, definition versions)."""
+    from layers.sync.master import AREAS_TABLE, LEDGER_TABLE
+    from layers.sync.store import open_master
+
+    with open_master(master) as store:
+        info = store.info
+        print(f"master      {store.location}")
+        print(f"id          {info.master_id}")
+        print(f"version     {info.version}")
+        print(f"crs         {info.crs}")
+        print(f"packages    {len(store.table_rows(LEDGER_TABLE))} applied")
+        areas = store.table_rows(AREAS_TABLE)
+        if areas:
+            levels: dict[str, int] = {}
+            for a in areas:
+                levels[a["level"]] = levels.get(a["level"], 0) + 1
+            print("areas       " + ", ".join(f"{n} {level}" for level, n in levels.items()))
+        print(f"{'layer':<15}{'definition':>10}{'features':>10}  title")
+        for name, definition in info.definitions.items():
+            count = f"{store.count(definition):>10}" if name in info.layers else f"{'survey':>10}"
+            print(f"{name:<15}{'v' + str(definition.version):>10}{count}  "
+                  f"{definition.title('zh_CN')} / {definition.title('en')}")
 
 
 def cmd_checkout(args: argparse.Namespace) -> None:
     from layers.cli.console import progress_bar
-    from layers.sync.checkout import checkout
-    from layers.sync.master import read_master
+    from layers.sync.checkout import checkout, checkout_info
+    from layers.workspace.store import Workspace
 
-    info = read_master(args.master)
     with progress_bar(None, "checkout") as advance:
         counts = checkout(args.master, args.workspace, user=args.user, bbox=args.bbox,
                           layers=_layers(args.layers), progress=lambda done, total: advance(done),
-                          code_block=args.code_block)
-    print(f"checked out {args.workspace} from master {info.master_id} version {info.version}")
+                          scope=args.scope, code_block=args.code_block)
+    with Workspace.open(args.workspace) as ws:
+        info = checkout_info(ws)
+    print(f"checked out {args.workspace} from master {info['master_id']} version {info['version']}"
+          + (f", scope {info['scope']}" if info.get("scope") else ""))
     for name, n in counts.items():
         print(f"{name:<15}{n:>9}")
     from layers.cli.standard import print_numbering
-    from layers.workspace.store import Workspace
 
     with Workspace.open(args.workspace) as ws:
         print_numbering(ws)
@@ -196,7 +220,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from layers.sync.apply import apply_package
 
     result = apply_package(args.master, args.package, policy=args.policy, report=args.report,
-                           dry_run=args.dry_run, resolutions=args.resolutions)
+                           dry_run=args.dry_run, resolutions=args.resolutions, strict=args.strict)
     if result.already_applied:
         print(f"{args.package}: package {result.package_uuid} was already applied to {args.master}; "
               "nothing changed")
@@ -258,7 +282,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     with progress_bar(None, "export") as advance:
         result = export(args.source, args.out, layers=_layers(args.layers), where=args.where,
                         crs=args.crs, fmt=args.format, keep_audit=args.keep_audit, language=args.language,
-                        progress=lambda done, total: advance(done), profile=args.profile)
+                        progress=lambda done, total: advance(done), as_of=args.as_of, profile=args.profile)
     print(f"exported {result.kind} {args.source} as {result.format} in {result.crs}")
     for name, n in result.layers.items():
         print(f"{name:<15}{n:>9}")
@@ -271,12 +295,12 @@ def cmd_export(args: argparse.Namespace) -> None:
     for layer, names in result.renamed.items():
         print(f"{layer}: shortened field names (full names in fields.csv): "
               + ", ".join(f"{a} -> {b}" for a, b in names.items()))
-    for note in getattr(result, "notes", []):  # --profile: what the profile could not say
-        print(note)
     if result.limits:
         print(f"note: {result.limits}")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for note in getattr(result, "notes", []):  # --profile: what the profile could not say
+        print(note)
 
 
 def add_commands(commands: Commands) -> None:
@@ -284,8 +308,11 @@ def add_commands(commands: Commands) -> None:
     from layers.sync.files import POLICIES as FILE_POLICIES
 
     p = commands.add_parser("checkout", help="make an offline workspace from the office master")
-    p.add_argument("master", help="the master GeoPackage")
+    p.add_argument("master", help="the master: a GeoPackage, or postgresql://user@host/db[?schema=name] "
+                                  "(password from PGPASSWORD or ~/.pgpass)")
     p.add_argument("workspace", help="the workspace file to create")
+    p.add_argument("--scope", help="an area of the master: district:CODE or street:CODE (tongcheng areas MASTER "
+                                   "lists them), or minx,miny,maxx,maxy; apply keeps its packages inside it")
     p.add_argument("--user", help="editor name for the audit columns (default: login name)")
     p.add_argument("--bbox", help="area minx,miny,maxx,maxy in the master's CRS (default: all)")
     p.add_argument("--layers", help="comma-separated facility layers (default: all)")
@@ -308,15 +335,18 @@ def add_commands(commands: Commands) -> None:
 
     p = commands.add_parser("apply", help="apply a change package to the master (three-way, per field)",
                             epilog=_EPILOG)
-    p.add_argument("master")
+    p.add_argument("master", help="a master GeoPackage or postgresql://user@host/db[?schema=name]")
     p.add_argument("package")
     _merge_options(p)
+    p.add_argument("--strict", action="store_true",
+                   help="refuse the whole package if it changes features outside its checkout's scope "
+                        "(default: refuse those features, listed by uuid, and apply the rest)")
     p.set_defaults(run=cmd_apply)
 
     p = commands.add_parser("update", help="bring a newer master into a workspace, keeping unsent edits",
                             epilog=_EPILOG)
     p.add_argument("workspace")
-    p.add_argument("master", help="the newer master GeoPackage")
+    p.add_argument("master", help="the newer master: GeoPackage or postgresql://user@host/db[?schema=name]")
     _merge_options(p)
     p.set_defaults(run=cmd_update)
 
@@ -333,7 +363,7 @@ def add_commands(commands: Commands) -> None:
 
     p = commands.add_parser("export", help="export facility layers for partners "
                                            "(GPKG, GeoJSON, CSV, FlatGeobuf, ESRI Shapefile)")
-    p.add_argument("source", help="a workspace or a master")
+    p.add_argument("source", help="a workspace or a master (GeoPackage or postgresql://...)")
     p.add_argument("out", help="output file, or folder for several layers in a one-layer format")
     p.add_argument("--layers", help="comma-separated layers (default: the facility layers)")
     p.add_argument("--where", help="filter, e.g. \"status = '在用' AND seats_male >= 4\"")
@@ -342,9 +372,11 @@ def add_commands(commands: Commands) -> None:
                                     "(default: from OUT's extension, else GPKG)")
     p.add_argument("--keep-audit", action="store_true",
                    help="keep created_by/created_at/modified_by/modified_at")
+    p.add_argument("--language", choices=("zh_CN", "en"), default="zh_CN",
+                   help="language of the style's field aliases and category labels (default zh_CN)")
+    p.add_argument("--as-of", type=int, metavar="VERSION",
+                   help="a master only: export it as it was at this version (tongcheng log lists the versions)")
     p.add_argument("--profile", choices=["standard"],
                    help="standard: the component layers with the national component standard's column names "
                         "and codes (ObjID, BGID, ObjState ...; see docs/standard.md)")
-    p.add_argument("--language", choices=("zh_CN", "en"), default="zh_CN",
-                   help="language of the style's field aliases and category labels (default zh_CN)")
     p.set_defaults(run=cmd_export)

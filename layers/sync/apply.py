@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -15,27 +15,20 @@ import pyproj
 import shapely
 
 from layers.errors import GeoPackageError, SyncError, ValidationError
-from layers.geopackage import Column, GeoPackage, gpb_srs_id, gpb_wkb, open_geopackage
+from layers.geopackage import GeoPackage, gpb_srs_id, gpb_wkb, open_geopackage
 from layers.log import logger
 from layers.media.content import MediaError
 from layers.media.removal import apply_removals, pending_removals
 from layers.media.tables import copy_photos, media_layers, missing_bytes, verify_media
+from layers.postgres.urls import is_postgres
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries, validate_geometry
 from layers.sqlite.locks import file_fault
+from layers.sync.areas import package_scope, refuse_outside
 from layers.sync.changes import PACKAGE_EXTRA, PackageInfo, package_schema, read_package_info
 from layers.sync.children import plan_children
 from layers.sync.codes import settle_codes
-from layers.sync.master import (
-    DELETED_TABLE,
-    LEDGER_TABLE,
-    MASTER_TABLE,
-    MasterInfo,
-    master_rows_by_uuid,
-    master_schema,
-    read_master_info,
-    recover,
-)
+from layers.sync.master import MasterInfo
 from layers.sync.merge import LayerCounts
 from layers.sync.migrate import upgraded_package
 from layers.sync.resolutions import (
@@ -52,7 +45,8 @@ from layers.sync.resolutions import (
     row_diff,
 )
 from layers.sync.results import SyncResult
-from layers.sync.rows import AUDIT_COLUMNS, bounds, canonical, geometries, gpb_of_wkbs, newer, now_text, quote
+from layers.sync.rows import AUDIT_COLUMNS, canonical, geometries, newer, now_text, quote
+from layers.sync.store import LedgerEntry, MasterLocation, MasterPlan, MasterStore, master_location, open_master
 from layers.workspace.identity import login_name
 
 __all__ = ["apply_package"]
@@ -185,14 +179,17 @@ def _read_package_layer(pgp: GeoPackage, definition: LayerDefinition, master_sri
     return out
 
 
-def apply_package(master: str | os.PathLike, package: str | os.PathLike, *, policy: str = "office",
+def apply_package(master: MasterLocation, package: str | os.PathLike, *, policy: str = "office",
                   report: str | os.PathLike | None = None, dry_run: bool = False, user: str | None = None,
-                  resolutions: str | os.PathLike | Iterable[Resolution] | None = None) -> SyncResult:
+                  resolutions: str | os.PathLike | Iterable[Resolution] | None = None,
+                  strict: bool = False) -> SyncResult:
     """Apply a change package to the master: per-field three-way merge, one transaction.
 
     Parameters
     ----------
-    master, package : path-like
+    master : path-like or str
+        The master GeoPackage, or a ``postgresql://`` connection string.
+    package : path-like
     policy : {'office', 'field', 'newest', 'manual'}
     report : path-like, optional
         JSON report of counts and every conflict (each with the ``choice``
@@ -205,6 +202,10 @@ def apply_package(master: str | os.PathLike, package: str | os.PathLike, *, poli
         A choice per conflict (a dry run's report with edited ``choice``
         values, or :class:`Resolution` objects): the chosen value goes into
         the master.  They must match the conflicts of now exactly.
+    strict : bool
+        A package checked out for an area scope that changes features
+        outside it is refused whole (default: those features are refused,
+        reported by uuid, and the rest applied).
 
     Returns
     -------
@@ -223,104 +224,102 @@ def apply_package(master: str | os.PathLike, package: str | os.PathLike, *, poli
     """
     if policy not in POLICIES:
         raise SyncError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
-    master, package = Path(master), Path(package)
-    result = SyncResult("apply", master, package, policy, dry_run)
-    items, source, result.resolutions = resolutions_from(resolutions)
+    package = Path(package)
+    shown = master_location(master)
+    items, source, resolutions_path = resolutions_from(resolutions)
     choices = {r.key: r.choice for r in items} if items is not None else None
-    log.info("applying %s to %s (policy %s%s)", package, master, policy, ", dry run" if dry_run else "")
+    log.info("applying %s to %s (policy %s%s)", package, shown, policy, ", dry run" if dry_run else "")
+
+    def fresh() -> SyncResult:
+        result = SyncResult("apply", shown, package, policy, dry_run)  # type: ignore[arg-type]
+        result.resolutions = resolutions_path
+        return result
+
     try:
-        with upgraded_package(package, master) as current:  # made under an older definition: migrated
-            result = _apply(master, current, policy, report, dry_run, user, items, source, choices, result)
+        upgrade = nullcontext(package) if is_postgres(master) else upgraded_package(package, Path(master))
+        with upgrade as current, open_geopackage(current) as pgp:  # made under an older definition: migrated
+            pinfo = read_package_info(pgp)
+            with open_master(master, write=not dry_run) as store:
+                result = store.run(lambda: _apply(store, pgp, pinfo, package, policy, dry_run, user, items, source,
+                                                  choices, fresh(), strict))
     except sqlite3.Error as exc:
-        fault = file_fault(master, exc, SyncError)
+        if is_postgres(master):
+            raise SyncError(f"{package}: {exc}; nothing was applied") from exc
+        fault = file_fault(Path(master), exc, SyncError)
         raise (fault or SyncError(f"{master}: {exc}; nothing was applied")) from exc
     if report is not None:
         result.write_report(report)
     return result
 
 
-def _apply(master: Path, package: Path, policy: str, report: str | os.PathLike | None, dry_run: bool,
+def _apply(store: MasterStore, pgp: GeoPackage, pinfo: PackageInfo, package: Path, policy: str, dry_run: bool,
            user: str | None, items: list[Resolution] | None, source: str,
-           choices: Mapping[tuple[Any, Any, str], Choice] | None, result: SyncResult) -> SyncResult:
-    """apply_package once its arguments are checked (sqlite3 errors are the caller's to explain)."""
-    with open_geopackage(package) as pgp:
-        pinfo = read_package_info(pgp)
-        result.package_uuid = pinfo.package_uuid
-        recover(master)
-        with open_geopackage(master, "r" if dry_run else "a") as mgp:
-            minfo = read_master_info(mgp)
-            con = mgp.connection
-            con.execute("PRAGMA cache_size = -262144")  # 256 MiB: no spill of a big transaction
-            result.version_before = result.version_after = minfo.version
-            if pinfo.master_id != minfo.master_id:
-                raise SyncError(f"{package}: change package is for master {pinfo.master_id}, but "
-                                f"{master} is master {minfo.master_id}; nothing was applied")
-            if pinfo.base_version > minfo.version:
-                raise SyncError(f"{package}: based on version {pinfo.base_version} of the master, "
-                                f"but {master} is at version {minfo.version} (an older copy?)")
-            ledger = con.execute(f"SELECT version, applied_at FROM {LEDGER_TABLE} WHERE package_uuid = ?",
-                                 (pinfo.package_uuid,)).fetchone()
-            if ledger:
-                result.already_applied = True
-                result.version_after = minfo.version
-                for layer in pinfo.layers:
-                    result.layers[layer] = LayerCounts()
-                if report is not None:
-                    result.write_report(report)
-                return result
-            applied = {r[0] for r in con.execute(f"SELECT package_uuid FROM {LEDGER_TABLE}")}
-            missing = [p for p in pinfo.previous if p not in applied]
-            if missing:
-                raise SyncError(f"{package}: workspace {pinfo.workspace_id} sent package(s) "
-                                f"{', '.join(missing)} before this one; apply them first")
-            for layer in pinfo.layers:
-                _check_package_layer(pgp, pinfo, minfo, layer)
-            photo_layers = _check_package_photos(pgp, minfo, package)
-            plans = {}
-            for layer in pinfo.layers:
-                definition = minfo.definitions[layer]
-                plans[layer] = _plan_apply(con, pgp, definition, policy, result, choices, source, minfo.srid)
-            # Inspections whose facility is missing are conflicts; facilities follow their latest inspection.
-            plan_children(con, minfo.definitions, minfo.layers, plans, _Plan, result, policy, choices, source)
-            if items is not None:
-                check_resolutions(result.conflicts, items, source)
-            settle_codes(mgp, minfo, plans, result, workspace_id=pinfo.workspace_id, package_uuid=pinfo.package_uuid,
-                         user=user or login_name(), write=not dry_run)
-            if dry_run:
-                if report is not None:
-                    result.write_report(report)
-                return result
-            version = minfo.version + 1
-            now = now_text()
-            for layer, plan in plans.items():
-                _write_master_layer(con, minfo, minfo.definitions[layer], plan, pinfo, version, now)
-            for layer in pinfo.survey:
-                _store_survey(mgp, pgp, minfo, layer, pinfo, now, result)
-            if photo_layers:
-                try:  # after the layers: a photo of a feature inserted by this package finds its fid
-                    missing_before = missing_bytes(con)
-                    result.photos["linked"], result.photos["stored"] = copy_photos(
-                        pgp.connection, con, photo_layers, geopackage=True)
-                    # A link sent without bytes the office has since dropped (the photo was taken off
-                    # its last facility): kept, and the field sends the bytes again after its update.
-                    result.photos["without_bytes"] = len(missing_bytes(con) - missing_before)
-                except MediaError as exc:
-                    raise SyncError(f"{package}: {exc}; nothing was applied") from None
-            result.photos["unlinked"], result.photos["dropped"] = apply_removals(pgp.connection, con)
-            con.execute(f"UPDATE {MASTER_TABLE} SET value = ? WHERE key = 'version'", (str(version),))
-            totals = LayerCounts()
-            for c in result.layers.values():
-                totals.add(c)
-            con.execute(
-                f"INSERT INTO {LEDGER_TABLE} (package_uuid, workspace_id, editor, base_version, version, "
-                "applied_at, applied_by, policy, inserts, updates, deletes, conflicts, file) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (pinfo.package_uuid, pinfo.workspace_id, pinfo.editor, pinfo.base_version, version, now,
-                 user or login_name(), policy, totals.inserts, totals.updates, totals.deletes,
-                 totals.conflicts, package.name))
-            con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?)",
-                        (now, MASTER_TABLE, LEDGER_TABLE))
-            result.version_after = version
+           choices: Mapping[tuple[Any, Any, str], Choice] | None, result: SyncResult, strict: bool) -> SyncResult:
+    """apply_package inside the master's transaction (run again from the start if the server asks)."""
+    master = store.location
+    result.package_uuid = pinfo.package_uuid
+    minfo = store.refresh()
+    result.version_before = result.version_after = minfo.version
+    if pinfo.master_id != minfo.master_id:
+        raise SyncError(f"{package}: change package is for master {pinfo.master_id}, but "
+                        f"{master} is master {minfo.master_id}; nothing was applied")
+    if pinfo.base_version > minfo.version:
+        raise SyncError(f"{package}: based on version {pinfo.base_version} of the master, "
+                        f"but {master} is at version {minfo.version} (an older copy?)")
+    if not (store.claim(pinfo.package_uuid) if not dry_run else not store.in_ledger(pinfo.package_uuid)):
+        result.already_applied = True
+        result.version_after = store.refresh().version
+        for layer in pinfo.layers:
+            result.layers[layer] = LayerCounts()
+        return result
+    applied = store.applied_packages()
+    missing = [p for p in pinfo.previous if p not in applied]
+    if missing:
+        raise SyncError(f"{package}: workspace {pinfo.workspace_id} sent package(s) "
+                        f"{', '.join(missing)} before this one; apply them first")
+    for layer in pinfo.layers:
+        _check_package_layer(pgp, pinfo, minfo, layer)
+    photo_layers = _check_package_photos(pgp, minfo, package)
+    scope = package_scope(store, pinfo, package)
+    plans = {}
+    for layer in pinfo.layers:
+        definition = minfo.definitions[layer]
+        plans[layer] = _plan_apply(store, pgp, definition, policy, result, choices, source, minfo.srid,
+                                   lock=not dry_run)
+        if scope is not None:
+            refuse_outside(scope, definition, plans[layer], result, strict, package)
+    # Inspections whose facility is missing are conflicts; facilities follow their latest inspection.
+    plan_children(store, minfo.definitions, minfo.layers, plans, MasterPlan, result, policy, choices, source)
+    if items is not None:
+        check_resolutions(result.conflicts, items, source)
+    settle_codes(store, minfo, plans, result, workspace_id=pinfo.workspace_id, package_uuid=pinfo.package_uuid,
+                 user=user or login_name(), write=not dry_run)
+    if dry_run:
+        return result
+    now = now_text()
+    for layer, plan in plans.items():
+        store.write_layer(minfo.definitions[layer], plan, pinfo.package_uuid, now)
+    for layer in pinfo.survey:
+        _store_survey(store, pgp, minfo, layer, pinfo, now, result)
+    if photo_layers:
+        con = store.photo_connection()
+        try:  # after the layers: a photo of a feature inserted by this package finds its fid
+            missing_before = missing_bytes(con)
+            result.photos["linked"], result.photos["stored"] = copy_photos(
+                pgp.connection, con, photo_layers, geopackage=True)
+            # A link sent without bytes the office has since dropped (the photo was taken off
+            # its last facility): kept, and the field sends the bytes again after its update.
+            result.photos["without_bytes"] = len(missing_bytes(con) - missing_before)
+        except MediaError as exc:
+            raise SyncError(f"{package}: {exc}; nothing was applied") from None
+    result.photos["unlinked"], result.photos["dropped"] = (
+        apply_removals(pgp.connection, store.photo_connection()) if pending_removals(pgp.connection) else (0, 0))
+    totals = LayerCounts()
+    for c in result.layers.values():
+        totals.add(c)
+    result.version_after = store.finish_apply(LedgerEntry(
+        pinfo.package_uuid, pinfo.workspace_id, pinfo.editor, pinfo.base_version, now, user or login_name(), policy,
+        totals.inserts, totals.updates, totals.deletes, totals.conflicts, package.name))
     return result
 
 
@@ -339,11 +338,7 @@ def _check_package_photos(pgp: GeoPackage, minfo: MasterInfo, package: Path) -> 
     return layers
 
 
-#: The master's table of a survey layer sent as evidence: ``survey_<layer>``.
-SURVEY_PREFIX = "survey_"
-
-
-def _store_survey(mgp: GeoPackage, pgp: GeoPackage, minfo: MasterInfo, layer: str, pinfo: PackageInfo, now: str,
+def _store_survey(store: MasterStore, pgp: GeoPackage, minfo: MasterInfo, layer: str, pinfo: PackageInfo, now: str,
                   result: SyncResult) -> None:
     """Keep a survey layer's rows (GPS tracks, waypoints) in the master's ``survey_<layer>`` table.
 
@@ -357,58 +352,33 @@ def _store_survey(mgp: GeoPackage, pgp: GeoPackage, minfo: MasterInfo, layer: st
     if not pgp.has_layer(layer):
         raise SyncError(f"{where}: listed as survey evidence but missing from the package")
     rows = _read_package_layer(pgp, definition, minfo.srid)
-    table = SURVEY_PREFIX + layer
-    if not mgp.has_layer(table):
-        base = master_schema(definition, minfo.srid)
-        extra = (Column("package_uuid", "TEXT"), Column("workspace_id", "TEXT"), Column("received_at", "DATETIME"))
-        mgp.create_layer(replace(base, name=table, columns=(*base.columns, *extra),
-                                 identifier=f"{definition.title('zh_CN')} (外业证据)",
-                                 description=f"{definition.title('en')}: survey evidence from the field"))
     gone = [k for k, p in rows.items() if p["op"] == "delete"]
     kept = {k: p for k, p in rows.items() if p["op"] != "delete"}
     _validate_package_rows(definition, kept, where, result)
-    mgp.delete_rows(table, "uuid", [*gone, *kept])
     items = sorted(kept.items())  # in uuid order, like every insert of apply
-    geoms = geometries([p["geom"] for _, p in items])
-    mgp.write_rows(table, [
-        {"uuid": k, **{n: p[n] for n in definition.field_names}, **{a: p[a] for a in AUDIT_COLUMNS},
-         "geom": g, "package_uuid": pinfo.package_uuid, "workspace_id": pinfo.workspace_id, "received_at": now}
-        for (k, p), g in zip(items, geoms, strict=True)])
+    store.store_survey(definition, [
+        {"uuid": k, **{n: p[n] for n in definition.field_names}, **{a: p[a] for a in AUDIT_COLUMNS}, "geom": p["geom"]}
+        for k, p in items], gone, pinfo.package_uuid, pinfo.workspace_id, now)
     result.survey[layer] = len(kept)
-    log.info("%s: %d survey features kept as evidence in %s", where, len(kept), table)
+    log.info("%s: %d survey features kept as evidence in survey_%s", where, len(kept), layer)
 
 
-@dataclass
-class _Plan:
-    """What an apply writes into one master layer."""
-
-    inserts: list[dict[str, Any]] = field(default_factory=list)     # full rows (with audit)
-    updates: dict[str, dict[str, Any]] = field(default_factory=dict)  # uuid -> {column: value}
-    deletes: list[tuple[str, Any, Any]] = field(default_factory=list)  # (uuid, editor, time)
-    old_geoms: list[bytes | None] = field(default_factory=list)   # geometries removed or moved away
-    new_geoms: list[bytes | None] = field(default_factory=list)
-
-
-def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefinition, policy: str,
+def _plan_apply(store: MasterStore, pgp: GeoPackage, definition: LayerDefinition, policy: str,
                 result: SyncResult, choices: Mapping[tuple[Any, Any, str], Choice] | None,
-                source: str, srid: int) -> _Plan:
+                source: str, srid: int, *, lock: bool) -> MasterPlan:
     layer = definition.name
     where = f"{pgp.path}: layer {layer!r}"
     package_rows = _read_package_layer(pgp, definition, srid)
-    office_full = master_rows_by_uuid(con, definition, package_rows)
+    # Locked (PostGIS: FOR UPDATE, in uuid order): another apply of these features waits for this one,
+    # then reads what this one wrote as the office side of its merge.
+    office_full = store.rows_by_uuid(definition, sorted(package_rows), lock=lock)
     for r, g in zip(office_full.values(), canonical([r["geom"] for r in office_full.values()]), strict=True):
         r["geom"] = g
     office = SideRows()
     for k, r in office_full.items():
         office.rows[k] = {"uuid": k, **merge_row(definition, r, r["geom"])}
         office.audit[k] = (r["modified_by"], r["modified_at"])
-    missing = [k for k in package_rows if k not in office_full]
-    for i in range(0, len(missing), 500):
-        part = missing[i:i + 500]
-        for u, by, at in con.execute(
-                f"SELECT uuid, deleted_by, deleted_at FROM {DELETED_TABLE} WHERE layer = ? AND uuid IN "
-                f"({', '.join('?' * len(part))}) ORDER BY fid", (layer, *part)):
-            office.audit[u] = (by, at)
+    office.audit.update(store.deleted_audit(layer, [k for k in package_rows if k not in office_full]))
     _validate_package_rows(definition, package_rows, where, result)
     base, field_side = {}, SideRows()
     for k, p in package_rows.items():
@@ -422,7 +392,7 @@ def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefin
             base[k] = {"uuid": k, **values}
     merged, conflicts = merge_layer(definition, base, office, field_side, policy, layer, choices, source)
     result.conflicts.extend(conflicts)
-    plan = _Plan()
+    plan = MasterPlan()
     for k, row in merged.items():
         try:
             full = complete(definition, row, f"{where}, feature {k}")
@@ -439,7 +409,6 @@ def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefin
             audit = {a: p[a] for a in AUDIT_COLUMNS}
             audit["modified_by"], audit["modified_at"] = p["edited_by"], p["edited_at"]
             plan.inserts.append({**full, **audit})
-            plan.new_geoms.append(full["geom"])
             continue
         changed = row_diff(definition, office_full[k], full)
         if changed:
@@ -447,14 +416,12 @@ def _plan_apply(con: sqlite3.Connection, pgp: GeoPackage, definition: LayerDefin
             if not newer(office.audit[k][1], when):
                 changed["modified_by"], changed["modified_at"] = editor, when
             plan.updates[k] = changed
-            if "geom" in changed:
-                plan.old_geoms.append(office_full[k]["geom"])
-                plan.new_geoms.append(changed["geom"])
+            plan.before[k] = office_full[k]
     for k in office_full:
         if k not in merged:
             editor, when = field_side.audit.get(k, (None, None))
             plan.deletes.append((k, editor, when))
-            plan.old_geoms.append(office_full[k]["geom"])
+            plan.before[k] = office_full[k]
     result.layers[layer] = LayerCounts(len(plan.inserts), len(plan.updates), len(plan.deletes), len(conflicts))
     return plan
 
@@ -507,71 +474,3 @@ def _reject(result: SyncResult, rows: dict[str, dict[str, Any]] | None, layer: s
     result.reject(layer, uuid, reason)
     if rows is not None:
         rows.pop(uuid, None)
-
-
-def _write_master_layer(con: sqlite3.Connection, minfo: MasterInfo, definition: LayerDefinition, plan: _Plan,
-                        pinfo: PackageInfo, version: int, now: str) -> None:
-    layer = definition.name
-    srid = minfo.srid
-    t = quote(layer)
-    if plan.deletes:
-        con.executemany(f"DELETE FROM {t} WHERE uuid = ?", [(k,) for k, _, _ in plan.deletes])
-        con.executemany(
-            f"INSERT INTO {DELETED_TABLE} (layer, uuid, deleted_by, deleted_at, package_uuid, version) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [(layer, k, by, at or now, pinfo.package_uuid, version) for k, by, at in plan.deletes])
-    wkbs = [c["geom"] for c in plan.updates.values() if "geom" in c] + [r["geom"] for r in plan.inserts]
-    blobs = dict(zip(map(id, wkbs), gpb_of_wkbs(wkbs, srid), strict=True))
-    groups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
-    for k, changed in plan.updates.items():
-        groups.setdefault(tuple(changed), []).append((k, changed))
-    for cols, items in groups.items():
-        sql = f"UPDATE {t} SET {', '.join(f'{quote(c)} = ?' for c in cols)} WHERE uuid = ?"
-        con.executemany(sql, [[blobs[id(changed[c])] if c == "geom" else changed[c] for c in cols] + [k]
-                              for k, changed in items])
-    if plan.inserts:
-        # New fids in uuid order: two offices applying the same packages to the same master hold
-        # the same rows under the same fids.
-        plan.inserts.sort(key=lambda r: str(r["uuid"]))
-        names = ["uuid", *definition.field_names, *AUDIT_COLUMNS, *(["geom"] if definition.has_geometry else [])]
-        sql = f"INSERT INTO {t} ({', '.join(map(quote, names))}) VALUES ({', '.join('?' * len(names))})"
-        con.executemany(sql, [[blobs[id(r["geom"])] if n == "geom" else r.get(n) for n in names]
-                              for r in plan.inserts])
-    if (plan.inserts or plan.updates or plan.deletes) and definition.has_geometry:
-        _refresh_extent(con, definition, plan)
-    if plan.inserts or plan.updates or plan.deletes:
-        con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (now, layer))
-
-
-def _refresh_extent(con: sqlite3.Connection, definition: LayerDefinition, plan: _Plan) -> None:
-    """Keep gpkg_contents' extent exact: widen by new geometries; rescan if one on the edge went."""
-    layer = definition.name
-    row = con.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?",
-                      (layer,)).fetchone()
-    extent = None if row is None or row[0] is None else tuple(row)
-    rescan = extent is None and bool(plan.old_geoms)
-    if extent is not None and plan.old_geoms:
-        old = bounds(geometries(plan.old_geoms))
-        if old is not None and (old[0] <= extent[0] or old[1] <= extent[1] or old[2] >= extent[2]
-                                or old[3] >= extent[3]):
-            rescan = True
-    if rescan:
-        cursor = con.execute(f"SELECT geom FROM {quote(layer)} WHERE geom IS NOT NULL")
-        parts = []
-        while True:
-            chunk = cursor.fetchmany(100_000)
-            if not chunk:
-                break
-            b = bounds(geometries([gpb_wkb(r[0]) for r in chunk]))
-            if b is not None:
-                parts.append(b)
-        extent = (min(p[0] for p in parts), min(p[1] for p in parts), max(p[2] for p in parts),
-                  max(p[3] for p in parts)) if parts else None
-    else:
-        new = bounds(geometries(plan.new_geoms))
-        if new is not None:
-            extent = new if extent is None else (min(extent[0], new[0]), min(extent[1], new[1]),
-                                                 max(extent[2], new[2]), max(extent[3], new[3]))
-    values = extent if extent is not None else (None, None, None, None)
-    con.execute("UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? WHERE table_name = ?",
-                (*values, layer))

@@ -252,6 +252,8 @@ def _write_changes(ws: Workspace, info: dict[str, Any], staged: Path, out: Path,
             "bbox": json.dumps(info["bbox"]), "srid": str(ws.srid), "survey_layers": json.dumps(survey),
             "definition_versions": json.dumps({layer: ws.layer(layer).version for layer in info["layers"]}),
         }
+        if info.get("scope"):
+            meta["scope"] = info["scope"]
         gp.write_rows(PACKAGE_TABLE, [{"key": k, "value": v} for k, v in meta.items()])
         for layer, rows in collected.items():
             definition = ws.layer(layer)
@@ -400,6 +402,8 @@ class PackageInfo:
     survey: list[str] = field(default_factory=list)
     #: The version of each layer's definition the package was made under (1 for packages that do not say).
     definition_versions: dict[str, int] = field(default_factory=dict)
+    #: The area scope of the checkout (``layers.sync.areas``), or None for the whole master.
+    scope: str | None = None
 
 
 def read_package_info(gp: GeoPackage) -> PackageInfo:
@@ -419,7 +423,8 @@ def read_package_info(gp: GeoPackage) -> PackageInfo:
                            layers=json.loads(meta["layers"]), srid=int(meta["srid"]),
                            survey=json.loads(meta.get("survey_layers") or "[]"),
                            definition_versions={k: int(v) for k, v in json.loads(
-                               meta.get("definition_versions") or "{}").items()})
+                               meta.get("definition_versions") or "{}").items()},
+                           scope=meta.get("scope") or None)
     except (sqlite3.Error, KeyError, ValueError) as exc:
         raise SyncError(f"{path}: damaged change package header ({exc})") from None
     if meta.get("kind") != PACKAGE_KIND or meta.get("format") != PACKAGE_FORMAT:

@@ -15,23 +15,24 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers.errors import SyncError
-from layers.geopackage import open_geopackage, remove_stale_temporaries, temporary_path
+from layers.geopackage import remove_stale_temporaries, temporary_path
 from layers.log import logger
-from layers.media.tables import receive_photos
 from layers.schema.definitions import LayerDefinition
 from layers.sqlite.locks import file_fault
 from layers.sync.children import parent_key, parent_layers
 from layers.sync.codes import DEFAULT_BLOCK_SIZE, checkout_codes
-from layers.sync.master import bbox_condition, master_rows, read_master_info, recover
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK, geometries, now_text, quote
 from layers.workspace.store import Workspace
+
+if TYPE_CHECKING:
+    from layers.sync.store import MasterStore
 
 __all__ = ["SETTINGS", "MASTER_ID_SETTING", "CheckoutInfo", "checked_out_master_id", "checkout_info",
            "parse_bbox", "checkout"]
@@ -42,7 +43,7 @@ log = logger(__name__)
 SETTINGS = {
     "master_id": "sync_master_id", "version": "sync_base_version", "bbox": "sync_bbox",
     "layers": "sync_layers", "path": "sync_master_path", "sent": "sync_sent_packages",
-    "at": "sync_checked_out_at", "publishing": "sync_publishing",
+    "at": "sync_checked_out_at", "publishing": "sync_publishing", "scope": "sync_scope",
 }
 #: The setting holding the master's id; absent in a workspace that was not checked out.
 MASTER_ID_SETTING = SETTINGS["master_id"]
@@ -103,18 +104,20 @@ def checkout_info(ws: Workspace) -> CheckoutInfo:
         "bbox": json.loads(ws.setting(SETTINGS["bbox"]) or "null"),
         "layers": json.loads(layers),
         "sent": json.loads(ws.setting(SETTINGS["sent"]) or "[]"),
+        "scope": ws.setting(SETTINGS["scope"]) or None,
     }
 
 
 def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: str | None = None,
              bbox: str | Sequence[float] | None = None, layers: Iterable[str] | None = None,
-             progress: Callable[[int, int], None] | None = None, code_block: int | None = None) -> dict[str, int]:
+             progress: Callable[[int, int], None] | None = None, scope: str | None = None,
+             code_block: int | None = None) -> dict[str, int]:
     """Make an offline workspace from the master (all of it, or an area and some layers).
 
     Parameters
     ----------
-    master : path-like
-        The master GeoPackage.
+    master : path-like or str
+        The master GeoPackage, or a ``postgresql://`` connection string.
     workspace : path-like
         The SpatiaLite workspace to create; it must not exist.
     user : str, optional
@@ -125,6 +128,10 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
         Facility layers to take (default: all).  Survey layers (GPS) are
         always in the workspace, empty and local.
     progress : callable(done, total), optional
+    scope : str, optional
+        ``district:CODE``, ``street:CODE`` or a box (``layers.sync.areas``):
+        the features in that area; recorded in the workspace and carried by
+        its change packages, which apply keeps inside it.
     code_block : int, optional
         Serials of component codes to reserve per class for the new features
         made offline (default ``layers.sync.codes.DEFAULT_BLOCK_SIZE``); the
@@ -142,8 +149,10 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
     if not workspace.absolute().parent.is_dir():
         raise SyncError(f"{workspace}: folder {workspace.absolute().parent} does not exist (or is not a folder)")
     bbox = parse_bbox(bbox)
+    if bbox is not None and scope is not None:
+        raise SyncError("give either a bbox or a scope, not both")
     try:
-        return _checkout(Path(master), workspace, user, bbox, layers, progress, code_block)
+        return _checkout(master, workspace, user, bbox, layers, progress, scope, code_block)
     except sqlite3.Error as exc:
         fault = file_fault(workspace, exc, SyncError)
         raise (fault or SyncError(f"{workspace}: {exc}; nothing was checked out")) from exc
@@ -153,32 +162,32 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
         raise
 
 
-def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float, float, float, float] | None,
-              layers: Iterable[str] | None, progress: Callable[[int, int], None] | None,
-              code_block: int | None) -> dict[str, int]:
+def _checkout(master: str | os.PathLike, workspace: Path, user: str | None,
+              bbox: tuple[float, float, float, float] | None, layers: Iterable[str] | None,
+              progress: Callable[[int, int], None] | None, scope_text: str | None,
+              code_block: int | None = None) -> dict[str, int]:
     """checkout once its arguments are checked."""
-    recover(master)
+    from layers.sync.areas import resolve_scope
+    from layers.sync.store import master_location, open_master
+
     counts = {}
-    with open_geopackage(master) as gp:
-        info = read_master_info(gp)
+    with open_master(master) as store:
+        info = store.info
+        scope = resolve_scope(store, scope_text) if scope_text else None
+        if scope is not None:
+            bbox = scope.bbox
         chosen = list(info.layers) if not layers else list(layers)
         for name in chosen:
             if name not in info.layers:
-                raise SyncError(f"{master}: no layer {name!r} (layers: {', '.join(info.layers)})")
+                raise SyncError(f"{store.location}: no layer {name!r} (layers: {', '.join(info.layers)})")
         # The reference polygons the chosen layers take their zone and grid cell from come along.
         chosen += [f.located_in.layer for n in chosen for f in info.definitions[n].located_fields
                    if f.located_in and f.located_in.layer in info.layers]
         chosen = [n for n in info.layers if n in chosen]
         wanted = chosen + [n for n, d in info.definitions.items() if d.survey]
-        conditions = {}
-        total = 0
         children = [n for n in chosen if not info.definitions[n].has_geometry]  # taken with their parents
-        for name in chosen:
-            spatial = info.definitions[name].has_geometry
-            where, params = bbox_condition(info.definitions[name], bbox) if bbox and spatial else ("", ())
-            conditions[name] = (where, params)
-            total += gp.connection.execute(f"SELECT count(*) FROM {quote(name)}" + (f" WHERE {where}" if where else ""),
-                                           params).fetchone()[0]
+        total = sum(store.count(info.definitions[name], bbox if info.definitions[name].has_geometry else None)
+                    for name in chosen)
         with tempfile.TemporaryDirectory(prefix="tongcheng-defs-") as temporary:
             folder = Path(temporary)
             (folder / "_codelists.toml").write_text(info.codelists, "utf-8")
@@ -192,12 +201,11 @@ def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float
         try:
             with ws:
                 done = 0
-                box = shapely.box(*bbox) if bbox else None
+                box = scope.shape if scope is not None else shapely.box(*bbox) if bbox else None
                 with ws.untracked():
                     for name in [n for n in chosen if n not in children]:
                         definition = info.definitions[name]
-                        where, params = conditions[name]
-                        rows = master_rows(gp.connection, definition, where, params)
+                        rows = store.rows(definition, bbox)
                         offset = done
 
                         def features(rows: Iterator[dict[str, Any]] = rows,
@@ -215,14 +223,19 @@ def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float
                             progress=_offset_progress(progress, offset, total))
                         done += counts[name]
                     for name in children:
-                        counts[name] = _checkout_children(gp.connection, ws, info.definitions[name], chosen)
-                    receive_photos(gp.connection, ws.connection, chosen)
-                    checkout_codes(master, gp.connection, info, ws, chosen, code_block or DEFAULT_BLOCK_SIZE, user)
-                    for key, value in {
+                        counts[name] = _checkout_children(store, ws, info.definitions[name], chosen)
+                    store.send_photos(ws.connection, chosen)
+                    checkout_codes(store, info, ws, chosen, code_block or DEFAULT_BLOCK_SIZE, user)
+                    location = master_location(master)
+                    settings: dict[str, Any] = {
                         "master_id": info.master_id, "version": info.version,
                         "bbox": json.dumps(bbox), "layers": json.dumps(chosen),
-                        "path": str(Path(master).absolute()), "sent": "[]", "at": now_text(),
-                    }.items():
+                        "path": str(location.absolute()) if isinstance(location, Path) else location,
+                        "sent": "[]", "at": now_text(),
+                    }
+                    if scope is not None:
+                        settings["scope"] = scope.text
+                    for key, value in settings.items():
                         ws.set_setting(SETTINGS[key], value)
                 ws.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             if workspace.exists():
@@ -235,14 +248,14 @@ def _checkout(master: Path, workspace: Path, user: str | None, bbox: tuple[float
     return counts
 
 
-def _checkout_children(con: sqlite3.Connection, ws: Workspace, definition: LayerDefinition,
+def _checkout_children(store: MasterStore, ws: Workspace, definition: LayerDefinition,
                        chosen: Sequence[str]) -> int:
     """Load a layer without geometry: of a child layer (inspections), the records of the features checked out."""
     parents = None
     if definition.child_of is not None:
         parents = {(layer, uuid) for layer in parent_layers(definition, chosen)
                    for (uuid,) in ws.connection.execute(f"SELECT uuid FROM {quote(layer)}")}
-    rows = {r["uuid"]: {**r, "fid": None} for r in master_rows(con, definition)
+    rows = {r["uuid"]: {**r, "fid": None} for r in store.rows(definition)
             if parents is None or parent_key(definition, r) in parents}
     ws.apply_rows(definition.name, rows, tracked=False)
     return len(rows)

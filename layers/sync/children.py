@@ -10,10 +10,9 @@ it exports.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import shapely
 
@@ -24,6 +23,9 @@ from layers.sync.merge import Conflict, LayerCounts, Side, same_value
 from layers.sync.resolutions import Choice, Value
 from layers.sync.results import SyncResult
 from layers.sync.rows import geometries, quote
+
+if TYPE_CHECKING:
+    from layers.sync.store import MasterStore
 
 __all__ = ["ParentKey", "PlanLike", "parent_key", "parent_layers", "master_parent_keys", "child_filter",
            "plan_children"]
@@ -50,25 +52,21 @@ def parent_layers(definition: LayerDefinition, layers: Iterable[str]) -> list[st
     return [name for name in layers if name != definition.name and (not codes or name in codes)]
 
 
-def master_parent_keys(con: sqlite3.Connection, definitions: Mapping[str, LayerDefinition], layers: Sequence[str],
+def master_parent_keys(store: MasterStore, definitions: Mapping[str, LayerDefinition], layers: Sequence[str],
                        bbox: tuple[float, float, float, float] | None) -> set[ParentKey]:
     """(layer, uuid) of the master's features of *layers* (with geometry) whose geometry meets *bbox* (all if None)."""
-    from layers.geopackage import gpb_wkb
-    from layers.sync.master import bbox_condition
-
     keys: set[ParentKey] = set()
     box = shapely.box(*bbox) if bbox else None
     for name in layers:
         definition = definitions[name]
         if not definition.has_geometry:
             continue
+        rows = list(store.rows(definition, bbox))
         if box is None:
-            keys.update((name, r[0]) for r in con.execute(f"SELECT uuid FROM {quote(name)}"))
+            keys.update((name, r["uuid"]) for r in rows)
             continue
-        where, parameters = bbox_condition(definition, bbox)  # type: ignore[arg-type]  # bbox is set
-        rows = con.execute(f"SELECT uuid, geom FROM {quote(name)} WHERE {where}", parameters).fetchall()
-        shapes = geometries([gpb_wkb(r[1]) for r in rows])
-        keys.update((name, r[0]) for r, g in zip(rows, shapes, strict=True) if g is not None and g.intersects(box))
+        shapes = geometries([r["geom"] for r in rows])
+        keys.update((name, r["uuid"]) for r, g in zip(rows, shapes, strict=True) if g is not None and g.intersects(box))
     return keys
 
 
@@ -116,7 +114,7 @@ class PlanLike(Protocol):
 P = TypeVar("P", bound=PlanLike)
 
 
-def plan_children(con: sqlite3.Connection, definitions: Mapping[str, LayerDefinition], layers: Sequence[str],
+def plan_children(store: MasterStore, definitions: Mapping[str, LayerDefinition], layers: Sequence[str],
                   plans: dict[str, P], make_plan: Callable[[], P], result: SyncResult, policy: str,
                   choices: Mapping[tuple[Any, Any, str], Choice] | None, source: str) -> None:
     """Complete an apply's plans: report the new child records whose parent is missing, and make the
@@ -131,7 +129,7 @@ def plan_children(con: sqlite3.Connection, definitions: Mapping[str, LayerDefini
     conflict's decision stands); every value set is listed in
     ``result.followed``.
     """
-    present = _Presence(con, definitions, layers, plans)
+    present = _Presence(store, definitions, layers, plans)
     for name, plan in list(plans.items()):
         definition = definitions[name]
         if definition.child_of is None:
@@ -139,7 +137,7 @@ def plan_children(con: sqlite3.Connection, definitions: Mapping[str, LayerDefini
         for row in plan.inserts:
             key = parent_key(definition, row)
             if not present(*key):
-                _missing_parent(con, definition, row, key, plans, result, policy, choices, source)
+                _missing_parent(store, definition, row, key, plans, result, policy, choices, source)
     received: dict[ParentKey, list[dict[str, Any]]] = {}
     for name in layers:
         rule = definitions[name].follow
@@ -155,15 +153,15 @@ def plan_children(con: sqlite3.Connection, definitions: Mapping[str, LayerDefini
         if layer not in plans:
             plans[layer] = make_plan()
             result.layers.setdefault(layer, LayerCounts())
-        _follow(con, definitions, plans, layer, uuid, rows, in_conflict, result)
+        _follow(store, definitions, plans, layer, uuid, rows, in_conflict, result)
 
 
 class _Presence:
     """Whether a feature is in the master once the apply is written."""
 
-    def __init__(self, con: sqlite3.Connection, definitions: Mapping[str, LayerDefinition], layers: Sequence[str],
+    def __init__(self, store: MasterStore, definitions: Mapping[str, LayerDefinition], layers: Sequence[str],
                  plans: Mapping[str, PlanLike]) -> None:
-        self.con, self.definitions, self.layers = con, definitions, set(layers)
+        self.store, self.definitions, self.layers = store, definitions, set(layers)
         self.inserted = {name: {r["uuid"] for r in plan.inserts} for name, plan in plans.items()}
         self.deleted = {name: {k for k, _, _ in plan.deletes} for name, plan in plans.items()}
 
@@ -174,20 +172,17 @@ class _Presence:
             return True
         if uuid in self.deleted.get(layer, ()):
             return False
-        return self.con.execute(f"SELECT 1 FROM {quote(layer)} WHERE uuid = ?", (uuid,)).fetchone() is not None
+        return bool(self.store.rows_by_uuid(self.definitions[layer], [uuid]))
 
 
-def _missing_parent(con: sqlite3.Connection, definition: LayerDefinition, row: Mapping[str, Any], key: ParentKey,
+def _missing_parent(store: MasterStore, definition: LayerDefinition, row: Mapping[str, Any], key: ParentKey,
                     plans: Mapping[str, PlanLike], result: SyncResult, policy: str,
                     choices: Mapping[tuple[Any, Any, str], Choice] | None, source: str) -> None:
     """Report a new record whose feature the master does not hold: a conflict; the record is stored all the same."""
-    from layers.sync.master import DELETED_TABLE
-
     link = definition.child_of
     assert link is not None
     layer, uuid = key
-    office = con.execute(f"SELECT deleted_by, deleted_at FROM {DELETED_TABLE} WHERE layer = ? AND uuid = ? "
-                         "ORDER BY fid DESC LIMIT 1", (layer, uuid)).fetchone()
+    office = store.deleted_audit(layer, [uuid]).get(uuid)  # the latest deletion of it
     if office is None:  # deleted by this very package, or never in the master
         office = next(((by, at) for k, by, at in getattr(plans.get(layer), "deletes", ()) if k == uuid), (None, None))
     conflict = Conflict(definition.name, row["uuid"], link.uuid_field, "delete/insert", base_value=None,
@@ -207,12 +202,10 @@ def _missing_parent(con: sqlite3.Connection, definition: LayerDefinition, row: M
     result.layers.setdefault(definition.name, LayerCounts()).conflicts += 1
 
 
-def _follow(con: sqlite3.Connection, definitions: Mapping[str, LayerDefinition], plans: Mapping[str, PlanLike],
+def _follow(store: MasterStore, definitions: Mapping[str, LayerDefinition], plans: Mapping[str, PlanLike],
             layer: str, uuid: str, received: list[dict[str, Any]], in_conflict: Collection[tuple[Any, Any, str]],
             result: SyncResult) -> None:
     """Make one facility follow its latest inspection (master's and the package's), in its plan."""
-    from layers.sync.master import master_rows_by_uuid
-
     facility = definitions[layer]
     rule = facility.follow
     assert rule is not None
@@ -222,9 +215,8 @@ def _follow(con: sqlite3.Connection, definitions: Mapping[str, LayerDefinition],
     child_plan = plans[rule.layer]
     gone = {k for k, _, _ in child_plan.deletes}
     candidates: dict[str, tuple[Any, Any]] = {}
-    for k, time, condition in con.execute(
-            f"SELECT uuid, {quote(rule.time_field)}, {quote(rule.condition_field)} FROM {quote(rule.layer)} "
-            f"WHERE {quote(link.layer_field)} = ? AND {quote(link.uuid_field)} = ?", (layer, uuid)):
+    for record in store.rows_where(child, {link.layer_field: layer, link.uuid_field: uuid}):
+        k, time, condition = record["uuid"], record[rule.time_field], record[rule.condition_field]
         if k not in gone:
             changed = child_plan.updates.get(k, {})
             candidates[k] = (changed.get(rule.time_field, time), changed.get(rule.condition_field, condition))
@@ -234,8 +226,11 @@ def _follow(con: sqlite3.Connection, definitions: Mapping[str, LayerDefinition],
     wanted = rule.values(candidates[latest][1], candidates[latest][0])
     plan = plans[layer]
     inserted = next((r for r in plan.inserts if r["uuid"] == uuid), None)
-    current = inserted if inserted is not None else {
-        **master_rows_by_uuid(con, facility, [uuid])[uuid], **plan.updates.get(uuid, {})}
+    office = store.rows_by_uuid(facility, [uuid]).get(uuid) if inserted is None else None
+    current = inserted if inserted is not None else {**(office or {}), **plan.updates.get(uuid, {})}
+    before = getattr(plan, "before", None)  # the office row before the apply (history, extents)
+    if office is not None and before is not None:
+        before.setdefault(uuid, office)
     author = max(received, key=lambda r: (str(r[rule.time_field]), r["uuid"]))
     for name, value in wanted.items():
         if same_value(current.get(name), value) or (layer, uuid, name) in in_conflict:

@@ -39,7 +39,7 @@ from layers.workspace.store import Workspace
 
 __all__ = ["BLOCKS_TABLE", "DISTRICT_KEY", "DEFAULT_BLOCK_SIZE", "master_district", "set_master_district",
            "ensure_code_tables", "reserve", "reserve_for_checkout", "number_rows", "settle_codes",
-           "assign_missing", "block_rows", "checkout_codes", "missing_codes"]
+           "assign_missing", "block_rows", "checkout_codes", "missing_codes", "first_codes", "master_district_code"]
 
 log = logger(__name__)
 
@@ -89,22 +89,45 @@ def ensure_code_tables(gp: GeoPackage, definitions: Iterable[LayerDefinition] = 
                 f"ON {quote(definition.name)} ({quote(definition.component.field)})")
 
 
-def _next_serial(con: sqlite3.Connection, component_class: str) -> int:
-    if not con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (BLOCKS_TABLE,)).fetchone():
-        return 1
-    row = con.execute(f"SELECT max(last_serial) FROM {BLOCKS_TABLE} WHERE component_class = ?",
-                      (component_class,)).fetchone()
-    return 1 if row[0] is None else int(row[0]) + 1
+#: The master's (layer, code field) pairs: where codes already given can be found.
+CodeTables = Sequence[tuple[str, str]]
+
+
+def code_tables(minfo: MasterInfo) -> list[tuple[str, str]]:
+    """(layer, code field) of every component layer of the master."""
+    return [(name, spec.field) for name in minfo.layers if (spec := minfo.definitions[name].component)]
+
+
+def _next_serial(con: sqlite3.Connection, component_class: str, district: str | None = None,
+                 tables: CodeTables = ()) -> int:
+    """One past the highest serial of a class handed out (blocks) or found in the data (*tables*).
+
+    The data count too: a master whose blocks table was lost (a copy that did not carry it) never hands
+    out a serial a feature already has.
+    """
+    highest = 0
+    if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (BLOCKS_TABLE,)).fetchone():
+        row = con.execute(f"SELECT max(last_serial) FROM {BLOCKS_TABLE} WHERE component_class = ?",
+                          (component_class,)).fetchone()
+        highest = int(row[0] or 0)
+    if district is not None:
+        prefix = district + component_class
+        for layer, column in tables:  # a range on the code's index
+            row = con.execute(f"SELECT max({quote(column)}) FROM {quote(layer)} WHERE {quote(column)} BETWEEN ? AND ?",
+                              (prefix + "000000", prefix + "999999")).fetchone()
+            if row[0]:
+                highest = max(highest, int(str(row[0])[len(prefix):]))
+    return highest + 1
 
 
 def reserve(con: sqlite3.Connection, component_class: str, size: int, holder: str, purpose: str, *,
             user: str | None = None, package_uuid: str | None = None, write: bool = True,
-            start: int | None = None) -> tuple[int, int]:
+            start: int | None = None, district: str | None = None, tables: CodeTables = ()) -> tuple[int, int]:
     """Hand out the next *size* serials of a class to *holder*; returns (first, last).
 
     ``write=False`` (a dry run) says which serials it would be and records nothing.
     """
-    first = start if start is not None else _next_serial(con, component_class)
+    first = start if start is not None else _next_serial(con, component_class, district, tables)
     last = first + size - 1
     if size < 1 or last > SERIAL_MAX:
         raise SyncError(f"component class {component_class}: no {size} serials left "
@@ -133,20 +156,36 @@ def reserve_for_checkout(gp: GeoPackage, minfo: MasterInfo, workspace_id: str, l
     if size < 1:
         raise SyncError(f"a block of component codes holds at least 1 serial, not {size}")
     ensure_code_tables(gp)
-    blocks = [(c, *reserve(gp.connection, c, size, workspace_id, "checkout", user=user)) for c in classes]
+    tables = code_tables(minfo)
+    blocks = [(c, *reserve(gp.connection, c, size, workspace_id, "checkout", user=user, district=district,
+                           tables=tables)) for c in classes]
     log.info("%s: reserved %d serials per class for workspace %s: %s", gp.path, size, workspace_id,
              ", ".join(f"{c} {a:06d}-{b:06d}" for c, a, b in blocks))
     return district, blocks
 
 
-def checkout_codes(master: Path, read: sqlite3.Connection, minfo: MasterInfo, ws: Workspace, layers: Sequence[str],
-                   size: int, user: str | None) -> None:
+def _geopackage_of(store: object) -> tuple[Path, sqlite3.Connection] | None:
+    """The file and connection of a GeoPackage master store (None for a PostGIS master: not numbered yet)."""
+    path, connection = getattr(store, "path", None), getattr(store, "connection", None)
+    if isinstance(path, Path) and isinstance(connection, sqlite3.Connection):
+        return path, connection
+    log.info("%s: component codes are numbered in GeoPackage masters only (not yet PostGIS)",
+             getattr(store, "location", store))
+    return None
+
+
+def checkout_codes(store: object, minfo: MasterInfo, ws: Workspace, layers: Sequence[str], size: int,
+                   user: str | None) -> None:
     """Reserve the checkout's blocks in the master (committed at once) and record them in the workspace.
 
-    *read* is the checkout's read-only connection to the master: a master
-    that numbers nothing (no district code, no component layer taken) is
-    never opened for writing.
+    *store* is the checkout's open master (``layers.sync.store``), read only:
+    a master that numbers nothing (no district code, no component layer
+    taken) is never opened for writing.
     """
+    found = _geopackage_of(store)
+    if found is None:
+        return
+    master, read = found
     if master_district(read) is None or not any(minfo.definitions[name].component for name in layers):
         return
     with open_geopackage(master, "a") as gp:
@@ -155,9 +194,39 @@ def checkout_codes(master: Path, read: sqlite3.Connection, minfo: MasterInfo, ws
         set_checkout_blocks(ws, *reserved)
 
 
+def master_district_code(district: str | None) -> str | None:
+    """A new master's district code checked (SyncError naming it), or None."""
+    if district is None:
+        return None
+    try:
+        return check_district(district)
+    except ValueError as exc:
+        raise SyncError(str(exc)) from None
+
+
+def first_codes(definition: LayerDefinition, rows: Sequence[MutableMapping[str, Any]], district: str,
+                user: str | None, now: str) -> list[dict[str, Any]]:
+    """Number a new master's rows (serials from 1 per class); the block rows that record them."""
+    spec = definition.component
+    if spec is None:
+        return []
+    by_class: dict[str, list[MutableMapping[str, Any]]] = {}
+    for row in rows:
+        if not row.get(spec.field):
+            by_class.setdefault(spec.component_class(row), []).append(row)
+    blocks = []
+    for component_class, members in by_class.items():
+        for serial, row in enumerate(members, start=1):
+            row[spec.field] = component_code(district, component_class, serial)
+        blocks.append({"component_class": component_class, "first_serial": 1, "last_serial": len(members),
+                       "holder": OFFICE, "purpose": "new master", "package_uuid": None, "reserved_at": now,
+                       "reserved_by": user})
+    return blocks
+
+
 def number_rows(con: sqlite3.Connection, definition: LayerDefinition, rows: Sequence[MutableMapping[str, Any]],
                 district: str, *, purpose: str, user: str | None = None, package_uuid: str | None = None,
-                write: bool = True) -> int:
+                write: bool = True, tables: CodeTables = ()) -> int:
     """Give the rows without a code the office's next codes (one block per class); returns how many."""
     spec = definition.component
     if spec is None:
@@ -168,7 +237,7 @@ def number_rows(con: sqlite3.Connection, definition: LayerDefinition, rows: Sequ
             by_class.setdefault(spec.component_class(row), []).append(row)
     for component_class, members in by_class.items():
         first, _ = reserve(con, component_class, len(members), OFFICE, purpose, user=user,
-                           package_uuid=package_uuid, write=write)
+                           package_uuid=package_uuid, write=write, district=district, tables=tables)
         for offset, row in enumerate(members):
             row[spec.field] = component_code(district, component_class, first + offset)
     return sum(len(m) for m in by_class.values())
@@ -190,8 +259,8 @@ def _used(con: sqlite3.Connection, minfo: MasterInfo, code: str) -> bool:
     return False
 
 
-def settle_codes(gp: GeoPackage, minfo: MasterInfo, plans: Mapping[str, _PlanRows], result: SyncResult, *,
-                 workspace_id: str, package_uuid: str, user: str | None, write: bool) -> None:
+def settle_codes(store: object, minfo: MasterInfo, plans: Mapping[str, _PlanRows], result: SyncResult, *,
+                 workspace_id: str | None, package_uuid: str, user: str | None, write: bool) -> None:
     """Make the codes of an apply's plans unique in the master, in place (see the module's text).
 
     Inserted features: a code that is missing, malformed or already taken is
@@ -199,8 +268,12 @@ def settle_codes(gp: GeoPackage, minfo: MasterInfo, plans: Mapping[str, _PlanRow
     ``result.renumbered``.  A well-formed unused code is kept; if it lies
     beyond the serials handed out so far, a block of that one serial is
     recorded so no one is given it later.  Updated features: a change of
-    the code is dropped (the master's stays), and listed too.
+    the code is dropped (the master's stays), and listed too.  *store* is
+    the apply's open master (``layers.sync.store``): a GeoPackage master.
     """
+    gp = getattr(store, "gp", None)
+    if not isinstance(gp, GeoPackage) or _geopackage_of(store) is None:
+        return
     con = gp.connection
     district = master_district(con)
     if district is None:
@@ -234,8 +307,8 @@ def settle_codes(gp: GeoPackage, minfo: MasterInfo, plans: Mapping[str, _PlanRow
                 taken.add(code)
                 code_district, component_class, serial = parsed
                 if code_district == district and serial >= _next_serial(con, component_class) and write:
-                    reserve(con, component_class, 1, workspace_id, "kept", user=user, package_uuid=package_uuid,
-                            start=serial)
+                    reserve(con, component_class, 1, workspace_id or OFFICE, "kept", user=user,
+                            package_uuid=package_uuid, start=serial)
                 continue
             renumber.append((row, reason))
         if not renumber:
@@ -244,7 +317,7 @@ def settle_codes(gp: GeoPackage, minfo: MasterInfo, plans: Mapping[str, _PlanRow
         for row, _ in renumber:
             row[spec.field] = None
         number_rows(con, minfo.definitions[layer], [row for row, _ in renumber], district, purpose="apply",
-                    user=user, package_uuid=package_uuid, write=write)
+                    user=user, package_uuid=package_uuid, write=write, tables=code_tables(minfo))
         for (row, reason), before in zip(renumber, old, strict=True):
             taken.add(row[spec.field])
             result.renumbered.append({"layer": layer, "uuid": str(row["uuid"]), "from": before,
@@ -267,7 +340,8 @@ def assign_missing(gp: GeoPackage, minfo: MasterInfo, user: str | None) -> dict[
         rows = [{"uuid": r[0], **dict(zip(columns, r[1:], strict=True))} for r in gp.connection.execute(
             f"SELECT uuid, {', '.join(map(quote, columns))} FROM {quote(name)} WHERE {quote(spec.field)} IS NULL "
             f"OR {quote(spec.field)} = '' ORDER BY uuid")]
-        counts[name] = number_rows(gp.connection, definition, rows, district, purpose="assign", user=user)
+        counts[name] = number_rows(gp.connection, definition, rows, district, purpose="assign", user=user,
+                                   tables=code_tables(minfo))
         gp.connection.executemany(f"UPDATE {quote(name)} SET {quote(spec.field)} = ? WHERE uuid = ?",
                                   [(r[spec.field], r["uuid"]) for r in rows])
     return counts

@@ -41,6 +41,7 @@ from pathlib import Path
 from layers import __version__
 from layers.errors import ExpressionError, SyncError
 from layers.log import logger
+from layers.postgres.urls import is_postgres
 from layers.schema.definitions import LANGUAGES, LayerDefinition
 from layers.schema.expressions import compile_filter
 from layers.sync.children import child_filter
@@ -101,7 +102,7 @@ def _columns(definition: LayerDefinition, keep_audit: bool) -> list[str]:
 def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layers: Iterable[str] | None = None,
            where: str | None = None, crs: str | int | None = None, fmt: str | None = None, keep_audit: bool = False,
            language: str = "zh_CN", progress: Callable[[int, int], object] | None = None,
-           profile: str | None = None) -> ExportResult:
+           as_of: int | None = None, profile: str | None = None) -> ExportResult:
     """Export facility layers of a workspace or master for partners.
 
     Parameters
@@ -127,9 +128,14 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
     language : {'zh_CN', 'en'}
         Language of the styles' category labels, value maps and aliases, and of the layer titles.
     progress : callable(done, total), optional
+    as_of : int, optional
+        A master only: export the master as it was at this version (its history).
     profile : str, optional
         ``standard``: the component layers under the national standard's
-        column names and codes (``layers.sync.profile``).
+        column names and codes (``layers.sync.profile``; a GeoPackage master).
+
+    A PostGIS master (``postgresql://``) is exported through a temporary
+    GeoPackage snapshot (``layers.sync.snapshot``).
 
     Returns
     -------
@@ -140,6 +146,14 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
     SyncError, GeoPackageError, WorkspaceError, ExpressionError
         Naming the file, layer or expression at fault; nothing is written.
     """
+    if is_postgres(source) or as_of is not None:
+        from layers.sync.snapshot import snapshot
+
+        with snapshot(source, as_of) as copy:
+            result = export(copy, out, layers=layers, where=where, crs=crs, fmt=fmt, keep_audit=keep_audit,
+                            language=language, progress=progress)
+        result.source = Path(source) if not is_postgres(source) else result.source
+        return result
     if profile is not None:
         from layers.sync.profile import export_profile
 

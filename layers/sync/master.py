@@ -17,6 +17,15 @@ columns) and attribute tables of its own:
 ``tongcheng_deleted``
     who deleted which feature and when (through an apply), so a later
     conflict with a field edit can name the office's editor and time.
+``tongcheng_history``
+    every change an apply made, with old and new values (``layers.sync.history``;
+    made by the first apply that changes something).
+``tongcheng_areas``
+    administrative areas (city, district, street) as polygons: the scopes of
+    checkouts (``layers.sync.areas``).
+
+A master can also live in a PostGIS database (``layers.sync.postgis``), with
+the same tables; ``layers.sync.store`` puts both behind one interface.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import sqlite3
 import tomllib
 import uuid as uuid_module
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +62,14 @@ __all__ = [
     "LEDGER_TABLE",
     "DELETED_TABLE",
     "PACKAGE_TABLE",
+    "HISTORY_TABLE",
+    "AREAS_TABLE",
+    "MasterContent",
+    "master_content",
     "INTERNAL_TABLES",
     "MasterInfo",
     "master_schema",
+    "parse_master_info",
     "key_value_schema",
     "create_master",
     "recover",
@@ -74,8 +88,11 @@ LAYERS_TABLE = "tongcheng_layers"
 LEDGER_TABLE = "tongcheng_ledger"
 DELETED_TABLE = "tongcheng_deleted"
 PACKAGE_TABLE = "tongcheng_package"
+HISTORY_TABLE = "tongcheng_history"
+AREAS_TABLE = "tongcheng_areas"
 #: Tables of masters and packages that are Tongcheng's bookkeeping, not data.
-INTERNAL_TABLES = (MASTER_TABLE, LAYERS_TABLE, LEDGER_TABLE, DELETED_TABLE, PACKAGE_TABLE, "layer_styles")
+INTERNAL_TABLES = (MASTER_TABLE, LAYERS_TABLE, LEDGER_TABLE, DELETED_TABLE, PACKAGE_TABLE, HISTORY_TABLE, AREAS_TABLE,
+                   "layer_styles", "tongcheng_code_blocks")
 MASTER_FORMAT = "1"
 
 
@@ -99,7 +116,7 @@ class MasterInfo:
         The TOML text of each definition.
     """
 
-    path: Path
+    path: Path | str
     master_id: str
     version: int
     srid: int
@@ -136,6 +153,83 @@ def _definition_text(definition: LayerDefinition) -> str:
     return definition.source.read_text("utf-8")
 
 
+@dataclass
+class MasterContent:
+    """What a new master holds, whatever its kind: meta keys, definitions, and (demo) feature rows."""
+
+    srid: int
+    definitions: dict[str, LayerDefinition]
+    meta: dict[str, str]
+    layer_rows: list[dict[str, Any]]
+    #: Per facility layer the rows to insert (uuid, values, geom as a shapely geometry or WKB, audit; ``fid``
+    #: kept if present).
+    rows: dict[str, Iterable[dict[str, Any]]]
+    #: Bookkeeping rows of a master copied whole (``master copy``): ledger, deleted, history.
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    #: Administrative areas: code, level, name, parent, geom (shapely or WKB).
+    areas: list[dict[str, Any]] = field(default_factory=list)
+    #: Rows per facility layer, when known in advance (progress).
+    total: int = 0
+    #: Serials of component codes handed out (``layers.sync.codes``): rows of ``tongcheng_code_blocks``.
+    code_blocks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def facility(self) -> list[LayerDefinition]:
+        return [d for d in self.definitions.values() if not d.survey]
+
+
+def master_content(crs: str = "EPSG:4544", user: str | None = None, demo: bool = False, *, seed: int = 2026,
+                   counts: dict[str, int] | None = None,
+                   definitions_folder: str | os.PathLike | None = None, district: str | None = None) -> MasterContent:
+    """The content of a new master (empty, or the demo district): the part GeoPackage and PostGIS share.
+
+    *district*: the 6-digit district code its component codes are numbered in (the demo's: ``510104``);
+    the demo's features get their codes (``layers.sync.codes``).
+    """
+    from layers.sync.codes import DISTRICT_KEY, first_codes, master_district_code
+    from layers.workspace.identity import new_uuid
+
+    srid, _ = epsg_crs(crs, SyncError)
+    folder = Path(definitions_folder) if definitions_folder else None
+    definitions = load_definitions(folder)
+    codelists_path = (folder or DEFINITIONS_FOLDER) / "_codelists.toml"
+    codelists = codelists_path.read_text("utf-8") if codelists_path.exists() else ""
+    user = user or login_name()
+    features = {}
+    if demo:
+        from layers.demo import DEMO_DISTRICT, demo_features
+
+        features = demo_features(f"EPSG:{srid}", seed, counts)
+        district = district or DEMO_DISTRICT
+    district = master_district_code(district)
+    now = now_text()
+    meta = {"format": MASTER_FORMAT, "master_id": str(uuid_module.uuid4()), "version": "1", "srid": str(srid),
+            "created_at": now, "created_by": user, "app_version": __version__, "codelists": codelists}
+    if district:
+        meta[DISTRICT_KEY] = district
+    layer_rows = [{"name": d.name, "position": i, "facility": not d.survey, "definition": _definition_text(d)}
+                  for i, d in enumerate(definitions.values())]
+    rows: dict[str, Iterable[dict[str, Any]]] = {}
+    for definition in definitions.values():
+        if definition.survey:
+            continue
+        rows[definition.name] = [
+            {"uuid": new_uuid(), **validate_feature(definition, attributes, None), "geom": geometry,
+             "created_by": user, "created_at": now, "modified_by": user, "modified_at": now}
+            for attributes, geometry in features.get(definition.name, ())]
+    code_blocks = [block for d in definitions.values() if d.name in rows and district
+                   for block in first_codes(d, list(rows[d.name]), district, user, now)]
+    areas = []
+    if demo:
+        from layers.demo import demo_areas
+
+        areas = demo_areas(f"EPSG:{srid}")
+    return MasterContent(srid, definitions, meta, layer_rows, rows, areas=areas,
+                         total=sum(len(features.get(d, ())) for d in rows), code_blocks=code_blocks)
+
+
 def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | None = None,
                   demo: bool = False, *, seed: int = 2026, counts: dict[str, int] | None = None,
                   definitions_folder: str | os.PathLike | None = None,
@@ -158,43 +252,60 @@ def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | N
     progress : callable(done, total), optional
     district : str, optional
         The 6-digit district code its component codes are numbered in
-        (``layers.sync.codes``); the demo's is ``510104``. Without one, no
+        (``layers.sync.codes``; the demo's is ``510104``). Without one, no
         codes are given until ``tongcheng codes --district`` sets it.
 
     Returns
     -------
     MasterInfo
     """
-    from layers.sync.codes import DISTRICT_KEY, ensure_code_tables, number_rows
-    from layers.workspace.identity import new_uuid
-
     path = Path(path)
     if path.exists():
         raise SyncError(f"{path}: already exists")
-    srid, _ = epsg_crs(crs, SyncError)
-    folder = Path(definitions_folder) if definitions_folder else None
-    definitions = load_definitions(folder)
-    codelists_path = (folder or DEFINITIONS_FOLDER) / "_codelists.toml"
-    codelists = codelists_path.read_text("utf-8") if codelists_path.exists() else ""
-    user = user or login_name()
-    facility = [d for d in definitions.values() if not d.survey]
-    features = {}
-    if demo:
-        from layers.demo import DEMO_DISTRICT, demo_features
+    content = master_content(crs, user, demo, seed=seed, counts=counts, definitions_folder=definitions_folder,
+                             district=district)
+    write_master_file(path, content, progress)
+    return read_master(path)
 
-        features = demo_features(f"EPSG:{srid}", seed, counts)
-        district = district or DEMO_DISTRICT
-    if district is not None:
-        from layers.schema.components import check_district
 
-        try:
-            district = check_district(district)
-        except ValueError as exc:
-            raise SyncError(f"{path}: {exc}") from None
-    total = sum(len(v) for v in features.values())
+def areas_schema(srid: int) -> LayerSchema:
+    """The GeoPackage layer of administrative areas (city, district, street polygons)."""
+    return LayerSchema(AREAS_TABLE, (
+        Column("code", "TEXT", not_null=True, unique=True), Column("level", "TEXT", not_null=True),
+        Column("name", "TEXT"), Column("parent", "TEXT")),
+        geometry_type="MULTIPOLYGON", srs_id=srid, identifier="行政区划",
+        description="Tongcheng: administrative areas (city, district, street), the scopes of checkouts")
+
+
+def _shapes(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Rows with WKB geometries given shapely ones (in chunks), as GeoPackage.write_rows takes them."""
+    import numpy as np
+    import shapely
+
+    chunk: list[dict[str, Any]] = []
+
+    def flush() -> Iterator[dict[str, Any]]:
+        wkbs = [i for i, r in enumerate(chunk) if isinstance(r.get("geom"), (bytes, bytearray, memoryview))]
+        if wkbs:
+            arr = np.empty(len(wkbs), dtype=object)
+            arr[:] = [bytes(chunk[i]["geom"]) for i in wkbs]
+            for i, g in zip(wkbs, shapely.from_wkb(arr), strict=True):
+                chunk[i] = {**chunk[i], "geom": g}
+        yield from chunk
+
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= CHUNK:
+            yield from flush()
+            chunk = []
+    yield from flush()
+
+
+def write_master_file(path: Path, content: MasterContent, progress: Callable[[int, int], None] | None = None) -> None:
+    """Write a master GeoPackage at *path* (new) holding *content*."""
+    srid, facility = content.srid, content.facility
+    total = content.total
     done = 0
-    now = now_text()
-    master_id = str(uuid_module.uuid4())
     with open_geopackage(path, "w") as gp:
         gp.add_srs(srid)
         for definition in facility:
@@ -217,38 +328,38 @@ def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | N
             Column("package_uuid", "TEXT"), Column("version", "INTEGER")),
             description="Features deleted through Tongcheng change packages"))
         gp.connection.execute(f"CREATE INDEX {DELETED_TABLE}_uuid ON {DELETED_TABLE} (uuid)")
-        gp.write_rows(MASTER_TABLE, [
-            {"key": "format", "value": MASTER_FORMAT}, {"key": "master_id", "value": master_id},
-            {"key": "version", "value": "1"}, {"key": "srid", "value": str(srid)},
-            {"key": "created_at", "value": now}, {"key": "created_by", "value": user},
-            {"key": "app_version", "value": __version__}, {"key": "codelists", "value": codelists},
-            *([{"key": DISTRICT_KEY, "value": district}] if district else []),
-        ])
-        if any(d.component for d in facility):
+        gp.create_layer(areas_schema(srid))
+        gp.write_rows(MASTER_TABLE, [{"key": k, "value": v} for k, v in content.meta.items()])
+        gp.write_rows(LAYERS_TABLE, content.layer_rows)
+        if content.ledger:
+            gp.write_rows(LEDGER_TABLE, content.ledger)
+        if content.deleted:
+            gp.write_rows(DELETED_TABLE, content.deleted)
+        if content.history:
+            from layers.sync.gpkg_store import history_schema
+
+            gp.create_layer(history_schema())
+            gp.connection.execute(f"CREATE INDEX {HISTORY_TABLE}_uuid ON {HISTORY_TABLE} (uuid)")
+            gp.write_rows(HISTORY_TABLE, content.history)
+        if content.areas:
+            gp.write_rows(AREAS_TABLE, _shapes(content.areas))
+        if any(d.component for d in facility):  # component codes: the serials handed out, an index per layer
+            from layers.sync.codes import BLOCKS_TABLE, ensure_code_tables
+
             ensure_code_tables(gp, facility)
-        gp.write_rows(LAYERS_TABLE, [
-            {"name": d.name, "position": i, "facility": not d.survey,
-             "definition": _definition_text(d)}
-            for i, d in enumerate(definitions.values())])
+            if content.code_blocks:
+                gp.write_rows(BLOCKS_TABLE, content.code_blocks)
         from layers.geopackage.styles import layer_qml, layer_sld
 
         for definition in facility:
-            rows = []
-            for attributes, geometry in features.get(definition.name, ()):
-                values = validate_feature(definition, attributes, None)
-                rows.append({"uuid": new_uuid(), **values, "geom": geometry, "created_by": user,
-                             "created_at": now, "modified_by": user, "modified_at": now})
-            if district and rows:
-                number_rows(gp.connection, definition, rows, district, purpose="demo", user=user)
-            if rows:
-                gp.write_rows(definition.name, rows)
-                done += len(rows)
-                if progress:
-                    progress(done, total)
+            rows = _shapes(content.rows.get(definition.name, []))
+            n = gp.write_rows(definition.name, rows)
+            done += n
+            if progress:
+                progress(done, total)
             gp.add_style(definition.name, definition.name[:30], layer_qml(definition),
                          sld=layer_sld(definition), description=definition.title("zh_CN"),
                          owner="tongcheng")
-    return read_master(path)
 
 
 def recover(path: str | os.PathLike) -> None:
@@ -286,9 +397,24 @@ def read_master_info(gp: GeoPackage) -> MasterInfo:
             f"SELECT name, definition, facility FROM {LAYERS_TABLE} ORDER BY position")}
     except sqlite3.Error as exc:
         raise SyncError(f"{path}: damaged Tongcheng master ({exc})") from None
+    info = parse_master_info(path, meta, texts)
+    present = set(gp.layers())
+    for name in info.layers:
+        if name not in present:
+            raise SyncError(f"{path}: master layer {name!r} is missing")
+    return info
+
+
+def parse_master_info(path: Path | str, meta: dict[str, str], texts: dict[str, tuple[str, bool]]) -> MasterInfo:
+    """The :class:`MasterInfo` of a master's key/value rows and layer definitions (any kind of master).
+
+    *texts* maps each layer to its definition's TOML text and whether it is a facility layer.
+    """
     if meta.get("format") != MASTER_FORMAT:
+        newer = str(meta.get("format") or "").isdigit() and int(str(meta.get("format"))) > int(MASTER_FORMAT)
         raise SyncError(f"{path}: master format {meta.get('format')!r} is not supported "
-                        f"(this Tongcheng reads {MASTER_FORMAT})")
+                        f"(this Tongcheng reads {MASTER_FORMAT}"
+                        + ("; the master was made by a newer Tongcheng: upgrade this one)" if newer else ")"))
     try:
         codelists = parse_codelists(tomllib.loads(meta.get("codelists") or ""), f"{path} code lists")
         definitions = {name: parse_definition(tomllib.loads(text), codelists, f"{path}: layer {name}", name)
@@ -296,10 +422,6 @@ def read_master_info(gp: GeoPackage) -> MasterInfo:
     except (tomllib.TOMLDecodeError, ValueError) as exc:
         raise SyncError(f"{path}: damaged layer definitions ({exc})") from None
     layers = [name for name, (_, facility) in texts.items() if facility]
-    present = set(gp.layers())
-    for name in layers:
-        if name not in present:
-            raise SyncError(f"{path}: master layer {name!r} is missing")
     return MasterInfo(path=path, master_id=meta["master_id"], version=int(meta["version"]),
                       srid=int(meta["srid"]), definitions=definitions, layers=layers,
                       codelists=meta.get("codelists") or "",

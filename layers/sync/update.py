@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from layers.errors import SyncError
-from layers.geopackage import open_geopackage
 from layers.log import logger
 from layers.media.removal import pending_removals, prune_links
 from layers.media.tables import receive_photos, resend_missing
 from layers.schema.definitions import LayerDefinition
+from layers.sync.areas import resolve_scope
 from layers.sync.changes import sent_folder
 from layers.sync.checkout import SETTINGS, checkout_info
 from layers.sync.children import ParentKey, master_parent_keys, parent_key
-from layers.sync.master import LEDGER_TABLE, bbox_condition, master_rows, master_rows_by_uuid, read_master_info, recover
+from layers.sync.gpkg_store import GeoPackageMaster
 from layers.sync.merge import LayerCounts, same_value
 from layers.sync.migrate import migrated, workspace_steps
 from layers.sync.resolutions import (
@@ -38,6 +37,7 @@ from layers.sync.resolutions import (
 )
 from layers.sync.results import SyncResult
 from layers.sync.rows import AUDIT_COLUMNS, canonical, geometries
+from layers.sync.store import MasterLocation, MasterStore, master_location, open_master
 from layers.workspace.store import Workspace
 
 __all__ = ["update_workspace"]
@@ -55,7 +55,7 @@ def _same_raw(definition: LayerDefinition, a: Mapping[str, Any], b: Mapping[str,
     return all(same_value(a.get(n), b.get(n)) for n in definition.field_names) and a.get("geom") == b.get("geom")
 
 
-def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy: str = "office",
+def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: str = "office",
                      report: str | os.PathLike | None = None, dry_run: bool = False,
                      resolutions: str | os.PathLike | Iterable[Resolution] | None = None) -> SyncResult:
     """Bring a newer master into a checked-out workspace, keeping the edits not yet sent.
@@ -93,23 +93,23 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
     if policy not in POLICIES:
         raise SyncError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
     ws = workspace
-    master = Path(master)
+    shown = master_location(master)
     info = checkout_info(ws)
-    result = SyncResult("update", master, ws.path, policy, dry_run)
+    result = SyncResult("update", shown, ws.path, policy, dry_run)  # type: ignore[arg-type]
     items, source, result.resolutions = resolutions_from(resolutions)
     choices = {r.key: r.choice for r in items} if items is not None else None
-    log.info("updating %s from %s (policy %s%s)", ws.path, master, policy, ", dry run" if dry_run else "")
+    log.info("updating %s from %s (policy %s%s)", ws.path, shown, policy, ", dry run" if dry_run else "")
     result.version_before = result.version_after = info["version"]
-    recover(master)
-    with open_geopackage(master) as mgp, ExitStack() as migration:
-        minfo = read_master_info(mgp)
+    with open_master(master) as store, ExitStack() as migration:
+        master = store.location
+        minfo = store.info
         if minfo.master_id != info["master_id"]:
             raise SyncError(f"{master}: master {minfo.master_id} is not the master {info['master_id']} "
                             f"that {ws.path} was checked out from; nothing was changed")
         if minfo.version < info["version"]:
             raise SyncError(f"{master}: version {minfo.version} is older than the workspace's base "
                             f"(version {info['version']}); nothing was changed")
-        applied = {r[0] for r in mgp.connection.execute(f"SELECT package_uuid FROM {LEDGER_TABLE}")}
+        applied = store.applied_packages()
         unapplied = [p for p in info["sent"] if p not in applied]
         if unapplied:
             raise SyncError(f"{master}: the office has not applied the change package(s) "
@@ -117,8 +117,9 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
                             "then update (nothing was changed)")
         # A definition the office changed since: the workspace is migrated first (for a dry run, until the
         # end of this block).
-        steps = workspace_steps(ws, mgp.connection, minfo, [n for n in info["layers"] if n in minfo.layers])
-        migration.enter_context(migrated(ws, steps, minfo, keep=not dry_run))
+        if isinstance(store, GeoPackageMaster):  # PostGIS masters do not evolve their definitions yet
+            steps = workspace_steps(ws, store.connection, minfo, [n for n in info["layers"] if n in minfo.layers])
+            migration.enter_context(migrated(ws, steps, minfo, keep=not dry_run))
         for layer in info["layers"]:
             if layer not in minfo.layers:
                 raise SyncError(f"{master}: has no layer {layer!r}, which {ws.path} has")
@@ -127,34 +128,36 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
             if [(f.name, f.type) for f in definition.fields] != [(f.name, f.type) for f in theirs_def.fields]:
                 raise SyncError(f"{master}: layer {layer!r} has other fields than in {ws.path}")
         bbox = info["bbox"]
+        shape = resolve_scope(store, info["scope"]).shape if info.get("scope") else None
         parents = None  # the features a child layer's records may belong to: the master's here, and ours
         if any(ws.layer(layer).child_of for layer in info["layers"]):
             spatial = [n for n in info["layers"] if ws.layer(n).has_geometry]
-            parents = master_parent_keys(mgp.connection, minfo.definitions, spatial, bbox)
+            parents = master_parent_keys(store, minfo.definitions, spatial, bbox)
             parents |= {(n, r[0]) for n in spatial for r in ws.connection.execute(f"SELECT uuid FROM {n}")}
         plans = {}
         for layer in info["layers"]:
-            plans[layer] = _plan_update(ws, mgp.connection, ws.layer(layer), bbox, policy, result, choices, source,
+            plans[layer] = _plan_update(ws, store, ws.layer(layer), bbox, policy, result, choices, source, shape,
                                         parents)
         if items is not None:
             check_resolutions(result.conflicts, items, source)
-    if dry_run:
-        if report is not None:
-            result.write_report(report)
-        return result
-    with ws.session():
-        ws.reset_base(info["layers"])
-        for layer, (to_office, _) in plans.items():
-            ws.apply_rows(layer, to_office, tracked=False)
-        for layer, (_, to_merged) in plans.items():
-            ws.apply_rows(layer, to_merged, tracked=True)
-        ws.set_setting(SETTINGS["version"], minfo.version)
-        ws.set_setting(SETTINGS["sent"], "[]")
-        with open_geopackage(master) as mgp:  # the office's photos of the features here, and its unlinks
-            result.photos["unlinked"] = prune_links(mgp.connection, ws.connection, info["layers"])
-            result.photos["linked"] = receive_photos(mgp.connection, ws.connection, info["layers"],
-                                                     exclude=set(pending_removals(ws.connection)))
-            result.photos["sent_again"] = resend_missing(mgp.connection, ws.connection, info["layers"])
+        if dry_run:
+            if report is not None:
+                result.write_report(report)
+            return result
+        with ws.session():
+            ws.reset_base(info["layers"])
+            for layer, (to_office, _) in plans.items():
+                ws.apply_rows(layer, to_office, tracked=False)
+            for layer, (_, to_merged) in plans.items():
+                ws.apply_rows(layer, to_merged, tracked=True)
+            ws.set_setting(SETTINGS["version"], minfo.version)
+            ws.set_setting(SETTINGS["sent"], "[]")
+            if isinstance(store, GeoPackageMaster):  # the office's photos of the features here, and its unlinks
+                mcon = store.connection
+                result.photos["unlinked"] = prune_links(mcon, ws.connection, info["layers"])
+                result.photos["linked"] = receive_photos(mcon, ws.connection, info["layers"],
+                                                         exclude=set(pending_removals(ws.connection)))
+                result.photos["sent_again"] = resend_missing(mcon, ws.connection, info["layers"])
     for package_uuid in info["sent"]:  # the master has them now (checked above)
         (sent_folder(ws) / f"{package_uuid}.gpkg").unlink(missing_ok=True)
     result.version_after = minfo.version
@@ -163,10 +166,10 @@ def update_workspace(workspace: Workspace, master: str | os.PathLike, *, policy:
     return result
 
 
-def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefinition,
+def _plan_update(ws: Workspace, store: MasterStore, definition: LayerDefinition,
                  bbox: tuple[float, float, float, float] | None, policy: str, result: SyncResult,
-                 choices: Mapping[tuple[Any, Any, str], Choice] | None, source: str,
-                 parents: set[ParentKey] | None = None,
+                 choices: Mapping[tuple[Any, Any, str], Choice] | None,
+                 source: str, shape: BaseGeometry | None = None, parents: set[ParentKey] | None = None,
                  ) -> tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any] | None]]:
     layer = definition.name
     local = {c.uuid: c for c in ws.changes(layer)}
@@ -177,21 +180,20 @@ def _plan_update(ws: Workspace, mcon: sqlite3.Connection, definition: LayerDefin
             assert c.base is not None  # an update or delete has its base row
             base_raw[k] = dict(c.base)
     if not definition.has_geometry:  # a child layer: the records of the features here (no area of its own)
-        office_raw = {r["uuid"]: r for r in master_rows(mcon, definition)
+        office_raw = {r["uuid"]: r for r in store.rows(definition)
                       if definition.child_of is None or parents is None or parent_key(definition, r) in parents}
         extra = [k for k in set(base_raw) | set(current) if k not in office_raw]
-        office_raw.update(master_rows_by_uuid(mcon, definition, extra))
+        office_raw.update(store.rows_by_uuid(definition, extra))
     elif bbox:
-        where, params = bbox_condition(definition, bbox)
-        office_raw = {r["uuid"]: r for r in master_rows(mcon, definition, where, params)}
-        box = shapely.box(*bbox)
+        office_raw = {r["uuid"]: r for r in store.rows(definition, bbox)}
+        box = shape if shape is not None else shapely.box(*bbox)
         geoms = geometries([r["geom"] for r in office_raw.values()])
         office_raw = {k: r for (k, r), g in zip(office_raw.items(), geoms, strict=True)
                       if g is not None and g.intersects(box)}
         extra = [k for k in set(base_raw) | set(current) if k not in office_raw]
-        office_raw.update(master_rows_by_uuid(mcon, definition, extra))
+        office_raw.update(store.rows_by_uuid(definition, extra))
     else:
-        office_raw = {r["uuid"]: r for r in master_rows(mcon, definition)}
+        office_raw = {r["uuid"]: r for r in store.rows(definition)}
     for rows in (current, base_raw, office_raw):
         for r, g in zip(rows.values(), canonical([r["geom"] for r in rows.values()]), strict=True):
             r["geom"] = g

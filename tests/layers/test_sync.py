@@ -449,13 +449,14 @@ def test_update_from_another_master_changes_nothing(master, package, tmp_path):
 KILL_SCRIPT = """
 import sys, time
 import layers.sync.apply as apply
+from layers.sync.gpkg_store import GeoPackageMaster
 master, package, flag = sys.argv[1:4]
-write = apply._write_master_layer
+write = GeoPackageMaster.write_layer
 def write_then_hang(*args, **kwargs):
     write(*args, **kwargs)
     open(flag, "w").write("written")
     time.sleep(120)
-apply._write_master_layer = write_then_hang
+GeoPackageMaster.write_layer = write_then_hang
 apply.apply_package(master, package)
 """
 

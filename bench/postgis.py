@@ -1,0 +1,112 @@
+"""The PostGIS part of bench/sync.py: apply, master copy vs ogr2ogr, concurrent vs sequential applies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES, EDITS = 8, 1_500
+
+
+def _url(base: str, schema: str) -> str:
+    return base + ("&" if "?" in base else "?") + f"schema={schema}"
+
+
+def _disjoint_packages(master: Path, folder: Path) -> list[Path]:
+    """8 packages of 1,500 updates each, from 8 checkouts of disjoint strips of the master."""
+    from layers.sync.changes import write_changes
+    from layers.sync.checkout import checkout
+    from layers.sync.store import open_master
+    from layers.workspace.store import Workspace
+
+    with open_master(master) as store:
+        definition = store.info.definitions["toilets"]
+        xs = np.array([r[0] for r in store.connection.execute("SELECT minx FROM rtree_toilets_geom")])
+    del definition
+    edges = np.quantile(xs, np.linspace(0, 1, PACKAGES + 1))
+    packages = []
+    for i in range(PACKAGES):
+        ws_path = folder / f"strip{i}.sqlite"
+        # Strips half-open in x, narrowed a little so no point lies in two.
+        checkout(master, ws_path, user=f"clerk{i}", bbox=(edges[i] + 0.01, 0, edges[i + 1] - 0.01, 1e8),
+                 layers=["toilets"])
+        with Workspace.open(ws_path) as ws, ws.session():
+            fids = [r[0] for r in ws.connection.execute("SELECT fid FROM toilets LIMIT ?", (EDITS,))]
+            for n, fid in enumerate(fids):
+                ws.update("toilets", fid, {"name": f"并发{i}-{n}"}, None)
+        with Workspace.open(ws_path) as ws:
+            packages.append(write_changes(ws, folder / f"strip{i}.gpkg").path)
+    return packages
+
+
+def bench_postgis(target: str, master: Path, package: Path, t_gpkg_apply: float, folder: Path) -> None:
+    import psycopg
+
+    from layers.postgres.connection import parse_location
+    from layers.sync.apply import apply_package
+    from layers.sync.copy import copy_master
+
+    server = None
+    if target == "throwaway":
+        from tests.postgis.server import start_server
+
+        server = start_server()
+        with psycopg.connect(server.url(), autocommit=True) as con:
+            con.execute("CREATE DATABASE bench")
+        target = server.url("bench")
+        with psycopg.connect(target, autocommit=True) as con:
+            con.execute("CREATE EXTENSION postgis")
+    try:
+        stamp = time.strftime("%H%M%S")
+        print()
+        start = time.perf_counter()
+        copy_master(master, _url(target, f"tc_{stamp}"))
+        t_copy = time.perf_counter() - start
+        location = parse_location(target)
+        with psycopg.connect(location.conninfo) as con:
+            dbname, host, port, user = con.info.dbname, con.info.host, con.info.port, con.info.user
+            con.execute(f"CREATE SCHEMA ogr_{stamp}")
+            con.commit()
+        pg = f"PG:dbname={dbname} host={host} port={port} user={user} active_schema=ogr_{stamp}"
+        start = time.perf_counter()
+        proc = subprocess.run(["ogr2ogr", "-f", "PostgreSQL", pg, str(master), "-lco", f"SCHEMA=ogr_{stamp}",
+                               "--config", "PG_USE_COPY", "YES"], capture_output=True, text=True)
+        t_ogr = time.perf_counter() - start
+        if proc.returncode:
+            print(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "ogr2ogr failed")
+        print(f"master copy into PostGIS {t_copy:7.2f} s, ogr2ogr -f PostgreSQL {t_ogr:7.2f} s, "
+              f"ratio {t_copy / t_ogr:7.2f}  (goal <= 1.0)")
+
+        pg_master = _url(target, f"tc_{stamp}")
+        start = time.perf_counter()
+        result = apply_package(pg_master, package)
+        t_pg_apply = time.perf_counter() - start
+        assert not result.already_applied
+        print(f"apply into PostGIS {t_pg_apply:7.2f} s, into GeoPackage {t_gpkg_apply:7.2f} s, "
+              f"ratio {t_pg_apply / t_gpkg_apply:7.2f}  (goal <= 1.5)")
+
+        packages = _disjoint_packages(master, folder)
+        copy_master(master, _url(target, f"seq_{stamp}"))
+        copy_master(master, _url(target, f"con_{stamp}"))
+        command = [sys.executable, "-m", "layers.cli.main", "apply"]
+        start = time.perf_counter()
+        for p in packages:
+            subprocess.run([*command, _url(target, f"seq_{stamp}"), str(p)], cwd=ROOT, check=True,
+                           capture_output=True)
+        t_seq = time.perf_counter() - start
+        start = time.perf_counter()
+        procs = [subprocess.Popen([*command, _url(target, f"con_{stamp}"), str(p)], cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for p in packages]
+        codes = [p.wait() for p in procs]
+        t_con = time.perf_counter() - start
+        assert codes == [0] * len(packages), codes
+        print(f"{PACKAGES} applies of {EDITS:,} disjoint updates: one after another {t_seq:7.2f} s, "
+              f"at once {t_con:7.2f} s, throughput ratio {t_seq / t_con:7.2f}  (goal >= 1.5)")
+    finally:
+        if server is not None:
+            server.stop()

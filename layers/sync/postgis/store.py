@@ -1,0 +1,320 @@
+"""A master in a PostGIS database behind :class:`~layers.sync.store.MasterStore`, safe for concurrent applies.
+
+Each apply is one transaction (READ COMMITTED) on its own connection:
+
+* it first claims the package: ``INSERT INTO tongcheng_ledger ... ON
+  CONFLICT DO NOTHING``.  A second process applying the same package waits
+  on the unique key until the first commits (then it finds the package
+  applied and does nothing) or rolls back (then it applies it);
+* it reads the office rows of the package's features ``FOR UPDATE``, in uuid
+  order: an apply touching the same features waits, then merges against
+  what the first one wrote (the office side of its three-way merge);
+* it raises the version last, on the one ``version`` row: applies run side
+  by side and only take turns for that final step, so versions are
+  numbered in commit order.
+
+A deadlock or serialization failure the server reports is retried from the
+start; a lost connection leaves the master and the ledger as they were
+(the server rolls the transaction back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import sql
+
+from layers.errors import DatabaseError, SyncError
+from layers.log import logger
+from layers.postgres.connection import PgLocation, connect, parse_location
+from layers.schema.definitions import LayerDefinition
+from layers.sync.gpkg_store import SURVEY_PREFIX
+from layers.sync.history import history_rows
+from layers.sync.master import (
+    AREAS_TABLE,
+    DELETED_TABLE,
+    HISTORY_TABLE,
+    LAYERS_TABLE,
+    LEDGER_TABLE,
+    MASTER_TABLE,
+    MasterInfo,
+)
+from layers.sync.postgis.tables import copy_rows, create_layer_table, ewkb_hex, from_stored, read_info, to_stored
+from layers.sync.rows import AUDIT_COLUMNS
+from layers.sync.store import BBox, LedgerEntry, MasterPlan
+
+__all__ = ["PostgisMaster", "RETRIES"]
+
+log = logger(__name__)
+T = TypeVar("T")
+
+#: How often an apply the server aborted for a concurrent one (deadlock, serialization) is run again.
+RETRIES = 8
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class PostgisMaster:
+    """The master in the database (and schema) of a ``postgresql://`` string."""
+
+    def __init__(self, url: str, *, write: bool = False) -> None:
+        self.pg: PgLocation = parse_location(url)
+        self.location: Path | str = str(self.pg)
+        self.writable = write
+        self.con: psycopg.Connection[Any] = connect(self.pg, autocommit=True)
+        try:
+            self.info: MasterInfo = self._guard(lambda: read_info(self.con, self.pg))
+        except BaseException:
+            self.con.close()
+            raise
+        self.srid = self.info.srid
+
+    # -- lifetime ---------------------------------------------------------------
+
+    def _guard(self, work: Callable[[], T]) -> T:
+        """Run *work*; a lost connection or a server error becomes one line (DatabaseError)."""
+        try:
+            return work()
+        except psycopg.OperationalError as exc:
+            raise DatabaseError(f"{self.location}: the connection to the server was lost ({_first_line(exc)}); "
+                                "nothing was written") from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise DatabaseError(f"{self.location}: not allowed: {_first_line(exc)}; nothing was written") from None
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+            raise
+        except psycopg.Error as exc:
+            raise DatabaseError(f"{self.location}: {_first_line(exc)}; nothing was written") from None
+
+    def run(self, work: Callable[[], T]) -> T:
+        for attempt in range(1, RETRIES + 1):
+            try:
+                def once() -> T:
+                    with self.con.transaction():
+                        return work()
+                return self._guard(once)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+                log.info("%s: apply aborted by the server for a concurrent one (%s); attempt %d again",
+                         self.location, _first_line(exc), attempt)
+                if attempt == RETRIES:
+                    raise DatabaseError(f"{self.location}: gave up after {RETRIES} attempts against concurrent "
+                                        "applies; nothing was written, try again") from None
+        raise AssertionError("unreachable")
+
+    def refresh(self) -> MasterInfo:
+        row = self._guard(lambda: self.con.execute(
+            sql.SQL("SELECT value FROM {} WHERE key = 'version'").format(sql.Identifier(MASTER_TABLE))).fetchone())
+        if row is not None:
+            self.info.version = int(row[0])
+        return self.info
+
+    def close(self) -> None:
+        self.con.close()
+
+    def abort(self) -> None:
+        self.con.close()  # an open transaction is rolled back by the server
+
+    # -- reading ----------------------------------------------------------------
+
+    def _select(self, definition: LayerDefinition) -> sql.Composed:
+        names = [sql.Identifier(n) for n in ("uuid", *definition.field_names, *AUDIT_COLUMNS)]
+        geometry = sql.SQL("ST_AsBinary(geom)" if definition.has_geometry else "NULL")
+        return sql.SQL("SELECT fid, {}, {} FROM {}").format(
+            geometry, sql.SQL(", ").join(names), sql.Identifier(definition.name))
+
+    def _row(self, definition: LayerDefinition, record: tuple[Any, ...]) -> dict[str, Any]:
+        names = ("fid", "geom", "uuid", *definition.field_names, *AUDIT_COLUMNS)
+        row = dict(zip(names, record, strict=True))
+        if row["geom"] is not None:
+            row["geom"] = bytes(row["geom"])
+        return from_stored(definition, row)
+
+    def _box(self, bbox: BBox) -> sql.Composed:
+        return sql.SQL("geom && ST_MakeEnvelope({}, {}, {}, {}, {})").format(
+            *(sql.Literal(float(v)) for v in bbox), sql.Literal(self.srid))
+
+    def count(self, definition: LayerDefinition, bbox: BBox | None = None) -> int:
+        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(definition.name))
+        if bbox:
+            query = sql.SQL("{} WHERE {}").format(query, self._box(bbox))
+        row = self._guard(lambda: self.con.execute(query).fetchone())
+        return int(row[0]) if row else 0
+
+    def rows(self, definition: LayerDefinition, bbox: BBox | None = None) -> Iterator[dict[str, Any]]:
+        query = self._select(definition)
+        if bbox:
+            query = sql.SQL("{} WHERE {}").format(query, self._box(bbox))
+        query = sql.SQL("{} ORDER BY fid").format(query)
+        with self.con.transaction(), self.con.cursor(name="tongcheng_rows") as cur:
+            cur.itersize = 10_000
+            self._guard(lambda: cur.execute(query))
+            for record in cur:
+                yield self._row(definition, record)
+
+    def rows_by_uuid(self, definition: LayerDefinition, uuids: Iterable[str], *,
+                     lock: bool = False) -> dict[str, dict[str, Any]]:
+        keys = sorted(set(uuids))
+        if not keys:
+            return {}
+        query = sql.SQL("{} WHERE uuid = ANY(%s) ORDER BY uuid{}").format(
+            self._select(definition), sql.SQL(" FOR UPDATE" if lock else ""))
+        records = self._guard(lambda: self.con.execute(query, (keys,)).fetchall())
+        return {r["uuid"]: r for r in (self._row(definition, rec) for rec in records)}
+
+    def rows_where(self, definition: LayerDefinition, equal: Mapping[str, Any]) -> list[dict[str, Any]]:
+        condition = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(name)) for name in equal)
+        query = sql.SQL("{} WHERE {} ORDER BY fid").format(self._select(definition), condition)
+        records = self._guard(lambda: self.con.execute(query, list(equal.values())).fetchall())
+        return [self._row(definition, rec) for rec in records]
+
+    def deleted_audit(self, layer: str, uuids: Iterable[str]) -> dict[str, tuple[Any, Any]]:
+        keys = list(uuids)
+        if not keys:
+            return {}
+        records = self._guard(lambda: self.con.execute(
+            sql.SQL("SELECT uuid, deleted_by, deleted_at FROM {} WHERE layer = %s AND uuid = ANY(%s) ORDER BY fid")
+            .format(sql.Identifier(DELETED_TABLE)), (layer, keys)).fetchall())
+        return {u: (by, at) for u, by, at in records}
+
+    def applied_packages(self) -> set[str]:
+        return {r[0] for r in self._guard(lambda: self.con.execute(
+            sql.SQL("SELECT package_uuid FROM {} WHERE version IS NOT NULL").format(
+                sql.Identifier(LEDGER_TABLE))).fetchall())}
+
+    def in_ledger(self, package_uuid: str) -> bool:
+        return self._guard(lambda: self.con.execute(
+            sql.SQL("SELECT 1 FROM {} WHERE package_uuid = %s AND version IS NOT NULL").format(
+                sql.Identifier(LEDGER_TABLE)), (package_uuid,)).fetchone()) is not None
+
+    def claim(self, package_uuid: str) -> bool:
+        # Waits for a concurrent claim of the same package: its commit makes this one find it applied.
+        row = self._guard(lambda: self.con.execute(
+            sql.SQL("INSERT INTO {} (package_uuid) VALUES (%s) ON CONFLICT (package_uuid) DO NOTHING RETURNING fid")
+            .format(sql.Identifier(LEDGER_TABLE)), (package_uuid,)).fetchone())
+        return row is not None
+
+    def area(self, code: str) -> dict[str, Any] | None:
+        row = self._guard(lambda: self.con.execute(
+            sql.SQL("SELECT code, level, name, parent, ST_AsBinary(geom) FROM {} WHERE code = %s").format(
+                sql.Identifier(AREAS_TABLE)), (code,)).fetchone())
+        if row is None:
+            return None
+        return {"code": row[0], "level": row[1], "name": row[2], "parent": row[3],
+                "geom": bytes(row[4]) if row[4] is not None else None}
+
+    def table_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of a bookkeeping table, as :meth:`GeoPackageMaster.table_rows` gives them."""
+        def work() -> list[dict[str, Any]]:
+            found = self.con.execute("SELECT to_regclass(%s)", (sql.Identifier(self.pg.schema, table).as_string(
+                self.con),)).fetchone()
+            if found is None or found[0] is None:
+                return []
+            columns = [r[0] for r in self.con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+                "AND column_name <> 'fid' ORDER BY ordinal_position", (self.pg.schema, table))]
+            selected = [sql.SQL("ST_AsBinary(geom)") if c == "geom" else sql.Identifier(c) for c in columns]
+            order = sql.SQL("fid") if table not in (MASTER_TABLE, LAYERS_TABLE) else sql.SQL("1")
+            records = self.con.execute(sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
+                sql.SQL(", ").join(selected), sql.Identifier(table), order)).fetchall()
+            rows = [dict(zip(columns, r, strict=True)) for r in records]
+            for row in rows:
+                if row.get("geom") is not None:
+                    row["geom"] = bytes(row["geom"])
+            return rows
+
+        return self._guard(work)
+
+    def has_extra_tables(self) -> list[str]:
+        return [r[0] for r in self._guard(lambda: self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_name LIKE %s",
+            (self.pg.schema, SURVEY_PREFIX + "%")).fetchall())]
+
+    def send_photos(self, target: Any, layers: Iterable[str]) -> int:
+        return 0  # photos are not kept in PostGIS masters yet
+
+    def photo_connection(self) -> Any:
+        raise SyncError(f"{self.location}: a PostGIS master does not keep photos yet; apply packages with photos "
+                        "to a GeoPackage master")
+
+    # -- writing ----------------------------------------------------------------
+
+    def write_layer(self, definition: LayerDefinition, plan: MasterPlan, package_uuid: str, now: str) -> None:
+        self._guard(lambda: self._write_layer(definition, plan, package_uuid, now))
+
+    def _write_layer(self, definition: LayerDefinition, plan: MasterPlan, package_uuid: str, now: str) -> None:
+        con = self.con
+        layer = definition.name
+        t = sql.Identifier(layer)
+        with con.cursor() as cur:
+            if plan.deletes:
+                cur.execute(sql.SQL("DELETE FROM {} WHERE uuid = ANY(%s)").format(t),
+                            ([k for k, _, _ in plan.deletes],))
+                cur.executemany(
+                    sql.SQL("INSERT INTO {} (layer, uuid, deleted_by, deleted_at, package_uuid) "
+                            "VALUES (%s, %s, %s, %s, %s)").format(sql.Identifier(DELETED_TABLE)),
+                    [(layer, k, by, at or now, package_uuid) for k, by, at in plan.deletes])
+            groups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
+            for k, changed in plan.updates.items():
+                groups.setdefault(tuple(changed), []).append((k, changed))
+            for cols, items in groups.items():
+                sets = [sql.SQL("geom = ST_GeomFromEWKB(decode(%s, 'hex'))") if c == "geom"
+                        else sql.SQL("{} = %s").format(sql.Identifier(c)) for c in cols]
+                statement = sql.SQL("UPDATE {} SET {} WHERE uuid = %s").format(t, sql.SQL(", ").join(sets))
+                geoms = ewkb_hex([changed.get("geom") for _, changed in items], self.srid) if "geom" in cols else []
+                params = []
+                for i, (k, changed) in enumerate(items):
+                    stored = to_stored(definition, changed)
+                    params.append([geoms[i] if c == "geom" else stored[c] for c in cols] + [k])
+                cur.executemany(statement, params)
+            if plan.inserts:
+                plan.inserts.sort(key=lambda r: str(r["uuid"]))
+                copy_rows(con, definition, self.srid, plan.inserts)
+            if not plan.empty:
+                cur.executemany(sql.SQL("INSERT INTO {} (package_uuid, layer, uuid, op, old, new) "
+                                        "VALUES (%s, %s, %s, %s, %s, %s)").format(sql.Identifier(HISTORY_TABLE)),
+                                list(history_rows(definition, plan, package_uuid)))
+
+    def store_survey(self, definition: LayerDefinition, rows: list[dict[str, Any]], gone: list[str],
+                     package_uuid: str, workspace_id: str | None, now: str) -> None:
+        table = SURVEY_PREFIX + definition.name
+
+        def work() -> None:
+            exists = self.con.execute("SELECT to_regclass(%s)", (sql.Identifier(self.pg.schema, table).as_string(
+                self.con),)).fetchone()
+            if exists is None or exists[0] is None:
+                create_layer_table(self.con, definition, self.srid, name=table, extra=(
+                    ("package_uuid", "text"), ("workspace_id", "text"), ("received_at", "text")),
+                    comment=f"{definition.title('zh_CN')} (外业证据) / {definition.title('en')}: survey evidence")
+            self.con.execute(sql.SQL("DELETE FROM {} WHERE uuid = ANY(%s)").format(sql.Identifier(table)),
+                             ([*gone, *(r["uuid"] for r in rows)],))
+            copy_rows(self.con, definition, self.srid,
+                      [{**r, "package_uuid": package_uuid, "workspace_id": workspace_id, "received_at": now}
+                       for r in rows], table=table, extra=("package_uuid", "workspace_id", "received_at"))
+
+        self._guard(work)
+
+    def finish_apply(self, entry: LedgerEntry) -> int:
+        def work() -> int:
+            # The one row every apply updates last: applies take turns only here, in commit order.
+            row = self.con.execute(sql.SQL("UPDATE {} SET value = (value::integer + 1)::text WHERE key = 'version' "
+                                           "RETURNING value").format(sql.Identifier(MASTER_TABLE))).fetchone()
+            assert row is not None
+            version = int(row[0])
+            self.con.execute(
+                sql.SQL("UPDATE {} SET workspace_id = %s, editor = %s, base_version = %s, version = %s, "
+                        "applied_at = %s, applied_by = %s, policy = %s, inserts = %s, updates = %s, deletes = %s, "
+                        "conflicts = %s, file = %s WHERE package_uuid = %s").format(sql.Identifier(LEDGER_TABLE)),
+                (entry.workspace_id, entry.editor, entry.base_version, version, entry.applied_at, entry.applied_by,
+                 entry.policy, entry.inserts, entry.updates, entry.deletes, entry.conflicts, entry.file,
+                 entry.package_uuid))
+            self.con.execute(sql.SQL("UPDATE {} SET version = %s WHERE package_uuid = %s").format(
+                sql.Identifier(DELETED_TABLE)), (version, entry.package_uuid))
+            self.info.version = version
+            return version
+
+        return self._guard(work)

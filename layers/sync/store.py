@@ -1,0 +1,180 @@
+"""The master behind one interface: a GeoPackage file or a PostGIS database, as apply, checkout and update use it.
+
+Apply, checkout, update, export, ``log`` and ``master copy`` are written once,
+against :class:`MasterStore`; two classes implement it:
+:class:`~layers.sync.gpkg_store.GeoPackageMaster` (a ``.gpkg`` file) and
+:class:`~layers.sync.postgis.store.PostgisMaster` (a ``postgresql://``
+database).  :func:`open_master` picks one by the location's form.
+
+The seam is small: read the master's description (:class:`MasterInfo`),
+read feature rows (all, by bounding box, by uuid, locked for an apply),
+read the ledger and who deleted what, write one layer's planned rows (with
+their history), keep survey evidence and photos, and finish an apply
+(version, ledger).  Merging, validation and reporting stay in the
+operation modules and never know which kind of master they talk to.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from layers.postgres.urls import is_postgres
+from layers.schema.definitions import LayerDefinition
+from layers.sync.master import MasterInfo
+
+__all__ = ["MasterLocation", "MasterPlan", "LedgerEntry", "MasterStore", "open_master", "master_location",
+           "is_postgres"]
+
+#: A master: the path of a GeoPackage, or a ``postgresql://`` connection string.
+MasterLocation = str | os.PathLike[str]
+T = TypeVar("T")
+BBox = tuple[float, float, float, float]
+
+
+def master_location(master: MasterLocation) -> Path | str:
+    """*master* as shown and stored: a connection string stays text, a file becomes a Path."""
+    return str(master) if is_postgres(master) else Path(master)
+
+
+@dataclass
+class MasterPlan:
+    """What an apply writes into one master layer (all geometries as canonical WKB)."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)     # full rows (with audit)
+    updates: dict[str, dict[str, Any]] = field(default_factory=dict)  # uuid -> {column: value}
+    deletes: list[tuple[str, Any, Any]] = field(default_factory=list)  # (uuid, editor, time)
+    #: The office rows before the apply of every updated or deleted feature (for history and extents).
+    before: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.inserts or self.updates or self.deletes)
+
+
+@dataclass
+class LedgerEntry:
+    """One ledger row: a package applied."""
+
+    package_uuid: str
+    workspace_id: str | None
+    editor: str | None
+    base_version: int | None
+    applied_at: str
+    applied_by: str
+    policy: str
+    inserts: int
+    updates: int
+    deletes: int
+    conflicts: int
+    file: str
+
+
+class MasterStore(Protocol):
+    """A master as the sync operations read and write it (see the module docstring)."""
+
+    location: Path | str
+    info: MasterInfo
+    writable: bool
+
+    def run(self, work: Callable[[], T]) -> T:
+        """Run *work* in one transaction (committed at the end); a transaction the server
+        aborted for a concurrent one (deadlock, serialization) is run again from the start."""
+        ...
+
+    def refresh(self) -> MasterInfo:
+        """Read the master's description again (inside a transaction: as of now)."""
+        ...
+
+    def count(self, definition: LayerDefinition, bbox: BBox | None = None) -> int: ...
+
+    def rows(self, definition: LayerDefinition, bbox: BBox | None = None) -> Iterator[dict[str, Any]]:
+        """Raw rows (``fid``, ``geom`` as WKB, ``uuid``, fields, audit) whose bounding box meets *bbox*."""
+        ...
+
+    def rows_by_uuid(self, definition: LayerDefinition, uuids: Iterable[str], *,
+                     lock: bool = False) -> dict[str, dict[str, Any]]:
+        """Raw rows of the given uuids; *lock*: keep them from other applies until the transaction ends."""
+        ...
+
+    def rows_where(self, definition: LayerDefinition, equal: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Raw rows whose fields have the given values (a child layer's records of one feature)."""
+        ...
+
+    def deleted_audit(self, layer: str, uuids: Iterable[str]) -> dict[str, tuple[Any, Any]]:
+        """Who deleted the given features and when (the latest deletion of each)."""
+        ...
+
+    def applied_packages(self) -> set[str]: ...
+
+    def in_ledger(self, package_uuid: str) -> bool: ...
+
+    def claim(self, package_uuid: str) -> bool:
+        """Start applying *package_uuid*: False if it is (or, concurrently, was just) applied."""
+        ...
+
+    def write_layer(self, definition: LayerDefinition, plan: MasterPlan, package_uuid: str, now: str) -> None: ...
+
+    def store_survey(self, definition: LayerDefinition, rows: list[dict[str, Any]], gone: list[str],
+                     package_uuid: str, workspace_id: str | None, now: str) -> None:
+        """Keep survey evidence in ``survey_<layer>`` (rows with WKB ``geom``; *gone*: uuids to remove)."""
+        ...
+
+    def finish_apply(self, entry: LedgerEntry) -> int:
+        """Raise the version, write the ledger row; return the new version."""
+        ...
+
+    def area(self, code: str) -> dict[str, Any] | None:
+        """An administrative area by code (``code``, ``level``, ``name``, ``parent``, ``geom`` WKB), or None."""
+        ...
+
+    def send_photos(self, target: Any, layers: Iterable[str]) -> int:
+        """Copy the master's photos of the features a workspace holds into it (its SQLite connection)."""
+        ...
+
+    def photo_connection(self) -> Any:
+        """The SQLite connection of the master's photos (``layers.media.tables``); SyncError if none."""
+        ...
+
+    def table_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of a bookkeeping table (no ``fid``; geometries as WKB); [] if the master has none."""
+        ...
+
+    def has_extra_tables(self) -> list[str]:
+        """Tables a copy between the two kinds cannot carry yet (photos, survey evidence)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@contextmanager
+def open_master(master: MasterLocation, *, write: bool = False) -> Iterator[MasterStore]:
+    """The master at *master* (GeoPackage path or ``postgresql://`` string), open for reading or writing.
+
+    Raises
+    ------
+    GeoPackageError, SyncError, DatabaseError
+        Missing or broken file, unreachable server, refused login, not a master.
+    """
+    store: MasterStore
+    if is_postgres(master):
+        from layers.sync.postgis.store import PostgisMaster
+
+        store = PostgisMaster(str(master), write=write)
+    else:
+        from layers.sync.gpkg_store import GeoPackageMaster
+
+        store = GeoPackageMaster(Path(master), write=write)
+    try:
+        yield store
+    except BaseException:
+        abort = getattr(store, "abort", None)
+        if abort is not None:
+            abort()
+        raise
+    else:
+        store.close()
