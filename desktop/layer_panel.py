@@ -9,7 +9,7 @@ interface language.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QKeySequence, QPainter, QPen, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import paths
-from .canvas.source import LINESTRING
+from .canvas.source import LINESTRING, POLYGON
 from .canvas.style import LayerStyle, symbol_image
 
 __all__ = ["LayerPanel", "legend_swatch"]
@@ -45,6 +45,12 @@ def legend_swatch(style: LayerStyle, color: str, geometry_type: str, size: int =
         pen.setCapStyle(Qt.PenCapStyle.RoundCap)
         painter.setPen(pen)
         painter.drawPolyline([QPointF(2, size - 4), QPointF(size / 2, 5), QPointF(size - 2, size - 6)])
+    elif geometry_type == POLYGON:
+        fill = QColor(color)
+        fill.setAlphaF(max(0.25, style.fill_opacity))
+        painter.setPen(QPen(QColor(color), 1.5))
+        painter.setBrush(fill)
+        painter.drawRect(QRectF(2.5, 2.5, size - 5, size - 5))
     else:
         image = symbol_image(style.symbol, color, size * 0.7)
         painter.drawImage(QPointF((size - image.width()) / 2, (size - image.height()) / 2), image)

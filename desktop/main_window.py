@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QUnd
 
 from layers.log import logger
 from layers.workspace.editing import EditSession
+from layers.workspace.numbering import pending_codes
 
 from .attribute_table_panel import AttributeTablePanel
 from .canvas import AddPointTool, IdentifyTool, MapCanvas, MovePointTool, PanTool, SelectTool
@@ -315,7 +316,12 @@ class MainWindow(WindowEditing, QMainWindow):
         self.layer_panel.set_current_layer(name)
 
     def is_editable(self, layer: str, tell: bool = True) -> bool:
-        """Whether a layer may be edited now (not locked); tells the user why not."""
+        """Whether a layer may be edited now (not locked, not a reference layer); tells the user why not."""
+        if self.workspace.layer(layer).reference:
+            if tell:
+                self.statusBar().showMessage(
+                    self.tr("%s is a reference layer: read-only in the editor") % self.sources[layer].title, 6000)
+            return False
         if self.layer_panel.is_locked(layer):
             if tell:
                 self.statusBar().showMessage(
@@ -484,6 +490,7 @@ class MainWindow(WindowEditing, QMainWindow):
             self.undo_stack.setClean()
             return True
         summary = self._pending_summary()
+        waiting = sum(pending_codes(self.workspace).values())
         try:
             mapping = self.session.save()
         except Exception as e:  # the edits stay pending; nothing was written
@@ -501,7 +508,13 @@ class MainWindow(WindowEditing, QMainWindow):
         self.undo_stack.clear()
         self._after_reset()
         _log.info("saved edits to %s: %s", self.workspace.path, summary)
-        self.statusBar().showMessage(self.tr("Edits saved"), 4000)
+        waiting = sum(pending_codes(self.workspace).values()) - waiting
+        if waiting > 0:  # the laptop's block of component codes is used up
+            self.statusBar().showMessage(self.tr(
+                "Edits saved; %n new feature(s) wait for a component code: this workspace's block of codes is "
+                "used up, the office gives them codes when it applies the changes", "", waiting), 15000)
+        else:
+            self.statusBar().showMessage(self.tr("Edits saved"), 4000)
         return True
 
     def discard(self, ask: bool = True) -> bool:

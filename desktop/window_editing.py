@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMenu
 from shapely.geometry import Point
 
 from layers.errors import FeatureNotFoundError, TongchengError
+from layers.workspace.located import with_location
 
 from . import inspections_menu, paths
 from .commands import (
@@ -202,8 +203,10 @@ class WindowEditing:
         if not self.is_editable(layer):
             return None
         definition = self.workspace.layer(layer)
+        # What the core takes from the position (zone, unit grid cell) is shown in the form, not typed.
+        given = with_location(self.workspace, definition, {}, Point(x, y))
         values = self.prompts.new_feature(definition, attachments_folder=paths.attachments_folder(self.workspace.path),
-                                          language=self.language)
+                                          language=self.language, given=given)
         if values is None:
             return None
         return self.add_feature(layer, values, Point(x, y))

@@ -21,7 +21,7 @@ import shapely
 
 from layers.workspace.store import Workspace
 
-from .canvas.source import LINESTRING, POINT, BBox, FeatureArrays
+from .canvas.source import LINESTRING, POINT, POLYGON, BBox, FeatureArrays
 
 __all__ = ["ReaderPool", "WorkspaceLayerSource", "canvas_style", "sources_for_session"]
 
@@ -136,8 +136,11 @@ class WorkspaceLayerSource:
         self._readers = readers
         self.name = name
         self.title = definition.title(language)
-        self.geometry_type = POINT if definition.geometry_type in ("POINT", "MULTIPOINT") else LINESTRING
+        self.geometry_type = (POINT if definition.geometry_type in ("POINT", "MULTIPOINT")
+                              else POLYGON if "POLYGON" in definition.geometry_type else LINESTRING)
         self.style = canvas_style(definition, language)
+        #: Map tools pick features of this layer (a reference layer is only drawn).
+        self.pickable = not definition.reference
         self._style_field = self.style.get("field")
         self._label_field = definition.label_field
         self._fields = tuple(dict.fromkeys(f for f in (self._style_field, self._label_field) if f))
@@ -300,7 +303,10 @@ def _first_point(geometry):
 
 
 def _line_parts(geometry) -> list[np.ndarray]:
+    """The coordinate arrays of a line's parts, or of a polygon's rings (exterior and holes)."""
     parts = geometry.geoms if geometry.geom_type.startswith("Multi") else [geometry]
+    if geometry.geom_type in ("Polygon", "MultiPolygon"):
+        parts = [ring for polygon in parts for ring in (polygon.exterior, *polygon.interiors)]
     return [shapely.get_coordinates(part) for part in parts]
 
 

@@ -5,6 +5,12 @@ avenues, a grid of side streets); facilities stand along them, a few metres off
 the centre line, with Chinese names and a spread of status, zone and approval.
 The same seed always gives the same features (uuids excepted: they are made
 fresh, as for any new feature).
+
+The district also has its reference polygons: management zones (严管区
+inside the first ring road, 管控区 to the second, 规范区 beyond, cut by
+district) and a grid of 400 m unit grid cells with 15-digit codes; each
+facility's zone and grid cell are those it lies in, and its component code
+is numbered in district :data:`DEMO_DISTRICT` (锦江区).
 """
 
 from __future__ import annotations
@@ -17,16 +23,26 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyproj
-from shapely.geometry import LineString, Point
+import shapely
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
 if TYPE_CHECKING:
     from layers.workspace.store import Workspace
 
-__all__ = ["DEMO_COUNTS", "CENTRE_LONLAT", "demo_features", "fill_demo"]
+__all__ = ["DEMO_COUNTS", "DEMO_DISTRICT", "CENTRE_LONLAT", "demo_features", "fill_demo"]
 
 #: Tianfu Square, the centre of Chengdu's ring roads.
 CENTRE_LONLAT = (104.0657, 30.6574)
 DEMO_COUNTS = {"toilets": 1900, "signboards": 20000, "kiosks": 600}
+#: The district code the demo's component codes are numbered in (锦江区, GB/T 2260).
+DEMO_DISTRICT = "510104"
+#: Administrative codes of the demo's districts (GB/T 2260), for the unit grid cells' codes.
+_DISTRICT_CODES = {"锦江区": "510104", "青羊区": "510105", "金牛区": "510106", "武侯区": "510107", "成华区": "510108"}
+#: The zones' outer edges (radius in metres; ellipses flattened by 0.92 north-south, as the ring roads): the
+#: first and second ring roads, then the edge of the demo district beyond the third ring.
+_RINGS = ((2300, "严管区"), (4600, "管控区"), (9500, "规范区"))
+_CELL = 400.0
+_GRID_HALF = 8800.0
 
 # District sectors around the centre (angle in degrees from east, counter-clockwise).
 _DISTRICTS = [
@@ -121,15 +137,111 @@ def _date(rng: random.Random, start: dt.date, days: int) -> str:
     return (start + dt.timedelta(days=rng.randrange(days))).isoformat()
 
 
+def _ellipse(centre: tuple[float, float], radius: float) -> Polygon:
+    angles = np.linspace(0, 2 * math.pi, 121)[:-1]
+    return Polygon(np.column_stack([centre[0] + radius * np.cos(angles), centre[1] + radius * 0.92 * np.sin(angles)]))
+
+
+def _sector(centre: tuple[float, float], low: float, high: float) -> Polygon:
+    """A wedge from the centre between two angles (degrees), reaching past the third ring."""
+    angles = np.radians(np.linspace(low, high, 33))
+    far = 20_000.0
+    ring = [centre, *zip(centre[0] + far * np.cos(angles), centre[1] + far * np.sin(angles), strict=True)]
+    return Polygon(ring)
+
+
+def _district_at(centre: tuple[float, float], x: float, y: float) -> tuple[str, list[str]]:
+    angle = math.degrees(math.atan2(y - centre[1], x - centre[0]))
+    for (low, high), name, subdistricts in _DISTRICTS:
+        if low <= angle < high or low <= angle + 360 < high:
+            return name, subdistricts
+    return _DISTRICTS[0][1], _DISTRICTS[0][2]
+
+
+def _reference_polygons(centre: tuple[float, float]) -> dict[str, list[tuple[dict[str, Any], MultiPolygon]]]:
+    """Management zones (rings cut by district) and 400 m unit grid cells around the centre."""
+    zones: list[tuple[dict[str, Any], MultiPolygon]] = []
+    inner = None
+    for number, (radius, zone) in enumerate(_RINGS, start=1):
+        ring = _ellipse(centre, radius)
+        band = ring if inner is None else ring.difference(inner)
+        for (low, high), district, _ in _DISTRICTS:
+            piece = band.intersection(_sector(centre, low, high))
+            parts = [g for g in getattr(piece, "geoms", [piece]) if g.geom_type == "Polygon" and g.area > 1]
+            if parts:
+                zones.append(({"zone": zone, "name": f"{district}{zone}",
+                               "code": f"{_DISTRICT_CODES[district]}-{number}"}, MultiPolygon(parts)))
+        inner = ring
+    steps = np.arange(-_GRID_HALF, _GRID_HALF, _CELL)
+    dx, dy = (a.ravel() for a in np.meshgrid(steps, steps[::-1]))  # north to south, west to east: like a page
+    x, y = centre[0] + dx, centre[1] + dy
+    boxes = shapely.multipolygons(shapely.box(x, y, x + _CELL, y + _CELL), indices=np.arange(len(x)))
+    distances = np.hypot(dx + _CELL / 2, dy + _CELL / 2)
+    communities = ((dx + _GRID_HALF) // 1600 * 11 + (dy + _GRID_HALF) // 1600 + 1).astype(int)
+    cells: list[tuple[dict[str, Any], MultiPolygon]] = []
+    serials: dict[tuple[str, int, int], int] = {}
+    for i in range(len(x)):
+        district, subdistricts = _district_at(centre, x[i] + _CELL / 2, y[i] + _CELL / 2)
+        street = int(distances[i] // 1700) % len(subdistricts)
+        community = int(communities[i])
+        key = (district, street, community)
+        serials[key] = serials.get(key, 0) + 1
+        code = f"{_DISTRICT_CODES[district]}{street + 1:03d}{community:03d}{serials[key]:03d}"
+        cells.append(({"code": code, "district": district, "street": subdistricts[street],
+                       "community": f"{_COMMUNITIES[community % len(_COMMUNITIES)]}社区",
+                       "area_m2": _CELL * _CELL}, boxes[i]))
+    return {"zones": zones, "grid_cells": cells}
+
+
+def _located(features: list[tuple[dict[str, Any], Point]],
+             polygons: list[tuple[dict[str, Any], MultiPolygon]], field: str) -> list[Any]:
+    """Per point the *field* of the first polygon it meets (as ``layers.workspace.located`` decides)."""
+    if not features:
+        return []
+    tree = shapely.STRtree([g for _, g in polygons])
+    hits = tree.query([p for _, p in features], predicate="intersects")
+    best: dict[int, int] = {}
+    for point, polygon in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
+        best[point] = min(polygon, best.get(point, polygon))
+    return [polygons[best[i]][0][field] if i in best else None for i in range(len(features))]
+
+
+_DEPARTMENTS = {"toilets": "环境卫生管理处", "signboards": "市容景观处", "kiosks": "市容秩序处"}
+_MAINTAINERS = ["环卫作业公司", "市政养护中心", "街道办事处", "物业服务中心"]
+
+
+def _standard_attributes(layer: str, features: list[tuple[dict[str, Any], Point]],
+                         polygons: Mapping[str, list[tuple[dict[str, Any], MultiPolygon]]]) -> None:
+    """The component standard's attributes of the demo's facilities, in place (deterministic, no randomness)."""
+    zones = _located(features, polygons["zones"], "zone")
+    cells = _located(features, polygons["grid_cells"], "code")
+    for i, ((attributes, _), zone, cell) in enumerate(zip(features, zones, cells, strict=True)):
+        district = attributes.get("district") or "锦江区"
+        attributes.update({
+            "zone": zone, "grid_cell": cell,
+            "department": f"{district}城市管理局{_DEPARTMENTS[layer]}",
+            "owner_unit": attributes.get("managing_unit") or attributes.get("operator")
+            or attributes.get("business_name"),
+            "maintainer": f"{district}{_MAINTAINERS[i % len(_MAINTAINERS)]}",
+            "initial_date": (dt.date(2012, 1, 1) + dt.timedelta(days=(i * 37) % 4700)).isoformat(),
+            "data_source": "2025年城市部件普查",
+        })
+        if layer == "signboards" and zone == "严管区" and attributes["kind"] == "户外广告" \
+                and not attributes.get("permit_no"):
+            # In the strict zone an outdoor advertisement stands only with its permit (signboards.toml).
+            attributes.update(approval="已审批", permit_no=f"成城广审〔2025〕严{i + 1:05d}号",
+                              permit_expiry=(dt.date(2026, 1, 1) + dt.timedelta(days=i % 1100)).isoformat())
+
+
 def demo_features(
     crs: str = "EPSG:4544", seed: int = 2026, counts: Mapping[str, int] | None = None
-) -> dict[str, list[tuple[dict[str, Any], Point]]]:
-    """The demo features, layer by layer.
+) -> dict[str, list[tuple[dict[str, Any], Any]]]:
+    """The demo features, layer by layer, and the reference polygons (``zones``, ``grid_cells``).
 
     Returns
     -------
     dict
-        Layer name -> list of (attributes, shapely Point) in ``crs``.
+        Layer name -> list of (attributes, shapely geometry) in ``crs``.
     """
     counts = counts or DEMO_COUNTS
     rng = random.Random(seed)
@@ -139,6 +251,7 @@ def demo_features(
     weights = [3.0 if i < 3 else 2.0 if i < 3 + len(_RADIALS) else 1.0 for i in range(len(streets))]
     inspected_from = dt.date(2025, 6, 1)
     layers: dict[str, list[tuple[dict[str, Any], Point]]] = {"toilets": [], "signboards": [], "kiosks": []}
+    polygons = _reference_polygons(centre)
 
     for i in range(counts.get("toilets", 0)):
         street, point = _place(rng, streets, weights)
@@ -209,7 +322,9 @@ def demo_features(
             "status": rng.choices(["在用", "停用", "在建", "拆除"], [85, 8, 5, 2])[0],
             "last_inspected": _date(rng, inspected_from, 540),
         }, point))
-    return layers
+    for layer, features in layers.items():
+        _standard_attributes(layer, features, polygons)
+    return {**layers, **polygons}
 
 
 def _offset_progress(progress: Callable[[int, int], object], offset: int, total: int) -> Callable[[int], None]:
@@ -228,13 +343,21 @@ def fill_demo(
 ) -> dict[str, int]:
     """Load the demo features into an empty workspace as its base state (not tracked as changes).
 
+    The workspace numbers its components itself (standalone, district
+    :data:`DEMO_DISTRICT`), starting with the demo's features.
     ``progress(done, total)`` is called as features are written.
     """
-    layers = demo_features(workspace.crs, seed, counts)
+    from layers.workspace.numbering import give_codes, numbering, start_standalone
+
+    layers = {name: features for name, features in demo_features(workspace.crs, seed, counts).items()
+              if name in workspace.definitions}
     total = sum(len(features) for features in layers.values())
     done = 0
     with workspace.untracked():
+        if any(workspace.layer(name).component for name in layers) and not numbering(workspace).active:
+            start_standalone(workspace, DEMO_DISTRICT)
         for layer, features in layers.items():
+            give_codes(workspace, workspace.layer(layer), [attributes for attributes, _ in features])
             step = _offset_progress(progress, done, total) if progress else None
             workspace.insert_many(layer, features, progress=step)
             done += len(features)

@@ -20,12 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtCore import QObject, QPointF, QRunnable, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 
 from .fastdraw import draw_lines, draw_order_key, draw_symbols, shuffled_winners, unique_pixels
 from .labels import Rect, place_labels
-from .source import LINESTRING, FeatureArrays, LayerSource
+from .source import LINESTRING, POLYGON, FeatureArrays, LayerSource
 from .style import SELECTION_COLOR, LayerStyle, mm_to_pixels, symbol_image
 from .transform import MapTransform
 
@@ -232,9 +232,9 @@ def render_layer(
     cancel = cancel or CancelFlag()
     revision = source.revision
     style = LayerStyle.from_dict(source.style)
-    if source.geometry_type == LINESTRING:
+    if source.geometry_type in (LINESTRING, POLYGON):
         return _render_lines(source, style, transform, settings, selection,
-                             selection_key, revision, cancel)
+                             selection_key, revision, cancel, filled=source.geometry_type == POLYGON)
     return _render_points(source, style, transform, settings, selection,
                           selection_key, revision, cancel)
 
@@ -307,7 +307,8 @@ def _symbol_atlas(style: LayerStyle, diameter: float) -> tuple[QPixmap, int]:
 
 
 def _render_lines(source, style, transform, settings, selection, selection_key,
-                  revision, cancel) -> LayerImage:
+                  revision, cancel, filled: bool = False) -> LayerImage:
+    """Lines, or polygons (``filled``: their rings, filled at the style's ``fill_opacity``, then outlined)."""
     dpr = settings.dpr
     pen_width = max(1.0, mm_to_pixels(style.width_mm, settings.dpi) * dpr)
     features = _fetch_for_view(source, transform, settings, pen_width / dpr)
@@ -336,6 +337,8 @@ def _render_lines(source, style, transform, settings, selection, selection_key,
             idx = np.flatnonzero(classes == k)
             if idx.size == 0:
                 continue
+            if filled and style.fill_opacity > 0:
+                _fill_rings(painter, [device_lines[i] for i in idx], colors[k], style.fill_opacity)
             painter.setPen(_line_pen(colors[k], pen_width))
             if not draw_lines(painter, [device_lines[i] for i in idx], cancel):
                 raise RenderCancelled()
@@ -358,7 +361,8 @@ def _render_lines(source, style, transform, settings, selection, selection_key,
     labels = None
     if features.label is not None and 0 < len(features) <= settings.label_limit:
         # Anchor a line's label at its middle vertex.
-        mids = np.array([c[len(c) // 2] for c in device_lines]) if device_lines else np.empty((0, 2))
+        mids = (np.array([c[:-1].mean(axis=0) if filled and len(c) > 1 else c[len(c) // 2] for c in device_lines])
+                if device_lines else np.empty((0, 2)))  # a polygon's label at the middle of its ring
         w, h = image.width(), image.height()
         inside = (mids[:, 0] >= 0) & (mids[:, 0] < w) & (mids[:, 1] >= 0) & (mids[:, 1] < h)
         idx = np.flatnonzero(inside)
@@ -366,6 +370,18 @@ def _render_lines(source, style, transform, settings, selection, selection_key,
         labels = LabelCandidates(source.name, mids[idx, 0], mids[idx, 1], texts, pen_width / 2.0)
     return LayerImage(source.name, transform, dpr, revision, selection_key, _tag(image, dpr),
                       _tag(selection_image, dpr), labels, len(features))
+
+
+def _fill_rings(painter: QPainter, rings: list[np.ndarray], color: str, opacity: float) -> None:
+    """Fill polygon rings (holes stay open: odd-even rule) in a translucent colour."""
+    path = QPainterPath()
+    path.setFillRule(Qt.FillRule.OddEvenFill)
+    for ring in rings:
+        if len(ring) >= 3:
+            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in ring.tolist()]))
+    fill = QColor(color)
+    fill.setAlphaF(opacity)
+    painter.fillPath(path, fill)
 
 
 def _line_pen(color: str, width: float) -> QPen:

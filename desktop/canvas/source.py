@@ -23,6 +23,7 @@ __all__ = [
     "ArrayLayerSource",
     "POINT",
     "LINESTRING",
+    "POLYGON",
 ]
 
 BBox = tuple[float, float, float, float]
@@ -30,6 +31,8 @@ BBox = tuple[float, float, float, float]
 
 POINT = "POINT"
 LINESTRING = "LINESTRING"
+POLYGON = "POLYGON"
+"""Polygons travel as their rings in ``FeatureArrays.lines`` (one entry per ring, holes too)."""
 
 
 @dataclass
@@ -66,7 +69,7 @@ class FeatureArrays:
     def empty(cls, geometry_type: str = POINT) -> FeatureArrays:
         """Return an empty set of features of the given geometry type."""
         fid = np.empty(0, np.int64)
-        if geometry_type == LINESTRING:
+        if geometry_type in (LINESTRING, POLYGON):
             return cls(fid=fid, lines=[], category=np.empty(0, object))
         return cls(fid=fid, x=np.empty(0), y=np.empty(0), category=np.empty(0, object))
 

@@ -8,7 +8,9 @@ A style comes from the layer definition file as a dict::
                   "label": {"zh_CN": "在用", "en": "In use"}}, ...],
      "label_field": "name"}
 
-Line layers use ``"width"`` (mm) instead of ``"size"``.  Point symbols of all
+Line layers use ``"width"`` (mm) instead of ``"size"``; polygon layers draw
+their outline at ``"width"`` and fill with the class colour at ``"fill_opacity"``
+(0 to 1; 0 draws the outline only).  Point symbols of all
 classes are drawn interleaved, in a stable pseudo-random order (see
 ``fastdraw.shuffled_winners``), so a dense view shows every class in
 proportion; lines are drawn one class at a time: features of no listed class
@@ -97,6 +99,7 @@ class LayerStyle:
     default_color: str = DEFAULT_COLOR
     classes: tuple[StyleClass, ...] = ()
     label_field: str | None = None
+    fill_opacity: float = 0.0
 
     @classmethod
     def from_dict(cls, style: dict | None) -> LayerStyle:
@@ -125,6 +128,7 @@ class LayerStyle:
             default_color=_valid_color(style.get("default_color"), DEFAULT_COLOR),
             classes=classes,
             label_field=style.get("label_field"),
+            fill_opacity=min(1.0, max(0.0, float(style.get("fill_opacity", 0.0)))),
         )
 
     def colors(self) -> list[str]:

@@ -117,8 +117,12 @@ class MapTool(QObject):
         return self.canvas.mm_to_pixels(mm) * self.canvas.map_units_per_pixel()
 
     def layers(self, names=None) -> list:
-        """Return the visible layers, top first, optionally only ``names``."""
-        layers = self.canvas.visible_layers()
+        """Return the visible layers the tools pick from, top first, optionally only ``names``.
+
+        A layer whose source says ``pickable = False`` (a reference layer: zones,
+        grid cells) is drawn but never identified, selected or snapped to.
+        """
+        layers = [layer for layer in self.canvas.visible_layers() if getattr(layer, "pickable", True)]
         if names is not None:
             layers = [layer for layer in layers if layer.name in names]
         return layers

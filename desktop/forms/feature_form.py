@@ -55,6 +55,11 @@ class FeatureForm(QDialog):
         out of ``changes()`` unless the user edits them.
     count : int
         How many features the form edits at once (1 for one feature).
+    given : dict, optional
+        A new feature's values the core gives (``definition.given_names``: the
+        zone and unit grid cell of its position; the component code comes on
+        save). Given fields are shown, never typed: for an existing feature
+        they come from ``attributes``.
     photos : desktop.forms.photo_strip.PhotoStrip, optional
         The feature's photos (thumbnails, add, view, delete), shown below
         the fields; its edits are undoable commands of their own.
@@ -71,7 +76,7 @@ class FeatureForm(QDialog):
     """
 
     def __init__(self, definition, attributes=None, *, attachments_folder, language="zh_CN",
-                 read_only=False, mixed=(), count=1, photos=None, parent=None):
+                 read_only=False, mixed=(), count=1, given=None, photos=None, parent=None):
         super().__init__(parent)
         self.definition = definition
         self.language = language
@@ -83,6 +88,9 @@ class FeatureForm(QDialog):
         self.attachments_folder = Path(attachments_folder)
         self._new = attributes is None
         self._initial = dict(definition.defaults() if attributes is None else attributes)
+        if given:
+            self._initial.update(given)
+        self._given = {name: self._initial.get(name) for name in definition.given_names}
         self._clean = None
         self.tabs = None  # a QTabWidget once a page is added (add_page)
         self.editors = {}  # field name -> editor widget
@@ -105,7 +113,8 @@ class FeatureForm(QDialog):
         self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
 
         self.required_note = QLabel(self)
-        self.required_note.setVisible(not read_only and any(f.required and not f.derived for f in definition.fields))
+        self.required_note.setVisible(not read_only and any((f.required or f.required_if) and not f.derived
+                                                            for f in definition.fields))
         buttons = QDialogButtonBox.StandardButton
         self.button_box = QDialogButtonBox(buttons.Close if read_only else buttons.Ok | buttons.Cancel, self)
         self.button_box.accepted.connect(self.accept)
@@ -119,6 +128,7 @@ class FeatureForm(QDialog):
         layout.addWidget(self.required_note)
         layout.addWidget(self.button_box)
         self._update_derived()
+        self._update_conditional()
         self._retranslate()
         self.resize(520, min(720, 140 + 38 * len(definition.fields) + (180 if photos is not None else 0)))
 
@@ -150,6 +160,9 @@ class FeatureForm(QDialog):
             if self.definition.field(name).derived:
                 derived = self.definition.field(name).derived
                 editor.setToolTip(self.tr("Computed from other fields: {0}").format(derived))
+            elif name in self._given:
+                self._show_given(name, editor)
+        self._update_conditional()
 
     def _add_row(self, field):
         label = QLabel(field.label(self.language) + (" *" if field.required and not field.derived else ""))
@@ -158,10 +171,14 @@ class FeatureForm(QDialog):
             font = QFont(label.font())
             font.setBold(True)
             label.setFont(font)
-        if field.derived:
+        if field.derived or field.name in self.definition.given_names:
             editor = QLineEdit()
             editor.setReadOnly(True)
             editor.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            if not field.derived:  # given by the core: shown on the window's background, as not for typing
+                value = self._initial.get(field.name)
+                editor.setText("" if value is None else str(field.code_label(value, self.language)))
+                editor.setStyleSheet("QLineEdit { background: palette(window); }")
         else:
             editor = create_editor(field, language=self.language, attachments_folder=self.attachments_folder)
             editor.set_field_value(None if field.name in self.mixed else self._initial.get(field.name))
@@ -201,8 +218,12 @@ class FeatureForm(QDialog):
         return {
             f.name: self.editors[f.name].field_value()
             for f in self.definition.fields
-            if not f.derived and f.type != "json"
+            if not f.derived and f.type != "json" and f.name not in self._given
         }
+
+    def given_values(self):
+        """The values the core gave (component code, zone, unit grid cell): shown, not editable."""
+        return dict(self._given)
 
     def clean_values(self):
         """The values as validated on acceptance (stored form, derived fields computed), or None."""
@@ -281,7 +302,7 @@ class FeatureForm(QDialog):
         """The values checked by the core: all of them for one feature, the changes for several."""
         if self.mixed or self.count > 1:
             return validate_feature(self.definition, self.changes(), partial=True)
-        return validate_feature(self.definition, self.values())
+        return validate_feature(self.definition, {**self._given, **self.values()})
 
     def show_error(self, error, message=None):
         """Show a ValidationError (from here or from the edit session) next to its field and focus it.
@@ -326,6 +347,8 @@ class FeatureForm(QDialog):
         self._check_field(name)
         if any(name in f.derived_inputs for f in self.definition.fields if f.derived):
             self._update_derived()
+        if any(name in f.required_if.fields for f in self.definition.conditional_fields):
+            self._update_conditional()
 
     def _check_field(self, name):
         """Check one edited value at once: an invalid one is shown with the reason and OK is disabled.
@@ -361,11 +384,50 @@ class FeatureForm(QDialog):
         for f in self.definition.fields:
             if f.derived:
                 continue
-            value = self.editors[f.name].field_value()
+            value = self._given[f.name] if f.name in self._given else self.editors[f.name].field_value()
             values[f.name] = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         for f in derived:
             result = derive(f, values)
             self.editors[f.name].setText("" if result is None else _format_number(result))
+
+    def _show_given(self, name, editor):
+        """A given field's read-only box: what it is, and a placeholder while it has no value."""
+        field = self.definition.field(name)
+        if field.located_in is not None:
+            editor.setToolTip(self.tr("Taken from the position: the {0} the feature lies in").format(
+                field.located_in.layer))
+            editor.setPlaceholderText(self.tr("outside every {0}").format(field.located_in.layer))
+        else:
+            editor.setToolTip(self.tr("Component code (部件标识码): given by Tongcheng, never typed"))
+            editor.setPlaceholderText(self.tr("given when saved") if self._new
+                                      else self.tr("none yet: the office gives it when it applies the changes"))
+
+    def required_here(self, name):
+        """Whether a field is required for the values now in the form (always, or by its ``required_if``)."""
+        field = self.definition.field(name)
+        if field.required:
+            return True
+        if field.required_if is None or self.mixed or self.count > 1:
+            return False
+        values = {**self._given}
+        for other in field.required_if.fields:
+            if other in self.editors and other not in self._given and not self.definition.field(other).derived:
+                values[other] = self.editors[other].field_value()
+        return field.required_if.applies(values)
+
+    def _update_conditional(self):
+        """Mark the fields a zone (or another field's value) makes required here, with the rule as tooltip."""
+        for field in self.definition.conditional_fields:
+            label = self.labels.get(field.name)
+            if label is None:
+                continue
+            required = self.required_here(field.name)
+            label.setText(field.label(self.language) + (" *" if required else ""))
+            font = QFont(label.font())
+            font.setBold(required)
+            label.setFont(font)
+            label.setToolTip(f"{field.name}: " + self.tr("required where {0}").format(
+                conditions_text(field, self.definition, self.language)))
 
     def _photo_field(self):
         return next((name for name, e in self.editors.items() if isinstance(e, PhotoEditor)), None)
@@ -422,6 +484,17 @@ def _format_number(value):
 # --- messages -----------------------------------------------------------------------------------------
 
 
+def conditions_text(field, definition, language="zh_CN"):
+    """A field's ``required_if`` in words: "管理分区 is 严管区 and 类型 is 户外广告" (labels, translated joins)."""
+    parts = []
+    for name, values in field.required_if.conditions:
+        other = definition.field(name)
+        shown = QCoreApplication.translate("ValidationMessage", " or ").join(
+            str(other.code_label(v, language)) for v in values)
+        parts.append(QCoreApplication.translate("ValidationMessage", "{0} is {1}").format(other.label(language), shown))
+    return QCoreApplication.translate("ValidationMessage", " and ").join(parts)
+
+
 def validation_message(error, definition, language="zh_CN"):
     """A ValidationError as one translated sentence naming the field by its label.
 
@@ -437,8 +510,16 @@ def validation_message(error, definition, language="zh_CN"):
             label = definition.field(name).label(language)
         except Exception:  # noqa: BLE001 - an unknown field is named as it is
             label = name or definition.title(language)
+    if rule.startswith("required where") and name in definition.known_names \
+            and definition.field(name).required_if is not None:
+        return QCoreApplication.translate("ValidationMessage", "{field}: a value is required where {0}").format(
+            conditions_text(definition.field(name), definition, language), field=label)
     patterns = [
         (r"required", QCoreApplication.translate("ValidationMessage", "{field}: a value is required")),
+        (r"a component code never changes",
+         QCoreApplication.translate("ValidationMessage", "{field}: a component code never changes")),
+        (r"does not have the form",
+         QCoreApplication.translate("ValidationMessage", "{field}: not in the expected form")),
         (r"unknown field", QCoreApplication.translate("ValidationMessage", "{field}: no such field in this layer")),
         (r"is not text", QCoreApplication.translate("ValidationMessage", "{field}: must be text")),
         (r"is longer than (\d+) characters",

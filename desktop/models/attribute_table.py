@@ -235,8 +235,9 @@ class AttributeTableModel(QAbstractTableModel):
             return Qt.ItemFlag.NoItemFlags
         flags = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
         field = self.field_at(index.column())
-        if field is None or field.derived or field.type in _NOT_EDITABLE_TYPES or self._read_only:
-            return flags
+        if field is None or field.derived or field.type in _NOT_EDITABLE_TYPES or self._read_only \
+                or field.name in self.definition.given_names or self.definition.reference:
+            return flags  # computed, given by the core (component code, zone, grid cell), or a reference layer
         if field.type == "boolean":
             return flags | Qt.ItemFlag.ItemIsUserCheckable
         return flags | Qt.ItemFlag.ItemIsEditable

@@ -38,6 +38,7 @@ from layers.cli import imports as cli_imports
 from layers.cli import inspections as cli_inspections
 from layers.cli import master as cli_master
 from layers.cli import photos as cli_photos
+from layers.cli import standard as cli_standard
 from layers.cli import sync as cli_sync
 from layers.cli.console import (
     EXIT_BROKEN_PIPE,
@@ -68,8 +69,11 @@ def cmd_init(args: argparse.Namespace) -> int | None:
         cmd_init_master(args)
         return None
 
+    numbering = cli_standard.numbering_options(args)
     with Workspace.create(args.workspace, crs=args.crs, user=args.user) as workspace:
+        cli_standard.start_numbering(workspace, numbering)
         print_summary(workspace.summary())
+        cli_standard.print_numbering(workspace)
     return None
 
 
@@ -83,8 +87,10 @@ def cmd_demo(args: argparse.Namespace) -> int | None:
         cmd_init_master(args, demo=True)
         return None
 
+    numbering = cli_standard.numbering_options(args)
     with Workspace.create(args.workspace, crs=args.crs, user=args.user) as workspace:
         try:
+            cli_standard.start_numbering(workspace, numbering)
             with progress_bar(sum(DEMO_COUNTS.values()), "demo") as advance:
                 fill_demo(workspace, seed=args.seed, progress=lambda done, total: advance(done))
         except BaseException:
@@ -92,6 +98,7 @@ def cmd_demo(args: argparse.Namespace) -> int | None:
             Path(args.workspace).unlink(missing_ok=True)
             raise
         print_summary(workspace.summary())
+        cli_standard.print_numbering(workspace)
     return None
 
 
@@ -106,18 +113,22 @@ def cmd_info(args: argparse.Namespace) -> None:
 
     with Workspace.open(args.workspace) as workspace:
         print_summary(workspace.summary())
+        cli_standard.print_numbering(workspace)
 
 
 def cmd_layers(args: argparse.Namespace) -> None:
     from layers.schema.definitions import load_definitions
 
     for name, definition in load_definitions(args.definitions).items():
-        kind = "survey" if definition.survey else "facility"
+        kind = "survey" if definition.survey else "reference" if definition.reference else "facility"
         print(f"{name:<15}{definition.geometry_type:<17}{kind:<9}{len(definition.fields):>3} fields  "
               f"{definition.title('zh_CN')} / {definition.title('en')}")
         if args.fields:
             for f in definition.fields:
-                flags = ("required " if f.required else "") + (f"derived: {f.derived}" if f.derived else "")
+                flags = " ".join(part for part in (
+                    "required" if f.required else "", f"derived: {f.derived}" if f.derived else "",
+                    f"located in {f.located_in.layer}.{f.located_in.field}" if f.located_in else "",
+                    f"required where {f.required_if.describe()}" if f.required_if else "") if part)
                 codes = f" [{'/'.join(f.code_values)}]" if f.codes else ""
                 print(f"    {f.name:<20}{f.type:<9}{f.label('zh_CN')} / {f.label('en')}{codes} {flags}".rstrip())
 
@@ -136,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "postgresql://user@host/db[?schema=name] makes an office master")
         p.add_argument("--crs", default="EPSG:4544", help="CRS of the layers (default EPSG:4544, CGCS2000 GK CM 105E)")
         p.add_argument("--user", help="name written into the audit columns (default: login name)")
+        cli_standard.add_creation_options(p)
 
     p = commands.add_parser("init", help="create an empty workspace")
     workspace_creation(p)
@@ -164,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_imports.add_commands(commands)
     cli_definitions.add_commands(commands)
     cli_inspections.add_commands(commands)
+    cli_standard.add_commands(commands)
     for entry_point in entry_points(group="tongcheng.commands"):
         entry_point.load()(commands)
     for command in commands.choices.values():  # also accepted after the command's name

@@ -102,7 +102,7 @@ def cmd_init_master(args: argparse.Namespace, demo: bool = False) -> None:
                                   progress=lambda done, total: advance(done))
         else:
             create_master(args.workspace, args.crs, args.user, demo=demo, seed=getattr(args, "seed", 2026),
-                          progress=lambda done, total: advance(done))
+                          progress=lambda done, total: advance(done), district=getattr(args, "district", None))
     print_master_info(args.workspace)
 
 
@@ -139,13 +139,17 @@ def cmd_checkout(args: argparse.Namespace) -> None:
     with progress_bar(None, "checkout") as advance:
         counts = checkout(args.master, args.workspace, user=args.user, bbox=args.bbox,
                           layers=_layers(args.layers), progress=lambda done, total: advance(done),
-                          scope=args.scope)
+                          scope=args.scope, code_block=args.code_block)
     with Workspace.open(args.workspace) as ws:
         info = checkout_info(ws)
     print(f"checked out {args.workspace} from master {info['master_id']} version {info['version']}"
           + (f", scope {info['scope']}" if info.get("scope") else ""))
     for name, n in counts.items():
         print(f"{name:<15}{n:>9}")
+    from layers.cli.standard import print_numbering
+
+    with Workspace.open(args.workspace) as ws:
+        print_numbering(ws)
 
 
 def cmd_changes(args: argparse.Namespace) -> int:
@@ -235,6 +239,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
     if result.unresolved:
         print(f"{len(result.unresolved)} conflicts left unresolved (office values kept)", file=sys.stderr)
     _print_rejected(result.rejected)
+    from layers.cli.standard import print_renumbered
+
+    print_renumbered(result.renumbered)
     return EXIT_CONFLICTS if result.has_conflicts or result.rejected else EXIT_OK
 
 
@@ -275,7 +282,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     with progress_bar(None, "export") as advance:
         result = export(args.source, args.out, layers=_layers(args.layers), where=args.where,
                         crs=args.crs, fmt=args.format, keep_audit=args.keep_audit, language=args.language,
-                        progress=lambda done, total: advance(done), as_of=args.as_of)
+                        progress=lambda done, total: advance(done), as_of=args.as_of, profile=args.profile)
     print(f"exported {result.kind} {args.source} as {result.format} in {result.crs}")
     for name, n in result.layers.items():
         print(f"{name:<15}{n:>9}")
@@ -292,6 +299,8 @@ def cmd_export(args: argparse.Namespace) -> None:
         print(f"note: {result.limits}")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for note in getattr(result, "notes", []):  # --profile: what the profile could not say
+        print(note)
 
 
 def add_commands(commands: Commands) -> None:
@@ -307,6 +316,9 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--user", help="editor name for the audit columns (default: login name)")
     p.add_argument("--bbox", help="area minx,miny,maxx,maxy in the master's CRS (default: all)")
     p.add_argument("--layers", help="comma-separated facility layers (default: all)")
+    p.add_argument("--code-block", type=int, metavar="N",
+                   help="serials of component codes to reserve per class for features added offline "
+                        "(default 200; the master records the block: no other workspace gets them)")
     p.set_defaults(run=cmd_checkout)
 
     p = commands.add_parser("changes", help="write the changes since checkout or the last update "
@@ -364,4 +376,7 @@ def add_commands(commands: Commands) -> None:
                    help="language of the style's field aliases and category labels (default zh_CN)")
     p.add_argument("--as-of", type=int, metavar="VERSION",
                    help="a master only: export it as it was at this version (tongcheng log lists the versions)")
+    p.add_argument("--profile", choices=["standard"],
+                   help="standard: the component layers with the national component standard's column names "
+                        "and codes (ObjID, BGID, ObjState ...; see docs/standard.md)")
     p.set_defaults(run=cmd_export)

@@ -39,6 +39,7 @@ from layers.imports.coordinates import Reprojector, SourceCrs, parse_source_crs
 from layers.imports.mapping import Mapping
 from layers.imports.problems import InventoryImportError, RowProblem
 from layers.imports.sources import Source
+from layers.imports.standard import check_standard
 from layers.log import logger
 from layers.schema.definitions import FieldDefinition, LayerDefinition, validate_feature, validate_value
 from layers.schema.geometry import validate_geometry
@@ -255,6 +256,14 @@ def plan_import(workspace: ImportTarget, layer: str, source: Source, mapping: Ma
             progress(done)
     if progress is not None:
         progress(len(source.rows))
+    from layers.workspace.store import Workspace
+
+    if isinstance(workspace, Workspace):
+        check_standard(workspace, definition, mapping, plan)  # zone rules, located fields, component codes
+    elif definition.component is not None or definition.located_fields:
+        plan.notes.append("into a master: component codes, zones and grid cells are not derived by an import; "
+                          "give them with `tongcheng codes MASTER --assign-missing` afterwards, or import into a "
+                          "checkout and send it")
     return plan
 
 

@@ -11,7 +11,6 @@ import ast
 import datetime as dt
 import json
 import math
-import operator
 import os
 import re
 import tomllib
@@ -23,6 +22,18 @@ from typing import Any, NoReturn
 
 from layers.errors import DefinitionError, ValidationError
 from layers.schema.children import NO_GEOMETRY, ChildLink, FollowRule, check_codes_for, parse_child_of, parse_follow
+from layers.schema.components import (
+    ComponentSpec,
+    Located,
+    RequiredIf,
+    check_conditions,
+    check_located,
+    parse_component,
+    parse_located,
+    parse_pattern,
+    parse_required_if,
+)
+from layers.schema.derived import evaluate, expression_names
 from layers.schema.geometry import validate_geometry
 
 __all__ = [
@@ -40,6 +51,7 @@ __all__ = [
     "parse_definition",
     "validate_feature",
     "validate_value",
+    "check_conditions",
     "derive",
 ]
 
@@ -59,7 +71,7 @@ FIELD_TYPES = {
     "json": "TEXT",  # a JSON object, for attributes without a column of their own
 }
 
-GEOMETRY_TYPES = ("POINT", "LINESTRING", "MULTILINESTRING", "MULTIPOINT")
+GEOMETRY_TYPES = ("POINT", "LINESTRING", "MULTILINESTRING", "MULTIPOINT", "POLYGON", "MULTIPOLYGON")
 
 #: Columns every layer table has besides its fields; definitions may not reuse them.
 SYSTEM_COLUMNS = ("fid", "uuid", "geom", "created_by", "created_at", "modified_by", "modified_at")
@@ -100,6 +112,12 @@ class FieldDefinition:
     max: float | None = None
     max_length: int | None = None
     derived: str | None = None
+    #: A regular expression the whole text must match (e.g. 16 digits for a component code).
+    pattern: str | None = None
+    #: Taken by the core from the reference polygon the feature lies in (zone, unit grid cell).
+    located_in: Located | None = None
+    #: Required where other fields hold given values (see ``layers.schema.components``).
+    required_if: RequiredIf | None = None
     #: The field whose value chooses this field's code list in ``codes_for`` (``layers.schema.children``).
     codes_by: str | None = None
     codes_for: dict[str, tuple[Code, ...]] = field(default_factory=dict)
@@ -119,7 +137,7 @@ class FieldDefinition:
     @cached_property
     def derived_inputs(self) -> frozenset[str]:
         """Names of the fields a derived field is computed from."""
-        return frozenset(_expression_names(self.derived, _raise_definition)) if self.derived else frozenset()
+        return frozenset(expression_names(self.derived, _raise_definition)) if self.derived else frozenset()
 
     @cached_property
     def derived_tree(self) -> ast.Expression | None:
@@ -149,6 +167,10 @@ class LayerDefinition:
     survey: bool = False
     order: int = 100
     source: Path | None = None
+    #: A read-only polygon layer others take values from (management zones, unit grid cells).
+    reference: bool = False
+    #: The component standard's class and code field (``[component]``), if the layer has one.
+    component: ComponentSpec | None = None
     #: Raised by the office with every change of the definition (``tongcheng definitions update``).
     version: int = 1
     #: The grid exports round coordinates to: ``projected`` (metres) and ``geographic`` (degrees).
@@ -192,6 +214,23 @@ class LayerDefinition:
     @cached_property
     def derived_fields(self) -> tuple[FieldDefinition, ...]:
         return tuple(f for f in self.fields if f.derived)
+
+    @cached_property
+    def given_names(self) -> frozenset[str]:
+        """Fields the core gives a value (the component code, located fields): shown, never typed."""
+        names = {f.name for f in self.fields if f.located_in is not None}
+        if self.component is not None:
+            names.add(self.component.field)
+        return frozenset(names)
+
+    @cached_property
+    def located_fields(self) -> tuple[FieldDefinition, ...]:
+        return tuple(f for f in self.fields if f.located_in is not None)
+
+    @cached_property
+    def conditional_fields(self) -> tuple[FieldDefinition, ...]:
+        """Fields that are required only where other fields hold given values."""
+        return tuple(f for f in self.fields if f.required_if is not None)
 
     @cached_property
     def stored_defaults(self) -> dict[str, Any]:
@@ -239,7 +278,8 @@ def load_definitions(folder: str | os.PathLike[str] | None = None) -> dict[str, 
         for path in sorted(folder.glob("*.toml"))
         if not path.name.startswith("_")
     ]
-    definitions.sort(key=lambda d: (d.survey, d.order, d.name))
+    definitions.sort(key=lambda d: (d.reference, d.survey, d.order, d.name))
+    check_located(definitions)
     return {d.name: d for d in definitions}
 
 
@@ -326,13 +366,18 @@ def parse_definition(
         fail("a layer needs at least one field")
     for f in fields:
         if f.derived:
-            for used in _expression_names(f.derived, fail):
+            for used in expression_names(f.derived, fail):
                 if used not in names:
                     fail(f"field {f.name!r}: derived from unknown field {used!r}")
         if f.codes_by and f.codes_by not in names:
             fail(f"field {f.name!r}: codes_by names unknown field {f.codes_by!r}")
     by_name = {f.name: f for f in fields}
 
+    for f in fields:
+        for other in f.required_if.fields if f.required_if else ():
+            if other not in names:
+                fail(f"field {f.name!r}: required_if names unknown field {other!r}")
+    component = parse_component(data.get("component"), names, fail)
     label_field = data.get("label_field")
     if label_field is not None and label_field not in names:
         fail(f"label_field {label_field!r} is not a field")
@@ -355,6 +400,8 @@ def parse_definition(
         survey=bool(data.get("survey", False)),
         order=int(data.get("order", 100)),
         source=Path(where) if isinstance(where, Path) else None,
+        reference=bool(data.get("reference", False)),
+        component=component,
         version=version,
         precision=_parse_precision(data.get("precision", {}), fail),
         child_of=parse_child_of(data.get("child_of"), by_name, fail),
@@ -411,6 +458,9 @@ def _parse_field(raw: Mapping[str, Any], codelists: Mapping[str, tuple[Code, ...
         max=raw.get("max"),
         max_length=raw.get("max_length"),
         derived=raw.get("derived"),
+        pattern=parse_pattern(raw.get("pattern"), name, fail),
+        located_in=parse_located(raw.get("located_in"), name, fail),
+        required_if=parse_required_if(raw.get("required_if"), name, fail),
         codes_by=raw.get("codes_by"),
         codes_for=codes_for,
     )
@@ -424,36 +474,6 @@ def _parse_field(raw: Mapping[str, Any], codelists: Mapping[str, tuple[Code, ...
 
 # --- derived fields: arithmetic on other fields, nothing else -----------------
 
-_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
-
-
-def _expression_names(expression: str, fail: _Fail) -> set[str]:
-    try:
-        tree = ast.parse(expression, mode="eval")
-    except SyntaxError:
-        fail(f"derived expression {expression!r} is not valid")
-    for node in ast.walk(tree):
-        if not isinstance(node, (ast.Expression, ast.BinOp, ast.Name, ast.Constant, ast.Load, *_OPERATORS)):
-            fail(f"derived expression {expression!r}: only + - * / on fields and numbers")
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-
-
-def _evaluate(node: ast.AST, values: Mapping[str, Any]) -> Any:
-    if isinstance(node, ast.Expression):
-        return _evaluate(node.body, values)
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.Name):
-        return values.get(node.id)
-    assert isinstance(node, ast.BinOp)  # all else is refused by _expression_names
-    left, right = _evaluate(node.left, values), _evaluate(node.right, values)
-    if left is None or right is None:
-        return None
-    if isinstance(node.op, ast.Div) and right == 0:
-        return None
-    return _OPERATORS[type(node.op)](left, right)
-
-
 def derive(field: FieldDefinition, values: Mapping[str, Any]) -> float | None:
     """The value of a derived field computed from the other fields' values (None when an input is missing).
 
@@ -466,7 +486,7 @@ def derive(field: FieldDefinition, values: Mapping[str, Any]) -> float | None:
     """
     tree = field.derived_tree
     assert tree is not None, f"{field.name} is not a derived field"
-    result = _evaluate(tree, values)
+    result = evaluate(tree, values)
     return None if result is None else round(float(result), 6)
 
 
@@ -543,6 +563,7 @@ def validate_feature(
     if not partial:  # an update computes derived fields from the stored values (Workspace.update)
         for f in definition.derived_fields:
             clean[f.name] = derive(f, clean)
+        check_conditions(definition, clean)
     if definition.coded_by_fields:
         check_codes_for(definition, clean, attributes)
     if geometry is not None:
@@ -570,7 +591,8 @@ def _check_value(layer: str, f: FieldDefinition, value: Any) -> Any:
     kind = value.__class__
     if kind is str and f.type == "text":
         value = value.strip()
-        if (not f.codes or value in f.code_set) and (f.max_length is None or len(value) <= f.max_length):
+        if (not f.codes or value in f.code_set) and (f.max_length is None or len(value) <= f.max_length) \
+                and f.pattern is None:
             return value
     elif kind is int and f.type == "integer" or kind is float and f.type == "real":
         if (f.min is None or value >= f.min) and (f.max is None or value <= f.max) and value == value and not f.codes:
@@ -590,6 +612,8 @@ def _check_value_fully(layer: str, f: FieldDefinition, value: Any) -> Any:
         value = value.strip()
         if f.max_length is not None and len(value) > f.max_length:
             refuse(f"is longer than {f.max_length} characters")
+        if f.pattern is not None and not re.fullmatch(f.pattern, value):
+            refuse(f"does not have the form {f.pattern}")
     elif f.type == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():

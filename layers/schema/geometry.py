@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiLineString, MultiPoint, Point
+from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
@@ -25,6 +25,8 @@ _GEOMETRY_CLASSES = {
     "MULTIPOINT": (MultiPoint, Point),
     "LINESTRING": (LineString,),
     "MULTILINESTRING": (MultiLineString, LineString),
+    "POLYGON": (Polygon,),
+    "MULTIPOLYGON": (MultiPolygon, Polygon),
 }
 
 
@@ -34,6 +36,8 @@ def conform_geometry(definition: LayerDefinition, geometry: Any) -> Any:
         return MultiLineString([geometry])
     if definition.geometry_type == "MULTIPOINT" and isinstance(geometry, Point):
         return MultiPoint([geometry])
+    if definition.geometry_type == "MULTIPOLYGON" and isinstance(geometry, Polygon):
+        return MultiPolygon([geometry])
     return geometry
 
 
@@ -42,6 +46,8 @@ _GEOMETRY_TYPE_IDS = {
     "MULTIPOINT": (0, 4),
     "LINESTRING": (1,),
     "MULTILINESTRING": (1, 5),
+    "POLYGON": (3,),
+    "MULTIPOLYGON": (3, 6),
 }
 
 

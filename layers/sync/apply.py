@@ -27,6 +27,7 @@ from layers.sqlite.locks import file_fault
 from layers.sync.areas import package_scope, refuse_outside
 from layers.sync.changes import PACKAGE_EXTRA, PackageInfo, package_schema, read_package_info
 from layers.sync.children import plan_children
+from layers.sync.codes import settle_codes
 from layers.sync.master import MasterInfo
 from layers.sync.merge import LayerCounts
 from layers.sync.migrate import upgraded_package
@@ -291,6 +292,8 @@ def _apply(store: MasterStore, pgp: GeoPackage, pinfo: PackageInfo, package: Pat
     plan_children(store, minfo.definitions, minfo.layers, plans, MasterPlan, result, policy, choices, source)
     if items is not None:
         check_resolutions(result.conflicts, items, source)
+    settle_codes(store, minfo, plans, result, workspace_id=pinfo.workspace_id, package_uuid=pinfo.package_uuid,
+                 user=user or login_name(), write=not dry_run)
     if dry_run:
         return result
     now = now_text()

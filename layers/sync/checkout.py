@@ -27,6 +27,7 @@ from layers.log import logger
 from layers.schema.definitions import LayerDefinition
 from layers.sqlite.locks import file_fault
 from layers.sync.children import parent_key, parent_layers
+from layers.sync.codes import DEFAULT_BLOCK_SIZE, checkout_codes
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK, geometries, now_text, quote
 from layers.workspace.store import Workspace
 
@@ -109,7 +110,8 @@ def checkout_info(ws: Workspace) -> CheckoutInfo:
 
 def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: str | None = None,
              bbox: str | Sequence[float] | None = None, layers: Iterable[str] | None = None,
-             progress: Callable[[int, int], None] | None = None, scope: str | None = None) -> dict[str, int]:
+             progress: Callable[[int, int], None] | None = None, scope: str | None = None,
+             code_block: int | None = None) -> dict[str, int]:
     """Make an offline workspace from the master (all of it, or an area and some layers).
 
     Parameters
@@ -130,6 +132,10 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
         ``district:CODE``, ``street:CODE`` or a box (``layers.sync.areas``):
         the features in that area; recorded in the workspace and carried by
         its change packages, which apply keeps inside it.
+    code_block : int, optional
+        Serials of component codes to reserve per class for the new features
+        made offline (default ``layers.sync.codes.DEFAULT_BLOCK_SIZE``); the
+        master records the block, so no other workspace gets them.
 
     Returns
     -------
@@ -146,7 +152,7 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
     if bbox is not None and scope is not None:
         raise SyncError("give either a bbox or a scope, not both")
     try:
-        return _checkout(master, workspace, user, bbox, layers, progress, scope)
+        return _checkout(master, workspace, user, bbox, layers, progress, scope, code_block)
     except sqlite3.Error as exc:
         fault = file_fault(workspace, exc, SyncError)
         raise (fault or SyncError(f"{workspace}: {exc}; nothing was checked out")) from exc
@@ -158,7 +164,8 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
 
 def _checkout(master: str | os.PathLike, workspace: Path, user: str | None,
               bbox: tuple[float, float, float, float] | None, layers: Iterable[str] | None,
-              progress: Callable[[int, int], None] | None, scope_text: str | None) -> dict[str, int]:
+              progress: Callable[[int, int], None] | None, scope_text: str | None,
+              code_block: int | None = None) -> dict[str, int]:
     """checkout once its arguments are checked."""
     from layers.sync.areas import resolve_scope
     from layers.sync.store import master_location, open_master
@@ -173,6 +180,9 @@ def _checkout(master: str | os.PathLike, workspace: Path, user: str | None,
         for name in chosen:
             if name not in info.layers:
                 raise SyncError(f"{store.location}: no layer {name!r} (layers: {', '.join(info.layers)})")
+        # The reference polygons the chosen layers take their zone and grid cell from come along.
+        chosen += [f.located_in.layer for n in chosen for f in info.definitions[n].located_fields
+                   if f.located_in and f.located_in.layer in info.layers]
         chosen = [n for n in info.layers if n in chosen]
         wanted = chosen + [n for n, d in info.definitions.items() if d.survey]
         children = [n for n in chosen if not info.definitions[n].has_geometry]  # taken with their parents
@@ -215,6 +225,7 @@ def _checkout(master: str | os.PathLike, workspace: Path, user: str | None,
                     for name in children:
                         counts[name] = _checkout_children(store, ws, info.definitions[name], chosen)
                     store.send_photos(ws.connection, chosen)
+                    checkout_codes(store, info, ws, chosen, code_block or DEFAULT_BLOCK_SIZE, user)
                     location = master_location(master)
                     settings: dict[str, Any] = {
                         "master_id": info.master_id, "version": info.version,

@@ -102,7 +102,7 @@ def _columns(definition: LayerDefinition, keep_audit: bool) -> list[str]:
 def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layers: Iterable[str] | None = None,
            where: str | None = None, crs: str | int | None = None, fmt: str | None = None, keep_audit: bool = False,
            language: str = "zh_CN", progress: Callable[[int, int], object] | None = None,
-           as_of: int | None = None) -> ExportResult:
+           as_of: int | None = None, profile: str | None = None) -> ExportResult:
     """Export facility layers of a workspace or master for partners.
 
     Parameters
@@ -130,6 +130,9 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
     progress : callable(done, total), optional
     as_of : int, optional
         A master only: export the master as it was at this version (its history).
+    profile : str, optional
+        ``standard``: the component layers under the national standard's
+        column names and codes (``layers.sync.profile``; a GeoPackage master).
 
     A PostGIS master (``postgresql://``) is exported through a temporary
     GeoPackage snapshot (``layers.sync.snapshot``).
@@ -151,6 +154,11 @@ def export(source: str | os.PathLike[str], out: str | os.PathLike[str], *, layer
                             language=language, progress=progress)
         result.source = Path(source) if not is_postgres(source) else result.source
         return result
+    if profile is not None:
+        from layers.sync.profile import export_profile
+
+        return export_profile(source, out, profile=profile, layers=layers, where=where, crs=crs, fmt=fmt,
+                              language=language, progress=progress)
     fmt = format_name(fmt, out)
     if language not in LANGUAGES:
         raise SyncError(f"language {language!r} is not one of {', '.join(LANGUAGES)}")

@@ -92,7 +92,7 @@ HISTORY_TABLE = "tongcheng_history"
 AREAS_TABLE = "tongcheng_areas"
 #: Tables of masters and packages that are Tongcheng's bookkeeping, not data.
 INTERNAL_TABLES = (MASTER_TABLE, LAYERS_TABLE, LEDGER_TABLE, DELETED_TABLE, PACKAGE_TABLE, HISTORY_TABLE, AREAS_TABLE,
-                   "layer_styles")
+                   "layer_styles", "tongcheng_code_blocks")
 MASTER_FORMAT = "1"
 
 
@@ -172,6 +172,8 @@ class MasterContent:
     areas: list[dict[str, Any]] = field(default_factory=list)
     #: Rows per facility layer, when known in advance (progress).
     total: int = 0
+    #: Serials of component codes handed out (``layers.sync.codes``): rows of ``tongcheng_code_blocks``.
+    code_blocks: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def facility(self) -> list[LayerDefinition]:
@@ -180,8 +182,13 @@ class MasterContent:
 
 def master_content(crs: str = "EPSG:4544", user: str | None = None, demo: bool = False, *, seed: int = 2026,
                    counts: dict[str, int] | None = None,
-                   definitions_folder: str | os.PathLike | None = None) -> MasterContent:
-    """The content of a new master (empty, or the demo district): the part GeoPackage and PostGIS share."""
+                   definitions_folder: str | os.PathLike | None = None, district: str | None = None) -> MasterContent:
+    """The content of a new master (empty, or the demo district): the part GeoPackage and PostGIS share.
+
+    *district*: the 6-digit district code its component codes are numbered in (the demo's: ``510104``);
+    the demo's features get their codes (``layers.sync.codes``).
+    """
+    from layers.sync.codes import DISTRICT_KEY, first_codes, master_district_code
     from layers.workspace.identity import new_uuid
 
     srid, _ = epsg_crs(crs, SyncError)
@@ -192,12 +199,16 @@ def master_content(crs: str = "EPSG:4544", user: str | None = None, demo: bool =
     user = user or login_name()
     features = {}
     if demo:
-        from layers.demo import demo_features
+        from layers.demo import DEMO_DISTRICT, demo_features
 
         features = demo_features(f"EPSG:{srid}", seed, counts)
+        district = district or DEMO_DISTRICT
+    district = master_district_code(district)
     now = now_text()
     meta = {"format": MASTER_FORMAT, "master_id": str(uuid_module.uuid4()), "version": "1", "srid": str(srid),
             "created_at": now, "created_by": user, "app_version": __version__, "codelists": codelists}
+    if district:
+        meta[DISTRICT_KEY] = district
     layer_rows = [{"name": d.name, "position": i, "facility": not d.survey, "definition": _definition_text(d)}
                   for i, d in enumerate(definitions.values())]
     rows: dict[str, Iterable[dict[str, Any]]] = {}
@@ -208,19 +219,21 @@ def master_content(crs: str = "EPSG:4544", user: str | None = None, demo: bool =
             {"uuid": new_uuid(), **validate_feature(definition, attributes, None), "geom": geometry,
              "created_by": user, "created_at": now, "modified_by": user, "modified_at": now}
             for attributes, geometry in features.get(definition.name, ())]
+    code_blocks = [block for d in definitions.values() if d.name in rows and district
+                   for block in first_codes(d, list(rows[d.name]), district, user, now)]
     areas = []
     if demo:
         from layers.demo import demo_areas
 
         areas = demo_areas(f"EPSG:{srid}")
     return MasterContent(srid, definitions, meta, layer_rows, rows, areas=areas,
-                         total=sum(len(features.get(d, ())) for d in rows))
+                         total=sum(len(features.get(d, ())) for d in rows), code_blocks=code_blocks)
 
 
 def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | None = None,
                   demo: bool = False, *, seed: int = 2026, counts: dict[str, int] | None = None,
                   definitions_folder: str | os.PathLike | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> MasterInfo:
+                  progress: Callable[[int, int], None] | None = None, district: str | None = None) -> MasterInfo:
     """Create the office's master GeoPackage (empty, or filled with the demo district).
 
     Parameters
@@ -237,6 +250,10 @@ def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | N
     definitions_folder : path-like, optional
         Layer definitions (default: the shipped ones).
     progress : callable(done, total), optional
+    district : str, optional
+        The 6-digit district code its component codes are numbered in
+        (``layers.sync.codes``; the demo's is ``510104``). Without one, no
+        codes are given until ``tongcheng codes --district`` sets it.
 
     Returns
     -------
@@ -245,7 +262,8 @@ def create_master(path: str | os.PathLike, crs: str = "EPSG:4544", user: str | N
     path = Path(path)
     if path.exists():
         raise SyncError(f"{path}: already exists")
-    content = master_content(crs, user, demo, seed=seed, counts=counts, definitions_folder=definitions_folder)
+    content = master_content(crs, user, demo, seed=seed, counts=counts, definitions_folder=definitions_folder,
+                             district=district)
     write_master_file(path, content, progress)
     return read_master(path)
 
@@ -325,6 +343,12 @@ def write_master_file(path: Path, content: MasterContent, progress: Callable[[in
             gp.write_rows(HISTORY_TABLE, content.history)
         if content.areas:
             gp.write_rows(AREAS_TABLE, _shapes(content.areas))
+        if any(d.component for d in facility):  # component codes: the serials handed out, an index per layer
+            from layers.sync.codes import BLOCKS_TABLE, ensure_code_tables
+
+            ensure_code_tables(gp, facility)
+            if content.code_blocks:
+                gp.write_rows(BLOCKS_TABLE, content.code_blocks)
         from layers.geopackage.styles import layer_qml, layer_sld
 
         for definition in facility:

@@ -56,6 +56,9 @@ class SyncResult:
     rejected: list[dict[str, str]] = field(default_factory=list)
     #: Apply: survey features received as evidence, per survey layer (kept in ``survey_<layer>``).
     survey: dict[str, int] = field(default_factory=dict)
+    #: Apply: component codes the office gave or kept (``layer``, ``uuid``, ``from``, ``to``, ``reason``;
+    #: see ``layers.sync.codes.settle_codes``).
+    renumbered: list[dict[str, Any]] = field(default_factory=list)
     #: Photos: apply ``linked``, ``stored`` (bytes new to the master), ``unlinked``, ``dropped`` (bytes no
     #: facility refers to any more); update ``linked`` and ``unlinked`` in the workspace.
     photos: dict[str, int] = field(default_factory=dict)
@@ -91,6 +94,8 @@ class SyncResult:
         }
         if self.survey:
             out["survey_evidence"] = self.survey
+        if self.renumbered:
+            out["renumbered"] = self.renumbered
         if any(self.photos.values()):
             out["photos"] = self.photos
         if self.followed:

@@ -11,11 +11,13 @@ import numpy as np
 import shapely
 
 from layers.errors import Cancelled, ValidationError, WorkspaceError
-from layers.schema.definitions import validate_feature
+from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries
 from layers.sqlite.rtree import bulk_load_rtree
 from layers.sqlite.spatialite import MMAP_BYTES, geometry_blobs
 from layers.workspace.identity import new_uuid, now_text
+from layers.workspace.located import locate
+from layers.workspace.numbering import give_codes
 from layers.workspace.tracking import AUDIT_COLUMNS, NOW_SQL, SETTINGS_TABLE
 
 if TYPE_CHECKING:
@@ -61,8 +63,14 @@ def insert_many(ws: Workspace, layer: str, features: Iterable[FeatureItem], *,
     with ws.session() as connection:
         empty_layer = connection.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {layer})").fetchone()[0]
         batch: list[tuple[dict[str, Any], Any, dict[str, Any] | None]] = []
+        # New features (tracked edits: an import) get their located fields and component codes
+        # here, a batch at a time; a base state being loaded (checkout, demo) keeps its values.
+        standard = bool(definition.located_fields or definition.component) and ws.setting("tracking") != "0"
+        numbers: list[int] = []  # with standard: each batch item's feature number, for messages
 
         def flush() -> None:
+            if standard:
+                _complete_standard(ws, definition, batch, numbers)
             geometries = validate_geometries(definition, [item[1] for item in batch],
                                              first_number=count - len(batch) + 1)
             blobs = geometry_blobs(geometries, srid)
@@ -100,12 +108,16 @@ def insert_many(ws: Workspace, layer: str, features: Iterable[FeatureItem], *,
         for item in features:
             attributes, geometry = item[0], item[1]
             count += 1
-            try:
-                values = validate_feature(definition, attributes)
-            except ValidationError as e:
-                raise ValidationError(f"feature {count}: {e}", layer=e.layer, field=e.field, value=e.value,
-                                      rule=e.rule) from None
-            batch.append((values, geometry, item[2] if len(item) > 2 else None))
+            if standard:  # validated in flush, once the position has given the located fields
+                batch.append((dict(attributes), geometry, item[2] if len(item) > 2 else None))
+                numbers.append(count)
+            else:
+                try:
+                    values = validate_feature(definition, attributes)
+                except ValidationError as e:
+                    raise ValidationError(f"feature {count}: {e}", layer=e.layer, field=e.field, value=e.value,
+                                          rule=e.rule) from None
+                batch.append((values, geometry, item[2] if len(item) > 2 else None))
             if len(batch) >= batch_size:
                 if empty_layer and bulk is None:
                     bulk = _BulkLoad(connection, layer, columns)
@@ -122,6 +134,22 @@ def insert_many(ws: Workspace, layer: str, features: Iterable[FeatureItem], *,
         if progress:
             progress(count)
     return count
+
+
+def _complete_standard(ws: Workspace, definition: LayerDefinition,
+                       batch: list[tuple[dict[str, Any], Any, dict[str, Any] | None]], numbers: list[int]) -> None:
+    """Set a batch's located fields from the positions, validate it, give its components their codes (in place)."""
+    found = locate(ws, definition, [item[1] for item in batch]) if definition.located_fields else {}
+    for i, (attributes, geometry, identity) in enumerate(batch):
+        for name, values in found.items():
+            attributes[name] = values[i]
+        try:
+            batch[i] = (validate_feature(definition, attributes), geometry, identity)
+        except ValidationError as e:
+            raise ValidationError(f"feature {numbers[i]}: {e}", layer=e.layer, field=e.field, value=e.value,
+                                  rule=e.rule) from None
+    give_codes(ws, definition, [item[0] for item in batch])
+    numbers.clear()
 
 
 def insert_streamed(ws: Workspace, layer: str, attributes: dict[str, Any], size: int,

@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import shapely
 
-from layers.errors import FeatureNotFoundError
-from layers.schema.definitions import validate_feature
+from layers.errors import FeatureNotFoundError, WorkspaceError
+from layers.schema.components import check_update
+from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import conform_geometry, validate_geometry
+from layers.workspace.located import with_location
 from layers.workspace.store import Feature
 
 if TYPE_CHECKING:
@@ -115,6 +117,14 @@ class EditSession:
 
     # --- edits (each returns what its undo needs) -------------------------------------
 
+    def _editable(self, layer: str) -> LayerDefinition:
+        """The definition of a layer the user may edit (a reference layer is read-only here)."""
+        definition = self.workspace.layer(layer)
+        if definition.reference:
+            raise WorkspaceError(f"{definition.title('en')} ({layer}) is a reference layer: read-only in the "
+                                 "editor (the office loads it; tongcheng import fills it)")
+        return definition
+
     def add_feature(
         self, layer: str, attributes: Mapping[str, Any], geometry: Any, *, fid: int | None = None,
         uuid: str | None = None,
@@ -124,7 +134,8 @@ class EditSession:
         ``fid`` is given only by redo, to bring back the same temporary fid;
         ``uuid``, when given, is the uuid it is saved with (others may refer to it before the save).
         """
-        definition = self.workspace.layer(layer)
+        definition = self._editable(layer)
+        attributes = with_location(self.workspace, definition, attributes, geometry)
         values = validate_feature(definition, attributes, geometry)
         if fid is None:
             fid = self._next_temporary_fid
@@ -139,10 +150,11 @@ class EditSession:
 
     def change_attributes(self, layer: str, fid: int, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and buffer new values for some fields; returns their previous values."""
-        definition = self.workspace.layer(layer)
+        definition = self._editable(layer)
         current = self.feature(layer, fid)
         merged = {**definition.editable_values(current.attributes), **attributes}
         values = validate_feature(definition, merged)  # the whole feature must stay valid
+        check_update(definition, current.attributes, values)
         previous = {name: current.attributes.get(name) for name in attributes}
         edits = self._edits[layer]
         derived = [f.name for f in definition.fields if f.derived]
@@ -161,11 +173,21 @@ class EditSession:
         return previous
 
     def set_geometry(self, layer: str, fid: int, geometry: Any) -> Any:
-        """Validate and buffer a new geometry (a move); returns the previous geometry."""
-        definition = self.workspace.layer(layer)
+        """Validate and buffer a new geometry (a move); returns the previous geometry.
+
+        The fields located in reference polygons (zone, unit grid cell) follow
+        the new position; the feature must stay valid there (a stricter zone
+        may require more).
+        """
+        definition = self._editable(layer)
         validate_geometry(definition, geometry)
         geometry = conform_geometry(definition, geometry)
-        previous = self.feature(layer, fid).geometry
+        current = self.feature(layer, fid)
+        previous = current.geometry
+        located = with_location(self.workspace, definition, {}, geometry)
+        if located:
+            values = validate_feature(definition, {**definition.editable_values(current.attributes), **located})
+            self._set_located(layer, fid, values, located)
         edits = self._edits[layer]
         if fid < 0:
             edits.added[fid].geometry = geometry
@@ -175,8 +197,25 @@ class EditSession:
             edits.moved[fid] = geometry
         return previous
 
+    def _set_located(self, layer: str, fid: int, values: dict[str, Any], located: Mapping[str, Any]) -> None:
+        """Buffer the located fields' values of a moved feature (only those that differ from the stored ones)."""
+        edits = self._edits[layer]
+        if fid < 0:
+            edits.added[fid].attributes = values
+            return
+        stored = self.workspace.get(layer, fid).attributes
+        pending = edits.changed.setdefault(fid, {})
+        for name in located:
+            if values[name] == stored[name]:
+                pending.pop(name, None)
+            else:
+                pending[name] = values[name]
+        if not pending:
+            del edits.changed[fid]
+
     def delete_feature(self, layer: str, fid: int) -> Feature:
         """Buffer the deletion of a feature; returns it as it was (for undo)."""
+        self._editable(layer)
         feature = self.feature(layer, fid)
         edits = self._edits[layer]
         if fid < 0:

@@ -26,6 +26,7 @@ from layers.errors import (
     NotAWorkspaceError,
     WorkspaceError,
 )
+from layers.schema.components import check_update
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import conform_geometry
 from layers.sqlite.locks import file_fault, file_identity, in_use, is_locked, same_file
@@ -39,11 +40,14 @@ from layers.workspace.create import (
     definitions_from_workspace,
 )
 from layers.workspace.identity import login_name, new_uuid, now_text
+from layers.workspace.located import with_location
+from layers.workspace.numbering import give_codes
 from layers.workspace.spatial import points_in_extent
 from layers.workspace.tracking import AUDIT_COLUMNS, CHANGES_TABLE, SETTINGS_TABLE, Change, base_table, net_changes
 from layers.workspace.values import same_value
 
 __all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "Feature", "Workspace", "new_uuid", "same_value", "login_name"]
+
 
 #: (minx, miny, maxx, maxy)
 BBox = tuple[float, float, float, float]
@@ -388,10 +392,15 @@ class Workspace:
         """Validate and insert one feature; returns it as stored.
 
         ``uuid`` and ``fid`` are given only to restore a deleted feature (undo).
+        The fields located in reference polygons (zone, unit grid cell) are
+        taken from the position, and a component without a code gets the
+        next one of the workspace (``layers.workspace.numbering``).
         """
         definition = self.layer(layer)
+        attributes = with_location(self, definition, attributes, geometry)
         values = validate_feature(definition, attributes, geometry)
         with self.session():
+            give_codes(self, definition, [values])
             fid = self._insert_row(layer, values, geometry, uuid or new_uuid(), fid)
         return self.get(layer, fid)
 
@@ -444,10 +453,18 @@ class Workspace:
 
     def update(self, layer: str, fid: int, attributes: Mapping[str, Any] | None = None,
                geometry: Any = None) -> Feature:
-        """Validate and change some fields and/or the geometry of a feature."""
+        """Validate and change some fields and/or the geometry of a feature.
+
+        A new geometry sets the fields located in reference polygons (zone,
+        unit grid cell) anew; a component code once given never changes.
+        """
         definition = self.layer(layer)
         attributes = attributes or {}
+        if geometry is not None and definition.located_fields:
+            attributes = with_location(self, definition, attributes, geometry)
         values = validate_feature(definition, attributes, geometry, partial=True)
+        if definition.component is not None or definition.conditional_fields:
+            check_update(definition, self.get(layer, fid).attributes, values)
         derived = [f for f in definition.fields if f.derived and not f.derived_inputs.isdisjoint(attributes)]
         if derived:
             current = self.get(layer, fid).attributes

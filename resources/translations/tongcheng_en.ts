@@ -247,6 +247,13 @@
                 <numerusform>%n features selected</numerusform>
             </translation>
         </message>
+        <message numerus="yes">
+            <source>Edits saved; %n new feature(s) wait for a component code: this workspace's block of codes is used up, the office gives them codes when it applies the changes</source>
+            <translation>
+                <numerusform>Edits saved; %n new feature waits for a component code: this workspace's block of codes is used up, the office gives it a code when it applies the changes</numerusform>
+                <numerusform>Edits saved; %n new features wait for a component code: this workspace's block of codes is used up, the office gives them codes when it applies the changes</numerusform>
+            </translation>
+        </message>
     </context>
     <context>
         <name>SelectByExpressionDialog</name>

@@ -349,6 +349,30 @@
             <source>The photo could not be copied: {0}</source>
             <translation>无法复制照片：{0}</translation>
         </message>
+        <message>
+            <source>Taken from the position: the {0} the feature lies in</source>
+            <translation>由位置确定：要素所在的{0}</translation>
+        </message>
+        <message>
+            <source>outside every {0}</source>
+            <translation>不在任何{0}内</translation>
+        </message>
+        <message>
+            <source>Component code (部件标识码): given by Tongcheng, never typed</source>
+            <translation>部件标识码：由同城自动给出，不可输入</translation>
+        </message>
+        <message>
+            <source>given when saved</source>
+            <translation>保存时给出</translation>
+        </message>
+        <message>
+            <source>none yet: the office gives it when it applies the changes</source>
+            <translation>暂无：办公室应用变更时给出</translation>
+        </message>
+        <message>
+            <source>required where {0}</source>
+            <translation>在{0}时必填</translation>
+        </message>
     </context>
     <context>
         <name>FieldEditor</name>
@@ -1534,6 +1558,10 @@
             <translation>无法绘制图层 %s：%s</translation>
         </message>
         <message>
+            <source>%s is a reference layer: read-only in the editor</source>
+            <translation>%s 是参考图层：在编辑器中只读</translation>
+        </message>
+        <message>
             <source>%s is locked: unlock it in the layer panel to edit it</source>
             <translation>%s 已锁定：请在图层面板中解锁后再编辑</translation>
         </message>
@@ -1558,6 +1586,12 @@
             <translation>无法保存编辑；这些编辑仍未保存。
 
 %s</translation>
+        </message>
+        <message numerus="yes">
+            <source>Edits saved; %n new feature(s) wait for a component code: this workspace's block of codes is used up, the office gives them codes when it applies the changes</source>
+            <translation>
+                <numerusform>编辑已保存；%n 个新要素等待部件标识码：本工作空间的编码段已用完，办公室应用变更时给出</numerusform>
+            </translation>
         </message>
         <message>
             <source>Edits saved</source>
@@ -2158,12 +2192,36 @@ Kept in %s (the newest %d).</source>
     <context>
         <name>ValidationMessage</name>
         <message>
+            <source> or </source>
+            <translation>或</translation>
+        </message>
+        <message>
+            <source>{0} is {1}</source>
+            <translation>{0}为{1}</translation>
+        </message>
+        <message>
+            <source> and </source>
+            <translation>且</translation>
+        </message>
+        <message>
             <source>Geometry</source>
             <translation>几何</translation>
         </message>
         <message>
+            <source>{field}: a value is required where {0}</source>
+            <translation>{field}：在{0}时必须填写</translation>
+        </message>
+        <message>
             <source>{field}: a value is required</source>
             <translation>{field}：必须填写</translation>
+        </message>
+        <message>
+            <source>{field}: a component code never changes</source>
+            <translation>{field}：部件标识码一经给出不再改变</translation>
+        </message>
+        <message>
+            <source>{field}: not in the expected form</source>
+            <translation>{field}：格式不符合要求</translation>
         </message>
         <message>
             <source>{field}: no such field in this layer</source>

@@ -60,9 +60,10 @@ class ScriptedPrompts(Prompts):
         self.asked.append(("delete", dict(counts)))
         return self.delete_answer
 
-    def new_feature(self, definition, *, attachments_folder, language="zh_CN", values=None):
+    def new_feature(self, definition, *, attachments_folder, language="zh_CN", values=None, given=None):
         self.asked.append(("form", definition.name))
         self.form_start = dict(values or {})
+        self.form_given = dict(given or {})
         return None if self.feature_values is None else dict(self.feature_values)
 
     def edit_features(self, form):
@@ -157,7 +158,8 @@ def empty_spot(window, layer, margin_px=25, avoid=()):
                 continue
             x, y = canvas.to_map(pos)
             r = margin_px * mupp
-            if all(len(s.features_in_extent((x - r, y - r, x + r, y + r))) == 0 for s in window.sources.values()):
+            if all(len(s.features_in_extent((x - r, y - r, x + r, y + r))) == 0 for s in window.sources.values()
+                   if s.pickable):  # reference polygons (zones, grid cells) cover the map; tools never pick them
                 return pos
     raise AssertionError("no empty spot on the canvas")
 
@@ -182,7 +184,8 @@ def isolated_feature(window, layer, margin_px=20):
         if not (xmin + pad < x < xmax - pad and ymin + pad < y < ymax - pad):
             continue
         r = margin_px * mupp
-        near = sum(len(s.features_in_extent((x - r, y - r, x + r, y + r))) for s in window.sources.values())
+        near = sum(len(s.features_in_extent((x - r, y - r, x + r, y + r))) for s in window.sources.values()
+                   if s.pickable)
         if near == 1:
             return int(features.fid[i])
     raise AssertionError("no isolated feature")

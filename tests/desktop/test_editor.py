@@ -23,7 +23,7 @@ NEW_TOILET = {"name": "测试公厕", "district": "锦江区", "status": "在建
 def test_window_shows_layers_counts_legend_and_title(window):
     panel = window.layer_panel
     assert panel.layer_names() == ["toilets", "signboards", "kiosks", "gps_track_points", "gps_tracks",
-                                  "gps_waypoints"]
+                                   "gps_waypoints", "zones", "grid_cells"]  # the reference polygons beneath (issue 14)
     assert panel.count("toilets") == 30 and panel.count("signboards") == 60
     assert "Public toilets (30)" in panel.tree.topLevelItem(0).text(0)
     assert panel.legend("toilets")[:2] == ["In use", "Out of use"]

@@ -36,6 +36,7 @@ def test_nothing_reaches_the_workspace_before_save(session):
 def test_save_writes_everything_in_one_transaction_as_tracked_changes(session):
     ws = session.workspace
     changed, moved, deleted = some_fids(session)
+    before = ws.get("toilets", moved).attributes
     new = session.add_feature("toilets", {"name": "新增公厕", "district": "锦江区"}, Point(410_000, 3_393_000))
     session.change_attributes("toilets", changed, {"name": "改名", "seats_male": 77})
     session.set_geometry("toilets", moved, Point(410_002, 3_393_002))
@@ -49,7 +50,9 @@ def test_save_writes_everything_in_one_transaction_as_tracked_changes(session):
         ws.get("toilets", deleted)
     ops = {c.fid: (c.op, c.changed_fields) for c in ws.changes("toilets")}
     assert ops[real][0] == "insert" and ops[deleted][0] == "delete"
-    assert ops[moved] == ("update", ("geom",))
+    # a move takes the zone and unit grid cell of the new position (issue 14)
+    located = tuple(n for n in ("zone", "grid_cell") if ws.get("toilets", moved).attributes[n] != before[n])
+    assert ops[moved] == ("update", (*located, "geom"))
     assert set(ops[changed][1]) <= {"name", "seats_male"} and "name" in ops[changed][1]
 
 

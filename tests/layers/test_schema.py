@@ -9,13 +9,18 @@ from shapely.geometry import LineString, Point, Polygon
 from layers.errors import DefinitionError, ValidationError
 from layers.schema.definitions import DEFINITIONS_FOLDER, FIELD_TYPES, load_definitions, validate_feature
 
+#: The component standard's attributes on every component layer (issue 14), after the layer's own.
+STANDARD_FIELDS = (" component_code department owner_unit maintainer grid_cell initial_date change_date data_source "
+                   "remarks")
 REQUIRED_FIELDS = {
     "toilets": "name structure grade open_24h accessible third_restroom baby_care seats_male seats_female "
-    "opening_hours managing_unit district street community zone status published_on_map last_inspected photo",
+    "opening_hours managing_unit district street community zone status published_on_map last_inspected photo"
+    + STANDARD_FIELDS,
     "signboards": "business_name kind carrier lighting width_m height_m area_m2 permit_no permit_expiry approval "
-    "hazard supervision_level owner_contact district street community zone status last_inspected photo",
+    "hazard supervision_level owner_contact district street community zone status last_inspected photo"
+    + STANDARD_FIELDS,
     "kiosks": "name kind operator license_no license_expiry goods area_m2 opening_hours district street community "
-    "zone status last_inspected photo",
+    "zone status last_inspected photo" + STANDARD_FIELDS,
 }
 
 
@@ -48,14 +53,15 @@ def test_code_lists_of_the_standard(definitions):
     assert toilets.field("structure").code_values == ("独立式", "附建式", "移动式")
     assert toilets.field("grade").code_values == ("一类", "二类", "三类")
     assert toilets.field("zone").code_values == ("严管区", "管控区", "规范区")
-    assert toilets.field("status").code_values == ("在用", "停用", "在建", "拆除")
+    assert toilets.field("status").code_values == (
+        "在用", "停用", "在建", "拆除", "完好", "破损", "丢失", "废弃", "移除")  # + the standard's states (issue 14)
     assert toilets.field("zone").code_label("严管区", "en") == "Strict"
     signboards = definitions["signboards"]
     assert signboards.field("carrier").code_values == ("墙面", "屋顶", "立柱", "落地", "悬挑")
     assert signboards.field("approval").code_values == ("已审批", "未审批", "违规")
     assert signboards.field("supervision_level").code_values == ("市", "区", "街道")
     assert definitions["kiosks"].field("kind").code_values == (
-        "报刊亭", "便民服务点", "售货亭", "疏导服务点", "社区城管工作站")
+        "报刊亭", "便民服务点", "售货亭", "疏导服务点", "社区城管工作站", "信息亭")
 
 
 def test_style_classes_name_code_values(definitions):

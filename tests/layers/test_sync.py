@@ -55,7 +55,7 @@ def test_master_is_a_valid_geopackage_with_identity_layers_and_styles(master):
     features = assert_valid(master)
     info = read_master(master)
     assert info.version == 1 and len(info.master_id) == 36
-    assert info.layers == ["toilets", "signboards", "kiosks", "inspections"]
+    assert info.layers == ["toilets", "signboards", "kiosks", "inspections", "zones", "grid_cells"]  # + references
     assert features["inspections"] == []  # an attributes table, read by GDAL
     assert set(info.definitions) >= {"toilets", "gps_tracks"}
     assert len(features["toilets"]) == COUNTS["toilets"]
@@ -79,12 +79,13 @@ def test_empty_master_and_refusal_to_overwrite(tmp_path):
 
 def test_checkout_keeps_identity_and_base_and_tracks_nothing(master, tmp_path):
     counts = checkout(master, tmp_path / "ws.sqlite", user="张三")
-    assert counts == {**COUNTS, "inspections": 0}
+    with open_geopackage(master) as gp:
+        assert counts == {**COUNTS, "inspections": 0, "zones": gp.count("zones"), "grid_cells": gp.count("grid_cells")}
     rows = master_rows(master)
     with Workspace.open(tmp_path / "ws.sqlite") as ws:
         assert ws.user == "张三" and ws.crs == "EPSG:4544"
         assert set(ws.definitions) == {"toilets", "signboards", "kiosks", "inspections", "gps_tracks", "gps_waypoints",
-                                       "gps_track_points"}
+                                       "gps_track_points", "zones", "grid_cells"}
         assert all(sum(c.values()) == 0 for c in ws.pending_changes().values())
         feature = ws.find("toilets", next(iter(rows)))
         row = rows[feature.uuid]
@@ -102,7 +103,8 @@ def test_checkout_of_an_area_and_some_layers(master, tmp_path):
     bbox = (xs[0], min(ys), xs[len(xs) // 2], max(ys))
     counts = checkout(master, tmp_path / "ws.sqlite", bbox=",".join(map(repr, bbox)), layers=["toilets"])
     inside = sum(1 for r in rows.values() if bbox[0] <= r["geom"].x <= bbox[2])
-    assert counts == {"toilets": inside}
+    assert counts["toilets"] == inside
+    assert set(counts) == {"toilets", "zones", "grid_cells"}  # the polygons toilets take their zone from come along
     with Workspace.open(tmp_path / "ws.sqlite") as ws:
         assert "kiosks" not in ws.definitions and "gps_waypoints" in ws.definitions
 

@@ -72,7 +72,7 @@ class Source:
                 self.identity.update(master_id=master_id, master_version=int(version))
 
     def default_layers(self) -> list[str]:
-        return [n for n in self.available if not self.definitions[n].survey]
+        return [n for n in self.available if not self.definitions[n].survey and not self.definitions[n].reference]
 
     def count(self, layer: str, where: str, parameters: Sequence[Any]) -> int:
         sql = f'SELECT count(*) FROM "{layer}"' + (f" WHERE {where}" if where else "")
