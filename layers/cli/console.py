@@ -98,7 +98,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(f"user        {summary['user']}")
     print(f"created     {summary['created_at']}")
     print()
-    header = f"{'layer':<15}{'title':<14}{'geometry':<17}{'features':>9}{'inserted':>10}{'updated':>9}{'deleted':>9}"
+    header = f"{'layer':<18}{'title':<14}{'geometry':<17}{'features':>9}{'inserted':>10}{'updated':>9}{'deleted':>9}"
     print(header)
     print("-" * len(header))
     for layer in summary["layers"]:
@@ -106,6 +106,6 @@ def print_summary(summary: dict[str, Any]) -> None:
         title = layer["title_zh"]
         pad = 14 - display_width(title)
         print(
-            f"{layer['name']:<15}{title}{' ' * max(pad, 1)}{layer['geometry']:<17}{layer['features']:>9}"
+            f"{layer['name']:<18}{title}{' ' * max(pad, 1)}{layer['geometry']:<17}{layer['features']:>9}"
             f"{pending['insert']:>10}{pending['update']:>9}{pending['delete']:>9}"
         )

@@ -121,7 +121,7 @@ def cmd_layers(args: argparse.Namespace) -> None:
 
     for name, definition in load_definitions(args.definitions).items():
         kind = "survey" if definition.survey else "reference" if definition.reference else "facility"
-        print(f"{name:<15}{definition.geometry_type:<17}{kind:<9}{len(definition.fields):>3} fields  "
+        print(f"{name:<18}{definition.geometry_type:<17}{kind:<9}{len(definition.fields):>3} fields  "
               f"{definition.title('zh_CN')} / {definition.title('en')}")
         if args.fields:
             for f in definition.fields:

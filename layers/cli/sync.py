@@ -50,12 +50,12 @@ def _merge_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _print_counts(layers: Mapping[str, LayerCounts], title: str) -> None:
-    header = f"{'layer':<15}{'inserts':>9}{'updates':>9}{'deletes':>9}{'conflicts':>11}"
+    header = f"{'layer':<18}{'inserts':>9}{'updates':>9}{'deletes':>9}{'conflicts':>11}"
     print(title)
     print(header)
     print("-" * len(header))
     for name, c in layers.items():
-        print(f"{name:<15}{c.inserts:>9}{c.updates:>9}{c.deletes:>9}{c.conflicts:>11}")
+        print(f"{name:<18}{c.inserts:>9}{c.updates:>9}{c.deletes:>9}{c.conflicts:>11}")
 
 
 def _outcome(conflict: Conflict, shown: Mapping[str, object]) -> str:
@@ -124,10 +124,10 @@ def print_master_info(master: str) -> None:
             for a in areas:
                 levels[a["level"]] = levels.get(a["level"], 0) + 1
             print("areas       " + ", ".join(f"{n} {level}" for level, n in levels.items()))
-        print(f"{'layer':<15}{'definition':>10}{'features':>10}  title")
+        print(f"{'layer':<18}{'definition':>10}{'features':>10}  title")
         for name, definition in info.definitions.items():
             count = f"{store.count(definition):>10}" if name in info.layers else f"{'survey':>10}"
-            print(f"{name:<15}{'v' + str(definition.version):>10}{count}  "
+            print(f"{name:<18}{'v' + str(definition.version):>10}{count}  "
                   f"{definition.title('zh_CN')} / {definition.title('en')}")
 
 
@@ -145,7 +145,7 @@ def cmd_checkout(args: argparse.Namespace) -> None:
     print(f"checked out {args.workspace} from master {info['master_id']} version {info['version']}"
           + (f", scope {info['scope']}" if info.get("scope") else ""))
     for name, n in counts.items():
-        print(f"{name:<15}{n:>9}")
+        print(f"{name:<18}{n:>9}")
     from layers.cli.standard import print_numbering
 
     with Workspace.open(args.workspace) as ws:
@@ -169,12 +169,12 @@ def cmd_changes(args: argparse.Namespace) -> int:
         return 0
     print(f"wrote change package {result.path} ({result.package_uuid}), {megabytes(result.size)}, "
           f"base version {result.base_version}")
-    header = f"{'layer':<15}{'inserts':>9}{'updates':>9}{'deletes':>9}"
+    header = f"{'layer':<18}{'inserts':>9}{'updates':>9}{'deletes':>9}"
     print(header)
     for name, c in result.layers.items():
-        print(f"{name:<15}{c['insert']:>9}{c['update']:>9}{c['delete']:>9}")
+        print(f"{name:<18}{c['insert']:>9}{c['update']:>9}{c['delete']:>9}")
     for name, c in result.survey.items():
-        print(f"{name:<15}{c['insert']:>9}{c['update']:>9}{c['delete']:>9}  (survey evidence)")
+        print(f"{name:<18}{c['insert']:>9}{c['update']:>9}{c['delete']:>9}  (survey evidence)")
     return 0
 
 
@@ -285,7 +285,7 @@ def cmd_export(args: argparse.Namespace) -> None:
                         progress=lambda done, total: advance(done), as_of=args.as_of, profile=args.profile)
     print(f"exported {result.kind} {args.source} as {result.format} in {result.crs}")
     for name, n in result.layers.items():
-        print(f"{name:<15}{n:>9}")
+        print(f"{name:<18}{n:>9}")
     if result.folder is not None:
         print(f"wrote folder {result.folder} ({len(result.files)} layers, a .qml style beside each, "
               "code_lists.csv, fields.csv)")

@@ -72,7 +72,7 @@ def test_checkout_changes_apply_update_round(master, tmp_path):
 
     dry = run("apply", master, tmp_path / "pa.gpkg", "--dry-run")
     assert dry.returncode == 0 and "dry run" in dry.stdout
-    assert "toilets                0        1        0          0" in dry.stdout
+    assert "toilets                   0        1        0          0" in dry.stdout
     clean = run("apply", master, tmp_path / "pa.gpkg")
     assert clean.returncode == 0 and "version 1 -> 2" in clean.stdout
     again = run("apply", master, tmp_path / "pa.gpkg")
