@@ -83,7 +83,7 @@ def run_cancellable(parent: QWidget | None, title: str, label: str, function: Ca
 
     dialog.canceled.connect(cancelled)
     worker = _Worker(function, cancel)
-    worker.progressed.connect(progressed)
+    worker.progressed.connect(progressed, Qt.ConnectionType.QueuedConnection)  # run on the GUI thread
     loop = QEventLoop()
     worker.finished.connect(loop.quit)
     worker.start()

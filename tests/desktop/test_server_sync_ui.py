@@ -3,7 +3,6 @@ scope, progress with Cancel), then Sync > Send changes and Receive update direct
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import psycopg
@@ -16,6 +15,7 @@ from desktop.app import open_window, open_windows
 from desktop.dialogs import UnsavedAnswer
 from desktop.dialogs.conflicts import KEEP, OFFICE
 from desktop.dialogs.server_checkout import ServerCheckoutDialog
+from desktop.error_reporting import configure_logging
 from desktop.sync_menu import SyncMenu
 from layers.postgres.connection import password_given
 from layers.sync.apply import apply_package
@@ -27,6 +27,7 @@ from layers.workspace.store import Workspace
 from tests.postgis.server import PASSWORD, new_database
 
 from .editor_fixtures import wait_rendered
+from .test_logging import log_dir, log_text  # noqa: F401  (the fixture: the editor's log in tmp_path)
 from .test_sync_ui import ScriptedSyncPrompts
 
 COUNTS = {"toilets": 200, "signboards": 10, "kiosks": 5}
@@ -173,9 +174,10 @@ def test_check_out_a_street_edit_send_directly_and_receive_the_offices_change(qt
     assert new.session.feature("toilets", new.workspace.find("toilets", second).fid).attributes["name"] == "办公室改名"
 
 
-def test_the_password_is_not_saved_in_the_settings_or_the_log(qtbot, window, prompts, server, tmp_path, closing,
-                                                              private_settings):
+def test_the_password_is_not_saved_in_the_settings_or_the_log(qtbot, log_dir, window, prompts,  # noqa: F811
+                                                              server, tmp_path, closing, private_settings):
     pg_server, database = server
+    configure_logging()
 
     def script(dialog):
         fill_connection(dialog, pg_server, database, PASSWORD)
@@ -191,7 +193,8 @@ def test_the_password_is_not_saved_in_the_settings_or_the_log(qtbot, window, pro
     for w in open_windows():
         w.close()
     QApplication.processEvents()
-    folders = [Path(private_settings), Path(os.environ["TONGCHENG_LOG_DIR"]), tmp_path]
+    assert "check out from postgresql://postgres@127.0.0.1" in log_text(log_dir)  # the log was written
+    folders = [Path(private_settings), log_dir, tmp_path]
     checked = 0
     for folder in folders:
         for path in folder.rglob("*"):
