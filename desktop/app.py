@@ -26,7 +26,7 @@ from .error_reporting import configure_logging, install_excepthook
 from .main_window import LANGUAGES, MainWindow, saved_language
 
 __all__ = ["main", "application", "choose_language", "set_language", "create_demo_workspace",
-           "open_window", "install_excepthook", "configure_logging", "ORGANIZATION"]
+           "open_window", "open_windows", "install_excepthook", "configure_logging", "ORGANIZATION"]
 
 ORGANIZATION = "Tongcheng"
 _log = logger(__name__)
@@ -138,9 +138,16 @@ def open_window(path, *, language: str = "zh_CN", prompts: Prompts | None = None
     return window
 
 
+def open_windows() -> list[MainWindow]:
+    """The editor's open main windows, oldest first."""
+    return list(_windows)
+
+
 def _switch_workspace(window: MainWindow, path: str) -> None:
+    # prompts given to the window from outside (scripted answers) answer for the next window too
+    prompts = window.prompts if getattr(window.prompts, "parent", None) is not window else None
     try:
-        new = open_window(path, language=window.language, show=False)
+        new = open_window(path, language=window.language, prompts=prompts, show=False)
     except TongchengError as e:
         window.prompts.error(_tr("Cannot open the workspace"), str(e))
         return

@@ -22,6 +22,10 @@ Receive update, and per-field choices
    the new base, so the next change package sends them to the office. The
    report (written beside the workspace) lists every conflict with the side
    kept and the losing value.
+
+A workspace checked out from a PostGIS server sends and receives directly
+while the server answers, and by files when it does not
+(``desktop.server_sync``).
 """
 
 from __future__ import annotations
@@ -32,17 +36,21 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QAction
 
-from layers.errors import TongchengError
+from layers.errors import Cancelled, ServerUnreachable, TongchengError
 from layers.log import logger
+from layers.postgres.urls import is_postgres
 from layers.sync.apply import apply_package
 from layers.sync.changes import write_changes
 from layers.sync.checkout import checked_out_master_id
+from layers.sync.direct import undelivered_packages
 from layers.sync.resolutions import Resolution
+from layers.sync.store import open_master
 from layers.sync.update import update_workspace
 
 from .dialogs.sync_dialogs import SyncPrompts, UpdateReviewDialog
 from .menu_support import layer_title, refresh_after_change, run_busy, settle_unsaved, show_failure
 from .restore_menu import before_one_way_step
+from .server_sync import OFFLINE, ServerSync
 
 log = logger("desktop.sync_menu")
 
@@ -82,6 +90,7 @@ class SyncMenu:
         self.prompts = SyncPrompts(window)
         self.last_result = None
         self.last_report = None
+        self.server = ServerSync(self)
         self.menu = window.menuBar().addMenu("")
         self.actions = {name: QAction(window) for name in ("send", "receive", "apply")}
         self.actions["send"].triggered.connect(lambda _checked=False: self.send_changes())
@@ -138,6 +147,11 @@ class SyncMenu:
         title = _tr("Send changes")
         if not self._checked_out() or not self._settle_unsaved():
             return None
+        server = self.server.master()
+        if server is not None:  # online: straight to the server; offline (if the user agrees): by file
+            sent = self.server.send(server)
+            if sent is not OFFLINE:
+                return sent
         if sum(sum(c.values()) for c in self.pending_counts().values()) == 0:
             self.prompts.information(title, _tr("Nothing to send: no edits since the last sync."))
             return None
@@ -219,21 +233,40 @@ class SyncMenu:
             return None
         workspace = self.workspace
         ws_path = workspace.path
-        master = self.prompts.master_path(str(ws_path.parent))
+        master = self.server.master() or self.prompts.master_path(str(ws_path.parent))
         if not master:
             return None
 
         def dry_run():
+            if is_postgres(master) and undelivered_packages(workspace, master):  # online: what was sent first
+                return None
             result = update_workspace(workspace, master, policy=policy, dry_run=True)
-            return result, self._feature_labels(workspace, result.conflicts)
+            with open_master(master) as store:
+                version = store.info.version
+            return result, self._feature_labels(workspace, result.conflicts), version
 
-        try:
-            preview, labels = run_busy(self.window, _tr("Comparing with the office's master…"), dry_run)
-        except Exception as e:
-            show_failure(self.prompts, title, e)
+        while True:
+            try:
+                preview = self.server.run(master, _tr("Comparing with the office's master…"), dry_run)
+                break
+            except ServerUnreachable as e:  # offline: a master file instead (a copy the office made)
+                if not self.server.offer_files(title, e, _tr("Choose a master file…")):
+                    return None
+                master = self.prompts.master_path(str(ws_path.parent))
+                if not master:
+                    return None
+            except Cancelled:
+                return None
+            except Exception as e:
+                show_failure(self.prompts, title, e)
+                return None
+        if preview is None:
+            self.prompts.information(title, _tr("Changes sent before have not reached the server yet: Send "
+                                                "changes delivers them first, then receive the update."))
             return None
+        preview, labels, version = preview
         dialog = UpdateReviewDialog(preview, workspace.definitions, labels, self.window.language, policy,
-                                    self.window)
+                                    self.window, master_version=version)
         try:
             if not self.prompts.review_update(dialog):
                 return None
@@ -254,7 +287,9 @@ class SyncMenu:
             return update_workspace(workspace, master, policy=chosen_policy, resolutions=resolutions, report=report)
 
         try:
-            result = run_busy(self.window, _tr("Receiving the update…"), work)
+            result = self.server.run(master, _tr("Receiving the update…"), work)
+        except Cancelled:
+            return None
         except Exception as e:
             show_failure(self.prompts, title, e)
             refresh_after_change(self.window)

@@ -14,7 +14,17 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
 
-from . import basemap_menu, gps_menu, help_menu, import_menu, inspections_menu, paths, restore_menu, sync_menu
+from . import (
+    basemap_menu,
+    gps_menu,
+    help_menu,
+    import_menu,
+    inspections_menu,
+    paths,
+    restore_menu,
+    server_menu,
+    sync_menu,
+)
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -144,7 +154,7 @@ def build_menus(window: MainWindow) -> None:
     # object with retranslate(), called from retranslate_ui, or None.
     installed = (gps_menu.install(window), restore_menu.install(window), sync_menu.install(window),
                  basemap_menu.install(window), help_menu.install(window), import_menu.install(window),
-                 inspections_menu.install(window))
+                 inspections_menu.install(window), server_menu.install(window))
     window.extensions = [extension for extension in installed if extension is not None]
 
 

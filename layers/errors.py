@@ -21,6 +21,9 @@ __all__ = [
     "SyncError",
     "Cancelled",
     "FileInUseError",
+    "DatabaseError",
+    "ServerUnreachable",
+    "LoginRefused",
 ]
 
 
@@ -106,3 +109,11 @@ class FileInUseError(TongchengError):
 
 class DatabaseError(SyncError):
     """A PostgreSQL master cannot be reached or used: the server, the login, PostGIS, or the database itself."""
+
+
+class ServerUnreachable(DatabaseError):
+    """The PostgreSQL server does not answer (down, wrong address, no network): work offline, by files."""
+
+
+class LoginRefused(DatabaseError):
+    """The PostgreSQL server refused the login or asks for a password that was not given."""

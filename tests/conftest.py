@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: the repository's test data, copied before use."""
+"""Fixtures shared by every test: the repository's test data, copied before use; a throwaway PostgreSQL server."""
 
 import shutil
 from pathlib import Path
@@ -43,3 +43,36 @@ def master(master_file, tmp_path):
     from tests.factories import copy_master
 
     return copy_master(master_file, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL/PostGIS server for the test run (tests/postgis/server.py); its template
+    database has PostGIS."""
+    import psycopg
+
+    from tests.postgis.server import TEMPLATE, start_server
+
+    server = start_server()
+    try:
+        with psycopg.connect(server.url(), autocommit=True) as con:
+            con.execute(f"CREATE DATABASE {TEMPLATE}")
+        with psycopg.connect(server.url(TEMPLATE), autocommit=True) as con:
+            con.execute("CREATE EXTENSION postgis")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_database(pg_server):
+    """The name of a fresh database with PostGIS, for one test."""
+    from tests.postgis.server import new_database
+
+    return new_database(pg_server)
+
+
+@pytest.fixture
+def pg_url(pg_server, pg_database):
+    """A postgresql:// URL of a fresh database with PostGIS (over the server's unix socket)."""
+    return pg_server.url(pg_database)

@@ -9,7 +9,10 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QInputDialog,
     QLabel,
+    QLineEdit,
+    QMessageBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -52,14 +55,16 @@ class UpdateReviewDialog(QDialog):
     """
 
     def __init__(self, result, definitions, labels=None, language: str = "zh_CN", policy: str = "office",
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, master_version: int | None = None):
         super().__init__(parent)
         self.result = result
+        self.master_version = master_version
         self.setWindowTitle(_tr("Receive update"))
         self.resize(1000, 560)
         layout = QVBoxLayout(self)
         self.summary = QLabel(_tr("Master %s, version %d → %d. Nothing has been changed yet.")
-                              % (result.master.name, result.version_before or 0, self._master_version()))
+                              % (getattr(result.master, "name", result.master), result.version_before or 0,
+                                 self._master_version()))
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         self.counts = QTableWidget(len(result.layers), 5)
@@ -107,6 +112,8 @@ class UpdateReviewDialog(QDialog):
         layout.addWidget(buttons)
 
     def _master_version(self) -> int:
+        if self.master_version is not None:
+            return self.master_version
         try:
             from layers.sync.master import read_master
 
@@ -164,6 +171,27 @@ class SyncPrompts:
         path, _ = QFileDialog.getOpenFileName(self.parent, _tr("Apply a change package"), folder,
                                               _tr("Change packages (*.gpkg);;All files (*)"))
         return path or None
+
+    def offline(self, title: str, reason: str, action: str) -> bool:
+        """The server cannot be reached (*reason*, one line): True to go the by-file way (*action*)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, reason, parent=self.parent)
+        box.setInformativeText(_tr("You can work by files instead, as when offline."))
+        by_file = box.addButton(action, QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is by_file
+
+    def server_password(self, server: str, reason: str) -> str | None:
+        """The password for *server* (asked after *reason*); None if the user cancelled."""
+        text, ok = QInputDialog.getText(
+            self.parent, _tr("Server password"),
+            reason + "\n\n" + _tr("Password for %s (kept only while the editor runs, never saved):") % server,
+            QLineEdit.EchoMode.Password)
+        return text if ok else None
+
+    def sent_report(self, dialog) -> None:
+        """Show what a direct send did, with the conflicts the master settled."""
+        dialog.exec()
 
     def review_update(self, dialog: UpdateReviewDialog) -> bool:
         """Show the dry run and the conflicts; True if the user chose to receive the update."""

@@ -2,13 +2,18 @@
 
 The password never comes from the connection string: libpq reads it from
 ``PGPASSWORD`` or ``~/.pgpass``.  A string that carries one is refused, so it
-cannot end up in a shell history, a log or a workspace's settings.  Errors
-name the server and the database, never a password.
+cannot end up in a shell history, a log or a workspace's settings.  A program
+that asked for a password (the editor) hands it to the connections made
+inside :func:`password_given`, in memory, for that thread only.  Errors name
+the server and the database, never a password.
 """
 
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,16 +21,34 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from layers.errors import DatabaseError
+from layers.errors import DatabaseError, LoginRefused, ServerUnreachable
 from layers.log import logger
 from layers.postgres.urls import SCHEMES, is_postgres
 
-__all__ = ["SCHEMES", "PgLocation", "is_postgres", "parse_location", "connect"]
+__all__ = ["SCHEMES", "PgLocation", "is_postgres", "parse_location", "connect", "password_given"]
 
 log = logger(__name__)
 
 #: Seconds to wait for a server that does not answer.
 CONNECT_TIMEOUT = 10
+
+#: The password given for the connections of this thread (``password_given``); never stored, never logged.
+_password: ContextVar[str | None] = ContextVar("tongcheng_pg_password", default=None)
+
+
+@contextmanager
+def password_given(password: str | None) -> Iterator[None]:
+    """Connections made inside (by this thread) log in with *password*, ahead of PGPASSWORD and ~/.pgpass.
+
+    None or an empty string leaves the password to libpq (``PGPASSWORD``,
+    ``~/.pgpass``).  The password is held in memory for the block only: it
+    is never part of a connection string, a message or a log record.
+    """
+    token = _password.set(password or None)
+    try:
+        yield
+    finally:
+        _password.reset(token)
 
 
 @dataclass(frozen=True)
@@ -65,7 +88,7 @@ def parse_location(text: str) -> PgLocation:
     if parts.password is not None or any(k == "password" for k, _ in rest):
         raise DatabaseError(f"{parts.scheme}://{parts.hostname or ''}/{parts.path.lstrip('/')}: the connection "
                             "string carries a password; put it in PGPASSWORD or ~/.pgpass instead")
-    conninfo = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(rest)))
+    conninfo = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(rest, quote_via=urllib.parse.quote)))
     try:
         params = conninfo_to_dict(conninfo)
     except psycopg.ProgrammingError as exc:
@@ -78,25 +101,28 @@ def parse_location(text: str) -> PgLocation:
     return PgLocation(conninfo, schema, text, database, host)
 
 
-def _explain(location: PgLocation, exc: psycopg.Error) -> str:
-    """One line on why the connection failed, without the server's multi-line detail."""
+def _explain(location: PgLocation, exc: psycopg.Error) -> DatabaseError:
+    """The error to raise, with one line on why the connection failed (without the server's multi-line detail)."""
     text = str(exc).strip()
     lowered = text.lower()
     where = f"{location.shown}"
     if "password authentication failed" in lowered:
-        return f"{where}: the server refused the login (wrong password or user); check PGPASSWORD or ~/.pgpass"
+        return LoginRefused(f"{where}: the server refused the login (wrong password or user); "
+                            "check PGPASSWORD or ~/.pgpass")
     if "no password supplied" in lowered or "password is required" in lowered:
-        return f"{where}: the server asks for a password; set PGPASSWORD or add the server to ~/.pgpass"
+        return LoginRefused(f"{where}: the server asks for a password; set PGPASSWORD or add the server to "
+                            "~/.pgpass")
     if "does not exist" in lowered and "database" in lowered:
-        return f"{where}: the server has no database {location.database!r}"
+        return DatabaseError(f"{where}: the server has no database {location.database!r}")
     if "role" in lowered and "does not exist" in lowered:
-        return f"{where}: the server has no such user (role)"
+        return LoginRefused(f"{where}: the server has no such user (role)")
     if any(s in lowered for s in ("connection refused", "could not translate host", "timeout expired",
                                   "no such file or directory", "network is unreachable", "no route to host",
                                   "name or service not known", "could not connect")):
-        return f"{where}: cannot reach the PostgreSQL server at {location.host} (is it running, is the address right?)"
+        return ServerUnreachable(f"{where}: cannot reach the PostgreSQL server at {location.host} (is it running, "
+                                 "is the address right?)")
     first = text.splitlines()[0] if text else type(exc).__name__
-    return f"{where}: cannot connect: {first}"
+    return DatabaseError(f"{where}: cannot connect: {first}")
 
 
 def connect(location: PgLocation, *, autocommit: bool = False, **options: Any) -> psycopg.Connection[Any]:
@@ -105,14 +131,21 @@ def connect(location: PgLocation, *, autocommit: bool = False, **options: Any) -
     Raises
     ------
     DatabaseError
-        Unreachable server, refused login, no such database: one line naming the server.
+        No such database, or another reason: one line naming the server.
+    ServerUnreachable
+        The server does not answer (a DatabaseError).
+    LoginRefused
+        Wrong password or user, or no password given (a DatabaseError).
     """
+    password = _password.get()
+    if password is not None and "password" not in options:
+        options["password"] = password
     try:
         con = psycopg.connect(location.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT,
                               application_name="tongcheng", **options)
     except psycopg.Error as exc:
         log.debug("connection to %s failed: %s", location.shown, exc)
-        raise DatabaseError(_explain(location, exc)) from None
+        raise _explain(location, exc) from None
     try:
         con.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(location.schema)))
     except psycopg.Error as exc:

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from layers.sync.changes import PackageInfo
     from layers.sync.store import MasterPlan, MasterStore
 
-__all__ = ["LEVELS", "Scope", "parse_scope", "resolve_scope", "package_scope", "refuse_outside"]
+__all__ = ["LEVELS", "Scope", "Area", "parse_scope", "resolve_scope", "package_scope", "refuse_outside",
+           "list_areas"]
 
 log = logger(__name__)
 
@@ -45,6 +46,39 @@ class Scope:
     shape: BaseGeometry
     bbox: tuple[float, float, float, float]
     area_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Area:
+    """An administrative area of a master, as a scope chooser lists it."""
+
+    code: str
+    level: str
+    name: str | None
+    parent: str | None
+    bbox: tuple[float, float, float, float] | None
+
+    @property
+    def scope(self) -> str:
+        """The scope text a checkout takes for this area (``street:510104001``)."""
+        return f"{self.level}:{self.code}"
+
+
+def list_areas(store: MasterStore) -> list[Area]:
+    """The master's administrative areas, cities first, then districts, then streets (each by code)."""
+    from layers.sync.master import AREAS_TABLE
+
+    areas = []
+    for row in store.table_rows(AREAS_TABLE):
+        shape = shapely.from_wkb(row["geom"]) if row.get("geom") is not None else None
+        bbox = None
+        if shape is not None and not shape.is_empty:
+            minx, miny, maxx, maxy = (float(v) for v in shape.bounds)
+            bbox = (minx, miny, maxx, maxy)
+        areas.append(Area(str(row["code"]), str(row["level"]), row.get("name"),
+                          str(row["parent"]) if row.get("parent") else None, bbox))
+    rank = {level: i for i, level in enumerate(LEVELS)}
+    return sorted(areas, key=lambda a: (rank.get(a.level, len(LEVELS)), a.code))
 
 
 def parse_scope(text: str) -> tuple[str, str]:

@@ -266,6 +266,16 @@
         </message>
     </context>
     <context>
+        <name>SentReportDialog</name>
+        <message numerus="yes">
+            <source>%n field(s) had been changed at the office too since your last update. The master kept the value shown under Keep; your values are in the report:</source>
+            <translation>
+                <numerusform>%n field had been changed at the office too since your last update. The master kept the value shown under Keep; your value is in the report:</numerusform>
+                <numerusform>%n fields had been changed at the office too since your last update. The master kept the values shown under Keep; your values are in the report:</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
         <name>SyncDialogs</name>
         <message numerus="yes">
             <source>%n conflict(s): the same field was changed here and at the office. Choose per field which value to keep; the other is kept in the report.</source>

@@ -1763,6 +1763,17 @@
         </message>
     </context>
     <context>
+        <name>ProgressJob</name>
+        <message>
+            <source>Cancel</source>
+            <translation>取消</translation>
+        </message>
+        <message>
+            <source>Cancelling…</source>
+            <translation>正在取消…</translation>
+        </message>
+    </context>
+    <context>
         <name>Prompts</name>
         <message>
             <source>Unsaved edits</source>
@@ -1982,6 +1993,255 @@ Kept in %s (the newest %d).</source>
         </message>
     </context>
     <context>
+        <name>SentReportDialog</name>
+        <message>
+            <source>Changes sent</source>
+            <translation>变更已发送</translation>
+        </message>
+        <message numerus="yes">
+            <source>%n field(s) had been changed at the office too since your last update. The master kept the value shown under Keep; your values are in the report:</source>
+            <translation>
+                <numerusform>自您上次更新以来，办公室也修改了 %n 个字段。主库保留了“保留”一列所示的值；您的值记录在报告中：</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Receive update brings the office's values into this workspace.</source>
+            <translation>“接收更新”会把办公室的值带入此工作空间。</translation>
+        </message>
+    </context>
+    <context>
+        <name>ServerAccess</name>
+        <message>
+            <source>The server refused the login: wrong user or password, or no password given (a ~/.pgpass file works too).</source>
+            <translation>服务器拒绝登录：用户名或密码错误，或未提供密码（也可以使用 ~/.pgpass 文件）。</translation>
+        </message>
+        <message>
+            <source>The server cannot be reached: is it running, is the address right, is there a network?</source>
+            <translation>无法连接服务器：服务器是否在运行？地址是否正确？网络是否可用？</translation>
+        </message>
+    </context>
+    <context>
+        <name>ServerCheckoutDialog</name>
+        <message>
+            <source>City</source>
+            <translation>市</translation>
+        </message>
+        <message>
+            <source>District</source>
+            <translation>区</translation>
+        </message>
+        <message>
+            <source>Street</source>
+            <translation>街道</translation>
+        </message>
+        <message>
+            <source>Check out from server</source>
+            <translation>从服务器检出</translation>
+        </message>
+        <message>
+            <source>1. Server</source>
+            <translation>1. 服务器</translation>
+        </message>
+        <message>
+            <source>Name or address of the PostgreSQL server (or the folder of its socket)</source>
+            <translation>PostgreSQL 服务器的名称或地址（或其套接字所在的文件夹）</translation>
+        </message>
+        <message>
+            <source>empty: from ~/.pgpass</source>
+            <translation>留空：使用 ~/.pgpass</translation>
+        </message>
+        <message>
+            <source>Host:</source>
+            <translation>主机：</translation>
+        </message>
+        <message>
+            <source>Port:</source>
+            <translation>端口：</translation>
+        </message>
+        <message>
+            <source>Database:</source>
+            <translation>数据库：</translation>
+        </message>
+        <message>
+            <source>User:</source>
+            <translation>用户：</translation>
+        </message>
+        <message>
+            <source>Schema:</source>
+            <translation>模式（schema）：</translation>
+        </message>
+        <message>
+            <source>Password:</source>
+            <translation>密码：</translation>
+        </message>
+        <message>
+            <source>The password is used only while the editor runs: it is never saved, nor written to a log. Leave it empty to use ~/.pgpass (or PGPASSWORD).</source>
+            <translation>密码仅在编辑器运行期间使用：不会被保存，也不会写入日志。留空则使用 ~/.pgpass（或 PGPASSWORD）。</translation>
+        </message>
+        <message>
+            <source>&amp;Connect</source>
+            <translation>连接(&amp;C)</translation>
+        </message>
+        <message>
+            <source>2. Area to check out</source>
+            <translation>2. 要检出的区域</translation>
+        </message>
+        <message>
+            <source>Area</source>
+            <translation>区域</translation>
+        </message>
+        <message>
+            <source>Level</source>
+            <translation>级别</translation>
+        </message>
+        <message>
+            <source>Code</source>
+            <translation>代码</translation>
+        </message>
+        <message>
+            <source>3. Workspace file</source>
+            <translation>3. 工作空间文件</translation>
+        </message>
+        <message>
+            <source>&amp;Browse…</source>
+            <translation>浏览(&amp;B)…</translation>
+        </message>
+        <message>
+            <source>Check &amp;out</source>
+            <translation>检出(&amp;O)</translation>
+        </message>
+        <message>
+            <source>Fill in the server and press Connect.</source>
+            <translation>请填写服务器信息，然后点击“连接”。</translation>
+        </message>
+        <message>
+            <source>Give the host and the database.</source>
+            <translation>请填写主机和数据库。</translation>
+        </message>
+        <message>
+            <source>Connecting to %s…</source>
+            <translation>正在连接 %s…</translation>
+        </message>
+        <message>
+            <source>Master version %d in %s, layers: %s. Areas: %s.</source>
+            <translation>主库版本 %d，坐标系 %s，图层：%s。区域：%s。</translation>
+        </message>
+        <message>
+            <source>none</source>
+            <translation>无</translation>
+        </message>
+        <message>
+            <source>Whole master</source>
+            <translation>整个主库</translation>
+        </message>
+        <message>
+            <source>Current map extent</source>
+            <translation>当前地图范围</translation>
+        </message>
+        <message>
+            <source>Box</source>
+            <translation>矩形范围</translation>
+        </message>
+        <message>
+            <source>Workspace file</source>
+            <translation>工作空间文件</translation>
+        </message>
+        <message>
+            <source>Tongcheng workspaces (*.sqlite)</source>
+            <translation>同城工作空间 (*.sqlite)</translation>
+        </message>
+        <message>
+            <source>Choose the workspace file to make.</source>
+            <translation>请选择要创建的工作空间文件。</translation>
+        </message>
+        <message>
+            <source>The workspace file is named %s.</source>
+            <translation>工作空间文件名为 %s。</translation>
+        </message>
+        <message>
+            <source>%s already exists: choose another name.</source>
+            <translation>%s 已存在：请换一个名称。</translation>
+        </message>
+        <message>
+            <source>The folder %s does not exist.</source>
+            <translation>文件夹 %s 不存在。</translation>
+        </message>
+        <message>
+            <source>Connect to the server first.</source>
+            <translation>请先连接服务器。</translation>
+        </message>
+        <message>
+            <source>Checking out into %s…</source>
+            <translation>正在检出到 %s…</translation>
+        </message>
+        <message>
+            <source>Cancelled: no workspace was made.</source>
+            <translation>已取消：未创建工作空间。</translation>
+        </message>
+    </context>
+    <context>
+        <name>ServerMenu</name>
+        <message>
+            <source>Check out from &amp;server…</source>
+            <translation>从服务器检出(&amp;S)…</translation>
+        </message>
+        <message>
+            <source>Make a workspace from the office's PostGIS master (a district, a street or an extent) and open it; its Sync menu then works with the server directly</source>
+            <translation>从办公室的 PostGIS 主库（某个区、街道或范围）创建工作空间并打开；之后其“同步”菜单直接与服务器交换数据</translation>
+        </message>
+        <message>
+            <source>Checked out %d features into %s</source>
+            <translation>已检出 %d 个要素到 %s</translation>
+        </message>
+    </context>
+    <context>
+        <name>ServerSync</name>
+        <message>
+            <source>Send changes</source>
+            <translation>发送更改</translation>
+        </message>
+        <message>
+            <source>Nothing to send: no edits since the last sync.</source>
+            <translation>没有可发送的内容：上次同步以来没有编辑。</translation>
+        </message>
+        <message>
+            <source>Sending the changes to the server…</source>
+            <translation>正在把变更发送到服务器…</translation>
+        </message>
+        <message>
+            <source>Write a package file…</source>
+            <translation>写入变更包文件…</translation>
+        </message>
+        <message>
+            <source>Changes sent to the server (master version %d)</source>
+            <translation>变更已发送到服务器（主库版本 %d）</translation>
+        </message>
+        <message>
+            <source>Sent to %s: master version %d → %d.</source>
+            <translation>已发送到 %s：主库版本 %d → %d。</translation>
+        </message>
+        <message>
+            <source>%d change package(s) sent before had not arrived; they were applied first.</source>
+            <translation>之前发送的 %d 个变更包尚未送达，已先行应用。</translation>
+        </message>
+        <message>
+            <source>%s: %d inserted, %d updated, %d deleted, %d conflicts</source>
+            <translation>%s：新增 %d，修改 %d，删除 %d，冲突 %d</translation>
+        </message>
+        <message>
+            <source>%d change(s) were refused (outside the checkout's area, or against the layer's rules); the report lists them.</source>
+            <translation>有 %d 项变更被拒绝（超出检出区域，或违反图层规则）；报告中列出了它们。</translation>
+        </message>
+        <message>
+            <source>Report: %s</source>
+            <translation>报告：%s</translation>
+        </message>
+        <message>
+            <source>Receive update brings the office's other changes into this workspace.</source>
+            <translation>“接收更新”会把办公室的其他变更带入此工作空间。</translation>
+        </message>
+    </context>
+    <context>
         <name>SyncDialogs</name>
         <message>
             <source>Layer</source>
@@ -2069,6 +2329,18 @@ Kept in %s (the newest %d).</source>
             <source>Change packages (*.gpkg);;All files (*)</source>
             <translation>变更包 (*.gpkg);;所有文件 (*)</translation>
         </message>
+        <message>
+            <source>You can work by files instead, as when offline.</source>
+            <translation>也可以像离线时一样，通过文件交换。</translation>
+        </message>
+        <message>
+            <source>Server password</source>
+            <translation>服务器密码</translation>
+        </message>
+        <message>
+            <source>Password for %s (kept only while the editor runs, never saved):</source>
+            <translation>%s 的密码（仅在编辑器运行期间保留，不会保存）：</translation>
+        </message>
     </context>
     <context>
         <name>SyncMenu</name>
@@ -2083,6 +2355,18 @@ Kept in %s (the newest %d).</source>
         <message>
             <source>Apply a change package</source>
             <translation>应用修改包</translation>
+        </message>
+        <message>
+            <source>Nothing to send: no edits since the last sync.</source>
+            <translation>没有可发送的内容：上次同步以来没有编辑。</translation>
+        </message>
+        <message>
+            <source>%s: %d inserted, %d updated, %d deleted, %d conflicts</source>
+            <translation>%s：新增 %d，修改 %d，删除 %d，冲突 %d</translation>
+        </message>
+        <message>
+            <source>Report: %s</source>
+            <translation>报告：%s</translation>
         </message>
         <message>
             <source>S&amp;ync</source>
@@ -2121,10 +2405,6 @@ Kept in %s (the newest %d).</source>
             <translation>%s 不是从主库检出的，无法同步。请先从办公室的主库检出工作空间。</translation>
         </message>
         <message>
-            <source>Nothing to send: no edits since the last sync.</source>
-            <translation>没有可发送的内容：上次同步以来没有编辑。</translation>
-        </message>
-        <message>
             <source>Writing the change package…</source>
             <translation>正在写入变更包…</translation>
         </message>
@@ -2149,6 +2429,14 @@ Kept in %s (the newest %d).</source>
             <translation>正在与办公室的主库比较…</translation>
         </message>
         <message>
+            <source>Choose a master file…</source>
+            <translation>选择主库文件…</translation>
+        </message>
+        <message>
+            <source>Changes sent before have not reached the server yet: Send changes delivers them first, then receive the update.</source>
+            <translation>之前发送的变更尚未送达服务器：请先“发送更改”把它们送达，然后再接收更新。</translation>
+        </message>
+        <message>
             <source>It rebases the workspace on the office's master: the edits not yet sent are kept on top of the new base, and the conflicts are settled as chosen.</source>
             <translation>它将工作空间重新基于办公室的主库：尚未发送的编辑保留在新的基础之上，冲突按所选方式解决。</translation>
         </message>
@@ -2161,16 +2449,8 @@ Kept in %s (the newest %d).</source>
             <translation>工作空间现为主库版本 %d。</translation>
         </message>
         <message>
-            <source>%s: %d inserted, %d updated, %d deleted, %d conflicts</source>
-            <translation>%s：新增 %d，修改 %d，删除 %d，冲突 %d</translation>
-        </message>
-        <message>
             <source>%d conflicts; your choices kept %d field values. Every value not kept is in the report:</source>
             <translation>%d 处冲突；按您的选择保留了 %d 个外业值。所有未保留的值都记录在报告中：</translation>
-        </message>
-        <message>
-            <source>Report: %s</source>
-            <translation>报告：%s</translation>
         </message>
         <message>
             <source>Update received</source>

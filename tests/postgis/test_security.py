@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from layers.sync.postgis.create import create_postgis_master
-from tests.postgis.conftest import new_database
+from tests.postgis.server import new_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
