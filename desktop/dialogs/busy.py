@@ -8,7 +8,7 @@ from typing import TypeVar
 from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QThread
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-__all__ = ["run_busy"]
+__all__ = ["run_busy", "finish_worker"]
 
 T = TypeVar("T")
 
@@ -42,16 +42,22 @@ def run_busy(parent: QWidget | None, label: str, function: Callable[[], T]) -> T
     progress.setWindowModality(Qt.WindowModality.WindowModal)
     progress.setMinimumDuration(400)
     progress.setCancelButton(None)
-    worker = _Worker(function)
+    return finish_worker(_Worker(function), progress)  # type: ignore[return-value]
+
+
+def finish_worker(worker: QThread, dialog: QProgressDialog) -> object:
+    """Start *worker* (a QThread with ``value`` and ``error``), keep the GUI alive until it ends, close
+    *dialog*; the worker's value, or its exception raised on this (the GUI) thread."""
     loop = QEventLoop()
     worker.finished.connect(loop.quit)
     worker.start()
     if not worker.isFinished():
         loop.exec()
     worker.wait()
-    progress.reset()
-    progress.deleteLater()
+    dialog.reset()
+    dialog.deleteLater()
     worker.deleteLater()
-    if worker.error is not None:
-        raise worker.error
-    return worker.value  # type: ignore[return-value]
+    error: BaseException | None = getattr(worker, "error", None)
+    if error is not None:
+        raise error
+    return getattr(worker, "value", None)

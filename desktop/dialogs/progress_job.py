@@ -6,10 +6,12 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, Qt, QThread, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QThread, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from layers.errors import Cancelled
+
+from .busy import finish_worker
 
 __all__ = ["run_cancellable", "Progress"]
 
@@ -84,18 +86,7 @@ def run_cancellable(parent: QWidget | None, title: str, label: str, function: Ca
     dialog.canceled.connect(cancelled)
     worker = _Worker(function, cancel)
     worker.progressed.connect(progressed, Qt.ConnectionType.QueuedConnection)  # run on the GUI thread
-    loop = QEventLoop()
-    worker.finished.connect(loop.quit)
-    worker.start()
-    if not worker.isFinished():
-        loop.exec()
-    worker.wait()
-    dialog.reset()
-    dialog.deleteLater()
-    worker.deleteLater()
-    if worker.error is not None:
-        raise worker.error
-    value: T = worker.value  # type: ignore[assignment]
+    value: T = finish_worker(worker, dialog)  # type: ignore[assignment]
     if cancel.is_set() and undo is not None:
         undo(value)
         raise Cancelled("cancelled")

@@ -11,6 +11,7 @@ of use of the workspace CRS (pyproj's, widened by ``AREA_MARGIN_DEG``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyproj
@@ -69,12 +70,8 @@ class Reprojector:
             self.area = (west - m, south - m, east + m, north + m)
             self.area_name = area.name.rstrip(".")
 
-    def many(self, geometries: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
-        """Every geometry of an array (none None or empty) in the target CRS, all coordinates transformed at
-        once; per geometry None or why it cannot land (as :meth:`__call__`, whose answers these are)."""
-        flat = shapely.force_2d(np.asarray(geometries, dtype=object))
-        xy, index = shapely.get_coordinates(flat, return_index=True)
-        x, y = xy[:, 0], xy[:, 1]
+    def _moved(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+        """Source coordinates as WGS84 longitude and latitude (for the area check) and in the target CRS."""
         if self.source.datum != "wgs84":
             lon, lat = to_wgs84(x, y, self.source.datum)
             lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
@@ -82,7 +79,14 @@ class Reprojector:
         else:
             lon, lat = self._to_lonlat.transform(x, y)
             tx, ty = self._to_target.transform(x, y)
-        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), tx, ty
+
+    def many(self, geometries: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+        """Every geometry of an array (none None or empty) in the target CRS, all coordinates transformed at
+        once; per geometry None or why it cannot land (as :meth:`__call__`, whose answers these are)."""
+        flat = shapely.force_2d(np.asarray(geometries, dtype=object))
+        xy, index = shapely.get_coordinates(flat, return_index=True)
+        lon, lat, tx, ty = self._moved(xy[:, 0], xy[:, 1])
         outside = ~(np.isfinite(lon) & np.isfinite(lat))
         if self.area is not None:
             w, s, e, n = self.area
@@ -104,15 +108,7 @@ class Reprojector:
         outside: list[bool] = []
 
         def move(xy: np.ndarray) -> np.ndarray:
-            x, y = xy[:, 0], xy[:, 1]
-            if self.source.datum != "wgs84":
-                lon, lat = to_wgs84(x, y, self.source.datum)
-                lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-                tx, ty = self._to_target.transform(lon, lat)
-            else:
-                lon, lat = self._to_lonlat.transform(x, y)
-                tx, ty = self._to_target.transform(x, y)
-            lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+            lon, lat, tx, ty = self._moved(xy[:, 0], xy[:, 1])
             if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
                 outside.append(True)
             elif self.area is not None:
