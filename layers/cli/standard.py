@@ -111,12 +111,13 @@ def print_renumbered(renumbered: Sequence[Mapping[str, Any]], limit: int = 20) -
 
 def cmd_codes(args: argparse.Namespace) -> None:
     """``tongcheng codes PATH``: how a workspace or master numbers its components; set a master's district."""
+    from layers.postgres.urls import is_postgres
     from layers.workspace.store import Workspace
 
-    path = Path(args.path)
-    if path.suffix.lower() == ".gpkg":
-        _master_codes(path, args)
+    if is_postgres(args.path) or Path(args.path).suffix.lower() == ".gpkg":
+        _master_codes(args.path, args)
         return
+    path = Path(args.path)
     if args.district or args.assign_missing:
         from layers.errors import WorkspaceError
 
@@ -135,26 +136,26 @@ def cmd_codes(args: argparse.Namespace) -> None:
         print(line)
 
 
-def _master_codes(path: Path, args: argparse.Namespace) -> None:
-    from layers.geopackage import open_geopackage
-    from layers.sync.codes import assign_missing, block_rows, master_district, missing_codes, set_master_district
-    from layers.sync.master import read_master_info, recover
+def _master_codes(path: str, args: argparse.Namespace) -> None:
+    """``tongcheng codes MASTER`` (a GeoPackage or ``postgresql://``)."""
+    from layers.sync.codes import CodeBook
+    from layers.sync.store import open_master
     from layers.workspace.identity import login_name
 
-    recover(path)
-    changed = {}
+    changed: dict[str, int] = {}
     if args.district or args.assign_missing:
-        with open_geopackage(path, "a") as gp:
-            info = read_master_info(gp)
-            if args.district:
-                set_master_district(gp, args.district)
-            if args.assign_missing:
-                changed = assign_missing(gp, info, login_name())
-    with open_geopackage(path) as gp:
-        info = read_master_info(gp)
-        district = master_district(gp.connection)
-        blocks = block_rows(gp.connection)
-        missing = missing_codes(gp.connection, info)
+        with open_master(path, write=True) as store:
+            book = CodeBook(store)
+
+            def work() -> dict[str, int]:
+                if args.district:
+                    book.set_district(args.district)
+                return book.assign_missing(login_name()) if args.assign_missing else {}
+
+            changed = store.run(work)
+    with open_master(path) as store:
+        book = CodeBook(store)
+        district, blocks, missing = book.district(), book.blocks(), book.missing()
     if args.json:
         print(json.dumps({"district": district, "blocks": blocks, "assigned": changed, "without_code": missing},
                          ensure_ascii=False, indent=2))

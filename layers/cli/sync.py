@@ -99,7 +99,7 @@ def cmd_init_master(args: argparse.Namespace, demo: bool = False) -> None:
             from layers.sync.postgis.create import create_postgis_master
 
             create_postgis_master(args.workspace, args.crs, args.user, demo=demo, seed=getattr(args, "seed", 2026),
-                                  progress=lambda done, total: advance(done))
+                                  progress=lambda done, total: advance(done), district=getattr(args, "district", None))
         else:
             create_master(args.workspace, args.crs, args.user, demo=demo, seed=getattr(args, "seed", 2026),
                           progress=lambda done, total: advance(done), district=getattr(args, "district", None))

@@ -225,7 +225,7 @@ def _checkout(master: str | os.PathLike, workspace: Path, user: str | None,
                     for name in children:
                         counts[name] = _checkout_children(store, ws, info.definitions[name], chosen)
                     store.send_photos(ws.connection, chosen)
-                    checkout_codes(store, info, ws, chosen, code_block or DEFAULT_BLOCK_SIZE, user)
+                    checkout_codes(store, ws, chosen, code_block or DEFAULT_BLOCK_SIZE, user)
                     location = master_location(master)
                     settings: dict[str, Any] = {
                         "master_id": info.master_id, "version": info.version,

@@ -17,6 +17,7 @@ from pathlib import Path
 from layers.errors import SyncError
 from layers.log import logger
 from layers.postgres.urls import is_postgres
+from layers.sync.codes import BLOCKS_TABLE
 from layers.sync.master import (
     AREAS_TABLE,
     DELETED_TABLE,
@@ -55,7 +56,8 @@ def copy_master(source: MasterLocation, dest: MasterLocation,
             info.srid, info.definitions, meta, layer_rows,
             rows={name: src.rows(info.definitions[name]) for name in info.layers},
             ledger=table_rows(LEDGER_TABLE), deleted=table_rows(DELETED_TABLE), history=table_rows(HISTORY_TABLE),
-            areas=table_rows(AREAS_TABLE), total=sum(src.count(info.definitions[name]) for name in info.layers))
+            areas=table_rows(AREAS_TABLE), total=sum(src.count(info.definitions[name]) for name in info.layers),
+            code_blocks=table_rows(BLOCKS_TABLE))  # the serials of component codes handed out (layers.sync.codes)
         log.info("copying master %s (version %d) from %s to %s", info.master_id, info.version, src.location, dest)
         if is_postgres(dest):
             return _to_postgis(str(dest), content, progress)

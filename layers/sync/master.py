@@ -344,9 +344,9 @@ def write_master_file(path: Path, content: MasterContent, progress: Callable[[in
         if content.areas:
             gp.write_rows(AREAS_TABLE, _shapes(content.areas))
         if any(d.component for d in facility):  # component codes: the serials handed out, an index per layer
-            from layers.sync.codes import BLOCKS_TABLE, ensure_code_tables
+            from layers.sync.codes import BLOCKS_TABLE, gpkg_code_tables
 
-            ensure_code_tables(gp, facility)
+            gpkg_code_tables(gp, facility)
             if content.code_blocks:
                 gp.write_rows(BLOCKS_TABLE, content.code_blocks)
         from layers.geopackage.styles import layer_qml, layer_sld

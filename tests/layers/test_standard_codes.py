@@ -212,3 +212,13 @@ def test_checkout_reserves_a_block_per_class_of_the_layers_taken(master_file, tm
     assert all(b.last - b.first + 1 == 7 for b in state.blocks)
     assert {(b.component_class, b.first, b.last) for b in state.blocks} == {
         (r[0], r[1], r[2]) for r in blocks(master, workspace_id)}
+
+
+def test_a_master_that_lost_its_blocks_never_hands_out_a_serial_in_use(master, tmp_path):
+    with sqlite3.connect(master) as con:  # as a copy of the master that did not carry the table would be
+        con.execute(f"DELETE FROM {BLOCKS_TABLE}")
+    checked_out(master, tmp_path / "w.sqlite", code_block=3)
+    with Workspace.open(tmp_path / "w.sqlite") as ws:
+        block, = [b for b in numbering(ws).blocks if b.component_class == "0301"]
+    highest = max(split_code(c)[2] for c in master_codes(master) if split_code(c)[1] == "0301")
+    assert block.first == highest + 1

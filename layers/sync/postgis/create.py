@@ -37,7 +37,8 @@ def write_areas(con: psycopg.Connection[Any], srid: int, areas: list[dict[str, A
 
 def create_postgis_master(url: str, crs: str = "EPSG:4544", user: str | None = None, demo: bool = False, *,
                           seed: int = 2026, counts: dict[str, int] | None = None,
-                          progress: Callable[[int, int], None] | None = None) -> MasterInfo:
+                          progress: Callable[[int, int], None] | None = None,
+                          district: str | None = None) -> MasterInfo:
     """Create the master's tables in the database (and schema) of *url*, in one transaction.
 
     The PostGIS extension is created first if missing (DatabaseError naming
@@ -46,7 +47,7 @@ def create_postgis_master(url: str, crs: str = "EPSG:4544", user: str | None = N
     if any step fails.
     """
     location = parse_location(url)
-    content = master_content(crs, user, demo, seed=seed, counts=counts)
+    content = master_content(crs, user, demo, seed=seed, counts=counts, district=district)
     total = content.total
     with connect(location, autocommit=True) as con:
         ensure_postgis(con, location)

@@ -88,6 +88,10 @@ def grant_area(con: psycopg.Connection[Any], role: str, area: str, layers: Itera
         con.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(s, r))
         for layer in layers:
             con.execute(sql.SQL("GRANT INSERT, UPDATE, DELETE ON {} TO {}").format(sql.Identifier(layer), r))
+        blocks = con.execute("SELECT to_regclass('tongcheng_code_blocks')").fetchone()
+        if blocks is not None and blocks[0] is not None:
+            # its checkouts reserve serials of component codes, its applies number new features
+            con.execute(sql.SQL("GRANT INSERT ON tongcheng_code_blocks TO {}").format(r))
         con.execute(sql.SQL("INSERT INTO {} (role, area) VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
             sql.Identifier(AREA_ROLES_TABLE)), (role, area))
     except psycopg.errors.InsufficientPrivilege as exc:

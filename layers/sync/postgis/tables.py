@@ -156,6 +156,10 @@ def create_tables(con: psycopg.Connection[Any], location: PgLocation, content: M
     for definition in content.facility:
         create_layer_table(con, definition, srid)
     _bookkeeping(con, srid)
+    if any(d.component for d in content.facility):  # component codes: serials handed out, a code index per layer
+        from layers.sync.codes import pg_code_tables
+
+        pg_code_tables(con, content.facility, content.code_blocks)
     with con.cursor() as cur:
         cur.executemany(sql.SQL("INSERT INTO {} (key, value) VALUES (%s, %s)").format(sql.Identifier(MASTER_TABLE)),
                         list(content.meta.items()))
