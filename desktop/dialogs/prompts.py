@@ -79,14 +79,16 @@ class Prompts:
         return confirm_delete(self.parent, counts)
 
     def new_feature(self, definition, *, attachments_folder, language: str = "zh_CN",
-                    values: dict | None = None) -> dict | None:
+                    values: dict | None = None, photos=None) -> dict | None:
         """Ask for the attributes of a new feature with its form; the values if accepted, else None.
 
-        The feature exists only if this returns values. ``values`` fills the form to start with.
+        The feature exists only if this returns values. ``values`` fills the form to start with;
+        ``photos`` (a PhotoStrip over the feature's draft photos) is shown below the fields.
         """
         from ..forms.feature_form import FeatureForm
 
-        form = FeatureForm(definition, attachments_folder=attachments_folder, language=language, parent=self.parent)
+        form = FeatureForm(definition, attachments_folder=attachments_folder, language=language, photos=photos,
+                           parent=self.parent)
         for name, value in (values or {}).items():
             if name in form.editors:
                 form.editors[name].set_field_value(value)

@@ -2173,5 +2173,9 @@ Your saved edits are safe. Unsaved edits are still in the window; save them if y
             <source>pasted</source>
             <translation>粘贴的图片</translation>
         </message>
+        <message>
+            <source>%s is already a photo of this feature; nothing was added</source>
+            <translation>%s 已是此要素的照片，未添加任何内容</translation>
+        </message>
     </context>
 </TS>
