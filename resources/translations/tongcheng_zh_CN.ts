@@ -256,6 +256,10 @@
             <translation>由其他字段计算：{0}</translation>
         </message>
         <message>
+            <source>A single photo kept from before: it stays beside this workspace and does not travel with changes. Add photos under Photos.</source>
+            <translation>以前保存的单张照片：它只留在本工作空间旁边，不会随变更一起传送。请在“照片”中添加照片。</translation>
+        </message>
+        <message>
             <source>The photo could not be copied: {0}</source>
             <translation>无法复制照片：{0}</translation>
         </message>

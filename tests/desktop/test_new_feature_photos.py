@@ -153,3 +153,41 @@ def test_a_deleted_facility_keeps_its_photos_until_save_and_undo_brings_them_bac
                             ("inspections", record.uuid, _sha(png()))])
     assert hashes == {_sha(jpeg(size=(320, 240))), _sha(png())}  # shared with the other toilet and the inspection
     assert ws.count("inspections") == 1
+
+
+def test_the_single_path_photo_field_gives_way_to_the_photos_that_travel(qtbot, window, prompts, camera):
+    """In the editor's forms the old one-path photo field (a copy beside the workspace, which does not travel) is
+    hidden when empty, shown but not editable when it holds a value; the Identify panel leaves it out when empty."""
+    ws = window.workspace
+    empty, old = [f.fid for f in list(ws.features("toilets"))[:2]]
+    ws.update("toilets", old, {"photo": "attachments/door-1f3a.jpg"})
+    seen = {}
+
+    def look(form):
+        seen[form.editor("name").field_value()] = (form.form_layout.isRowVisible(form.labels["photo"]),
+                                                   form.editor("photo").isEnabled(), form.changes())
+        return True  # OK: nothing changed, nothing pushed
+
+    for fid in (empty, old):
+        prompts.form_script = look
+        window.edit_attributes("toilets", [fid])
+    names = {fid: ws.get("toilets", fid).attributes["name"] for fid in (empty, old)}
+    assert seen[names[empty]] == (False, True, {})
+    assert seen[names[old]] == (True, False, {})
+    assert window.undo_stack.count() == 0 and ws.get("toilets", old).attributes["photo"] == "attachments/door-1f3a.jpg"
+
+    prompts.new_photos_script = None
+    strip = window.photos.draft_strip(window.photos.draft("toilets"))
+    from desktop.forms.feature_form import FeatureForm
+
+    new = FeatureForm(ws.layer("toilets"), attachments_folder=ws.path.parent, photos=strip)
+    assert not new.form_layout.isRowVisible(new.labels["photo"])
+    new.deleteLater()
+
+    labels = []
+    for fid in (empty, old):
+        window.identify("toilets", fid)
+        tree = window.identify_tree
+        labels.append([tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())])
+    photo_label = ws.layer("toilets").field("photo").label(window.language)
+    assert photo_label not in labels[0] and photo_label in labels[1]
