@@ -154,3 +154,27 @@ def test_photos_sent_for_a_facility_the_office_deleted_are_not_kept_as_orphans(m
     finally:
         con.close()
     assert_valid(master)
+
+
+def test_a_deletion_the_office_refuses_brings_the_photos_back_with_the_update(master, tmp_path, photos):
+    checkout(master, tmp_path / "a.sqlite", user="张三")
+    with Workspace.open(tmp_path / "a.sqlite") as a:
+        x, y, record = _furnish(a, photos)
+        apply_package(master, write_changes(a, tmp_path / "1.gpkg").path)
+    checkout(master, tmp_path / "office.sqlite", user="office")
+    with Workspace.open(tmp_path / "office.sqlite") as office:  # the office changes x meanwhile
+        office.update("toilets", office.find("toilets", x.uuid).fid, {"name": "改名的公厕"})
+        apply_package(master, write_changes(office, tmp_path / "office.gpkg").path)
+    with Workspace.open(tmp_path / "a.sqlite") as a:
+        session = EditSession(a)
+        PhotoEdits(session)
+        session.delete_feature("toilets", a.find("toilets", x.uuid).fid)
+        session.save()
+        assert OWN not in _hashes(a.connection)
+        result = apply_package(master, write_changes(a, tmp_path / "2.gpkg").path, policy="office")
+        assert result.layers["toilets"].conflicts == 1 and result.layers["toilets"].deletes == 0
+        assert not result.photos.get("gone_with_features")  # the office keeps x, and its photos
+        update_workspace(a, master)
+        assert a.find("toilets", x.uuid).attributes["name"] == "改名的公厕"
+        assert [link.sha256 for link in photo_links(a.connection, uuid=x.uuid)] == [SHARED, OWN, BOTH]
+        assert {SHARED, OWN, BOTH, RECORD} == _hashes(a.connection)  # the bytes came back from the office
