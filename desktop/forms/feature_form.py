@@ -204,7 +204,8 @@ class FeatureForm(QDialog):
             else:
                 editor.setEnabled(False)
                 editor.setToolTip(self.tr("A single photo kept from before: it stays beside this workspace and "
-                                          "does not travel with changes. Add photos under Photos."))
+                                          "does not travel with changes. tongcheng photos adopt moves it to the "
+                                          "photos below, which do."))
 
     # --- values ----------------------------------------------------------------------------
 

@@ -256,8 +256,8 @@
             <translation>由其他字段计算：{0}</translation>
         </message>
         <message>
-            <source>A single photo kept from before: it stays beside this workspace and does not travel with changes. Add photos under Photos.</source>
-            <translation>以前保存的单张照片：它只留在本工作空间旁边，不会随变更一起传送。请在“照片”中添加照片。</translation>
+            <source>A single photo kept from before: it stays beside this workspace and does not travel with changes. tongcheng photos adopt moves it to the photos below, which do.</source>
+            <translation>以前保存的单张照片：它只留在本工作空间旁边，不会随变更一起传送。tongcheng photos adopt 可将其移到下方会随变更传送的照片中。</translation>
         </message>
         <message>
             <source>The photo could not be copied: {0}</source>
