@@ -87,11 +87,18 @@ class PhotoEdits:
 
     @property
     def is_dirty(self) -> bool:
-        return any(self._edits.values())
+        return any(edits for key, edits in self._edits.items() if self._alive(key))
 
     def pending_count(self) -> tuple[int, int]:
-        """(photos added, photos taken off) not yet saved."""
-        return (sum(len(e.added) for e in self._edits.values()), sum(len(e.removed) for e in self._edits.values()))
+        """(photos added, photos taken off) not yet saved, of the features still there (not deleted)."""
+        alive = [edits for key, edits in self._edits.items() if self._alive(key)]
+        return sum(len(e.added) for e in alive), sum(len(e.removed) for e in alive)
+
+    def _alive(self, key: Key) -> bool:
+        """Whether the feature is there in the session (a deleted one's photo edits are not saved)."""
+        layer, fid = key
+        edits = self.session.edits(layer)
+        return fid in edits.added if fid < 0 else fid not in edits.deleted
 
     # --- reading files ------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import pytest
 from layers.inspections import add_inspection
 from layers.media import add_photos
 from layers.media.edits import PhotoEdits
-from layers.media.tables import MEDIA_TABLE, known_hashes, photo_links
+from layers.media.tables import MEDIA_TABLE, has_media, known_hashes, photo_links
 from layers.sync.apply import apply_package
 from layers.sync.changes import write_changes
 from layers.sync.checkout import checkout
@@ -178,3 +178,22 @@ def test_a_deletion_the_office_refuses_brings_the_photos_back_with_the_update(ma
         assert a.find("toilets", x.uuid).attributes["name"] == "改名的公厕"
         assert [link.sha256 for link in photo_links(a.connection, uuid=x.uuid)] == [SHARED, OWN, BOTH]
         assert {SHARED, OWN, BOTH, RECORD} == _hashes(a.connection)  # the bytes came back from the office
+
+
+def test_photo_edits_of_a_feature_deleted_before_save_are_not_counted_nor_saved(demo_workspace, photos):
+    ws = demo_workspace
+    session = EditSession(ws)
+    edits = PhotoEdits(session)
+    stored = next(ws.features("toilets"))
+    new = session.add_feature("toilets", {"name": "新厕所", "district": "锦江区"}, stored.geometry)
+    edits.add("toilets", new, edits.read_file(photos / "own.png"))
+    edits.add("toilets", stored.fid, edits.read_file(photos / "shared.jpg"))
+    assert edits.pending_count() == (2, 0)
+    deleted_new = session.delete_feature("toilets", new)
+    session.delete_feature("toilets", stored.fid)
+    assert edits.pending_count() == (0, 0) and not edits.is_dirty
+    session.undelete("toilets", deleted_new)  # undo: its photo is pending again
+    assert edits.pending_count() == (1, 0)
+    session.delete_feature("toilets", new)
+    session.save()
+    assert not has_media(ws.connection)  # nothing of either was written
