@@ -56,6 +56,8 @@ class IdentifyPanel(QTreeWidget):
         self.addTopLevelItem(title)
         for f in definition.fields:
             value = feature.attributes.get(f.name)
+            if f.type == "photo" and value in (None, ""):  # a single-path photo field left empty: see Photos
+                continue
             self.addTopLevelItem(QTreeWidgetItem([f.label(language), self._display(f, value, language)]))
         audit_labels = {
             "created_by": self.tr("Created by"),

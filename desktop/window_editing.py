@@ -22,6 +22,7 @@ from .commands import (
     ChangeAttributesCommand,
     ChangeManyAttributesCommand,
     DeleteFeaturesCommand,
+    GroupCommand,
     MoveFeatureCommand,
 )
 
@@ -187,12 +188,28 @@ class WindowEditing:
         self.undo_stack.push(command)
         return command
 
-    def add_feature(self, layer: str, attributes: dict, geometry) -> int | None:
-        """Add a feature (undoable); returns its temporary fid, or None if refused."""
+    def add_feature(self, layer: str, attributes: dict, geometry, photos=()) -> int | None:
+        """Add a feature, and the photos chosen in its form, as one undoable step; its temporary fid, or None."""
         if not self.is_editable(layer):
             return None
-        command = self._push(lambda: AddFeatureCommand(self.edits, layer, attributes, geometry))
-        return None if command is None else command.fid
+        if not photos:
+            command = self._push(lambda: AddFeatureCommand(self.edits, layer, attributes, geometry))
+            return None if command is None else command.fid
+        group = self._push(lambda: self._add_with_photos(layer, attributes, geometry, list(photos)))
+        return None if group is None else group.parts[0].fid
+
+    def _add_with_photos(self, layer: str, attributes: dict, geometry, photos) -> GroupCommand:
+        from .window_photos import AddPhotosCommand
+
+        add = AddFeatureCommand(self.edits, layer, attributes, geometry)
+        group = GroupCommand(add.text())
+        group.add(add)
+        try:
+            group.add(AddPhotosCommand(self.edits, self.photos.edits, layer, add.fid, photos))
+        except BaseException:
+            group.revert()
+            raise
+        return group
 
     def add_point_at(self, x: float, y: float) -> int | None:
         """Add a point to the current layer at (x, y) after the user fills its form."""
@@ -205,11 +222,13 @@ class WindowEditing:
         definition = self.workspace.layer(layer)
         # What the core takes from the position (zone, unit grid cell) is shown in the form, not typed.
         given = with_location(self.workspace, definition, {}, Point(x, y))
+        draft = self.photos.draft(layer)  # the form's photos: stored with the feature on OK, nothing on Cancel
         values = self.prompts.new_feature(definition, attachments_folder=paths.attachments_folder(self.workspace.path),
-                                          language=self.language, given=given)
+                                          language=self.language, given=given,
+                                          photos=self.photos.draft_strip(draft))
         if values is None:
             return None
-        return self.add_feature(layer, values, Point(x, y))
+        return self.add_feature(layer, values, Point(x, y), photos=draft.chosen)
 
     def move_feature(self, layer: str, fid: int, geometry) -> bool:
         """Give a feature a new geometry (undoable)."""

@@ -15,13 +15,13 @@ from PySide6.QtCore import QCoreApplication, QObject, QSettings, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QPixmap
 
 from layers.errors import TongchengError
-from layers.media import Shrink
+from layers.media import Photo, Shrink
 from layers.media.edits import PhotoEdits, PhotoItem
 
 from .commands import EditCommand, EditTarget
 from .forms.photo_strip import PhotoStrip, PhotoViewer, png_bytes, thumbnail
 
-__all__ = ["AddPhotosCommand", "DeletePhotoCommand", "FeaturePhotos", "WindowPhotos", "shrink_setting",
+__all__ = ["AddPhotosCommand", "DeletePhotoCommand", "DraftPhotos", "FeaturePhotos", "WindowPhotos", "shrink_setting",
            "set_shrink_setting"]
 
 # QSettings keys of the shrink-on-import setting (0 = keep photos as they are).
@@ -125,6 +125,16 @@ class WindowPhotos(QObject):
 
     def feature(self, layer: str, fid: int) -> FeaturePhotos:
         return FeaturePhotos(self, layer, fid)
+
+    def draft(self, layer: str) -> DraftPhotos:
+        """The photos of a feature of *layer* being added, for its form's strip (kept until OK or Cancel)."""
+        return DraftPhotos(self, layer)
+
+    def draft_strip(self, draft: DraftPhotos, parent=None) -> PhotoStrip:
+        """A strip for the form of a feature being added."""
+        strip = PhotoStrip(draft, parent=parent)
+        draft.setParent(strip)
+        return strip
 
     def strip(self, layer: str, fid: int, *, read_only: bool = False, parent=None) -> PhotoStrip:
         """A strip of a feature's photos for a form."""
@@ -241,5 +251,97 @@ class FeaturePhotos(QObject):
         if item is None:
             return None
         viewer = PhotoViewer(self.photos.edits.data(sha256), item, parent)
+        viewer.show()
+        return viewer
+
+
+class DraftPhotos(QObject):
+    """The photos chosen in the form of a feature being added, for a :class:`PhotoStrip`.
+
+    The feature does not exist until the form's OK: its photos are checked
+    (and shrunk per the setting) as they are chosen and held here; on OK the
+    window adds the feature and these photos as one undoable step
+    (``WindowEditing.add_point_at``), saved with the other edits. Cancel
+    leaves nothing behind.
+    """
+
+    changed = Signal()
+
+    def __init__(self, photos: WindowPhotos, layer: str):
+        super().__init__()
+        self.photos, self.layer = photos, layer
+        self.chosen: list[Photo] = []
+
+    def items(self) -> list[PhotoItem]:
+        return [PhotoItem(p.sha256, p.content_type, p.size, p.file_name, p.taken_at, p.author, pending=True)
+                for p in self.chosen]
+
+    def _photo(self, sha256: str) -> Photo | None:
+        return next((p for p in self.chosen if p.sha256 == sha256), None)
+
+    def thumbnail(self, item: PhotoItem) -> QPixmap:
+        photo = self._photo(item.sha256)
+        return thumbnail(photo.data if photo else None, item.content_type)
+
+    def choose_files(self, parent) -> bool:
+        files = self.photos.window.prompts.choose_photo_files(parent)
+        return bool(files) and self.add_files(files)
+
+    def add_files(self, paths) -> bool:
+        try:
+            photos = [self.photos.edits.read_file(path) for path in paths]
+        except TongchengError as e:
+            self.photos.window.prompts.error(_tr("Photo refused"), str(e))
+            return False
+        return self._add(photos)
+
+    def add_image(self, image: QImage, where: str) -> bool:
+        try:
+            photo = self.photos.edits.read_bytes(png_bytes(image), where, file_name=f"{where}.png")
+        except TongchengError as e:
+            self.photos.window.prompts.error(_tr("Photo refused"), str(e))
+            return False
+        return self._add([photo])
+
+    def _add(self, photos: list[Photo]) -> bool:
+        seen = {p.sha256 for p in self.chosen}
+        for photo in photos:
+            if photo.sha256 in seen:
+                self.photos.window.prompts.error(
+                    _tr("Photo refused"),
+                    _tr("%s is already a photo of this feature; nothing was added") % (photo.file_name or
+                                                                                       photo.sha256[:12]))
+                return False
+            seen.add(photo.sha256)
+        if not photos:
+            return False
+        self.chosen += photos
+        self.changed.emit()
+        return True
+
+    def paste(self) -> bool:
+        from .forms.photo_strip import _dropped
+
+        found = _dropped(QGuiApplication.clipboard().mimeData())
+        if found is None:
+            self.photos.window.statusBar().showMessage(_tr("The clipboard holds no image"), 6000)
+            return False
+        files, image = found
+        return self.add_files(files) if files else self.add_image(image, _tr("pasted"))
+
+    def delete(self, sha256: str) -> bool:
+        photo = self._photo(sha256)
+        if photo is None:
+            return False
+        self.chosen.remove(photo)
+        self.changed.emit()
+        return True
+
+    def view(self, sha256: str, parent=None) -> PhotoViewer | None:
+        item = next((i for i in self.items() if i.sha256 == sha256), None)
+        photo = self._photo(sha256)
+        if item is None or photo is None:
+            return None
+        viewer = PhotoViewer(photo.data, item, parent)
         viewer.show()
         return viewer

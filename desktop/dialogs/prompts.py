@@ -79,15 +79,17 @@ class Prompts:
         return confirm_delete(self.parent, counts)
 
     def new_feature(self, definition, *, attachments_folder, language: str = "zh_CN",
-                    values: dict | None = None, given: dict | None = None) -> dict | None:
+                    values: dict | None = None, given: dict | None = None, photos=None) -> dict | None:
         """Ask for the attributes of a new feature with its form; the values if accepted, else None.
 
         The feature exists only if this returns values. ``values`` fills the form to start with;
-        ``given`` are the values the core gives (zone and grid cell of the position), shown read-only.
+        ``given`` are the values the core gives (zone and grid cell of the position), shown read-only;
+        ``photos`` (a PhotoStrip over the feature's draft photos) is shown below the fields.
         """
         from ..forms.feature_form import FeatureForm
 
         form = FeatureForm(definition, attachments_folder=attachments_folder, language=language, given=given,
+                           photos=photos,
                            parent=self.parent)
         for name, value in (values or {}).items():
             if name in form.editors:

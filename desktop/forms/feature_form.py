@@ -106,6 +106,8 @@ class FeatureForm(QDialog):
         for field in definition.fields:
             self._add_row(field)
         self.photo_strip = photos
+        if photos is not None:
+            self._retire_photo_fields()
         self.photos_label = QLabel()
         self.scroll_area = QScrollArea(self)
         self.scroll_area.setWidgetResizable(True)
@@ -210,6 +212,21 @@ class FeatureForm(QDialog):
         self.editors[field.name] = editor
         self.labels[field.name] = label
         self.errors[field.name] = error
+
+    def _retire_photo_fields(self):
+        """With the feature's photos shown below (stored in the file, they travel), a single-path photo field
+        (copied beside the workspace: it does not travel) is hidden; an old value is shown, not editable."""
+        for field in self.definition.fields:
+            if field.type != "photo":
+                continue
+            editor = self.editors[field.name]
+            if self._initial.get(field.name) in (None, ""):
+                self.form_layout.setRowVisible(self.labels[field.name], False)
+            else:
+                editor.setEnabled(False)
+                editor.setToolTip(self.tr("A single photo kept from before: it stays beside this workspace and "
+                                          "does not travel with changes. tongcheng photos adopt moves it to the "
+                                          "photos below, which do."))
 
     # --- values ----------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""The photos commands: add photos to a facility, list them, extract them as files named by hash."""
+"""The photos commands: add photos to a facility, list them, extract them as files named by hash; adopt the files
+of the older one-path photo field."""
 
 from __future__ import annotations
 
@@ -95,9 +96,29 @@ def cmd_extract(args: argparse.Namespace) -> None:
     print(f"{written} photo(s) written to {folder}" + (f", {kept} already there" if kept else ""))
 
 
+def cmd_adopt(args: argparse.Namespace) -> None:
+    from layers.media.legacy import adopt_photo_fields
+    from layers.workspace.store import Workspace
+
+    with Workspace.open(args.workspace) as ws:
+        found = adopt_photo_fields(ws, max_bytes=int(args.max_size * 1024 * 1024), dry_run=args.dry_run)
+    verb = "would move" if args.dry_run else "moved"
+    for item in found:
+        where = f"{item.layer} {item.uuid} {item.field} {item.value}"
+        if item.sha256 is not None:
+            print(f"{verb:<11}{where} -> photo {item.sha256[:12]}… (the field {'would be' if args.dry_run else 'is'} "
+                  "emptied)")
+        else:
+            print(f"{'left':<11}{where}: {item.problem}")
+    moved = sum(1 for item in found if item.sha256 is not None)
+    print(f"{moved} one-path photo(s) {verb} to the photos that travel, {len(found) - moved} left as they are"
+          + (" (dry run: nothing changed)" if args.dry_run else ""))
+
+
 def add_commands(commands: Commands) -> None:
-    """Add ``photos add|delete|list|extract`` to the ``tongcheng`` parser."""
-    photos = commands.add_parser("photos", help="photos and attachments of facilities (add, delete, list, extract)")
+    """Add ``photos add|delete|adopt|list|extract`` to the ``tongcheng`` parser."""
+    photos = commands.add_parser("photos",
+                                 help="photos and attachments of facilities (add, delete, adopt, list, extract)")
     sub = photos.add_subparsers(dest="photos_command", required=True, metavar="ACTION")
 
     p = sub.add_parser("add", help="add photo files (JPEG, PNG, GIF, WebP, TIFF) or PDFs to a facility")
@@ -117,6 +138,13 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--layer", help="the facility's layer (found by uuid if not given)")
     p.add_argument("hash", help="the photo's sha256 (or its first digits, 6 at least)")
     p.set_defaults(run=cmd_delete)
+
+    p = sub.add_parser("adopt", help="move the files of the older one-path photo field into the photos that "
+                                      "travel with changes (the field is emptied)")
+    p.add_argument("workspace")
+    p.add_argument("--max-size", type=float, default=50, metavar="MB", help="largest file accepted (default 50)")
+    p.add_argument("--dry-run", action="store_true", help="check the files and say what would move; change nothing")
+    p.set_defaults(run=cmd_adopt)
 
     for name, helptext in (("list", "list the photos (hash, size, type, facility)"),
                            ("extract", "write the photos into a folder, as files named by their hash")):

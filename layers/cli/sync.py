@@ -195,6 +195,11 @@ def _print_photos(photos: Mapping[str, int]) -> None:
         if "dropped" in photos:
             parts[-1] += f" ({photos['dropped']} file(s) no facility has any more dropped)"
         print("photos: " + ", ".join(parts))
+    if photos.get("gone_with_features"):
+        print(f"{photos['gone_with_features']} photo link(s) went with their deleted features")
+    if photos.get("of_missing_features"):
+        print(f"{photos['of_missing_features']} photo(s) of features the master does not hold (deleted at the "
+              "office, or refused) were not kept")
     if photos.get("without_bytes"):
         print(f"{photos['without_bytes']} photo link(s) came without their file, which the master had dropped: "
               "the field sends the files again after its next update")

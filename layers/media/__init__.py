@@ -38,7 +38,10 @@ Modules
   quality), their EXIF kept.
 * ``removal``: a photo taken off a facility (``tongcheng photos delete``) and
   put back (undo); ``media_removed`` carries the unlink to the office, and
-  ``update`` brings the office's unlinks back.
+  ``update`` brings the office's unlinks back; the photos of deleted features
+  go with them (:func:`~layers.media.removal.drop_orphan_links`).
+* ``legacy``: the files of the older one-path ``photo`` field moved into the
+  media tables (``tongcheng photos adopt``).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from layers.media.attach import store_photos
 from layers.media.content import DEFAULT_MAX_BYTES, MediaError, Photo, photo_from_bytes, read_photo
-from layers.media.removal import delete_photo
+from layers.media.removal import delete_photo, drop_orphan_links
 from layers.media.shrink import Shrink, shrink_photo
 from layers.media.tables import has_media, media_data, photo_links
 from layers.workspace.editing import EditSession
@@ -87,11 +87,18 @@ class PhotoEdits:
 
     @property
     def is_dirty(self) -> bool:
-        return any(self._edits.values())
+        return any(edits for key, edits in self._edits.items() if self._alive(key))
 
     def pending_count(self) -> tuple[int, int]:
-        """(photos added, photos taken off) not yet saved."""
-        return (sum(len(e.added) for e in self._edits.values()), sum(len(e.removed) for e in self._edits.values()))
+        """(photos added, photos taken off) not yet saved, of the features still there (not deleted)."""
+        alive = [edits for key, edits in self._edits.items() if self._alive(key)]
+        return sum(len(e.added) for e in alive), sum(len(e.removed) for e in alive)
+
+    def _alive(self, key: Key) -> bool:
+        """Whether the feature is there in the session (a deleted one's photo edits are not saved)."""
+        layer, fid = key
+        edits = self.session.edits(layer)
+        return fid in edits.added if fid < 0 else fid not in edits.deleted
 
     # --- reading files ------------------------------------------------------------------
 
@@ -175,8 +182,17 @@ class PhotoEdits:
     # --- save and discard (called by the edit session) ----------------------------------------
 
     def save(self, new_fids: Mapping[str, Mapping[int, int]]) -> None:
-        """Store the pending photo edits (inside the session's transaction)."""
+        """Store the pending photo edits (inside the session's transaction).
+
+        The photos of the features the session deleted go with them: their
+        links, and the bytes no other feature (facility or inspection) refers
+        to. Undo before Save brings them back (nothing is written until then).
+        """
         ws = self.workspace
+        deleted = [layer for layer in ws.definitions if self.session.edits(layer).deleted]
+        if deleted:
+            with ws.session() as con:
+                drop_orphan_links(con, deleted)
         for (layer, fid), edits in self._edits.items():
             if not edits:
                 continue

@@ -33,7 +33,7 @@ from layers.workspace.store import Workspace
 
 __all__ = ["REMOVED_TABLE", "RemovedPhoto", "delete_photo", "restore_photo", "find_photo", "pending_removals",
            "ensure_removed_table", "copy_removals", "forget_sent_removals", "apply_removals", "drop_unlinked_media",
-           "prune_links"]
+           "prune_links", "drop_orphan_links"]
 
 log = logger(__name__)
 
@@ -264,3 +264,42 @@ def prune_links(master: sqlite3.Connection, ws: sqlite3.Connection, layers: Iter
         ws.execute(f"DELETE FROM {quote(mapping_table(layer))} WHERE base_uuid = ? AND sha256 = ?", (uuid, sha))
     drop_unlinked_media(ws, [sha for _, _, sha in gone])
     return len(gone)
+
+
+def drop_orphan_links(con: sqlite3.Connection, layers: Iterable[str] | None = None) -> tuple[list[Key], int]:
+    """Take off the photo links of features this file does not hold (deleted), and the bytes nobody refers to.
+
+    A deleted facility's photos go with it: its links, and the bytes no other
+    feature of any layer refers to (a photo also linked to another facility,
+    or to an inspection, stays). In a workspace the hashes of the links taken
+    off are no longer counted as the master's (the office drops them when it
+    applies the deletion): a photo linked again later is sent with its bytes.
+
+    Parameters
+    ----------
+    layers : iterable of str, optional
+        The layers looked at (default: every layer with photos).
+
+    Returns
+    -------
+    (links, dropped)
+        The links taken off, (layer, uuid, sha256) each, and how many photos' bytes went.
+    """
+    chosen = None if layers is None else set(layers)
+    gone: list[Key] = []
+    for name in media_layers(con):
+        if (chosen is not None and name not in chosen) or not _exists(con, name):
+            continue
+        mapping = quote(mapping_table(name))
+        orphan = f"NOT EXISTS (SELECT 1 FROM {quote(name)} f WHERE f.uuid = {mapping}.base_uuid)"
+        rows = con.execute(f"SELECT base_uuid, sha256 FROM {mapping} WHERE {orphan} ORDER BY id").fetchall()
+        if rows:
+            con.execute(f"DELETE FROM {mapping} WHERE {orphan}")
+            gone += [(name, uuid, sha) for uuid, sha in rows]
+    if not gone:
+        return [], 0
+    if _exists(con, KNOWN_TABLE):
+        con.executemany(f"DELETE FROM {KNOWN_TABLE} WHERE sha256 = ?", [(sha,) for _, _, sha in gone])
+    dropped = drop_unlinked_media(con, [sha for _, _, sha in gone])
+    log.info("%d photo link(s) went with their deleted features (%d file(s) dropped)", len(gone), dropped)
+    return gone, dropped

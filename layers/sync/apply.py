@@ -18,7 +18,7 @@ from layers.errors import GeoPackageError, SyncError, ValidationError
 from layers.geopackage import GeoPackage, gpb_srs_id, gpb_wkb, open_geopackage
 from layers.log import logger
 from layers.media.content import MediaError
-from layers.media.removal import apply_removals, pending_removals
+from layers.media.removal import apply_removals, drop_orphan_links, pending_removals
 from layers.media.tables import copy_photos, media_layers, missing_bytes, verify_media
 from layers.postgres.urls import is_postgres
 from layers.schema.definitions import LayerDefinition, validate_feature
@@ -28,6 +28,7 @@ from layers.sync.areas import package_scope, refuse_outside
 from layers.sync.changes import PACKAGE_EXTRA, PackageInfo, package_schema, read_package_info
 from layers.sync.children import plan_children
 from layers.sync.codes import settle_codes
+from layers.sync.gpkg_store import GeoPackageMaster
 from layers.sync.master import MasterInfo
 from layers.sync.merge import LayerCounts
 from layers.sync.migrate import upgraded_package
@@ -314,6 +315,8 @@ def _apply(store: MasterStore, pgp: GeoPackage, pinfo: PackageInfo, package: Pat
             raise SyncError(f"{package}: {exc}; nothing was applied") from None
     result.photos["unlinked"], result.photos["dropped"] = (
         apply_removals(pgp.connection, store.photo_connection()) if pending_removals(pgp.connection) else (0, 0))
+    if isinstance(store, GeoPackageMaster) and (photo_layers or any(plan.deletes for plan in plans.values())):
+        _drop_photos_of_missing(store.photo_connection(), plans, result)
     totals = LayerCounts()
     for c in result.layers.values():
         totals.add(c)
@@ -321,6 +324,28 @@ def _apply(store: MasterStore, pgp: GeoPackage, pinfo: PackageInfo, package: Pat
         pinfo.package_uuid, pinfo.workspace_id, pinfo.editor, pinfo.base_version, now, user or login_name(), policy,
         totals.inserts, totals.updates, totals.deletes, totals.conflicts, package.name))
     return result
+
+
+def _drop_photos_of_missing(con: sqlite3.Connection, plans: Mapping[str, MasterPlan], result: SyncResult) -> None:
+    """The photos of the features the master does not hold after the apply go: their links, and the bytes no
+    other feature refers to (those of an inspection stay with it; inspections are never dropped).
+
+    Counted as ``gone_with_features`` (features this apply deleted) and
+    ``of_missing_features`` (the package's photos of features the master does
+    not hold: deleted at the office, or refused by this apply).
+    """
+    gone, dropped = drop_orphan_links(con)
+    if not gone:
+        return
+    deleted = {(layer, k) for layer, plan in plans.items() for k, _, _ in plan.deletes}
+    with_features = sum(1 for layer, uuid, _ in gone if (layer, uuid) in deleted)
+    result.photos["gone_with_features"] = with_features
+    result.photos["of_missing_features"] = len(gone) - with_features
+    result.photos["dropped"] = result.photos.get("dropped", 0) + dropped
+    for layer, uuid, sha in gone:
+        if (layer, uuid) not in deleted:
+            log.info("photo %s of %s %s not kept: the master does not hold that feature (deleted at the office?)",
+                     sha, layer, uuid)
 
 
 def _check_package_photos(pgp: GeoPackage, minfo: MasterInfo, package: Path) -> list[str]:

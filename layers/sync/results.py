@@ -60,7 +60,9 @@ class SyncResult:
     #: see ``layers.sync.codes.settle_codes``).
     renumbered: list[dict[str, Any]] = field(default_factory=list)
     #: Photos: apply ``linked``, ``stored`` (bytes new to the master), ``unlinked``, ``dropped`` (bytes no
-    #: facility refers to any more); update ``linked`` and ``unlinked`` in the workspace.
+    #: facility refers to any more); update ``linked`` and ``unlinked`` in the workspace; both
+    #: ``gone_with_features`` (the links of deleted features, taken off with them) and apply
+    #: ``of_missing_features`` (a package's photos of features the master does not hold, not kept).
     photos: dict[str, int] = field(default_factory=dict)
     #: Apply: facility values set because they follow the facility's latest inspection
     #: (``layer``, ``uuid``, ``field``, ``before``, ``after``, ``inspection``).

@@ -12,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 
 from layers.errors import SyncError
 from layers.log import logger
-from layers.media.removal import pending_removals, prune_links
+from layers.media.removal import drop_orphan_links, pending_removals, prune_links
 from layers.media.tables import receive_photos, resend_missing
 from layers.schema.definitions import LayerDefinition
 from layers.sync.areas import resolve_scope
@@ -152,6 +152,11 @@ def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: st
                 ws.apply_rows(layer, to_merged, tracked=True)
             ws.set_setting(SETTINGS["version"], minfo.version)
             ws.set_setting(SETTINGS["sent"], "[]")
+            # The photos of the features deleted at the office go with them here too (also those added
+            # here and not yet sent: the facility is gone), and the bytes no other feature refers to.
+            gone, _ = drop_orphan_links(ws.connection, info["layers"])
+            if gone:
+                result.photos["gone_with_features"] = len(gone)
             if isinstance(store, GeoPackageMaster):  # the office's photos of the features here, and its unlinks
                 mcon = store.connection
                 result.photos["unlinked"] = prune_links(mcon, ws.connection, info["layers"])

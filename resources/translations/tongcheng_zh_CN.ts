@@ -342,6 +342,10 @@
             <translation>由其他字段计算：{0}</translation>
         </message>
         <message>
+            <source>A single photo kept from before: it stays beside this workspace and does not travel with changes. tongcheng photos adopt moves it to the photos below, which do.</source>
+            <translation>以前保存的单张照片：它只留在本工作空间旁边，不会随变更一起传送。tongcheng photos adopt 可将其移到下方会随变更传送的照片中。</translation>
+        </message>
+        <message>
             <source>Attributes</source>
             <translation>属性</translation>
         </message>
@@ -2696,6 +2700,10 @@ Your saved edits are safe. Unsaved edits are still in the window; save them if y
         <message>
             <source>pasted</source>
             <translation>粘贴的图片</translation>
+        </message>
+        <message>
+            <source>%s is already a photo of this feature; nothing was added</source>
+            <translation>%s 已是此要素的照片，未添加任何内容</translation>
         </message>
     </context>
 </TS>

@@ -38,6 +38,8 @@ class ScriptedPrompts(Prompts):
         self.delete_answer = True
         self.discard_answer = True
         self.feature_values = None
+        self.new_photos_script = None  # called with the photo strip of the form of a new feature
+        self.new_feature_photos = None
         self.expression = None
         self.expression_mode = None
         self.form_script = None  # called with the form of existing features; returns True to press OK
@@ -60,10 +62,14 @@ class ScriptedPrompts(Prompts):
         self.asked.append(("delete", dict(counts)))
         return self.delete_answer
 
-    def new_feature(self, definition, *, attachments_folder, language="zh_CN", values=None, given=None):
+    def new_feature(self, definition, *, attachments_folder, language="zh_CN", values=None, given=None,
+                    photos=None):
         self.asked.append(("form", definition.name))
         self.form_start = dict(values or {})
         self.form_given = dict(given or {})
+        self.new_feature_photos = photos
+        if photos is not None and self.new_photos_script is not None:
+            self.new_photos_script(photos)  # the form's photo strip, used before OK or Cancel
         return None if self.feature_values is None else dict(self.feature_values)
 
     def edit_features(self, form):
