@@ -124,6 +124,10 @@ class InspectionsMenu:
         else:
             self._stale = True
 
+    def after_reset(self) -> None:
+        """The workspace changed under the window (save, discard, Receive update, a restore point)."""
+        self.refresh()
+
     def zoom_to_case(self, layer: str, fid: int, inspection: str) -> None:
         """Show and select the facility of a case (its inspection's uuid in the status bar)."""
         window = self.window

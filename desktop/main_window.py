@@ -550,6 +550,9 @@ class MainWindow(WindowEditing, QMainWindow):
         if getattr(self, "identified", None):
             self.identify_tree.forget()
             self.identified = None
+        for extension in getattr(self, "extensions", ()):  # e.g. the Cases panel reads its cases again
+            if hasattr(extension, "after_reset"):
+                extension.after_reset()
 
     def closeEvent(self, event) -> None:
         if self._closed:

@@ -59,6 +59,9 @@ def refresh_after_change(window: MainWindow, layers: Iterable[str] | None = None
     window.refresh_counts()
     if getattr(window, "table", None) is not None:
         window.table.reset()
+    for extension in getattr(window, "extensions", ()):  # e.g. the Cases panel reads its cases again
+        if hasattr(extension, "after_reset"):
+            extension.after_reset()
 
 
 def layer_title(window: MainWindow, name: str) -> str:

@@ -54,8 +54,9 @@ def add_style(gp: GeoPackage, layer: str, name: str, qml: str, *, sld: str = "",
     """
     gp._writable()
     schema = gp.schema(layer)
+    # A table without geometry: '' (not NULL), which is what QGIS looks the default style up by.
     values = {"f_table_name": layer, "f_geometry_column": schema.geometry_column
-              if schema.is_spatial else None, "styleName": name, "owner": owner, "ui": ui}
+              if schema.is_spatial else "", "styleName": name, "owner": owner, "ui": ui}
     for col, limit in _STYLE_LIMITS.items():
         value = values[col]
         if value is not None and len(value) > limit:

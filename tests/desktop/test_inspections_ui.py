@@ -239,3 +239,21 @@ def test_an_opened_inspection_takes_photos_like_a_facility(qtbot, window, prompt
     assert window.save()
     links = list(photo_links(window.workspace.connection, layer="inspections"))
     assert [(link.sha256, link.layer) for link in links] == [(seen["hashes"][0], "inspections")]
+
+
+def test_the_cases_follow_a_receive_update_and_a_discard(qtbot, window, prompts):
+    from desktop.menu_support import refresh_after_change
+
+    menu = next(e for e in window.extensions if type(e).__name__ == "InspectionsMenu")
+    menu.dock.show()
+    assert menu.panel.model.rowCount() == 2
+    toilet = window.workspace.get("toilets", int(window.session.fids("toilets")[5]))
+    add_inspection(window.workspace, "toilets", toilet.uuid, condition="丢失")  # the core wrote it (as update does)
+    refresh_after_change(window)
+    assert menu.panel.model.rowCount() == 3
+    prompts.inspection_script = lambda form: choose(form, "condition", "废弃") or True
+    prompts.form_script = lambda form: form.tabs.widget(1).add()
+    window.edit_attributes("toilets", [toilet.fid])
+    assert menu.panel.model.rowCount() == 4  # a pending one too
+    assert window.discard(ask=False)
+    assert menu.panel.model.rowCount() == 3

@@ -188,3 +188,31 @@ def test_a_checkout_of_an_area_takes_the_inspections_of_its_facilities(master, t
     # A partner export filtered on the facilities takes the inspections of those it exports.
     result = export(master, tmp_path / "one.gpkg", where=f"uuid = '{outside.uuid}'")
     assert result.layers["inspections"] == 1 and result.layers["toilets"] == 1
+
+
+def test_the_same_inspection_edited_on_both_sides_is_a_per_field_conflict(master, tmp_path):
+    from layers.inspections import advance
+    from layers.schema.definitions import load_definitions
+
+    checkout(master, tmp_path / "first.sqlite", user="张三")
+    with Workspace.open(tmp_path / "first.sqlite") as ws:
+        toilet = next(ws.features("toilets")).uuid
+        recorded = add_inspection(ws, "toilets", toilet, condition="破损", inspected_at="2026-05-01T09:00:00Z")
+        apply_package(master, write_changes(ws, tmp_path / "first.gpkg").path)
+    checkout(master, tmp_path / "a.sqlite", user="张三")
+    checkout(master, tmp_path / "b.sqlite", user="李四")
+    definition = load_definitions()["inspections"]
+    with Workspace.open(tmp_path / "a.sqlite") as a, Workspace.open(tmp_path / "b.sqlite") as b:
+        for ws, step, note in ((a, "立案", "张三立案"), (b, "派遣", None)):
+            record = ws.find("inspections", recorded.uuid)
+            changes = advance(definition, record.attributes, step)
+            if note:
+                changes["description"] = note
+            ws.update("inspections", record.fid, changes)
+        pa, pb = write_changes(a, tmp_path / "a.gpkg"), write_changes(b, tmp_path / "b.gpkg")
+    assert not apply_package(master, pa.path).conflicts
+    result = apply_package(master, pb.path, policy="field")
+    assert {(c.layer, c.uuid, c.field) for c in result.conflicts} == {("inspections", recorded.uuid, "case_status")}
+    row = _master_inspections(master)[recorded.uuid]
+    assert row["case_status"] == "派遣" and row["description"] == "张三立案"  # different fields merge
+    assert row["filed_at"] is not None and row["dispatched_at"] is not None
