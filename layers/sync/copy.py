@@ -56,6 +56,8 @@ def copy_master(source: MasterLocation, dest: MasterLocation,
             rows={name: src.rows(info.definitions[name]) for name in info.layers},
             ledger=table_rows(LEDGER_TABLE), deleted=table_rows(DELETED_TABLE), history=table_rows(HISTORY_TABLE),
             areas=table_rows(AREAS_TABLE), total=sum(src.count(info.definitions[name]) for name in info.layers))
+        if is_postgres(dest):  # COPY takes the rows as tuples, straight from the source
+            content.records = {name: src.records(info.definitions[name]) for name in info.layers}
         log.info("copying master %s (version %d) from %s to %s", info.master_id, info.version, src.location, dest)
         if is_postgres(dest):
             return _to_postgis(str(dest), content, progress)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from layers.geopackage import Column, GeoPackage, LayerSchema, gpb_wkb, open_geopackage
+from layers.geopackage import Column, GeoPackage, LayerSchema, gpb_wkb, gpb_wkb_many, open_geopackage
 from layers.log import logger
 from layers.media.tables import receive_photos
 from layers.schema.definitions import LayerDefinition
@@ -20,13 +20,14 @@ from layers.sync.master import (
     MASTER_TABLE,
     MasterInfo,
     bbox_condition,
+    master_columns,
     master_rows,
     master_rows_by_uuid,
     master_schema,
     read_master_info,
     recover,
 )
-from layers.sync.rows import AUDIT_COLUMNS, bounds, geometries, gpb_of_wkbs, quote
+from layers.sync.rows import AUDIT_COLUMNS, CHUNK, bounds, geometries, gpb_of_wkbs, quote
 from layers.sync.store import BBox, LedgerEntry, MasterPlan
 
 __all__ = ["GeoPackageMaster", "SURVEY_PREFIX", "history_schema"]
@@ -94,6 +95,15 @@ class GeoPackageMaster:
     def rows(self, definition: LayerDefinition, bbox: BBox | None = None) -> Iterator[dict[str, Any]]:
         where, params = bbox_condition(definition, bbox) if bbox else ("", ())
         return master_rows(self.connection, definition, where, params)
+
+    def records(self, definition: LayerDefinition) -> Iterator[list[tuple[Any, ...]]]:
+        names = master_columns(definition)
+        cursor = self.connection.execute(f"SELECT {', '.join(map(quote, names))} FROM {quote(definition.name)} "
+                                         "ORDER BY fid")
+        while chunk := cursor.fetchmany(CHUNK):
+            if definition.has_geometry:
+                chunk = [(r[0], g, *r[2:]) for r, g in zip(chunk, gpb_wkb_many([r[1] for r in chunk]), strict=True)]
+            yield chunk
 
     def rows_by_uuid(self, definition: LayerDefinition, uuids: Iterable[str], *,
                      lock: bool = False) -> dict[str, dict[str, Any]]:

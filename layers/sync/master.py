@@ -172,6 +172,9 @@ class MasterContent:
     areas: list[dict[str, Any]] = field(default_factory=list)
     #: Rows per facility layer, when known in advance (progress).
     total: int = 0
+    #: A master copied whole into PostGIS: per facility layer, chunks of tuples in ``master_columns`` order
+    #: (geometry as WKB), read instead of *rows*.
+    records: dict[str, Iterable[Sequence[Sequence[Any]]]] | None = None
 
     @property
     def facility(self) -> list[LayerDefinition]:

@@ -96,6 +96,11 @@ class MasterStore(Protocol):
         """Raw rows (``fid``, ``geom`` as WKB, ``uuid``, fields, audit) whose bounding box meets *bbox*."""
         ...
 
+    def records(self, definition: LayerDefinition) -> Iterator[list[tuple[Any, ...]]]:
+        """Every row as a tuple in ``master_columns`` order (geometry as WKB), in chunks, by fid: the fast read
+        of ``master copy``."""
+        ...
+
     def rows_by_uuid(self, definition: LayerDefinition, uuids: Iterable[str], *,
                      lock: bool = False) -> dict[str, dict[str, Any]]:
         """Raw rows of the given uuids; *lock*: keep them from other applies until the transaction ends."""
