@@ -286,8 +286,10 @@ def _shapes(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     yield from flush()
 
 
-def write_master_file(path: Path, content: MasterContent, progress: Callable[[int, int], None] | None = None) -> None:
-    """Write a master GeoPackage at *path* (new) holding *content*."""
+def write_master_file(path: Path, content: MasterContent, progress: Callable[[int, int], None] | None = None,
+                      finish: Callable[[GeoPackage], None] | None = None) -> None:
+    """Write a master GeoPackage at *path* (new) holding *content*; *finish* writes more into it (photos) before
+    the file is complete."""
     srid, facility = content.srid, content.facility
     total = content.total
     done = 0
@@ -339,6 +341,8 @@ def write_master_file(path: Path, content: MasterContent, progress: Callable[[in
             gp.add_style(definition.name, definition.name[:30], layer_qml(definition),
                          sld=layer_sld(definition), description=definition.title("zh_CN"),
                          owner="tongcheng")
+        if finish is not None:
+            finish(gp)
 
 
 def recover(path: str | os.PathLike) -> None:

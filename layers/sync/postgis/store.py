@@ -20,15 +20,17 @@ start; a lost connection leaves the master and the ledger as they were
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import sqlite3
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
 
-from layers.errors import DatabaseError, SyncError
+from layers.errors import DatabaseError
 from layers.log import logger
+from layers.media.removal import pending_removals
 from layers.postgres.connection import PgLocation, connect, parse_location
 from layers.schema.definitions import LayerDefinition
 from layers.sync.gpkg_store import SURVEY_PREFIX
@@ -43,7 +45,9 @@ from layers.sync.master import (
     MasterInfo,
     master_columns,
 )
+from layers.sync.photos import PhotoSource, prune_workspace, receive_into_workspace, resend_to_workspace
 from layers.sync.postgis.loading import KEYS, copy_rows, copy_tuples, json_keys, update_rows
+from layers.sync.postgis.photos import PostgisPhotos, photo_counts, remove_photos, write_photos
 from layers.sync.postgis.tables import create_layer_table, read_info
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK
 from layers.sync.store import BBox, LedgerEntry, MasterPlan
@@ -268,12 +272,42 @@ class PostgisMaster:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_name LIKE %s",
             (self.pg.schema, SURVEY_PREFIX + "%")).fetchall())]
 
-    def send_photos(self, target: Any, layers: Iterable[str]) -> int:
-        return 0  # photos are not kept in PostGIS masters yet
+    def photos(self) -> PhotoSource:
+        return PostgisPhotos(self.con, self.info.layers)
 
-    def photo_connection(self) -> Any:
-        raise SyncError(f"{self.location}: a PostGIS master does not keep photos yet; apply packages with photos "
-                        "to a GeoPackage master")
+    def add_photos(self, source: PhotoSource, layers: Sequence[str]) -> tuple[int, int, int]:
+        return self._guard(lambda: write_photos(self.con, source, layers))
+
+    def remove_photos(self, package: sqlite3.Connection) -> tuple[int, int]:
+        removals = pending_removals(package)
+        return self._guard(lambda: remove_photos(self.con, self.info.layers, removals))
+
+    def _snapshot(self, work: Callable[[PostgisPhotos], T]) -> T:
+        """Run *work* on the master's photos as of one moment (a repeatable-read transaction)."""
+        def once() -> T:
+            with self.con.transaction():
+                self.con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                return work(PostgisPhotos(self.con, self.info.layers))
+
+        return self._guard(once)
+
+    def send_photos(self, target: sqlite3.Connection, layers: Iterable[str]) -> int:
+        return self._snapshot(lambda photos: receive_into_workspace(photos, target, layers))
+
+    def update_photos(self, target: sqlite3.Connection, layers: Iterable[str],
+                      exclude: Container[tuple[str, str, str]]) -> dict[str, int]:
+        layers = list(layers)
+
+        def work(photos: PostgisPhotos) -> dict[str, int]:
+            unlinked = prune_workspace(photos, target, layers)
+            linked = receive_into_workspace(photos, target, layers, exclude=exclude)
+            return {"unlinked": unlinked, "linked": linked,
+                    "sent_again": resend_to_workspace(photos, target, layers)}
+
+        return self._snapshot(work)
+
+    def photo_counts(self, layer: str) -> dict[str, int]:
+        return self._guard(lambda: photo_counts(self.con, layer))
 
     # -- writing ----------------------------------------------------------------
 

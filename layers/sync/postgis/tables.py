@@ -192,6 +192,9 @@ def create_tables(con: psycopg.Connection[Any], location: PgLocation, content: M
             if rows:
                 names = [n for n in rows[0] if n != "fid"]
                 copy_tuples(cur, table, names, ([r.get(n) for n in names] for r in rows))
+    from layers.sync.postgis.photos import ensure_photo_tables
+
+    ensure_photo_tables(con, [d.name for d in content.facility])
     if content.areas:
         from layers.sync.postgis.create import write_areas
 
