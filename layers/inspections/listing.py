@@ -1,4 +1,5 @@
-"""Inspections listed: of a workspace or a master file (``tongcheng inspections``), or of the editor's session
+"""Inspections listed: of a workspace or a master (``tongcheng inspections``; a ``.gpkg`` file or a PostGIS
+database, read through its store), or of the editor's session
 (the case list), filtered by case status and age, oldest first, each with its facility's label."""
 
 from __future__ import annotations
@@ -6,18 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from layers.errors import TongchengError, ValidationError
-from layers.geopackage import open_geopackage
 from layers.inspections.cases import CLOSED, INSPECTIONS, STEPS, age, code_value, is_open
 from layers.media.tables import mapping_table, media_layers
+from layers.postgres.urls import is_postgres
 from layers.schema.definitions import LayerDefinition
-from layers.sync.master import read_master_info, recover
 from layers.workspace.editing import EditSession
 from layers.workspace.store import Workspace
 
@@ -107,33 +106,52 @@ def _facilities(con: sqlite3.Connection, definitions: Mapping[str, LayerDefiniti
     return out
 
 
-def _rows(con: sqlite3.Connection, definitions: Mapping[str, LayerDefinition], records: Iterable[tuple[int, str,
-          dict[str, Any]]], statuses: set[str] | None, older_than: dt.timedelta | None,
-          now: dt.datetime) -> list[InspectionRow]:
+#: (layer, uuid) of facilities -> (fid, label) of those the source holds.
+Facilities = Callable[[set[tuple[str, str]]], dict[tuple[str, str], tuple[int, Any]]]
+
+
+def _rows(facilities: Facilities, photos: Mapping[str, int], records: Iterable[tuple[int, str, dict[str, Any]]],
+          statuses: set[str] | None, older_than: dt.timedelta | None, now: dt.datetime) -> list[InspectionRow]:
     kept = [(fid, uuid, values) for fid, uuid, values in records if _keep(values, statuses, older_than, now)]
-    facilities = _facilities(con, definitions, {(v["facility_layer"], v["facility_uuid"]) for _, _, v in kept})
-    photos = _photo_counts(con)
+    found = facilities({(v["facility_layer"], v["facility_uuid"]) for _, _, v in kept})
     rows = []
     for fid, uuid, values in kept:
-        facility_fid, label = facilities.get((values["facility_layer"], values["facility_uuid"]), (None, None))
+        facility_fid, label = found.get((values["facility_layer"], values["facility_uuid"]), (None, None))
         rows.append(InspectionRow(uuid, fid, values, facility_fid, label, age(values, now), photos.get(uuid, 0),
                                   {s.value: values.get(s.time_field) for s in STEPS}))
     rows.sort(key=lambda r: (str(r.values["inspected_at"]), r.uuid))
     return rows
 
 
-@contextmanager
-def _open(source: Path) -> Iterator[tuple[sqlite3.Connection, dict[str, LayerDefinition]]]:
-    """A workspace's or master's connection (read) and its layer definitions."""
-    if not source.is_file():
-        raise TongchengError(f"{source}: no such file")
-    if source.suffix.lower() == ".gpkg":
-        recover(source)
-        with open_geopackage(source) as gp:
-            yield gp.connection, read_master_info(gp).definitions
-        return
-    with Workspace.open(source) as ws, ws.reader() as con:
-        yield con, ws.definitions
+def _master_inspections(source: str | os.PathLike[str], statuses: Iterable[str] | None,
+                        older_than: dt.timedelta | None, now: dt.datetime) -> list[InspectionRow]:
+    """The inspections of a master, GeoPackage or PostGIS, read through its store."""
+    from layers.sync.store import open_master
+
+    with open_master(source) as store:
+        definitions = store.info.definitions
+        definition = definitions.get(INSPECTIONS)
+        if definition is None or INSPECTIONS not in store.info.layers:
+            raise TongchengError(f"{store.location}: has no {INSPECTIONS!r} layer (made before inspection records)")
+        wanted = parse_statuses(definition, statuses) if statuses is not None else None
+        names = definition.field_names
+        records = ((r["fid"], r["uuid"], {n: r[n] for n in names}) for r in store.rows(definition))
+
+        def facilities(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, Any]]:
+            by_layer: dict[str, list[str]] = {}
+            for layer, uuid in keys:
+                by_layer.setdefault(layer, []).append(uuid)
+            out: dict[tuple[str, str], tuple[int, Any]] = {}
+            for layer, uuids in by_layer.items():
+                facility = definitions.get(layer)
+                if facility is None or layer not in store.info.layers:
+                    continue
+                label = facility.label_field or "uuid"
+                for uuid, row in store.rows_by_uuid(facility, uuids).items():
+                    out[(layer, uuid)] = (row["fid"], row[label])
+            return out
+
+        return _rows(facilities, store.photo_counts(INSPECTIONS), records, wanted, older_than, now)
 
 
 def list_inspections(source: str | os.PathLike[str], *, statuses: Iterable[str] | None = None,
@@ -142,16 +160,23 @@ def list_inspections(source: str | os.PathLike[str], *, statuses: Iterable[str] 
 
     Parameters
     ----------
-    source : path-like
-        A workspace (``.sqlite``) or master (``.gpkg``).
+    source : path-like or str
+        A workspace (``.sqlite``), or a master: a ``.gpkg`` file or a ``postgresql://`` connection string.
     statuses : iterable of str, optional
         Case statuses to keep (words as :func:`parse_statuses` reads them).
     older_than : timedelta, optional
         Keep those inspected at least this long ago.
     """
-    path = Path(source)
     now = now or dt.datetime.now(dt.UTC)
-    with _open(path) as (con, definitions):
+    if is_postgres(source) or Path(source).suffix.lower() == ".gpkg":
+        if not is_postgres(source) and not Path(source).is_file():
+            raise TongchengError(f"{source}: no such file")
+        return _master_inspections(source, statuses, older_than, now)
+    path = Path(source)
+    if not path.is_file():
+        raise TongchengError(f"{path}: no such file")
+    with Workspace.open(path) as ws, ws.reader() as con:
+        definitions = ws.definitions
         definition = definitions.get(INSPECTIONS)
         if definition is None:
             raise TongchengError(f"{path}: has no {INSPECTIONS!r} layer (made before inspection records)")
@@ -159,7 +184,8 @@ def list_inspections(source: str | os.PathLike[str], *, statuses: Iterable[str] 
         names = definition.field_names
         cursor = con.execute(f"SELECT fid, uuid, {', '.join(names)} FROM {INSPECTIONS} ORDER BY fid")
         records = ((row[0], row[1], dict(zip(names, row[2:], strict=True))) for row in cursor)
-        return _rows(con, definitions, records, wanted, older_than, now)
+        return _rows(lambda keys: _facilities(con, definitions, keys), _photo_counts(con), records, wanted,
+                     older_than, now)
 
 
 def session_inspections(session: EditSession, *, statuses: Sequence[str] | None = None,
@@ -176,7 +202,8 @@ def session_inspections(session: EditSession, *, statuses: Sequence[str] | None 
     features = session.features_by_fid(INSPECTIONS, list(session.fids(INSPECTIONS, where, parameters)))
     records = ((f.fid, f.uuid, dict(f.attributes)) for f in features)
     wanted = set(statuses) if statuses is not None else None
-    rows = _rows(ws.connection, ws.definitions, records, wanted, older_than, now or dt.datetime.now(dt.UTC))
+    rows = _rows(lambda keys: _facilities(ws.connection, ws.definitions, keys), _photo_counts(ws.connection), records,
+                 wanted, older_than, now or dt.datetime.now(dt.UTC))
     return [_with_session_facility(session, r) for r in rows]
 
 
