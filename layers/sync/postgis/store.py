@@ -173,7 +173,7 @@ class PostgisMaster:
         if bbox:
             query = sql.SQL("{} WHERE {}").format(query, self._box(bbox))
         query = sql.SQL("{} ORDER BY fid").format(query)
-        with self.con.transaction(), self.con.cursor(name="tongcheng_rows") as cur:
+        with self.con.transaction(), self.con.cursor(name="tongcheng_rows", binary=True) as cur:
             cur.itersize = 10_000
             self._guard(lambda: cur.execute(query))
             for record in cur:
