@@ -133,7 +133,7 @@ def main(argv=None):
     if args.photos:
         from sync_photos import photo_case
 
-        photo_case(args.photos, args.photo_mb, args.keep)
+        photo_case(args.photos, args.photo_mb, args.keep, args.master)
         return
 
     import pygeodiff

@@ -13,7 +13,11 @@ peak resident memory of that process):
 The same is done with a quarter of the photos: the peak memory must not grow with the photos' total size
 (the bytes move a piece at a time: ``layers/media/blobs.py``).
 
-    .venv/bin/python bench/sync.py --photos 2000 [--photo-mb 2] [--keep DIR]
+With ``--master postgresql://...`` (or ``throwaway``), also, into a PostGIS copy of the master:
+``tongcheng apply`` of the same package (bytes streamed into ``bytea`` by a binary COPY) and a
+``tongcheng checkout`` that brings every photo back (read a piece at a time).
+
+    .venv/bin/python bench/sync.py --photos 2000 [--photo-mb 2] [--keep DIR] [--master throwaway]
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import io
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -83,7 +88,7 @@ def _setup(folder: Path, count: int, megabytes: float) -> tuple[Path, Path]:
     return master, folder / "ws.sqlite"
 
 
-def _case(folder: Path, count: int, megabytes: float) -> dict[str, tuple[float, float]]:
+def _case(folder: Path, count: int, megabytes: float, pg: str | None = None) -> dict[str, tuple[float, float]]:
     folder.mkdir(parents=True, exist_ok=True)
     python = sys.executable
     # The setup in a process of its own: a measured child starts from this process's size (Linux keeps
@@ -104,6 +109,15 @@ def _case(folder: Path, count: int, megabytes: float) -> dict[str, tuple[float, 
     figures["apply"] = (seconds, rss)
     print("    " + next(line for line in out.splitlines() if line.startswith("photos:")))
     applied.unlink()
+    if pg is not None:
+        copy = "import sys; from layers.sync.copy import copy_master; copy_master(sys.argv[1], sys.argv[2])"
+        run([python, "-c", copy, str(master), pg], ROOT)
+        seconds, rss, out = run([*tongcheng, "apply", pg, str(package)], ROOT)
+        figures["apply_pg"] = (seconds, rss)
+        print("    PostGIS " + next(line for line in out.splitlines() if line.startswith("photos:")))
+        seconds, rss, _ = run([*tongcheng, "checkout", pg, str(folder / "back.sqlite")], ROOT)
+        figures["checkout_pg"] = (seconds, rss)
+        (folder / "back.sqlite").unlink()
     if shutil.which("ogr2ogr"):
         seconds, rss, _ = run(["ogr2ogr", "-f", "GPKG", str(folder / "ogr2ogr.gpkg"), str(package), "media"], ROOT)
         figures["ogr2ogr"] = (seconds, rss)
@@ -113,22 +127,45 @@ def _case(folder: Path, count: int, megabytes: float) -> dict[str, tuple[float, 
     return figures
 
 
-def photo_case(count: int, megabytes: float, keep: str | None) -> None:
+def photo_case(count: int, megabytes: float, keep: str | None, master: str | None = None) -> None:
     """Run the photo case in a small process of its own (see ``_case``)."""
     import subprocess
 
-    subprocess.run([sys.executable, str(Path(__file__)), str(count), str(megabytes), keep or ""], check=True)
+    subprocess.run([sys.executable, str(Path(__file__)), str(count), str(megabytes), keep or "", master or ""],
+                   check=True)
 
 
-def _photo_case(count: int, megabytes: float, keep: str | None) -> None:
+def _pg_target(master: str | None):
+    """The PostGIS database to benchmark (``throwaway``: a temporary server), and the server to stop after."""
+    if not master:
+        return None, None
+    if master != "throwaway":
+        return master, None
+    import psycopg
+
+    from tests.postgis.server import start_server
+
+    server = start_server()
+    with psycopg.connect(server.url(), autocommit=True) as con:
+        con.execute("CREATE DATABASE bench")
+    with psycopg.connect(server.url("bench"), autocommit=True) as con:
+        con.execute("CREATE EXTENSION postgis")
+    return server.url("bench"), server
+
+
+def _photo_case(count: int, megabytes: float, keep: str | None, master: str | None = None) -> None:
     """Run the photo case with *count* photos and with a quarter of them; print the figures."""
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="tongcheng-photo-bench-"))
+    target, server = _pg_target(master)
     try:
         results = {}
         for n in (count // 4, count):
             total_gb = n * megabytes / 1024
             print(f"{n:,} photos of {megabytes:g} MB ({total_gb:.1f} GB) on {TOILETS:,} toilets, in {folder}")
-            results[n] = _case(folder / f"n{n}", n, megabytes)
+            pg = None
+            if target is not None:
+                pg = target + ("&" if "?" in target else "?") + f"schema=photos_{n}_{int(time.time())}"
+            results[n] = _case(folder / f"n{n}", n, megabytes, pg)
             shutil.rmtree(folder / f"n{n}")
         print()
         print(f"{'photos':>8} {'package MB':>11} {'changes s':>10} {'MB peak':>8} {'apply s':>8} {'MB peak':>8} "
@@ -141,7 +178,17 @@ def _photo_case(count: int, megabytes: float, keep: str | None) -> None:
         print(f"interpreter + imports alone: {big['imports'][1]:.0f} MB; peak growth from {count // 4:,} to "
               f"{count:,} photos: changes {big['changes'][1] - small['changes'][1]:+.0f} MB, "
               f"apply {big['apply'][1] - small['apply'][1]:+.0f} MB (goal: none, the bytes stream)")
+        if target is not None:
+            for n, f in results.items():
+                print(f"PostGIS, {n:,} photos: apply {f['apply_pg'][0]:.1f} s, {f['apply_pg'][1]:.0f} MB peak "
+                      f"(GeoPackage {f['apply'][0]:.1f} s, {f['apply'][1]:.0f} MB); checkout bringing them back "
+                      f"{f['checkout_pg'][0]:.1f} s, {f['checkout_pg'][1]:.0f} MB peak")
+            print(f"PostGIS peak growth from {count // 4:,} to {count:,} photos: apply "
+                  f"{big['apply_pg'][1] - small['apply_pg'][1]:+.0f} MB, checkout "
+                  f"{big['checkout_pg'][1] - small['checkout_pg'][1]:+.0f} MB (goal: none)")
     finally:
+        if server is not None:
+            server.stop()
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -151,4 +198,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "--setup":
         _setup(Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
     else:
-        _photo_case(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] or None)
+        _photo_case(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] or None,
+                    sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None)

@@ -1,4 +1,5 @@
-"""Inspections listed: of a workspace or a master file (``tongcheng inspections``), or of the editor's session
+"""Inspections listed: of a workspace or a master (``tongcheng inspections``; a ``.gpkg`` file or a PostGIS
+database, read through its store), or of the editor's session
 (the case list), filtered by case status and age, oldest first, each with its facility's label."""
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 from layers.errors import TongchengError, ValidationError
 from layers.inspections.cases import CLOSED, INSPECTIONS, STEPS, age, code_value, is_open
 from layers.media.tables import mapping_table, media_layers
+from layers.postgres.urls import is_postgres
 from layers.schema.definitions import LayerDefinition
-from layers.sync.store import MasterStore, is_postgres, open_master
 from layers.workspace.editing import EditSession
 from layers.workspace.store import Workspace
 
@@ -109,9 +110,8 @@ def _facilities(con: sqlite3.Connection, definitions: Mapping[str, LayerDefiniti
 Facilities = Callable[[set[tuple[str, str]]], dict[tuple[str, str], tuple[int, Any]]]
 
 
-def _rows(definitions: Mapping[str, LayerDefinition], records: Iterable[tuple[int, str, dict[str, Any]]],
-          statuses: set[str] | None, older_than: dt.timedelta | None, now: dt.datetime, facilities: Facilities,
-          photos: Mapping[str, int]) -> list[InspectionRow]:
+def _rows(facilities: Facilities, photos: Mapping[str, int], records: Iterable[tuple[int, str, dict[str, Any]]],
+          statuses: set[str] | None, older_than: dt.timedelta | None, now: dt.datetime) -> list[InspectionRow]:
     kept = [(fid, uuid, values) for fid, uuid, values in records if _keep(values, statuses, older_than, now)]
     found = facilities({(v["facility_layer"], v["facility_uuid"]) for _, _, v in kept})
     rows = []
@@ -123,29 +123,35 @@ def _rows(definitions: Mapping[str, LayerDefinition], records: Iterable[tuple[in
     return rows
 
 
-def _master_facilities(store: MasterStore) -> Facilities:
-    """The facility lookup of a master (GeoPackage or PostGIS), through its store."""
-    definitions = store.info.definitions
+def _master_inspections(source: str | os.PathLike[str], statuses: Iterable[str] | None,
+                        older_than: dt.timedelta | None, now: dt.datetime) -> list[InspectionRow]:
+    """The inspections of a master, GeoPackage or PostGIS, read through its store."""
+    from layers.sync.store import open_master
 
-    def lookup(wanted: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, Any]]:
-        out: dict[tuple[str, str], tuple[int, Any]] = {}
-        for layer in {layer for layer, _ in wanted}:
-            definition = definitions.get(layer)
-            if definition is None or layer not in store.info.layers:
-                continue
-            label = definition.label_field or "uuid"
-            rows = store.rows_by_uuid(definition, [uuid for name, uuid in wanted if name == layer])
-            out.update({(layer, uuid): (row["fid"], row.get(label)) for uuid, row in rows.items()})
-        return out
+    with open_master(source) as store:
+        definitions = store.info.definitions
+        definition = definitions.get(INSPECTIONS)
+        if definition is None or INSPECTIONS not in store.info.layers:
+            raise TongchengError(f"{store.location}: has no {INSPECTIONS!r} layer (made before inspection records)")
+        wanted = parse_statuses(definition, statuses) if statuses is not None else None
+        names = definition.field_names
+        records = ((r["fid"], r["uuid"], {n: r[n] for n in names}) for r in store.rows(definition))
 
-    return lookup
+        def facilities(keys: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, Any]]:
+            by_layer: dict[str, list[str]] = {}
+            for layer, uuid in keys:
+                by_layer.setdefault(layer, []).append(uuid)
+            out: dict[tuple[str, str], tuple[int, Any]] = {}
+            for layer, uuids in by_layer.items():
+                facility = definitions.get(layer)
+                if facility is None or layer not in store.info.layers:
+                    continue
+                label = facility.label_field or "uuid"
+                for uuid, row in store.rows_by_uuid(facility, uuids).items():
+                    out[(layer, uuid)] = (row["fid"], row[label])
+            return out
 
-
-def _master_photos(store: MasterStore) -> dict[str, int]:
-    try:
-        return _photo_counts(store.photo_connection())
-    except TongchengError:  # a master without photos
-        return {}
+        return _rows(facilities, store.photo_counts(INSPECTIONS), records, wanted, older_than, now)
 
 
 def list_inspections(source: str | os.PathLike[str], *, statuses: Iterable[str] | None = None,
@@ -155,40 +161,31 @@ def list_inspections(source: str | os.PathLike[str], *, statuses: Iterable[str] 
     Parameters
     ----------
     source : path-like or str
-        A workspace (``.sqlite``), or a master: a ``.gpkg`` file or a
-        ``postgresql://`` database.
+        A workspace (``.sqlite``), or a master: a ``.gpkg`` file or a ``postgresql://`` connection string.
     statuses : iterable of str, optional
         Case statuses to keep (words as :func:`parse_statuses` reads them).
     older_than : timedelta, optional
         Keep those inspected at least this long ago.
     """
     now = now or dt.datetime.now(dt.UTC)
-
-    def chosen(definitions: Mapping[str, LayerDefinition], where: object) -> tuple[LayerDefinition, set[str] | None]:
-        definition = definitions.get(INSPECTIONS)
-        if definition is None:
-            raise TongchengError(f"{where}: has no {INSPECTIONS!r} layer (made before inspection records)")
-        return definition, parse_statuses(definition, statuses) if statuses is not None else None
-
     if is_postgres(source) or Path(source).suffix.lower() == ".gpkg":
         if not is_postgres(source) and not Path(source).is_file():
             raise TongchengError(f"{source}: no such file")
-        with open_master(source) as store:
-            definition, wanted = chosen(store.info.definitions, store.location)
-            records = ((row["fid"], row["uuid"], {n: row[n] for n in definition.field_names})
-                       for row in store.rows(definition))
-            return _rows(store.info.definitions, records, wanted, older_than, now, _master_facilities(store),
-                         _master_photos(store))
+        return _master_inspections(source, statuses, older_than, now)
     path = Path(source)
     if not path.is_file():
         raise TongchengError(f"{path}: no such file")
     with Workspace.open(path) as ws, ws.reader() as con:
-        definition, wanted = chosen(ws.definitions, path)
+        definitions = ws.definitions
+        definition = definitions.get(INSPECTIONS)
+        if definition is None:
+            raise TongchengError(f"{path}: has no {INSPECTIONS!r} layer (made before inspection records)")
+        wanted = parse_statuses(definition, statuses) if statuses is not None else None
         names = definition.field_names
         cursor = con.execute(f"SELECT fid, uuid, {', '.join(names)} FROM {INSPECTIONS} ORDER BY fid")
         records = ((row[0], row[1], dict(zip(names, row[2:], strict=True))) for row in cursor)
-        return _rows(ws.definitions, records, wanted, older_than, now,
-                     lambda keys: _facilities(con, ws.definitions, keys), _photo_counts(con))
+        return _rows(lambda keys: _facilities(con, definitions, keys), _photo_counts(con), records, wanted,
+                     older_than, now)
 
 
 def session_inspections(session: EditSession, *, statuses: Sequence[str] | None = None,
@@ -205,8 +202,8 @@ def session_inspections(session: EditSession, *, statuses: Sequence[str] | None 
     features = session.features_by_fid(INSPECTIONS, list(session.fids(INSPECTIONS, where, parameters)))
     records = ((f.fid, f.uuid, dict(f.attributes)) for f in features)
     wanted = set(statuses) if statuses is not None else None
-    rows = _rows(ws.definitions, records, wanted, older_than, now or dt.datetime.now(dt.UTC),
-                 lambda keys: _facilities(ws.connection, ws.definitions, keys), _photo_counts(ws.connection))
+    rows = _rows(lambda keys: _facilities(ws.connection, ws.definitions, keys), _photo_counts(ws.connection), records,
+                 wanted, older_than, now or dt.datetime.now(dt.UTC))
     return [_with_session_facility(session, r) for r in rows]
 
 

@@ -18,8 +18,8 @@ from layers.errors import GeoPackageError, SyncError, ValidationError
 from layers.geopackage import GeoPackage, gpb_srs_id, gpb_wkb, open_geopackage
 from layers.log import logger
 from layers.media.content import MediaError
-from layers.media.removal import apply_removals, drop_orphan_links, pending_removals
-from layers.media.tables import copy_photos, media_layers, missing_bytes, verify_media
+from layers.media.removal import drop_orphan_links, pending_removals
+from layers.media.tables import media_layers, verify_media
 from layers.postgres.urls import is_postgres
 from layers.schema.definitions import LayerDefinition, validate_feature
 from layers.schema.geometry import validate_geometries, validate_geometry
@@ -32,6 +32,7 @@ from layers.sync.gpkg_store import GeoPackageMaster
 from layers.sync.master import MasterInfo
 from layers.sync.merge import LayerCounts
 from layers.sync.migrate import upgraded_package
+from layers.sync.photos import SqlitePhotos
 from layers.sync.resolutions import (
     POLICIES,
     Choice,
@@ -303,20 +304,15 @@ def _apply(store: MasterStore, pgp: GeoPackage, pinfo: PackageInfo, package: Pat
     for layer in pinfo.survey:
         _store_survey(store, pgp, minfo, layer, pinfo, now, result)
     if photo_layers:
-        con = store.photo_connection()
         try:  # after the layers: a photo of a feature inserted by this package finds its fid
-            missing_before = missing_bytes(con)
-            result.photos["linked"], result.photos["stored"] = copy_photos(
-                pgp.connection, con, photo_layers, geopackage=True)
-            # A link sent without bytes the office has since dropped (the photo was taken off
-            # its last facility): kept, and the field sends the bytes again after its update.
-            result.photos["without_bytes"] = len(missing_bytes(con) - missing_before)
+            result.photos["linked"], result.photos["stored"], result.photos["without_bytes"] = store.add_photos(
+                SqlitePhotos(pgp.connection), photo_layers)
         except MediaError as exc:
             raise SyncError(f"{package}: {exc}; nothing was applied") from None
     result.photos["unlinked"], result.photos["dropped"] = (
-        apply_removals(pgp.connection, store.photo_connection()) if pending_removals(pgp.connection) else (0, 0))
+        store.remove_photos(pgp.connection) if pending_removals(pgp.connection) else (0, 0))
     if isinstance(store, GeoPackageMaster) and (photo_layers or any(plan.deletes for plan in plans.values())):
-        _drop_photos_of_missing(store.photo_connection(), plans, result)
+        _drop_photos_of_missing(store.connection, plans, result)  # PostGIS masters: not yet
     totals = LayerCounts()
     for c in result.layers.values():
         totals.add(c)

@@ -3,10 +3,11 @@
 Copied: the master's id and version, its layer definitions and code lists,
 every feature with its ``fid``, ``uuid``, values, geometry and audit columns,
 the ledger (so packages already applied stay applied), who deleted what,
-the history, and the administrative areas.  The copy is the same master (same
-id): checkouts of one can send their packages to the other.  Photos and
-survey evidence tables are not carried to PostGIS yet: a master holding them
-is refused rather than copied in part.
+the history, the administrative areas, and the photos (links and bytes, a
+piece at a time).  The copy is the same master (same id): checkouts of one
+can send their packages to the other.  Survey evidence tables are not carried
+between the two kinds yet: a master holding them is refused rather than
+copied in part.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from layers.errors import SyncError
+from layers.geopackage import GeoPackage
 from layers.log import logger
 from layers.postgres.urls import is_postgres
 from layers.sync.codes import BLOCKS_TABLE
@@ -29,6 +31,7 @@ from layers.sync.master import (
     MasterInfo,
     write_master_file,
 )
+from layers.sync.photos import PhotoSource, copy_into_sqlite
 from layers.sync.store import MasterLocation, open_master
 
 __all__ = ["copy_master"]
@@ -58,19 +61,29 @@ def copy_master(source: MasterLocation, dest: MasterLocation,
             ledger=table_rows(LEDGER_TABLE), deleted=table_rows(DELETED_TABLE), history=table_rows(HISTORY_TABLE),
             areas=table_rows(AREAS_TABLE), total=sum(src.count(info.definitions[name]) for name in info.layers),
             code_blocks=table_rows(BLOCKS_TABLE))  # the serials of component codes handed out (layers.sync.codes)
+        photos = src.photos()
+        photo_layers = [name for name in photos.layers() if name in info.layers]
         log.info("copying master %s (version %d) from %s to %s", info.master_id, info.version, src.location, dest)
-        if is_postgres(dest):
-            return _to_postgis(str(dest), content, progress)
+        if is_postgres(dest):  # COPY takes the rows as tuples, straight from the source
+            content.records = {name: src.records(info.definitions[name]) for name in info.layers}
+            return _to_postgis(str(dest), content, photos, photo_layers, progress)
         path = Path(dest)
         if path.exists():
             raise SyncError(f"{path}: already exists")
-        write_master_file(path, content, progress)
+
+        def add_photos(gp: GeoPackage) -> None:
+            if photo_layers:
+                copy_into_sqlite(photos, gp.connection, photo_layers, geopackage=True)
+
+        write_master_file(path, content, progress, finish=add_photos)
     with open_master(path) as copy:
         return copy.info
 
 
-def _to_postgis(url: str, content: MasterContent, progress: Callable[[int, int], None] | None) -> MasterInfo:
+def _to_postgis(url: str, content: MasterContent, photos: PhotoSource, photo_layers: list[str],
+                progress: Callable[[int, int], None] | None) -> MasterInfo:
     from layers.postgres.connection import connect, parse_location
+    from layers.sync.postgis.photos import write_photos
     from layers.sync.postgis.security import install_policies
     from layers.sync.postgis.tables import create_tables, ensure_postgis, read_info
 
@@ -86,7 +99,7 @@ def _to_postgis(url: str, content: MasterContent, progress: Callable[[int, int],
         with con.transaction():
             create_tables(con, location, content, progress=advance)
             install_policies(con, content.facility)
+            if photo_layers:
+                write_photos(con, photos, photo_layers)
         info: MasterInfo = read_info(con, location)
     return info
-
-

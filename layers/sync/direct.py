@@ -26,8 +26,6 @@ from pathlib import Path
 
 from layers.errors import SyncError, TongchengError
 from layers.log import logger
-from layers.media.removal import pending_removals
-from layers.media.tables import pending_layers
 from layers.postgres.urls import is_postgres
 from layers.sync.apply import apply_package
 from layers.sync.changes import PackageResult, sent_folder, write_changes
@@ -99,22 +97,16 @@ def undelivered_packages(workspace: Workspace, master: MasterLocation | None = N
     ServerUnreachable, LoginRefused, DatabaseError, SyncError
         The master cannot be reached or opened, or is another master.
     """
-    return _reach(workspace, _location(workspace, master), photos=False)
+    return _reach(workspace, _location(workspace, master))
 
 
-def _reach(ws: Workspace, location: str | Path, photos: bool) -> list[str]:
-    """Open the master: check it is the workspace's (and, with *photos*, that it takes the photo changes
-    waiting to be sent); the packages sent that it has not applied."""
+def _reach(ws: Workspace, location: str | Path) -> list[str]:
+    """Open the master and check it is the workspace's; the packages sent that it has not applied."""
     info = checkout_info(ws)
     with open_master(location) as store:
         if store.info.master_id != info["master_id"]:
             raise SyncError(f"{store.location}: master {store.info.master_id} is not the master "
                             f"{info['master_id']} that {ws.path} was checked out from; nothing was sent")
-        if photos:
-            with ws.session():
-                waiting = bool(pending_layers(ws.connection, info["layers"]) or pending_removals(ws.connection))
-            if waiting:
-                store.photo_connection()  # SyncError if this master keeps no photos: refused before writing
         applied = store.applied_packages()
     return [p for p in info["sent"] if p not in applied]
 
@@ -156,7 +148,7 @@ def send_to_master(workspace: Workspace, master: MasterLocation | None = None, *
     """
     ws = workspace
     location = _location(ws, master)
-    pending = _reach(ws, location, photos=True)  # the master answers before anything is written
+    pending = _reach(ws, location)  # the master answers before anything is written
     outcome = DirectSend(location)
     folder = sent_folder(ws)
     for package_uuid in pending:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from layers.geopackage import Column, GeoPackage, LayerSchema, gpb_wkb, open_geopackage
+from layers.geopackage import Column, GeoPackage, LayerSchema, gpb_wkb, gpb_wkb_many, open_geopackage
 from layers.log import logger
-from layers.media.tables import receive_photos
+from layers.media.removal import apply_removals, prune_links
+from layers.media.tables import (
+    copy_photos,
+    mapping_table,
+    media_layers,
+    missing_bytes,
+    receive_photos,
+    resend_missing,
+)
 from layers.schema.definitions import LayerDefinition
 from layers.sync.history import HISTORY_TABLE, history_rows
 from layers.sync.master import (
@@ -20,13 +28,15 @@ from layers.sync.master import (
     MASTER_TABLE,
     MasterInfo,
     bbox_condition,
+    master_columns,
     master_rows,
     master_rows_by_uuid,
     master_schema,
     read_master_info,
     recover,
 )
-from layers.sync.rows import AUDIT_COLUMNS, bounds, geometries, gpb_of_wkbs, quote
+from layers.sync.photos import PhotoSource, SqlitePhotos, copy_into_sqlite
+from layers.sync.rows import AUDIT_COLUMNS, CHUNK, bounds, geometries, gpb_of_wkbs, quote
 from layers.sync.store import BBox, LedgerEntry, MasterPlan
 
 __all__ = ["GeoPackageMaster", "SURVEY_PREFIX", "history_schema"]
@@ -95,6 +105,15 @@ class GeoPackageMaster:
         where, params = bbox_condition(definition, bbox) if bbox else ("", ())
         return master_rows(self.connection, definition, where, params)
 
+    def records(self, definition: LayerDefinition) -> Iterator[list[tuple[Any, ...]]]:
+        names = master_columns(definition)
+        cursor = self.connection.execute(f"SELECT {', '.join(map(quote, names))} FROM {quote(definition.name)} "
+                                         "ORDER BY fid")
+        while chunk := cursor.fetchmany(CHUNK):
+            if definition.has_geometry:
+                chunk = [(r[0], g, *r[2:]) for r, g in zip(chunk, gpb_wkb_many([r[1] for r in chunk]), strict=True)]
+            yield chunk
+
     def rows_by_uuid(self, definition: LayerDefinition, uuids: Iterable[str], *,
                      lock: bool = False) -> dict[str, dict[str, Any]]:
         return master_rows_by_uuid(self.connection, definition, uuids)  # the file's write lock covers all
@@ -133,9 +152,40 @@ class GeoPackageMaster:
             return None
         return {"code": row[0], "level": row[1], "name": row[2], "parent": row[3], "geom": gpb_wkb(row[4])}
 
+    def photos(self) -> PhotoSource:
+        return SqlitePhotos(self.connection)
+
+    def add_photos(self, source: PhotoSource, layers: Sequence[str]) -> tuple[int, int, int]:
+        con = self.connection
+        missing_before = missing_bytes(con)
+        if isinstance(source, SqlitePhotos):  # file to file: SQLite's own piece-by-piece blob copy
+            linked, stored = copy_photos(source.con, con, layers, geopackage=True)
+        else:
+            linked, stored = copy_into_sqlite(source, con, layers, geopackage=True)
+        # A link sent without bytes the office has since dropped (the photo was taken off its last
+        # facility): kept, and the field sends the bytes again after its update.
+        return linked, stored, len(missing_bytes(con) - missing_before)
+
+    def remove_photos(self, package: sqlite3.Connection) -> tuple[int, int]:
+        return apply_removals(package, self.connection)
+
     def send_photos(self, target: sqlite3.Connection, layers: Iterable[str]) -> int:
         """Copy the master's photos of the features *target* (a workspace) holds."""
         return receive_photos(self.connection, target, layers)
+
+    def update_photos(self, target: sqlite3.Connection, layers: Iterable[str],
+                      exclude: Container[tuple[str, str, str]]) -> dict[str, int]:
+        layers = list(layers)
+        unlinked = prune_links(self.connection, target, layers)
+        linked = receive_photos(self.connection, target, layers, exclude=exclude)
+        return {"unlinked": unlinked, "linked": linked,
+                "sent_again": resend_missing(self.connection, target, layers)}
+
+    def photo_counts(self, layer: str) -> dict[str, int]:
+        if layer not in media_layers(self.connection):
+            return {}
+        return {u: n for u, n in self.connection.execute(
+            f"SELECT base_uuid, count(*) FROM {quote(mapping_table(layer))} GROUP BY base_uuid")}
 
     def table_rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of a bookkeeping table (master, layers, ledger, deleted, history, areas); [] if absent.
@@ -155,12 +205,8 @@ class GeoPackageMaster:
         return out
 
     def has_extra_tables(self) -> list[str]:
-        """Tables a copy to PostGIS cannot carry yet: photos (media) and survey evidence."""
-        return [t for t in self.gp.layers() if t.startswith(SURVEY_PREFIX) or t == "media"]
-
-    def photo_connection(self) -> sqlite3.Connection:
-        """The connection the media tables are read from and written to (``layers.media.tables``)."""
-        return self.connection
+        """Tables a copy to PostGIS cannot carry yet: survey evidence."""
+        return [t for t in self.gp.layers() if t.startswith(SURVEY_PREFIX)]
 
     # -- writing ----------------------------------------------------------------
 

@@ -174,6 +174,9 @@ class MasterContent:
     total: int = 0
     #: Serials of component codes handed out (``layers.sync.codes``): rows of ``tongcheng_code_blocks``.
     code_blocks: list[dict[str, Any]] = field(default_factory=list)
+    #: A master copied whole into PostGIS: per facility layer, chunks of tuples in ``master_columns`` order
+    #: (geometry as WKB), read instead of *rows*.
+    records: dict[str, Iterable[Sequence[Sequence[Any]]]] | None = None
 
     @property
     def facility(self) -> list[LayerDefinition]:
@@ -301,8 +304,10 @@ def _shapes(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     yield from flush()
 
 
-def write_master_file(path: Path, content: MasterContent, progress: Callable[[int, int], None] | None = None) -> None:
-    """Write a master GeoPackage at *path* (new) holding *content*."""
+def write_master_file(path: Path, content: MasterContent, progress: Callable[[int, int], None] | None = None,
+                      finish: Callable[[GeoPackage], None] | None = None) -> None:
+    """Write a master GeoPackage at *path* (new) holding *content*; *finish* writes more into it (photos) before
+    the file is complete."""
     srid, facility = content.srid, content.facility
     total = content.total
     done = 0
@@ -360,6 +365,8 @@ def write_master_file(path: Path, content: MasterContent, progress: Callable[[in
             gp.add_style(definition.name, definition.name[:30], layer_qml(definition),
                          sld=layer_sld(definition), description=definition.title("zh_CN"),
                          owner="tongcheng")
+        if finish is not None:
+            finish(gp)
 
 
 def recover(path: str | os.PathLike) -> None:

@@ -17,7 +17,8 @@ operation modules and never know which kind of master they talk to.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import sqlite3
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 from layers.postgres.urls import is_postgres
 from layers.schema.definitions import LayerDefinition
 from layers.sync.master import MasterInfo
+from layers.sync.photos import PhotoSource
 
 __all__ = ["MasterLocation", "MasterPlan", "LedgerEntry", "MasterStore", "open_master", "master_location",
            "is_postgres"]
@@ -96,6 +98,11 @@ class MasterStore(Protocol):
         """Raw rows (``fid``, ``geom`` as WKB, ``uuid``, fields, audit) whose bounding box meets *bbox*."""
         ...
 
+    def records(self, definition: LayerDefinition) -> Iterator[list[tuple[Any, ...]]]:
+        """Every row as a tuple in ``master_columns`` order (geometry as WKB), in chunks, by fid: the fast read
+        of ``master copy``."""
+        ...
+
     def rows_by_uuid(self, definition: LayerDefinition, uuids: Iterable[str], *,
                      lock: bool = False) -> dict[str, dict[str, Any]]:
         """Raw rows of the given uuids; *lock*: keep them from other applies until the transaction ends."""
@@ -132,12 +139,31 @@ class MasterStore(Protocol):
         """An administrative area by code (``code``, ``level``, ``name``, ``parent``, ``geom`` WKB), or None."""
         ...
 
-    def send_photos(self, target: Any, layers: Iterable[str]) -> int:
-        """Copy the master's photos of the features a workspace holds into it (its SQLite connection)."""
+    def photos(self) -> PhotoSource:
+        """The master's photos, to read (``master copy``)."""
         ...
 
-    def photo_connection(self) -> Any:
-        """The SQLite connection of the master's photos (``layers.media.tables``); SyncError if none."""
+    def add_photos(self, source: PhotoSource, layers: Sequence[str]) -> tuple[int, int, int]:
+        """Store *source*'s photo links of *layers* with the bytes the master lacks (inside the transaction);
+        returns (links made, photos stored, links made without bytes).  MediaError if a photo cannot be read."""
+        ...
+
+    def remove_photos(self, package: sqlite3.Connection) -> tuple[int, int]:
+        """Unlink the photos a change package took off, drop the bytes nobody refers to: (unlinked, dropped)."""
+        ...
+
+    def send_photos(self, target: sqlite3.Connection, layers: Iterable[str]) -> int:
+        """Checkout: copy the master's photos of the features a workspace holds into it; returns the links."""
+        ...
+
+    def update_photos(self, target: sqlite3.Connection, layers: Iterable[str],
+                      exclude: Container[tuple[str, str, str]]) -> dict[str, int]:
+        """Update: take the office's unlinks, then its photos (not the *exclude* links), into a workspace; mark
+        again the photos the office lacks the bytes of.  Returns ``unlinked``, ``linked``, ``sent_again``."""
+        ...
+
+    def photo_counts(self, layer: str) -> dict[str, int]:
+        """How many photos each feature of *layer* has (features without photos left out)."""
         ...
 
     def table_rows(self, table: str) -> list[dict[str, Any]]:
@@ -145,7 +171,7 @@ class MasterStore(Protocol):
         ...
 
     def has_extra_tables(self) -> list[str]:
-        """Tables a copy between the two kinds cannot carry yet (photos, survey evidence)."""
+        """Tables a copy between the two kinds cannot carry yet (survey evidence)."""
         ...
 
     def close(self) -> None: ...

@@ -12,8 +12,7 @@ from shapely.geometry.base import BaseGeometry
 
 from layers.errors import SyncError
 from layers.log import logger
-from layers.media.removal import drop_orphan_links, pending_removals, prune_links
-from layers.media.tables import receive_photos, resend_missing
+from layers.media.removal import drop_orphan_links, pending_removals
 from layers.schema.definitions import LayerDefinition
 from layers.sync.areas import resolve_scope
 from layers.sync.changes import sent_folder
@@ -157,12 +156,9 @@ def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: st
             gone, _ = drop_orphan_links(ws.connection, info["layers"])
             if gone:
                 result.photos["gone_with_features"] = len(gone)
-            if isinstance(store, GeoPackageMaster):  # the office's photos of the features here, and its unlinks
-                mcon = store.connection
-                result.photos["unlinked"] = prune_links(mcon, ws.connection, info["layers"])
-                result.photos["linked"] = receive_photos(mcon, ws.connection, info["layers"],
-                                                         exclude=set(pending_removals(ws.connection)))
-                result.photos["sent_again"] = resend_missing(mcon, ws.connection, info["layers"])
+            # The office's unlinks, its photos of the features here, and the bytes it misses sent again.
+            result.photos.update(store.update_photos(ws.connection, info["layers"],
+                                                     exclude=set(pending_removals(ws.connection))))
     for package_uuid in info["sent"]:  # the master has them now (checked above)
         (sent_folder(ws) / f"{package_uuid}.gpkg").unlink(missing_ok=True)
     result.version_after = minfo.version

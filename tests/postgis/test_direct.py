@@ -163,10 +163,8 @@ def test_a_checkout_cancelled_from_its_progress_leaves_nothing(demo_url, tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
-def test_photos_a_master_cannot_keep_are_refused_before_anything_is_written(street_checkout, tmp_path):
-    """A PostGIS master keeps no photos yet (layers/sync/postgis/store.py): a send with a new photo is refused
-    before the package is written, so no package is left that the master could never take. (Once PostGIS
-    masters keep photos, this send goes through: turn this test into one that the photo arrives.)"""
+def test_a_photo_sent_directly_arrives_in_the_postgis_master(street_checkout, tmp_path):
+    """A PostGIS master keeps photos (layers/sync/postgis/photos.py): a direct send carries a new photo."""
     from layers.media import add_photos
     from tests.layers.media.images import jpeg
 
@@ -176,8 +174,10 @@ def test_photos_a_master_cannot_keep_are_refused_before_anything_is_written(stre
         uuid = next(iter(ws.raw_rows("toilets")))["uuid"]
         add_photos(ws, "toilets", uuid, [tmp_path / "door.jpg"])
         ws.update("toilets", ws.find("toilets", uuid).fid, {"name": "有照片"})
-        with pytest.raises(SyncError, match="does not keep photos"):
-            send_to_master(ws)
-        assert ws.pending_changes()["toilets"]["update"] == 1
-        assert not sent_folder(ws).exists()
-    assert master_names(url, [uuid]) != {uuid: "有照片"}
+        send_to_master(ws)
+        assert ws.pending_changes()["toilets"]["update"] == 0
+    assert master_names(url, [uuid]) == {uuid: "有照片"}
+    from layers.sync.store import open_master
+
+    with open_master(url) as store:
+        assert store.photo_counts("toilets") == {uuid: 1}

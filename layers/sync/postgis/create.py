@@ -13,8 +13,9 @@ from layers.errors import DatabaseError
 from layers.log import logger
 from layers.postgres.connection import connect, parse_location
 from layers.sync.master import AREAS_TABLE, MasterInfo, master_content
+from layers.sync.postgis.loading import ewkb_hex
 from layers.sync.postgis.security import install_policies
-from layers.sync.postgis.tables import create_tables, ensure_postgis, ewkb_hex, read_info
+from layers.sync.postgis.tables import create_tables, ensure_postgis, read_info
 
 __all__ = ["create_postgis_master", "write_areas"]
 

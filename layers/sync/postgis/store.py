@@ -20,15 +20,17 @@ start; a lost connection leaves the master and the ledger as they were
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import sqlite3
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
 
-from layers.errors import DatabaseError, SyncError
+from layers.errors import DatabaseError
 from layers.log import logger
+from layers.media.removal import pending_removals
 from layers.postgres.connection import PgLocation, connect, parse_location
 from layers.schema.definitions import LayerDefinition
 from layers.sync.gpkg_store import SURVEY_PREFIX
@@ -41,9 +43,13 @@ from layers.sync.master import (
     LEDGER_TABLE,
     MASTER_TABLE,
     MasterInfo,
+    master_columns,
 )
-from layers.sync.postgis.tables import copy_rows, create_layer_table, ewkb_hex, from_stored, read_info, to_stored
-from layers.sync.rows import AUDIT_COLUMNS
+from layers.sync.photos import PhotoSource, prune_workspace, receive_into_workspace, resend_to_workspace
+from layers.sync.postgis.loading import KEYS, copy_rows, copy_tuples, json_keys, update_rows
+from layers.sync.postgis.photos import PostgisPhotos, photo_counts, remove_photos, write_photos
+from layers.sync.postgis.tables import create_layer_table, read_info
+from layers.sync.rows import AUDIT_COLUMNS, CHUNK
 from layers.sync.store import BBox, LedgerEntry, MasterPlan
 
 __all__ = ["PostgisMaster", "RETRIES"]
@@ -74,6 +80,10 @@ class PostgisMaster:
             self.con.close()
             raise
         self.srid = self.info.srid
+        #: Per layer: the names of a row read, its boolean and its date fields (``_row``).
+        self._shapes: dict[str, tuple[tuple[str, ...], list[str], list[str]]] = {}
+        #: This transaction deleted features (their ``tongcheng_deleted`` rows get the version at the end).
+        self._deleted = False
 
     # -- lifetime ---------------------------------------------------------------
 
@@ -93,6 +103,7 @@ class PostgisMaster:
 
     def run(self, work: Callable[[], T]) -> T:
         for attempt in range(1, RETRIES + 1):
+            self._deleted = False
             try:
                 def once() -> T:
                     with self.con.transaction():
@@ -128,11 +139,23 @@ class PostgisMaster:
             geometry, sql.SQL(", ").join(names), sql.Identifier(definition.name))
 
     def _row(self, definition: LayerDefinition, record: tuple[Any, ...]) -> dict[str, Any]:
-        names = ("fid", "geom", "uuid", *definition.field_names, *AUDIT_COLUMNS)
+        shape = self._shapes.get(definition.name)
+        if shape is None:
+            shape = self._shapes[definition.name] = (
+                ("fid", "geom", "uuid", *definition.field_names, *AUDIT_COLUMNS),
+                [f.name for f in definition.fields if f.type == "boolean"],
+                [f.name for f in definition.fields if f.type == "date"])
+        names, booleans, dates = shape
         row = dict(zip(names, record, strict=True))
         if row["geom"] is not None:
             row["geom"] = bytes(row["geom"])
-        return from_stored(definition, row)
+        for name in booleans:  # the form the GeoPackage master stores: booleans 0/1, dates ISO text
+            if row[name] is not None:
+                row[name] = int(row[name])
+        for name in dates:
+            if row[name] is not None:
+                row[name] = row[name].isoformat()
+        return row
 
     def _box(self, bbox: BBox) -> sql.Composed:
         return sql.SQL("geom && ST_MakeEnvelope({}, {}, {}, {}, {})").format(
@@ -150,21 +173,36 @@ class PostgisMaster:
         if bbox:
             query = sql.SQL("{} WHERE {}").format(query, self._box(bbox))
         query = sql.SQL("{} ORDER BY fid").format(query)
-        with self.con.transaction(), self.con.cursor(name="tongcheng_rows") as cur:
+        with self.con.transaction(), self.con.cursor(name="tongcheng_rows", binary=True) as cur:
             cur.itersize = 10_000
             self._guard(lambda: cur.execute(query))
             for record in cur:
                 yield self._row(definition, record)
+
+    def records(self, definition: LayerDefinition) -> Iterator[list[tuple[Any, ...]]]:
+        names = master_columns(definition)
+        geometry = [sql.SQL("ST_AsBinary(geom)")] if definition.has_geometry else []
+        query = sql.SQL("SELECT fid, {} FROM {} ORDER BY fid").format(
+            sql.SQL(", ").join([*geometry, *map(sql.Identifier, names[2 if geometry else 1:])]),
+            sql.Identifier(definition.name))
+        with self.con.transaction(), self.con.cursor(name="tongcheng_records", binary=True) as cur:
+            self._guard(lambda: cur.execute(query))
+            while chunk := self._guard(lambda: cur.fetchmany(CHUNK)):
+                yield chunk
 
     def rows_by_uuid(self, definition: LayerDefinition, uuids: Iterable[str], *,
                      lock: bool = False) -> dict[str, dict[str, Any]]:
         keys = sorted(set(uuids))
         if not keys:
             return {}
-        query = sql.SQL("{} WHERE uuid = ANY(%s) ORDER BY uuid{}").format(
-            self._select(definition), sql.SQL(" FOR UPDATE" if lock else ""))
-        records = self._guard(lambda: self.con.execute(query, (keys,)).fetchall())
-        return {r["uuid"]: r for r in (self._row(definition, rec) for rec in records)}
+        query = sql.SQL("{} WHERE uuid IN {} ORDER BY uuid{}").format(
+            self._select(definition), KEYS, sql.SQL(" FOR UPDATE" if lock else ""))
+
+        def read() -> list[tuple[Any, ...]]:
+            with self.con.cursor(binary=True) as cur:  # bytes and numbers as they are, no text to parse
+                return cur.execute(query, (json_keys(keys),)).fetchall()
+
+        return {r["uuid"]: r for r in (self._row(definition, rec) for rec in self._guard(read))}
 
     def rows_where(self, definition: LayerDefinition, equal: Mapping[str, Any]) -> list[dict[str, Any]]:
         condition = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(name)) for name in equal)
@@ -234,12 +272,42 @@ class PostgisMaster:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_name LIKE %s",
             (self.pg.schema, SURVEY_PREFIX + "%")).fetchall())]
 
-    def send_photos(self, target: Any, layers: Iterable[str]) -> int:
-        return 0  # photos are not kept in PostGIS masters yet
+    def photos(self) -> PhotoSource:
+        return PostgisPhotos(self.con, self.info.layers)
 
-    def photo_connection(self) -> Any:
-        raise SyncError(f"{self.location}: a PostGIS master does not keep photos yet; apply packages with photos "
-                        "to a GeoPackage master")
+    def add_photos(self, source: PhotoSource, layers: Sequence[str]) -> tuple[int, int, int]:
+        return self._guard(lambda: write_photos(self.con, source, layers))
+
+    def remove_photos(self, package: sqlite3.Connection) -> tuple[int, int]:
+        removals = pending_removals(package)
+        return self._guard(lambda: remove_photos(self.con, self.info.layers, removals))
+
+    def _snapshot(self, work: Callable[[PostgisPhotos], T]) -> T:
+        """Run *work* on the master's photos as of one moment (a repeatable-read transaction)."""
+        def once() -> T:
+            with self.con.transaction():
+                self.con.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                return work(PostgisPhotos(self.con, self.info.layers))
+
+        return self._guard(once)
+
+    def send_photos(self, target: sqlite3.Connection, layers: Iterable[str]) -> int:
+        return self._snapshot(lambda photos: receive_into_workspace(photos, target, layers))
+
+    def update_photos(self, target: sqlite3.Connection, layers: Iterable[str],
+                      exclude: Container[tuple[str, str, str]]) -> dict[str, int]:
+        layers = list(layers)
+
+        def work(photos: PostgisPhotos) -> dict[str, int]:
+            unlinked = prune_workspace(photos, target, layers)
+            linked = receive_into_workspace(photos, target, layers, exclude=exclude)
+            return {"unlinked": unlinked, "linked": linked,
+                    "sent_again": resend_to_workspace(photos, target, layers)}
+
+        return self._snapshot(work)
+
+    def photo_counts(self, layer: str) -> dict[str, int]:
+        return self._guard(lambda: photo_counts(self.con, layer))
 
     # -- writing ----------------------------------------------------------------
 
@@ -247,37 +315,25 @@ class PostgisMaster:
         self._guard(lambda: self._write_layer(definition, plan, package_uuid, now))
 
     def _write_layer(self, definition: LayerDefinition, plan: MasterPlan, package_uuid: str, now: str) -> None:
-        con = self.con
         layer = definition.name
-        t = sql.Identifier(layer)
-        with con.cursor() as cur:
+        with self.con.cursor() as cur:
             if plan.deletes:
-                cur.execute(sql.SQL("DELETE FROM {} WHERE uuid = ANY(%s)").format(t),
-                            ([k for k, _, _ in plan.deletes],))
-                cur.executemany(
-                    sql.SQL("INSERT INTO {} (layer, uuid, deleted_by, deleted_at, package_uuid) "
-                            "VALUES (%s, %s, %s, %s, %s)").format(sql.Identifier(DELETED_TABLE)),
-                    [(layer, k, by, at or now, package_uuid) for k, by, at in plan.deletes])
+                cur.execute(sql.SQL("DELETE FROM {} WHERE uuid IN {}").format(sql.Identifier(layer), KEYS),
+                            (json_keys([k for k, _, _ in plan.deletes]),))
+                copy_tuples(cur, DELETED_TABLE, ("layer", "uuid", "deleted_by", "deleted_at", "package_uuid"),
+                            [(layer, k, by, at or now, package_uuid) for k, by, at in plan.deletes])
+                self._deleted = True
             groups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
             for k, changed in plan.updates.items():
                 groups.setdefault(tuple(changed), []).append((k, changed))
-            for cols, items in groups.items():
-                sets = [sql.SQL("geom = ST_GeomFromEWKB(decode(%s, 'hex'))") if c == "geom"
-                        else sql.SQL("{} = %s").format(sql.Identifier(c)) for c in cols]
-                statement = sql.SQL("UPDATE {} SET {} WHERE uuid = %s").format(t, sql.SQL(", ").join(sets))
-                geoms = ewkb_hex([changed.get("geom") for _, changed in items], self.srid) if "geom" in cols else []
-                params = []
-                for i, (k, changed) in enumerate(items):
-                    stored = to_stored(definition, changed)
-                    params.append([geoms[i] if c == "geom" else stored[c] for c in cols] + [k])
-                cur.executemany(statement, params)
+            for cols, items in groups.items():  # one statement per set of changed columns
+                update_rows(cur, definition, self.srid, cols, items)
             if plan.inserts:
                 plan.inserts.sort(key=lambda r: str(r["uuid"]))
-                copy_rows(con, definition, self.srid, plan.inserts)
+                copy_rows(self.con, definition, self.srid, plan.inserts)
             if not plan.empty:
-                cur.executemany(sql.SQL("INSERT INTO {} (package_uuid, layer, uuid, op, old, new) "
-                                        "VALUES (%s, %s, %s, %s, %s, %s)").format(sql.Identifier(HISTORY_TABLE)),
-                                list(history_rows(definition, plan, package_uuid)))
+                copy_tuples(cur, HISTORY_TABLE, ("package_uuid", "layer", "uuid", "op", "old", "new"),
+                            history_rows(definition, plan, package_uuid))
 
     def store_survey(self, definition: LayerDefinition, rows: list[dict[str, Any]], gone: list[str],
                      package_uuid: str, workspace_id: str | None, now: str) -> None:
@@ -312,8 +368,9 @@ class PostgisMaster:
                 (entry.workspace_id, entry.editor, entry.base_version, version, entry.applied_at, entry.applied_by,
                  entry.policy, entry.inserts, entry.updates, entry.deletes, entry.conflicts, entry.file,
                  entry.package_uuid))
-            self.con.execute(sql.SQL("UPDATE {} SET version = %s WHERE package_uuid = %s").format(
-                sql.Identifier(DELETED_TABLE)), (version, entry.package_uuid))
+            if self._deleted:
+                self.con.execute(sql.SQL("UPDATE {} SET version = %s WHERE package_uuid = %s").format(
+                    sql.Identifier(DELETED_TABLE)), (version, entry.package_uuid))
             self.info.version = version
             return version
 

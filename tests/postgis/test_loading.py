@@ -1,0 +1,69 @@
+"""Bulk writes into a PostGIS master (COPY, one UPDATE per set of columns) keep every value type exactly."""
+
+import psycopg
+from shapely import Point
+
+from layers.sync.apply import apply_package
+from layers.sync.changes import write_changes
+from layers.sync.checkout import checkout
+from layers.sync.postgis.loading import ewkb_hex
+from layers.workspace.store import Workspace
+from tests.postgis.test_master import edit, rows_of, twin  # noqa: F401  (fixture)
+
+
+def test_updates_inserts_and_deletes_of_every_field_type_match_the_geopackage_master(twin, tmp_path):  # noqa: F811
+    gpkg, url = twin
+    checkout(url, tmp_path / "w.sqlite", user="张三")
+    kiosks, toilets = list(rows_of(url, "kiosks")), list(rows_of(url, "toilets"))
+    with Workspace.open(tmp_path / "w.sqlite") as ws:
+        edit(ws, kiosks[0], "kiosks", license_expiry="2027-03-31", area_m2=12.5)   # date, real
+        edit(ws, kiosks[1], "kiosks", area_m2=7, license_expiry=None)               # an int into a real; a NULL
+        edit(ws, kiosks[2], "kiosks", geometry=Point(401234.5, 3391234.25), goods="报刊 'quoted' \\ \t tab")
+        edit(ws, toilets[0], open_24h=1, accessible=0, seats_male=12)                # booleans, integer
+        ws.delete("kiosks", ws.find("kiosks", kiosks[3]).fid)
+        ws.insert("kiosks", {"name": "新亭", "district": "锦江区", "license_expiry": "2028-01-01", "area_m2": 3.25},
+                  Point(402000, 3392000))
+        write_changes(ws, tmp_path / "p.gpkg")
+    for master in (gpkg, url):
+        result = apply_package(master, tmp_path / "p.gpkg")
+        assert result.layers["kiosks"].to_dict() == {"inserts": 1, "updates": 3, "deletes": 1, "conflicts": 0}
+    for layer in ("kiosks", "toilets"):
+        assert rows_of(url, layer) == rows_of(gpkg, layer)
+    pg = rows_of(url, "kiosks")
+    assert pg[kiosks[0]]["license_expiry"] == "2027-03-31" and pg[kiosks[1]]["area_m2"] == 7.0
+    assert pg[kiosks[1]]["license_expiry"] is None and kiosks[3] not in pg
+    assert rows_of(url)[toilets[0]]["open_24h"] == 1 and rows_of(url)[toilets[0]]["accessible"] == 0
+    with psycopg.connect(url) as con:
+        assert con.execute("SELECT count(*), min(version) FROM tongcheng_deleted").fetchone() == (1, 2)
+        assert con.execute("SELECT count(*) FROM tongcheng_history").fetchone()[0] == 6
+
+
+def test_layer_tables_have_their_keys_and_indexes_and_room_for_updates(twin):  # noqa: F811
+    _, url = twin
+    with psycopg.connect(url) as con:
+        indexes = {r[0] for r in con.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'kiosks'")}
+        assert any("UNIQUE INDEX kiosks_pkey" in i and "(fid)" in i for i in indexes), indexes
+        assert any("UNIQUE INDEX kiosks_uuid_key" in i and "(uuid)" in i for i in indexes), indexes
+        assert any("USING gist (geom)" in i for i in indexes), indexes
+        assert con.execute("SELECT reloptions FROM pg_class WHERE relname = 'kiosks'").fetchone()[0] == \
+            ["fillfactor=90"]
+        # The copy kept the fids; new features continue after the largest.
+        top = con.execute("SELECT max(fid) FROM kiosks").fetchone()[0]
+        con.execute("INSERT INTO kiosks (uuid) VALUES ('x')")
+        assert con.execute("SELECT fid FROM kiosks WHERE uuid = 'x'").fetchone()[0] == top + 1
+        con.rollback()
+
+
+def test_ewkb_of_any_wkb_is_what_postgis_reads(pg_url):
+    import shapely
+
+    shapes = [Point(1.5, 2), Point(1, 2, 3), shapely.from_wkt("MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)))"),
+              shapely.from_wkt("LINESTRING Z (0 0 1, 1 1 2)")]
+    wkbs = [shapely.to_wkb(s, flavor="iso") for s in shapes] + [shapely.to_wkb(shapes[0], byte_order=0), None]
+    with psycopg.connect(pg_url) as con:
+        for h, shape in zip(ewkb_hex(wkbs, 4544), [*shapes, shapes[0], None], strict=True):
+            if shape is None:
+                assert h is None
+                continue
+            srid, wkt = con.execute("SELECT ST_SRID(%s::geometry), ST_AsText(%s::geometry)", (h, h)).fetchone()
+            assert srid == 4544 and shapely.from_wkt(wkt).equals(shape)
