@@ -83,11 +83,11 @@ def test_ctrl_c_while_starting_exits_quietly_with_130(how, command, gps_args):
         stdout, stderr = process.communicate(timeout=120)
         messages = _messages(stderr)
         assert "Traceback" not in stderr and "Exception ignored" not in stderr, (delay, stderr[-2000:])
-        # 130: our handler; -SIGINT: the signal landed while the interpreter was shutting down after the
-        # command (its handlers are reset then), which a shell also reports as 130. Either is quiet.
+        # 130: our handler; -SIGINT: the process ended by the signal itself (seen under load, once the
+        # command had handled it or while the interpreter shut down), which a shell also reports as 130.
         assert process.returncode in (0, 130, -signal.SIGINT), (delay, process.returncode, messages)
-        if process.returncode == -signal.SIGINT:
-            assert messages == [], (delay, messages)
+        if process.returncode == -signal.SIGINT:  # at most our one line, said before the end
+            assert messages in ([], ["tongcheng: interrupted; nothing was written"]), (delay, messages)
         if process.returncode == 130:
             assert messages == ["tongcheng: interrupted; nothing was written"], (delay, messages)
         codes.append(process.returncode)
