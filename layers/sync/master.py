@@ -173,7 +173,7 @@ class MasterContent:
     #: Rows per facility layer, when known in advance (progress).
     total: int = 0
     #: A master copied whole into PostGIS: per facility layer, chunks of tuples in ``master_columns`` order
-    #: (geometry as WKB), read instead of *rows*.
+    #: (geometry as hex EWKB: ``MasterStore.records``), read instead of *rows*.
     records: dict[str, Iterable[Sequence[Sequence[Any]]]] | None = None
 
     @property
