@@ -69,7 +69,6 @@ from layers.geopackage.codec import (
     gpb_envelope,
     gpb_srs_id,
     gpb_wkb,
-    gpb_wkb_many,
 )
 from layers.geopackage.files import remove_stale_temporaries, temporary_path
 from layers.geopackage.gpkg import APPLICATION_ID, USER_VERSION, GeoPackage, open_geopackage
@@ -93,7 +92,6 @@ __all__ = [
     "decode_gpb_many",
     "gpb_srs_id",
     "gpb_wkb",
-    "gpb_wkb_many",
     "gpb_envelope",
     "envelopes",
     "layer_qml",

@@ -19,7 +19,7 @@ from shapely.geometry.base import BaseGeometry
 
 from layers.errors import GeoPackageError
 
-__all__ = ["encode_gpb", "encode_gpb_many", "decode_gpb", "decode_gpb_many", "gpb_wkb", "gpb_wkb_many",
+__all__ = ["encode_gpb", "encode_gpb_many", "decode_gpb", "decode_gpb_many", "gpb_wkb", "WKB_OFFSETS",
            "gpb_envelope", "envelopes", "Envelopes", "register_functions", "extent"]
 
 
@@ -142,22 +142,10 @@ def gpb_wkb(blob: bytes | None) -> bytes | None:
     return bytes(blob[header[4]:])
 
 
-#: flags byte -> offset of the WKB, for standard GeoPackage binary (extended and unknown envelopes left out).
-_WKB_OFFSETS = {flags: 8 + 8 * n for env, n in _ENVELOPE_DOUBLES.items() for order in (0, 1) for empty in (0, 0x10)
-                for flags in [(env << 1) | order | empty]}
-
-
-def gpb_wkb_many(blobs: Sequence[bytes | None]) -> list[bytes | None]:
-    """:func:`gpb_wkb` of many blobs (None kept): the header skipped by a table lookup, no parsing."""
-    out: list[bytes | None] = []
-    offsets = _WKB_OFFSETS
-    for blob in blobs:
-        if blob is None:
-            out.append(None)
-            continue
-        offset = offsets.get(blob[3]) if len(blob) >= 8 and blob[0] == 0x47 and blob[1] == 0x50 else None
-        out.append(bytes(blob[offset:]) if offset is not None else gpb_wkb(blob))  # gpb_wkb names the problem
-    return out
+#: Flags byte of standard GeoPackage binary -> where its WKB starts (bytes); extended binary and unknown
+#: envelopes are left out.
+WKB_OFFSETS = {flags: 8 + 8 * n for env, n in _ENVELOPE_DOUBLES.items() for order in (0, 1) for empty in (0, 0x10)
+               for flags in [(env << 1) | order | empty]}
 
 
 def gpb_envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+import struct
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from layers.geopackage import Column, GeoPackage, LayerSchema, gpb_wkb, gpb_wkb_many, open_geopackage
+import shapely
+
+from layers.geopackage import Column, GeoPackage, LayerSchema, gpb_wkb, open_geopackage
+from layers.geopackage.codec import WKB_OFFSETS
 from layers.log import logger
 from layers.media.removal import apply_removals, prune_links
 from layers.media.tables import (
@@ -46,6 +50,19 @@ T = TypeVar("T")
 
 #: The master's table of a survey layer sent as evidence: ``survey_<layer>``.
 SURVEY_PREFIX = "survey_"
+
+
+def _ewkb_hex(blob: bytes | None, srid: int, srid_hex: str) -> str | None:
+    """The hex EWKB (with *srid*) of a GeoPackage binary geometry: its header dropped and the SRID written
+    into its WKB's, without parsing the coordinates (shapely for anything but little-endian WKB)."""
+    if blob is None:
+        return None
+    offset = WKB_OFFSETS.get(blob[3]) if blob[:2] == b"GP" else None
+    if offset is not None and len(blob) > offset + 4 and blob[offset] == 1 and blob[offset + 4] == 0:
+        h = blob[offset:].hex()
+        return f"{h[:8]}20{srid_hex}{h[10:]}"
+    shape = shapely.set_srid(shapely.from_wkb(gpb_wkb(blob)), srid)
+    return str(shapely.to_wkb(shape, hex=True, include_srid=True))
 
 
 def history_schema() -> LayerSchema:
@@ -109,9 +126,10 @@ class GeoPackageMaster:
         names = master_columns(definition)
         cursor = self.connection.execute(f"SELECT {', '.join(map(quote, names))} FROM {quote(definition.name)} "
                                          "ORDER BY fid")
+        srid, srid_hex = self.info.srid, struct.pack("<I", self.info.srid).hex()
         while chunk := cursor.fetchmany(CHUNK):
             if definition.has_geometry:
-                chunk = [(r[0], g, *r[2:]) for r, g in zip(chunk, gpb_wkb_many([r[1] for r in chunk]), strict=True)]
+                chunk = [(r[0], _ewkb_hex(r[1], srid, srid_hex), *r[2:]) for r in chunk]
             yield chunk
 
     def rows_by_uuid(self, definition: LayerDefinition, uuids: Iterable[str], *,

@@ -175,7 +175,7 @@ class MasterContent:
     #: Serials of component codes handed out (``layers.sync.codes``): rows of ``tongcheng_code_blocks``.
     code_blocks: list[dict[str, Any]] = field(default_factory=list)
     #: A master copied whole into PostGIS: per facility layer, chunks of tuples in ``master_columns`` order
-    #: (geometry as WKB), read instead of *rows*.
+    #: (geometry as hex EWKB: ``MasterStore.records``), read instead of *rows*.
     records: dict[str, Iterable[Sequence[Sequence[Any]]]] | None = None
 
     @property

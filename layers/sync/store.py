@@ -99,8 +99,8 @@ class MasterStore(Protocol):
         ...
 
     def records(self, definition: LayerDefinition) -> Iterator[list[tuple[Any, ...]]]:
-        """Every row as a tuple in ``master_columns`` order (geometry as WKB), in chunks, by fid: the fast read
-        of ``master copy``."""
+        """Every row as a tuple in ``master_columns`` order, the geometry as hex EWKB (the text form a PostGIS
+        geometry column takes), in chunks, by fid: what ``master copy`` into PostGIS loads as it is."""
         ...
 
     def rows_by_uuid(self, definition: LayerDefinition, uuids: Iterable[str], *,

@@ -67,3 +67,42 @@ def test_ewkb_of_any_wkb_is_what_postgis_reads(pg_url):
                 continue
             srid, wkt = con.execute("SELECT ST_SRID(%s::geometry), ST_AsText(%s::geometry)", (h, h)).fetchone()
             assert srid == 4544 and shapely.from_wkt(wkt).equals(shape)
+
+
+def test_copy_reads_any_geopackage_binary_a_tool_may_have_written(tmp_path, pg_url):
+    """GDAL's points without an envelope, big-endian WKB, an empty point: the copy keeps each geometry."""
+    import sqlite3
+    import struct
+
+    import shapely
+
+    from layers.sync.copy import copy_master
+    from layers.sync.rows import canonical
+    from tests.factories import make_master
+
+    gpkg = tmp_path / "m.gpkg"
+    make_master(gpkg, {"toilets": 4, "signboards": 1, "kiosks": 1})
+    shapes = [Point(401000.25, 3391000.5), Point(402000, 3392000), shapely.from_wkt("POINT EMPTY")]
+    blobs = [struct.pack("<2sBBi", b"GP", 0, 0x01, 4544) + shapely.to_wkb(shapes[0], byte_order=1),  # no envelope
+             struct.pack(">2sBBi4d", b"GP", 0, 0x02, 4544, 402000, 402000, 3392000, 3392000)  # big-endian
+             + shapely.to_wkb(shapes[1], byte_order=0),
+             struct.pack("<2sBBi", b"GP", 0, 0x11, 4544) + shapely.to_wkb(shapes[2], byte_order=1)]  # empty
+    con = sqlite3.connect(gpkg)
+    uuids = [r[0] for r in con.execute("SELECT uuid FROM toilets ORDER BY fid LIMIT 3")]
+    for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE "
+                                  "'rtree_toilets_geom_update%'").fetchall():
+        con.execute(f"DROP TRIGGER {trigger}")  # they call SpatiaLite's functions, which plain sqlite3 lacks
+    for uuid, blob in zip(uuids, blobs, strict=True):
+        con.execute("UPDATE toilets SET geom = ? WHERE uuid = ?", (blob, uuid))
+    con.commit()
+    con.close()
+    copy_master(gpkg, pg_url)
+    with psycopg.connect(pg_url) as con:
+        for uuid, shape in zip(uuids, shapes, strict=True):
+            wkt, srid = con.execute("SELECT ST_AsText(geom), ST_SRID(geom) FROM toilets WHERE uuid = %s",
+                                    (uuid,)).fetchone()
+            assert srid == 4544 and shapely.from_wkt(wkt).equals(shape) or (shape.is_empty and "EMPTY" in wkt)
+    def same_shapes(rows):
+        return {k: {**r, "geom": canonical([r["geom"]])[0]} for k, r in rows.items()}
+
+    assert same_shapes(rows_of(pg_url)) == same_shapes(rows_of(gpkg))

@@ -11,6 +11,7 @@ parsing the coordinates.
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
 from collections.abc import Iterable, Sequence
@@ -86,63 +87,46 @@ def copy_tuples(cur: psycopg.Cursor[Any], table: str, names: Sequence[str], rows
 
 def copy_rows(con: psycopg.Connection[Any], definition: LayerDefinition, srid: int, rows: Iterable[dict[str, Any]],
               *, table: str | None = None, extra: Sequence[str] = ()) -> int:
-    """Load rows as dicts (``geom`` as WKB) into a layer table with COPY, in chunks; returns how many.
+    """Load rows as dicts (``geom`` as WKB) into a layer table with one COPY, sent in chunks; returns how many.
 
     Rows that carry a ``fid`` keep it (a master copied whole); the table's
     identity then continues after the largest.
     """
     target = table or definition.name
     spatial = definition.has_geometry
-    columns = ["uuid", *definition.field_names, *AUDIT_COLUMNS, *extra]
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return 0
+    with_fid = first.get("fid") is not None
+    names = (["fid"] if with_fid else []) + ["uuid", *definition.field_names, *AUDIT_COLUMNS, *extra]
     n = 0
-    with_fid = False
-    chunk: list[dict[str, Any]] = []
-
-    def flush(cur: psycopg.Cursor[Any]) -> None:
-        names = (["fid"] if with_fid else []) + columns
-        geoms = ewkb_hex([r.get("geom") for r in chunk], srid) if spatial else []
-        with cur.copy(_copy_statement(target, [*names, *(["geom"] if spatial else [])])) as copy:
+    with con.cursor() as cur, cur.copy(_copy_statement(target, [*names, *(["geom"] if spatial else [])])) as copy:
+        remaining = itertools.chain([first], rows)
+        while chunk := list(itertools.islice(remaining, CHUNK_ROWS)):
+            geoms = ewkb_hex([r.get("geom") for r in chunk], srid) if spatial else []
             for i, r in enumerate(chunk):
                 values = [r.get(c) for c in names]
                 if spatial:
                     values.append(geoms[i])
                 copy.write_row(values)
-
-    with con.cursor() as cur:
-        for row in rows:
-            if n == 0 and not chunk:
-                with_fid = row.get("fid") is not None
-            chunk.append(row)
-            if len(chunk) >= CHUNK_ROWS:
-                flush(cur)
-                n += len(chunk)
-                chunk = []
-        if chunk:
-            flush(cur)
             n += len(chunk)
     if with_fid:
         set_identity(con, target)
     return n
 
 
-def copy_records(con: psycopg.Connection[Any], definition: LayerDefinition, srid: int,
+def copy_records(con: psycopg.Connection[Any], definition: LayerDefinition,
                  chunks: Iterable[Sequence[Sequence[Any]]]) -> int:
-    """Load a master layer copied whole: chunks of tuples in ``master_columns`` order (``fid``, ``geom`` as
-    WKB if the layer has one, ``uuid``, fields, audit), fids kept; returns how many rows."""
-    names = master_columns(definition)
-    spatial = definition.has_geometry
+    """Load a master layer copied whole: chunks of tuples in ``master_columns`` order (``fid``, ``geom`` as hex
+    EWKB if the layer has one, ``uuid``, fields, audit), written as they come; fids kept.  Returns how many."""
+    statement = _copy_statement(definition.name, master_columns(definition))
     n = 0
-    with con.cursor() as cur:
+    # One COPY for the whole layer: the server takes rows in while the next chunk is read.
+    with con.cursor() as cur, cur.copy(statement) as copy:
         for chunk in chunks:
-            if not chunk:
-                continue
-            with cur.copy(_copy_statement(definition.name, names)) as copy:
-                if spatial:
-                    for r, g in zip(chunk, ewkb_hex([r[1] for r in chunk], srid), strict=True):
-                        copy.write_row((r[0], g, *r[2:]))
-                else:
-                    for r in chunk:
-                        copy.write_row(r)
+            for r in chunk:
+                copy.write_row(r)
             n += len(chunk)
     if n:
         set_identity(con, definition.name)

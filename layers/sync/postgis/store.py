@@ -181,11 +181,11 @@ class PostgisMaster:
 
     def records(self, definition: LayerDefinition) -> Iterator[list[tuple[Any, ...]]]:
         names = master_columns(definition)
-        geometry = [sql.SQL("ST_AsBinary(geom)")] if definition.has_geometry else []
+        geometry = [sql.SQL("encode(ST_AsEWKB(geom), 'hex')")] if definition.has_geometry else []
         query = sql.SQL("SELECT fid, {} FROM {} ORDER BY fid").format(
             sql.SQL(", ").join([*geometry, *map(sql.Identifier, names[2 if geometry else 1:])]),
             sql.Identifier(definition.name))
-        with self.con.transaction(), self.con.cursor(name="tongcheng_records", binary=True) as cur:
+        with self.con.transaction(), self.con.cursor(name="tongcheng_records") as cur:
             self._guard(lambda: cur.execute(query))
             while chunk := self._guard(lambda: cur.fetchmany(CHUNK)):
                 yield chunk

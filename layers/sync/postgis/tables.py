@@ -206,7 +206,7 @@ def create_tables(con: psycopg.Connection[Any], location: PgLocation, content: M
     done = 0
     for definition in content.facility:
         if content.records is not None:  # a master copied whole: tuples, fids kept
-            n = copy_records(con, definition, srid, _counted(content.records.get(definition.name, []), done, progress))
+            n = copy_records(con, definition, _counted(content.records.get(definition.name, []), done, progress))
         else:
             n = copy_rows(con, definition, srid, (
                 r if not isinstance(r.get("geom"), shapely.Geometry) else {**r, "geom": shapely.to_wkb(r["geom"])}
