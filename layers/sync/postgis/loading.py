@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 import shapely
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 
 from layers.schema.definitions import LayerDefinition
 from layers.sync.master import master_columns
@@ -122,8 +123,9 @@ def copy_records(con: psycopg.Connection[Any], definition: LayerDefinition,
     EWKB if the layer has one, ``uuid``, fields, audit), written as they come; fids kept.  Returns how many."""
     statement = _copy_statement(definition.name, master_columns(definition))
     n = 0
-    # One COPY for the whole layer: the server takes rows in while the next chunk is read.
-    with con.cursor() as cur, cur.copy(statement) as copy:
+    # One COPY for the whole layer, sent by psycopg's worker thread: the server takes rows in while this
+    # thread reads and formats the next chunk (the wait on the socket and SQLite's reads release the GIL).
+    with con.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
         for chunk in chunks:
             for r in chunk:
                 copy.write_row(r)
