@@ -57,7 +57,8 @@ def _disjoint_packages(master: Path, folder: Path) -> list[Path]:
     return packages
 
 
-def bench_postgis(target: str, master: Path, package: Path, t_first_apply: float, folder: Path) -> None:
+def bench_postgis(target: str, master: Path, package: Path, t_first_apply: float, folder: Path,
+                  t_geodiff_apply: float | None = None) -> None:
     import psycopg
 
     from layers.postgres.connection import parse_location
@@ -77,23 +78,30 @@ def bench_postgis(target: str, master: Path, package: Path, t_first_apply: float
     try:
         stamp = time.strftime("%H%M%S")
         print()
-        start = time.perf_counter()
-        copy_master(master, _url(target, f"tc_{stamp}"))
-        t_copy = time.perf_counter() - start
         location = parse_location(target)
         with psycopg.connect(location.conninfo) as con:
             dbname, host, port, user = con.info.dbname, con.info.host, con.info.port, con.info.user
-            con.execute(f"CREATE SCHEMA ogr_{stamp}")
-            con.commit()
-        pg = f"PG:dbname={dbname} host={host} port={port} user={user} active_schema=ogr_{stamp}"
-        start = time.perf_counter()
-        proc = subprocess.run(["ogr2ogr", "-f", "PostgreSQL", pg, str(master), "-lco", f"SCHEMA=ogr_{stamp}",
-                               "--config", "PG_USE_COPY", "YES"], capture_output=True, text=True)
-        t_ogr = time.perf_counter() - start
-        if proc.returncode:
-            print(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "ogr2ogr failed")
+        # Each side twice, taking turns, best of two: the machine is shared, and a turn of bad luck
+        # should not decide the ratio.  The first copy of ours is the master the applies below use.
+        copies, ogrs = [], []
+        for turn in range(2):
+            start = time.perf_counter()
+            copy_master(master, _url(target, f"tc_{stamp}" if turn == 0 else f"tc_{stamp}_{turn}"))
+            copies.append(time.perf_counter() - start)
+            schema = f"ogr_{stamp}_{turn}"
+            with psycopg.connect(location.conninfo, autocommit=True) as con:
+                con.execute(f"CREATE SCHEMA {schema}")
+            pg = f"PG:dbname={dbname} host={host} port={port} user={user} active_schema={schema}"
+            start = time.perf_counter()
+            proc = subprocess.run(["ogr2ogr", "-f", "PostgreSQL", pg, str(master), "-lco", f"SCHEMA={schema}",
+                                   "--config", "PG_USE_COPY", "YES"], capture_output=True, text=True)
+            ogrs.append(time.perf_counter() - start)
+            if proc.returncode:
+                print(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "ogr2ogr failed")
+        t_copy, t_ogr = min(copies), min(ogrs)
         print(f"master copy into PostGIS {t_copy:7.2f} s, ogr2ogr -f PostgreSQL {t_ogr:7.2f} s, "
-              f"ratio {t_copy / t_ogr:7.2f}  (goal <= 1.0)")
+              f"ratio {t_copy / t_ogr:7.2f}  (goal <= 1.0; best of 2 each: "
+              f"{', '.join(f'{t:.2f}' for t in copies)} / {', '.join(f'{t:.2f}' for t in ogrs)} s)")
 
         pg_master = _url(target, f"tc_{stamp}")
         reference = folder / "reference.gpkg"
@@ -108,6 +116,9 @@ def bench_postgis(target: str, master: Path, package: Path, t_first_apply: float
         print(f"apply into PostGIS {t_pg_apply:7.2f} s (cpu here {cpu_pg:.2f} s), into GeoPackage just before "
               f"{t_gpkg_apply:7.2f} s (cpu {cpu_gpkg:.2f} s; {t_first_apply:.2f} s earlier in this run), "
               f"ratio {t_pg_apply / t_gpkg_apply:7.2f}  (goal <= 1.5)")
+        if t_geodiff_apply:
+            print(f"apply into PostGIS {t_pg_apply:7.2f} s against GeoDiff's apply_changeset of the same edits "
+                  f"{t_geodiff_apply:7.2f} s (GeoPackage), ratio {t_pg_apply / t_geodiff_apply:7.2f}")
 
         packages = _disjoint_packages(master, folder)
         for name in ("seq", "con", "one"):

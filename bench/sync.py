@@ -197,7 +197,7 @@ def main(argv=None):
     if args.master:
         from bench.postgis import bench_postgis
 
-        bench_postgis(args.master, master, package.path, t_apply, folder)
+        bench_postgis(args.master, master, package.path, t_apply, folder, t_gd_apply)
     if not args.keep:
         shutil.rmtree(folder)
 

@@ -106,3 +106,33 @@ def test_copy_reads_any_geopackage_binary_a_tool_may_have_written(tmp_path, pg_u
         return {k: {**r, "geom": canonical([r["geom"]])[0]} for k, r in rows.items()}
 
     assert same_shapes(rows_of(pg_url)) == same_shapes(rows_of(gpkg))
+
+
+def test_copy_keeps_awkward_text_and_every_double_exactly(tmp_path, pg_url):
+    """``master copy`` streams rows through COPY's text format: tabs, newlines, backslashes and ``\\.`` in
+    text, NULL against the empty text, and doubles whose shortest form needs 17 digits arrive as they were."""
+    import random
+    import struct
+
+    from layers.geopackage import open_geopackage
+    from layers.sync.copy import copy_master
+    from tests.factories import make_master
+
+    gpkg = tmp_path / "m.gpkg"
+    make_master(gpkg, {"toilets": 2, "signboards": 1, "kiosks": 40})
+    rng = random.Random(7)
+    doubles = [0.1, 1 / 3, 1e-300, 5e-324, 123456789.12345679, 2.0 ** 60, 1.7976931348623157e308]
+    doubles += [struct.unpack("<d", struct.pack("<Q", rng.getrandbits(62)))[0] for _ in range(30)]
+    texts = ["tab\there", "line\nbreak", "back\\slash \\N", "cr\rlf\r\n", "", None, "\\.", "名称\t'引号'\""]
+    with open_geopackage(gpkg, "a") as gp:  # with SpatiaLite: the R-tree triggers call it
+        con = gp.connection
+        uuids = [r[0] for r in con.execute("SELECT uuid FROM kiosks ORDER BY fid")]
+        for i, uuid in enumerate(uuids[:len(doubles)]):
+            con.execute("UPDATE kiosks SET area_m2 = ?, goods = ? WHERE uuid = ?",
+                        (doubles[i], texts[i % len(texts)], uuid))
+    copy_master(gpkg, pg_url)
+    ours, theirs = rows_of(pg_url, "kiosks"), rows_of(gpkg, "kiosks")
+    assert ours == theirs
+    for i, uuid in enumerate(uuids[:len(doubles)]):
+        assert struct.pack("<d", ours[uuid]["area_m2"]) == struct.pack("<d", doubles[i])  # bit for bit
+        assert ours[uuid]["goods"] == texts[i % len(texts)]
