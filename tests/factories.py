@@ -17,7 +17,8 @@ from layers.sync.checkout import checkout
 from layers.sync.master import MasterInfo, create_master
 from layers.workspace.store import Workspace
 
-__all__ = ["DEFAULT_COUNTS", "make_master", "copy_master", "checked_out", "change_package", "in_district"]
+__all__ = ["DEFAULT_COUNTS", "make_master", "copy_master", "checked_out", "change_package", "in_district",
+           "toilets_geojson"]
 
 #: Demo features per facility layer of a test master.
 DEFAULT_COUNTS = {"toilets": 30, "signboards": 40, "kiosks": 10}
@@ -59,3 +60,17 @@ def change_package(workspace: Path, out: Path) -> PackageResult:
     with Workspace.open(workspace) as ws:
         return write_changes(ws, out)
 
+
+def toilets_geojson(path: Path, rows: list[tuple[dict[str, object], Point]], crs: str = "EPSG:4544") -> Path:
+    """An inventory of toilets written by GDAL (fiona): columns ``name``, ``district``, ``component_code``,
+    ``zone`` (text), points in *crs*."""
+    import fiona
+
+    schema = {"geometry": "Point", "properties": {"name": "str", "district": "str", "component_code": "str",
+                                                   "zone": "str"}}
+    with fiona.open(path, "w", driver="GeoJSON", schema=schema, crs=crs) as out:
+        for properties, point in rows:
+            out.write({"geometry": {"type": "Point", "coordinates": (point.x, point.y)},
+                       "properties": {"name": None, "district": None, "component_code": None, "zone": None,
+                                      **properties}})
+    return path

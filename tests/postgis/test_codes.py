@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import shapely
 
 from layers.geopackage import open_geopackage
 from layers.schema.components import split_code
@@ -22,7 +23,7 @@ from layers.sync.postgis.create import create_postgis_master
 from layers.sync.store import open_master
 from layers.workspace.numbering import numbering
 from layers.workspace.store import Workspace
-from tests.factories import in_district, make_master
+from tests.factories import in_district, make_master, toilets_geojson
 from tests.postgis.test_concurrency import _start_hanging_apply
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -389,3 +390,28 @@ def test_a_postgis_master_made_before_districts_is_brought_up_at_its_first_write
     assert block.district == CHENGHUA and block.first == 1 + max(
         split_code(c)[2] for c in codes_of(url, ("toilets",)) if split_code(c)[0] == CHENGHUA)
 
+
+def test_import_into_a_postgis_master_gives_codes_by_district_and_zones(pg_url, tmp_path):
+    url = demo(pg_url)
+    points = {"成华": in_district(CHENGHUA, 1), "锦江": in_district(JINJIANG, 1)}
+    source = toilets_geojson(tmp_path / "inventory.geojson",
+                             [({"name": name, "district": f"{name}区"}, p) for name, p in points.items()])
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('layer = "toilets"\n[fields]\nname = "name"\ndistrict = "district"\n', encoding="utf-8")
+    out = tongcheng("import", source, url, "--layer", "toilets", "--mapping", mapping)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"component codes: 2 given by the master (district {JINJIANG}: 1, {CHENGHUA}: 1)" in out.stdout
+    with psycopg.connect(url) as con:
+        rows = {r[0]: r[1:] for r in con.execute(
+            "SELECT name, component_code, zone, grid_cell FROM toilets WHERE name IN ('成华', '锦江')")}
+        zones = [(shapely.from_wkb(bytes(g)), z) for g, z in con.execute(
+            "SELECT ST_AsBinary(geom), zone FROM zones ORDER BY fid")]
+        cells = [(shapely.from_wkb(bytes(g)), c) for g, c in con.execute(
+            "SELECT ST_AsBinary(geom), code FROM grid_cells ORDER BY fid")]
+    for name, point in points.items():
+        code, zone, cell = rows[name]
+        assert split_code(code)[0] == {"成华": CHENGHUA, "锦江": JINJIANG}[name]
+        assert zone == next(z for g, z in zones if g.intersects(point))
+        assert cell == next(c for g, c in cells if g.intersects(point))
+    codes = codes_of(url)
+    assert len(codes) == len(set(codes))
