@@ -153,6 +153,17 @@ class CodeBook:
             return self.con.execute(text, parameters)
         return self.store.guarded(lambda: self.con.execute(text.replace("?", "%s"), parameters))
 
+    def _many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not self.pg:
+            self.con.executemany(text, rows)
+            return
+
+        def work() -> None:
+            with self.con.cursor() as cur:  # psycopg sends the rows in one pipeline
+                cur.executemany(text.replace("?", "%s"), rows)
+
+        self.store.guarded(work)
+
     def _has_blocks(self) -> bool:
         if self.pg:
             return self._q("SELECT to_regclass(?)", (f"{quote(self.schema)}.{BLOCKS_TABLE}",)).fetchone()[0] is not None
@@ -471,8 +482,8 @@ class CodeBook:
         self.number(items, self.districts_of([row["geom"] for _, row in items]), purpose="assign", user=user)
         for name, rows in found.items():
             field = self.minfo.definitions[name].component.field  # type: ignore[union-attr]
-            for r in rows:
-                self._q(f"UPDATE {quote(name)} SET {quote(field)} = ? WHERE uuid = ?", (r[field], r["uuid"]))
+            self._many(f"UPDATE {quote(name)} SET {quote(field)} = ? WHERE uuid = ?",
+                       [(r[field], r["uuid"]) for r in rows])
         return {name: len(rows) for name, rows in found.items()}
 
     def blocks(self) -> list[dict[str, Any]]:
