@@ -10,7 +10,9 @@ The district also has its reference polygons: management zones (严管区
 inside the first ring road, 管控区 to the second, 规范区 beyond, cut by
 district) and a grid of 400 m unit grid cells with 15-digit codes; each
 facility's zone and grid cell are those it lies in, and its component code
-is numbered in district :data:`DEMO_DISTRICT` (锦江区).
+is numbered in the district it lies in (成华区 510108, 锦江区 510104 ...:
+:func:`demo_areas`); :data:`DEMO_DISTRICT` (锦江区) is the district of the
+demo master and of anything outside the five districts.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ __all__ = ["DEMO_COUNTS", "DEMO_DISTRICT", "CENTRE_LONLAT", "demo_features", "fi
 #: Tianfu Square, the centre of Chengdu's ring roads.
 CENTRE_LONLAT = (104.0657, 30.6574)
 DEMO_COUNTS = {"toilets": 1900, "signboards": 20000, "kiosks": 600}
-#: The district code the demo's component codes are numbered in (锦江区, GB/T 2260).
+#: The demo master's own district code (锦江区, GB/T 2260): the code of a position outside the demo's districts.
 DEMO_DISTRICT = "510104"
 #: Administrative codes of the demo's districts (GB/T 2260), for the unit grid cells' codes.
 _DISTRICT_CODES = {"锦江区": "510104", "青羊区": "510105", "金牛区": "510106", "武侯区": "510107", "成华区": "510108"}
@@ -343,21 +345,27 @@ def fill_demo(
 ) -> dict[str, int]:
     """Load the demo features into an empty workspace as its base state (not tracked as changes).
 
-    The workspace numbers its components itself (standalone, district
-    :data:`DEMO_DISTRICT`), starting with the demo's features.
+    The workspace numbers its components itself (standalone, by the demo's
+    districts, else :data:`DEMO_DISTRICT`), starting with the demo's features.
     ``progress(done, total)`` is called as features are written.
     """
-    from layers.workspace.numbering import give_codes, numbering, start_standalone
+    from layers.workspace.districts import districts_of_areas
+    from layers.workspace.numbering import STANDALONE, give_codes, numbering, start_standalone
 
     layers = {name: features for name, features in demo_features(workspace.crs, seed, counts).items()
               if name in workspace.definitions}
     total = sum(len(features) for features in layers.values())
     done = 0
     with workspace.untracked():
-        if any(workspace.layer(name).component for name in layers) and not numbering(workspace).active:
-            start_standalone(workspace, DEMO_DISTRICT)
+        state = numbering(workspace)
+        if any(workspace.layer(name).component for name in layers) and (not state.active
+                                                                         or state.kind == STANDALONE):
+            # numbered in the district each feature lies in (the demo's areas), else in DEMO_DISTRICT
+            start_standalone(workspace, state.district or DEMO_DISTRICT,
+                             state.serial_range or (1, 999_999), districts_of_areas(demo_areas(workspace.crs)))
         for layer, features in layers.items():
-            give_codes(workspace, workspace.layer(layer), [attributes for attributes, _ in features])
+            give_codes(workspace, workspace.layer(layer), [attributes for attributes, _ in features],
+                       [geometry for _, geometry in features])
             step = _offset_progress(progress, done, total) if progress else None
             workspace.insert_many(layer, features, progress=step)
             done += len(features)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from layers.imports.mapping import Mapping
     from layers.imports.sources import Source
     from layers.schema.definitions import LayerDefinition
-    from layers.sync.master_import import MasterTarget
+    from layers.sync.master_import import MasterImportResult, MasterTarget
 
 __all__ = ["add_commands"]
 
@@ -38,8 +38,10 @@ def add_commands(commands: Commands) -> None:
                     "feature update it; the others become new features. One transaction. Without --mapping, "
                     "columns are matched to fields by their names and labels (--suggest-mapping shows how). "
                     "TARGET is a workspace (the import is a tracked edit, sent with the next changes) or the "
-                    "office's master .gpkg (the import is a recorded master change: its version goes up, the "
-                    "ledger names the file, the user and the counts).",
+                    "office's master (.gpkg or postgresql://; the import is a recorded master change: its version "
+                    "goes up, the ledger names the file, the user and the counts; new features take their zone "
+                    "and grid cell from their position and their component code from the master, in the "
+                    "district each lies in).",
         epilog=_EPILOG)
     p.add_argument("source", metavar="SOURCE", help="vector file (.shp .geojson .gpkg .fgb .kml .kmz ...) or table "
                                                      "(.csv .xlsx) with coordinate columns")
@@ -174,10 +176,27 @@ def _write_master(args: argparse.Namespace, master: MasterTarget, plan: ImportPl
     if written.import_uuid is not None:
         print(f"master {args.target}: version {written.version_before} -> {written.version_after} "
               f"(recorded in its ledger as import {written.import_uuid})")
+        _print_standard(written)
     else:
         print(f"master {args.target}: nothing changed (version {written.version_before})")
     return ImportResult(inserted=written.inserted, updated=written.updated, unchanged=written.unchanged,
-                        skipped=len(plan.invalid_rows))
+                        skipped=len(plan.invalid_rows), codes=written.codes)
+
+
+def _print_standard(written: MasterImportResult) -> None:
+    """What the master derived for the new features: located fields, component codes (by district)."""
+    from layers.cli.standard import print_renumbered
+
+    if written.located and written.inserted:
+        print(f"{', '.join(written.located)}: taken from each new feature's position")
+    if written.codes or written.kept:
+        districts: dict[str, int] = {}
+        for c in written.codes:
+            districts[c["to"][:6]] = districts.get(c["to"][:6], 0) + 1
+        print(f"component codes: {len(written.codes)} given by the master"
+              + (f" (district {', '.join(f'{d}: {n}' for d, n in sorted(districts.items()))})" if districts else "")
+              + (f", {written.kept} from the source kept" if written.kept else ""))
+        print_renumbered([c for c in written.codes if c["from"]])  # a code of the source replaced
 
 
 def _print_plan(plan: ImportPlan) -> None:

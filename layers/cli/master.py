@@ -29,8 +29,13 @@ def cmd_grant(args: argparse.Namespace) -> None:
     if not is_postgres(args.master):
         raise SyncError(f"{args.master}: only a PostGIS master has database accounts (a GeoPackage master keeps "
                         "packages in their scope at apply)")
-    with open_master(args.master) as store:
+    from layers.sync.codes import CodeBook
+
+    with open_master(args.master, write=True) as store:
         layers = list(store.info.layers)
+        book = CodeBook(store)
+        if book.tables:  # a master made before: its code tables made or brought up first, for the role to use
+            store.run(book.ensure_tables)
     with connect(parse_location(args.master), autocommit=True) as con, con.transaction():
         name = grant_area(con, args.role, args.area, layers)
     print(f"role {args.role} may now write the features of {args.area} ({name}) in {args.master}")

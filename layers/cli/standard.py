@@ -76,8 +76,16 @@ def numbering_lines(summary: Mapping[str, Any], checked_out: bool = False) -> li
                  "class (this workspace's own range: no master coordinates it)"]
     else:
         lines = [f"component codes: district {summary['district']}, from the blocks the master reserved at checkout"]
-    for component_class, c in sorted(summary["classes"].items()):
-        lines.append(f"  class {component_class}: {c['given']} of {c['serials']} serials given, {c['left']} left"
+    areas = summary.get("district_areas") or []
+    if areas and summary["numbering"] is not None:
+        lines[0] += (f"; a new feature is numbered in the district it lies in ({len(areas)} district areas: "
+                     f"{', '.join(areas)}), else in {summary['district']}")
+    by_district = summary.get("districts") or {}
+    rows = ([(f"district {d} class {c}", n) for d, classes in sorted(by_district.items())
+             for c, n in sorted(classes.items())] if areas or len(by_district) > 1 else
+            [(f"class {c}", n) for c, n in sorted(summary["classes"].items())])
+    for name, c in rows:
+        lines.append(f"  {name}: {c['given']} of {c['serials']} serials given, {c['left']} left"
                      + ("  (used up: new features wait for the office's code)" if not c["left"]
                         and summary["numbering"] == "checkout" else ""))
     for layer, n in pending.items():
@@ -156,21 +164,24 @@ def _master_codes(path: str, args: argparse.Namespace) -> None:
     with open_master(path) as store:
         book = CodeBook(store)
         district, blocks, missing = book.district(), book.blocks(), book.missing()
+        areas = book.district_map().codes if district else []
     if args.json:
-        print(json.dumps({"district": district, "blocks": blocks, "assigned": changed, "without_code": missing},
-                         ensure_ascii=False, indent=2))
+        print(json.dumps({"district": district, "district_areas": areas, "blocks": blocks, "assigned": changed,
+                          "without_code": missing}, ensure_ascii=False, indent=2))
         return
-    print(f"component codes of master {path}: " + (f"district {district}" if district else
-                                                    "no district code (none given; set one with --district)"))
+    print(f"component codes of master {path}: " + (
+        (f"district {district}" if not areas else f"district {district} and its {len(areas)} district areas "
+         f"({', '.join(areas)}): a feature is numbered in the district it lies in, in {district} where no area "
+         "holds it") if district else "no district code (none given; set one with --district)"))
     for layer, n in changed.items():
         print(f"  {layer}: gave {n} features their codes")
-    classes: dict[str, list[dict[str, Any]]] = {}
+    pairs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for block in blocks:
-        classes.setdefault(block["component_class"], []).append(block)
-    for component_class, rows in sorted(classes.items()):
+        pairs.setdefault((block["district"] or "", block["component_class"]), []).append(block)
+    for (code, component_class), rows in sorted(pairs.items()):
         checkouts = sum(1 for r in rows if r["purpose"] == "checkout")
-        print(f"  class {component_class}: serials up to {max(r['last_serial'] for r in rows):06d} handed out "
-              f"({checkouts} checkout blocks)")
+        print(f"  district {code} class {component_class}: serials up to "
+              f"{max(r['last_serial'] for r in rows):06d} handed out ({checkouts} checkout blocks)")
     for layer, n in missing.items():
         if n:
             print(f"  {layer}: {n} features without a component code (--assign-missing gives them codes)")

@@ -322,8 +322,9 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--bbox", help="area minx,miny,maxx,maxy in the master's CRS (default: all)")
     p.add_argument("--layers", help="comma-separated facility layers (default: all)")
     p.add_argument("--code-block", type=int, metavar="N",
-                   help="serials of component codes to reserve per class for features added offline "
-                        "(default 200; the master records the block: no other workspace gets them)")
+                   help="serials of component codes to reserve per class, in each district of the checkout, for "
+                        "features added offline (default 200; the master records the blocks: no other workspace "
+                        "gets them)")
     p.set_defaults(run=cmd_checkout)
 
     p = commands.add_parser("changes", help="write the changes since checkout or the last update "

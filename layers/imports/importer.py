@@ -39,7 +39,7 @@ from layers.imports.coordinates import Reprojector, SourceCrs, parse_source_crs
 from layers.imports.mapping import Mapping
 from layers.imports.problems import InventoryImportError, RowProblem
 from layers.imports.sources import Source
-from layers.imports.standard import check_standard
+from layers.imports.standard import check_standard, standard_target
 from layers.log import logger
 from layers.schema.definitions import FieldDefinition, LayerDefinition, validate_feature, validate_value
 from layers.schema.geometry import validate_geometry
@@ -114,12 +114,14 @@ class ImportPlan:
 
 @dataclass
 class ImportResult:
-    """What an import wrote."""
+    """What an import wrote (``codes``: into a master, the component codes it gave: layer, uuid, from, to,
+    reason)."""
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    codes: list[dict[str, Any]] = field(default_factory=list)
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -256,14 +258,9 @@ def plan_import(workspace: ImportTarget, layer: str, source: Source, mapping: Ma
             progress(done)
     if progress is not None:
         progress(len(source.rows))
-    from layers.workspace.store import Workspace
-
-    if isinstance(workspace, Workspace):
-        check_standard(workspace, definition, mapping, plan)  # zone rules, located fields, component codes
-    elif definition.component is not None or definition.located_fields:
-        plan.notes.append("into a master: component codes, zones and grid cells are not derived by an import; "
-                          "give them with `tongcheng codes MASTER --assign-missing` afterwards, or import into a "
-                          "checkout and send it")
+    standard = standard_target(workspace)
+    if standard is not None:
+        check_standard(standard, definition, mapping, plan)  # zone rules, located fields, component codes
     return plan
 
 
@@ -524,6 +521,8 @@ def write_report(plan: ImportPlan, path: str | Path, result: ImportResult | None
         if result is not None:
             data["written"] = {"inserted": result.inserted, "updated": result.updated,
                                "unchanged": result.unchanged, "skipped": result.skipped}
+            if result.codes:
+                data["written"]["codes"] = result.codes
         path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     elif suffix == ".csv":
         with path.open("w", encoding="utf-8-sig", newline="") as out:

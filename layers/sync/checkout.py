@@ -133,9 +133,10 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
         the features in that area; recorded in the workspace and carried by
         its change packages, which apply keeps inside it.
     code_block : int, optional
-        Serials of component codes to reserve per class for the new features
-        made offline (default ``layers.sync.codes.DEFAULT_BLOCK_SIZE``); the
-        master records the block, so no other workspace gets them.
+        Serials of component codes to reserve per class, in each district of
+        the scope, for the new features made offline (default
+        ``layers.sync.codes.DEFAULT_BLOCK_SIZE``); the master records the
+        blocks, so no other workspace gets them.
 
     Returns
     -------
@@ -225,7 +226,7 @@ def _checkout(master: str | os.PathLike, workspace: Path, user: str | None,
                     for name in children:
                         counts[name] = _checkout_children(store, ws, info.definitions[name], chosen)
                     store.send_photos(ws.connection, chosen)
-                    checkout_codes(store, ws, chosen, code_block or DEFAULT_BLOCK_SIZE, user)
+                    checkout_codes(store, ws, chosen, code_block or DEFAULT_BLOCK_SIZE, user, scope=scope, bbox=bbox)
                     location = master_location(master)
                     settings: dict[str, Any] = {
                         "master_id": info.master_id, "version": info.version,

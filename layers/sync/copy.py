@@ -19,7 +19,7 @@ from layers.errors import SyncError
 from layers.geopackage import GeoPackage
 from layers.log import logger
 from layers.postgres.urls import is_postgres
-from layers.sync.codes import BLOCKS_TABLE
+from layers.sync.code_tables import BLOCKS_TABLE
 from layers.sync.master import (
     AREAS_TABLE,
     DELETED_TABLE,

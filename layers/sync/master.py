@@ -188,8 +188,8 @@ def master_content(crs: str = "EPSG:4544", user: str | None = None, demo: bool =
                    definitions_folder: str | os.PathLike | None = None, district: str | None = None) -> MasterContent:
     """The content of a new master (empty, or the demo district): the part GeoPackage and PostGIS share.
 
-    *district*: the 6-digit district code its component codes are numbered in (the demo's: ``510104``);
-    the demo's features get their codes (``layers.sync.codes``).
+    *district*: the master's own 6-digit district code (the demo's: ``510104``); the demo's features get
+    their codes in the district area each lies in, else in *district* (``layers.sync.codes``).
     """
     from layers.sync.codes import DISTRICT_KEY, first_codes, master_district_code
     from layers.workspace.identity import new_uuid
@@ -222,13 +222,22 @@ def master_content(crs: str = "EPSG:4544", user: str | None = None, demo: bool =
             {"uuid": new_uuid(), **validate_feature(definition, attributes, None), "geom": geometry,
              "created_by": user, "created_at": now, "modified_by": user, "modified_at": now}
             for attributes, geometry in features.get(definition.name, ())]
-    code_blocks = [block for d in definitions.values() if d.name in rows and district
-                   for block in first_codes(d, list(rows[d.name]), district, user, now)]
     areas = []
     if demo:
         from layers.demo import demo_areas
 
         areas = demo_areas(f"EPSG:{srid}")
+    code_blocks: list[dict[str, Any]] = []
+    if district:  # each feature numbered in the district (area) it lies in, else in the master's own
+        from layers.workspace.districts import DistrictMap, districts_of_areas
+
+        dmap = DistrictMap(districts_of_areas(areas), district)
+        given: dict[tuple[str, str], int] = {}
+        for d in definitions.values():
+            if d.name in rows and d.component is not None:
+                features_rows = list(rows[d.name])
+                found = dmap.of([r["geom"] for r in features_rows])
+                code_blocks += first_codes(d, features_rows, [f or district for f in found], user, now, given)
     return MasterContent(srid, definitions, meta, layer_rows, rows, areas=areas,
                          total=sum(len(features.get(d, ())) for d in rows), code_blocks=code_blocks)
 
@@ -349,11 +358,11 @@ def write_master_file(path: Path, content: MasterContent, progress: Callable[[in
         if content.areas:
             gp.write_rows(AREAS_TABLE, _shapes(content.areas))
         if any(d.component for d in facility):  # component codes: the serials handed out, an index per layer
-            from layers.sync.codes import BLOCKS_TABLE, gpkg_code_tables
+            from layers.sync.code_tables import BLOCKS_TABLE, DISTRICT_KEY, gpkg_code_tables, with_districts
 
             gpkg_code_tables(gp, facility)
             if content.code_blocks:
-                gp.write_rows(BLOCKS_TABLE, content.code_blocks)
+                gp.write_rows(BLOCKS_TABLE, with_districts(content.code_blocks, content.meta.get(DISTRICT_KEY)))
         from layers.geopackage.styles import layer_qml, layer_sld
 
         for definition in facility:

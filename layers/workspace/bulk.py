@@ -148,7 +148,7 @@ def _complete_standard(ws: Workspace, definition: LayerDefinition,
         except ValidationError as e:
             raise ValidationError(f"feature {numbers[i]}: {e}", layer=e.layer, field=e.field, value=e.value,
                                   rule=e.rule) from None
-    give_codes(ws, definition, [item[0] for item in batch])
+    give_codes(ws, definition, [item[0] for item in batch], [item[1] for item in batch])
     numbers.clear()
 
 

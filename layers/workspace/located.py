@@ -24,7 +24,7 @@ from layers.schema.definitions import FieldDefinition, LayerDefinition
 if TYPE_CHECKING:
     from layers.workspace.store import Workspace
 
-__all__ = ["active_located_fields", "locate", "with_location"]
+__all__ = ["active_located_fields", "locate", "located_points", "lowest_polygons", "with_location"]
 
 
 def active_located_fields(ws: Workspace, definition: LayerDefinition,
@@ -40,6 +40,37 @@ def active_located_fields(ws: Workspace, definition: LayerDefinition,
     return tuple(active)
 
 
+def located_points(geometries: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(points, present): each geometry as a point (a point on its surface if it is not one), and which are
+    there (not None, not empty)."""
+    shapes = np.empty(len(geometries), dtype=object)
+    shapes[:] = list(geometries)
+    present = ~shapely.is_missing(shapes)
+    present[present] = ~shapely.is_empty(shapes[present])
+    points = shapes.copy()
+    not_points = present & (shapely.get_type_id(shapes) != 0)
+    if not_points.any():
+        points[not_points] = shapely.point_on_surface(shapes[not_points])
+    return points, present
+
+
+def lowest_polygons(polygons: Sequence[Any], points: np.ndarray, present: np.ndarray) -> list[int | None]:
+    """Per point, the index of the first of *polygons* it meets (on the edge counts), or None."""
+    result: list[int | None] = [None] * len(points)
+    if not len(polygons) or not present.any():
+        return result
+    tree = shapely.STRtree(np.asarray(polygons, dtype=object))
+    indexes = np.flatnonzero(present)
+    hits = tree.query(points[indexes], predicate="intersects")
+    best: dict[int, int] = {}
+    for point_index, polygon_index in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
+        if point_index not in best or polygon_index < best[point_index]:
+            best[point_index] = polygon_index
+    for point_index, polygon_index in best.items():
+        result[int(indexes[point_index])] = polygon_index
+    return result
+
+
 def locate(ws: Workspace, definition: LayerDefinition, geometries: Sequence[Any],
            connection: sqlite3.Connection | None = None) -> dict[str, list[Any]]:
     """The values of the active located fields at each geometry: {field: [value per geometry]}.
@@ -53,12 +84,7 @@ def locate(ws: Workspace, definition: LayerDefinition, geometries: Sequence[Any]
     fields = active_located_fields(ws, definition, con)
     if not fields or not len(geometries):
         return {f.name: [None] * len(geometries) for f in fields}
-    shapes = np.array(geometries, dtype=object)
-    present = ~shapely.is_missing(shapes)
-    points = shapes.copy()
-    not_points = present & (shapely.get_type_id(shapes) != 0)
-    if not_points.any():
-        points[not_points] = shapely.point_on_surface(shapes[not_points])
+    points, present = located_points(geometries)
     bounds = shapely.total_bounds(points[present]) if present.any() else None
     by_layer: dict[str, list[FieldDefinition]] = {}
     for f in fields:
@@ -78,27 +104,17 @@ def locate(ws: Workspace, definition: LayerDefinition, geometries: Sequence[Any]
 def _polygon_values(con: sqlite3.Connection, layer: str, columns: list[str], points: np.ndarray,
                     present: np.ndarray, bounds: np.ndarray | None) -> list[tuple[Any, ...] | None]:
     """Per point the column values of the lowest-fid polygon of *layer* it meets (None: none)."""
-    result: list[tuple[Any, ...] | None] = [None] * len(points)
     if bounds is None or not np.isfinite(bounds).all():
-        return result
+        return [None] * len(points)
     minx, miny, maxx, maxy = (float(v) for v in bounds)
     rows = con.execute(
         f"SELECT fid, {', '.join(columns)}, AsBinary(geom) FROM {layer} WHERE geom IS NOT NULL AND fid IN "
         f"(SELECT pkid FROM idx_{layer}_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?) "
         "ORDER BY fid", (maxx, minx, maxy, miny)).fetchall()
     if not rows:
-        return result
-    polygons = shapely.from_wkb([r[-1] for r in rows])
-    tree = shapely.STRtree(polygons)
-    indexes = np.flatnonzero(present)
-    hits = tree.query(points[indexes], predicate="intersects")
-    best: dict[int, int] = {}
-    for point_index, polygon_index in zip(hits[0].tolist(), hits[1].tolist(), strict=True):
-        if point_index not in best or polygon_index < best[point_index]:  # rows are in fid order
-            best[point_index] = polygon_index
-    for point_index, polygon_index in best.items():
-        result[int(indexes[point_index])] = tuple(rows[polygon_index][1:-1])
-    return result
+        return [None] * len(points)
+    found = lowest_polygons(shapely.from_wkb([r[-1] for r in rows]), points, present)  # rows are in fid order
+    return [None if i is None else tuple(rows[i][1:-1]) for i in found]
 
 
 def with_location(ws: Workspace, definition: LayerDefinition, attributes: Mapping[str, Any],

@@ -5,27 +5,34 @@ A workspace gives each new feature of a component layer its 16-digit code
 alone may use, so that codes made on two laptops never collide:
 
 *checkout*
-    The master reserved a block of serials per class for this workspace at
-    checkout (recorded in the master's ``tongcheng_code_blocks``).  When a
-    class's block is used up, a new feature keeps an empty code and the
-    workspace says so; the office gives it a code when it applies the
-    change package (``layers.sync.codes``), and the next update brings it.
+    The master reserved a block of serials per district and class for this
+    workspace at checkout (recorded in the master's ``tongcheng_code_blocks``)
+    and sent the polygons of its districts along
+    (``layers.workspace.districts``).  A new feature is numbered in the
+    district its point lies in (the master's own district where no district
+    polygon holds it).  When the block of its district and class is used up,
+    or the workspace has none there, the feature keeps an empty code and the
+    workspace says so; the office gives it a code when it applies the change
+    package (``layers.sync.codes``), and the next update brings it.
 *standalone*
     A workspace made by ``init`` with a district code numbers each class from
-    its own range (default 000001-999999).  Nothing coordinates it with other
-    workspaces: give two standalone workspaces of one district distinct
-    ranges.
+    its own range (default 000001-999999), in that district (or, where the
+    workspace holds district polygons, as the demo does, in the district of
+    the feature's point, each district from the same range).  Nothing
+    coordinates it with other workspaces: give two standalone workspaces of
+    one district distinct ranges.
 
 A workspace with no district code (made before the standard, or by ``init``
 without ``--district``) gives no codes.  The numbering lives in the
 workspace's settings; a serial is taken in the same transaction as the
-feature that uses it, and never given again.
+feature that uses it, and never given again.  A code, once given, never
+changes: a feature moved into another district keeps it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +40,7 @@ from layers.errors import WorkspaceError
 from layers.log import logger
 from layers.schema.components import SERIAL_MAX, check_district, component_code
 from layers.schema.definitions import LayerDefinition
+from layers.workspace.districts import District, DistrictMap, read_districts, write_districts
 
 if TYPE_CHECKING:
     from layers.workspace.store import Workspace
@@ -52,12 +60,13 @@ CHECKOUT = "checkout"
 
 @dataclass
 class Block:
-    """Serials ``first``..``last`` of one class; ``next`` is the first not yet given."""
+    """Serials ``first``..``last`` of one class in one district; ``next`` is the first not yet given."""
 
     component_class: str
     first: int
     last: int
     next: int
+    district: str = ""
 
     @property
     def left(self) -> int:
@@ -66,7 +75,11 @@ class Block:
 
 @dataclass
 class Numbering:
-    """How a workspace numbers its components (see the module's text)."""
+    """How a workspace numbers its components (see the module's text).
+
+    ``district`` is the workspace's own district code: the one of a position
+    no district polygon of the workspace holds.
+    """
 
     district: str | None = None
     kind: str | None = None
@@ -79,9 +92,10 @@ class Numbering:
 
 
 def numbering(ws: Workspace) -> Numbering:
-    """The workspace's numbering, as its settings hold it."""
+    """The workspace's numbering, as its settings hold it (a block recorded before districts: its district)."""
     district, kind = ws.setting(DISTRICT_SETTING), ws.setting(KIND_SETTING)
-    blocks = [Block(b["component_class"], int(b["first"]), int(b["last"]), int(b["next"]))
+    blocks = [Block(b["component_class"], int(b["first"]), int(b["last"]), int(b["next"]),
+                    b.get("district") or district or "")
               for b in json.loads(ws.setting(BLOCKS_SETTING) or "[]")]
     text = ws.setting(RANGE_SETTING)
     serial_range = parse_serial_range(text) if text else None
@@ -99,52 +113,67 @@ def parse_serial_range(text: str) -> tuple[int, int]:
     return first, last
 
 
-def _save(ws: Workspace, state: Numbering) -> None:
-    with ws.session():
+def _save(ws: Workspace, state: Numbering, districts: Sequence[District] | None = None) -> None:
+    with ws.session() as connection:
         ws.set_setting(DISTRICT_SETTING, state.district)
         ws.set_setting(KIND_SETTING, state.kind)
         ws.set_setting(BLOCKS_SETTING, json.dumps([asdict(b) for b in state.blocks]))
         ws.set_setting(RANGE_SETTING, None if state.serial_range is None else
                        f"{state.serial_range[0]}-{state.serial_range[1]}")
+        if districts is not None:
+            write_districts(connection, districts)
 
 
-def start_standalone(ws: Workspace, district: str, serials: tuple[int, int] = (1, SERIAL_MAX)) -> None:
-    """Number a workspace's components itself: district code, serials of each class from *serials*."""
+def start_standalone(ws: Workspace, district: str, serials: tuple[int, int] = (1, SERIAL_MAX),
+                     districts: Sequence[District] | None = None) -> None:
+    """Number a workspace's components itself: district code, serials of each class from *serials*.
+
+    *districts*: polygons of districts to number in by position (the demo's); *district* is then the code
+    of a position none of them holds.
+    """
     try:
         district = check_district(district)
     except ValueError as exc:
         raise WorkspaceError(f"{ws.path}: {exc}") from None
     if numbering(ws).kind == CHECKOUT:
         raise WorkspaceError(f"{ws.path}: checked out from a master, whose blocks of codes it uses")
-    _save(ws, Numbering(district, STANDALONE, [], serials))
+    _save(ws, Numbering(district, STANDALONE, [], serials), districts)
 
 
-def set_checkout_blocks(ws: Workspace, district: str, blocks: Iterable[tuple[str, int, int]]) -> None:
-    """Record the blocks the master reserved for this workspace at checkout: (class, first, last)."""
+def set_checkout_blocks(ws: Workspace, district: str, blocks: Iterable[tuple[str, str, int, int]],
+                        districts: Sequence[District] = ()) -> None:
+    """Record what the master reserved for this workspace at checkout.
+
+    *district*: the master's own district code; *blocks*: (district, class, first, last); *districts*: the
+    master's district polygons, by which a new feature's district is found.
+    """
     _save(ws, Numbering(check_district(district), CHECKOUT,
-                        [Block(c, first, last, first) for c, first, last in blocks], None))
+                        [Block(c, first, last, first, d) for d, c, first, last in blocks], None), districts)
 
 
-def _take(state: Numbering, component_class: str) -> int | None:
-    """The next serial of a class (and mark it given), or None when the class has none left."""
+def _take(state: Numbering, district: str, component_class: str) -> int | None:
+    """The next serial of a class in a district (and mark it given), or None when there is none left."""
     for block in state.blocks:
-        if block.component_class == component_class and block.left:
+        if block.district == district and block.component_class == component_class and block.left:
             block.next += 1
             return block.next - 1
     if state.kind == STANDALONE and state.serial_range is not None \
-            and not any(b.component_class == component_class for b in state.blocks):
+            and not any(b.district == district and b.component_class == component_class for b in state.blocks):
         first, last = state.serial_range
-        state.blocks.append(Block(component_class, first, last, first + 1))
+        state.blocks.append(Block(component_class, first, last, first + 1, district))
         return first
     return None
 
 
-def give_codes(ws: Workspace, definition: LayerDefinition, rows: Iterable[MutableMapping[str, Any]]) -> int:
-    """Give each row (field values) without a component code the next code of its class, in order.
+def give_codes(ws: Workspace, definition: LayerDefinition, rows: Sequence[MutableMapping[str, Any]],
+               geometries: Sequence[Any] | None = None) -> int:
+    """Give each row (field values) without a component code the next code of its district and class, in order.
 
-    Call inside the session that writes the rows: the serials are marked as
-    given in the same transaction.  A row whose class has no serial left
-    keeps an empty code (logged; the office numbers it on apply).
+    The district is the one of the row's geometry (*geometries*, one per row)
+    among the workspace's district polygons, else the workspace's own.  Call
+    inside the session that writes the rows: the serials are marked as given
+    in the same transaction.  A row whose district and class have no serial
+    left keeps an empty code (logged; the office numbers it on apply).
 
     Returns
     -------
@@ -154,30 +183,37 @@ def give_codes(ws: Workspace, definition: LayerDefinition, rows: Iterable[Mutabl
     spec = definition.component
     if spec is None:
         return 0
+    waiting = [i for i, row in enumerate(rows) if not row.get(spec.field)]
+    if not waiting:
+        return 0
     state = numbering(ws)
     if not state.active:
         return 0
     assert state.district is not None
+    found: dict[int, str | None] = {}
+    if geometries is not None and (polygons := read_districts(ws.connection)):
+        found = dict(zip(waiting, DistrictMap(polygons, state.district).of([geometries[i] for i in waiting]),
+                         strict=True))
     given = pending = 0
-    exhausted: set[str] = set()
-    for row in rows:
-        if row.get(spec.field):
-            continue
+    exhausted: set[tuple[str, str]] = set()
+    for i in waiting:
+        row = rows[i]
+        district = found.get(i) or state.district
         component_class = spec.component_class(row)
-        serial = _take(state, component_class)
+        serial = _take(state, district, component_class)
         if serial is None:
             pending += 1
-            exhausted.add(component_class)
+            exhausted.add((district, component_class))
             continue
-        row[spec.field] = component_code(state.district, component_class, serial)
+        row[spec.field] = component_code(district, component_class, serial)
         given += 1
     if given:
         with ws.session():
             ws.set_setting(BLOCKS_SETTING, json.dumps([asdict(b) for b in state.blocks]))
     if pending:
-        log.warning("%s: %d new %s wait for a component code: no serial left in this workspace's block of "
-                    "class %s; the office gives them codes when it applies the changes", ws.path, pending,
-                    definition.name, ", ".join(sorted(exhausted)))
+        log.warning("%s: %d new %s wait for a component code: this workspace has no serial left (or no block) of %s; "
+                    "the office gives them codes when it applies the changes", ws.path, pending, definition.name,
+                    ", ".join(f"class {c} in district {d}" for d, c in sorted(exhausted)))
     return pending
 
 
@@ -193,16 +229,24 @@ def pending_codes(ws: Workspace) -> dict[str, int]:
 
 
 def numbering_summary(ws: Workspace) -> dict[str, Any]:
-    """What ``tongcheng info`` and ``tongcheng codes`` say about the workspace's component codes."""
+    """What ``tongcheng info`` and ``tongcheng codes`` say about the workspace's component codes.
+
+    ``classes``: per class, over all districts; ``districts``: per district, per class; ``district_areas``:
+    the codes of the district polygons the workspace numbers by.
+    """
     state = numbering(ws)
     classes: dict[str, dict[str, int]] = {}
+    by_district: dict[str, dict[str, dict[str, int]]] = {}
     for block in state.blocks:
-        entry = classes.setdefault(block.component_class, {"serials": 0, "given": 0, "left": 0})
-        entry["serials"] += block.last - block.first + 1
-        entry["given"] += block.next - block.first
-        entry["left"] += block.left
+        for entry in (classes.setdefault(block.component_class, {"serials": 0, "given": 0, "left": 0}),
+                      by_district.setdefault(block.district, {}).setdefault(
+                          block.component_class, {"serials": 0, "given": 0, "left": 0})):
+            entry["serials"] += block.last - block.first + 1
+            entry["given"] += block.next - block.first
+            entry["left"] += block.left
     return {
         "district": state.district, "numbering": state.kind,
         "range": None if state.serial_range is None else list(state.serial_range),
-        "blocks": [asdict(b) for b in state.blocks], "classes": classes, "pending": pending_codes(ws),
+        "blocks": [asdict(b) for b in state.blocks], "classes": classes, "districts": by_district,
+        "district_areas": [d.code for d in read_districts(ws.connection)], "pending": pending_codes(ws),
     }

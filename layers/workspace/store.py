@@ -400,7 +400,7 @@ class Workspace:
         attributes = with_location(self, definition, attributes, geometry)
         values = validate_feature(definition, attributes, geometry)
         with self.session():
-            give_codes(self, definition, [values])
+            give_codes(self, definition, [values], [geometry])
             fid = self._insert_row(layer, values, geometry, uuid or new_uuid(), fid)
         return self.get(layer, fid)
 

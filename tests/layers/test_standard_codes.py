@@ -21,7 +21,7 @@ from layers.sync.update import update_workspace
 from layers.workspace.editing import EditSession
 from layers.workspace.numbering import numbering
 from layers.workspace.store import Workspace
-from tests.factories import checked_out, copy_master
+from tests.factories import checked_out, copy_master, in_district
 
 COUNTS = {"toilets": 20, "signboards": 20, "kiosks": 10}
 TONGCHENG = [sys.executable, "-m", "layers.cli.main"]
@@ -39,19 +39,19 @@ def master_codes(master):
                 for r in con.execute(f"SELECT component_code FROM {layer}")]
 
 
-def blocks(master, holder=None):
+def blocks(master, holder=None, district="510104"):
+    """(class, first, last, holder, purpose) of the blocks of one district (None: all), oldest first."""
     with sqlite3.connect(master) as con:
-        rows = con.execute(f"SELECT component_class, first_serial, last_serial, holder, purpose FROM {BLOCKS_TABLE} "
-                           "ORDER BY fid").fetchall()
-    return [r for r in rows if holder is None or r[3] == holder]
+        rows = con.execute(f"SELECT component_class, first_serial, last_serial, holder, purpose, district "
+                           f"FROM {BLOCKS_TABLE} ORDER BY fid").fetchall()
+    return [r[:5] for r in rows if (holder is None or r[3] == holder) and (district is None or r[5] == district)]
 
 
-def add(ws, layer, n, **values):
-    """Insert n features near the layer's first feature; their codes."""
-    base = next(ws.features(layer)).geometry
+def add(ws, layer, n, district="510104", **values):
+    """Insert n features in a demo district (锦江区 by default); their codes."""
     required = {"toilets": {"name": "新公厕"}, "kiosks": {"name": "新亭"},
                 "signboards": {"business_name": "新招牌", "kind": "店招牌匾", "owner_contact": "13800000000"}}[layer]
-    return [ws.insert(layer, {**required, "district": "锦江区", **values}, Point(base.x + 3 * i + 1, base.y + 2))
+    return [ws.insert(layer, {**required, "district": "锦江区", **values}, in_district(district, i + 1))
             .attributes["component_code"] for i in range(n)]
 
 
@@ -128,10 +128,10 @@ def test_a_code_already_in_the_master_is_renumbered_and_an_unused_one_is_kept(ma
     assert [(r["from"], r["reason"]) for r in result.renumbered] == [(taken, "code already given to another feature")]
     codes = master_codes(master)
     assert unused in codes and len(codes) == len(set(codes))
-    assert ("0301", 900000, 900000) in [r[:3] for r in blocks(master)]  # nobody is handed 900000 later
+    assert ("0301", 900000, 900000) in [r[:3] for r in blocks(master, district=district)]  # nobody gets it later
     later = checked_out(master, tmp_path / "later.sqlite", code_block=3)
     with Workspace.open(later) as ws:
-        block, = [b for b in numbering(ws).blocks if b.component_class == "0301"]
+        block, = [b for b in numbering(ws).blocks if (b.district, b.component_class) == (district, "0301")]
         assert block.first > 900000
 
 
@@ -208,10 +208,12 @@ def test_checkout_reserves_a_block_per_class_of_the_layers_taken(master_file, tm
     with Workspace.open(tmp_path / "k.sqlite") as ws:
         state, workspace_id = numbering(ws), ws.id
     assert state.district == "510104" and state.kind == "checkout"
-    assert sorted(b.component_class for b in state.blocks) == ["0121", "0124", "0125", "0190"]
+    districts = ["510104", "510105", "510106", "510107", "510108"]  # the whole master: every district of it
+    assert sorted((b.district, b.component_class) for b in state.blocks) == [
+        (d, c) for d in districts for c in ["0121", "0124", "0125", "0190"]]
     assert all(b.last - b.first + 1 == 7 for b in state.blocks)
-    assert {(b.component_class, b.first, b.last) for b in state.blocks} == {
-        (r[0], r[1], r[2]) for r in blocks(master, workspace_id)}
+    assert {(b.district, b.component_class, b.first, b.last) for b in state.blocks} == {
+        (d, r[0], r[1], r[2]) for d in districts for r in blocks(master, workspace_id, d)}
 
 
 def test_a_master_that_lost_its_blocks_never_hands_out_a_serial_in_use(master, tmp_path):
@@ -219,6 +221,6 @@ def test_a_master_that_lost_its_blocks_never_hands_out_a_serial_in_use(master, t
         con.execute(f"DELETE FROM {BLOCKS_TABLE}")
     checked_out(master, tmp_path / "w.sqlite", code_block=3)
     with Workspace.open(tmp_path / "w.sqlite") as ws:
-        block, = [b for b in numbering(ws).blocks if b.component_class == "0301"]
-    highest = max(split_code(c)[2] for c in master_codes(master) if split_code(c)[1] == "0301")
+        block, = [b for b in numbering(ws).blocks if b.component_class == "0301" and b.district == "510104"]
+    highest = max(split_code(c)[2] for c in master_codes(master) if split_code(c)[:2] == ("510104", "0301"))
     assert block.first == highest + 1

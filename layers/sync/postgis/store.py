@@ -14,8 +14,10 @@ Each apply is one transaction (READ COMMITTED) on its own connection:
   numbered in commit order.
 
 A deadlock or serialization failure the server reports is retried from the
-start; a lost connection leaves the master and the ledger as they were
-(the server rolls the transaction back).
+start, and so is an insert of a component code a concurrent apply has just
+given (the unique code index of ``layers.sync.code_tables``: the rerun sees
+the code taken and renumbers); a lost connection leaves the master and the
+ledger as they were (the server rolls the transaction back).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from layers.log import logger
 from layers.media.removal import pending_removals
 from layers.postgres.connection import PgLocation, connect, parse_location
 from layers.schema.definitions import LayerDefinition
+from layers.sync.code_tables import is_code_conflict
 from layers.sync.gpkg_store import SURVEY_PREFIX
 from layers.sync.history import history_rows
 from layers.sync.master import (
@@ -59,6 +62,9 @@ T = TypeVar("T")
 
 #: How often an apply the server aborted for a concurrent one (deadlock, serialization) is run again.
 RETRIES = 8
+#: How often an apply whose component code a concurrent apply took is run again (the rerun renumbers it, so
+#: another conflict means the same code comes again and again).
+CODE_RETRIES = 3
 
 
 def _first_line(exc: BaseException) -> str:
@@ -99,7 +105,13 @@ class PostgisMaster:
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
             raise
         except psycopg.Error as exc:
+            if is_code_conflict(exc):
+                raise  # run() starts again: the code is then seen taken
             raise DatabaseError(f"{self.location}: {_first_line(exc)}; nothing was written") from None
+
+    def guarded(self, work: Callable[[], T]) -> T:
+        """Run *work* (statements on ``con``) with the store's one-line errors, inside ``run`` or not."""
+        return self._guard(work)
 
     def run(self, work: Callable[[], T]) -> T:
         for attempt in range(1, RETRIES + 1):
@@ -109,6 +121,13 @@ class PostgisMaster:
                     with self.con.transaction():
                         return work()
                 return self._guard(once)
+            except psycopg.errors.UniqueViolation as exc:  # a component code a concurrent apply just gave
+                detail = (exc.diag.message_detail or _first_line(exc)).rstrip(".")
+                if attempt >= CODE_RETRIES:
+                    raise DatabaseError(f"{self.location}: {detail}: a component code already given to another "
+                                        "feature; nothing was written") from None
+                log.info("%s: a component code was given by a concurrent apply (%s); attempt %d again",
+                         self.location, detail, attempt)
             except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
                 log.info("%s: apply aborted by the server for a concurrent one (%s); attempt %d again",
                          self.location, _first_line(exc), attempt)

@@ -183,10 +183,11 @@ def create_tables(con: psycopg.Connection[Any], location: PgLocation, content: M
     for definition in content.facility:
         create_layer_table(con, definition, srid, indexes=False)
     _bookkeeping(con, srid)
-    if any(d.component for d in content.facility):  # component codes: serials handed out, a code index per layer
-        from layers.sync.codes import pg_code_tables
+    components = any(d.component for d in content.facility)
+    if components:  # component codes: the serials handed out (the unique code indexes once the rows are in)
+        from layers.sync.code_tables import DISTRICT_KEY, pg_blocks_table, with_districts
 
-        pg_code_tables(con, content.facility, content.code_blocks)
+        pg_blocks_table(con, with_districts(content.code_blocks, content.meta.get(DISTRICT_KEY)))
     with con.cursor() as cur:
         copy_tuples(cur, MASTER_TABLE, ("key", "value"), content.meta.items())
         copy_tuples(cur, LAYERS_TABLE, ("name", "position", "facility", "definition"),
@@ -215,6 +216,10 @@ def create_tables(con: psycopg.Connection[Any], location: PgLocation, content: M
         if progress:
             progress(done)
         add_layer_indexes(con, definition)
+    if components:
+        from layers.sync.code_tables import pg_code_indexes
+
+        pg_code_indexes(con, location, content.facility)
 
 
 def _counted(chunks: Iterable[Sequence[Any]], before: int,
