@@ -358,6 +358,8 @@ def write_master_file(path: Path, content: MasterContent, progress: Callable[[in
 
         for definition in facility:
             rows = _shapes(content.rows.get(definition.name, []))
+            if not definition.has_geometry:  # an attributes table (inspections): rows read from a master carry
+                rows = ({k: v for k, v in r.items() if k != "geom"} for r in rows)  # geom None
             n = gp.write_rows(definition.name, rows)
             done += n
             if progress:
