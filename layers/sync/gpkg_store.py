@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +14,7 @@ import shapely
 from layers.geopackage import Column, GeoPackage, LayerSchema, gpb_wkb, open_geopackage
 from layers.geopackage.codec import WKB_OFFSETS
 from layers.log import logger
-from layers.media.removal import apply_removals, prune_links
+from layers.media.removal import apply_removals, drop_orphan_links, prune_links
 from layers.media.tables import (
     copy_photos,
     mapping_table,
@@ -186,6 +186,10 @@ class GeoPackageMaster:
 
     def remove_photos(self, package: sqlite3.Connection) -> tuple[int, int]:
         return apply_removals(package, self.connection)
+
+    def drop_photos_of_missing(self, candidates: Mapping[str, Collection[str]]) -> tuple[list[tuple[str, str, str]],
+                                                                                       int]:
+        return drop_orphan_links(self.connection)  # every layer: the file is scanned quickly
 
     def send_photos(self, target: sqlite3.Connection, layers: Iterable[str]) -> int:
         """Copy the master's photos of the features *target* (a workspace) holds."""

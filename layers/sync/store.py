@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +150,13 @@ class MasterStore(Protocol):
 
     def remove_photos(self, package: sqlite3.Connection) -> tuple[int, int]:
         """Unlink the photos a change package took off, drop the bytes nobody refers to: (unlinked, dropped)."""
+        ...
+
+    def drop_photos_of_missing(self, candidates: Mapping[str, Collection[str]]) -> tuple[list[tuple[str, str, str]],
+                                                                                       int]:
+        """Take off the photo links of features the master does not hold (at least of those *candidates* names:
+        layer -> uuids), and the bytes nobody refers to any more; returns the links taken off, (layer, uuid,
+        sha256) each, and how many photos' bytes went."""
         ...
 
     def send_photos(self, target: sqlite3.Connection, layers: Iterable[str]) -> int:

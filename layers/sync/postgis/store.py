@@ -21,7 +21,7 @@ start; a lost connection leaves the master and the ledger as they were
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,7 +47,13 @@ from layers.sync.master import (
 )
 from layers.sync.photos import PhotoSource, prune_workspace, receive_into_workspace, resend_to_workspace
 from layers.sync.postgis.loading import KEYS, copy_rows, copy_tuples, json_keys, update_rows
-from layers.sync.postgis.photos import PostgisPhotos, photo_counts, remove_photos, write_photos
+from layers.sync.postgis.photos import (
+    PostgisPhotos,
+    drop_missing_links,
+    photo_counts,
+    remove_photos,
+    write_photos,
+)
 from layers.sync.postgis.tables import create_layer_table, read_info
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK
 from layers.sync.store import BBox, LedgerEntry, MasterPlan
@@ -281,6 +287,10 @@ class PostgisMaster:
     def remove_photos(self, package: sqlite3.Connection) -> tuple[int, int]:
         removals = pending_removals(package)
         return self._guard(lambda: remove_photos(self.con, self.info.layers, removals))
+
+    def drop_photos_of_missing(self, candidates: Mapping[str, Collection[str]]) -> tuple[list[tuple[str, str, str]],
+                                                                                       int]:
+        return self._guard(lambda: drop_missing_links(self.con, self.info.layers, candidates))
 
     def _snapshot(self, work: Callable[[PostgisPhotos], T]) -> T:
         """Run *work* on the master's photos as of one moment (a repeatable-read transaction)."""
