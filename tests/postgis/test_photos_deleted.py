@@ -1,6 +1,11 @@
 """A facility deleted through a PostGIS master takes its photos with it, as through a GeoPackage master: its links,
 and the bytes nobody else refers to (its inspections and their photos stay); photos sent for a facility the office
-deleted are not kept as orphans."""
+deleted are not kept as orphans.  And ``tongcheng photos list|extract`` read a PostGIS master's photos."""
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +25,7 @@ from tests.factories import make_master
 from tests.layers.media.images import PDF, jpeg, png
 from tests.layers.media.test_deleted_features import BOTH, OWN, RECORD, SHARED, _after_deletion, _furnish
 
+ROOT = Path(__file__).resolve().parents[2]
 COUNTS = {"toilets": 20, "signboards": 10, "kiosks": 10}
 
 
@@ -125,3 +131,38 @@ def test_a_deletion_the_postgis_office_refuses_keeps_the_photos(master, tmp_path
     assert hashes(master) == {SHARED, OWN, BOTH, RECORD}
     assert {(k[1], k[2]) for k in links(master) if k[0] == "toilets"} >= {(x.uuid, SHARED), (x.uuid, OWN),
                                                                           (x.uuid, BOTH)}
+
+
+def tongcheng(*args):
+    return subprocess.run([sys.executable, "-m", "layers.cli.main", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+
+
+def test_cli_photos_list_and_extract_read_a_postgis_master(master, tmp_path, camera):
+    checkout(master, tmp_path / "a.sqlite", user="张三")
+    with Workspace.open(tmp_path / "a.sqlite") as a:
+        x, y, record = _furnish(a, camera)
+        apply_package(master, write_changes(a, tmp_path / "1.gpkg").path)
+    listed = tongcheng("photos", "list", master)
+    assert listed.returncode == 0, listed.stderr
+    assert "6 photo(s)" in listed.stdout
+    assert all(sha in listed.stdout for sha in (SHARED, OWN, BOTH, RECORD))
+    only_x = tongcheng("photos", "list", master, "--uuid", x.uuid, "--layer", "toilets")
+    assert "3 photo(s)" in only_x.stdout and RECORD not in only_x.stdout
+
+    out = tmp_path / "out"
+    extracted = tongcheng("photos", "extract", master, out)
+    assert extracted.returncode == 0, extracted.stderr
+    assert "4 photo(s) written" in extracted.stdout
+    files = sorted(out.iterdir())
+    assert {hashlib.sha256(f.read_bytes()).hexdigest() for f in files} == {SHARED, OWN, BOTH, RECORD}
+    assert {f.name for f in files} == {f"{SHARED}.jpg", f"{OWN}.png", f"{BOTH}.pdf", f"{RECORD}.jpg"}
+    assert not [f for f in out.iterdir() if f.name.startswith(".")]  # no temporary file left
+    again = tongcheng("photos", "extract", master, out, "--layer", "inspections")
+    assert again.returncode == 0 and "0 photo(s) written to" in again.stdout and "2 already there" in again.stdout
+
+    back = tmp_path / "back.gpkg"  # the same photos from the GeoPackage twin
+    copy_master(master, back)
+    gpkg_out = tmp_path / "gpkg_out"
+    assert tongcheng("photos", "extract", back, gpkg_out).returncode == 0
+    assert sorted(f.name for f in gpkg_out.iterdir()) == [f.name for f in files]
