@@ -151,9 +151,6 @@ class GeoPackageMaster:
                 out[u] = (by, at)
         return out
 
-    def applied_packages(self) -> set[str]:
-        return {r[0] for r in self.connection.execute(f"SELECT package_uuid FROM {LEDGER_TABLE}")}
-
     def in_ledger(self, package_uuid: str) -> bool:
         return self.connection.execute(f"SELECT 1 FROM {LEDGER_TABLE} WHERE package_uuid = ?",
                                        (package_uuid,)).fetchone() is not None

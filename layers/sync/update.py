@@ -108,8 +108,7 @@ def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: st
         if minfo.version < info["version"]:
             raise SyncError(f"{master}: version {minfo.version} is older than the workspace's base "
                             f"(version {info['version']}); nothing was changed")
-        applied = store.applied_packages()
-        unapplied = [p for p in info["sent"] if p not in applied]
+        unapplied = [p for p in info["sent"] if not store.in_ledger(p)]
         if unapplied:
             raise SyncError(f"{master}: the office has not applied the change package(s) "
                             f"{', '.join(unapplied)} sent from {ws.path}; apply them first, "

@@ -225,11 +225,6 @@ class PostgisMaster:
             .format(sql.Identifier(DELETED_TABLE)), (layer, keys)).fetchall())
         return {u: (by, at) for u, by, at in records}
 
-    def applied_packages(self) -> set[str]:
-        return {r[0] for r in self._guard(lambda: self.con.execute(
-            sql.SQL("SELECT package_uuid FROM {} WHERE version IS NOT NULL").format(
-                sql.Identifier(LEDGER_TABLE))).fetchall())}
-
     def in_ledger(self, package_uuid: str) -> bool:
         return self._guard(lambda: self.con.execute(
             sql.SQL("SELECT 1 FROM {} WHERE package_uuid = %s AND version IS NOT NULL").format(
