@@ -41,7 +41,7 @@ def add_commands(commands: Any) -> None:
     sub = p.add_subparsers(dest="definitions_command", required=True, metavar="ACTION")
     u = sub.add_parser("update", help="record a new version of a layer definition in the master and migrate "
                                       "its layer (workspaces follow with their next update)")
-    u.add_argument("master", help="the master GeoPackage")
+    u.add_argument("master", help="the master: a GeoPackage or postgresql://user@host/db[?schema=name]")
     u.add_argument("file", help="the layer definition (TOML) with a higher `version`")
     u.add_argument("--map", action="append", metavar="OLD=NEW",
                    help="where a removed field's values go (OLD_FIELD=NEW_FIELD) or a removed code's "

@@ -6,7 +6,6 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -236,13 +235,19 @@ def apply_package(master: MasterLocation, package: str | os.PathLike, *, policy:
         result.resolutions = resolutions_path
         return result
 
-    try:
-        upgrade = nullcontext(package) if is_postgres(master) else upgraded_package(package, Path(master))
-        with upgrade as current, open_geopackage(current) as pgp:  # made under an older definition: migrated
+    with open_geopackage(package) as pgp:  # a missing or broken package is named before the master is opened
+        read_package_info(pgp)
+
+    def attempt(store: MasterStore) -> SyncResult:
+        store.refresh()  # the master's definitions as of now (PostGIS: no definition change until the end)
+        with upgraded_package(package, store) as current, open_geopackage(current) as pgp:
+            # made under an older definition: a migrated copy
             pinfo = read_package_info(pgp)
-            with open_master(master, write=not dry_run) as store:
-                result = store.run(lambda: _apply(store, pgp, pinfo, package, policy, dry_run, user, items, source,
-                                                  choices, fresh(), strict))
+            return _apply(store, pgp, pinfo, package, policy, dry_run, user, items, source, choices, fresh(), strict)
+
+    try:
+        with open_master(master, write=not dry_run) as store:
+            result = store.run(lambda: attempt(store))
     except sqlite3.Error as exc:
         if is_postgres(master):
             raise SyncError(f"{package}: {exc}; nothing was applied") from exc

@@ -24,14 +24,18 @@ from layers.media.tables import (
     resend_missing,
 )
 from layers.schema.definitions import LayerDefinition
+from layers.sync.evolution import LayerSql, SqliteLayerSql
 from layers.sync.history import HISTORY_TABLE, history_rows
 from layers.sync.master import (
     AREAS_TABLE,
+    DEFINITIONS_TABLE,
     DELETED_TABLE,
+    LAYERS_TABLE,
     LEDGER_TABLE,
     MASTER_TABLE,
     MasterInfo,
     bbox_condition,
+    definitions_schema,
     master_columns,
     master_rows,
     master_rows_by_uuid,
@@ -41,7 +45,7 @@ from layers.sync.master import (
 )
 from layers.sync.photos import PhotoSource, SqlitePhotos, copy_into_sqlite
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK, bounds, geometries, gpb_of_wkbs, quote
-from layers.sync.store import BBox, LedgerEntry, MasterPlan
+from layers.sync.store import BBox, DefinitionVersion, LedgerEntry, MasterPlan
 
 __all__ = ["GeoPackageMaster", "SURVEY_PREFIX", "history_schema"]
 
@@ -226,6 +230,42 @@ class GeoPackageMaster:
     def has_extra_tables(self) -> list[str]:
         """Tables a copy to PostGIS cannot carry yet: survey evidence."""
         return [t for t in self.gp.layers() if t.startswith(SURVEY_PREFIX)]
+
+    # -- layer definitions --------------------------------------------------------
+
+    def lock_definitions(self) -> MasterInfo:
+        return self.info  # the file's write lock keeps everyone else out
+
+    def definition_history(self, layer: str) -> list[DefinitionVersion]:
+        if not self.gp.has_layer(DEFINITIONS_TABLE):
+            return []
+        return [DefinitionVersion(layer, *row) for row in self.connection.execute(
+            f"SELECT version, definition, mappings, changed_at, changed_by FROM {DEFINITIONS_TABLE} "
+            "WHERE layer = ? ORDER BY version", (layer,))]
+
+    def layer_sql(self) -> LayerSql:
+        return SqliteLayerSql(self.connection)
+
+    def store_definition(self, definition: LayerDefinition, text: str, versions: Sequence[DefinitionVersion],
+                         now: str) -> int:
+        from layers.geopackage.styles import layer_qml, layer_sld
+
+        con, layer = self.connection, definition.name
+        if not self.gp.has_layer(DEFINITIONS_TABLE):
+            self.gp.create_layer(definitions_schema())
+        self.gp.write_rows(DEFINITIONS_TABLE, [
+            {"layer": v.layer, "version": v.version, "definition": v.definition, "mappings": v.mappings,
+             "changed_at": v.changed_at, "changed_by": v.changed_by} for v in versions])
+        version = self._version
+        con.execute(f"UPDATE {LAYERS_TABLE} SET definition = ? WHERE name = ?", (text, layer))
+        con.execute(f"UPDATE {MASTER_TABLE} SET value = ? WHERE key = 'version'", (str(version),))
+        columns = ["uuid", *definition.field_names, *AUDIT_COLUMNS]
+        self.gp.add_style(layer, layer[:30], layer_qml(definition, "zh_CN", columns), sld=layer_sld(definition),
+                          description=definition.title("zh_CN"), owner="tongcheng")
+        con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?, ?, ?)",
+                    (now, layer, MASTER_TABLE, LAYERS_TABLE, DEFINITIONS_TABLE))
+        self.info.version = version
+        return version
 
     # -- writing ----------------------------------------------------------------
 

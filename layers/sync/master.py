@@ -64,6 +64,7 @@ __all__ = [
     "PACKAGE_TABLE",
     "HISTORY_TABLE",
     "AREAS_TABLE",
+    "DEFINITIONS_TABLE",
     "MasterContent",
     "master_content",
     "INTERNAL_TABLES",
@@ -71,6 +72,7 @@ __all__ = [
     "master_schema",
     "parse_master_info",
     "key_value_schema",
+    "definitions_schema",
     "create_master",
     "recover",
     "read_master",
@@ -90,9 +92,11 @@ DELETED_TABLE = "tongcheng_deleted"
 PACKAGE_TABLE = "tongcheng_package"
 HISTORY_TABLE = "tongcheng_history"
 AREAS_TABLE = "tongcheng_areas"
+#: Every version of a layer definition the office changed or added (``layers.sync.definition_changes``).
+DEFINITIONS_TABLE = "tongcheng_definition_changes"
 #: Tables of masters and packages that are Tongcheng's bookkeeping, not data.
 INTERNAL_TABLES = (MASTER_TABLE, LAYERS_TABLE, LEDGER_TABLE, DELETED_TABLE, PACKAGE_TABLE, HISTORY_TABLE, AREAS_TABLE,
-                   "layer_styles", "tongcheng_code_blocks")
+                   "layer_styles", "tongcheng_code_blocks", DEFINITIONS_TABLE)
 MASTER_FORMAT = "1"
 
 
@@ -174,6 +178,8 @@ class MasterContent:
     total: int = 0
     #: Serials of component codes handed out (``layers.sync.codes``): rows of ``tongcheng_code_blocks``.
     code_blocks: list[dict[str, Any]] = field(default_factory=list)
+    #: Every recorded version of the layer definitions (``master copy``): rows of ``tongcheng_definition_changes``.
+    definition_changes: list[dict[str, Any]] = field(default_factory=list)
     #: A master copied whole into PostGIS: per facility layer, chunks of tuples in ``master_columns`` order
     #: (geometry as hex EWKB: ``MasterStore.records``), read instead of *rows*.
     records: dict[str, Iterable[Sequence[Sequence[Any]]]] | None = None
@@ -280,6 +286,15 @@ def areas_schema(srid: int) -> LayerSchema:
         description="Tongcheng: administrative areas (city, district, street), the scopes of checkouts")
 
 
+def definitions_schema() -> LayerSchema:
+    """The GeoPackage table of every recorded version of a layer definition."""
+    return LayerSchema(DEFINITIONS_TABLE, (
+        Column("layer", "TEXT", not_null=True), Column("version", "INTEGER", not_null=True),
+        Column("definition", "TEXT", not_null=True), Column("mappings", "TEXT"),
+        Column("changed_at", "DATETIME"), Column("changed_by", "TEXT")),
+        description="Tongcheng layer definitions: every version of a changed definition")
+
+
 def _shapes(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Rows with WKB geometries given shapely ones (in chunks), as GeoPackage.write_rows takes them."""
     import numpy as np
@@ -348,6 +363,9 @@ def write_master_file(path: Path, content: MasterContent, progress: Callable[[in
             gp.write_rows(HISTORY_TABLE, content.history)
         if content.areas:
             gp.write_rows(AREAS_TABLE, _shapes(content.areas))
+        if content.definition_changes:
+            gp.create_layer(definitions_schema())
+            gp.write_rows(DEFINITIONS_TABLE, content.definition_changes)
         if any(d.component for d in facility):  # component codes: the serials handed out, an index per layer
             from layers.sync.codes import BLOCKS_TABLE, gpkg_code_tables
 

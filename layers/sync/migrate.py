@@ -23,16 +23,16 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from layers.errors import SyncError
 from layers.geopackage import open_geopackage
 from layers.log import logger
 from layers.sync.changes import read_package_info
-from layers.sync.definition_changes import definition_steps
+from layers.sync.definition_changes import definition_at, definition_steps
 from layers.sync.evolution import Step, migrate_table
-from layers.sync.master import PACKAGE_TABLE, MasterInfo, read_master_info, recover
+from layers.sync.master import PACKAGE_TABLE, MasterInfo
 from layers.sync.rows import quote
+from layers.sync.store import MasterStore
 from layers.workspace.create import LAYERS_TABLE, definitions_from_workspace
 from layers.workspace.store import Workspace
 from layers.workspace.tracking import SETTINGS_TABLE, base_table, tracking_ddl
@@ -42,7 +42,7 @@ __all__ = ["workspace_steps", "migrated", "migrate_workspace", "upgraded_package
 log = logger(__name__)
 
 
-def workspace_steps(ws: Workspace, con: sqlite3.Connection, minfo: MasterInfo, layers: Sequence[str]) -> list[Step]:
+def workspace_steps(ws: Workspace, store: MasterStore, minfo: MasterInfo, layers: Sequence[str]) -> list[Step]:
     """The steps that bring the workspace's definitions of *layers* to the master's (none if the same version)."""
     steps: list[Step] = []
     for layer in layers:
@@ -52,7 +52,7 @@ def workspace_steps(ws: Workspace, con: sqlite3.Connection, minfo: MasterInfo, l
         if mine.version > theirs.version:
             raise SyncError(f"{minfo.path}: layer {layer!r} is at definition version {theirs.version}, older than "
                             f"version {mine.version} in {ws.path} (an older copy of the master?); nothing was changed")
-        steps += definition_steps(con, minfo.codelists, mine, theirs, str(minfo.path))
+        steps += definition_steps(store.definition_history(layer), minfo.codelists, mine, theirs, str(minfo.path))
     return steps
 
 
@@ -107,8 +107,9 @@ def migrated(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo, *, keep: b
 
 
 @contextlib.contextmanager
-def upgraded_package(package: Path, master: Path) -> Iterator[Path]:
-    """The package to apply: itself, or a copy migrated to the master's definitions (removed afterwards).
+def upgraded_package(package: Path, store: MasterStore) -> Iterator[Path]:
+    """The package to apply to *store* (its definitions as of now): itself, or a copy migrated to the master's
+    definitions (removed afterwards).
 
     Raises
     ------
@@ -117,22 +118,22 @@ def upgraded_package(package: Path, master: Path) -> Iterator[Path]:
     """
     with open_geopackage(package) as pgp:
         pinfo = read_package_info(pgp)
-    recover(master)
-    with open_geopackage(master) as mgp:
-        minfo = read_master_info(mgp)
-        steps: list[Step] = []
-        for layer in pinfo.layers:
-            theirs = minfo.definitions.get(layer)
-            if theirs is None:
-                continue  # apply names the unknown layer
-            version = pinfo.definition_versions.get(layer, 1)
-            if version > theirs.version:
-                raise SyncError(f"{package}: made under version {version} of layer {layer!r}'s definition, but "
-                                f"{master} has version {theirs.version}; update the master's definition first "
-                                "(tongcheng definitions update), then apply; nothing was applied")
-            if version < theirs.version:
-                old = _definition_at(mgp.connection, minfo, layer, version)
-                steps += definition_steps(mgp.connection, minfo.codelists, old, theirs, str(master))
+    minfo = store.info
+    master = store.location
+    steps: list[Step] = []
+    for layer in pinfo.layers:
+        theirs = minfo.definitions.get(layer)
+        if theirs is None:
+            continue  # apply names the unknown layer
+        version = pinfo.definition_versions.get(layer, 1)
+        if version > theirs.version:
+            raise SyncError(f"{package}: made under version {version} of layer {layer!r}'s definition, but "
+                            f"{master} has version {theirs.version}; update the master's definition first "
+                            "(tongcheng definitions update), then apply; nothing was applied")
+        if version < theirs.version:
+            history = store.definition_history(layer)
+            old = definition_at(history, minfo.codelists, layer, version, str(master))
+            steps += definition_steps(history, minfo.codelists, old, theirs, str(master))
     if not steps:
         yield package
         return
@@ -153,18 +154,6 @@ def upgraded_package(package: Path, master: Path) -> Iterator[Path]:
         log.info("%s: migrated to the master's definitions (%s)", package,
                  ", ".join(f"{s.layer} {s.old.version}->{s.new.version}" for s in steps))
         yield copy
-
-
-def _definition_at(con: sqlite3.Connection, minfo: MasterInfo, layer: str, version: int) -> Any:
-    from layers.sync.definition_changes import HISTORY_TABLE, parse_layer_text
-
-    row = None
-    if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (HISTORY_TABLE,)).fetchone():
-        row = con.execute(f"SELECT definition FROM {HISTORY_TABLE} WHERE layer = ? AND version = ?",
-                          (layer, version)).fetchone()
-    if row is None:
-        raise SyncError(f"{minfo.path}: keeps no record of version {version} of layer {layer!r}'s definition")
-    return parse_layer_text(row[0], minfo.codelists, f"{minfo.path}: layer {layer} version {version}", layer)
 
 
 def _migrate_package_columns(con: sqlite3.Connection, step: Step) -> None:

@@ -26,11 +26,12 @@ from typing import Any, Protocol, TypeVar
 
 from layers.postgres.urls import is_postgres
 from layers.schema.definitions import LayerDefinition
+from layers.sync.evolution import LayerSql
 from layers.sync.master import MasterInfo
 from layers.sync.photos import PhotoSource
 
-__all__ = ["MasterLocation", "MasterPlan", "LedgerEntry", "MasterStore", "open_master", "master_location",
-           "is_postgres"]
+__all__ = ["MasterLocation", "MasterPlan", "LedgerEntry", "DefinitionVersion", "MasterStore", "open_master",
+           "master_location", "is_postgres"]
 
 #: A master: the path of a GeoPackage, or a ``postgresql://`` connection string.
 MasterLocation = str | os.PathLike[str]
@@ -74,6 +75,18 @@ class LedgerEntry:
     deletes: int
     conflicts: int
     file: str
+
+
+@dataclass
+class DefinitionVersion:
+    """One recorded version of a layer definition (a row of ``tongcheng_definition_changes``)."""
+
+    layer: str
+    version: int
+    definition: str  # the TOML text
+    mappings: str | None = None  # JSON: where the values of removed fields and codes went (``Step.mappings_json``)
+    changed_at: str | None = None
+    changed_by: str | None = None
 
 
 class MasterStore(Protocol):
@@ -131,6 +144,25 @@ class MasterStore(Protocol):
 
     def finish_apply(self, entry: LedgerEntry) -> int:
         """Raise the version, write the ledger row; return the new version."""
+        ...
+
+    def lock_definitions(self) -> MasterInfo:
+        """Inside the transaction: keep applies and other definition changes out until it ends; the master's
+        description as of now (its definitions included)."""
+        ...
+
+    def definition_history(self, layer: str) -> list[DefinitionVersion]:
+        """Every recorded version of *layer*'s definition, oldest first ([] if none is recorded)."""
+        ...
+
+    def layer_sql(self) -> LayerSql:
+        """The master's layer tables as a definition change checks and migrates them (inside the transaction)."""
+        ...
+
+    def store_definition(self, definition: LayerDefinition, text: str, versions: Sequence[DefinitionVersion],
+                         now: str) -> int:
+        """Keep *text* as the layer's definition, *versions* in the history, the layer's labels and style renewed;
+        raise the version and return it."""
         ...
 
     def area(self, code: str) -> dict[str, Any] | None:

@@ -18,7 +18,6 @@ from layers.sync.areas import resolve_scope
 from layers.sync.changes import sent_folder
 from layers.sync.checkout import SETTINGS, checkout_info
 from layers.sync.children import ParentKey, master_parent_keys, parent_key
-from layers.sync.gpkg_store import GeoPackageMaster
 from layers.sync.merge import LayerCounts, same_value
 from layers.sync.migrate import migrated, workspace_steps
 from layers.sync.resolutions import (
@@ -115,9 +114,10 @@ def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: st
                             "then update (nothing was changed)")
         # A definition the office changed since: the workspace is migrated first (for a dry run, until the
         # end of this block).
-        if isinstance(store, GeoPackageMaster):  # PostGIS masters do not evolve their definitions yet
-            steps = workspace_steps(ws, store.connection, minfo, [n for n in info["layers"] if n in minfo.layers])
-            migration.enter_context(migrated(ws, steps, minfo, keep=not dry_run))
+        steps = workspace_steps(ws, store, minfo, [n for n in info["layers"] if n in minfo.layers])
+        migration.enter_context(migrated(ws, steps, minfo, keep=not dry_run))
+        result.definitions = [f"layer {s.layer} definition version {s.old.version} -> {s.new.version}"
+                              for s in steps]
         for layer in info["layers"]:
             if layer not in minfo.layers:
                 raise SyncError(f"{master}: has no layer {layer!r}, which {ws.path} has")

@@ -33,6 +33,7 @@ from layers.log import logger
 from layers.media.removal import pending_removals
 from layers.postgres.connection import PgLocation, connect, parse_location
 from layers.schema.definitions import LayerDefinition
+from layers.sync.evolution import LayerSql
 from layers.sync.gpkg_store import SURVEY_PREFIX
 from layers.sync.history import history_rows
 from layers.sync.master import (
@@ -44,8 +45,15 @@ from layers.sync.master import (
     MASTER_TABLE,
     MasterInfo,
     master_columns,
+    parse_master_info,
 )
 from layers.sync.photos import PhotoSource, prune_workspace, receive_into_workspace, resend_to_workspace
+from layers.sync.postgis.definitions import (
+    PostgisLayerSql,
+    lock_definitions,
+    read_history,
+    store_definition,
+)
 from layers.sync.postgis.loading import KEYS, copy_rows, copy_tuples, json_keys, update_rows
 from layers.sync.postgis.photos import (
     PostgisPhotos,
@@ -56,7 +64,7 @@ from layers.sync.postgis.photos import (
 )
 from layers.sync.postgis.tables import create_layer_table, read_info
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK
-from layers.sync.store import BBox, LedgerEntry, MasterPlan
+from layers.sync.store import BBox, DefinitionVersion, LedgerEntry, MasterPlan
 
 __all__ = ["PostgisMaster", "RETRIES"]
 
@@ -124,10 +132,25 @@ class PostgisMaster:
         raise AssertionError("unreachable")
 
     def refresh(self) -> MasterInfo:
-        row = self._guard(lambda: self.con.execute(
-            sql.SQL("SELECT value FROM {} WHERE key = 'version'").format(sql.Identifier(MASTER_TABLE))).fetchone())
-        if row is not None:
-            self.info.version = int(row[0])
+        """The master's description as of now; writing, first wait for a definition change to end (and keep the
+        next one out until this transaction ends): the definitions read are those this transaction works with."""
+        if self.writable:
+            self._guard(lambda: lock_definitions(self.con, exclusive=False))
+        return self._guard(self._current)
+
+    def _current(self) -> MasterInfo:
+        """Read the version, and the definitions again if the office changed or added one since."""
+        meta = {k: v for k, v in self.con.execute(sql.SQL("SELECT key, value FROM {}").format(
+            sql.Identifier(MASTER_TABLE)))}
+        texts = {name: (text, bool(facility)) for name, text, facility in self.con.execute(
+            sql.SQL("SELECT name, definition, facility FROM {} ORDER BY position").format(
+                sql.Identifier(LAYERS_TABLE)))}
+        if {n: t for n, (t, _) in texts.items()} != self.info.texts:
+            self.info = parse_master_info(str(self.pg), meta, texts)
+            self._shapes.clear()
+            log.info("%s: layer definitions changed since opened; read again", self.location)
+        else:
+            self.info.version = int(meta["version"])
         return self.info
 
     def close(self) -> None:
@@ -313,6 +336,24 @@ class PostgisMaster:
 
     def photo_counts(self, layer: str) -> dict[str, int]:
         return self._guard(lambda: photo_counts(self.con, layer))
+
+    # -- layer definitions --------------------------------------------------------
+
+    def lock_definitions(self) -> MasterInfo:
+        self._guard(lambda: lock_definitions(self.con, exclusive=True))
+        return self._guard(self._current)
+
+    def definition_history(self, layer: str) -> list[DefinitionVersion]:
+        return self._guard(lambda: read_history(self.con, layer))
+
+    def layer_sql(self) -> LayerSql:
+        return PostgisLayerSql(self.con)
+
+    def store_definition(self, definition: LayerDefinition, text: str, versions: Sequence[DefinitionVersion],
+                         now: str) -> int:
+        version = self._guard(lambda: store_definition(self.con, definition, text, versions))
+        self.info.version = version
+        return version
 
     # -- writing ----------------------------------------------------------------
 
