@@ -1,12 +1,13 @@
-"""The office changes a layer definition: ``tongcheng definitions update MASTER FILE.toml [--map old=new]``.
+"""The office changes a layer definition or adds a layer: ``tongcheng definitions update|add MASTER FILE.toml``.
 
 ``update``: the new definition (its ``version`` above the master's) is
 checked against the master's data, the master's layer migrated
 (``layers.sync.evolution``), its text stored in ``tongcheng_layers``, the
 master's version raised (and, in a GeoPackage, its default QGIS style
 renewed; in PostGIS, its comments), all in one transaction that applies
-respect (``MasterStore.lock_definitions``).
-Every version of a changed definition is kept in
+respect (``MasterStore.lock_definitions``).  ``add``: a layer the master does
+not have gets its empty table, made as the master's own, in the same way.
+Every version of a changed or added definition is kept in
 ``tongcheng_definition_changes`` (the text, and the mappings that led to it),
 so a workspace checked out under an older version, or a change package made
 under one, can be brought up to date step by step (``layers.sync.migrate``).
@@ -30,12 +31,12 @@ from layers.sync.rows import now_text
 from layers.sync.store import DefinitionVersion, MasterLocation, MasterStore, open_master
 from layers.workspace.identity import login_name
 
-__all__ = ["HISTORY_TABLE", "DefinitionChange", "update_definition", "definition_steps", "definition_at",
-           "parse_layer_text"]
+__all__ = ["HISTORY_TABLE", "DefinitionChange", "update_definition", "add_layer", "definition_steps",
+           "definition_at", "parse_layer_text"]
 
 log = logger(__name__)
 
-#: Every version of a changed layer definition.
+#: Every version of a changed or added layer definition.
 HISTORY_TABLE = DEFINITIONS_TABLE
 
 
@@ -45,11 +46,12 @@ class DefinitionChange:
 
     master: Path | str
     layer: str
-    old_version: int
+    old_version: int  # 0 for a layer added
     new_version: int
     master_version: int
     changes: list[str] = field(default_factory=list)
     dry_run: bool = False
+    added: bool = False
 
 
 def parse_layer_text(text: str, codelists_text: str, where: str, name: str | None = None) -> LayerDefinition:
@@ -125,7 +127,7 @@ def _update(store: MasterStore, file: Path, text: str, mappings: Mapping[str, st
     new = parse_layer_text(text, info.codelists, str(file))
     if new.name not in info.layers:
         raise SyncError(f"{file}: layer {new.name!r} is not a facility layer of master {master} "
-                        f"(its layers: {', '.join(info.layers)})")
+                        f"(its layers: {', '.join(info.layers)}); add a new layer with tongcheng definitions add")
     old = info.definitions[new.name]
     if new.version <= old.version:
         raise SyncError(f"{file}: version {new.version} of layer {new.name!r} is not above the master's "
@@ -150,6 +152,77 @@ def _update(store: MasterStore, file: Path, text: str, mappings: Mapping[str, st
     versions.append(DefinitionVersion(new.name, new.version, text, step.mappings_json(), now, user or login_name()))
     result.master_version = store.store_definition(new, text, versions, now)
     log.info("%s: layer %s definition version %d -> %d", master, new.name, old.version, new.version)
+    return result
+
+
+#: Names a new layer's table cannot take: the master's bookkeeping, survey evidence, photos, GeoPackage's own.
+_RESERVED = ("tongcheng_", "survey_", "gpkg", "rtree_", "sqlite_", "spatial_ref_sys", "media", "layer_styles")
+
+
+def add_layer(master: MasterLocation, file: str | os.PathLike[str], *, user: str | None = None,
+              dry_run: bool = False) -> DefinitionChange:
+    """Add a new facility (or reference) layer to the master: its empty table, its definition (version recorded).
+
+    Workspaces checked out before receive the layer with their next update
+    (``layers.sync.migrate``): empty, or with the master's features of it in
+    their scope.  Change packages made without it still apply.
+
+    Parameters
+    ----------
+    master : path-like or str
+        The master GeoPackage, or a ``postgresql://`` connection string.
+    file : path-like
+        The layer definition (TOML): a layer the master does not have, whose
+        code lists are the master's.
+    user : str, optional
+        Who added it (default: login name).
+    dry_run : bool
+        Check it; write nothing.
+
+    Raises
+    ------
+    SyncError
+        The file is not a valid definition, names a layer the master has or a
+        reserved name, is a survey layer, or refers to a layer the master does
+        not have; the master is unchanged.
+    """
+    file = Path(file)
+    text = _read(file)
+    return _in_transaction(master, lambda store: _add(store, file, text, user, dry_run))
+
+
+def _add(store: MasterStore, file: Path, text: str, user: str | None, dry_run: bool) -> DefinitionChange:
+    master = store.location
+    info = store.lock_definitions()
+    new = parse_layer_text(text, info.codelists, str(file))
+    name = new.name
+    if name in info.definitions:
+        raise SyncError(f"{file}: master {master} has layer {name!r} already; change it with tongcheng definitions "
+                        "update (and a higher version)")
+    if name.lower().startswith(_RESERVED) or name.lower().endswith("_media"):
+        raise SyncError(f"{file}: {name!r} is a name the master keeps for its own tables; choose another layer name")
+    if new.survey:
+        raise SyncError(f"{file}: layer {name!r} is a survey layer (GPS evidence); only facility and reference "
+                        "layers can be added to a master")
+    needed = [f.located_in.layer for f in new.located_fields if f.located_in]
+    if new.child_of is not None:
+        from layers.sync.children import parent_layers
+
+        if not parent_layers(new, info.layers):
+            raise SyncError(f"{file}: layer {name!r} holds records of features of layers the master does not have")
+    missing = [n for n in needed if n not in info.layers]
+    if missing:
+        raise SyncError(f"{file}: layer {name!r} takes values from layer {missing[0]!r}, which master {master} "
+                        "does not have; add that one first")
+    store.create_layer(new)
+    result = DefinitionChange(master, name, 0, new.version, info.version, [f"layer {name!r} added "
+                              f"({len(new.fields)} fields, {new.geometry_type})"], dry_run, added=True)
+    if dry_run:
+        raise _DryRunDone(result)
+    now = now_text()
+    result.master_version = store.store_definition(
+        new, text, [DefinitionVersion(name, new.version, text, None, now, user or login_name())], now, added=True)
+    log.info("%s: layer %s added (definition version %d)", master, name, new.version)
     return result
 
 

@@ -30,6 +30,7 @@ from layers.sync.master import (
     AREAS_TABLE,
     DEFINITIONS_TABLE,
     DELETED_TABLE,
+    LAYER_ADDED_KEY,
     LAYERS_TABLE,
     LEDGER_TABLE,
     MASTER_TABLE,
@@ -246,8 +247,17 @@ class GeoPackageMaster:
     def layer_sql(self) -> LayerSql:
         return SqliteLayerSql(self.connection)
 
+    def create_layer(self, definition: LayerDefinition) -> None:
+        """The layer's feature (or attributes) table: gpkg_contents, gpkg_geometry_columns, its rtree when the
+        file is closed; the code index of a component layer."""
+        self.gp.create_layer(master_schema(definition, self.info.srid))
+        if definition.component is not None:
+            from layers.sync.codes import gpkg_code_tables
+
+            gpkg_code_tables(self.gp, [definition])
+
     def store_definition(self, definition: LayerDefinition, text: str, versions: Sequence[DefinitionVersion],
-                         now: str) -> int:
+                         now: str, *, added: bool = False) -> int:
         from layers.geopackage.styles import layer_qml, layer_sld
 
         con, layer = self.connection, definition.name
@@ -257,7 +267,14 @@ class GeoPackageMaster:
             {"layer": v.layer, "version": v.version, "definition": v.definition, "mappings": v.mappings,
              "changed_at": v.changed_at, "changed_by": v.changed_by} for v in versions])
         version = self._version
-        con.execute(f"UPDATE {LAYERS_TABLE} SET definition = ? WHERE name = ?", (text, layer))
+        if added:
+            position = con.execute(f"SELECT coalesce(max(position), -1) + 1 FROM {LAYERS_TABLE}").fetchone()[0]
+            con.execute(f"INSERT INTO {LAYERS_TABLE} (name, position, facility, definition) VALUES (?, ?, 1, ?)",
+                        (layer, position, text))
+            con.execute(f"INSERT INTO {MASTER_TABLE} (key, value) VALUES (?, ?)",
+                        (LAYER_ADDED_KEY + layer, str(version)))
+        else:
+            con.execute(f"UPDATE {LAYERS_TABLE} SET definition = ? WHERE name = ?", (text, layer))
         con.execute(f"UPDATE {MASTER_TABLE} SET value = ? WHERE key = 'version'", (str(version),))
         columns = ["uuid", *definition.field_names, *AUDIT_COLUMNS]
         self.gp.add_style(layer, layer[:30], layer_qml(definition, "zh_CN", columns), sld=layer_sld(definition),

@@ -65,6 +65,7 @@ __all__ = [
     "HISTORY_TABLE",
     "AREAS_TABLE",
     "DEFINITIONS_TABLE",
+    "LAYER_ADDED_KEY",
     "MasterContent",
     "master_content",
     "INTERNAL_TABLES",
@@ -94,6 +95,8 @@ HISTORY_TABLE = "tongcheng_history"
 AREAS_TABLE = "tongcheng_areas"
 #: Every version of a layer definition the office changed or added (``layers.sync.definition_changes``).
 DEFINITIONS_TABLE = "tongcheng_definition_changes"
+#: ``tongcheng_master`` key (with the layer's name after it) of the master version that added a layer.
+LAYER_ADDED_KEY = "layer_added:"
 #: Tables of masters and packages that are Tongcheng's bookkeeping, not data.
 INTERNAL_TABLES = (MASTER_TABLE, LAYERS_TABLE, LEDGER_TABLE, DELETED_TABLE, PACKAGE_TABLE, HISTORY_TABLE, AREAS_TABLE,
                    "layer_styles", "tongcheng_code_blocks", DEFINITIONS_TABLE)
@@ -118,6 +121,9 @@ class MasterInfo:
         The ``_codelists.toml`` text the definitions use.
     texts : dict
         The TOML text of each definition.
+    layers_added : dict
+        The master version that added each layer added after the master was made
+        (``tongcheng definitions add``).
     """
 
     path: Path | str
@@ -128,6 +134,7 @@ class MasterInfo:
     layers: list[str]
     codelists: str
     texts: dict[str, str]
+    layers_added: dict[str, int] = field(default_factory=dict)
 
     @property
     def crs(self) -> str:
@@ -449,10 +456,12 @@ def parse_master_info(path: Path | str, meta: dict[str, str], texts: dict[str, t
     except (tomllib.TOMLDecodeError, ValueError) as exc:
         raise SyncError(f"{path}: damaged layer definitions ({exc})") from None
     layers = [name for name, (_, facility) in texts.items() if facility]
+    added = {key[len(LAYER_ADDED_KEY):]: int(value) for key, value in meta.items()
+             if key.startswith(LAYER_ADDED_KEY) and str(value).isdigit()}
     return MasterInfo(path=path, master_id=meta["master_id"], version=int(meta["version"]),
                       srid=int(meta["srid"]), definitions=definitions, layers=layers,
                       codelists=meta.get("codelists") or "",
-                      texts={name: text for name, (text, _) in texts.items()})
+                      texts={name: text for name, (text, _) in texts.items()}, layers_added=added)
 
 
 def read_master(path: str | os.PathLike) -> MasterInfo:

@@ -8,6 +8,10 @@ kept (a moved field or a mapped code is moved or mapped in both, untracked,
 as the office did to the master).  A dry run migrates inside a transaction
 that is rolled back.
 
+``update`` also makes the layers the office added since the workspace's
+checkout (``tongcheng definitions add``): empty, then filled by the update
+like any other layer with the master's features in the workspace's scope.
+
 ``apply`` of a change package made under an older definition applies a
 migrated copy of it (the same steps on its layer, its ``base`` values and
 its ``changed_fields``); a package made under a newer definition than the
@@ -33,11 +37,11 @@ from layers.sync.evolution import Step, migrate_table
 from layers.sync.master import PACKAGE_TABLE, MasterInfo
 from layers.sync.rows import quote
 from layers.sync.store import MasterStore
-from layers.workspace.create import LAYERS_TABLE, definitions_from_workspace
+from layers.workspace.create import LAYERS_TABLE, add_layer_table, definitions_from_workspace
 from layers.workspace.store import Workspace
 from layers.workspace.tracking import SETTINGS_TABLE, base_table, tracking_ddl
 
-__all__ = ["workspace_steps", "migrated", "migrate_workspace", "upgraded_package"]
+__all__ = ["workspace_steps", "added_layers", "migrated", "migrate_workspace", "upgraded_package"]
 
 log = logger(__name__)
 
@@ -56,8 +60,15 @@ def workspace_steps(ws: Workspace, store: MasterStore, minfo: MasterInfo, layers
     return steps
 
 
-def migrate_workspace(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo) -> None:
-    """Run the steps on the workspace in one transaction (a session); its definitions are the master's after."""
+def added_layers(ws: Workspace, minfo: MasterInfo, base_version: int) -> list[str]:
+    """The master's layers added after version *base_version* (the workspace's base) that the workspace lacks."""
+    return [name for name in minfo.layers
+            if name not in ws.definitions and minfo.layers_added.get(name, 0) > base_version]
+
+
+def migrate_workspace(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo, added: Sequence[str] = ()) -> None:
+    """Run the steps on the workspace and make the layers *added* (empty, tracked), in one transaction (a
+    session); its definitions are the master's after."""
     with ws.session() as con:
         for step in steps:
             layer = step.layer
@@ -76,6 +87,9 @@ def migrate_workspace(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo) -
                 con.execute(f"UPDATE {LAYERS_TABLE} SET definition = ? WHERE name = ?", (text, layer))
             log.info("%s: layer %s definition version %d -> %d", ws.path, layer, step.old.version,
                      step.new.version)
+        for name in added:
+            add_layer_table(con, minfo.definitions[name], minfo.texts[name])
+            log.info("%s: layer %s added (definition version %d)", ws.path, name, minfo.definitions[name].version)
         con.execute(f"UPDATE {SETTINGS_TABLE} SET value = ? WHERE key = 'codelists'", (minfo.codelists,))
         ws.definitions = definitions_from_workspace(con)
 
@@ -85,19 +99,21 @@ class _Undo(Exception):
 
 
 @contextlib.contextmanager
-def migrated(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo, *, keep: bool) -> Iterator[None]:
-    """The workspace migrated by *steps* for the block: for good (*keep*), or rolled back after it (a dry run)."""
-    if not steps:
+def migrated(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo, *, keep: bool,
+             added: Sequence[str] = ()) -> Iterator[None]:
+    """The workspace migrated by *steps* (and the layers *added* made) for the block: for good (*keep*), or rolled
+    back after it (a dry run)."""
+    if not steps and not added:
         yield
         return
     if keep:
-        migrate_workspace(ws, steps, minfo)
+        migrate_workspace(ws, steps, minfo, added)
         yield
         return
     saved = ws.definitions
     try:
         with ws.session():
-            migrate_workspace(ws, steps, minfo)
+            migrate_workspace(ws, steps, minfo, added)
             yield
             raise _Undo
     except _Undo:

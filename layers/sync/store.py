@@ -159,10 +159,14 @@ class MasterStore(Protocol):
         """The master's layer tables as a definition change checks and migrates them (inside the transaction)."""
         ...
 
+    def create_layer(self, definition: LayerDefinition) -> None:
+        """A new facility layer's empty table, made as the master's own layers are (inside the transaction)."""
+        ...
+
     def store_definition(self, definition: LayerDefinition, text: str, versions: Sequence[DefinitionVersion],
-                         now: str) -> int:
-        """Keep *text* as the layer's definition, *versions* in the history, the layer's labels and style renewed;
-        raise the version and return it."""
+                         now: str, *, added: bool = False) -> int:
+        """Keep *text* as the layer's definition (*added*: a layer new to the master, listed last), *versions* in
+        the history, the layer's labels and style renewed; raise the version and return it."""
         ...
 
     def area(self, code: str) -> dict[str, Any] | None:

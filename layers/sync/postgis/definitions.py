@@ -1,9 +1,10 @@
-"""Layer definitions that evolve, in a PostGIS master: migrations of its tables, the versions kept.
+"""Layer definitions that evolve, in a PostGIS master: migrations of its tables, the versions kept, a layer added.
 
 The same bookkeeping as a master GeoPackage's (``layers.sync.definition_changes``):
-``tongcheng_definition_changes`` keeps every version of a changed
+``tongcheng_definition_changes`` keeps every version of a changed or added
 definition (its TOML text and the mappings that led to it), ``tongcheng_layers``
-the current text.
+the current text, and a layer added later is listed there last, with the
+master version that added it in ``tongcheng_master``.
 
 A definition change takes turns with applies: it holds an exclusive
 transaction-level advisory lock of the master's schema from its start to its
@@ -26,13 +27,14 @@ import psycopg
 from psycopg import sql
 
 from layers.schema.definitions import FieldDefinition, LayerDefinition
-from layers.sync.master import DEFINITIONS_TABLE, LAYERS_TABLE, MASTER_TABLE
+from layers.sync.master import DEFINITIONS_TABLE, LAYER_ADDED_KEY, LAYERS_TABLE, MASTER_TABLE
 from layers.sync.postgis.loading import PG_TYPES
-from layers.sync.postgis.tables import label_comments
+from layers.sync.postgis.security import MAY_WRITE, add_layer_policies, grant_new_layer
+from layers.sync.postgis.tables import create_layer_table, label_comments
 from layers.sync.store import DefinitionVersion
 
 __all__ = ["DEFINITIONS_LOCK", "lock_definitions", "PostgisLayerSql", "ensure_definitions_table", "read_history",
-           "write_history", "store_definition"]
+           "write_history", "store_definition", "create_added_layer"]
 
 #: First key of the advisory lock on a master's definitions (the second is the hash of its schema's name).
 DEFINITIONS_LOCK = 0x7463_6466
@@ -85,7 +87,8 @@ def ensure_definitions_table(con: psycopg.Connection[Any]) -> None:
         return
     t = sql.Identifier(DEFINITIONS_TABLE)
     con.execute(sql.SQL("CREATE TABLE {} ({}); COMMENT ON TABLE {} IS {}").format(
-        t, sql.SQL(_DDL), t, sql.Literal("Tongcheng 图层定义的各个版本 / every version of a changed layer definition")))
+        t, sql.SQL(_DDL), t, sql.Literal("Tongcheng 图层定义的各个版本 / every version of a changed or added layer "
+                                         "definition")))
 
 
 def read_history(con: psycopg.Connection[Any], layer: str) -> list[DefinitionVersion]:
@@ -107,16 +110,39 @@ def write_history(con: psycopg.Connection[Any], versions: Sequence[DefinitionVer
 
 
 def store_definition(con: psycopg.Connection[Any], definition: LayerDefinition, text: str,
-                     versions: Sequence[DefinitionVersion]) -> int:
-    """Keep the definition's text, its versions, its labels as comments; raise the master's version and return it
-    (inside the caller's transaction, which holds the definitions lock)."""
+                     versions: Sequence[DefinitionVersion], *, added: bool) -> int:
+    """Keep the definition's text (a layer added: listed last), its versions, its labels as comments; raise the
+    master's version and return it (inside the caller's transaction, which holds the definitions lock)."""
     write_history(con, versions)
     row = con.execute(sql.SQL("UPDATE {} SET value = (value::integer + 1)::text WHERE key = 'version' "
                               "RETURNING value").format(sql.Identifier(MASTER_TABLE))).fetchone()
     assert row is not None
     version = int(row[0])
-    con.execute(sql.SQL("UPDATE {} SET definition = %s WHERE name = %s").format(sql.Identifier(LAYERS_TABLE)),
-                (text, definition.name))
+    layers = sql.Identifier(LAYERS_TABLE)
+    if added:
+        con.execute(sql.SQL("INSERT INTO {} (name, position, facility, definition) "
+                            "SELECT %s, coalesce(max(position), -1) + 1, true, %s FROM {}").format(layers, layers),
+                    (definition.name, text))
+        con.execute(sql.SQL("INSERT INTO {} (key, value) VALUES (%s, %s)").format(sql.Identifier(MASTER_TABLE)),
+                    (LAYER_ADDED_KEY + definition.name, str(version)))
+    else:
+        con.execute(sql.SQL("UPDATE {} SET definition = %s WHERE name = %s").format(layers), (text, definition.name))
     label_comments(con, definition)
     return version
 
+
+def create_added_layer(con: psycopg.Connection[Any], definition: LayerDefinition, srid: int,
+                       spatial: Sequence[str]) -> list[str]:
+    """A layer new to the master: its table as the master's own (geometry column with the SRID, GiST index,
+    primary key, unique uuid, comments), the code index of a component layer, row-level security and the
+    grants of the area roles (*spatial*: the master's layers with geometry).  Returns the roles granted."""
+    create_layer_table(con, definition, srid)
+    if definition.component is not None:
+        from layers.sync.codes import pg_code_tables
+
+        pg_code_tables(con, [definition])
+    function = con.execute("SELECT to_regproc(format('%%I.%%I', current_schema(), %s::text))",
+                           (MAY_WRITE,)).fetchone()
+    if function is not None and function[0] is not None:
+        add_layer_policies(con, definition, [*spatial, *([definition.name] if definition.has_geometry else [])])
+    return grant_new_layer(con, definition.name)

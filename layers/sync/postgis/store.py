@@ -50,6 +50,7 @@ from layers.sync.master import (
 from layers.sync.photos import PhotoSource, prune_workspace, receive_into_workspace, resend_to_workspace
 from layers.sync.postgis.definitions import (
     PostgisLayerSql,
+    create_added_layer,
     lock_definitions,
     read_history,
     store_definition,
@@ -349,9 +350,16 @@ class PostgisMaster:
     def layer_sql(self) -> LayerSql:
         return PostgisLayerSql(self.con)
 
+    def create_layer(self, definition: LayerDefinition) -> None:
+        spatial = [n for n in self.info.layers if self.info.definitions[n].has_geometry]
+        roles = self._guard(lambda: create_added_layer(self.con, definition, self.srid, spatial))
+        if roles:
+            log.info("%s: roles %s may write layer %s in their areas", self.location, ", ".join(roles),
+                     definition.name)
+
     def store_definition(self, definition: LayerDefinition, text: str, versions: Sequence[DefinitionVersion],
-                         now: str) -> int:
-        version = self._guard(lambda: store_definition(self.con, definition, text, versions))
+                         now: str, *, added: bool = False) -> int:
+        version = self._guard(lambda: store_definition(self.con, definition, text, versions, added=added))
         self.info.version = version
         return version
 
