@@ -42,7 +42,7 @@ HISTORY_TABLE = DEFINITIONS_TABLE
 
 @dataclass
 class DefinitionChange:
-    """What :func:`update_definition` did (or, in a dry run, would do)."""
+    """What :func:`update_definition` or :func:`add_layer` did (or, in a dry run, would do)."""
 
     master: Path | str
     layer: str
