@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from layers.cli.console import Commands
+
+if TYPE_CHECKING:
+    from layers.media.tables import PhotoLink
 
 __all__ = ["add_commands"]
 
@@ -44,22 +48,35 @@ def cmd_delete(args: argparse.Namespace) -> None:
         print("the office takes it off with the next change package")
 
 
-def cmd_list(args: argparse.Namespace) -> None:
-    from layers.media import open_photos
-    from layers.media.removal import pending_removals
-    from layers.media.tables import photo_links
-
-    with open_photos(args.source) as con:
-        links = list(photo_links(con, uuid=args.uuid, layer=args.layer))
-        removed = [r for r in pending_removals(con) if args.uuid in (None, r[1]) and args.layer in (None, r[0])]
+def _print_links(links: list[PhotoLink], missing: str) -> None:
     header = f"{'sha256':<66}{'size':>10}  {'type':<17}{'layer':<13}{'facility':<38}taken"
     print(header)
     print("-" * len(header))
     for link in links:
-        kind = link.content_type if link.stored else "(master has it)"
+        kind = link.content_type if link.stored else missing
         print(f"{link.sha256:<66}{link.size:>10}  {kind:<17}{link.layer:<13}{link.uuid:<38}"
               f"{link.taken_at or ''}")
     print(f"{len(links)} photo(s)")
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    from layers.media import open_photos
+    from layers.media.removal import pending_removals
+    from layers.media.tables import photo_links
+    from layers.postgres.urls import is_postgres
+
+    if is_postgres(args.source):
+        from layers.sync.photos import chosen_links
+        from layers.sync.store import open_master
+
+        with open_master(args.source) as store:
+            links = chosen_links(store.photos(), store.info.layers, layer=args.layer, uuid=args.uuid)
+        _print_links(links, "(not received)")  # a link whose bytes the field has still to send
+        return
+    with open_photos(args.source) as con:
+        links = list(photo_links(con, uuid=args.uuid, layer=args.layer))
+        removed = [r for r in pending_removals(con) if args.uuid in (None, r[1]) and args.layer in (None, r[0])]
+    _print_links(links, "(master has it)")
     for layer, uuid, sha in removed:
         print(f"{sha:<66}{'':>10}  {'(taken off)':<17}{layer:<13}{uuid}")
     if removed:
@@ -71,10 +88,15 @@ def cmd_extract(args: argparse.Namespace) -> None:
     from layers.media.blobs import write_blob_file
     from layers.media.content import MediaError, hash_file_name
     from layers.media.tables import MEDIA_TABLE, media_id, photo_links
+    from layers.postgres.urls import is_postgres
 
     folder = Path(args.dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    if is_postgres(args.source):
+        written, kept = _extract_from_master(args.source, folder, args.layer, args.uuid)
+        print(f"{written} photo(s) written to {folder}" + (f", {kept} already there" if kept else ""))
+        return
     written = kept = 0
+    folder.mkdir(parents=True, exist_ok=True)
     with open_photos(args.source) as con:
         done: set[str] = set()
         for link in photo_links(con, uuid=args.uuid, layer=args.layer):
@@ -94,6 +116,34 @@ def cmd_extract(args: argparse.Namespace) -> None:
                                  "its hash)")
             written += 1
     print(f"{written} photo(s) written to {folder}" + (f", {kept} already there" if kept else ""))
+
+
+def _extract_from_master(master: str, folder: Path, layer: str | None, uuid: str | None) -> tuple[int, int]:
+    """``photos extract`` from a PostGIS master: (photos written, photos already there)."""
+    from layers.media.content import MediaError, hash_file_name
+    from layers.sync.photos import chosen_links, write_photo_file
+    from layers.sync.store import open_master
+
+    written = kept = 0
+    with open_master(master) as store:
+        photos = store.photos()
+        links = chosen_links(photos, store.info.layers, layer=layer, uuid=uuid)
+        folder.mkdir(parents=True, exist_ok=True)
+        done: set[str] = set()
+        for link in links:
+            if link.sha256 in done or not link.stored:  # bytes the field has still to send
+                continue
+            done.add(link.sha256)
+            target = folder / hash_file_name(link.sha256, link.content_type)
+            if target.exists() and target.stat().st_size == link.size:
+                kept += 1
+                continue
+            try:
+                write_photo_file(photos, link.sha256, target)  # a piece at a time
+            except MediaError as exc:
+                raise MediaError(f"{store.location}: {exc}") from None
+            written += 1
+    return written, kept
 
 
 def cmd_adopt(args: argparse.Namespace) -> None:
@@ -149,7 +199,8 @@ def add_commands(commands: Commands) -> None:
     for name, helptext in (("list", "list the photos (hash, size, type, facility)"),
                            ("extract", "write the photos into a folder, as files named by their hash")):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("source", help="a workspace, master, change package or exported GeoPackage")
+        p.add_argument("source", help="a workspace, master (GeoPackage or postgresql://user@host/db[?schema=name]), "
+                                      "change package or exported GeoPackage")
         if name == "extract":
             p.add_argument("dir", help="the folder to write into (made if missing)")
         p.add_argument("--uuid", help="only this facility's photos")

@@ -259,6 +259,8 @@ def cmd_update(args: argparse.Namespace) -> int:
                                   dry_run=args.dry_run, resolutions=args.resolutions)
     title = ("dry run: nothing written" if args.dry_run
              else f"updated {args.workspace} to master version {result.version_after}")
+    for line in result.definitions:
+        print(line + (" (dry run: not kept)" if args.dry_run else ""))
     _print_counts(result.layers, title)
     _print_photos(result.photos)
     _print_conflicts(result.conflicts)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
-from contextlib import nullcontext
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from layers.errors import GeoPackageError, SyncError, ValidationError
 from layers.geopackage import GeoPackage, gpb_srs_id, gpb_wkb, open_geopackage
 from layers.log import logger
 from layers.media.content import MediaError
-from layers.media.removal import drop_orphan_links, pending_removals
+from layers.media.removal import pending_removals
 from layers.media.tables import media_layers, verify_media
 from layers.postgres.urls import is_postgres
 from layers.schema.definitions import LayerDefinition, validate_feature
@@ -28,7 +27,6 @@ from layers.sync.areas import package_scope, refuse_outside
 from layers.sync.changes import PACKAGE_EXTRA, PackageInfo, package_schema, read_package_info
 from layers.sync.children import plan_children
 from layers.sync.codes import settle_codes
-from layers.sync.gpkg_store import GeoPackageMaster
 from layers.sync.master import MasterInfo
 from layers.sync.merge import LayerCounts
 from layers.sync.migrate import upgraded_package
@@ -237,13 +235,19 @@ def apply_package(master: MasterLocation, package: str | os.PathLike, *, policy:
         result.resolutions = resolutions_path
         return result
 
-    try:
-        upgrade = nullcontext(package) if is_postgres(master) else upgraded_package(package, Path(master))
-        with upgrade as current, open_geopackage(current) as pgp:  # made under an older definition: migrated
+    with open_geopackage(package) as pgp:  # a missing or broken package is named before the master is opened
+        read_package_info(pgp)
+
+    def attempt(store: MasterStore) -> SyncResult:
+        store.refresh()  # the master's definitions as of now (PostGIS: no definition change until the end)
+        with upgraded_package(package, store) as current, open_geopackage(current) as pgp:
+            # made under an older definition: a migrated copy
             pinfo = read_package_info(pgp)
-            with open_master(master, write=not dry_run) as store:
-                result = store.run(lambda: _apply(store, pgp, pinfo, package, policy, dry_run, user, items, source,
-                                                  choices, fresh(), strict))
+            return _apply(store, pgp, pinfo, package, policy, dry_run, user, items, source, choices, fresh(), strict)
+
+    try:
+        with open_master(master, write=not dry_run) as store:
+            result = store.run(lambda: attempt(store))
     except sqlite3.Error as exc:
         if is_postgres(master):
             raise SyncError(f"{package}: {exc}; nothing was applied") from exc
@@ -274,8 +278,7 @@ def _apply(store: MasterStore, pgp: GeoPackage, pinfo: PackageInfo, package: Pat
         for layer in pinfo.layers:
             result.layers[layer] = LayerCounts()
         return result
-    applied = store.applied_packages()
-    missing = [p for p in pinfo.previous if p not in applied]
+    missing = [p for p in pinfo.previous if not store.in_ledger(p)]  # a few keys: no read of the whole ledger
     if missing:
         raise SyncError(f"{package}: workspace {pinfo.workspace_id} sent package(s) "
                         f"{', '.join(missing)} before this one; apply them first")
@@ -311,8 +314,8 @@ def _apply(store: MasterStore, pgp: GeoPackage, pinfo: PackageInfo, package: Pat
             raise SyncError(f"{package}: {exc}; nothing was applied") from None
     result.photos["unlinked"], result.photos["dropped"] = (
         store.remove_photos(pgp.connection) if pending_removals(pgp.connection) else (0, 0))
-    if isinstance(store, GeoPackageMaster) and (photo_layers or any(plan.deletes for plan in plans.values())):
-        _drop_photos_of_missing(store.connection, plans, result)  # PostGIS masters: not yet
+    if photo_layers or any(plan.deletes for plan in plans.values()):
+        _drop_photos_of_missing(store, pgp, photo_layers, plans, result)
     totals = LayerCounts()
     for c in result.layers.values():
         totals.add(c)
@@ -322,7 +325,8 @@ def _apply(store: MasterStore, pgp: GeoPackage, pinfo: PackageInfo, package: Pat
     return result
 
 
-def _drop_photos_of_missing(con: sqlite3.Connection, plans: Mapping[str, MasterPlan], result: SyncResult) -> None:
+def _drop_photos_of_missing(store: MasterStore, pgp: GeoPackage, photo_layers: Sequence[str],
+                            plans: Mapping[str, MasterPlan], result: SyncResult) -> None:
     """The photos of the features the master does not hold after the apply go: their links, and the bytes no
     other feature refers to (those of an inspection stay with it; inspections are never dropped).
 
@@ -330,10 +334,15 @@ def _drop_photos_of_missing(con: sqlite3.Connection, plans: Mapping[str, MasterP
     ``of_missing_features`` (the package's photos of features the master does
     not hold: deleted at the office, or refused by this apply).
     """
-    gone, dropped = drop_orphan_links(con)
+    deleted = {(layer, k) for layer, plan in plans.items() for k, _, _ in plan.deletes}
+    candidates: dict[str, set[str]] = {}
+    for layer, k in deleted:
+        candidates.setdefault(layer, set()).add(k)
+    for link in SqlitePhotos(pgp.connection).links(photo_layers):
+        candidates.setdefault(link.layer, set()).add(link.uuid)
+    gone, dropped = store.drop_photos_of_missing(candidates)
     if not gone:
         return
-    deleted = {(layer, k) for layer, plan in plans.items() for k, _, _ in plan.deletes}
     with_features = sum(1 for layer, uuid, _ in gone if (layer, uuid) in deleted)
     result.photos["gone_with_features"] = with_features
     result.photos["of_missing_features"] = len(gone) - with_features

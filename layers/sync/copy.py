@@ -3,7 +3,8 @@
 Copied: the master's id and version, its layer definitions and code lists,
 every feature with its ``fid``, ``uuid``, values, geometry and audit columns,
 the ledger (so packages already applied stay applied), who deleted what,
-the history, the administrative areas, and the photos (links and bytes, a
+the history, the administrative areas, every recorded version of the layer
+definitions (so older workspaces and packages still migrate), and the photos (links and bytes, a
 piece at a time).  The copy is the same master (same id): checkouts of one
 can send their packages to the other.  Survey evidence tables are not carried
 between the two kinds yet: a master holding them is refused rather than
@@ -22,6 +23,7 @@ from layers.postgres.urls import is_postgres
 from layers.sync.code_tables import BLOCKS_TABLE
 from layers.sync.master import (
     AREAS_TABLE,
+    DEFINITIONS_TABLE,
     DELETED_TABLE,
     HISTORY_TABLE,
     LAYERS_TABLE,
@@ -60,7 +62,8 @@ def copy_master(source: MasterLocation, dest: MasterLocation,
             rows={name: src.rows(info.definitions[name]) for name in info.layers},
             ledger=table_rows(LEDGER_TABLE), deleted=table_rows(DELETED_TABLE), history=table_rows(HISTORY_TABLE),
             areas=table_rows(AREAS_TABLE), total=sum(src.count(info.definitions[name]) for name in info.layers),
-            code_blocks=table_rows(BLOCKS_TABLE))  # the serials of component codes handed out (layers.sync.codes)
+            code_blocks=table_rows(BLOCKS_TABLE),  # the serials of component codes handed out (layers.sync.codes)
+            definition_changes=table_rows(DEFINITIONS_TABLE))  # every version of the layer definitions
         photos = src.photos()
         photo_layers = [name for name in photos.layers() if name in info.layers]
         log.info("copying master %s (version %d) from %s to %s", info.master_id, info.version, src.location, dest)

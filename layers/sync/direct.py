@@ -107,8 +107,7 @@ def _reach(ws: Workspace, location: str | Path) -> list[str]:
         if store.info.master_id != info["master_id"]:
             raise SyncError(f"{store.location}: master {store.info.master_id} is not the master "
                             f"{info['master_id']} that {ws.path} was checked out from; nothing was sent")
-        applied = store.applied_packages()
-    return [p for p in info["sent"] if p not in applied]
+        return [p for p in info["sent"] if not store.in_ledger(p)]
 
 
 def _stamp() -> str:

@@ -12,7 +12,10 @@ a field and map the old one into it).
 
 :func:`migrate_table` runs a step on any table with the layer's columns (the
 master's layer, a workspace's layer and its base table, a change package's
-layer); :mod:`layers.sync.definitions` records steps in the master, and
+layer), through :class:`LayerSql`: the same statements on SQLite
+(:class:`SqliteLayerSql`) and on PostGIS
+(``layers.sync.postgis.definitions.PostgisLayerSql``).
+``layers.sync.definition_changes`` records steps in the master, and
 ``layers.sync.migrate`` brings them to workspaces and packages.
 """
 
@@ -22,13 +25,14 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from layers.errors import SyncError
-from layers.schema.definitions import LayerDefinition
+from layers.schema.definitions import FieldDefinition, LayerDefinition
 from layers.sync.rows import quote
 
-__all__ = ["Step", "parse_mappings", "plan_step", "migrate_table", "held_values", "violations"]
+__all__ = ["Step", "LayerSql", "SqliteLayerSql", "parse_mappings", "plan_step", "migrate_table", "held_values",
+           "violations"]
 
 
 @dataclass
@@ -139,13 +143,58 @@ def plan_step(old: LayerDefinition, new: LayerDefinition, mappings: Mapping[str,
     return step
 
 
-def held_values(con: sqlite3.Connection, table: str, step: Step) -> list[str]:
+class LayerSql(Protocol):
+    """The statements of a migration on one kind of database (a SQLite file, or a PostGIS master).
+
+    *template* is SQL text with ``{}`` for each of *names* (identifiers, quoted
+    by the database's own rule) and ``?`` for each of *parameters*: values
+    never enter the text.
+    """
+
+    def count(self, template: str, names: Sequence[str], parameters: Sequence[Any] = ()) -> int: ...
+
+    def execute(self, template: str, names: Sequence[str], parameters: Sequence[Any] = ()) -> None: ...
+
+    def add_column(self, table: str, definition: FieldDefinition) -> None:
+        """``ALTER TABLE ... ADD COLUMN`` of a field, in the database's type for it."""
+        ...
+
+    def value(self, definition: FieldDefinition, stored: Any) -> Any:
+        """A value in the stored form (booleans 0/1, dates ISO text) as the database takes it."""
+        ...
+
+
+class SqliteLayerSql:
+    """:class:`LayerSql` on a SQLite connection (a master GeoPackage, a workspace, a change package)."""
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self.con = con
+
+    def count(self, template: str, names: Sequence[str], parameters: Sequence[Any] = ()) -> int:
+        return int(self.con.execute(template.format(*map(quote, names)), parameters).fetchone()[0])
+
+    def execute(self, template: str, names: Sequence[str], parameters: Sequence[Any] = ()) -> None:
+        self.con.execute(template.format(*map(quote, names)), parameters)
+
+    def add_column(self, table: str, definition: FieldDefinition) -> None:
+        self.con.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(definition.name)} {definition.sql_type}")
+
+    def value(self, definition: FieldDefinition, stored: Any) -> Any:
+        return stored
+
+
+def _sql(db: sqlite3.Connection | LayerSql) -> LayerSql:
+    return SqliteLayerSql(db) if isinstance(db, sqlite3.Connection) else db
+
+
+def held_values(db: sqlite3.Connection | LayerSql, table: str, step: Step) -> list[str]:
     """What the step would lose in *table*: values of removed fields and codes that no mapping places."""
+    run = _sql(db)
     problems = []
     for name in step.removed:
         if name in step.fields:
             continue
-        count = con.execute(f"SELECT count(*) FROM {quote(table)} WHERE {quote(name)} IS NOT NULL").fetchone()[0]
+        count = run.count("SELECT count(*) FROM {} WHERE {} IS NOT NULL", (table, name))
         if count:
             problems.append(f"field {name!r} holds values in {count} feature(s): move them with "
                             f"--map {name}=NEW_FIELD (a field the new version adds), or drop them with --map {name}=")
@@ -157,15 +206,14 @@ def held_values(con: sqlite3.Connection, table: str, step: Step) -> list[str]:
         for code in before.code_values:
             if code in f.code_set or code in step.codes.get(f.name, {}):
                 continue
-            count = con.execute(f"SELECT count(*) FROM {quote(table)} WHERE {quote(f.name)} = ?",
-                                (code,)).fetchone()[0]
+            count = run.count("SELECT count(*) FROM {} WHERE {} = ?", (table, f.name), (code,))
             if count:
                 problems.append(f"code {code!r} of {f.name!r} is used by {count} feature(s): "
                                 f"map it with --map {f.name}.{code}=NEW_CODE")
     return problems
 
 
-def migrate_table(con: sqlite3.Connection, table: str, step: Step, *, fill_defaults: bool = True,
+def migrate_table(db: sqlite3.Connection | LayerSql, table: str, step: Step, *, fill_defaults: bool = True,
                   drop: bool = True) -> None:
     """Run *step* on *table* (columns named as the layer's fields), inside the caller's transaction.
 
@@ -173,47 +221,50 @@ def migrate_table(con: sqlite3.Connection, table: str, step: Step, *, fill_defau
     *fill_defaults*), removed fields' values moved, removed codes mapped, removed columns dropped
     (when *drop*; a table whose triggers name them has them dropped first by the caller).
     """
-    t = quote(table)
+    run = _sql(db)
     for name in step.added:
-        con.execute(f"ALTER TABLE {t} ADD COLUMN {quote(name)} {step.new.field(name).sql_type}")
+        run.add_column(table, step.new.field(name))
     for old, new in step.fields.items():
         if new is not None:
-            con.execute(f"UPDATE {t} SET {quote(new)} = {quote(old)} WHERE {quote(old)} IS NOT NULL")
+            run.execute("UPDATE {} SET {} = {} WHERE {} IS NOT NULL", (table, new, old, old))
     for name, codes in step.codes.items():
         for old_code, new_code in codes.items():
-            con.execute(f"UPDATE {t} SET {quote(name)} = ? WHERE {quote(name)} = ?", (new_code, old_code))
+            run.execute("UPDATE {} SET {} = ? WHERE {} = ?", (table, name, name), (new_code, old_code))
     if fill_defaults:
         defaults = step.new.stored_defaults
         for name in step.added:
-            if step.new.field(name).required and name in defaults:
-                con.execute(f"UPDATE {t} SET {quote(name)} = ? WHERE {quote(name)} IS NULL", (defaults[name],))
+            f = step.new.field(name)
+            if f.required and name in defaults:
+                run.execute("UPDATE {} SET {} = ? WHERE {} IS NULL", (table, name, name),
+                            (run.value(f, defaults[name]),))
     if drop:
         for name in step.removed:
-            con.execute(f"ALTER TABLE {t} DROP COLUMN {quote(name)}")
+            run.execute("ALTER TABLE {} DROP COLUMN {}", (table, name))
 
 
-def violations(con: sqlite3.Connection, table: str, definition: LayerDefinition) -> list[str]:
+def violations(db: sqlite3.Connection | LayerSql, table: str, definition: LayerDefinition) -> list[str]:
     """The rules of *definition* that rows of *table* break (required, code list, range, length), counted."""
-    checks: list[tuple[str, str, Sequence[Any]]] = []
+    run = _sql(db)
+    checks: list[tuple[str, str, str, Sequence[Any]]] = []  # field, rule broken, condition on {} (the field), values
     for f in definition.fields:
         if f.derived:
             continue
-        c = quote(f.name)
         if f.required:
-            checks.append((f"{f.name!r} is required", f"{c} IS NULL", ()))
+            checks.append((f.name, "is required", "{} IS NULL", ()))
         if f.codes:
             marks = ", ".join("?" * len(f.codes))
-            checks.append((f"{f.name!r} is not in its code list", f"{c} IS NOT NULL AND {c} NOT IN ({marks})",
+            checks.append((f.name, "is not in its code list", f"{{}} IS NOT NULL AND {{}} NOT IN ({marks})",
                            f.code_values))
         if f.min is not None:
-            checks.append((f"{f.name!r} is below {f.min}", f"{c} < ?", (f.min,)))
+            checks.append((f.name, f"is below {f.min}", "{} < ?", (run.value(f, f.min),)))
         if f.max is not None:
-            checks.append((f"{f.name!r} is above {f.max}", f"{c} > ?", (f.max,)))
+            checks.append((f.name, f"is above {f.max}", "{} > ?", (run.value(f, f.max),)))
         if f.max_length is not None:
-            checks.append((f"{f.name!r} is longer than {f.max_length}", f"length({c}) > ?", (f.max_length,)))
+            checks.append((f.name, f"is longer than {f.max_length}", "length({}) > ?", (f.max_length,)))
     out = []
-    for text, condition, parameters in checks:
-        count = con.execute(f"SELECT count(*) FROM {quote(table)} WHERE {condition}", parameters).fetchone()[0]
+    for name, rule, condition, parameters in checks:
+        count = run.count("SELECT count(*) FROM {} WHERE " + condition, (table, *[name] * condition.count("{}")),
+                          parameters)
         if count:
-            out.append(f"{count} feature(s): {text}")
+            out.append(f"{count} feature(s): {name!r} {rule}")
     return out

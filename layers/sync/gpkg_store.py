@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +14,7 @@ import shapely
 from layers.geopackage import Column, GeoPackage, LayerSchema, gpb_wkb, open_geopackage
 from layers.geopackage.codec import WKB_OFFSETS
 from layers.log import logger
-from layers.media.removal import apply_removals, prune_links
+from layers.media.removal import apply_removals, drop_orphan_links, prune_links
 from layers.media.tables import (
     copy_photos,
     mapping_table,
@@ -24,14 +24,19 @@ from layers.media.tables import (
     resend_missing,
 )
 from layers.schema.definitions import LayerDefinition
+from layers.sync.evolution import LayerSql, SqliteLayerSql
 from layers.sync.history import HISTORY_TABLE, history_rows
 from layers.sync.master import (
     AREAS_TABLE,
+    DEFINITIONS_TABLE,
     DELETED_TABLE,
+    LAYER_ADDED_KEY,
+    LAYERS_TABLE,
     LEDGER_TABLE,
     MASTER_TABLE,
     MasterInfo,
     bbox_condition,
+    definitions_schema,
     master_columns,
     master_rows,
     master_rows_by_uuid,
@@ -41,7 +46,7 @@ from layers.sync.master import (
 )
 from layers.sync.photos import PhotoSource, SqlitePhotos, copy_into_sqlite
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK, bounds, geometries, gpb_of_wkbs, quote
-from layers.sync.store import BBox, LedgerEntry, MasterPlan
+from layers.sync.store import BBox, DefinitionVersion, LedgerEntry, MasterPlan
 
 __all__ = ["GeoPackageMaster", "SURVEY_PREFIX", "history_schema"]
 
@@ -151,9 +156,6 @@ class GeoPackageMaster:
                 out[u] = (by, at)
         return out
 
-    def applied_packages(self) -> set[str]:
-        return {r[0] for r in self.connection.execute(f"SELECT package_uuid FROM {LEDGER_TABLE}")}
-
     def in_ledger(self, package_uuid: str) -> bool:
         return self.connection.execute(f"SELECT 1 FROM {LEDGER_TABLE} WHERE package_uuid = ?",
                                        (package_uuid,)).fetchone() is not None
@@ -186,6 +188,10 @@ class GeoPackageMaster:
 
     def remove_photos(self, package: sqlite3.Connection) -> tuple[int, int]:
         return apply_removals(package, self.connection)
+
+    def drop_photos_of_missing(self, candidates: Mapping[str, Collection[str]]) -> tuple[list[tuple[str, str, str]],
+                                                                                       int]:
+        return drop_orphan_links(self.connection)  # every layer: the file is scanned quickly
 
     def send_photos(self, target: sqlite3.Connection, layers: Iterable[str]) -> int:
         """Copy the master's photos of the features *target* (a workspace) holds."""
@@ -225,6 +231,58 @@ class GeoPackageMaster:
     def has_extra_tables(self) -> list[str]:
         """Tables a copy to PostGIS cannot carry yet: survey evidence."""
         return [t for t in self.gp.layers() if t.startswith(SURVEY_PREFIX)]
+
+    # -- layer definitions --------------------------------------------------------
+
+    def lock_definitions(self) -> MasterInfo:
+        return self.info  # the file's write lock keeps everyone else out
+
+    def definition_history(self, layer: str) -> list[DefinitionVersion]:
+        if not self.gp.has_layer(DEFINITIONS_TABLE):
+            return []
+        return [DefinitionVersion(layer, *row) for row in self.connection.execute(
+            f"SELECT version, definition, mappings, changed_at, changed_by FROM {DEFINITIONS_TABLE} "
+            "WHERE layer = ? ORDER BY version", (layer,))]
+
+    def layer_sql(self) -> LayerSql:
+        return SqliteLayerSql(self.connection)
+
+    def create_layer(self, definition: LayerDefinition) -> None:
+        """The layer's feature (or attributes) table: gpkg_contents, gpkg_geometry_columns, its rtree when the
+        file is closed; the code index of a component layer."""
+        self.gp.create_layer(master_schema(definition, self.info.srid))
+        if definition.component is not None:
+            from layers.sync.codes import gpkg_code_tables
+
+            gpkg_code_tables(self.gp, [definition])
+
+    def store_definition(self, definition: LayerDefinition, text: str, versions: Sequence[DefinitionVersion],
+                         now: str, *, added: bool = False) -> int:
+        from layers.geopackage.styles import layer_qml, layer_sld
+
+        con, layer = self.connection, definition.name
+        if not self.gp.has_layer(DEFINITIONS_TABLE):
+            self.gp.create_layer(definitions_schema())
+        self.gp.write_rows(DEFINITIONS_TABLE, [
+            {"layer": v.layer, "version": v.version, "definition": v.definition, "mappings": v.mappings,
+             "changed_at": v.changed_at, "changed_by": v.changed_by} for v in versions])
+        version = self._version
+        if added:
+            position = con.execute(f"SELECT coalesce(max(position), -1) + 1 FROM {LAYERS_TABLE}").fetchone()[0]
+            con.execute(f"INSERT INTO {LAYERS_TABLE} (name, position, facility, definition) VALUES (?, ?, 1, ?)",
+                        (layer, position, text))
+            con.execute(f"INSERT INTO {MASTER_TABLE} (key, value) VALUES (?, ?)",
+                        (LAYER_ADDED_KEY + layer, str(version)))
+        else:
+            con.execute(f"UPDATE {LAYERS_TABLE} SET definition = ? WHERE name = ?", (text, layer))
+        con.execute(f"UPDATE {MASTER_TABLE} SET value = ? WHERE key = 'version'", (str(version),))
+        columns = ["uuid", *definition.field_names, *AUDIT_COLUMNS]
+        self.gp.add_style(layer, layer[:30], layer_qml(definition, "zh_CN", columns), sld=layer_sld(definition),
+                          description=definition.title("zh_CN"), owner="tongcheng")
+        con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?, ?, ?)",
+                    (now, layer, MASTER_TABLE, LAYERS_TABLE, DEFINITIONS_TABLE))
+        self.info.version = version
+        return version
 
     # -- writing ----------------------------------------------------------------
 

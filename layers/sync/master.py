@@ -64,6 +64,8 @@ __all__ = [
     "PACKAGE_TABLE",
     "HISTORY_TABLE",
     "AREAS_TABLE",
+    "DEFINITIONS_TABLE",
+    "LAYER_ADDED_KEY",
     "MasterContent",
     "master_content",
     "INTERNAL_TABLES",
@@ -71,6 +73,7 @@ __all__ = [
     "master_schema",
     "parse_master_info",
     "key_value_schema",
+    "definitions_schema",
     "create_master",
     "recover",
     "read_master",
@@ -90,9 +93,13 @@ DELETED_TABLE = "tongcheng_deleted"
 PACKAGE_TABLE = "tongcheng_package"
 HISTORY_TABLE = "tongcheng_history"
 AREAS_TABLE = "tongcheng_areas"
+#: Every version of a layer definition the office changed or added (``layers.sync.definition_changes``).
+DEFINITIONS_TABLE = "tongcheng_definition_changes"
+#: ``tongcheng_master`` key (with the layer's name after it) of the master version that added a layer.
+LAYER_ADDED_KEY = "layer_added:"
 #: Tables of masters and packages that are Tongcheng's bookkeeping, not data.
 INTERNAL_TABLES = (MASTER_TABLE, LAYERS_TABLE, LEDGER_TABLE, DELETED_TABLE, PACKAGE_TABLE, HISTORY_TABLE, AREAS_TABLE,
-                   "layer_styles", "tongcheng_code_blocks")
+                   "layer_styles", "tongcheng_code_blocks", DEFINITIONS_TABLE)
 MASTER_FORMAT = "1"
 
 
@@ -114,6 +121,9 @@ class MasterInfo:
         The ``_codelists.toml`` text the definitions use.
     texts : dict
         The TOML text of each definition.
+    layers_added : dict
+        The master version that added each layer added after the master was made
+        (``tongcheng definitions add``).
     """
 
     path: Path | str
@@ -124,6 +134,7 @@ class MasterInfo:
     layers: list[str]
     codelists: str
     texts: dict[str, str]
+    layers_added: dict[str, int] = field(default_factory=dict)
 
     @property
     def crs(self) -> str:
@@ -174,6 +185,8 @@ class MasterContent:
     total: int = 0
     #: Serials of component codes handed out (``layers.sync.codes``): rows of ``tongcheng_code_blocks``.
     code_blocks: list[dict[str, Any]] = field(default_factory=list)
+    #: Every recorded version of the layer definitions (``master copy``): rows of ``tongcheng_definition_changes``.
+    definition_changes: list[dict[str, Any]] = field(default_factory=list)
     #: A master copied whole into PostGIS: per facility layer, chunks of tuples in ``master_columns`` order
     #: (geometry as hex EWKB: ``MasterStore.records``), read instead of *rows*.
     records: dict[str, Iterable[Sequence[Sequence[Any]]]] | None = None
@@ -289,6 +302,15 @@ def areas_schema(srid: int) -> LayerSchema:
         description="Tongcheng: administrative areas (city, district, street), the scopes of checkouts")
 
 
+def definitions_schema() -> LayerSchema:
+    """The GeoPackage table of every recorded version of a layer definition."""
+    return LayerSchema(DEFINITIONS_TABLE, (
+        Column("layer", "TEXT", not_null=True), Column("version", "INTEGER", not_null=True),
+        Column("definition", "TEXT", not_null=True), Column("mappings", "TEXT"),
+        Column("changed_at", "DATETIME"), Column("changed_by", "TEXT")),
+        description="Tongcheng layer definitions: every version of a changed definition")
+
+
 def _shapes(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Rows with WKB geometries given shapely ones (in chunks), as GeoPackage.write_rows takes them."""
     import numpy as np
@@ -357,6 +379,9 @@ def write_master_file(path: Path, content: MasterContent, progress: Callable[[in
             gp.write_rows(HISTORY_TABLE, content.history)
         if content.areas:
             gp.write_rows(AREAS_TABLE, _shapes(content.areas))
+        if content.definition_changes:
+            gp.create_layer(definitions_schema())
+            gp.write_rows(DEFINITIONS_TABLE, content.definition_changes)
         if any(d.component for d in facility):  # component codes: the serials handed out, an index per layer
             from layers.sync.code_tables import BLOCKS_TABLE, DISTRICT_KEY, gpkg_code_tables, with_districts
 
@@ -367,6 +392,8 @@ def write_master_file(path: Path, content: MasterContent, progress: Callable[[in
 
         for definition in facility:
             rows = _shapes(content.rows.get(definition.name, []))
+            if not definition.has_geometry:  # an attributes table (inspections): rows read from a master carry
+                rows = ({k: v for k, v in r.items() if k != "geom"} for r in rows)  # geom None
             n = gp.write_rows(definition.name, rows)
             done += n
             if progress:
@@ -438,10 +465,12 @@ def parse_master_info(path: Path | str, meta: dict[str, str], texts: dict[str, t
     except (tomllib.TOMLDecodeError, ValueError) as exc:
         raise SyncError(f"{path}: damaged layer definitions ({exc})") from None
     layers = [name for name, (_, facility) in texts.items() if facility]
+    added = {key[len(LAYER_ADDED_KEY):]: int(value) for key, value in meta.items()
+             if key.startswith(LAYER_ADDED_KEY) and str(value).isdigit()}
     return MasterInfo(path=path, master_id=meta["master_id"], version=int(meta["version"]),
                       srid=int(meta["srid"]), definitions=definitions, layers=layers,
                       codelists=meta.get("codelists") or "",
-                      texts={name: text for name, (text, _) in texts.items()})
+                      texts={name: text for name, (text, _) in texts.items()}, layers_added=added)
 
 
 def read_master(path: str | os.PathLike) -> MasterInfo:

@@ -227,6 +227,9 @@ def write_master_import(target: MasterTarget, layer: str, inserts: Sequence[tupl
     import_uuid = str(uuid_module.uuid4())
 
     def write() -> int:
+        if store.refresh().definitions[layer].version != definition.version:  # PostGIS: changed meanwhile
+            raise SyncError(f"{target.path}: the office changed layer {layer!r}'s definition while the rows were "
+                            "checked; nothing was imported, run the import again")
         if not store.claim(import_uuid):
             raise SyncError(f"{target.path}: import {import_uuid} is in the ledger already")
         plan.inserts = [dict(row) for row in new_rows]  # afresh for each attempt: a rerun numbers them again

@@ -8,6 +8,10 @@ kept (a moved field or a mapped code is moved or mapped in both, untracked,
 as the office did to the master).  A dry run migrates inside a transaction
 that is rolled back.
 
+``update`` also makes the layers the office added since the workspace's
+checkout (``tongcheng definitions add``): empty, then filled by the update
+like any other layer with the master's features in the workspace's scope.
+
 ``apply`` of a change package made under an older definition applies a
 migrated copy of it (the same steps on its layer, its ``base`` values and
 its ``changed_fields``); a package made under a newer definition than the
@@ -23,26 +27,26 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from layers.errors import SyncError
 from layers.geopackage import open_geopackage
 from layers.log import logger
 from layers.sync.changes import read_package_info
-from layers.sync.definition_changes import definition_steps
+from layers.sync.definition_changes import definition_at, definition_steps
 from layers.sync.evolution import Step, migrate_table
-from layers.sync.master import PACKAGE_TABLE, MasterInfo, read_master_info, recover
+from layers.sync.master import PACKAGE_TABLE, MasterInfo
 from layers.sync.rows import quote
-from layers.workspace.create import LAYERS_TABLE, definitions_from_workspace
+from layers.sync.store import MasterStore
+from layers.workspace.create import LAYERS_TABLE, add_layer_table, definitions_from_workspace
 from layers.workspace.store import Workspace
 from layers.workspace.tracking import SETTINGS_TABLE, base_table, tracking_ddl
 
-__all__ = ["workspace_steps", "migrated", "migrate_workspace", "upgraded_package"]
+__all__ = ["workspace_steps", "added_layers", "migrated", "migrate_workspace", "upgraded_package"]
 
 log = logger(__name__)
 
 
-def workspace_steps(ws: Workspace, con: sqlite3.Connection, minfo: MasterInfo, layers: Sequence[str]) -> list[Step]:
+def workspace_steps(ws: Workspace, store: MasterStore, minfo: MasterInfo, layers: Sequence[str]) -> list[Step]:
     """The steps that bring the workspace's definitions of *layers* to the master's (none if the same version)."""
     steps: list[Step] = []
     for layer in layers:
@@ -52,12 +56,19 @@ def workspace_steps(ws: Workspace, con: sqlite3.Connection, minfo: MasterInfo, l
         if mine.version > theirs.version:
             raise SyncError(f"{minfo.path}: layer {layer!r} is at definition version {theirs.version}, older than "
                             f"version {mine.version} in {ws.path} (an older copy of the master?); nothing was changed")
-        steps += definition_steps(con, minfo.codelists, mine, theirs, str(minfo.path))
+        steps += definition_steps(store.definition_history(layer), minfo.codelists, mine, theirs, str(minfo.path))
     return steps
 
 
-def migrate_workspace(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo) -> None:
-    """Run the steps on the workspace in one transaction (a session); its definitions are the master's after."""
+def added_layers(ws: Workspace, minfo: MasterInfo, base_version: int) -> list[str]:
+    """The master's layers added after version *base_version* (the workspace's base) that the workspace lacks."""
+    return [name for name in minfo.layers
+            if name not in ws.definitions and minfo.layers_added.get(name, 0) > base_version]
+
+
+def migrate_workspace(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo, added: Sequence[str] = ()) -> None:
+    """Run the steps on the workspace and make the layers *added* (empty, tracked), in one transaction (a
+    session); its definitions are the master's after."""
     with ws.session() as con:
         for step in steps:
             layer = step.layer
@@ -76,6 +87,9 @@ def migrate_workspace(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo) -
                 con.execute(f"UPDATE {LAYERS_TABLE} SET definition = ? WHERE name = ?", (text, layer))
             log.info("%s: layer %s definition version %d -> %d", ws.path, layer, step.old.version,
                      step.new.version)
+        for name in added:
+            add_layer_table(con, minfo.definitions[name], minfo.texts[name])
+            log.info("%s: layer %s added (definition version %d)", ws.path, name, minfo.definitions[name].version)
         con.execute(f"UPDATE {SETTINGS_TABLE} SET value = ? WHERE key = 'codelists'", (minfo.codelists,))
         ws.definitions = definitions_from_workspace(con)
 
@@ -85,19 +99,21 @@ class _Undo(Exception):
 
 
 @contextlib.contextmanager
-def migrated(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo, *, keep: bool) -> Iterator[None]:
-    """The workspace migrated by *steps* for the block: for good (*keep*), or rolled back after it (a dry run)."""
-    if not steps:
+def migrated(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo, *, keep: bool,
+             added: Sequence[str] = ()) -> Iterator[None]:
+    """The workspace migrated by *steps* (and the layers *added* made) for the block: for good (*keep*), or rolled
+    back after it (a dry run)."""
+    if not steps and not added:
         yield
         return
     if keep:
-        migrate_workspace(ws, steps, minfo)
+        migrate_workspace(ws, steps, minfo, added)
         yield
         return
     saved = ws.definitions
     try:
         with ws.session():
-            migrate_workspace(ws, steps, minfo)
+            migrate_workspace(ws, steps, minfo, added)
             yield
             raise _Undo
     except _Undo:
@@ -107,8 +123,9 @@ def migrated(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo, *, keep: b
 
 
 @contextlib.contextmanager
-def upgraded_package(package: Path, master: Path) -> Iterator[Path]:
-    """The package to apply: itself, or a copy migrated to the master's definitions (removed afterwards).
+def upgraded_package(package: Path, store: MasterStore) -> Iterator[Path]:
+    """The package to apply to *store* (its definitions as of now): itself, or a copy migrated to the master's
+    definitions (removed afterwards).
 
     Raises
     ------
@@ -117,22 +134,22 @@ def upgraded_package(package: Path, master: Path) -> Iterator[Path]:
     """
     with open_geopackage(package) as pgp:
         pinfo = read_package_info(pgp)
-    recover(master)
-    with open_geopackage(master) as mgp:
-        minfo = read_master_info(mgp)
-        steps: list[Step] = []
-        for layer in pinfo.layers:
-            theirs = minfo.definitions.get(layer)
-            if theirs is None:
-                continue  # apply names the unknown layer
-            version = pinfo.definition_versions.get(layer, 1)
-            if version > theirs.version:
-                raise SyncError(f"{package}: made under version {version} of layer {layer!r}'s definition, but "
-                                f"{master} has version {theirs.version}; update the master's definition first "
-                                "(tongcheng definitions update), then apply; nothing was applied")
-            if version < theirs.version:
-                old = _definition_at(mgp.connection, minfo, layer, version)
-                steps += definition_steps(mgp.connection, minfo.codelists, old, theirs, str(master))
+    minfo = store.info
+    master = store.location
+    steps: list[Step] = []
+    for layer in pinfo.layers:
+        theirs = minfo.definitions.get(layer)
+        if theirs is None:
+            continue  # apply names the unknown layer
+        version = pinfo.definition_versions.get(layer, 1)
+        if version > theirs.version:
+            raise SyncError(f"{package}: made under version {version} of layer {layer!r}'s definition, but "
+                            f"{master} has version {theirs.version}; update the master's definition first "
+                            "(tongcheng definitions update), then apply; nothing was applied")
+        if version < theirs.version:
+            history = store.definition_history(layer)
+            old = definition_at(history, minfo.codelists, layer, version, str(master))
+            steps += definition_steps(history, minfo.codelists, old, theirs, str(master))
     if not steps:
         yield package
         return
@@ -153,18 +170,6 @@ def upgraded_package(package: Path, master: Path) -> Iterator[Path]:
         log.info("%s: migrated to the master's definitions (%s)", package,
                  ", ".join(f"{s.layer} {s.old.version}->{s.new.version}" for s in steps))
         yield copy
-
-
-def _definition_at(con: sqlite3.Connection, minfo: MasterInfo, layer: str, version: int) -> Any:
-    from layers.sync.definition_changes import HISTORY_TABLE, parse_layer_text
-
-    row = None
-    if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (HISTORY_TABLE,)).fetchone():
-        row = con.execute(f"SELECT definition FROM {HISTORY_TABLE} WHERE layer = ? AND version = ?",
-                          (layer, version)).fetchone()
-    if row is None:
-        raise SyncError(f"{minfo.path}: keeps no record of version {version} of layer {layer!r}'s definition")
-    return parse_layer_text(row[0], minfo.codelists, f"{minfo.path}: layer {layer} version {version}", layer)
 
 
 def _migrate_package_columns(con: sqlite3.Connection, step: Step) -> None:

@@ -14,8 +14,11 @@ Memory never holds a whole photo.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sqlite3
 from collections.abc import Collection, Container, Iterable, Iterator
+from pathlib import Path
 from typing import Protocol
 
 from layers.geopackage.sql import quote
@@ -39,7 +42,7 @@ from layers.media.tables import (
 )
 
 __all__ = ["Key", "PhotoSource", "SqlitePhotos", "copy_into_sqlite", "receive_into_workspace", "prune_workspace",
-           "resend_to_workspace"]
+           "resend_to_workspace", "chosen_links", "write_photo_file"]
 
 #: A link: (layer, facility uuid, sha256).
 Key = tuple[str, str, str]
@@ -219,3 +222,32 @@ def resend_to_workspace(source: PhotoSource, ws: sqlite3.Connection, layers: Ite
             again += ws.execute(f"UPDATE {quote(mapping_table(layer))} SET pending = 1 "
                                 "WHERE base_uuid = ? AND sha256 = ? AND pending = 0", (uuid, sha)).rowcount
     return again
+
+
+def chosen_links(source: PhotoSource, layers: Collection[str], *, layer: str | None = None,
+                 uuid: str | None = None) -> list[PhotoLink]:
+    """The links of *layers* (only *layer*'s, only the feature *uuid*'s), by layer then in the order they were made."""
+    return [link for link in source.links([n for n in layers if layer in (None, n)]) if uuid in (None, link.uuid)]
+
+
+def write_photo_file(source: PhotoSource, sha256: str, path: Path) -> None:
+    """Write a photo's bytes to *path*, a piece at a time, through a temporary file beside it.
+
+    Raises
+    ------
+    MediaError
+        The source does not hold its bytes, or they do not match its hash (nothing is left at *path*).
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    digest = hashlib.sha256()
+    try:
+        with open(tmp, "wb") as f:
+            for piece in source.pieces(sha256):
+                f.write(piece)
+                digest.update(piece)
+        if digest.hexdigest() != sha256:
+            raise MediaError(f"photo {sha256} is damaged (its content does not match its hash)")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -67,6 +67,8 @@ class SyncResult:
     #: Apply: facility values set because they follow the facility's latest inspection
     #: (``layer``, ``uuid``, ``field``, ``before``, ``after``, ``inspection``).
     followed: list[dict[str, Any]] = field(default_factory=list)
+    #: Update: the office's definition changes and added layers the workspace took, one line each.
+    definitions: list[str] = field(default_factory=list)
 
     def reject(self, layer: str, uuid: str, reason: str) -> None:
         """Record a row that is not written because it breaks a rule of its layer."""
@@ -102,6 +104,8 @@ class SyncResult:
             out["photos"] = self.photos
         if self.followed:
             out["followed_inspections"] = self.followed
+        if self.definitions:
+            out["definitions"] = self.definitions
         if self.resolutions is not None:
             out["resolutions"] = str(self.resolutions)
         return out

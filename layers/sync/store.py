@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +26,12 @@ from typing import Any, Protocol, TypeVar
 
 from layers.postgres.urls import is_postgres
 from layers.schema.definitions import LayerDefinition
+from layers.sync.evolution import LayerSql
 from layers.sync.master import MasterInfo
 from layers.sync.photos import PhotoSource
 
-__all__ = ["MasterLocation", "MasterPlan", "LedgerEntry", "MasterStore", "open_master", "master_location",
-           "is_postgres"]
+__all__ = ["MasterLocation", "MasterPlan", "LedgerEntry", "DefinitionVersion", "MasterStore", "open_master",
+           "master_location", "is_postgres"]
 
 #: A master: the path of a GeoPackage, or a ``postgresql://`` connection string.
 MasterLocation = str | os.PathLike[str]
@@ -76,6 +77,18 @@ class LedgerEntry:
     file: str
 
 
+@dataclass
+class DefinitionVersion:
+    """One recorded version of a layer definition (a row of ``tongcheng_definition_changes``)."""
+
+    layer: str
+    version: int
+    definition: str  # the TOML text
+    mappings: str | None = None  # JSON: where the values of removed fields and codes went (``Step.mappings_json``)
+    changed_at: str | None = None
+    changed_by: str | None = None
+
+
 class MasterStore(Protocol):
     """A master as the sync operations read and write it (see the module docstring)."""
 
@@ -116,8 +129,6 @@ class MasterStore(Protocol):
         """Who deleted the given features and when (the latest deletion of each)."""
         ...
 
-    def applied_packages(self) -> set[str]: ...
-
     def in_ledger(self, package_uuid: str) -> bool: ...
 
     def claim(self, package_uuid: str) -> bool:
@@ -135,6 +146,29 @@ class MasterStore(Protocol):
         """Raise the version, write the ledger row; return the new version."""
         ...
 
+    def lock_definitions(self) -> MasterInfo:
+        """Inside the transaction: keep applies and other definition changes out until it ends; the master's
+        description as of now (its definitions included)."""
+        ...
+
+    def definition_history(self, layer: str) -> list[DefinitionVersion]:
+        """Every recorded version of *layer*'s definition, oldest first ([] if none is recorded)."""
+        ...
+
+    def layer_sql(self) -> LayerSql:
+        """The master's layer tables as a definition change checks and migrates them (inside the transaction)."""
+        ...
+
+    def create_layer(self, definition: LayerDefinition) -> None:
+        """A new facility layer's empty table, made as the master's own layers are (inside the transaction)."""
+        ...
+
+    def store_definition(self, definition: LayerDefinition, text: str, versions: Sequence[DefinitionVersion],
+                         now: str, *, added: bool = False) -> int:
+        """Keep *text* as the layer's definition (*added*: a layer new to the master, listed last), *versions* in
+        the history, the layer's labels and style renewed; raise the version and return it."""
+        ...
+
     def area(self, code: str) -> dict[str, Any] | None:
         """An administrative area by code (``code``, ``level``, ``name``, ``parent``, ``geom`` WKB), or None."""
         ...
@@ -150,6 +184,13 @@ class MasterStore(Protocol):
 
     def remove_photos(self, package: sqlite3.Connection) -> tuple[int, int]:
         """Unlink the photos a change package took off, drop the bytes nobody refers to: (unlinked, dropped)."""
+        ...
+
+    def drop_photos_of_missing(self, candidates: Mapping[str, Collection[str]]) -> tuple[list[tuple[str, str, str]],
+                                                                                       int]:
+        """Take off the photo links of features the master does not hold (at least of those *candidates* names:
+        layer -> uuids), and the bytes nobody refers to any more; returns the links taken off, (layer, uuid,
+        sha256) each, and how many photos' bytes went."""
         ...
 
     def send_photos(self, target: sqlite3.Connection, layers: Iterable[str]) -> int:

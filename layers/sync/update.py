@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
@@ -18,9 +19,8 @@ from layers.sync.areas import resolve_scope
 from layers.sync.changes import sent_folder
 from layers.sync.checkout import SETTINGS, checkout_info
 from layers.sync.children import ParentKey, master_parent_keys, parent_key
-from layers.sync.gpkg_store import GeoPackageMaster
 from layers.sync.merge import LayerCounts, same_value
-from layers.sync.migrate import migrated, workspace_steps
+from layers.sync.migrate import added_layers, migrated, workspace_steps
 from layers.sync.resolutions import (
     POLICIES,
     Choice,
@@ -108,17 +108,20 @@ def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: st
         if minfo.version < info["version"]:
             raise SyncError(f"{master}: version {minfo.version} is older than the workspace's base "
                             f"(version {info['version']}); nothing was changed")
-        applied = store.applied_packages()
-        unapplied = [p for p in info["sent"] if p not in applied]
+        unapplied = [p for p in info["sent"] if not store.in_ledger(p)]
         if unapplied:
             raise SyncError(f"{master}: the office has not applied the change package(s) "
                             f"{', '.join(unapplied)} sent from {ws.path}; apply them first, "
                             "then update (nothing was changed)")
-        # A definition the office changed since: the workspace is migrated first (for a dry run, until the
-        # end of this block).
-        if isinstance(store, GeoPackageMaster):  # PostGIS masters do not evolve their definitions yet
-            steps = workspace_steps(ws, store.connection, minfo, [n for n in info["layers"] if n in minfo.layers])
-            migration.enter_context(migrated(ws, steps, minfo, keep=not dry_run))
+        # A definition the office changed since, or a layer it added: the workspace is migrated first (for a
+        # dry run, until the end of this block).
+        steps = workspace_steps(ws, store, minfo, [n for n in info["layers"] if n in minfo.layers])
+        added = added_layers(ws, minfo, info["version"])
+        migration.enter_context(migrated(ws, steps, minfo, keep=not dry_run, added=added))
+        result.definitions = [f"layer {s.layer} definition version {s.old.version} -> {s.new.version}"
+                              for s in steps]
+        result.definitions += [f"layer {n} added (definition version {minfo.definitions[n].version})" for n in added]
+        info["layers"] = [*info["layers"], *added]
         for layer in info["layers"]:
             if layer not in minfo.layers:
                 raise SyncError(f"{master}: has no layer {layer!r}, which {ws.path} has")
@@ -150,6 +153,8 @@ def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: st
             for layer, (_, to_merged) in plans.items():
                 ws.apply_rows(layer, to_merged, tracked=True)
             ws.set_setting(SETTINGS["version"], minfo.version)
+            if added:
+                ws.set_setting(SETTINGS["layers"], json.dumps(info["layers"]))
             ws.set_setting(SETTINGS["sent"], "[]")
             # The photos of the features deleted at the office go with them here too (also those added
             # here and not yet sent: the facility is gone), and the bytes no other feature refers to.

@@ -27,7 +27,8 @@ from layers.sqlite.spatialite import connect
 from layers.workspace.identity import login_name, now_text
 from layers.workspace.tracking import SETTINGS_TABLE, changes_table_ddl, tracking_ddl
 
-__all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "LAYERS_TABLE", "create_workspace_file", "definitions_from_workspace"]
+__all__ = ["SCHEMA_VERSION", "DEFAULT_CRS", "LAYERS_TABLE", "create_workspace_file", "definitions_from_workspace",
+           "add_layer_table"]
 
 #: Version of the workspace file layout. Raise it when the layout changes and
 #: teach ``Workspace.open`` to upgrade older files.
@@ -113,6 +114,17 @@ def definitions_from_workspace(connection: sqlite3.Connection) -> dict[str, Laye
     for name, text in connection.execute(f"SELECT name, definition FROM {LAYERS_TABLE} ORDER BY position"):
         definitions[name] = parse_definition(tomllib.loads(text), codelists, f"workspace layer {name}", name)
     return definitions
+
+
+def add_layer_table(connection: sqlite3.Connection, definition: LayerDefinition, text: str) -> None:
+    """A layer new to an existing workspace (the office added it): its table, spatial index and tracking, its
+    definition *text* listed last (inside the caller's transaction)."""
+    row = connection.execute(f"SELECT value FROM {SETTINGS_TABLE} WHERE key = 'srid'").fetchone()
+    if row is None:
+        raise WorkspaceError("the workspace has no srid setting")
+    _create_layer(connection, definition, int(row[0]))
+    connection.execute(f"INSERT INTO {LAYERS_TABLE} (name, position, definition) "
+                       f"SELECT ?, coalesce(max(position), -1) + 1, ? FROM {LAYERS_TABLE}", (definition.name, text))
 
 
 class _closing:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -30,7 +30,8 @@ from layers.media.tables import INFO_COLUMNS, MEDIA_TABLE, PhotoLink, mapping_ta
 from layers.sync.photos import Key, PhotoSource
 from layers.sync.postgis.loading import KEYS, json_keys
 
-__all__ = ["PostgisPhotos", "ensure_photo_tables", "write_photos", "remove_photos", "photo_counts"]
+__all__ = ["PostgisPhotos", "ensure_photo_tables", "write_photos", "remove_photos", "drop_missing_links",
+           "photo_counts"]
 
 #: First key of the advisory locks on photos (the second is the hash of the photo's sha256).
 LOCK_SPACE = 0x7463_6D64
@@ -228,6 +229,11 @@ def write_photos(con: psycopg.Connection[Any], source: PhotoSource, layers: Iter
     links = list(source.links(layers))
     if not links:
         return 0, 0, 0
+    for layer in layers:  # a feature deleted by a concurrent apply: wait for it, then link to what is left
+        keys = sorted({link.uuid for link in links if link.layer == layer})
+        if keys:
+            con.execute(sql.SQL("SELECT 1 FROM {} WHERE uuid IN {} ORDER BY uuid FOR SHARE").format(
+                sql.Identifier(layer), KEYS), (json_keys(keys),))
     _lock(con, [link.sha256 for link in links])
     media = sql.Identifier(MEDIA_TABLE)
     wanted = sorted({link.sha256 for link in links if link.stored})
@@ -276,12 +282,44 @@ def remove_photos(con: psycopg.Connection[Any], layers: Sequence[str], removals:
                 (_pairs_json(pairs),)).rowcount
     if not present:
         return unlinked, 0
-    unreferenced = sql.SQL(" AND ").join(
-        sql.SQL("NOT EXISTS (SELECT 1 FROM {} m WHERE m.sha256 = p.sha256)").format(sql.Identifier(mapping_table(n)))
-        for n in present)
     dropped = con.execute(sql.SQL("DELETE FROM {} p WHERE p.sha256 IN {} AND {}").format(
-        sql.Identifier(MEDIA_TABLE), KEYS, unreferenced), (json_keys(sorted({s for _, _, s in removals})),)).rowcount
+        sql.Identifier(MEDIA_TABLE), KEYS, _unreferenced(present)),
+        (json_keys(sorted({s for _, _, s in removals})),)).rowcount
     return unlinked, dropped
+
+
+def _unreferenced(layers: Sequence[str]) -> sql.Composable:
+    """A condition on ``media p``: no link of *layers* refers to the photo."""
+    return sql.SQL(" AND ").join(
+        sql.SQL("NOT EXISTS (SELECT 1 FROM {} m WHERE m.sha256 = p.sha256)").format(sql.Identifier(mapping_table(n)))
+        for n in layers)
+
+
+def drop_missing_links(con: psycopg.Connection[Any], layers: Sequence[str],
+                       candidates: Mapping[str, Collection[str]]) -> tuple[list[Key], int]:
+    """Take off the links of the *candidates* (layer -> uuids) that the master holds no feature of (deleted, or
+    never applied), and the bytes nobody refers to any more (``layers.media.removal.drop_orphan_links``).
+
+    Returns the links taken off, (layer, uuid, sha256) each, and how many photos' bytes went.
+    """
+    present = PostgisPhotos(con, layers).layers()
+    gone: list[Key] = []
+    for layer in present:
+        keys = sorted(candidates.get(layer, ()))
+        if not keys:
+            continue
+        rows = con.execute(sql.SQL(
+            "DELETE FROM {m} m WHERE m.base_uuid IN {keys} AND NOT EXISTS (SELECT 1 FROM {t} f WHERE f.uuid = "
+            "m.base_uuid) RETURNING m.base_uuid, m.sha256").format(
+            m=sql.Identifier(mapping_table(layer)), keys=KEYS, t=sql.Identifier(layer)), (json_keys(keys),)).fetchall()
+        gone += [(layer, u, s) for u, s in rows]
+    if not gone:
+        return [], 0
+    hashes = sorted({s for _, _, s in gone})
+    _lock(con, hashes)  # an apply linking one of them meanwhile: it commits first, and its link keeps the bytes
+    dropped = con.execute(sql.SQL("DELETE FROM {} p WHERE p.sha256 IN {} AND {}").format(
+        sql.Identifier(MEDIA_TABLE), KEYS, _unreferenced(present)), (json_keys(hashes),)).rowcount
+    return gone, dropped
 
 
 def photo_counts(con: psycopg.Connection[Any], layer: str) -> dict[str, int]:

@@ -23,7 +23,7 @@ from layers.sync.children import parent_layers
 from layers.sync.master import AREAS_TABLE
 from layers.sync.postgis.tables import AREA_ROLES_TABLE
 
-__all__ = ["MAY_WRITE", "install_policies", "grant_area"]
+__all__ = ["MAY_WRITE", "install_policies", "add_layer_policies", "grant_new_layer", "grant_area"]
 
 MAY_WRITE = "tongcheng_may_write"
 
@@ -42,29 +42,50 @@ def install_policies(con: psycopg.Connection[Any], definitions: Sequence[LayerDe
         "ON a.code = r.area WHERE pg_has_role(current_user, r.role, 'MEMBER') AND ST_Covers(a.geom, g)) $$").format(
         fn=sql.Identifier(MAY_WRITE), schema=sql.Identifier(schema[0]), roles=sql.Identifier(AREA_ROLES_TABLE),
         areas=sql.Identifier(AREAS_TABLE)))
-    fn = sql.Identifier(MAY_WRITE)
     spatial = [d.name for d in definitions if d.has_geometry]
     for definition in definitions:
-        t = sql.Identifier(definition.name)
-        check: sql.Composable
-        if definition.has_geometry:
-            check = sql.SQL("{}(geom)").format(fn)
-        elif definition.child_of is not None:  # where its feature may be written
-            link = definition.child_of
-            check = sql.SQL(" OR ").join(
-                sql.SQL("({} = {} AND EXISTS (SELECT 1 FROM {} p WHERE p.uuid = {} AND {}(p.geom)))").format(
-                    sql.Identifier(link.layer_field), sql.Literal(parent), sql.Identifier(parent),
-                    sql.Identifier(link.uuid_field), fn)
-                for parent in parent_layers(definition, spatial)) if parent_layers(definition, spatial) \
-                else sql.SQL("false")
-        else:
-            continue
-        con.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t))
-        con.execute(sql.SQL("CREATE POLICY tongcheng_read ON {} FOR SELECT USING (true)").format(t))
-        con.execute(sql.SQL("CREATE POLICY tongcheng_area_insert ON {} FOR INSERT WITH CHECK ({})").format(t, check))
-        con.execute(sql.SQL("CREATE POLICY tongcheng_area_update ON {} FOR UPDATE USING ({}) "
-                            "WITH CHECK ({})").format(t, check, check))
-        con.execute(sql.SQL("CREATE POLICY tongcheng_area_delete ON {} FOR DELETE USING ({})").format(t, check))
+        add_layer_policies(con, definition, spatial)
+
+
+def add_layer_policies(con: psycopg.Connection[Any], definition: LayerDefinition, spatial: Sequence[str]) -> None:
+    """Row-level security on one facility layer (*spatial*: the master's layers with geometry)."""
+    fn = sql.Identifier(MAY_WRITE)
+    t = sql.Identifier(definition.name)
+    check: sql.Composable
+    if definition.has_geometry:
+        check = sql.SQL("{}(geom)").format(fn)
+    elif definition.child_of is not None:  # where its feature may be written
+        link = definition.child_of
+        check = sql.SQL(" OR ").join(
+            sql.SQL("({} = {} AND EXISTS (SELECT 1 FROM {} p WHERE p.uuid = {} AND {}(p.geom)))").format(
+                sql.Identifier(link.layer_field), sql.Literal(parent), sql.Identifier(parent),
+                sql.Identifier(link.uuid_field), fn)
+            for parent in parent_layers(definition, spatial)) if parent_layers(definition, spatial) \
+            else sql.SQL("false")
+    else:
+        return
+    con.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(t))
+    con.execute(sql.SQL("CREATE POLICY tongcheng_read ON {} FOR SELECT USING (true)").format(t))
+    con.execute(sql.SQL("CREATE POLICY tongcheng_area_insert ON {} FOR INSERT WITH CHECK ({})").format(t, check))
+    con.execute(sql.SQL("CREATE POLICY tongcheng_area_update ON {} FOR UPDATE USING ({}) "
+                        "WITH CHECK ({})").format(t, check, check))
+    con.execute(sql.SQL("CREATE POLICY tongcheng_area_delete ON {} FOR DELETE USING ({})").format(t, check))
+
+
+def grant_new_layer(con: psycopg.Connection[Any], layer: str) -> list[str]:
+    """Let the roles already granted an area read and write (in their areas) a layer added later; their names."""
+    roles = [r[0] for r in con.execute(sql.SQL("SELECT DISTINCT role FROM {} ORDER BY role").format(
+        sql.Identifier(AREA_ROLES_TABLE)))]
+    sequence = con.execute("SELECT n.nspname, s.relname FROM pg_class s JOIN pg_namespace n ON n.oid = s.relnamespace "
+                           "WHERE s.oid = pg_get_serial_sequence(format('%%I', %s::text), 'fid')::regclass",
+                           (layer,)).fetchone()
+    for role in roles:
+        con.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(
+            sql.Identifier(layer), sql.Identifier(role)))
+        if sequence is not None:  # the fid of a feature the role adds
+            con.execute(sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(sql.Identifier(*sequence),
+                                                                        sql.Identifier(role)))
+    return roles
 
 
 def grant_area(con: psycopg.Connection[Any], role: str, area: str, layers: Iterable[str]) -> str:

@@ -23,7 +23,7 @@ ledger as they were (the server rolls the transaction back).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,6 +36,7 @@ from layers.media.removal import pending_removals
 from layers.postgres.connection import PgLocation, connect, parse_location
 from layers.schema.definitions import LayerDefinition
 from layers.sync.code_tables import is_code_conflict
+from layers.sync.evolution import LayerSql
 from layers.sync.gpkg_store import SURVEY_PREFIX
 from layers.sync.history import history_rows
 from layers.sync.master import (
@@ -47,13 +48,27 @@ from layers.sync.master import (
     MASTER_TABLE,
     MasterInfo,
     master_columns,
+    parse_master_info,
 )
 from layers.sync.photos import PhotoSource, prune_workspace, receive_into_workspace, resend_to_workspace
+from layers.sync.postgis.definitions import (
+    PostgisLayerSql,
+    create_added_layer,
+    lock_definitions,
+    read_history,
+    store_definition,
+)
 from layers.sync.postgis.loading import KEYS, copy_rows, copy_tuples, json_keys, update_rows
-from layers.sync.postgis.photos import PostgisPhotos, photo_counts, remove_photos, write_photos
+from layers.sync.postgis.photos import (
+    PostgisPhotos,
+    drop_missing_links,
+    photo_counts,
+    remove_photos,
+    write_photos,
+)
 from layers.sync.postgis.tables import create_layer_table, read_info
 from layers.sync.rows import AUDIT_COLUMNS, CHUNK
-from layers.sync.store import BBox, LedgerEntry, MasterPlan
+from layers.sync.store import BBox, DefinitionVersion, LedgerEntry, MasterPlan
 
 __all__ = ["PostgisMaster", "RETRIES"]
 
@@ -137,10 +152,25 @@ class PostgisMaster:
         raise AssertionError("unreachable")
 
     def refresh(self) -> MasterInfo:
-        row = self._guard(lambda: self.con.execute(
-            sql.SQL("SELECT value FROM {} WHERE key = 'version'").format(sql.Identifier(MASTER_TABLE))).fetchone())
-        if row is not None:
-            self.info.version = int(row[0])
+        """The master's description as of now; writing, first wait for a definition change to end (and keep the
+        next one out until this transaction ends): the definitions read are those this transaction works with."""
+        if self.writable:
+            self._guard(lambda: lock_definitions(self.con, exclusive=False))
+        return self._guard(self._current)
+
+    def _current(self) -> MasterInfo:
+        """Read the version, and the definitions again if the office changed or added one since."""
+        meta = {k: v for k, v in self.con.execute(sql.SQL("SELECT key, value FROM {}").format(
+            sql.Identifier(MASTER_TABLE)))}
+        texts = {name: (text, bool(facility)) for name, text, facility in self.con.execute(
+            sql.SQL("SELECT name, definition, facility FROM {} ORDER BY position").format(
+                sql.Identifier(LAYERS_TABLE)))}
+        if {n: t for n, (t, _) in texts.items()} != self.info.texts:
+            self.info = parse_master_info(str(self.pg), meta, texts)
+            self._shapes.clear()
+            log.info("%s: layer definitions changed since opened; read again", self.location)
+        else:
+            self.info.version = int(meta["version"])
         return self.info
 
     def close(self) -> None:
@@ -238,11 +268,6 @@ class PostgisMaster:
             .format(sql.Identifier(DELETED_TABLE)), (layer, keys)).fetchall())
         return {u: (by, at) for u, by, at in records}
 
-    def applied_packages(self) -> set[str]:
-        return {r[0] for r in self._guard(lambda: self.con.execute(
-            sql.SQL("SELECT package_uuid FROM {} WHERE version IS NOT NULL").format(
-                sql.Identifier(LEDGER_TABLE))).fetchall())}
-
     def in_ledger(self, package_uuid: str) -> bool:
         return self._guard(lambda: self.con.execute(
             sql.SQL("SELECT 1 FROM {} WHERE package_uuid = %s AND version IS NOT NULL").format(
@@ -301,6 +326,10 @@ class PostgisMaster:
         removals = pending_removals(package)
         return self._guard(lambda: remove_photos(self.con, self.info.layers, removals))
 
+    def drop_photos_of_missing(self, candidates: Mapping[str, Collection[str]]) -> tuple[list[tuple[str, str, str]],
+                                                                                       int]:
+        return self._guard(lambda: drop_missing_links(self.con, self.info.layers, candidates))
+
     def _snapshot(self, work: Callable[[PostgisPhotos], T]) -> T:
         """Run *work* on the master's photos as of one moment (a repeatable-read transaction)."""
         def once() -> T:
@@ -327,6 +356,31 @@ class PostgisMaster:
 
     def photo_counts(self, layer: str) -> dict[str, int]:
         return self._guard(lambda: photo_counts(self.con, layer))
+
+    # -- layer definitions --------------------------------------------------------
+
+    def lock_definitions(self) -> MasterInfo:
+        self._guard(lambda: lock_definitions(self.con, exclusive=True))
+        return self._guard(self._current)
+
+    def definition_history(self, layer: str) -> list[DefinitionVersion]:
+        return self._guard(lambda: read_history(self.con, layer))
+
+    def layer_sql(self) -> LayerSql:
+        return PostgisLayerSql(self.con)
+
+    def create_layer(self, definition: LayerDefinition) -> None:
+        spatial = [n for n in self.info.layers if self.info.definitions[n].has_geometry]
+        roles = self._guard(lambda: create_added_layer(self.con, definition, self.srid, spatial))
+        if roles:
+            log.info("%s: roles %s may write layer %s in their areas", self.location, ", ".join(roles),
+                     definition.name)
+
+    def store_definition(self, definition: LayerDefinition, text: str, versions: Sequence[DefinitionVersion],
+                         now: str, *, added: bool = False) -> int:
+        version = self._guard(lambda: store_definition(self.con, definition, text, versions, added=added))
+        self.info.version = version
+        return version
 
     # -- writing ----------------------------------------------------------------
 

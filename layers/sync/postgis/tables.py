@@ -40,7 +40,7 @@ from layers.sync.postgis.loading import PG_TYPES, copy_records, copy_rows, copy_
 from layers.sync.rows import AUDIT_COLUMNS
 
 __all__ = ["PG_TYPES", "AREA_ROLES_TABLE", "ensure_postgis", "create_tables", "create_layer_table",
-           "add_layer_indexes", "read_info", "layer_columns"]
+           "label_comments", "add_layer_indexes", "read_info", "layer_columns"]
 
 log = logger(__name__)
 
@@ -98,13 +98,9 @@ def create_layer_table(con: psycopg.Connection[Any], definition: LayerDefinition
         columns.append(sql.SQL("geom geometry({}, {})").format(sql.SQL(definition.geometry_type), sql.Literal(srid)))
     # Room on every page for the new version of an updated row: an apply that changes only attributes
     # then updates in place (a HOT update) instead of adding index entries.
-    statements = [sql.SQL("CREATE TABLE {} ({}) WITH (fillfactor = {})").format(
+    statements: list[sql.Composable] = [sql.SQL("CREATE TABLE {} ({}) WITH (fillfactor = {})").format(
         t, sql.SQL(", ").join(columns), sql.Literal(FILLFACTOR))]
-    statements.append(sql.SQL("COMMENT ON TABLE {} IS {}").format(
-        t, sql.Literal(comment or _labels(definition.titles, definition.name))))
-    statements += [sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(t, sql.Identifier(f.name),
-                                                                   sql.Literal(_labels(f.labels, f.name)))
-                   for f in definition.fields]
+    statements += _label_statements(definition, table, comment)
     statements += [sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(t, sql.Identifier(column), sql.Literal(text))
                    for column, text in (("uuid", "要素标识 / Feature identity (uuid)"),
                                         ("created_by", "创建人 / Created by"), ("created_at", "创建时间 / Created at"),
@@ -113,6 +109,21 @@ def create_layer_table(con: psycopg.Connection[Any], definition: LayerDefinition
     con.execute(sql.SQL("; ").join(statements))
     if indexes:
         add_layer_indexes(con, definition, name=table)
+
+
+def _label_statements(definition: LayerDefinition, table: str, comment: str | None = None) -> list[sql.Composable]:
+    t = sql.Identifier(table)
+    statements: list[sql.Composable] = [sql.SQL("COMMENT ON TABLE {} IS {}").format(
+        t, sql.Literal(comment or _labels(definition.titles, definition.name)))]
+    statements += [sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(t, sql.Identifier(f.name),
+                                                                   sql.Literal(_labels(f.labels, f.name)))
+                   for f in definition.fields]
+    return statements
+
+
+def label_comments(con: psycopg.Connection[Any], definition: LayerDefinition) -> None:
+    """The comments of a layer's table and field columns: its zh_CN and en labels (after a definition change)."""
+    con.execute(sql.SQL("; ").join(_label_statements(definition, definition.name)))
 
 
 def add_layer_indexes(con: psycopg.Connection[Any], definition: LayerDefinition, *, name: str | None = None) -> None:
@@ -197,6 +208,13 @@ def create_tables(con: psycopg.Connection[Any], location: PgLocation, content: M
             if rows:
                 names = [n for n in rows[0] if n != "fid"]
                 copy_tuples(cur, table, names, ([r.get(n) for n in names] for r in rows))
+    if content.definition_changes:  # the versions of the layer definitions (a master copied whole)
+        from layers.sync.postgis.definitions import write_history
+        from layers.sync.store import DefinitionVersion
+
+        write_history(con, [DefinitionVersion(r["layer"], int(r["version"]), r["definition"], r.get("mappings"),
+                                              r.get("changed_at"), r.get("changed_by"))
+                            for r in content.definition_changes])
     from layers.sync.postgis.photos import ensure_photo_tables
 
     ensure_photo_tables(con, [d.name for d in content.facility])
