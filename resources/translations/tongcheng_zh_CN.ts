@@ -1263,6 +1263,25 @@
         </message>
     </context>
     <context>
+        <name>LayerChooser</name>
+        <message>
+            <source>Layer</source>
+            <translation>图层</translation>
+        </message>
+        <message>
+            <source>Features</source>
+            <translation>要素数</translation>
+        </message>
+        <message>
+            <source>Goes with its facilities: the records of the features checked out</source>
+            <translation>随其设施一同检出：所检出要素的记录</translation>
+        </message>
+        <message>
+            <source>Comes with the layers that take their zone or grid cell from it</source>
+            <translation>随从它取管理分区或单元网格的图层一同检出</translation>
+        </message>
+    </context>
+    <context>
         <name>LayerPanel</name>
         <message>
             <source>Move the layer up (Ctrl+Up)</source>
@@ -2047,42 +2066,6 @@ Kept in %s (the newest %d).</source>
             <translation>1. 服务器</translation>
         </message>
         <message>
-            <source>Name or address of the PostgreSQL server (or the folder of its socket)</source>
-            <translation>PostgreSQL 服务器的名称或地址（或其套接字所在的文件夹）</translation>
-        </message>
-        <message>
-            <source>empty: from ~/.pgpass</source>
-            <translation>留空：使用 ~/.pgpass</translation>
-        </message>
-        <message>
-            <source>Host:</source>
-            <translation>主机：</translation>
-        </message>
-        <message>
-            <source>Port:</source>
-            <translation>端口：</translation>
-        </message>
-        <message>
-            <source>Database:</source>
-            <translation>数据库：</translation>
-        </message>
-        <message>
-            <source>User:</source>
-            <translation>用户：</translation>
-        </message>
-        <message>
-            <source>Schema:</source>
-            <translation>模式（schema）：</translation>
-        </message>
-        <message>
-            <source>Password:</source>
-            <translation>密码：</translation>
-        </message>
-        <message>
-            <source>The password is used only while the editor runs: it is never saved, nor written to a log. Leave it empty to use ~/.pgpass (or PGPASSWORD).</source>
-            <translation>密码仅在编辑器运行期间使用：不会被保存，也不会写入日志。留空则使用 ~/.pgpass（或 PGPASSWORD）。</translation>
-        </message>
-        <message>
             <source>&amp;Connect</source>
             <translation>连接(&amp;C)</translation>
         </message>
@@ -2103,8 +2086,12 @@ Kept in %s (the newest %d).</source>
             <translation>代码</translation>
         </message>
         <message>
-            <source>3. Workspace file</source>
-            <translation>3. 工作空间文件</translation>
+            <source>3. Layers</source>
+            <translation>3. 图层</translation>
+        </message>
+        <message>
+            <source>4. Workspace file</source>
+            <translation>4. 工作空间文件</translation>
         </message>
         <message>
             <source>&amp;Browse…</source>
@@ -2147,6 +2134,22 @@ Kept in %s (the newest %d).</source>
             <translation>矩形范围</translation>
         </message>
         <message>
+            <source>Counting the features in the area…</source>
+            <translation>正在统计该区域内的要素…</translation>
+        </message>
+        <message>
+            <source>The features could not be counted: %s</source>
+            <translation>无法统计要素：%s</translation>
+        </message>
+        <message>
+            <source>The checkout takes %s features and records.</source>
+            <translation>本次检出将取 %s 个要素和记录。</translation>
+        </message>
+        <message>
+            <source>Tick at least one layer.</source>
+            <translation>请至少勾选一个图层。</translation>
+        </message>
+        <message>
             <source>Workspace file</source>
             <translation>工作空间文件</translation>
         </message>
@@ -2175,12 +2178,55 @@ Kept in %s (the newest %d).</source>
             <translation>请先连接服务器。</translation>
         </message>
         <message>
+            <source>Tick at least one layer to check out.</source>
+            <translation>请至少勾选一个要检出的图层。</translation>
+        </message>
+        <message>
             <source>Checking out into %s…</source>
             <translation>正在检出到 %s…</translation>
         </message>
         <message>
             <source>Cancelled: no workspace was made.</source>
             <translation>已取消：未创建工作空间。</translation>
+        </message>
+    </context>
+    <context>
+        <name>ServerFields</name>
+        <message>
+            <source>Name or address of the PostgreSQL server (or the folder of its socket)</source>
+            <translation>PostgreSQL 服务器的名称或地址（或其套接字所在的文件夹）</translation>
+        </message>
+        <message>
+            <source>empty: from ~/.pgpass</source>
+            <translation>留空：使用 ~/.pgpass</translation>
+        </message>
+        <message>
+            <source>Host:</source>
+            <translation>主机：</translation>
+        </message>
+        <message>
+            <source>Port:</source>
+            <translation>端口：</translation>
+        </message>
+        <message>
+            <source>Database:</source>
+            <translation>数据库：</translation>
+        </message>
+        <message>
+            <source>User:</source>
+            <translation>用户：</translation>
+        </message>
+        <message>
+            <source>Schema:</source>
+            <translation>模式（schema）：</translation>
+        </message>
+        <message>
+            <source>Password:</source>
+            <translation>密码：</translation>
+        </message>
+        <message>
+            <source>The password is used only while the editor runs: it is never saved, nor written to a log. Leave it empty to use ~/.pgpass (or PGPASSWORD).</source>
+            <translation>密码仅在编辑器运行期间使用：不会被保存，也不会写入日志。留空则使用 ~/.pgpass（或 PGPASSWORD）。</translation>
         </message>
     </context>
     <context>
