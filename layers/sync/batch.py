@@ -34,12 +34,13 @@ from layers.postgres.urls import is_postgres
 from layers.sqlite.locks import file_fault
 from layers.sync.apply import apply_opened
 from layers.sync.changes import PackageInfo, read_package_info
+from layers.sync.merge import Conflict
 from layers.sync.migrate import upgraded_package
 from layers.sync.resolutions import POLICIES, Resolution
 from layers.sync.results import SyncResult
 from layers.sync.store import MasterLocation, master_location, open_master
 
-__all__ = ["BatchResult", "apply_packages", "apply_order"]
+__all__ = ["BatchResult", "apply_packages", "apply_order", "feature_labels"]
 
 log = logger(__name__)
 
@@ -207,3 +208,22 @@ def apply_packages(master: MasterLocation, packages: Iterable[str | os.PathLike[
     log.info("%s: %d package(s) %s, version %s -> %s", shown, len(outcome.results),
              "checked (rolled back)" if dry_run else "applied", outcome.version_before, outcome.version_after)
     return outcome
+
+
+def feature_labels(master: MasterLocation, conflicts: Iterable[Conflict]) -> dict[tuple[str, str], str | None]:
+    """How a review names the features of *conflicts*: their label field's value in the master (the name), or
+    None where the layer has no label field or the master does not hold the feature (yet)."""
+    wanted: dict[str, set[str]] = {}
+    for c in conflicts:
+        if c.layer:
+            wanted.setdefault(c.layer, set()).add(str(c.uuid))
+    labels: dict[tuple[str, str], str | None] = {}
+    with open_master(master) as store:
+        for layer, uuids in wanted.items():
+            definition = store.info.definitions.get(layer)
+            field = definition.label_field if definition is not None else None
+            rows = store.rows_by_uuid(definition, sorted(uuids)) if field and definition is not None else {}
+            for uuid in uuids:
+                value = rows[uuid].get(field) if uuid in rows and field else None
+                labels[(layer, uuid)] = str(value) if value not in (None, "") else None
+    return labels

@@ -11,7 +11,7 @@ import pytest
 from layers.errors import Cancelled, GeoPackageError, SyncError
 from layers.geopackage import open_geopackage
 from layers.sync.apply import apply_package
-from layers.sync.batch import apply_packages
+from layers.sync.batch import apply_packages, feature_labels
 from layers.sync.changes import write_changes
 from layers.sync.checkout import checkout
 from layers.sync.master import LEDGER_TABLE, read_master, recover
@@ -85,6 +85,9 @@ def test_a_dry_run_shows_each_package_after_the_ones_before_it_and_writes_nothin
     assert (first.uuid, first.field, first.office_value, first.field_value) == (uuids[1], "name", "张三一b", "李四")
     assert (second.uuid, second.office_value, second.field_value) == (uuids[2], "办公室", "李四二")
     assert dry.results[0].conflicts == dry.results[2].conflicts == []
+    now = names(master)                                      # the review names the features as the master does
+    assert feature_labels(master, dry.results[1].conflicts) == {("toilets", uuids[1]): now[uuids[1]],
+                                                                ("toilets", uuids[2]): "办公室"}
     assert seen[-1][0] == seen[-1][1] and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
