@@ -8,8 +8,8 @@
    the same apply, rolled back) behind a progress dialog with Cancel, and
    shows per package and layer what the apply would insert, update, delete
    and refuse, and the conflicts, one tab per package, each with a choice
-   (office or field) starting at the policy chosen: the review of Receive
-   update (``ConflictTable``).
+   (office, field or a value typed) starting at the policy chosen: the
+   review of Receive update (``ConflictTable``).
 4. **Apply** hands the choices to the core as resolutions (with the values
    shown: if the master changed meanwhile, nothing is written and the check
    must be made again) and applies every package in one transaction, behind a
@@ -427,8 +427,11 @@ class ApplyPackagesDialog(QDialog):
         self.review.setEnabled(True)
         self.apply_button.setEnabled(bool(applied))
         self.apply_button.setDefault(True)
-        self.show_status(_tr("Checked: review the conflicts, then Apply.") if conflicts
-                         else _tr("Checked: nothing has been written yet. Apply writes it all in one go."))
+        if not applied:
+            self.show_status(_tr("Every package was applied to this master before: nothing to do."))
+        else:
+            self.show_status(_tr("Checked: review the conflicts, then Apply.") if conflicts
+                             else _tr("Checked: nothing has been written yet. Apply writes it all in one go."))
 
     def _master_name(self) -> str:
         master = self.checked.master if self.checked is not None else ""
@@ -448,14 +451,15 @@ class ApplyPackagesDialog(QDialog):
     # -- the apply -------------------------------------------------------------------------------------------
 
     def resolutions(self) -> dict:
-        """By package uuid, the choice of each conflict shown, with the values shown (checked again at apply)."""
+        """By package uuid, the choice of each conflict shown (office, field or a typed value), with the values
+        shown (checked again at apply)."""
         from layers.sync.resolutions import reviewed
 
         chosen = {}
         for result in self.checked.batch.results:
             table = self.tables.get(result.package_uuid)
             choices = table.choices() if table is not None else []
-            chosen[result.package_uuid] = [reviewed(c, Side(choice))
+            chosen[result.package_uuid] = [reviewed(c, Side(choice) if isinstance(choice, str) else choice)
                                            for c, choice in zip(result.conflicts, choices, strict=True)]
         return chosen
 

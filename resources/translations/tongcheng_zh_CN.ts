@@ -158,6 +158,10 @@
             <translation>无冲突：变更包可与主库顺利合并。</translation>
         </message>
         <message>
+            <source>Every package was applied to this master before: nothing to do.</source>
+            <translation>所有变更包此前都已应用到该主库：无需操作。</translation>
+        </message>
+        <message>
             <source>Checked: review the conflicts, then Apply.</source>
             <translation>检查完毕：请审阅冲突，然后点击应用。</translation>
         </message>
@@ -448,6 +452,22 @@
         <message>
             <source>Field (delete)</source>
             <translation>外业（删除）</translation>
+        </message>
+        <message>
+            <source>Value: %s</source>
+            <translation>值：%s</translation>
+        </message>
+        <message>
+            <source>Value…</source>
+            <translation>输入值…</translation>
+        </message>
+        <message>
+            <source>Value to keep</source>
+            <translation>要保留的值</translation>
+        </message>
+        <message>
+            <source>%s of %s: the office has %s, the field %s. Type the value to keep:</source>
+            <translation>%s（%s）：办公室为 %s，外业为 %s。请输入要保留的值：</translation>
         </message>
     </context>
     <context>

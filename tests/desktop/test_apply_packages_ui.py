@@ -10,10 +10,10 @@ import sqlite3
 import psycopg
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QProgressDialog, QPushButton
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QProgressDialog, QPushButton
 
 from desktop.dialogs.apply_packages import ApplyPackagesDialog
-from desktop.dialogs.conflicts import FEATURE, FIELD_VALUE, OFFICE
+from desktop.dialogs.conflicts import FEATURE, FIELD_VALUE, KEEP, OFFICE, VALUE
 from desktop.sync_menu import SyncMenu
 from layers.geopackage import open_geopackage
 from layers.sync.apply import apply_package
@@ -92,7 +92,19 @@ def test_check_review_and_apply_two_packages_to_a_master_file(qtbot, window, pro
         seen["conflict"] = (table.text(row, FEATURE), table.text(row, OFFICE), table.text(row, FIELD_VALUE),
                             table.choice(row))
         seen["unchanged"] = names(master) == original            # the check wrote nothing
-        table.set_choice(row, "field")
+        seen["entries"] = [table.combos[row].itemText(i) for i in range(table.combos[row].count())]
+
+        def type_value():                                        # the value dialog, with the field's own editor
+            value = QApplication.activeModalWidget()
+            seen["value dialog"] = (value.objectName(), value.editor.text())
+            value.editor.setText("王五定名")
+            value.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+        combo = table.combos[row]
+        QTimer.singleShot(0, type_value)
+        combo.setCurrentIndex(combo.findData(VALUE))
+        combo.activated.emit(combo.currentIndex())               # what picking "Value…" does
+        seen["typed"] = (table.choice(row), table.text(row, KEEP))
         dialog.apply_button.click()
         return dialog.result() == dialog.DialogCode.Accepted
 
@@ -106,8 +118,11 @@ def test_check_review_and_apply_two_packages_to_a_master_file(qtbot, window, pro
                               ("li.gpkg", "Public toilets", "0", "1", "0", "1", "0")]
     assert seen["tabs"] == ["li.gpkg (1)"]
     assert seen["conflict"] == (original[uuids[1]], "张三改一", "李四改一", "office")  # named as the master names it
+    assert seen["entries"] == ["Office", "Field", "Value…"]
+    assert seen["value dialog"] == ("conflict_value", "李四改一")     # starts at the field's value
+    assert seen["typed"] == ({"value": "王五定名"}, "Value: 王五定名")
     now = names(master)
-    assert (now[uuids[0]], now[uuids[1]], now[uuids[2]]) == ("张三改零", "李四改一", "李四改二")  # the choice kept
+    assert (now[uuids[0]], now[uuids[1]], now[uuids[2]]) == ("张三改零", "王五定名", "李四改二")  # the value typed
     batch = sync.last_result
     assert (batch.version_before, batch.version_after) == (1, 3) and all(p.exists() for p in batch.reports)
     message = [m for kind, m in prompts.asked if kind == "information"][-1]
@@ -208,3 +223,33 @@ def test_apply_to_a_server_and_an_unreachable_one(qtbot, window, prompts, server
         now = dict(con.execute("SELECT uuid, name FROM toilets WHERE uuid = ANY(%s)", (uuids[:3],)).fetchall())
         version = con.execute("SELECT value FROM tongcheng_master WHERE key = 'version'").fetchone()[0]
     assert (now[uuids[0]], now[uuids[1]], now[uuids[2]], version) == ("张三改零", "李四改一", "李四改二", "3")
+
+
+def test_a_typed_value_is_checked_and_offered_only_where_it_can_be_kept(qtbot, master, tmp_path):
+    from desktop.dialogs.conflicts import ConflictTable
+    from layers.errors import ValidationError
+    from layers.sync.batch import apply_packages
+    from layers.sync.master import read_master
+
+    uuids = day_of_packages(master, tmp_path)
+    with Workspace.open(tmp_path / "li.sqlite") as b:           # 李四 also deletes what 张三 renamed
+        b.delete("toilets", b.find("toilets", uuids[0]).fid)
+        b.update("toilets", b.find("toilets", uuids[2]).fid, {"seats_male": 4})
+        write_changes(b, tmp_path / "li2.gpkg")
+    with Workspace.open(tmp_path / "zhang.sqlite") as a:
+        a.update("toilets", a.find("toilets", uuids[2]).fid, {"seats_male": 6})
+        write_changes(a, tmp_path / "zhang2.gpkg")
+    dry = apply_packages(master, [tmp_path / n for n in ("zhang.gpkg", "li.gpkg", "zhang2.gpkg", "li2.gpkg")],
+                         dry_run=True)
+    conflicts = dry.results[-1].conflicts
+    table = ConflictTable(conflicts, read_master(master).definitions, language="en")
+    qtbot.addWidget(table)
+    kinds = {(c.uuid, c.field): (c.kind, table.combos[row].count()) for row, c in enumerate(conflicts)}
+    assert kinds[(uuids[0], "name")] == ("update/delete", 2)     # a feature deleted on one side: office or field
+    seats = table.row_of("toilets", uuids[2], "seats_male")
+    assert kinds[(uuids[2], "seats_male")] == ("update/update", 3)
+    with pytest.raises(ValidationError):
+        table.set_value(seats, "four")                           # the core refuses it; nothing chosen
+    assert table.choice(seats) == "office"
+    table.set_value(seats, "5")
+    assert table.choice(seats) == {"value": 5}                   # kept in its stored form
