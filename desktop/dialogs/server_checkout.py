@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt, QThread, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QThread
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -72,8 +72,6 @@ class _Connected:
 
 class _CountJob(QThread):
     """Counts what a checkout of one area would take (``checkout_counts``), off the GUI thread; stoppable."""
-
-    counted = Signal(object)
 
     def __init__(self, url: str, scope: str | None, bbox: str | None, parent: QWidget) -> None:
         super().__init__(parent)
@@ -360,7 +358,7 @@ class ServerCheckoutDialog(QDialog):
         self.layer_chooser.set_counts(None)
         self.counts_note.setText(_tr("Counting the features in the area…"))
         job = _CountJob(self.connected.url, scope, bbox, self)
-        job.finished.connect(lambda job=job: self._counted(job))
+        job.finished.connect(self._job_finished)  # a bound method: the connection goes with the dialog
         self._count_job = job
         self._count_jobs.add(job)
         job.start()
@@ -372,6 +370,11 @@ class ServerCheckoutDialog(QDialog):
             job.stop.set()
             job.wait()
             self._count_jobs.discard(job)
+
+    def _job_finished(self) -> None:
+        job = self.sender()
+        if isinstance(job, _CountJob):
+            self._counted(job)
 
     def _counted(self, job: _CountJob) -> None:
         self._count_jobs.discard(job)
