@@ -76,6 +76,7 @@ class ServerMenu(QObject):
             path = dialog.checked_out if accepted else None
             counts = dialog.counts or {}
         finally:
+            dialog.stop_counting()
             dialog.deleteLater()
         if path is None:
             return None

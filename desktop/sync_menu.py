@@ -1,4 +1,4 @@
-"""Editor extension: the Sync menu (send changes, receive an update with a conflict review, apply a package).
+"""Editor extension: the Sync menu (send changes, receive an update with a conflict review, apply packages).
 
 Sync works on the saved workspace through the core (``layers.sync``), never
 on the edit buffer: pending edits are saved or discarded first (the user is
@@ -39,7 +39,6 @@ from PySide6.QtGui import QAction
 from layers.errors import Cancelled, ServerUnreachable, TongchengError
 from layers.log import logger
 from layers.postgres.urls import is_postgres
-from layers.sync.apply import apply_package
 from layers.sync.changes import write_changes
 from layers.sync.checkout import checked_out_master_id
 from layers.sync.direct import undelivered_packages
@@ -47,6 +46,7 @@ from layers.sync.resolutions import Resolution
 from layers.sync.store import open_master
 from layers.sync.update import update_workspace
 
+from .dialogs.apply_packages import ApplyPackagesDialog
 from .dialogs.sync_dialogs import SyncPrompts, UpdateReviewDialog
 from .menu_support import layer_title, refresh_after_change, run_busy, settle_unsaved, show_failure
 from .restore_menu import before_one_way_step
@@ -80,7 +80,7 @@ class SyncMenu:
     actions : dict of str to QAction
         ``send``, ``receive`` and ``apply``.
     last_result : object
-        The last ``PackageResult`` or ``SyncResult`` (for tests and the status bar).
+        The last ``PackageResult``, ``SyncResult`` or ``BatchResult`` (for tests and the status bar).
     last_report : Path or None
         The last update report written.
     """
@@ -109,8 +109,9 @@ class SyncMenu:
                      _tr("Write the edits since the last sync as a change package for the office")),
             "receive": (_tr("&Receive update…"), _tr("Bring the office's newer master into this workspace, "
                                                       "keeping the edits not yet sent")),
-            "apply": (_tr("&Apply a change package to a master…"),
-                      _tr("Office: merge a change package from the field into a master")),
+            "apply": (_tr("&Apply change packages to a master…"),
+                      _tr("Office: check change packages from the field against a master (a file or a server), "
+                          "review the conflicts, then apply them all in one go")),
         }
         for name, (text, tip) in texts.items():
             self.actions[name].setText(text)
@@ -314,33 +315,34 @@ class SyncMenu:
     # -- apply (office) ----------------------------------------------------------------------------
 
     def apply_package(self) -> object | None:
-        """Office: merge a change package into a master file (policy office); returns the SyncResult."""
-        title = _tr("Apply a change package")
-        package = self.prompts.package_to_apply(str(self.workspace.path.parent))
-        if not package:
-            return None
-        master = self.prompts.master_path(str(Path(package).parent))
-        if not master:
-            return None
-        report = Path(master).with_name(f"{Path(master).stem}-apply-{_stamp()}.json")
-
-        def work():
-            return apply_package(master, package, policy="office", report=report)
-
+        """Office: apply change packages to a master (a file or a server) after a check and a review of the
+        conflicts (``dialogs/apply_packages.py``); returns the BatchResult, or None if nothing was applied."""
+        title = _tr("Apply change packages")
+        dialog = ApplyPackagesDialog(str(self.workspace.path.parent), self.workspace.definitions,
+                                     self.window.language, self.window)
         try:
-            result = run_busy(self.window, _tr("Applying the change package…"), work)
-        except Exception as e:
-            show_failure(self.prompts, title, e)
+            accepted = self.prompts.apply_packages(dialog)
+            batch = dialog.applied if accepted else None
+        finally:
+            dialog.deleteLater()
+        if batch is None:
             return None
-        self.last_result, self.last_report = result, report
-        if result.already_applied:
-            self.prompts.information(title, _tr("This package was already applied to the master; nothing changed."))
-            return result
-        lines = [_tr("Master version %d → %d.") % (result.version_before or 0, result.version_after or 0), ""]
-        for name, c in result.layers.items():
-            lines.append(_tr("%s: %d inserted, %d updated, %d deleted, %d conflicts")
-                         % (layer_title(self.window, name), c.inserts, c.updates, c.deletes, c.conflicts))
-        lines += ["", _tr("Report: %s") % report]
+        self.last_result = batch
+        self.last_report = batch.reports[-1] if batch.reports else None
+        lines = [_tr("Master version %d → %d.") % (batch.version_before or 0, batch.version_after or 0), ""]
+        for result in batch.results:
+            lines.append(Path(result.other).name + ":")
+            if result.already_applied:
+                lines.append("  " + _tr("already applied; nothing changed."))
+            for name, c in result.layers.items():
+                if c.inserts or c.updates or c.deletes or c.conflicts:
+                    lines.append("  " + _tr("%s: %d inserted, %d updated, %d deleted, %d conflicts")
+                                 % (layer_title(self.window, name), c.inserts, c.updates, c.deletes, c.conflicts))
+            if result.rejected:
+                lines.append("  " + _tr("%d feature(s) refused (the reasons are in the report)") % len(result.rejected))
+        if batch.reports:
+            lines += ["", _tr("Reports (every value not kept is in them):")] + [str(r) for r in batch.reports]
         self.prompts.information(title, "\n".join(lines))
-        return result
-
+        self.window.statusBar().showMessage(_tr("Change packages applied: master version %d")
+                                            % (batch.version_after or 0), 8000)
+        return batch

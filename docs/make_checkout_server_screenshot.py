@@ -1,4 +1,5 @@
-"""Make docs/checkout_server.png: File > Check out from server… connected to a demo PostGIS master, a street chosen.
+"""Make docs/checkout_server.png: File > Check out from server… connected to a demo PostGIS master, a district
+chosen, its layers with the features counted in it (one unticked).
 
     .venv/bin/python docs/make_checkout_server_screenshot.py [--output docs/checkout_server.png] [--language zh_CN]
 
@@ -62,9 +63,12 @@ def main(argv=None) -> int:
         dialog.show()
         if not dialog.connect_to_server():
             raise SystemExit(f"cannot connect: {dialog.status_text()}")
-        dialog.choose_area("510104001")
-        dialog.area_item("510104001").setSelected(True)
-        dialog.resize(640, 760)
+        dialog.choose_area("510104")
+        dialog.area_item("510104").setSelected(True)
+        dialog.choose_layers(["toilets", "signboards"])
+        while dialog.counting():
+            app.processEvents()
+        dialog.resize(940, 760)
         for _ in range(20):
             app.processEvents()
         image = dialog.grab().toImage()

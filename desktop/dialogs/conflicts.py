@@ -1,4 +1,10 @@
-"""The conflict review: base / office / field values side by side, with a choice per field."""
+"""The conflict review: base / office / field values side by side, with a choice per field.
+
+Each conflict keeps the office's value, the field's, or (where a value can be
+typed: not a geometry, not a feature deleted on one side) a value typed in
+the field's own editor and checked by the core (``Value…``). The choices go
+to the core as resolutions; the review decides nothing itself.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,11 @@ from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -15,9 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from layers.errors import ValidationError
+from layers.schema.definitions import validate_feature
 from layers.sync.resolutions import policy_choice
 
-__all__ = ["ConflictTable", "default_choice", "DELETE_KINDS", "COLUMNS"]
+__all__ = ["ConflictTable", "ValueDialog", "default_choice", "DELETE_KINDS", "COLUMNS", "VALUE"]
 
 DELETE_KINDS = ("update/delete", "delete/update")
 """Conflict kinds where one side deleted the feature: the choice is per feature, not per field."""
@@ -29,6 +40,8 @@ COLUMNS = ("layer", "feature", "field", "kind", "base", "office", "field_value",
 (LAYER, FEATURE, FIELD, KIND, BASE, OFFICE, FIELD_VALUE, OFFICE_EDIT, FIELD_EDIT, KEEP) = range(len(COLUMNS))
 
 SIDES = ("office", "field")
+VALUE = "value"
+"""The choice of a typed value (its drop-down entry's data); ``choice()`` gives ``{"value": stored value}``."""
 
 
 def _tr(text: str) -> str:
@@ -71,6 +84,7 @@ class ConflictTable(QWidget):
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.conflicts = list(conflicts)
+        self.combos: list[QComboBox] = []
         self.definitions = definitions
         self.labels = labels or {}
         self.language = language
@@ -92,12 +106,17 @@ class ConflictTable(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table)
         layout.addLayout(buttons)
-        self.combos: list[QComboBox] = []
-        for row in range(len(self.conflicts)):
+        self.values: dict[int, object] = {}  # row -> the value typed for it (stored form)
+        self._sides: dict[int, int] = {}     # row -> the office/field entry chosen before "Value…"
+        self.ask_value = ask_value_with_dialog  # (table, row) -> (True, value) or (False, None); tests replace it
+        for row, conflict in enumerate(self.conflicts):
             combo = QComboBox()
             combo.addItem("", "office")
             combo.addItem("", "field")
+            if self.value_allowed(conflict):
+                combo.addItem("", VALUE)
             combo.currentIndexChanged.connect(lambda _i, row=row: self._choice_changed(row))
+            combo.activated.connect(lambda index, row=row: self._activated(row, index))
             self.table.setCellWidget(row, KEEP, combo)
             self.combos.append(combo)
         self.retranslate()
@@ -186,16 +205,65 @@ class ConflictTable(QWidget):
             office_deleted, field_deleted = c.kind == "delete/update", c.kind == "update/delete"
             combo.setItemText(0, _tr("Office (delete)") if deleting and office_deleted else _tr("Office"))
             combo.setItemText(1, _tr("Field (delete)") if deleting and field_deleted else _tr("Field"))
+            self._show_value(row)
 
     # -- the choices --------------------------------------------------------------------------
 
-    def choice(self, row: int) -> str:
-        """'office' or 'field' for conflict ``row``."""
-        return self.combos[row].currentData()
+    def choice(self, row: int):
+        """'office', 'field' or ``{"value": value}`` (a typed value, stored form) for conflict ``row``."""
+        combo = self.combos[row]
+        data = combo.currentData()
+        if data == VALUE:  # (while the value is being asked for: the choice before)
+            return {"value": self.values[row]} if row in self.values else combo.itemData(self._sides.get(row, 0))
+        return data
 
-    def choices(self) -> list[str]:
+    def choices(self) -> list:
         """The choice of every conflict, in the order of ``conflicts``."""
         return [self.choice(row) for row in range(len(self.conflicts))]
+
+    def value_allowed(self, conflict) -> bool:
+        """Whether a value may be typed for a conflict: a field the definition knows (not the geometry) of a
+        feature both sides kept."""
+        definition = self.definitions.get(conflict.layer)
+        return (conflict.kind not in DELETE_KINDS and conflict.field != "geom" and definition is not None
+                and conflict.field in definition.known_names)
+
+    def set_value(self, row: int, value) -> None:
+        """Keep a typed *value* for conflict ``row`` (checked by the core: ValidationError if the field refuses
+        it; its stored form is kept)."""
+        c = self.conflicts[row]
+        if not self.value_allowed(c):
+            raise ValueError(f"no value can be typed for the conflict of {c.layer} {c.uuid} {c.field}")
+        definition = self.definitions[c.layer]
+        self.values[row] = validate_feature(definition, {c.field: value}, partial=True)[c.field]
+        combo = self.combos[row]
+        self._show_value(row)
+        combo.setCurrentIndex(combo.findData(VALUE))
+        self.choicesChanged.emit()
+
+    def _show_value(self, row: int) -> None:
+        combo = self.combos[row]
+        index = combo.findData(VALUE)
+        if index < 0:
+            return
+        if row in self.values:
+            c = self.conflicts[row]
+            combo.setItemText(index, _tr("Value: %s") % self._value_text(c.layer, c.field, self.values[row]))
+        else:
+            combo.setItemText(index, _tr("Value…"))
+
+    def _activated(self, row: int, index: int) -> None:
+        """The user picked an entry: "Value…" asks for the value (keeping the earlier choice if cancelled)."""
+        combo = self.combos[row]
+        if combo.itemData(index) != VALUE:
+            return
+        ok, value = self.ask_value(self, row)
+        if ok:
+            self.values[row] = value
+            self._show_value(row)
+            self.choicesChanged.emit()
+        else:
+            combo.setCurrentIndex(self._sides.get(row, 0) if row not in self.values else index)
 
     def set_choice(self, row: int, side: str) -> None:
         """Keep the ``side`` ('office' or 'field') value of conflict ``row``.
@@ -217,6 +285,9 @@ class ConflictTable(QWidget):
             self.set_choice(row, default_choice(c, policy))
 
     def _choice_changed(self, row: int) -> None:
+        combo = self.combos[row]
+        if combo.currentData() in SIDES:
+            self._sides[row] = combo.currentIndex()
         if not self._linking:
             c = self.conflicts[row]
             if c.kind in DELETE_KINDS:
@@ -242,3 +313,70 @@ class ConflictTable(QWidget):
         if column == KEEP:
             return self.combos[row].currentText()
         return self.table.item(row, column).text()
+
+
+class ValueDialog(QDialog):
+    """The value to keep for one conflict, typed in the field's own editor and checked by the core.
+
+    Parameters
+    ----------
+    definition : LayerDefinition
+    conflict : Conflict
+    start : object
+        The value the editor starts with.
+    texts : (feature, office value, field value)
+        How the review shows them.
+    """
+
+    def __init__(self, definition, conflict, start, texts, language: str = "zh_CN", parent: QWidget | None = None):
+        super().__init__(parent)
+        from ..forms.feature_form import validation_message
+        from ..forms.widgets import create_editor
+
+        self._message = validation_message
+        self.setObjectName("conflict_value")
+        self.definition, self.conflict, self.language = definition, conflict, language
+        field = definition.field(conflict.field)
+        self.setWindowTitle(_tr("Value to keep"))
+        layout = QVBoxLayout(self)
+        feature, office, field_value = texts
+        self.note = QLabel(_tr("%s of %s: the office has %s, the field %s. Type the value to keep:")
+                           % (field.label(language), feature, office, field_value))
+        self.note.setWordWrap(True)
+        layout.addWidget(self.note)
+        self.editor = create_editor(field, language=language)
+        self.editor.setObjectName(f"field_{field.name}")
+        self.editor.set_field_value(start)
+        layout.addWidget(self.editor)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setStyleSheet("color: #c62828;")
+        self.error.setWordWrap(True)
+        layout.addWidget(self.error)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.value = None
+        self.resize(460, self.sizeHint().height())
+
+    def accept(self) -> None:
+        name = self.conflict.field
+        try:
+            self.value = validate_feature(self.definition, {name: self.editor.field_value()}, partial=True)[name]
+        except ValidationError as error:
+            self.error.setText(self._message(error, self.definition, self.language))
+            return
+        super().accept()
+
+
+def ask_value_with_dialog(table: ConflictTable, row: int):
+    """Ask for the value of conflict ``row`` with a :class:`ValueDialog`: (True, stored value) or (False, None)."""
+    c = table.conflicts[row]
+    start = table.values.get(row, c.field_value)
+    texts = (table.text(row, FEATURE), table.text(row, OFFICE), table.text(row, FIELD_VALUE))
+    dialog = ValueDialog(table.definitions[c.layer], c, start, texts, table.language, table)
+    try:
+        return (True, dialog.value) if dialog.exec() else (False, None)
+    finally:
+        dialog.deleteLater()

@@ -1,33 +1,35 @@
-"""File > Check out from server…: the connection, the master's areas as the scope, the workspace file, the checkout.
+"""File > Check out from server…: the connection, the master's areas as the scope, its layers, the workspace file.
 
-Three steps in one dialog. **Connect** opens the master (host, port,
-database, user, schema make the ``postgresql://`` string; the password, if
-typed, is used for this session only) and lists its administrative areas as
-a tree (city, district, street), with "whole master" and "current map
-extent" above them. The **workspace file** is suggested from the database
-and the area until the user types one. **Check out** runs the core's
-checkout in a worker thread behind a progress dialog with Cancel; the
-workspace appears under its name only once complete, so a cancel or an
-error leaves nothing behind. Any failure is one line in the dialog.
+Steps in one dialog. **Connect** opens the master (host, port, database,
+user, schema make the ``postgresql://`` string; the password, if typed, is
+used for this session only) and lists its administrative areas as a tree
+(city, district, street), with "whole master" and "current map extent" above
+them, and its **layers**, each facility layer ticked, with the features the
+chosen area holds (counted by the core in a worker thread as the area
+changes; inspections and reference polygons come with the layers that need
+them). The **workspace file** is suggested from the database and the area
+until the user types one. **Check out** runs the core's checkout of the
+ticked layers in a worker thread behind a progress dialog with Cancel; the
+workspace appears under its name only once complete, so a cancel or an error
+leaves nothing behind. Any failure is one line in the dialog.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings, Qt
+from PySide6.QtCore import QCoreApplication, Qt, QThread
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QSpinBox,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -36,12 +38,12 @@ from PySide6.QtWidgets import (
 
 from layers.errors import Cancelled
 from layers.log import logger
-from layers.postgres.urls import server_url
-from layers.workspace.identity import login_name
 
 from ..server_access import remember_password, server_error_line, with_password
 from .busy import run_busy
+from .layer_chooser import LayerChooser
 from .progress_job import run_cancellable
+from .server_fields import ServerFields
 
 __all__ = ["ServerCheckoutDialog", "WHOLE_MASTER", "MAP_EXTENT"]
 
@@ -50,7 +52,6 @@ _log = logger(__name__)
 # The kinds of scope item besides the areas (``Qt.UserRole`` data of the tree's first column).
 WHOLE_MASTER, MAP_EXTENT, AREA = "whole", "extent", "area"
 _KIND, _SCOPE = Qt.ItemDataRole.UserRole, Qt.ItemDataRole.UserRole + 1
-_SETTINGS = "server_checkout"
 
 
 def _tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
@@ -67,6 +68,30 @@ class _Connected:
 
     def __init__(self, url: str, info, areas) -> None:
         self.url, self.info, self.areas = url, info, areas
+
+
+class _CountJob(QThread):
+    """Counts what a checkout of one area would take (``checkout_counts``), off the GUI thread; stoppable."""
+
+    def __init__(self, url: str, scope: str | None, bbox: str | None, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.url, self.scope, self.bbox = url, scope, bbox
+        self.stop = threading.Event()
+        self.value = None
+        self.error: BaseException | None = None
+
+    def progress(self, _done: int, _total: int) -> None:
+        if self.stop.is_set():
+            raise Cancelled("counting stopped")
+
+    def run(self) -> None:
+        from layers.sync.checkout_counts import checkout_counts
+
+        try:
+            self.value = with_password(self.url, lambda: checkout_counts(
+                self.url, scope=self.scope, bbox=self.bbox, progress=self.progress))()
+        except BaseException as e:  # handed to the GUI thread
+            self.error = e
 
 
 class ServerCheckoutDialog(QDialog):
@@ -99,33 +124,17 @@ class ServerCheckoutDialog(QDialog):
         self.checked_out: Path | None = None
         self.counts: dict | None = None
         self._target_typed = False
+        self._count_job: _CountJob | None = None  # the count of the area chosen
+        self._count_jobs: set[_CountJob] = set()  # every count not yet ended (stopped ones too)
 
         layout = QVBoxLayout(self)
         server = QGroupBox(_tr("1. Server"))
-        form = QFormLayout(server)
-        self.host = QLineEdit("localhost")
-        self.host.setToolTip(_tr("Name or address of the PostgreSQL server (or the folder of its socket)"))
-        self.port = QSpinBox()
-        self.port.setRange(1, 65535)
-        self.port.setValue(5432)
-        self.database = QLineEdit()
-        self.user = QLineEdit(login_name())
-        self.schema = QLineEdit("public")
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText(_tr("empty: from ~/.pgpass"))
-        form.addRow(_tr("Host:"), self.host)
-        form.addRow(_tr("Port:"), self.port)
-        form.addRow(_tr("Database:"), self.database)
-        form.addRow(_tr("User:"), self.user)
-        form.addRow(_tr("Schema:"), self.schema)
-        form.addRow(_tr("Password:"), self.password)
-        self.password_note = QLabel(_tr(
-            "The password is used only while the editor runs: it is never saved, nor written to a log. "
-            "Leave it empty to use ~/.pgpass (or PGPASSWORD)."))
-        self.password_note.setWordWrap(True)
-        self.password_note.setStyleSheet("color: palette(placeholder-text)")
-        form.addRow("", self.password_note)
+        self.server = ServerFields()
+        form = self.server.form
+        self.host, self.port, self.database = self.server.host, self.server.port, self.server.database
+        self.user, self.schema, self.password = self.server.user, self.server.schema, self.server.password
+        server_layout = QVBoxLayout(server)
+        server_layout.addWidget(self.server)
         self.connect_button = QPushButton(_tr("&Connect"))
         self.connect_button.setObjectName("connect")
         self.connect_button.clicked.connect(self.connect_to_server)
@@ -139,6 +148,7 @@ class ServerCheckoutDialog(QDialog):
         form.addRow(row)
         layout.addWidget(server)
 
+        middle = QHBoxLayout()
         scope = QGroupBox(_tr("2. Area to check out"))
         scope_layout = QVBoxLayout(scope)
         self.areas = QTreeWidget()
@@ -149,9 +159,21 @@ class ServerCheckoutDialog(QDialog):
         self.areas.currentItemChanged.connect(lambda *_: self._scope_changed())
         self.areas.itemDoubleClicked.connect(lambda *_: self.check_out())
         scope_layout.addWidget(self.areas)
-        layout.addWidget(scope, 1)
+        middle.addWidget(scope, 3)
+        chooser = QGroupBox(_tr("3. Layers"))
+        chooser_layout = QVBoxLayout(chooser)
+        self.layer_chooser = LayerChooser()
+        self.layer_chooser.changed.connect(self._layers_changed)
+        self.counts_note = QLabel()
+        self.counts_note.setObjectName("counts_note")
+        self.counts_note.setWordWrap(True)
+        self.counts_note.setStyleSheet("color: palette(placeholder-text)")
+        chooser_layout.addWidget(self.layer_chooser, 1)
+        chooser_layout.addWidget(self.counts_note)
+        middle.addWidget(chooser, 2)
+        layout.addLayout(middle, 1)
 
-        target = QGroupBox(_tr("3. Workspace file"))
+        target = QGroupBox(_tr("4. Workspace file"))
         target_layout = QHBoxLayout(target)
         self.target = QLineEdit()
         self.target.setObjectName("target")
@@ -169,41 +191,16 @@ class ServerCheckoutDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
 
-        self._restore_fields()
-        for edit in (self.host, self.database, self.user, self.schema, self.password):
-            edit.textEdited.connect(lambda _text: self._disconnect())
-        self.port.valueChanged.connect(lambda _value: self._disconnect())
+        self.server.edited.connect(self._disconnect)
         self._disconnect()
         self.connect_button.setDefault(True)
-        self.resize(620, 720)
+        self.resize(940, 760)
 
     # -- the connection -------------------------------------------------------------------
 
     def url(self) -> str:
         """The connection string of the fields (never with the password)."""
-        return server_url(self.host.text(), self.port.value(), self.database.text(), self.user.text(),
-                          self.schema.text())
-
-    def _restore_fields(self) -> None:
-        settings = QSettings()
-        settings.beginGroup(_SETTINGS)
-        for name in ("host", "database", "user", "schema"):
-            value = settings.value(name)
-            if value:
-                getattr(self, name).setText(str(value))
-        port = settings.value("port")
-        if port:
-            self.port.setValue(int(port))
-        settings.endGroup()
-
-    def _remember_fields(self) -> None:
-        """The connection fields for next time (never the password)."""
-        settings = QSettings()
-        settings.beginGroup(_SETTINGS)
-        for name in ("host", "database", "user", "schema"):
-            settings.setValue(name, getattr(self, name).text().strip())
-        settings.setValue("port", self.port.value())
-        settings.endGroup()
+        return self.server.url()
 
     def show_status(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
@@ -215,14 +212,18 @@ class ServerCheckoutDialog(QDialog):
     def _disconnect(self) -> None:
         """The fields changed: the areas listed are no longer known to be the server's."""
         self.connected = None
+        self._count_job = None
         self.areas.clear()
         self.areas.setEnabled(False)
+        self.layer_chooser.clear_master()
+        self.layer_chooser.setEnabled(False)
+        self.counts_note.clear()
         self.checkout_button.setEnabled(False)
         self.show_status(_tr("Fill in the server and press Connect."))
 
     def connect_to_server(self) -> bool:
         """Open the master and list its areas; True if it worked (else one line in the dialog says why)."""
-        if not self.database.text().strip() or not self.host.text().strip():
+        if not self.server.complete():
             self.show_status(_tr("Give the host and the database."), error=True)
             return False
         try:
@@ -244,8 +245,10 @@ class ServerCheckoutDialog(QDialog):
             self.show_status(server_error_line(exc), error=True)
             return False
         remember_password(url, password)
-        self._remember_fields()
+        self.server.remember()
         self.connected = _Connected(url, info, areas)
+        self.layer_chooser.set_master(info, self._language())
+        self.layer_chooser.setEnabled(True)
         self._fill_areas(areas)
         levels = {}
         for area in areas:
@@ -334,13 +337,81 @@ class ServerCheckoutDialog(QDialog):
         return None, None
 
     def _scope_changed(self) -> None:
-        if self._target_typed or self.connected is None:
+        if self.connected is None:
+            return
+        self._count()
+        if self._target_typed:
             return
         item = self.areas.currentItem()
         kind = item.data(0, _KIND) if item is not None else WHOLE_MASTER
         part = {WHOLE_MASTER: "all", MAP_EXTENT: "extent"}.get(kind) or str(item.text(2))
         name = f"{self.database.text().strip() or 'server'}-{part}.sqlite"
         self.target.setText(str(Path(self.folder) / name))  # setText: not an edit of the user's
+
+    # -- the layers and their counts ------------------------------------------------------------
+
+    def _count(self) -> None:
+        """Count what the chosen area holds, in a worker thread (a count still running is told to stop)."""
+        if self._count_job is not None:
+            self._count_job.stop.set()
+        scope, bbox = self.scope()
+        self.layer_chooser.set_counts(None)
+        self.counts_note.setText(_tr("Counting the features in the area…"))
+        job = _CountJob(self.connected.url, scope, bbox, self)
+        job.finished.connect(self._job_finished)  # a bound method: the connection goes with the dialog
+        self._count_job = job
+        self._count_jobs.add(job)
+        job.start()
+
+    def stop_counting(self) -> None:
+        """Stop every count and wait for its thread to end (before the dialog goes)."""
+        self._count_job = None
+        for job in list(self._count_jobs):
+            job.stop.set()
+            job.wait()
+            self._count_jobs.discard(job)
+
+    def _job_finished(self) -> None:
+        job = self.sender()
+        if isinstance(job, _CountJob):
+            self._counted(job)
+
+    def _counted(self, job: _CountJob) -> None:
+        self._count_jobs.discard(job)
+        job.deleteLater()
+        if job is not self._count_job:  # stopped: another area was chosen since, or the dialog is going
+            return
+        self._count_job = None
+        if job.error is not None:
+            _log.info("counting %s on %s failed: %s", job.scope or job.bbox or "the whole master", job.url, job.error)
+            self.counts_note.setText(_tr("The features could not be counted: %s") % server_error_line(job.error))
+            return
+        self.layer_chooser.set_counts(job.value)
+        self._layers_changed()
+
+    def counting(self) -> bool:
+        """Whether the features of the chosen area are being counted."""
+        return self._count_job is not None
+
+    def _layers_changed(self) -> None:
+        if self.layer_chooser.counts is None:
+            return
+        taken = self.layer_chooser.taken()
+        counts = self.layer_chooser.counts
+        ticked = self.layer_chooser.ticked()
+        total = sum(counts.count(name, ticked) for name in taken)
+        self.counts_note.setText(_tr("The checkout takes %s features and records.") % f"{total:,}" if taken
+                                 else _tr("Tick at least one layer."))
+
+    def choose_layers(self, names) -> None:
+        """Tick exactly the facility layers *names* (as the user does)."""
+        for name in self.layer_chooser.names():
+            if not self.layer_chooser.follows(name):
+                self.layer_chooser.set_ticked(name, name in names)
+
+    def done(self, result: int) -> None:
+        self.stop_counting()  # a count still running ends before the dialog goes
+        super().done(result)
 
     # -- the target ---------------------------------------------------------------------------
 
@@ -387,19 +458,24 @@ class ServerCheckoutDialog(QDialog):
         path = self._target_path()
         if path is None:
             return False
+        if not self.layer_chooser.ticked():
+            self.show_status(_tr("Tick at least one layer to check out."), error=True)
+            return False
         url = self.connected.url
         scope, bbox = self.scope()
+        layers = self.layer_chooser.chosen()
 
         def work(progress):
             from layers.sync.checkout import checkout
 
-            return checkout(url, path, scope=scope, bbox=bbox, progress=progress)
+            return checkout(url, path, scope=scope, bbox=bbox, layers=layers, progress=progress)
 
         def undo(_counts) -> None:  # Cancel pressed as the checkout finished: take the new file away again
             for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
 
-        _log.info("check out from %s (%s) into %s", url, scope or bbox or "whole master", path)
+        _log.info("check out from %s (%s; layers %s) into %s", url, scope or bbox or "whole master",
+                  ", ".join(layers) if layers else "all", path)
         try:
             counts = run_cancellable(self, _tr("Check out from server"),
                                      _tr("Checking out into %s…") % path.name,

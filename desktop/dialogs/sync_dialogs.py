@@ -166,11 +166,9 @@ class SyncPrompts:
                                               _tr("Master GeoPackages (*.gpkg);;All files (*)"))
         return path or None
 
-    def package_to_apply(self, folder: str) -> str | None:
-        """Office: the change package to merge into a master."""
-        path, _ = QFileDialog.getOpenFileName(self.parent, _tr("Apply a change package"), folder,
-                                              _tr("Change packages (*.gpkg);;All files (*)"))
-        return path or None
+    def apply_packages(self, dialog) -> bool:
+        """Office: show Apply change packages to a master…; True if the packages were applied."""
+        return bool(dialog.exec())
 
     def offline(self, title: str, reason: str, action: str) -> bool:
         """The server cannot be reached (*reason*, one line): True to go the by-file way (*action*)."""

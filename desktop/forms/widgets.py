@@ -367,12 +367,21 @@ class _DateLike(QWidget):
         layout.addWidget(self.clear_button)
         self.setFocusProxy(edit)
         edit.calendarWidget().installEventFilter(_CalendarPage(self))
-        edit.editingFinished.connect(self.fieldEdited.emit)
-        edit.calendarWidget().clicked.connect(lambda _date: self.fieldEdited.emit())
+        # Bound methods, not a lambda or our signal's emit: the connection goes with this widget. The inner
+        # editor reports "editing finished" while a closed form is deleted (seen with the focus left in the box
+        # before it); re-emitting our signal then, from a half-destroyed widget, raised a TypeError in Qt's loop.
+        edit.editingFinished.connect(self._editing_finished)
+        edit.calendarWidget().clicked.connect(self._date_clicked)
         self._clear()
 
     def _clear(self):
         self.edit.setDate(EMPTY_DATE)
+        self.fieldEdited.emit()
+
+    def _editing_finished(self):
+        self.fieldEdited.emit()
+
+    def _date_clicked(self, _date):
         self.fieldEdited.emit()
 
     def is_empty(self):

@@ -322,7 +322,8 @@ def add_commands(commands: Commands) -> None:
                                    "lists them), or minx,miny,maxx,maxy; apply keeps its packages inside it")
     p.add_argument("--user", help="editor name for the audit columns (default: login name)")
     p.add_argument("--bbox", help="area minx,miny,maxx,maxy in the master's CRS (default: all)")
-    p.add_argument("--layers", help="comma-separated facility layers (default: all)")
+    p.add_argument("--layers", help="comma-separated facility layers (default: all); their inspections and the "
+                                    "zones and grid cells they take values from come with them")
     p.add_argument("--code-block", type=int, metavar="N",
                    help="serials of component codes to reserve per class, in each district of the checkout, for "
                         "features added offline (default 200; the master records the blocks: no other workspace "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ from layers.sync.rows import AUDIT_COLUMNS, canonical, geometries, newer, now_te
 from layers.sync.store import LedgerEntry, MasterLocation, MasterPlan, MasterStore, master_location, open_master
 from layers.workspace.identity import login_name
 
-__all__ = ["apply_package"]
+__all__ = ["apply_package", "apply_opened"]
 
 log = logger(__name__)
 
@@ -258,9 +258,35 @@ def apply_package(master: MasterLocation, package: str | os.PathLike, *, policy:
     return result
 
 
+def apply_opened(store: MasterStore, pgp: GeoPackage, package: Path, *, policy: str = "office",
+                 user: str | None = None, resolutions: Iterable[Resolution] | None = None, strict: bool = False,
+                 step: Callable[[], None] | None = None) -> SyncResult:
+    """Apply an open change package inside a transaction the caller runs on the master (and commits, or not).
+
+    What :func:`apply_package` does, for a caller that applies several
+    packages in one transaction (``layers.sync.batch``): *store* is open for
+    writing and this runs inside ``store.run``; *pgp* is the package (migrated
+    to the master's definitions), *package* the path it was given as.
+
+    Parameters
+    ----------
+    step : callable, optional
+        Called as each layer is planned and written; it may raise
+        (``Cancelled``) to stop, and the caller's transaction is rolled back.
+    """
+    if policy not in POLICIES:
+        raise SyncError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    items, source, _path = resolutions_from(resolutions)
+    choices = {r.key: r.choice for r in items} if items is not None else None
+    result = SyncResult("apply", store.location, package, policy, False)  # type: ignore[arg-type]
+    return _apply(store, pgp, read_package_info(pgp), package, policy, False, user, items, source, choices, result,
+                  strict, step)
+
+
 def _apply(store: MasterStore, pgp: GeoPackage, pinfo: PackageInfo, package: Path, policy: str, dry_run: bool,
            user: str | None, items: list[Resolution] | None, source: str,
-           choices: Mapping[tuple[Any, Any, str], Choice] | None, result: SyncResult, strict: bool) -> SyncResult:
+           choices: Mapping[tuple[Any, Any, str], Choice] | None, result: SyncResult, strict: bool,
+           step: Callable[[], None] | None = None) -> SyncResult:
     """apply_package inside the master's transaction (run again from the start if the server asks)."""
     master = store.location
     result.package_uuid = pinfo.package_uuid
@@ -293,6 +319,8 @@ def _apply(store: MasterStore, pgp: GeoPackage, pinfo: PackageInfo, package: Pat
                                    lock=not dry_run)
         if scope is not None:
             refuse_outside(scope, definition, plans[layer], result, strict, package)
+        if step is not None:
+            step()
     # Inspections whose facility is missing are conflicts; facilities follow their latest inspection.
     plan_children(store, minfo.definitions, minfo.layers, plans, MasterPlan, result, policy, choices, source)
     if items is not None:
@@ -304,6 +332,8 @@ def _apply(store: MasterStore, pgp: GeoPackage, pinfo: PackageInfo, package: Pat
     now = now_text()
     for layer, plan in plans.items():
         store.write_layer(minfo.definitions[layer], plan, pinfo.package_uuid, now)
+        if step is not None:
+            step()
     for layer in pinfo.survey:
         _store_survey(store, pgp, minfo, layer, pinfo, now, result)
     if photo_layers:

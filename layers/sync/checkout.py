@@ -32,10 +32,12 @@ from layers.sync.rows import AUDIT_COLUMNS, CHUNK, geometries, now_text, quote
 from layers.workspace.store import Workspace
 
 if TYPE_CHECKING:
+    from layers.sync.areas import Scope
+    from layers.sync.master import MasterInfo
     from layers.sync.store import MasterStore
 
 __all__ = ["SETTINGS", "MASTER_ID_SETTING", "CheckoutInfo", "checked_out_master_id", "checkout_info",
-           "parse_bbox", "checkout"]
+           "parse_bbox", "checkout_layers", "checkout_area", "taken", "checkout"]
 
 log = logger(__name__)
 
@@ -108,6 +110,62 @@ def checkout_info(ws: Workspace) -> CheckoutInfo:
     }
 
 
+def checkout_layers(info: MasterInfo, layers: Iterable[str] | None = None) -> list[str]:
+    """The master's layers a checkout of *layers* takes, in the master's order.
+
+    Parameters
+    ----------
+    info : MasterInfo
+    layers : iterable of str, optional
+        The layers asked for (default: every layer of the master).
+
+    Returns
+    -------
+    list of str
+        The layers asked for, the reference polygons they take their zone
+        and grid cell from, and the child layers whose records belong to any
+        of them (inspections go with their facilities).
+
+    Raises
+    ------
+    SyncError
+        A layer the master does not hold.
+    """
+    if not layers:
+        return list(info.layers)
+    chosen = list(layers)
+    for name in chosen:
+        if name not in info.layers:
+            raise SyncError(f"{info.path}: no layer {name!r} (layers: {', '.join(info.layers)})")
+    chosen += [f.located_in.layer for n in list(chosen) for f in info.definitions[n].located_fields
+               if f.located_in and f.located_in.layer in info.layers]
+    chosen += [n for n in info.layers if info.definitions[n].child_of is not None
+               and parent_layers(info.definitions[n], chosen)]
+    return [n for n in info.layers if n in chosen]
+
+
+def checkout_area(store: MasterStore, scope: str | None = None,
+                  bbox: str | Sequence[float] | None = None) -> tuple[Scope | None, tuple[float, float, float, float]
+                                                                      | None, BaseGeometry | None]:
+    """The area of a checkout: the resolved scope (or None), its bounding box and its shape (None: all of it)."""
+    from layers.sync.areas import resolve_scope
+
+    box = parse_bbox(bbox)
+    if box is not None and scope is not None:
+        raise SyncError("give either a bbox or a scope, not both")
+    resolved = resolve_scope(store, scope) if scope else None
+    if resolved is not None:
+        return resolved, resolved.bbox, resolved.shape
+    return None, box, shapely.box(*box) if box else None
+
+
+def taken(geoms: Sequence[BaseGeometry | None], shape: BaseGeometry | None) -> np.ndarray:
+    """Which of a layer's geometries (read by the area's bounding box) a checkout of *shape* takes."""
+    if shape is None or not len(geoms):
+        return np.ones(len(geoms), dtype=bool)
+    return np.asarray(shapely.intersects(np.array(geoms, dtype=object), shape), dtype=bool)
+
+
 def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: str | None = None,
              bbox: str | Sequence[float] | None = None, layers: Iterable[str] | None = None,
              progress: Callable[[int, int], None] | None = None, scope: str | None = None,
@@ -125,8 +183,9 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
     bbox : (minx, miny, maxx, maxy) or 'minx,miny,maxx,maxy', optional
         Area to take, in the master's CRS; features whose bounding box meets it.
     layers : iterable of str, optional
-        Facility layers to take (default: all).  Survey layers (GPS) are
-        always in the workspace, empty and local.
+        Facility layers to take (default: all); the reference polygons and
+        child layers they need come with them (:func:`checkout_layers`).
+        Survey layers (GPS) are always in the workspace, empty and local.
     progress : callable(done, total), optional
     scope : str, optional
         ``district:CODE``, ``street:CODE`` or a box (``layers.sync.areas``):
@@ -149,8 +208,7 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
         raise SyncError(f"{workspace}: already exists")
     if not workspace.absolute().parent.is_dir():
         raise SyncError(f"{workspace}: folder {workspace.absolute().parent} does not exist (or is not a folder)")
-    bbox = parse_bbox(bbox)
-    if bbox is not None and scope is not None:
+    if parse_bbox(bbox) is not None and scope is not None:
         raise SyncError("give either a bbox or a scope, not both")
     try:
         return _checkout(master, workspace, user, bbox, layers, progress, scope, code_block)
@@ -164,27 +222,17 @@ def checkout(master: str | os.PathLike, workspace: str | os.PathLike, *, user: s
 
 
 def _checkout(master: str | os.PathLike, workspace: Path, user: str | None,
-              bbox: tuple[float, float, float, float] | None, layers: Iterable[str] | None,
+              bbox_text: str | Sequence[float] | None, layers: Iterable[str] | None,
               progress: Callable[[int, int], None] | None, scope_text: str | None,
               code_block: int | None = None) -> dict[str, int]:
     """checkout once its arguments are checked."""
-    from layers.sync.areas import resolve_scope
     from layers.sync.store import master_location, open_master
 
     counts = {}
     with open_master(master) as store:
         info = store.info
-        scope = resolve_scope(store, scope_text) if scope_text else None
-        if scope is not None:
-            bbox = scope.bbox
-        chosen = list(info.layers) if not layers else list(layers)
-        for name in chosen:
-            if name not in info.layers:
-                raise SyncError(f"{store.location}: no layer {name!r} (layers: {', '.join(info.layers)})")
-        # The reference polygons the chosen layers take their zone and grid cell from come along.
-        chosen += [f.located_in.layer for n in chosen for f in info.definitions[n].located_fields
-                   if f.located_in and f.located_in.layer in info.layers]
-        chosen = [n for n in info.layers if n in chosen]
+        scope, bbox, box = checkout_area(store, scope_text, bbox_text)
+        chosen = checkout_layers(info, layers)
         wanted = chosen + [n for n, d in info.definitions.items() if d.survey]
         children = [n for n in chosen if not info.definitions[n].has_geometry]  # taken with their parents
         total = sum(store.count(info.definitions[name], bbox if info.definitions[name].has_geometry else None)
@@ -202,7 +250,6 @@ def _checkout(master: str | os.PathLike, workspace: Path, user: str | None,
         try:
             with ws:
                 done = 0
-                box = scope.shape if scope is not None else shapely.box(*bbox) if bbox else None
                 with ws.untracked():
                     for name in [n for n in chosen if n not in children]:
                         definition = info.definitions[name]
@@ -265,9 +312,7 @@ def _checkout_children(store: MasterStore, ws: Workspace, definition: LayerDefin
 def _checkout_features(definition: LayerDefinition, rows: list[dict[str, Any]],
                        box: BaseGeometry | None) -> Iterator[tuple[dict[str, Any], Any, dict[str, Any]]]:
     geoms = geometries([r["geom"] for r in rows])
-    keep = np.ones(len(rows), dtype=bool)
-    if box is not None and rows:
-        keep = shapely.intersects(np.array(geoms, dtype=object), box)
+    keep = taken(geoms, box)
     names = definition.field_names
     derived = {f.name for f in definition.fields if f.derived}
     for row, geom, k in zip(rows, geoms, keep, strict=True):

@@ -392,4 +392,5 @@ class GeoPackageMaster:
              entry.file))
         con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?)",
                     (entry.applied_at, MASTER_TABLE, LEDGER_TABLE))
+        self.info.version = version  # a next apply in the same transaction (layers.sync.batch) comes after it
         return version

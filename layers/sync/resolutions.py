@@ -41,6 +41,7 @@ __all__ = [
     "check_row",
     "load_resolutions",
     "resolutions_from",
+    "reviewed",
     "check_resolutions",
     "policy_choice",
     "merge_layer",
@@ -169,6 +170,14 @@ def resolutions_from(resolutions: str | os.PathLike | Iterable[Resolution] | Non
         where = f"resolution {r.layer} {r.uuid} {r.field}"
         items.append(replace(r, choice=_normalise_choice(r.choice, where)))
     return items, "the resolutions", None
+
+
+def reviewed(conflict: Conflict, choice: Any) -> Resolution:
+    """The choice a person made for *conflict* in a review, with the values they saw: a later apply refuses it
+    if the conflict's base, office or field value is no longer the one shown (the master changed meanwhile)."""
+    shown = conflict.to_dict()
+    return Resolution(str(conflict.layer), conflict.uuid, conflict.field, choice,
+                      expected={name: shown[name] for name in ("base_value", "office_value", "field_value")})
 
 
 def check_resolutions(conflicts: Sequence[Conflict], resolutions: Sequence[Resolution], source: str) -> None:

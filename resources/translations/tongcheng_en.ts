@@ -2,6 +2,37 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
     <context>
+        <name>ApplyPackagesDialog</name>
+        <message numerus="yes">
+            <source>Checking %n change package(s)…</source>
+            <translation>
+                <numerusform>Checking %n change package…</numerusform>
+                <numerusform>Checking %n change packages…</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>Master %s: version %d now, %d after the apply of %n package(s). Nothing has been written yet.</source>
+            <translation>
+                <numerusform>Master %s: version %d now, %d after the apply of %n package. Nothing has been written yet.</numerusform>
+                <numerusform>Master %s: version %d now, %d after the apply of %n packages. Nothing has been written yet.</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n conflict(s): the same field was changed in the field and at the office. Choose per field which value to keep; the other is kept in the package's report.</source>
+            <translation>
+                <numerusform>%n conflict: the same field was changed in the field and at the office. Choose which value to keep; the other is kept in the package's report.</numerusform>
+                <numerusform>%n conflicts: the same field was changed in the field and at the office. Choose per field which value to keep; the other is kept in the package's report.</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>Applying %n change package(s)…</source>
+            <translation>
+                <numerusform>Applying %n change package…</numerusform>
+                <numerusform>Applying %n change packages…</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
         <name>AveragedPositionDialog</name>
         <message numerus="yes">
             <source>%n fix(es) averaged from %s</source>

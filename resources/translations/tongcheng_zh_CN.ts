@@ -2,6 +2,197 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
     <context>
+        <name>ApplyPackagesDialog</name>
+        <message>
+            <source>Apply change packages to a master</source>
+            <translation>将变更包应用到主库</translation>
+        </message>
+        <message>
+            <source>1. Master</source>
+            <translation>1. 主库</translation>
+        </message>
+        <message>
+            <source>A master file (GeoPackage)</source>
+            <translation>主库文件（GeoPackage）</translation>
+        </message>
+        <message>
+            <source>A server (PostGIS)</source>
+            <translation>服务器（PostGIS）</translation>
+        </message>
+        <message>
+            <source>master.gpkg</source>
+            <translation>master.gpkg</translation>
+        </message>
+        <message>
+            <source>&amp;Browse…</source>
+            <translation>浏览(&amp;B)…</translation>
+        </message>
+        <message>
+            <source>2. Change packages</source>
+            <translation>2. 变更包</translation>
+        </message>
+        <message>
+            <source>&amp;Add…</source>
+            <translation>添加(&amp;A)…</translation>
+        </message>
+        <message>
+            <source>&amp;Remove</source>
+            <translation>移除(&amp;R)</translation>
+        </message>
+        <message>
+            <source>Each workspace's packages are applied in the order it sent them.</source>
+            <translation>同一工作空间的变更包按其发送顺序应用。</translation>
+        </message>
+        <message>
+            <source>&amp;Check (dry run)</source>
+            <translation>检查（试运行）(&amp;C)</translation>
+        </message>
+        <message>
+            <source>3. What the apply would do</source>
+            <translation>3. 应用后的结果</translation>
+        </message>
+        <message>
+            <source>Package</source>
+            <translation>变更包</translation>
+        </message>
+        <message>
+            <source>Layer</source>
+            <translation>图层</translation>
+        </message>
+        <message>
+            <source>Inserts</source>
+            <translation>新增</translation>
+        </message>
+        <message>
+            <source>Updates</source>
+            <translation>修改</translation>
+        </message>
+        <message>
+            <source>Deletes</source>
+            <translation>删除</translation>
+        </message>
+        <message>
+            <source>Conflicts</source>
+            <translation>冲突</translation>
+        </message>
+        <message>
+            <source>Refused</source>
+            <translation>拒绝</translation>
+        </message>
+        <message>
+            <source>Conflicts default to:</source>
+            <translation>冲突默认：</translation>
+        </message>
+        <message>
+            <source>&amp;Apply</source>
+            <translation>应用(&amp;A)</translation>
+        </message>
+        <message>
+            <source>Master file</source>
+            <translation>主库文件</translation>
+        </message>
+        <message>
+            <source>Master GeoPackages (*.gpkg);;All files (*)</source>
+            <translation>主库 GeoPackage (*.gpkg);;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>Change packages</source>
+            <translation>变更包</translation>
+        </message>
+        <message>
+            <source>Change packages (*.gpkg);;All files (*)</source>
+            <translation>变更包 (*.gpkg);;所有文件 (*)</translation>
+        </message>
+        <message>
+            <source>Give the server's host and database.</source>
+            <translation>请填写服务器的主机和数据库。</translation>
+        </message>
+        <message>
+            <source>Choose the master file.</source>
+            <translation>请选择主库文件。</translation>
+        </message>
+        <message>
+            <source>Choose the master and the change packages, then Check.</source>
+            <translation>请选择主库和变更包，然后点击检查。</translation>
+        </message>
+        <message>
+            <source>Add the change packages to apply.</source>
+            <translation>请添加要应用的变更包。</translation>
+        </message>
+        <message>
+            <source>Check the change packages</source>
+            <translation>检查变更包</translation>
+        </message>
+        <message numerus="yes">
+            <source>Checking %n change package(s)…</source>
+            <translation>
+                <numerusform>正在检查 %n 个变更包…</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Cancelled: nothing was checked.</source>
+            <translation>已取消：未做检查。</translation>
+        </message>
+        <message>
+            <source>(already applied: nothing to do)</source>
+            <translation>（已应用过：无需操作）</translation>
+        </message>
+        <message>
+            <source>(no changes)</source>
+            <translation>（无变更）</translation>
+        </message>
+        <message numerus="yes">
+            <source>Master %s: version %d now, %d after the apply of %n package(s). Nothing has been written yet.</source>
+            <translation>
+                <numerusform>主库 %s：当前版本 %d，应用 %n 个变更包后为 %d。尚未写入任何内容。</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n conflict(s): the same field was changed in the field and at the office. Choose per field which value to keep; the other is kept in the package's report.</source>
+            <translation>
+                <numerusform>%n 处冲突：外业和办公室修改了同一字段。请逐个字段选择保留哪个值；另一个值保存在该变更包的报告中。</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>No conflicts: the packages merge cleanly with the master.</source>
+            <translation>无冲突：变更包可与主库顺利合并。</translation>
+        </message>
+        <message>
+            <source>Every package was applied to this master before: nothing to do.</source>
+            <translation>所有变更包此前都已应用到该主库：无需操作。</translation>
+        </message>
+        <message>
+            <source>Checked: review the conflicts, then Apply.</source>
+            <translation>检查完毕：请审阅冲突，然后点击应用。</translation>
+        </message>
+        <message>
+            <source>Checked: nothing has been written yet. Apply writes it all in one go.</source>
+            <translation>检查完毕：尚未写入任何内容。点击应用将一次性全部写入。</translation>
+        </message>
+        <message>
+            <source>Check the packages first.</source>
+            <translation>请先检查变更包。</translation>
+        </message>
+        <message>
+            <source>Apply the change packages</source>
+            <translation>应用变更包</translation>
+        </message>
+        <message numerus="yes">
+            <source>Applying %n change package(s)…</source>
+            <translation>
+                <numerusform>正在应用 %n 个变更包…</numerusform>
+            </translation>
+        </message>
+        <message>
+            <source>Cancelled: nothing was written to the master.</source>
+            <translation>已取消：未向主库写入任何内容。</translation>
+        </message>
+        <message>
+            <source>Nothing was written: check again.</source>
+            <translation>未写入任何内容：请重新检查。</translation>
+        </message>
+    </context>
+    <context>
         <name>AttributeTableModel</name>
         <message>
             <source>FID</source>
@@ -183,6 +374,10 @@
     <context>
         <name>ConflictTable</name>
         <message>
+            <source>Layer</source>
+            <translation>图层</translation>
+        </message>
+        <message>
             <source>Geometry</source>
             <translation>几何位置</translation>
         </message>
@@ -205,10 +400,6 @@
         <message>
             <source>Office deleted, field changed</source>
             <translation>办公室删除，外业修改</translation>
-        </message>
-        <message>
-            <source>Layer</source>
-            <translation>图层</translation>
         </message>
         <message>
             <source>Feature</source>
@@ -261,6 +452,22 @@
         <message>
             <source>Field (delete)</source>
             <translation>外业（删除）</translation>
+        </message>
+        <message>
+            <source>Value: %s</source>
+            <translation>值：%s</translation>
+        </message>
+        <message>
+            <source>Value…</source>
+            <translation>输入值…</translation>
+        </message>
+        <message>
+            <source>Value to keep</source>
+            <translation>要保留的值</translation>
+        </message>
+        <message>
+            <source>%s of %s: the office has %s, the field %s. Type the value to keep:</source>
+            <translation>%s（%s）：办公室为 %s，外业为 %s。请输入要保留的值：</translation>
         </message>
     </context>
     <context>
@@ -396,6 +603,10 @@
             <translation>取消</translation>
         </message>
         <message>
+            <source>&amp;Remove</source>
+            <translation>移除(&amp;R)</translation>
+        </message>
+        <message>
             <source>GPS files (*.gpx *.nmea *.nma *.log *.txt *.csv)</source>
             <translation>GPS 文件 (*.gpx *.nmea *.nma *.log *.txt *.csv)</translation>
         </message>
@@ -422,10 +633,6 @@
         <message>
             <source>&amp;Add files…</source>
             <translation>添加文件(&amp;A)…</translation>
-        </message>
-        <message>
-            <source>&amp;Remove</source>
-            <translation>移除(&amp;R)</translation>
         </message>
         <message>
             <source>Time zone of times without one:</source>
@@ -1263,6 +1470,25 @@
         </message>
     </context>
     <context>
+        <name>LayerChooser</name>
+        <message>
+            <source>Layer</source>
+            <translation>图层</translation>
+        </message>
+        <message>
+            <source>Features</source>
+            <translation>要素数</translation>
+        </message>
+        <message>
+            <source>Goes with its facilities: the records of the features checked out</source>
+            <translation>随其设施一同检出：所检出要素的记录</translation>
+        </message>
+        <message>
+            <source>Comes with the layers that take their zone or grid cell from it</source>
+            <translation>随从它取管理分区或单元网格的图层一同检出</translation>
+        </message>
+    </context>
+    <context>
         <name>LayerPanel</name>
         <message>
             <source>Move the layer up (Ctrl+Up)</source>
@@ -2027,6 +2253,10 @@ Kept in %s (the newest %d).</source>
     <context>
         <name>ServerCheckoutDialog</name>
         <message>
+            <source>&amp;Browse…</source>
+            <translation>浏览(&amp;B)…</translation>
+        </message>
+        <message>
             <source>City</source>
             <translation>市</translation>
         </message>
@@ -2045,42 +2275,6 @@ Kept in %s (the newest %d).</source>
         <message>
             <source>1. Server</source>
             <translation>1. 服务器</translation>
-        </message>
-        <message>
-            <source>Name or address of the PostgreSQL server (or the folder of its socket)</source>
-            <translation>PostgreSQL 服务器的名称或地址（或其套接字所在的文件夹）</translation>
-        </message>
-        <message>
-            <source>empty: from ~/.pgpass</source>
-            <translation>留空：使用 ~/.pgpass</translation>
-        </message>
-        <message>
-            <source>Host:</source>
-            <translation>主机：</translation>
-        </message>
-        <message>
-            <source>Port:</source>
-            <translation>端口：</translation>
-        </message>
-        <message>
-            <source>Database:</source>
-            <translation>数据库：</translation>
-        </message>
-        <message>
-            <source>User:</source>
-            <translation>用户：</translation>
-        </message>
-        <message>
-            <source>Schema:</source>
-            <translation>模式（schema）：</translation>
-        </message>
-        <message>
-            <source>Password:</source>
-            <translation>密码：</translation>
-        </message>
-        <message>
-            <source>The password is used only while the editor runs: it is never saved, nor written to a log. Leave it empty to use ~/.pgpass (or PGPASSWORD).</source>
-            <translation>密码仅在编辑器运行期间使用：不会被保存，也不会写入日志。留空则使用 ~/.pgpass（或 PGPASSWORD）。</translation>
         </message>
         <message>
             <source>&amp;Connect</source>
@@ -2103,12 +2297,12 @@ Kept in %s (the newest %d).</source>
             <translation>代码</translation>
         </message>
         <message>
-            <source>3. Workspace file</source>
-            <translation>3. 工作空间文件</translation>
+            <source>3. Layers</source>
+            <translation>3. 图层</translation>
         </message>
         <message>
-            <source>&amp;Browse…</source>
-            <translation>浏览(&amp;B)…</translation>
+            <source>4. Workspace file</source>
+            <translation>4. 工作空间文件</translation>
         </message>
         <message>
             <source>Check &amp;out</source>
@@ -2147,6 +2341,22 @@ Kept in %s (the newest %d).</source>
             <translation>矩形范围</translation>
         </message>
         <message>
+            <source>Counting the features in the area…</source>
+            <translation>正在统计该区域内的要素…</translation>
+        </message>
+        <message>
+            <source>The features could not be counted: %s</source>
+            <translation>无法统计要素：%s</translation>
+        </message>
+        <message>
+            <source>The checkout takes %s features and records.</source>
+            <translation>本次检出将取 %s 个要素和记录。</translation>
+        </message>
+        <message>
+            <source>Tick at least one layer.</source>
+            <translation>请至少勾选一个图层。</translation>
+        </message>
+        <message>
             <source>Workspace file</source>
             <translation>工作空间文件</translation>
         </message>
@@ -2175,12 +2385,55 @@ Kept in %s (the newest %d).</source>
             <translation>请先连接服务器。</translation>
         </message>
         <message>
+            <source>Tick at least one layer to check out.</source>
+            <translation>请至少勾选一个要检出的图层。</translation>
+        </message>
+        <message>
             <source>Checking out into %s…</source>
             <translation>正在检出到 %s…</translation>
         </message>
         <message>
             <source>Cancelled: no workspace was made.</source>
             <translation>已取消：未创建工作空间。</translation>
+        </message>
+    </context>
+    <context>
+        <name>ServerFields</name>
+        <message>
+            <source>Name or address of the PostgreSQL server (or the folder of its socket)</source>
+            <translation>PostgreSQL 服务器的名称或地址（或其套接字所在的文件夹）</translation>
+        </message>
+        <message>
+            <source>empty: from ~/.pgpass</source>
+            <translation>留空：使用 ~/.pgpass</translation>
+        </message>
+        <message>
+            <source>Host:</source>
+            <translation>主机：</translation>
+        </message>
+        <message>
+            <source>Port:</source>
+            <translation>端口：</translation>
+        </message>
+        <message>
+            <source>Database:</source>
+            <translation>数据库：</translation>
+        </message>
+        <message>
+            <source>User:</source>
+            <translation>用户：</translation>
+        </message>
+        <message>
+            <source>Schema:</source>
+            <translation>模式（schema）：</translation>
+        </message>
+        <message>
+            <source>Password:</source>
+            <translation>密码：</translation>
+        </message>
+        <message>
+            <source>The password is used only while the editor runs: it is never saved, nor written to a log. Leave it empty to use ~/.pgpass (or PGPASSWORD).</source>
+            <translation>密码仅在编辑器运行期间使用：不会被保存，也不会写入日志。留空则使用 ~/.pgpass（或 PGPASSWORD）。</translation>
         </message>
     </context>
     <context>
@@ -2252,6 +2505,30 @@ Kept in %s (the newest %d).</source>
             <translation>图层</translation>
         </message>
         <message>
+            <source>Inserts</source>
+            <translation>新增</translation>
+        </message>
+        <message>
+            <source>Updates</source>
+            <translation>修改</translation>
+        </message>
+        <message>
+            <source>Deletes</source>
+            <translation>删除</translation>
+        </message>
+        <message>
+            <source>Conflicts</source>
+            <translation>冲突</translation>
+        </message>
+        <message>
+            <source>Conflicts default to:</source>
+            <translation>冲突默认处理：</translation>
+        </message>
+        <message>
+            <source>Master GeoPackages (*.gpkg);;All files (*)</source>
+            <translation>主库 GeoPackage (*.gpkg);;所有文件 (*)</translation>
+        </message>
+        <message>
             <source>Office wins</source>
             <translation>以办公室为准</translation>
         </message>
@@ -2274,26 +2551,6 @@ Kept in %s (the newest %d).</source>
         <message>
             <source>Master %s, version %d → %d. Nothing has been changed yet.</source>
             <translation>主库 %s，版本 %d → %d。尚未做任何更改。</translation>
-        </message>
-        <message>
-            <source>Inserts</source>
-            <translation>新增</translation>
-        </message>
-        <message>
-            <source>Updates</source>
-            <translation>修改</translation>
-        </message>
-        <message>
-            <source>Deletes</source>
-            <translation>删除</translation>
-        </message>
-        <message>
-            <source>Conflicts</source>
-            <translation>冲突</translation>
-        </message>
-        <message>
-            <source>Conflicts default to:</source>
-            <translation>冲突默认处理：</translation>
         </message>
         <message numerus="yes">
             <source>%n conflict(s): the same field was changed here and at the office. Choose per field which value to keep; the other is kept in the report.</source>
@@ -2322,18 +2579,6 @@ Kept in %s (the newest %d).</source>
             <translation>变更包 (*.gpkg)</translation>
         </message>
         <message>
-            <source>Master GeoPackages (*.gpkg);;All files (*)</source>
-            <translation>主库 GeoPackage (*.gpkg);;所有文件 (*)</translation>
-        </message>
-        <message>
-            <source>Apply a change package</source>
-            <translation>应用变更包</translation>
-        </message>
-        <message>
-            <source>Change packages (*.gpkg);;All files (*)</source>
-            <translation>变更包 (*.gpkg);;所有文件 (*)</translation>
-        </message>
-        <message>
             <source>You can work by files instead, as when offline.</source>
             <translation>也可以像离线时一样，通过文件交换。</translation>
         </message>
@@ -2355,10 +2600,6 @@ Kept in %s (the newest %d).</source>
         <message>
             <source>Send changes</source>
             <translation>发送修改</translation>
-        </message>
-        <message>
-            <source>Apply a change package</source>
-            <translation>应用修改包</translation>
         </message>
         <message>
             <source>Nothing to send: no edits since the last sync.</source>
@@ -2393,12 +2634,12 @@ Kept in %s (the newest %d).</source>
             <translation>将办公室较新的主库并入此工作空间，保留尚未发送的编辑</translation>
         </message>
         <message>
-            <source>&amp;Apply a change package to a master…</source>
+            <source>&amp;Apply change packages to a master…</source>
             <translation>将变更包应用到主库(&amp;A)…</translation>
         </message>
         <message>
-            <source>Office: merge a change package from the field into a master</source>
-            <translation>办公室：将外业变更包合并到主库</translation>
+            <source>Office: check change packages from the field against a master (a file or a server), review the conflicts, then apply them all in one go</source>
+            <translation>办公室：将外业的变更包与主库（文件或服务器）核对，审阅冲突后一次性全部应用</translation>
         </message>
         <message>
             <source>Sync</source>
@@ -2461,16 +2702,28 @@ Kept in %s (the newest %d).</source>
             <translation>已接收更新</translation>
         </message>
         <message>
-            <source>Applying the change package…</source>
-            <translation>正在应用变更包…</translation>
-        </message>
-        <message>
-            <source>This package was already applied to the master; nothing changed.</source>
-            <translation>此变更包已应用到主库；没有任何更改。</translation>
+            <source>Apply change packages</source>
+            <translation>应用变更包</translation>
         </message>
         <message>
             <source>Master version %d → %d.</source>
             <translation>主库版本 %d → %d。</translation>
+        </message>
+        <message>
+            <source>already applied; nothing changed.</source>
+            <translation>已应用过；无任何改变。</translation>
+        </message>
+        <message>
+            <source>%d feature(s) refused (the reasons are in the report)</source>
+            <translation>%d 个要素被拒绝（原因见报告）</translation>
+        </message>
+        <message>
+            <source>Reports (every value not kept is in them):</source>
+            <translation>报告（所有未保留的值都记录在其中）：</translation>
+        </message>
+        <message>
+            <source>Change packages applied: master version %d</source>
+            <translation>变更包已应用：主库版本 %d</translation>
         </message>
     </context>
     <context>

@@ -35,6 +35,7 @@ class ScriptedSyncPrompts(SyncPrompts):
         self.package = None
         self.master = None
         self.review = None          # callable(dialog) -> bool, or None to cancel
+        self.apply_script = None    # callable(apply dialog) -> bool (True when it applied), or None to close
         self.dialog_seen = None
 
     def unsaved_before_sync(self, count):
@@ -49,9 +50,10 @@ class ScriptedSyncPrompts(SyncPrompts):
         self.asked.append(("master", folder))
         return None if self.master is None else str(self.master)
 
-    def package_to_apply(self, folder):
-        self.asked.append(("apply", folder))
-        return None
+    def apply_packages(self, dialog):
+        self.asked.append(("apply", dialog.folder))
+        self.apply_dialog = dialog
+        return bool(self.apply_script and self.apply_script(dialog))
 
     def review_update(self, dialog):
         self.asked.append(("review", len(dialog.result.conflicts)))
@@ -106,7 +108,7 @@ def test_sync_menu_has_its_actions(qtbot, office, prompts, windows):
     titles = [a.text() for a in w.menuBar().actions()]
     assert "S&ync" in titles
     assert [a.text() for a in sync.menu.actions() if a.text()] == [
-        "&Send changes…", "&Receive update…", "&Apply a change package to a master…"]
+        "&Send changes…", "&Receive update…", "&Apply change packages to a master…"]
 
 
 def test_nothing_to_send_says_so(qtbot, office, prompts, windows):

@@ -104,7 +104,8 @@ def test_checkout_of_an_area_and_some_layers(master, tmp_path):
     counts = checkout(master, tmp_path / "ws.sqlite", bbox=",".join(map(repr, bbox)), layers=["toilets"])
     inside = sum(1 for r in rows.values() if bbox[0] <= r["geom"].x <= bbox[2])
     assert counts["toilets"] == inside
-    assert set(counts) == {"toilets", "zones", "grid_cells"}  # the polygons toilets take their zone from come along
+    # the polygons toilets take their zone from come along, and their inspections (none yet)
+    assert set(counts) == {"toilets", "inspections", "zones", "grid_cells"} and counts["inspections"] == 0
     with Workspace.open(tmp_path / "ws.sqlite") as ws:
         assert "kiosks" not in ws.definitions and "gps_waypoints" in ws.definitions
 

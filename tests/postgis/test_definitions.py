@@ -251,3 +251,24 @@ def test_master_copy_carries_the_definition_versions_both_ways(office, tmp_path)
     checkout(office["gpkg"], workspace)  # the GeoPackage this master was copied from, still at version 1
     with Workspace.open(workspace) as ws:
         assert update_workspace(ws, back).definitions == ["layer toilets definition version 1 -> 2"]
+
+
+def test_the_editors_batch_apply_migrates_a_package_made_under_the_older_definition(office):
+    """Sync > Apply change packages (``layers.sync.batch``) brings an old package to the master's definitions
+    inside its transaction, as a single apply does: its check and its apply."""
+    from layers.sync.batch import apply_packages
+
+    url, workspace = office["master"], office["folder"] / "ws.sqlite"
+    checkout(url, workspace, user="张三")
+    ids = field_edits(workspace)
+    with Workspace.open(workspace) as ws:
+        package = write_changes(ws, office["folder"] / "old.gpkg")
+    update_definition(url, office["v2"], mappings=MAPPINGS)
+    checked = apply_packages(url, [package.path], dry_run=True)
+    assert checked.results[0].layers["toilets"].to_dict() == {"inserts": 1, "updates": 1, "deletes": 1,
+                                                              "conflicts": 0}
+    assert ids["new"] not in rows(url)  # the check wrote nothing
+    applied = apply_packages(url, [package.path])
+    assert applied.results[0].layers["toilets"].inserts == 1
+    after = rows(url)
+    assert after[ids["edited"]]["neighbourhood"] == "芳草社区" and after[ids["new"]]["has_water"] == 1
