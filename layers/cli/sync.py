@@ -16,9 +16,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from layers.cli.console import EXIT_CONFLICTS, EXIT_OK, Commands
+from layers.errors import SyncError
 
 if TYPE_CHECKING:
     from layers.sync.merge import Conflict, LayerCounts
@@ -222,16 +224,55 @@ def size_in_bytes(text: str) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    if len(args.package) > 1:
+        return _apply_several(args)
     from layers.sync.apply import apply_package
 
-    result = apply_package(args.master, args.package, policy=args.policy, report=args.report,
+    (package,) = args.package
+    result = apply_package(args.master, package, policy=args.policy, report=args.report,
                            dry_run=args.dry_run, resolutions=args.resolutions, strict=args.strict)
+    return _print_apply(args, result)
+
+
+def _apply_several(args: argparse.Namespace) -> int:
+    """Several packages in one transaction (``layers.sync.batch``): each workspace's in the order it sent them;
+    all applied or none; a dry run is that apply rolled back, so each package is checked after the ones before."""
+    from layers.cli.console import progress_bar
+    from layers.sync.batch import apply_packages
+
+    if args.resolutions is not None:
+        raise SyncError("--resolutions answers the conflicts of one package: apply that package on its own")
+    report_folder = None
+    if args.report is not None:
+        report_folder = Path(args.report)
+        if not report_folder.is_dir():
+            raise SyncError(f"{report_folder}: with several packages --report names a folder (one report per "
+                            "package is written there), and this is not one")
+    with progress_bar(None, "apply", unit=" steps") as advance:
+        outcome = apply_packages(args.master, args.package, policy=args.policy, dry_run=args.dry_run,
+                                 strict=args.strict, progress=advance, report_folder=report_folder)
+    worst = EXIT_OK
+    for result in outcome.results:
+        worst = max(worst, _print_apply(args, result))
+    if args.dry_run:
+        print(f"dry run of {len(outcome.results)} packages, each after the ones before it: nothing written")
+    else:
+        print(f"applied {len(outcome.results)} packages to {args.master} in one transaction: version "
+              f"{outcome.version_before} -> {outcome.version_after}")
+    for report in outcome.reports:
+        print(f"report    {report}")
+    return worst
+
+
+def _print_apply(args: argparse.Namespace, result: Any) -> int:
+    """The lines of one package's apply (or dry run); the exit code it calls for."""
+    package = result.other
     if result.already_applied:
-        print(f"{args.package}: package {result.package_uuid} was already applied to {args.master}; "
+        print(f"{package}: package {result.package_uuid} was already applied to {args.master}; "
               "nothing changed")
         return 0
-    title = ("dry run: nothing written" if args.dry_run
-             else f"applied {args.package} to {args.master}: version {result.version_before} -> "
+    title = (f"dry run of {package}: nothing written" if args.dry_run
+             else f"applied {package} to {args.master}: version {result.version_before} -> "
                   f"{result.version_after}")
     _print_counts(result.layers, title)
     for name, n in result.survey.items():
@@ -345,7 +386,9 @@ def add_commands(commands: Commands) -> None:
     p = commands.add_parser("apply", help="apply a change package to the master (three-way, per field)",
                             epilog=_EPILOG)
     p.add_argument("master", help="a master GeoPackage or postgresql://user@host/db[?schema=name]")
-    p.add_argument("package")
+    p.add_argument("package", nargs="+",
+                   help="one or more change packages; several are applied in one transaction (all or none), "
+                        "each workspace's in the order it sent them, and --report then names a folder")
     _merge_options(p)
     p.add_argument("--strict", action="store_true",
                    help="refuse the whole package if it changes features outside its checkout's scope "

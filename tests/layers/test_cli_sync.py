@@ -286,3 +286,38 @@ def test_update_with_resolutions_from_the_command_line(master, tmp_path):
     assert sql(c, "PRAGMA integrity_check") == [("ok",)]
     assert sql(c, "SELECT name FROM toilets WHERE uuid = ?", uuid) == [("丙改",)]
     assert sql(c, "SELECT op FROM tongcheng_changes WHERE uuid = ?", uuid) == [("update",)]
+
+
+def test_apply_of_several_packages_is_one_transaction_in_the_order_they_were_sent(master, tmp_path):
+    """``tongcheng apply MASTER P2 P1 Q``: each workspace's packages in the order it sent them (P1 before P2
+    whatever the command line says), all or none; a dry run checks each after the ones before; reports in a
+    folder; --resolutions is for one package."""
+    a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    assert run("checkout", master, a, "--user", "张三").returncode == 0
+    assert run("checkout", master, b, "--user", "李四").returncode == 0
+    uuid, other = first_uuid(master), first_uuid(master, 1)
+    sql(a, "UPDATE toilets SET name = '甲一' WHERE uuid = ?", uuid)
+    assert run("changes", a, tmp_path / "p1.gpkg").returncode == 0
+    sql(a, "UPDATE toilets SET name = '甲二' WHERE uuid = ?", uuid)
+    assert run("changes", a, tmp_path / "p2.gpkg").returncode == 0
+    sql(b, "UPDATE toilets SET status = '停用' WHERE uuid = ?", other)
+    assert run("changes", b, tmp_path / "q.gpkg").returncode == 0
+    before = master.read_bytes()
+    packages = [tmp_path / "p2.gpkg", tmp_path / "p1.gpkg", tmp_path / "q.gpkg"]
+
+    refused = run("apply", master, *packages, "--resolutions", tmp_path / "r.json")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "one package" in refused.stderr
+    dry = run("apply", master, *packages, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run of 3 packages" in dry.stdout and master.read_bytes() == before
+    assert dry.stdout.index("p1.gpkg") < dry.stdout.index("p2.gpkg")  # the order sent, not the order given
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    done = run("apply", master, *packages, "--report", reports)
+    assert done.returncode == 0, done.stderr
+    assert "applied 3 packages" in done.stdout and "version 1 -> 4" in done.stdout
+    assert len(list(reports.glob("*.json"))) == 3
+    assert sql(master, "SELECT name FROM toilets WHERE uuid = ?", uuid) == [("甲二",)]  # p2 last
+    assert sql(master, "SELECT status FROM toilets WHERE uuid = ?", other) == [("停用",)]
+    assert_valid(master)
