@@ -101,6 +101,22 @@ class AttributeTablePanel(QWidget):
             model.set_language(language)
         self.fit_headers()
 
+    def follow_layers(self, rebuilt) -> None:
+        """The window's layers changed (an update brought new definitions): list them anew, and make the models of
+        the layers in ``rebuilt`` (their columns, labels and codes) and of the layers gone afresh."""
+        sources = self.window_.sources
+        shown = self.layer if self.layer in sources else next(iter(sources), None)
+        self.layer = None
+        self.view.setModel(None)
+        for name in [n for n in self._models if n in rebuilt or n not in sources]:
+            self._models.pop(name).deleteLater()
+        self.layer_combo.blockSignals(True)
+        self.layer_combo.clear()
+        for name, source in sources.items():
+            self.layer_combo.addItem(source.title, name)
+        self.layer_combo.blockSignals(False)
+        self.set_layer(shown)
+
     def model(self, layer: str | None = None):
         """The table model of a layer (made on first use)."""
         layer = layer or self.layer

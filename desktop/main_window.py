@@ -86,6 +86,7 @@ class MainWindow(WindowEditing, QMainWindow):
         self.photos = WindowPhotos(self)
         self.readers = ReaderPool(workspace)
         self.sources = {s.name: s for s in sources_for_session(self.session, self.readers, language)}
+        self.shown_definitions = dict(workspace.definitions)  # what the views show (desktop.window_definitions)
         self._to_wgs84 = pyproj.Transformer.from_crs(workspace.crs, "EPSG:4326", always_xy=True)
         self._closed = False
         self.setWindowIcon(load_icon("tongcheng"))

@@ -19,6 +19,7 @@ from layers.errors import TongchengError
 
 from .dialogs.busy import run_busy
 from .dialogs.prompts import UnsavedAnswer
+from .window_definitions import DefinitionsChange, follow_definitions
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -50,8 +51,13 @@ def show_failure(prompts, title: str, error: BaseException, message: str | None 
     prompts.error(title, str(error) if message is None else message, details)
 
 
-def refresh_after_change(window: MainWindow, layers: Iterable[str] | None = None) -> None:
-    """Show what the core wrote: re-read the layers (all by default), redraw, recount, reload the table."""
+def refresh_after_change(window: MainWindow, layers: Iterable[str] | None = None) -> DefinitionsChange:
+    """Show what the core wrote: re-read the layers (all by default), redraw, recount, reload the table.
+
+    Layer definitions the core changed meanwhile (an update, a restore point) are taken first
+    (``desktop.window_definitions``); returns that change (false if none).
+    """
+    change = follow_definitions(window)
     names = list(window.sources) if layers is None else [name for name in layers if name in window.sources]
     for name in names:
         window.sources[name].invalidate()
@@ -62,6 +68,7 @@ def refresh_after_change(window: MainWindow, layers: Iterable[str] | None = None
     for extension in getattr(window, "extensions", ()):  # e.g. the Cases panel reads its cases again
         if hasattr(extension, "after_reset"):
             extension.after_reset()
+    return change
 
 
 def layer_title(window: MainWindow, name: str) -> str:

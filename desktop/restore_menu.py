@@ -22,6 +22,7 @@ from layers.workspace.restore import create_restore_point, list_restore_points, 
 from .dialogs.prompts import UnsavedAnswer, ask_save_discard_cancel
 from .dialogs.restore_points import RestorePointsDialog, point_text
 from .menu_support import refresh_after_change, run_busy, settle_unsaved, show_failure
+from .window_definitions import follow_definitions
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -114,6 +115,7 @@ class RestoreMenu:
             return None
         window.undo_stack.clear()
         window.clear_selection()
+        follow_definitions(window)  # a point from before an update has the layer definitions of before
         window._after_reset()
         refresh_after_change(window)
         _log.info("restored %s to %s", workspace.path, point.path)

@@ -4,7 +4,8 @@ Kept in the user's settings (``QSettings``) under ``workspaces/<workspace id>``,
 so two workspaces each come back as they were left, and a copy of a
 workspace file (same id) opens as the original was left. Saved when the
 window closes, restored when it opens; what no longer fits (a basemap file
-that is gone, layers that changed) is left at the defaults.
+that is gone) is left at the defaults, and a layer added since (an update
+brought it) takes its default place among the layers in remembered order.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QByteArray, QSettings
 
 from layers.log import logger
+
+from .window_definitions import layer_order
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -79,8 +82,10 @@ class SessionMemory:
                 return
             names = [layer.name for layer in canvas.layers()]
             order = _strings(settings.value("layer_order"))
-            if order and sorted(order) == sorted(names):
-                canvas.set_layer_order(order)
+            if order:  # a layer an update added since takes its default place among the remembered ones
+                order = layer_order(order, names)
+                if order != names:
+                    canvas.set_layer_order(order)
             for name in _strings(settings.value("hidden_layers")):
                 if name in names:
                     canvas.set_layer_visible(name, False)

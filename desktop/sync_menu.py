@@ -51,6 +51,7 @@ from .dialogs.sync_dialogs import SyncPrompts, UpdateReviewDialog
 from .menu_support import layer_title, refresh_after_change, run_busy, settle_unsaved, show_failure
 from .restore_menu import before_one_way_step
 from .server_sync import OFFLINE, ServerSync
+from .window_definitions import change_lines, change_note
 
 log = logger("desktop.sync_menu")
 
@@ -296,8 +297,11 @@ class SyncMenu:
             refresh_after_change(self.window)
             return None
         self.last_result, self.last_report = result, report
-        refresh_after_change(self.window)
+        change = refresh_after_change(self.window)  # new definitions and added layers shown at once
         lines = [_tr("The workspace now has master version %d.") % (result.version_after or 0), ""]
+        if change:
+            lines += [_tr("The office changed layer definitions:"), *change_lines(self.window, change),
+                      change_note(change), ""]
         for name, c in result.layers.items():
             lines.append(_tr("%s: %d inserted, %d updated, %d deleted, %d conflicts")
                          % (layer_title(self.window, name), c.inserts, c.updates, c.deletes, c.conflicts))
@@ -309,7 +313,10 @@ class SyncMenu:
         else:
             lines += ["", _tr("Report: %s") % report]
         self.prompts.information(title, "\n".join(lines))
-        self.window.statusBar().showMessage(_tr("Update received"), 8000)
+        if change:
+            self.window.statusBar().showMessage(_tr("Update received. %s") % change_note(change), 15000)
+        else:
+            self.window.statusBar().showMessage(_tr("Update received"), 8000)
         return result
 
     # -- apply (office) ----------------------------------------------------------------------------

@@ -30,7 +30,10 @@ class ReaderPool:
     """One read-only view of a workspace per thread, closed together.
 
     Each view is a :class:`~layers.workspace.store.Workspace` over a connection from
-    ``workspace.reader()``, so the core's own read methods run on it.
+    ``workspace.reader()``, so the core's own read methods run on it. A view
+    reads the layer definitions once, when it opens; after the core changed
+    them (an update, a restore point) :meth:`follow_definitions` hands every
+    view the window's.
     """
 
     def __init__(self, workspace):
@@ -39,11 +42,19 @@ class ReaderPool:
         self._lock = threading.Lock()
         self._stacks: list[ExitStack] = []
         self._closed = False
+        self._definitions = None  # the definitions every view reads with, once the window followed a change
+
+    def follow_definitions(self, definitions) -> None:
+        """Read with these layer definitions from now on (the workspace's, after the core changed them)."""
+        self._definitions = definitions
 
     def view(self) -> Workspace:
         """The calling thread's read-only workspace view (opened on first use)."""
         view = getattr(self._local, "view", None)
         if view is not None:
+            definitions = self._definitions
+            if definitions is not None and view.definitions is not definitions:
+                view.definitions = definitions
             return view
         with self._lock:
             if self._closed:

@@ -101,16 +101,21 @@ class _Undo(Exception):
 @contextlib.contextmanager
 def migrated(ws: Workspace, steps: Sequence[Step], minfo: MasterInfo, *, keep: bool,
              added: Sequence[str] = ()) -> Iterator[None]:
-    """The workspace migrated by *steps* (and the layers *added* made) for the block: for good (*keep*), or rolled
-    back after it (a dry run)."""
+    """The workspace migrated by *steps* (and the layers *added* made) for the block: for good (*keep*; inside the
+    caller's session, which a failure in the block rolls back, the migration with it), or rolled back after it (a
+    dry run)."""
     if not steps and not added:
         yield
         return
-    if keep:
-        migrate_workspace(ws, steps, minfo, added)
-        yield
-        return
     saved = ws.definitions
+    if keep:  # for good when the caller's transaction commits; its definitions of before if it fails
+        try:
+            migrate_workspace(ws, steps, minfo, added)
+            yield
+        except BaseException:
+            ws.definitions = saved
+            raise
+        return
     try:
         with ws.session():
             migrate_workspace(ws, steps, minfo, added)

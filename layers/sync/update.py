@@ -117,6 +117,8 @@ def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: st
         # dry run, until the end of this block).
         steps = workspace_steps(ws, store, minfo, [n for n in info["layers"] if n in minfo.layers])
         added = added_layers(ws, minfo, info["version"])
+        if not dry_run and (steps or added):  # the migration and the rebase: one transaction, all or nothing
+            migration.enter_context(ws.session())
         migration.enter_context(migrated(ws, steps, minfo, keep=not dry_run, added=added))
         result.definitions = [f"layer {s.layer} definition version {s.old.version} -> {s.new.version}"
                               for s in steps]

@@ -399,6 +399,18 @@ class EditSession:
         self.discard()
         return new_fids
 
+    def follow_definitions(self) -> None:
+        """Take the workspace's layers as they are now, after an update or a restore point changed its definitions.
+
+        A layer the office added gets an empty buffer; a layer gone loses its own.
+        Only a session without pending edits follows (they were made under the
+        definitions of before): WorkspaceError otherwise, and nothing changes.
+        """
+        if self.is_dirty:
+            raise WorkspaceError(f"{self.workspace.path}: the definitions changed while edits were pending; "
+                                 "save or discard them before an update")
+        self._edits = {name: LayerEdits() for name in self.workspace.definitions}
+
     def discard(self) -> None:
         """Drop every pending edit."""
         self._edits = {name: LayerEdits() for name in self.workspace.definitions}

@@ -2694,8 +2694,16 @@ Kept in %s (the newest %d).</source>
             <translation>工作空间现为主库版本 %d。</translation>
         </message>
         <message>
+            <source>The office changed layer definitions:</source>
+            <translation>办公室更改了图层定义：</translation>
+        </message>
+        <message>
             <source>%d conflicts; your choices kept %d field values. Every value not kept is in the report:</source>
             <translation>%d 处冲突；按您的选择保留了 %d 个外业值。所有未保留的值都记录在报告中：</translation>
+        </message>
+        <message>
+            <source>Update received. %s</source>
+            <translation>已接收更新。%s</translation>
         </message>
         <message>
             <source>Update received</source>
@@ -2811,6 +2819,29 @@ Kept in %s (the newest %d).</source>
         <message>
             <source>{field}: {rule}</source>
             <translation>{field}：{rule}</translation>
+        </message>
+    </context>
+    <context>
+        <name>WindowDefinitions</name>
+        <message>
+            <source>%s: definition version %d → %d</source>
+            <translation>%s：定义版本 %d → %d</translation>
+        </message>
+        <message>
+            <source>%s: layer added</source>
+            <translation>%s：新增图层</translation>
+        </message>
+        <message>
+            <source>%s: layer removed</source>
+            <translation>%s：图层已移除</translation>
+        </message>
+        <message>
+            <source>The map, the forms and the table now show the new layer definitions; the undo history was cleared (it held edits made under the old ones).</source>
+            <translation>地图、表单和属性表已按新的图层定义显示；撤销历史已清空（其中的编辑是按旧定义做的）。</translation>
+        </message>
+        <message>
+            <source>The map, the forms and the table now show the new layer definitions.</source>
+            <translation>地图、表单和属性表已按新的图层定义显示。</translation>
         </message>
     </context>
     <context>

@@ -197,3 +197,31 @@ def test_cli_definitions_update_and_info_on_a_master(office):
     toilets = next(line for line in info.stdout.splitlines() if line.startswith("toilets"))
     assert toilets.split()[1:3] == ["v2", str(COUNTS["toilets"])]
     assert next(line for line in info.stdout.splitlines() if line.startswith("kiosks")).split()[1] == "v1"
+
+
+def test_an_update_that_fails_after_the_migration_leaves_the_workspace_as_it_was(office):
+    """The migration and the rebase are one transaction: an update refused late (resolutions that no longer match)
+    keeps neither the new definition nor the added layer, so the next update brings both, the layer filled."""
+    from layers.sync.checkout import SETTINGS
+    from layers.sync.definition_changes import add_layer
+    from layers.sync.resolutions import Resolution
+
+    workspace = office["folder"] / "ws.sqlite"
+    checkout(office["master"], workspace, user="张三")
+    update_definition(office["master"], office["v2"], mappings=MAPPINGS)
+    booths = office["folder"] / "booths.toml"
+    booths.write_text('name = "booths"\ntitle = { zh_CN = "岗亭", en = "Booths" }\ngeometry = "POINT"\n\n'
+                      '[[fields]]\nname = "name"\ntype = "text"\nlabel = { zh_CN = "名称", en = "Name" }\n', "utf-8")
+    add_layer(office["master"], booths)
+    with Workspace.open(workspace) as ws:
+        with pytest.raises(SyncError, match="no longer exists"):
+            update_workspace(ws, office["master"], resolutions=[Resolution("toilets", "nope", "name", "office")])
+        assert ws.layer("toilets").version == 1 and "booths" not in ws.definitions  # the object's, and the file's
+        columns = [r[1] for r in ws.connection.execute("PRAGMA table_info(toilets)")]
+        assert "community" in columns and "cleaner" not in columns
+        assert ws.connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'booths'").fetchone() is None
+    with Workspace.open(workspace) as ws:
+        result = update_workspace(ws, office["master"])
+        assert result.definitions == ["layer toilets definition version 1 -> 2",
+                                      "layer booths added (definition version 1)"]
+        assert "booths" in ws.setting(SETTINGS["layers"]) and ws.layer("toilets").version == 2

@@ -150,3 +150,19 @@ def test_field_values_reads_one_column_with_pending_edits(session):
     assert by_fid[changed] == "改名" and by_fid[new] == "新增公厕" and deleted not in by_fid
     with pytest.raises(Exception, match="no field"):
         session.field_values("toilets", "name; DROP TABLE toilets")
+
+
+
+def test_a_session_follows_new_definitions_only_without_pending_edits(session):
+    """Pending edits were made under the definitions of before: the session refuses to follow and keeps them (the
+    editor settles them before an update; the following itself is tested through the window's Receive update)."""
+    from layers.errors import WorkspaceError
+
+    fid = some_fids(session, 1)[0]
+    session.change_attributes("toilets", fid, {"name": "待保存"})
+    with pytest.raises(WorkspaceError, match="edits were pending"):
+        session.follow_definitions()
+    assert session.edits("toilets").changed[fid] == {"name": "待保存"}
+    session.discard()
+    session.follow_definitions()
+    assert set(session.pending_counts()) == set(session.workspace.definitions) and not session.is_dirty
