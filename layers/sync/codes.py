@@ -7,7 +7,8 @@ the master's own district (``component_district`` in ``tongcheng_master``,
 set by ``init --district`` or ``tongcheng codes --district``; a master
 without it numbers nothing).  Every serial the master hands out, to a
 checkout or to itself, is a row of ``tongcheng_code_blocks`` (district,
-class, first and last serial, holder: a workspace id or ``office``), so the
+class, first and last serial, holder: the workspace it went to, by its
+checkout, update or applied package, or ``office``), so the
 next free serial of a district and class is one past the highest block (or
 the highest code of them found in the data, whichever is higher); no serial
 is handed out twice and no code is ever given again, even when the feature
