@@ -2,7 +2,8 @@
 
 ``init``/``demo`` take ``--district`` (and ``--serials`` for a workspace),
 ``checkout`` takes ``--code-block``, ``info`` and ``init`` say how a workspace
-numbers its components, ``apply`` lists the codes the office gave; the
+numbers its components, ``apply`` lists the codes the office gave, ``update``
+the blocks it added and the district areas it renewed; the
 functions here do that for ``layers/cli/main.py`` and ``layers/cli/sync.py``.
 """
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from layers.workspace.store import Workspace
 
 __all__ = ["add_commands", "add_creation_options", "numbering_options", "start_numbering", "print_numbering",
-           "print_renumbered", "cmd_codes"]
+           "print_renumbered", "print_code_update", "cmd_codes"]
 
 
 def add_creation_options(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +116,24 @@ def print_renumbered(renumbered: Sequence[Mapping[str, Any]], limit: int = 20) -
         print(f"renumbered  {r['layer']} {r['uuid']}: {before} -> {after} ({r['reason']})", file=sys.stderr)
     if len(renumbered) > limit:
         print(f"... and {len(renumbered) - limit} more codes given by the office (see the report)", file=sys.stderr)
+
+
+def print_code_update(blocks: Sequence[Mapping[str, Any]], districts: Mapping[str, Sequence[str]],
+                      note: str | None, dry_run: bool) -> None:
+    """What an update did to a workspace's component codes: new blocks, renewed district areas, one line each;
+    why no block was reserved (standard error)."""
+    for b in blocks:
+        if b["first"] is None:
+            print(f"component codes: would reserve {b['serials']} serials of class {b['component_class']} in "
+                  f"district {b['district']} (dry run: not reserved)")
+        else:
+            print(f"component codes: new block {b['district']} {b['component_class']} {b['first']:06d}-"
+                  f"{b['last']:06d} ({b['serials']} serials)")
+    if districts:
+        parts = "; ".join(f"{what} {' '.join(codes)}" for what, codes in districts.items())
+        print(f"district areas: {parts} (new features are numbered by them{', dry run: not kept' if dry_run else ''})")
+    if note:
+        print(f"component codes: no new block: {note}", file=sys.stderr)
 
 
 def cmd_codes(args: argparse.Namespace) -> None:

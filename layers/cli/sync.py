@@ -302,6 +302,9 @@ def cmd_update(args: argparse.Namespace) -> int:
              else f"updated {args.workspace} to master version {result.version_after}")
     for line in result.definitions:
         print(line + (" (dry run: not kept)" if args.dry_run else ""))
+    from layers.cli.standard import print_code_update
+
+    print_code_update(result.code_blocks, result.district_areas, result.codes_note, args.dry_run)
     _print_counts(result.layers, title)
     _print_photos(result.photos)
     _print_conflicts(result.conflicts)

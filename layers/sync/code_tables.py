@@ -59,8 +59,10 @@ def _components(definitions: Iterable[LayerDefinition]) -> list[tuple[str, str]]
 
 
 def with_districts(blocks: Iterable[Mapping[str, Any]], district: str | None) -> list[dict[str, Any]]:
-    """Block rows with their district (*district*, the master's own, where a row of an older master has none)."""
-    return [{**b, "district": b.get("district") or district} for b in blocks]
+    """Block rows with their district (*district*, the master's own, where a row of an older master has none); the
+    columns of a PostGIS master's row-level security (``reserved_role``) left out: a copy's owner is another."""
+    kept = ("fid", *BLOCK_COLUMNS)
+    return [{**{k: v for k, v in b.items() if k in kept}, "district": b.get("district") or district} for b in blocks]
 
 
 # --- GeoPackage ----------------------------------------------------------------------
@@ -146,16 +148,20 @@ def pg_lock(con: Any, schema: str, key: str) -> None:
     con.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"tongcheng {schema} {key}",))
 
 
-def _pg_state(con: Any, schema: str, layers: Sequence[str]) -> tuple[bool, bool, set[str]]:
-    """(the blocks table is there, it has its district column, the layers whose code index is unique)."""
+def _pg_state(con: Any, schema: str, layers: Sequence[str]) -> tuple[bool, bool, set[str], bool]:
+    """(the blocks table is there, it has its district column, the layers whose code index is unique, its
+    row-level security is on or this account does not own it)."""
+    table = f"{quote(schema)}.{BLOCKS_TABLE}"
     row = con.execute(
         "SELECT to_regclass(%s) IS NOT NULL, EXISTS (SELECT 1 FROM information_schema.columns WHERE "
         "table_schema = %s AND table_name = %s AND column_name = 'district'), ARRAY(SELECT c.relname::text FROM "
         "pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = %s AND i.indisunique AND c.relname = ANY(%s))",
-        (f"{quote(schema)}.{BLOCKS_TABLE}", schema, BLOCKS_TABLE, schema,
-         [code_index_name(layer) for layer in layers])).fetchone()
-    return bool(row[0]), bool(row[1]), {name[: -len(code_index_name(""))] for name in row[2]}
+        "WHERE n.nspname = %s AND i.indisunique AND c.relname = ANY(%s)), COALESCE((SELECT (relrowsecurity AND "
+        "EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = %s AND tablename = %s AND policyname = "
+        "'tongcheng_area_insert')) OR NOT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = to_regclass(%s)), "
+        "true)", (table, schema, BLOCKS_TABLE, schema, [code_index_name(layer) for layer in layers], schema,
+                  BLOCKS_TABLE, table)).fetchone()
+    return bool(row[0]), bool(row[1]), {name[: -len(code_index_name(""))] for name in row[2]}, bool(row[3])
 
 
 def pg_ensure_code_tables(con: Any, schema: str, location: object, definitions: Iterable[LayerDefinition],
@@ -172,10 +178,10 @@ def pg_ensure_code_tables(con: Any, schema: str, location: object, definitions: 
     wanted = _components(definitions)
     layers = [layer for layer, _ in wanted]
     state = _pg_state(con, schema, layers)
-    if state[0] and state[1] and set(layers) <= state[2]:
+    if state[0] and state[1] and set(layers) <= state[2] and state[3]:
         return
     pg_lock(con, schema, "code tables")
-    table, column, unique = _pg_state(con, schema, layers)  # as of now: another may have made them meanwhile
+    table, column, unique, secured = _pg_state(con, schema, layers)  # as of now: another may have made them
     try:
         if not table:
             pg_blocks_table(con)
@@ -197,6 +203,10 @@ def pg_ensure_code_tables(con: Any, schema: str, location: object, definitions: 
                 continue
             con.execute(f"DROP INDEX IF EXISTS {quote(code_index_name(layer))}")
             _unique_index(con, layer, field)
+        if not secured or not table:  # its row-level security (``layers.sync.postgis.code_security``)
+            from layers.sync.postgis.code_security import secure_blocks
+
+            secure_blocks(con)
     except psycopg.errors.InsufficientPrivilege:
         raise SyncError(f"{location}: its component-code tables were made before codes were counted per district, "
                         "and this account may not bring them up to date: ask the master's owner to run "

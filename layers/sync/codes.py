@@ -7,7 +7,8 @@ the master's own district (``component_district`` in ``tongcheng_master``,
 set by ``init --district`` or ``tongcheng codes --district``; a master
 without it numbers nothing).  Every serial the master hands out, to a
 checkout or to itself, is a row of ``tongcheng_code_blocks`` (district,
-class, first and last serial, holder: a workspace id or ``office``), so the
+class, first and last serial, holder: the workspace it went to, by its
+checkout, update or applied package, or ``office``), so the
 next free serial of a district and class is one past the highest block (or
 the highest code of them found in the data, whichever is higher); no serial
 is handed out twice and no code is ever given again, even when the feature
@@ -349,9 +350,11 @@ class CodeBook:
         return used
 
     def number(self, items: Sequence[tuple[LayerDefinition, MutableMapping[str, Any]]], districts: Sequence[str], *,
-               purpose: str, user: str | None = None, package_uuid: str | None = None, write: bool = True) -> None:
+               purpose: str, user: str | None = None, package_uuid: str | None = None, write: bool = True,
+               holder: str = OFFICE) -> None:
         """Give each row its office's next code: in its district (*districts*, one per row) and class, one block
-        per district and class, in the order given."""
+        per district and class (held by *holder*: the office, or the workspace whose package is applied), in the
+        order given."""
         groups: dict[Pair, list[tuple[str, MutableMapping[str, Any]]]] = {}
         for (definition, row), district in zip(items, districts, strict=True):
             spec = definition.component
@@ -360,7 +363,7 @@ class CodeBook:
         if write:
             self._lock(groups)
         for (district, component_class), members in groups.items():
-            first, _ = self.reserve(district, component_class, len(members), OFFICE, purpose, user=user,
+            first, _ = self.reserve(district, component_class, len(members), holder, purpose, user=user,
                                     package_uuid=package_uuid, write=write)
             for offset, (field, row) in enumerate(members):
                 row[field] = component_code(district, component_class, first + offset)
@@ -421,7 +424,7 @@ class CodeBook:
             before.append(row.get(definition.component.field))
             row[definition.component.field] = None
         self.number([(definition, row) for definition, row, _ in again], districts, purpose=purpose, user=user,
-                    package_uuid=package_uuid, write=write)
+                    package_uuid=package_uuid, write=write, holder=holder)
         for (definition, row, reason), old in zip(again, before, strict=True):
             assert definition.component is not None
             renumbered.append({"layer": definition.name, "uuid": str(row["uuid"]), "from": old,

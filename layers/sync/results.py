@@ -69,6 +69,13 @@ class SyncResult:
     followed: list[dict[str, Any]] = field(default_factory=list)
     #: Update: the office's definition changes and added layers the workspace took, one line each.
     definitions: list[str] = field(default_factory=list)
+    #: Update: blocks of component-code serials the master reserved for the workspace (``district``,
+    #: ``component_class``, ``first``, ``last``; a dry run: the serials each would hold, ``first`` None).
+    code_blocks: list[dict[str, Any]] = field(default_factory=list)
+    #: Update: district areas of the master the workspace now numbers by (``added``, ``changed``, ``removed``).
+    district_areas: dict[str, list[str]] = field(default_factory=dict)
+    #: Update: why the workspace got no new block though its serials ran low (one line), or None.
+    codes_note: str | None = None
 
     def reject(self, layer: str, uuid: str, reason: str) -> None:
         """Record a row that is not written because it breaks a rule of its layer."""
@@ -106,6 +113,12 @@ class SyncResult:
             out["followed_inspections"] = self.followed
         if self.definitions:
             out["definitions"] = self.definitions
+        if self.code_blocks:
+            out["code_blocks_added"] = self.code_blocks
+        if self.district_areas:
+            out["district_areas"] = self.district_areas
+        if self.codes_note:
+            out["codes_note"] = self.codes_note
         if self.resolutions is not None:
             out["resolutions"] = str(self.resolutions)
         return out

@@ -19,6 +19,7 @@ from layers.sync.areas import resolve_scope
 from layers.sync.changes import sent_folder
 from layers.sync.checkout import SETTINGS, checkout_info
 from layers.sync.children import ParentKey, master_parent_keys, parent_key
+from layers.sync.code_topup import copy_reason, plan_codes, top_up
 from layers.sync.merge import LayerCounts, same_value
 from layers.sync.migrate import added_layers, migrated, workspace_steps
 from layers.sync.resolutions import (
@@ -37,6 +38,7 @@ from layers.sync.resolutions import (
 from layers.sync.results import SyncResult
 from layers.sync.rows import AUDIT_COLUMNS, canonical, geometries
 from layers.sync.store import MasterLocation, MasterStore, master_location, open_master
+from layers.workspace.districts import write_districts
 from layers.workspace.store import Workspace
 
 __all__ = ["update_workspace"]
@@ -132,7 +134,8 @@ def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: st
             if [(f.name, f.type) for f in definition.fields] != [(f.name, f.type) for f in theirs_def.fields]:
                 raise SyncError(f"{master}: layer {layer!r} has other fields than in {ws.path}")
         bbox = info["bbox"]
-        shape = resolve_scope(store, info["scope"]).shape if info.get("scope") else None
+        scope = resolve_scope(store, info["scope"]) if info.get("scope") else None
+        shape = scope.shape if scope is not None else None
         parents = None  # the features a child layer's records may belong to: the master's here, and ours
         if any(ws.layer(layer).child_of for layer in info["layers"]):
             spatial = [n for n in info["layers"] if ws.layer(n).has_geometry]
@@ -144,7 +147,14 @@ def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: st
                                         parents)
         if items is not None:
             check_resolutions(result.conflicts, items, source)
+        # Component codes: the district areas as the master has them now; blocks where the serials run low.
+        codes = plan_codes(ws, store, minfo, info["layers"], scope, tuple(bbox) if bbox else None)
+        result.district_areas = codes.changes
+        if codes.wanted:
+            result.codes_note = copy_reason(ws, shown)
         if dry_run:
+            result.code_blocks = [{"district": d, "component_class": c, "serials": n, "first": None, "last": None}
+                                  for d, c, n in codes.wanted if result.codes_note is None]
             if report is not None:
                 result.write_report(report)
             return result
@@ -158,6 +168,8 @@ def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: st
             if added:
                 ws.set_setting(SETTINGS["layers"], json.dumps(info["layers"]))
             ws.set_setting(SETTINGS["sent"], "[]")
+            if codes.changes:
+                write_districts(ws.connection, codes.districts)
             # The photos of the features deleted at the office go with them here too (also those added
             # here and not yet sent: the facility is gone), and the bytes no other feature refers to.
             gone, _ = drop_orphan_links(ws.connection, info["layers"])
@@ -169,6 +181,13 @@ def update_workspace(workspace: Workspace, master: MasterLocation, *, policy: st
     for package_uuid in info["sent"]:  # the master has them now (checked above)
         (sent_folder(ws) / f"{package_uuid}.gpkg").unlink(missing_ok=True)
     result.version_after = minfo.version
+    if codes.wanted and result.codes_note is None:
+        try:  # after the update is in: a refused block leaves it whole, and the office numbers at apply
+            result.code_blocks = top_up(ws, shown, codes, ws.user)
+        except SyncError as exc:
+            result.codes_note = f"the master reserved no new block ({str(exc).splitlines()[0]}); the office gives " \
+                                "the new features their codes at apply"
+            log.info("%s: %s", ws.path, result.codes_note)
     if report is not None:
         result.write_report(report)
     return result

@@ -26,12 +26,13 @@ from shapely.geometry.base import BaseGeometry
 from layers.schema.components import check_district
 from layers.workspace.located import located_points, lowest_polygons
 
-__all__ = ["DISTRICTS_TABLE", "District", "DistrictMap", "districts_of_areas", "read_districts", "write_districts"]
+__all__ = ["DISTRICTS_TABLE", "COVERED", "District", "DistrictMap", "districts_of_areas", "read_districts",
+           "write_districts"]
 
 #: The workspace table of the district polygons its checkout carried (code, name, WKB).
 DISTRICTS_TABLE = "tongcheng_code_districts"
 #: What a scope may leave outside every district (a share of its area) and still count as covered.
-_COVERED = 1e-6
+COVERED = 1e-6
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ class DistrictMap:
             return False
         if self._union is None:
             self._union = shapely.union_all([d.shape for d in self.districts])
-        return bool(shape.difference(self._union).area <= _COVERED * max(shape.area, 0.0))
+        return bool(shape.difference(self._union).area <= COVERED * max(shape.area, 0.0))
 
 
 def read_districts(connection: sqlite3.Connection) -> list[District]:

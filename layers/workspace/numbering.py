@@ -45,8 +45,8 @@ from layers.workspace.districts import District, DistrictMap, read_districts, wr
 if TYPE_CHECKING:
     from layers.workspace.store import Workspace
 
-__all__ = ["Block", "Numbering", "numbering", "start_standalone", "set_checkout_blocks", "give_codes",
-           "pending_codes", "numbering_summary", "parse_serial_range"]
+__all__ = ["Block", "Numbering", "numbering", "start_standalone", "set_checkout_blocks", "add_checkout_blocks",
+           "blocks_wanted", "give_codes", "pending_codes", "numbering_summary", "parse_serial_range", "TOP_UP_BELOW"]
 
 log = logger(__name__)
 
@@ -56,6 +56,12 @@ BLOCKS_SETTING = "component_blocks"
 RANGE_SETTING = "component_range"
 STANDALONE = "standalone"
 CHECKOUT = "checkout"
+#: A checkout's serials of a district and class run low, and an update asks the master for a new block, when
+#: fewer than this share of a block are left (the setting ``component_top_up_below`` may hold another share).
+TOP_UP_BELOW = 0.2
+TOP_UP_SETTING = "component_top_up_below"
+#: Serials in a block when the workspace has none to go by (``layers.sync.codes.DEFAULT_BLOCK_SIZE``).
+_BLOCK_SIZE = 200
 
 
 @dataclass
@@ -149,6 +155,48 @@ def set_checkout_blocks(ws: Workspace, district: str, blocks: Iterable[tuple[str
     """
     _save(ws, Numbering(check_district(district), CHECKOUT,
                         [Block(c, first, last, first, d) for d, c, first, last in blocks], None), districts)
+
+
+def add_checkout_blocks(ws: Workspace, district: str, blocks: Iterable[tuple[str, str, int, int]]) -> None:
+    """Record blocks the master reserved for this workspace after its checkout (an update's top-up).
+
+    They are drawn from after the blocks before them of the same district and
+    class; a checkout made before the master numbered components starts
+    numbering (*district*: the master's own district code).
+    """
+    state = numbering(ws)
+    if state.kind not in (None, CHECKOUT):
+        raise WorkspaceError(f"{ws.path}: numbers its components itself ({state.kind}), from no master's blocks")
+    state.district = state.district or check_district(district)
+    state.kind = CHECKOUT
+    state.blocks.extend(Block(c, first, last, first, d) for d, c, first, last in blocks)
+    _save(ws, state)
+
+
+def blocks_wanted(ws: Workspace, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    """Of (district, class) *pairs*, those whose serials run low here, with the size of the block to ask for.
+
+    A pair runs low when fewer serials are left than the share
+    :data:`TOP_UP_BELOW` (or the workspace's setting ``component_top_up_below``)
+    of its last block, or when the workspace has no block of it.  The new
+    block is as big as the pair's last block (else the workspace's biggest,
+    else 200 serials).  A standalone workspace wants none.
+    """
+    state = numbering(ws)
+    if state.kind == STANDALONE:
+        return []
+    try:
+        share = float(ws.setting(TOP_UP_SETTING) or TOP_UP_BELOW)
+    except ValueError:
+        share = TOP_UP_BELOW
+    biggest = max((b.last - b.first + 1 for b in state.blocks), default=_BLOCK_SIZE)
+    wanted = []
+    for district, component_class in dict.fromkeys(pairs):
+        mine = [b for b in state.blocks if b.district == district and b.component_class == component_class]
+        size = mine[-1].last - mine[-1].first + 1 if mine else biggest
+        if sum(b.left for b in mine) < share * size or not mine:
+            wanted.append((district, component_class, size))
+    return wanted
 
 
 def _take(state: Numbering, district: str, component_class: str) -> int | None:

@@ -84,8 +84,9 @@ def test_two_offline_laptops_never_make_the_same_code(master, tmp_path):
     assert None not in codes and len(codes) == len(set(codes)) == 50 + 6 + 7
     assert set(made) <= set(codes)  # the laptops' codes are kept
     given = [r["to"] for r in result_b.renumbered]
-    office = [r for r in blocks(master, "office") if r[4] == "apply"]
-    assert [(r[0], r[2] - r[1] + 1) for r in office] == [("0301", 2)]  # handed out after every checkout block
+    # the office's serials for b's package: held by b's workspace, handed out after every checkout block
+    office = [r for r in blocks(master, b_id) if r[4] == "apply"]
+    assert [(r[0], r[2] - r[1] + 1) for r in office] == [("0301", 2)]
     assert sorted(split_code(c)[2] for c in given) == list(range(office[0][1], office[0][2] + 1))
     assert office[0][1] > max(r[2] for r in blocks(master) if r[0] == "0301" and r[4] != "apply")
     report = json.loads((tmp_path / "b.json").read_text("utf-8"))

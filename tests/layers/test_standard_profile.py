@@ -144,15 +144,16 @@ def test_an_older_master_takes_the_standard_with_a_definition_update(tmp_path):
     assert "field 'component_code' added" in changed.stdout
     numbered = run("codes", master, "--district", "510104", "--assign-missing")
     assert numbered.returncode == 0 and "toilets: gave 1 features their codes" in numbered.stdout
-    updated = run("update", ws_path, master)
+    updated = run("update", ws_path, master)  # the checkout made before gets its block at this update
     assert updated.returncode == 0, updated.stderr
+    assert "component codes: new block 510104 0301 000002-000201 (200 serials)" in updated.stdout, updated.stdout
     info = run("info", ws_path)
-    assert "this checkout has no block of codes" in info.stdout
+    assert "from the blocks the master reserved at checkout" in info.stdout and "200 left" in info.stdout
     with Workspace.open(ws_path) as ws:
         old = next(ws.features("toilets"))
         assert old.attributes["component_code"] == "5101040301000001"  # the office's code came with the update
         new = ws.insert("toilets", {"name": "新公厕", "district": "锦江区"}, Point(410_010, 3_392_000))
-        assert new.attributes["component_code"] is None  # no block: the office numbers it
+        assert new.attributes["component_code"] == "5101040301000002"  # from its new block, offline
         write_changes(ws, tmp_path / "p2.gpkg")
     result = apply_package(master, tmp_path / "p2.gpkg")
-    assert [r["to"] for r in result.renumbered] == ["5101040301000002"]
+    assert result.renumbered == []  # its code is kept

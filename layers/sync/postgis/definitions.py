@@ -148,4 +148,7 @@ def create_added_layer(con: psycopg.Connection[Any], definition: LayerDefinition
                            (MAY_WRITE,)).fetchone()
     if function is not None and function[0] is not None:
         add_layer_policies(con, definition, [*spatial, *([definition.name] if definition.has_geometry else [])])
+        from layers.sync.postgis.code_security import secure_blocks
+
+        secure_blocks(con)  # the blocks table this layer may have brought
     return grant_new_layer(con, definition.name)

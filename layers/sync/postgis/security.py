@@ -6,7 +6,9 @@ anyone read and let a role insert, update or delete a feature only where
 role (or to a role it is a member of) in ``tongcheng_area_roles``.  The
 master's owner (the office account that made it and applies packages) is not
 bound by the policies, as PostgreSQL exempts a table's owner.  A street
-account thus cannot write another street's features even with psql.
+account thus cannot write another street's features even with psql, nor
+reserve component-code serials outside its districts or for another's
+workspace (``layers.sync.postgis.code_security``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from layers.errors import DatabaseError, SyncError
 from layers.schema.definitions import LayerDefinition
 from layers.sync.children import parent_layers
 from layers.sync.master import AREAS_TABLE
+from layers.sync.postgis.code_security import secure_blocks
 from layers.sync.postgis.tables import AREA_ROLES_TABLE
 
 __all__ = ["MAY_WRITE", "install_policies", "add_layer_policies", "grant_new_layer", "grant_area"]
@@ -45,6 +48,7 @@ def install_policies(con: psycopg.Connection[Any], definitions: Sequence[LayerDe
     spatial = [d.name for d in definitions if d.has_geometry]
     for definition in definitions:
         add_layer_policies(con, definition, spatial)
+    secure_blocks(con)
 
 
 def add_layer_policies(con: psycopg.Connection[Any], definition: LayerDefinition, spatial: Sequence[str]) -> None:
@@ -109,9 +113,8 @@ def grant_area(con: psycopg.Connection[Any], role: str, area: str, layers: Itera
         con.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(s, r))
         for layer in layers:
             con.execute(sql.SQL("GRANT INSERT, UPDATE, DELETE ON {} TO {}").format(sql.Identifier(layer), r))
-        blocks = con.execute("SELECT to_regclass('tongcheng_code_blocks')").fetchone()
-        if blocks is not None and blocks[0] is not None:
-            # its checkouts reserve serials of component codes, its applies number new features
+        if secure_blocks(con):  # a master made before: its blocks' policies too
+            # its checkouts and updates reserve serials of component codes, its applies number new features
             con.execute(sql.SQL("GRANT INSERT ON tongcheng_code_blocks TO {}").format(r))
         con.execute(sql.SQL("INSERT INTO {} (role, area) VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
             sql.Identifier(AREA_ROLES_TABLE)), (role, area))
