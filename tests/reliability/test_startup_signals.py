@@ -26,10 +26,17 @@ CONSOLE_SCRIPT = "import sys; from layers.cli.main import main; sys.exit(main())
 GUARD_MODULE = "layers.cli.startup"
 
 
+def _as_from_a_terminal() -> None:
+    """In the child before it runs: Ctrl+C's default action, as a command typed in a terminal has it.  A suite
+    started in the background by a script (``.ci/run &``) passes SIGINT on as ignored, and a program started
+    that way rightly keeps ignoring it, as Python and the shells do."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(how: str, args: list[str]) -> subprocess.Popen:
     entry = ["-m", "layers.cli.main"] if how == "module" else ["-c", CONSOLE_SCRIPT]
     return subprocess.Popen([sys.executable, "-X", "importtime", *entry, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env())
+                            stderr=subprocess.PIPE, text=True, env=env(), preexec_fn=_as_from_a_terminal)
 
 
 def _wait_until_our_code_runs(process: subprocess.Popen) -> list[str]:
