@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from layers.workspace.store import Workspace
 
 __all__ = ["Block", "Numbering", "numbering", "start_standalone", "set_checkout_blocks", "give_codes",
-           "pending_codes", "numbering_summary", "parse_serial_range"]
+           "give_column_codes", "pending_codes", "numbering_summary", "parse_serial_range"]
 
 log = logger(__name__)
 
@@ -178,6 +178,18 @@ def give_codes(ws: Workspace, definition: LayerDefinition, rows: Iterable[Mutabl
         log.warning("%s: %d new %s wait for a component code: no serial left in this workspace's block of "
                     "class %s; the office gives them codes when it applies the changes", ws.path, pending,
                     definition.name, ", ".join(sorted(exhausted)))
+    return pending
+
+
+def give_column_codes(ws: Workspace, definition: LayerDefinition, columns: dict[str, list[Any]]) -> int:
+    """``give_codes`` for features given by field (stored values, every field: ``validate_columns``), in place."""
+    spec = definition.component
+    if spec is None or not numbering(ws).active:
+        return 0
+    names = list(columns)
+    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    pending = give_codes(ws, definition, rows)
+    columns[spec.field] = [row[spec.field] for row in rows]
     return pending
 
 
