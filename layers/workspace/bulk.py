@@ -95,20 +95,22 @@ def insert_many(ws: Workspace, layer: str, features: Iterable[FeatureItem], *,
 
 
 def insert_batches(ws: Workspace, layer: str, batches: Iterable[FeatureBatch], *, centres: Centres | None = None,
-                   progress: Callable[[int], object] | None = None,
+                   in_order: bool = False, progress: Callable[[int], object] | None = None,
                    cancel: Callable[[], bool] | None = None) -> int:
     """Validate and insert features given a batch at a time in one transaction (see ``Workspace.insert_batches``)."""
-    return _insert(ws, layer, batches, centres=centres, progress=progress, cancel=cancel, bulk_from=BULK_MIN)
+    return _insert(ws, layer, batches, centres=centres, in_order=in_order, progress=progress, cancel=cancel,
+                   bulk_from=BULK_MIN)
 
 
 def _insert(ws: Workspace, layer: str, batches: Iterable[FeatureBatch], *, centres: Centres | None = None,
-            progress: Callable[[int], object] | None, cancel: Callable[[], bool] | None, bulk_from: int) -> int:
+            in_order: bool = False, progress: Callable[[int], object] | None, cancel: Callable[[], bool] | None,
+            bulk_from: int) -> int:
     definition = ws.layer(layer)
     if not definition.has_geometry:
         raise WorkspaceError(f"{layer}: a layer without geometry takes its records one at a time "
                              "(Workspace.insert, or apply_rows for whole rows)")
     with ws.session() as connection:
-        writer = _Writer(ws, definition, connection, centres=centres, bulk_from=bulk_from)
+        writer = _Writer(ws, definition, connection, centres=centres, in_order=in_order, bulk_from=bulk_from)
         for batch in batches:
             writer.write(batch)
             del batch  # the next batch is read with this one let go
@@ -167,7 +169,7 @@ class _Writer:
     """The rows of one load, a batch at a time, into one layer inside the caller's session."""
 
     def __init__(self, ws: Workspace, definition: LayerDefinition, connection: sqlite3.Connection, *,
-                 centres: Centres | None, bulk_from: int) -> None:
+                 centres: Centres | None, in_order: bool, bulk_from: int) -> None:
         self.ws = ws
         self.definition = definition
         self.layer = definition.name
@@ -181,6 +183,7 @@ class _Writer:
         self.located = self.standard and bool(active_located_fields(ws, definition, connection))
         self.empty = bool(connection.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {self.layer})").fetchone()[0])
         self.centres = centres
+        self.in_order = in_order
         self.bulk_from = bulk_from
         self.load: _BulkLoad | None = None
         self.count = 0
@@ -190,7 +193,7 @@ class _Writer:
         n = batch.count
         if self.count == 0 and self.empty:
             if self.centres is not None and len(self.centres[0]) >= self.bulk_from:
-                self.load = _RankedLoad(self.connection, self.layer, self.columns, self.centres)
+                self.load = _RankedLoad(self.connection, self.layer, self.columns, self.centres, self.in_order)
             elif n >= self.bulk_from:
                 self.load = _StagedLoad(self.connection, self.layer, self.columns)
         first_number = self.count + 1
@@ -293,8 +296,8 @@ def _same_literal(column: Sequence[Any], count: int) -> str | None:
             return None
     elif kind is not int or not -(2 ** 63) <= first < 2 ** 63:
         return None
-    if column.count(first) != count or len(set(map(type, column))) != 1:
-        return None
+    if column.count(first) != count or kind is int and len(set(map(type, column))) != 1:
+        return None  # (text equals text only; an int can equal a float or a bool)
     return "'" + first.replace("'", "''") + "'" if kind is str else str(first)
 
 
@@ -532,11 +535,12 @@ class _RankedLoad(_BulkLoad):
 
     cache_kib = RANKED_CACHE_KIB
 
-    def __init__(self, connection: sqlite3.Connection, layer: str, columns: str, centres: Centres) -> None:
+    def __init__(self, connection: sqlite3.Connection, layer: str, columns: str, centres: Centres,
+                 in_order: bool) -> None:
         super().__init__(connection, layer, columns)
         x, y = (np.asarray(c, dtype=np.float64) for c in centres)
         n = len(x)
-        order = spatial_order(x, y)
+        order = np.arange(n, dtype=np.int64) if in_order else spatial_order(x, y)
         self.rank = np.empty(n, dtype=np.int64)
         self.rank[order] = np.arange(n, dtype=np.int64)
         (seq,) = connection.execute("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = ?), 0)",

@@ -452,7 +452,7 @@ class Workspace:
         return bulk.insert_many(self, layer, features, progress=progress, cancel=cancel, batch_size=batch_size)
 
     def insert_batches(self, layer: str, batches: Iterable[FeatureBatch], *, centres: Centres | None = None,
-                       progress: Callable[[int], object] | None = None,
+                       in_order: bool = False, progress: Callable[[int], object] | None = None,
                        cancel: Callable[[], bool] | None = None) -> int:
         """Validate and insert features given a field at a time, a batch at a time, in one transaction.
 
@@ -469,13 +469,17 @@ class Workspace:
             must bring exactly this many features (else nothing is written).
             Features that come in their spatial order (``bulk.spatial_order``
             of these centres) are appended to the table, the fastest load.
+        in_order : bool
+            The features come in their spatial order already: it is not worked
+            out again (were they not, they are stored in the order they came).
 
         Returns
         -------
         int
             The number of features inserted.
         """
-        return bulk.insert_batches(self, layer, batches, centres=centres, progress=progress, cancel=cancel)
+        return bulk.insert_batches(self, layer, batches, centres=centres, in_order=in_order, progress=progress,
+                                   cancel=cancel)
 
     def update(self, layer: str, fid: int, attributes: Mapping[str, Any] | None = None,
                geometry: Any = None) -> Feature:

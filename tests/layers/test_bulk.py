@@ -118,3 +118,18 @@ def test_a_load_bringing_other_than_the_centres_it_announced_writes_nothing(tmp_
         ws.insert("toilets", {"name": "一", "district": "锦江区"}, shapely.Point(1, 1))  # triggers restored
         assert ws.pending_changes()["toilets"]["insert"] == 1
         check_index(ws)
+
+
+def test_features_said_to_come_in_order_are_stored_as_they_come(tmp_path, monkeypatch):
+    monkeypatch.setattr(bulk, "SPATIAL_ORDER_MIN", 1000)
+    features = toilets(6000)
+    x, y = centres(features)
+    order = bulk.spatial_order(x, y)
+    ordered = [features[i] for i in order]
+    with Workspace.create(tmp_path / "told.sqlite", user="张三") as told, \
+            Workspace.create(tmp_path / "worked_out.sqlite", user="张三") as worked_out:
+        told.insert_batches("toilets", batches(ordered, 2500), centres=(x[order], y[order]), in_order=True)
+        worked_out.insert_batches("toilets", batches(features, 2500), centres=(x, y))
+        assert stored(told) == stored(worked_out)  # the same fids along the curve
+        names = [r[0] for r in told.connection.execute("SELECT name FROM toilets ORDER BY fid")]
+        assert names == [a["name"] for a, _ in ordered]
