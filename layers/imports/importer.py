@@ -302,13 +302,13 @@ def apply_import(workspace: Workspace, plan: ImportPlan, *, skip_invalid: bool =
     definition = workspace.layer(plan.layer)
     x, y = plan.centres
     order = spatial_order(x, y)
-    in_order = not np.array_equal(order, np.arange(len(order)))
+    reordered = not np.array_equal(order, np.arange(len(order)))
     with workspace.session():
-        # The new rows come in the order the workspace stores them in: each is appended.
-        chunks = plan.kept.in_order(order if in_order else None)
+        # The new rows come in the order the workspace stores a big load in: each row is appended.
+        chunks = plan.kept.in_order(order if reordered else None)
         batches = _batches(workspace, plan.layer, chunks, result, progress)
-        result.inserted = workspace.insert_batches(plan.layer, batches,
-                                                   centres=(x[order], y[order]) if in_order else (x, y))
+        result.inserted = workspace.insert_batches(plan.layer, batches, in_order=True,
+                                                   centres=(x[order], y[order]) if reordered else (x, y))
     if progress is not None:
         progress(plan.passed)
     log.info("import %s into %s: %d inserted, %d updated, %d unchanged, %d rows skipped",
