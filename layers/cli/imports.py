@@ -162,9 +162,10 @@ def _plan(args: argparse.Namespace, target: ImportTarget, source: Source, mappin
 
         mapping = parse_mapping(tomllib.loads(suggest_mapping(source, definition)),
                                 "the mapping made from the column names (--suggest-mapping shows it)")
-    with progress_bar(source.total, "checking") as advance:
-        plan = plan_import(target, args.layer, source, mapping, source_crs=args.source_crs, progress=advance,
-                           keep_rows=keep_rows)
+    # The total is asked for once rows come: a workbook's sheet may still be read in the background until then.
+    with progress_bar(None, "checking") as advance:
+        plan = plan_import(target, args.layer, source, mapping, source_crs=args.source_crs,
+                           progress=lambda done: advance(done, source.total), keep_rows=keep_rows)
     for note in plan.notes:
         print(f"note: {note}")
     _print_plan(plan)

@@ -43,7 +43,7 @@ import shapely
 
 from layers.errors import ValidationError
 from layers.imports.checks import CheckedChunk, RowChecker, convert, key_text
-from layers.imports.coordinates import Reprojector, parse_source_crs
+from layers.imports.coordinates import Reprojector, SourceCrs, parse_source_crs
 from layers.imports.kept import KeptChunk, KeptRows
 from layers.imports.mapping import Mapping
 from layers.imports.problems import InventoryImportError, RowProblem
@@ -162,13 +162,22 @@ def plan_import(workspace: ImportTarget, layer: str, source: Source, mapping: Ma
     definition = workspace.layer(layer)
     if mapping.layer is not None and mapping.layer != layer:
         raise InventoryImportError(f"{mapping.where} is for layer {mapping.layer}, not {layer}")
-    mapping.check(definition, source)
+    # The coordinate move is made before the mapping is checked against the columns (a workbook's
+    # sheet may still be read in the background), but a wrong mapping is said first.
     crs_text = source_crs or mapping.source_crs or source.crs
-    if crs_text is None:
-        raise InventoryImportError(f"{source.path.name} does not say its CRS: give --source-crs (EPSG:n, wgs84, "
-                                   "cgcs2000, gcj02 or bd09) or source_crs in the mapping")
-    crs = parse_source_crs(crs_text)
-    reproject = Reprojector(crs, workspace.crs)
+    moved: tuple[SourceCrs, Reprojector] | InventoryImportError
+    try:
+        if crs_text is None:
+            raise InventoryImportError(f"{source.path.name} does not say its CRS: give --source-crs (EPSG:n, "
+                                       "wgs84, cgcs2000, gcj02 or bd09) or source_crs in the mapping")
+        crs = parse_source_crs(crs_text)
+        moved = (crs, Reprojector(crs, workspace.crs))
+    except InventoryImportError as e:
+        moved = e
+    mapping.check(definition, source)
+    if isinstance(moved, InventoryImportError):
+        raise moved
+    crs, reproject = moved
     _check_constants(definition, mapping)
     if mapping.key is None:
         missing = [f.name for f in definition.fields

@@ -5,9 +5,10 @@ values, the matched feature, the geometry in the target CRS) is written here
 compactly (``marshal``: lists of plain values, coordinates and WKB as bytes)
 and ``apply_import`` writes exactly that: the rows are never converted,
 checked or moved twice, and memory holds a chunk at a time however long the
-file. The kept rows stay in memory up to ``SPOOL_BYTES``, then go to a file
-without a name (deleted when closed, when the plan holding them is dropped,
-or when the process ends however it ends).
+file. Up to ``IN_MEMORY_ROWS`` rows are kept as they are; more are kept as bytes,
+in memory up to ``SPOOL_BYTES``, then in a file without a name (deleted when
+closed, when the plan holding them is dropped, or when the process ends
+however it ends).
 
 The writing pass can take the new rows in another order than the source's
 (``KeptRows.in_order``): in the spatial order the workspace stores a big load
@@ -35,7 +36,8 @@ __all__ = ["KeptChunk", "KeptRows", "SPOOL_BYTES"]
 SPOOL_BYTES = 16 << 20
 #: Rows a chunk of new rows holds when they are taken in another order.
 BUCKET_ROWS = 20_000
-#: Up to this many new rows are put in another order in memory (about 150 bytes a row), more in buckets.
+#: Up to this many rows are kept as they are (about 150 bytes a row) and put in another order in memory;
+#: more are kept as bytes, and put in another order in buckets.
 IN_MEMORY_ROWS = 250_000
 
 
@@ -142,9 +144,14 @@ class _Spool:
         return file.read(place[1])
 
     def _opened(self) -> IO[bytes]:
+        self.check()
+        assert self._file is not None
+        return self._file
+
+    def check(self) -> None:
+        """ValueError once closed."""
         if self._file is None:
             raise ValueError("the kept rows are closed")
-        return self._file
 
     def close(self) -> None:
         self._closing()
@@ -152,19 +159,32 @@ class _Spool:
 
 
 class KeptRows:
-    """Chunks of good rows, kept in order and read back (as often as needed)."""
+    """Chunks of good rows, kept in order and read back (as often as needed): as they are while
+    there are no more than ``IN_MEMORY_ROWS``, else as bytes in a temporary file."""
 
     def __init__(self) -> None:
         self._spool = _Spool()
+        self._held: list[KeptChunk] | None = []
         self._chunks: list[tuple[int, int]] = []
         self.count = 0
 
     def add(self, chunk: KeptChunk) -> None:
         """Keep a chunk."""
-        self._chunks.append(self._spool.append(_dumps(chunk)))
         self.count += len(chunk)
+        if self._held is not None:
+            if self.count <= IN_MEMORY_ROWS:
+                self._held.append(chunk)
+                return
+            for held in self._held:  # too many to hold: all go to the file
+                self._chunks.append(self._spool.append(_dumps(held)))
+            self._held = None
+        self._chunks.append(self._spool.append(_dumps(chunk)))
 
     def __iter__(self) -> Iterator[KeptChunk]:
+        self._spool.check()
+        if self._held is not None:
+            yield from self._held
+            return
         for place in self._chunks:
             yield _loads(self._spool.read(place))[0]
 
@@ -245,3 +265,5 @@ class KeptRows:
 
     def close(self) -> None:
         self._spool.close()
+        self._held = None
+        self._chunks = []

@@ -22,7 +22,7 @@ from __future__ import annotations
 import codecs
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from layers.log import logger
 
 log = logger(__name__)
 
-__all__ = ["SourceRow", "SourceChunk", "Source", "open_source", "TABLE_SUFFIXES", "CHUNK_ROWS",
+__all__ = ["SourceRow", "SourceChunk", "Layout", "Source", "open_source", "TABLE_SUFFIXES", "CHUNK_ROWS",
            "detect_dbf_encoding", "unique_names"]
 
 #: Sources read as tables with coordinate columns.
@@ -76,6 +76,17 @@ class SourceChunk:
 Reader = Callable[[int], Iterator[SourceChunk]]
 
 
+@dataclass
+class Layout:
+    """What a source's start says: its columns, notes on how it was read, about how many rows it has
+    (for progress; None when unknown before reading them), and the reader of its rows."""
+
+    columns: list[str]
+    reader: Reader
+    notes: list[str] = field(default_factory=list)
+    total: int | None = None
+
+
 class Source:
     """A source file opened for reading: its columns and what was learned about it; its rows are read
     by ``chunks`` (from the file, each time), or all at once by ``rows`` (kept: previews, small files).
@@ -88,24 +99,43 @@ class Source:
         The file's own CRS (vector files that have one).
     encoding : str or None
         The text encoding used, when the reader chose one.
-    total : int or None
-        About how many rows the file has (for progress), when that is known before reading them.
+
+    The layout (``columns``, ``notes``, ``total``) is given, or made when first asked for by a
+    function (a workbook read in the background: the caller gets on with other work meanwhile).
     """
 
-    def __init__(self, path: Path, kind: str, columns: list[str], reader: Reader, *, crs: str | None = None,
-                 encoding: str | None = None, notes: list[str] | None = None, total: int | None = None) -> None:
+    def __init__(self, path: Path, kind: str, layout: Layout | Callable[[], Layout], *, crs: str | None = None,
+                 encoding: str | None = None) -> None:
         self.path = path
         self.kind = kind
-        self.columns = columns
         self.crs = crs
         self.encoding = encoding
-        self.notes = notes if notes is not None else []
-        self.total = total
-        self._reader = reader
+        self._layout: Layout | None = layout if isinstance(layout, Layout) else None
+        self._making = None if isinstance(layout, Layout) else layout
+
+    @property
+    def layout(self) -> Layout:
+        if self._layout is None:
+            assert self._making is not None
+            self._layout = self._making()
+        return self._layout
+
+    @property
+    def columns(self) -> list[str]:
+        return self.layout.columns
+
+    @property
+    def notes(self) -> list[str]:
+        return self.layout.notes
+
+    @property
+    def total(self) -> int | None:
+        """About how many rows the file has (for progress), when that is known before reading them."""
+        return self.layout.total
 
     def chunks(self, size: int | None = None) -> Iterator[SourceChunk]:
         """The rows, ``size`` at a time (default ``CHUNK_ROWS``; the last chunk fewer), read from the file."""
-        return self._reader(size or CHUNK_ROWS)
+        return self.layout.reader(size or CHUNK_ROWS)
 
     @cached_property
     def rows(self) -> list[SourceRow]:
@@ -265,7 +295,7 @@ def _read_vector(path: Path, encoding: str | None, layer: str | None) -> Source:
         if numbers:
             yield _vector_chunk(columns, numbers, properties, shapes)
 
-    return Source(path, "vector", columns, chunks, crs=crs or None, encoding=encoding, notes=notes, total=total)
+    return Source(path, "vector", Layout(columns, chunks, notes, total), crs=crs or None, encoding=encoding)
 
 
 def _vector_chunk(columns: list[str], numbers: list[int], properties: list[dict[str, Any]],
@@ -322,7 +352,7 @@ def _read_kml(path: Path, layer: str | None) -> Source:
                               {c: lists[c][start:start + size] for c in columns}, shapes[start:start + size])
 
     crs = meta.get("crs") or "EPSG:4326"  # KML is WGS84 longitude, latitude by definition
-    return Source(path, "vector", columns, chunks, crs=crs, encoding="utf-8", total=count)
+    return Source(path, "vector", Layout(columns, chunks, [], count), crs=crs, encoding="utf-8")
 
 
 _LAUNDER = "LIBKML_LAUNDER_FIELD_NAMES"

@@ -18,6 +18,7 @@ import codecs
 import csv
 import datetime as dt
 import itertools
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from layers.imports.problems import InventoryImportError
-from layers.imports.sources import Source, SourceChunk, unique_names
+from layers.imports.sources import Layout, Source, SourceChunk, unique_names
 
 __all__ = ["read_csv", "read_xlsx"]
 
@@ -101,7 +102,7 @@ def read_csv(path: Path, encoding: str | None) -> Source:
                 yield _csv_chunk(columns, records, line)
                 line += len(records)
 
-    return Source(path, "table", columns, chunks, encoding=used, total=max(lines - 1, 0))
+    return Source(path, "table", Layout(columns, chunks, [], max(lines - 1, 0)), encoding=used)
 
 
 def _csv_chunk(columns: list[str], records: list[list[str]], first_line: int) -> SourceChunk:
@@ -140,22 +141,50 @@ def _without_empty_rows(columns: list[str], numbers: list[int], cells: list[list
 
 def read_xlsx(path: Path, sheet: str | None) -> Source:
     """A workbook's sheet through python-calamine (Rust: a 200,000-row sheet in about a second, where openpyxl's
-    full load takes a minute); its merged cells shape the header as described in the module notes."""
+    full load takes a minute); its merged cells shape the header as described in the module notes.
+
+    Calamine reads the sheet in a background thread (it lets go of the interpreter while it
+    does): the source is returned at once, and its columns are there when first asked for.
+    """
     import python_calamine
 
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as e:  # calamine raises its own errors for damaged or encrypted files
         raise InventoryImportError(f"{path}: not a workbook that can be read ({e})") from None
-    try:
-        if sheet is not None:
-            if sheet not in workbook.sheet_names:
-                raise InventoryImportError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(workbook.sheet_names)})")
-            worksheet = workbook.get_sheet_by_name(sheet)
-        else:
-            worksheet = workbook.get_sheet_by_index(0)
-    finally:
-        workbook.close()  # the sheet's cells are read: the sheet keeps them
+    if sheet is not None and sheet not in workbook.sheet_names:
+        names = ", ".join(workbook.sheet_names)
+        workbook.close()
+        raise InventoryImportError(f"{path}: no sheet {sheet!r} (sheets: {names})")
+    read = threading.Event()
+    outcome: list[Layout | BaseException] = []
+
+    def load() -> None:
+        try:
+            try:
+                worksheet = workbook.get_sheet_by_name(sheet) if sheet is not None else workbook.get_sheet_by_index(0)
+            except Exception as e:
+                raise InventoryImportError(f"{path}: not a workbook that can be read ({e})") from None
+            finally:
+                workbook.close()  # the sheet's cells are read: the sheet keeps them
+            outcome.append(_sheet_layout(path, worksheet))
+        except BaseException as e:  # handed to the thread that asks for the layout
+            outcome.append(e)
+        finally:
+            read.set()
+
+    def layout() -> Layout:
+        read.wait()
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+    threading.Thread(target=load, name="tongcheng-read-xlsx", daemon=True).start()
+    return Source(path, "table", layout)
+
+
+def _sheet_layout(path: Path, worksheet: Any) -> Layout:
+    """A sheet's columns (its header found as the module notes say) and the reader of its rows."""
     title = worksheet.name
     # Rows come from the sheet's first row but only from its first column with a value:
     # ``left`` empty cells put each row back in place (column A is 1, as Excel numbers them).
@@ -196,7 +225,7 @@ def read_xlsx(path: Path, sheet: str | None) -> Source:
 
     notes = [f"header: rows {top}-{bottom} of sheet {title!r}"] if bottom > top else []
     total = max((worksheet.end[0] + 1 if worksheet.end else 0) - bottom, 0)
-    return Source(path, "table", columns, chunks, notes=notes, total=total)
+    return Layout(columns, chunks, notes, total)
 
 
 def _header_names(head: list[list[Any]], merged: list[tuple[int, int, int, int]], top: int, bottom: int,

@@ -288,6 +288,8 @@ def _same_literal(column: Sequence[Any], count: int) -> str | None:
     if count == 0:
         return None
     first = column[0]
+    if column[count - 1] != first or column[count // 2] != first:  # most columns that differ, at a glance
+        return None
     if first is None:
         return "NULL" if column.count(None) == count else None
     kind = first.__class__

@@ -154,3 +154,15 @@ def test_a_closed_plan_writes_nothing(workspace, tmp_path):
     with pytest.raises(InventoryImportError, match="closed"):
         apply_import(workspace, plan)
     assert workspace.count("toilets") == 0
+
+
+def test_a_workbook_is_read_in_the_background_and_its_problems_said_when_its_columns_are_asked_for(tmp_path):
+    from layers.imports import InventoryImportError
+
+    path = tmp_path / "empty.xlsx"
+    openpyxl.Workbook().save(path)
+    source = open_source(path)  # at once: the sheet is read in the background
+    with pytest.raises(InventoryImportError, match=r"empty\.xlsx: sheet 'Sheet' is empty"):
+        print(source.columns)
+    with pytest.raises(InventoryImportError, match="no sheet 'other'"):
+        open_source(path, sheet="other")  # what the workbook's index says is said at once

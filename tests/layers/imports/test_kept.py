@@ -37,8 +37,10 @@ def flat(chunks):
     return out
 
 
+@pytest.mark.parametrize("held", [10**6, 0, 10])  # as they are, as bytes, as they are until 10 then as bytes
 @pytest.mark.parametrize("points", [True, False])
-def test_kept_rows_read_back_as_kept(points):
+def test_kept_rows_read_back_as_kept(monkeypatch, points, held):
+    monkeypatch.setattr(kept_module, "IN_MEMORY_ROWS", held)
     rows = kept_rows([5, 0, 17, 3], points=points)
     assert rows.count == 25
     assert [n for n, *_ in flat(rows)] == list(range(1, 26))
@@ -47,11 +49,11 @@ def test_kept_rows_read_back_as_kept(points):
     assert first.attributes(0) == {"name": "公厕1", "seats_male": 1}  # uuid named only when it has one
 
 
-@pytest.mark.parametrize("in_memory", [True, False])
+@pytest.mark.parametrize("held", [10**6, 0, 50])
 @pytest.mark.parametrize("points", [True, False])
-def test_new_rows_in_another_order_matched_rows_first(monkeypatch, in_memory, points):
+def test_new_rows_in_another_order_matched_rows_first(monkeypatch, held, points):
     monkeypatch.setattr(kept_module, "BUCKET_ROWS", 7)
-    monkeypatch.setattr(kept_module, "IN_MEMORY_ROWS", 10**6 if in_memory else 0)
+    monkeypatch.setattr(kept_module, "IN_MEMORY_ROWS", held)
     rows = kept_rows([40, 23, 0, 51], matched_every=5, points=points)
     every = flat(rows)
     new = [r for r in every if r[3] is None]
