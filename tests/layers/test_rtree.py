@@ -137,9 +137,13 @@ def test_bulk_load_100000(connection, kind):
         assert found >= brute_force(columns, window)
 
 
+@pytest.mark.parametrize("per_statement", [65_536, 1000])
 @pytest.mark.parametrize("first", [1, -40, 7_000_000_000])
-def test_consecutive_ids_in_any_order_are_indexed_as_any_others(connection, first):
-    """A bulk load's fids are consecutive: their leaves go in as one JSON array (not a row each)."""
+def test_consecutive_ids_in_any_order_are_indexed_as_any_others(connection, first, per_statement, monkeypatch):
+    """A bulk load's fids are consecutive: their leaves go in as JSON arrays (not a row each)."""
+    from layers.sqlite import rtree
+
+    monkeypatch.setattr(rtree, "_JSON_ENTRIES", per_statement)
     rng = np.random.default_rng(abs(first))
     _, *bounds = random_boxes(rng, 3000)
     ids = first + rng.permutation(3000)
