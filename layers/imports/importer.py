@@ -160,6 +160,7 @@ def plan_import(workspace: ImportTarget, layer: str, source: Source, mapping: Ma
         The mapping does not fit the layer or the source, or the source CRS is unknown.
     """
     definition = workspace.layer(layer)
+    log.info("checking %s for %s", source.path, layer)
     if mapping.layer is not None and mapping.layer != layer:
         raise InventoryImportError(f"{mapping.where} is for layer {mapping.layer}, not {layer}")
     # The coordinate move is made before the mapping is checked against the columns (a workbook's
@@ -309,6 +310,7 @@ def apply_import(workspace: Workspace, plan: ImportPlan, *, skip_invalid: bool =
 
     result = ImportResult(skipped=len(invalid))
     definition = workspace.layer(plan.layer)
+    log.info("writing %d rows of %s into %s", plan.passed, plan.source, plan.layer)
     x, y = plan.centres
     order = spatial_order(x, y)
     reordered = not np.array_equal(order, np.arange(len(order)))
@@ -344,11 +346,15 @@ def _batches(workspace: Workspace, layer: str, chunks: Iterable[KeptChunk], resu
             values = {name: column if every else [column[i] for i in new]
                       for name, column in chunk.values.items() if name != "uuid"}
             identity = {"uuid": [chunk.values["uuid"][i] for i in new]} if "uuid" in chunk.values else {}
+            # Every value was checked by the layer's rules when the plan was made: not checked again.
+            checked = frozenset(values)
             if chunk.xy is not None:
-                batch = FeatureBatch(values, identity=identity, xy=chunk.xy if every else chunk.xy[new])
+                batch = FeatureBatch(values, identity=identity, xy=chunk.xy if every else chunk.xy[new],
+                                     checked=checked)
             else:
                 assert chunk.geometries is not None
-                batch = FeatureBatch(values, chunk.geometries if every else chunk.geometries[new], identity)
+                batch = FeatureBatch(values, chunk.geometries if every else chunk.geometries[new], identity,
+                                     checked=checked)
             del chunk, values, identity
             yield batch
             del batch

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import itertools
 import marshal
+import operator
 import tempfile
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -70,9 +71,9 @@ class KeptChunk:
     def take(self, rows: list[int] | np.ndarray) -> KeptChunk:
         """The chunk of rows ``rows`` (indexes, in that order)."""
         index = np.asarray(rows, dtype=np.int64)
-        return KeptChunk(_taken(self.numbers, index),
-                         {name: _taken(column, index) for name, column in self.values.items()}, self.given,
-                         _taken(self.fids, index) if self.fids is not None else None,
+        pick = _picker(index)
+        return KeptChunk(pick(self.numbers), {name: pick(column) for name, column in self.values.items()},
+                         self.given, pick(self.fids) if self.fids is not None else None,
                          self.xy[index] if self.xy is not None else None,
                          self.geometries[index] if self.geometries is not None else None)
 
@@ -98,12 +99,13 @@ class KeptChunk:
                          if first.geometries is not None else None)
 
 
-def _taken(values: list[Any], index: np.ndarray) -> list[Any]:
-    """``[values[i] for i in index]``, a list at a time."""
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    taken: list[Any] = array[index].tolist()
-    return taken
+def _picker(index: np.ndarray) -> Callable[[list[Any]], list[Any]]:
+    """A function giving ``[values[i] for i in index]`` of a list, in one call."""
+    positions = index.tolist()
+    if len(positions) < 2:  # itemgetter of one position gives the item, not a tuple
+        return lambda values: [values[i] for i in positions]
+    getter = operator.itemgetter(*positions)
+    return lambda values: list(getter(values))
 
 
 def _dumps(chunk: KeptChunk, extra: bytes | None = None) -> bytes:

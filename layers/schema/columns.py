@@ -10,7 +10,7 @@ feature (in order) that breaks one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from layers.errors import ValidationError
@@ -39,7 +39,7 @@ _PLAIN = frozenset({str, type(None), _Absent})
 
 
 def validate_columns(definition: LayerDefinition, columns: Mapping[str, Sequence[Any]], count: int, *,
-                     first_number: int = 1) -> dict[str, list[Any]]:
+                     first_number: int = 1, checked: Collection[str] = ()) -> dict[str, list[Any]]:
     """Check ``count`` features given by field and return their values in stored form, by field.
 
     Parameters
@@ -49,6 +49,10 @@ def validate_columns(definition: LayerDefinition, columns: Mapping[str, Sequence
         field, and a field left out of ``columns`` is named by none.
     first_number : int
         The number of the first feature in messages (``feature N: ...``).
+    checked : field names
+        Columns whose every value is already in stored form, each the result of
+        ``validate_value`` for this layer (an import's checked rows): taken as
+        they are. The rules that read whole features still run.
 
     Returns
     -------
@@ -81,6 +85,9 @@ def validate_columns(definition: LayerDefinition, columns: Mapping[str, Sequence
             clean[f.name] = [value] * count
             if broken and count:
                 first_bad = 0
+            continue
+        if f.name in checked:
+            clean[f.name] = list(given)
             continue
         values, bad = _checked_column(definition, f, defaults, given)
         clean[f.name] = values

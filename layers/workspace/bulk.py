@@ -73,12 +73,17 @@ class FeatureBatch:
         ``uuid`` and audit columns (``created_by`` ...) kept from elsewhere (a
         checkout), one value per feature; ``ABSENT``, or a column left out, where
         they are made here (a uuid that is empty is made here too).
+    checked : set of str
+        Fields of ``values`` already checked by this layer's rules, each value
+        in stored form as ``validate_value`` returned it (rows an import checked
+        before writing): not checked again (see ``validate_columns``).
     """
 
     values: Mapping[str, Sequence[Any]]
     geometries: Any = None
     identity: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     xy: np.ndarray | None = None
+    checked: frozenset[str] = frozenset()
     count: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -180,7 +185,9 @@ class _Writer:
         # here, a batch at a time; a base state being loaded (checkout, demo) keeps its values.
         self.standard = bool(definition.located_fields or definition.component) and ws.setting("tracking") != "0"
         # Located fields whose reference layer holds polygons (they do not change during a load).
-        self.located = self.standard and bool(active_located_fields(ws, definition, connection))
+        located = active_located_fields(ws, definition, connection) if self.standard else ()
+        self.located = bool(located)
+        self.located_names = frozenset(f.name for f in located)
         self.empty = bool(connection.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {self.layer})").fetchone()[0])
         self.centres = centres
         self.in_order = in_order
@@ -205,7 +212,8 @@ class _Writer:
         values = dict(batch.values)
         if self.located:
             values.update(locate(self.ws, definition, batch.geometries if xy is None else shapely.points(xy)))
-        clean = validate_columns(definition, values, n, first_number=first_number)
+        clean = validate_columns(definition, values, n, first_number=first_number,
+                                 checked=batch.checked.difference(self.located_names))
         del values
         if self.standard:
             give_column_codes(self.ws, definition, clean)
