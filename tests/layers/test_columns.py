@@ -119,3 +119,16 @@ def test_equal_values_of_different_types_are_checked_each_by_its_own_type():
         validate_columns(definition, {**base, "open_24h": [1.0, True]}, 2)
     stored = validate_columns(definition, {**base, "seats_male": [2, 2.0]}, 2)["seats_male"]
     assert stored == [2, 2] and [type(v) for v in stored] == [int, int]  # 2.0 is a whole number, stored as one
+
+
+def test_columns_checked_before_are_taken_as_they_are_and_whole_feature_rules_still_run():
+    definition = DEFINITIONS["signboards"]
+    rows = [{"business_name": f"店{i}", "district": "锦江区", "width_m": 2.0, "height_m": 1.5} for i in range(30)]
+    rows = [{k: v for k, v in row.items() if k in definition.known_names} for row in rows]
+    names = dict.fromkeys(name for row in rows for name in row)
+    columns = {name: [row.get(name, ABSENT) for row in rows] for name in names}
+    assert validate_columns(definition, columns, 30, checked=set(names)) == validate_columns(definition, columns, 30)
+    assert validate_columns(definition, columns, 30, checked=set(names))["area_m2"] == [3.0] * 30  # derived
+    strict = {**columns, "zone": ["严管区"] * 30}  # required_if: owner_contact where the zone is strict
+    with pytest.raises(ValidationError, match=r"^feature 1: signboards\.owner_contact: a value is required where"):
+        validate_columns(definition, strict, 30, checked=set(strict))
