@@ -48,6 +48,8 @@ def progress_bar(total: int | None, description: str, unit: str = " features",
               file=sys.stderr, leave=False, disable=None, dynamic_ncols=True) as bar:
 
         def advance(done: int, total: int | None = None) -> None:
+            if total is not None and bar.total != total:  # a total learnt on the way
+                bar.total = total
             bar.update(done - bar.n)
 
         yield advance

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -113,17 +114,19 @@ def cmd_import(args: argparse.Namespace) -> int:
 
         with open_master_target(args.target, write=not args.dry_run) as master:
             plan, failed = _plan(args, master, source, mapping)
+            plan.close()  # a master is written from the plan's rows
             result = None if args.dry_run or failed else _write_master(args, master, plan)
             if args.report:
                 write_report(plan, args.report, result)
                 print(f"report: {args.report}")
     else:
         with Workspace.open(args.target) as workspace:
-            plan, failed = _plan(args, workspace, source, mapping)
+            plan, failed = _plan(args, workspace, source, mapping, keep_rows=False)
             result = None
             if not args.dry_run and not failed:
-                with progress_bar(len(plan.rows), "import") as advance:
+                with closing(plan), progress_bar(plan.passed, "import") as advance:
                     result = apply_import(workspace, plan, skip_invalid=args.skip_invalid, progress=advance)
+            plan.close()
             if args.report:
                 write_report(plan, args.report, result)
                 print(f"report: {args.report}")
@@ -145,9 +148,13 @@ def _is_master(target: str) -> bool:
     return is_postgres(target) or Path(target).suffix.lower() == ".gpkg"
 
 
-def _plan(args: argparse.Namespace, target: ImportTarget, source: Source,
-          mapping: Mapping | None) -> tuple[ImportPlan, bool]:
-    """Check every row (printing the notes and the problems); the plan and whether it fails the import."""
+def _plan(args: argparse.Namespace, target: ImportTarget, source: Source, mapping: Mapping | None, *,
+          keep_rows: bool = True) -> tuple[ImportPlan, bool]:
+    """Check every row (printing the notes and the problems); the plan and whether it fails the import.
+
+    ``keep_rows=False``: the plan keeps the problems and counts, not the rows (a workspace
+    import reads the source again to write it, in memory that does not grow with the file).
+    """
     from layers.imports.importer import plan_import
     from layers.imports.mapping import parse_mapping, suggest_mapping
 
@@ -157,8 +164,10 @@ def _plan(args: argparse.Namespace, target: ImportTarget, source: Source,
 
         mapping = parse_mapping(tomllib.loads(suggest_mapping(source, definition)),
                                 "the mapping made from the column names (--suggest-mapping shows it)")
-    with progress_bar(len(source.rows), "checking") as advance:
-        plan = plan_import(target, args.layer, source, mapping, source_crs=args.source_crs, progress=advance)
+    # The total is asked for once rows come: a workbook's sheet may still be read in the background until then.
+    with progress_bar(None, "checking") as advance:
+        plan = plan_import(target, args.layer, source, mapping, source_crs=args.source_crs,
+                           progress=lambda done: advance(done, source.total), keep_rows=keep_rows)
     for note in plan.notes:
         print(f"note: {note}")
     _print_plan(plan)
@@ -201,7 +210,7 @@ def _print_standard(written: MasterImportResult) -> None:
 
 def _print_plan(plan: ImportPlan) -> None:
     print(f"{plan.source.name} -> {plan.layer} (source CRS {plan.source_crs}): {plan.total} rows, "
-          f"{len(plan.rows)} pass ({plan.new} new, {plan.matched} matching a feature), "
+          f"{plan.passed} pass ({plan.new} new, {plan.matched} matching a feature), "
           f"{len(plan.invalid_rows)} break a rule")
     for problem in plan.problems[:SHOWN_PROBLEMS]:
         column = f" [{problem.column}]" if problem.column else ""

@@ -11,7 +11,6 @@ of use of the workspace CRS (pyproj's, widened by ``AREA_MARGIN_DEG``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyproj
@@ -55,7 +54,9 @@ class Reprojector:
         self.target_crs = target_crs
         target = pyproj.CRS.from_user_input(target_crs)
         source_crs = pyproj.CRS.from_epsg(source.epsg)
-        self._to_lonlat = pyproj.Transformer.from_crs(source_crs, 4326, always_xy=True)
+        # Coordinates already WGS84 longitude, latitude (EPSG:4326, or after undoing GCJ-02 / BD-09) need no move.
+        self._to_lonlat = None if source.epsg == 4326 else pyproj.Transformer.from_crs(source_crs, 4326,
+                                                                                       always_xy=True)
         self._to_target = pyproj.Transformer.from_crs(
             4326 if source.datum != "wgs84" else source_crs, target, always_xy=True)
         area = target.area_of_use
@@ -70,28 +71,39 @@ class Reprojector:
             self.area = (west - m, south - m, east + m, north + m)
             self.area_name = area.name.rstrip(".")
 
-    def _moved(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    def move(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Source coordinates as WGS84 longitude and latitude (for the area check) and in the target CRS."""
         if self.source.datum != "wgs84":
             lon, lat = to_wgs84(x, y, self.source.datum)
             lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
             tx, ty = self._to_target.transform(lon, lat)
         else:
-            lon, lat = self._to_lonlat.transform(x, y)
+            lon, lat = self._to_lonlat.transform(x, y) if self._to_lonlat is not None else (x, y)
             tx, ty = self._to_target.transform(x, y)
-        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), tx, ty
+        return (np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), np.asarray(tx, dtype=float),
+                np.asarray(ty, dtype=float))
+
+    def refused(self, lon: np.ndarray, lat: np.ndarray, tx: np.ndarray,
+                ty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per moved coordinate: outside the area of use (or not a position at all); not transformed."""
+        outside = ~(np.isfinite(lon) & np.isfinite(lat))
+        if self.area is not None:
+            w, s, e, n = self.area
+            outside |= (lon < w) | (lon > e) | (lat < s) | (lat > n)
+        return outside, ~(np.isfinite(tx) & np.isfinite(ty))
+
+    def why(self, outside: bool) -> str:
+        """Why a geometry cannot land: outside the area of use, or not transformed."""
+        return (f"outside the area of use of {self.target_crs} ({self.area_name})" if outside else
+                f"cannot be transformed from {self.source.label} to {self.target_crs}")
 
     def many(self, geometries: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
         """Every geometry of an array (none None or empty) in the target CRS, all coordinates transformed at
         once; per geometry None or why it cannot land (as :meth:`__call__`, whose answers these are)."""
         flat = shapely.force_2d(np.asarray(geometries, dtype=object))
         xy, index = shapely.get_coordinates(flat, return_index=True)
-        lon, lat, tx, ty = self._moved(xy[:, 0], xy[:, 1])
-        outside = ~(np.isfinite(lon) & np.isfinite(lat))
-        if self.area is not None:
-            w, s, e, n = self.area
-            outside |= (lon < w) | (lon > e) | (lat < s) | (lat > n)
-        unmoved = ~(np.isfinite(tx) & np.isfinite(ty))
+        lon, lat, tx, ty = self.move(xy[:, 0], xy[:, 1])
+        outside, unmoved = self.refused(lon, lat, tx, ty)
         count = len(flat)
         out = np.bincount(index, weights=outside, minlength=count) > 0
         bad = np.bincount(index, weights=unmoved, minlength=count) > 0
@@ -99,8 +111,7 @@ class Reprojector:
         why: list[str | None] = [None] * count
         if out.any() or bad.any():
             for i in np.flatnonzero(out | bad).tolist():
-                why[i] = (f"outside the area of use of {self.target_crs} ({self.area_name})" if out[i] else
-                          f"cannot be transformed from {self.source.label} to {self.target_crs}")
+                why[i] = self.why(bool(out[i]))
         return moved, why
 
     def __call__(self, geometry: object) -> tuple[object, str | None]:
@@ -108,7 +119,7 @@ class Reprojector:
         outside: list[bool] = []
 
         def move(xy: np.ndarray) -> np.ndarray:
-            lon, lat, tx, ty = self._moved(xy[:, 0], xy[:, 1])
+            lon, lat, tx, ty = self.move(xy[:, 0], xy[:, 1])
             if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
                 outside.append(True)
             elif self.area is not None:

@@ -278,7 +278,7 @@ def suggest_mapping(source: Source, definition: LayerDefinition) -> str:
 def _guess_crs(source: Source, x: str | None, y: str | None) -> str | None:
     if x is None or y is None:
         return None
-    for row in source.rows[:20]:
+    for row in source.head(20):
         try:
             vx, vy = float(row.values.get(x)), float(row.values.get(y))  # type: ignore[arg-type]
         except (TypeError, ValueError):

@@ -1,4 +1,4 @@
-"""Read a source inventory into columns and rows.
+"""Read a source inventory: its columns at once, its rows a chunk at a time, as often as needed.
 
 * Vector files through fiona (GDAL): Shapefile, GeoJSON, GeoPackage, FlatGeobuf
   and whatever else GDAL reads. KML and KMZ (Google Earth, 奥维 Ovi maps, a
@@ -7,25 +7,23 @@
   ExtendedData values are columns; heights (z) are dropped. A Shapefile with a ``.cpg`` (or a code page in
   its DBF header) is decoded as it says; without either its text is tried as
   UTF-8, then GB18030 (a superset of GBK, what Chinese desktop GIS writes).
-* CSV tables: UTF-8 (with or without BOM), else GB18030; the delimiter is the
-  one of ``, ; tab |`` found most in the header line.
-* XLSX workbooks through python-calamine: header cells merged across columns (a
-  group such as 坐标 over 经度 and 纬度) or rows are unmerged, a title row
-  merged across the whole width above the header is skipped; dates stay dates,
-  whole numbers are integers (Excel keeps every number as a double).
+* CSV and XLSX tables (``layers.imports.tables``): encodings, delimiters,
+  merged header cells.
 
 An explicit encoding (``--encoding``, the mapping's ``encoding``) wins over the
-detection.
+detection. ``open_source`` reads what a file says about itself (columns, CRS,
+encoding); ``Source.chunks`` reads its rows, a chunk at a time, so a file of
+millions of rows is never held whole (an import reads it twice: to check, then
+to write).
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
-import datetime as dt
-import io
 import struct
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +32,15 @@ from layers.log import logger
 
 log = logger(__name__)
 
-__all__ = ["SourceRow", "Source", "open_source", "TABLE_SUFFIXES", "detect_dbf_encoding"]
+__all__ = ["SourceRow", "SourceChunk", "Layout", "Source", "open_source", "TABLE_SUFFIXES", "CHUNK_ROWS",
+           "detect_dbf_encoding", "unique_names"]
 
 #: Sources read as tables with coordinate columns.
 TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
 #: Vector sources read through pyogrio (GDAL 3.12 with the LIBKML and KML drivers).
 KML_SUFFIXES = (".kml", ".kmz")
+#: Rows read at a time.
+CHUNK_ROWS = 20_000
 
 
 @dataclass(slots=True)
@@ -52,41 +53,132 @@ class SourceRow:
 
 
 @dataclass
-class Source:
-    """A source read into memory: columns in order, rows, and what was learned about the file."""
+class SourceChunk:
+    """Consecutive rows of a source, by column: their numbers, one list of values per column, and
+    (vector files) one geometry per row (None where a row has none)."""
 
-    path: Path
-    kind: str                      # "vector" or "table"
+    numbers: list[int]
+    columns: dict[str, list[Any]]
+    geometries: list[Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def rows(self) -> list[SourceRow]:
+        names = list(self.columns)
+        values = zip(*self.columns.values(), strict=True) if names else ([] for _ in self.numbers)
+        geometries = self.geometries if self.geometries is not None else [None] * len(self.numbers)
+        return [SourceRow(number, dict(zip(names, cells, strict=True)), geometry)
+                for number, cells, geometry in zip(self.numbers, values, geometries, strict=True)]
+
+
+#: Reads a source's rows: called with a chunk size, yields the chunks in order.
+Reader = Callable[[int], Iterator[SourceChunk]]
+
+
+@dataclass
+class Layout:
+    """What a source's start says: its columns, notes on how it was read, about how many rows it has
+    (for progress; None when unknown before reading them), and the reader of its rows."""
+
     columns: list[str]
-    rows: list[SourceRow]
-    crs: str | None = None         # the file's own CRS (vector files that have one)
-    encoding: str | None = None    # the text encoding used, when the reader chose one
+    reader: Reader
     notes: list[str] = field(default_factory=list)
+    total: int | None = None
+
+
+class Source:
+    """A source file opened for reading: its columns and what was learned about it; its rows are read
+    by ``chunks`` (from the file, each time), or all at once by ``rows`` (kept: previews, small files).
+
+    Attributes
+    ----------
+    kind : str
+        ``vector`` or ``table``.
+    crs : str or None
+        The file's own CRS (vector files that have one).
+    encoding : str or None
+        The text encoding used, when the reader chose one.
+
+    The layout (``columns``, ``notes``, ``total``) is given, or made when first asked for by a
+    function (a workbook read in the background: the caller gets on with other work meanwhile).
+    """
+
+    def __init__(self, path: Path, kind: str, layout: Layout | Callable[[], Layout], *, crs: str | None = None,
+                 encoding: str | None = None) -> None:
+        self.path = path
+        self.kind = kind
+        self.crs = crs
+        self.encoding = encoding
+        self._layout: Layout | None = layout if isinstance(layout, Layout) else None
+        self._making = None if isinstance(layout, Layout) else layout
+
+    @property
+    def layout(self) -> Layout:
+        if self._layout is None:
+            assert self._making is not None
+            self._layout = self._making()
+        return self._layout
+
+    @property
+    def columns(self) -> list[str]:
+        return self.layout.columns
+
+    @property
+    def notes(self) -> list[str]:
+        return self.layout.notes
+
+    @property
+    def total(self) -> int | None:
+        """About how many rows the file has (for progress), when that is known before reading them."""
+        return self.layout.total
+
+    def chunks(self, size: int | None = None) -> Iterator[SourceChunk]:
+        """The rows, ``size`` at a time (default ``CHUNK_ROWS``; the last chunk fewer), read from the file."""
+        return self.layout.reader(size or CHUNK_ROWS)
+
+    @cached_property
+    def rows(self) -> list[SourceRow]:
+        """Every row, read once and kept."""
+        return [row for chunk in self.chunks() for row in chunk.rows()]
+
+    def head(self, count: int) -> list[SourceRow]:
+        """The first ``count`` rows (without reading the others)."""
+        if "rows" in self.__dict__:
+            return self.rows[:count]
+        rows: list[SourceRow] = []
+        for chunk in self.chunks(min(count, CHUNK_ROWS) or 1):
+            rows.extend(chunk.rows()[:count - len(rows)])
+            if len(rows) >= count:
+                break
+        return rows
 
     def distinct_values(self, column: str, limit: int = 50) -> list[Any]:
         """The first ``limit`` different non-empty values of a column, in order of appearance."""
         seen: dict[str, Any] = {}
-        for row in self.rows:
-            value = row.values.get(column)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                continue
-            key = str(value).strip()
-            if key not in seen:
-                seen[key] = value
-                if len(seen) >= limit:
-                    break
+        for chunk in self.chunks():
+            for value in chunk.columns.get(column, ()):
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    continue
+                key = str(value).strip()
+                if key not in seen:
+                    seen[key] = value
+                    if len(seen) >= limit:
+                        return list(seen.values())
         return list(seen.values())
 
 
 def open_source(path: str | Path, *, encoding: str | None = None, sheet: str | None = None,
                 layer: str | None = None) -> Source:
-    """Read a source file (a vector file or a CSV/XLSX table).
+    """Open a source file (a vector file or a CSV/XLSX table): its columns now, its rows when read.
 
     Raises
     ------
     InventoryImportError
         The file does not exist, cannot be read, or names a sheet or layer it does not have.
     """
+    from layers.imports.tables import read_csv, read_xlsx
+
     path = Path(path)
     if not path.exists():
         raise InventoryImportError(f"{path}: no such file")
@@ -97,14 +189,28 @@ def open_source(path: str | Path, *, encoding: str | None = None, sheet: str | N
             raise InventoryImportError(f"unknown encoding {encoding!r} (e.g. utf-8, gbk, gb18030)") from None
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        return _read_csv(path, encoding)
+        return read_csv(path, encoding)
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, sheet)
+        return read_xlsx(path, sheet)
     if suffix == ".xls":
         raise InventoryImportError(f"{path}: old Excel files (.xls) are not read; save it as .xlsx and try again")
     if suffix in KML_SUFFIXES:
         return _read_kml(path, layer)
     return _read_vector(path, encoding, layer)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Column names made unique: a repeated name gets `` (2)``, `` (3)`` ..."""
+    seen: dict[str, int] = {}
+    result = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        result.append(name)
+    return result
 
 
 # --- vector files ------------------------------------------------------------------------------
@@ -159,20 +265,42 @@ def _read_vector(path: Path, encoding: str | None, layer: str | None) -> Source:
     options: dict[str, Any] = {"layer": layer}
     if encoding is not None:
         options["encoding"] = encoding
-    rows: list[SourceRow] = []
     try:
         with fiona.open(path, **options) as collection:
             columns = list(collection.schema["properties"])
             crs = collection.crs.to_string() if collection.crs else None
-            for number, feature in enumerate(collection, start=1):
-                geometry = feature.geometry
-                shape = shapely.geometry.shape(geometry) if geometry is not None else None
-                rows.append(SourceRow(number, dict(feature.properties), shape))
-    except InventoryImportError:
-        raise
+            try:
+                total: int | None = len(collection)
+            except Exception:  # a driver that cannot count without reading: no total
+                total = None
     except Exception as e:
         raise InventoryImportError(f"{path}: cannot be read ({e})") from None
-    return Source(path, "vector", columns, rows, crs=crs or None, encoding=encoding, notes=notes)
+
+    def chunks(size: int) -> Iterator[SourceChunk]:
+        numbers: list[int] = []
+        properties: list[dict[str, Any]] = []
+        shapes: list[Any] = []
+        try:
+            with fiona.open(path, **options) as collection:
+                for number, feature in enumerate(collection, start=1):
+                    geometry = feature.geometry
+                    numbers.append(number)
+                    properties.append(dict(feature.properties))
+                    shapes.append(shapely.geometry.shape(geometry) if geometry is not None else None)
+                    if len(numbers) >= size:
+                        yield _vector_chunk(columns, numbers, properties, shapes)
+                        numbers, properties, shapes = [], [], []
+        except Exception as e:
+            raise InventoryImportError(f"{path}: cannot be read ({e})") from None
+        if numbers:
+            yield _vector_chunk(columns, numbers, properties, shapes)
+
+    return Source(path, "vector", Layout(columns, chunks, notes, total), crs=crs or None, encoding=encoding)
+
+
+def _vector_chunk(columns: list[str], numbers: list[int], properties: list[dict[str, Any]],
+                  shapes: list[Any]) -> SourceChunk:
+    return SourceChunk(numbers, {c: [p.get(c) for p in properties] for c in columns}, shapes)
 
 
 def _read_kml(path: Path, layer: str | None) -> Source:
@@ -216,11 +344,15 @@ def _read_kml(path: Path, layer: str | None) -> Source:
     # LIBKML's own columns (styling, empty time spans) are left out unless a placemark has a value there.
     columns = [name for name in names if name not in _KML_STYLING
                and (name not in _KML_STANDARD or any(v is not None for v in lists[name]))]
-    rows = []
-    for index, shape in enumerate(shapes):
-        rows.append(SourceRow(index + 1, {c: lists[c][index] for c in columns}, shape))
+    shapes = list(shapes)
+
+    def chunks(size: int) -> Iterator[SourceChunk]:  # a KML file is read whole by GDAL: it is kept
+        for start in range(0, count, size):
+            yield SourceChunk(list(range(start + 1, min(start + size, count) + 1)),
+                              {c: lists[c][start:start + size] for c in columns}, shapes[start:start + size])
+
     crs = meta.get("crs") or "EPSG:4326"  # KML is WGS84 longitude, latitude by definition
-    return Source(path, "vector", columns, rows, crs=crs, encoding="utf-8")
+    return Source(path, "vector", Layout(columns, chunks, [], count), crs=crs, encoding="utf-8")
 
 
 _LAUNDER = "LIBKML_LAUNDER_FIELD_NAMES"
@@ -234,145 +366,3 @@ def _kml_value(value: Any) -> Any:
     if isinstance(value, float) and value != value:  # nan: no value
         return None
     return value
-
-
-# --- CSV ---------------------------------------------------------------------------------------
-
-
-def _decode(data: bytes, encoding: str | None, path: Path) -> tuple[str, str]:
-    if encoding is not None:
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError as e:
-            raise InventoryImportError(f"{path}: not {encoding} text (byte {e.start})") from None
-    for candidate in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(candidate), "utf-8" if candidate == "utf-8-sig" else candidate
-        except UnicodeDecodeError:
-            continue
-    raise InventoryImportError(f"{path}: neither UTF-8 nor GB18030 text; give --encoding")
-
-
-def _read_csv(path: Path, encoding: str | None) -> Source:
-    text, used = _decode(path.read_bytes(), encoding, path)
-    first = text.split("\n", 1)[0]
-    delimiter = max(",;\t|", key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader, None)
-    if not header:
-        raise InventoryImportError(f"{path}: empty file (no header line)")
-    columns = _unique([h.strip() or f"column {i + 1}" for i, h in enumerate(header)])
-    rows: list[SourceRow] = []
-    width = len(columns)
-    for line, record in enumerate(reader, start=2):
-        cells = [cell.strip() or None for cell in record]
-        if not any(cells):
-            continue
-        if len(cells) < width:
-            cells += [None] * (width - len(cells))
-        rows.append(SourceRow(line, dict(zip(columns, cells, strict=False))))
-    return Source(path, "table", columns, rows, encoding=used)
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    result = []
-    for name in names:
-        if name in seen:
-            seen[name] += 1
-            name = f"{name} ({seen[name]})"
-        else:
-            seen[name] = 1
-        result.append(name)
-    return result
-
-
-# --- XLSX --------------------------------------------------------------------------------------
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> Source:
-    """A workbook's sheet through python-calamine (Rust: a 200,000-row sheet in seconds, where openpyxl's
-    full load takes a minute); its merged cells shape the header as described in the module notes."""
-    import python_calamine
-
-    try:
-        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-    except Exception as e:  # calamine raises its own errors for damaged or encrypted files
-        raise InventoryImportError(f"{path}: not a workbook that can be read ({e})") from None
-    try:
-        if sheet is not None:
-            if sheet not in workbook.sheet_names:
-                raise InventoryImportError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(workbook.sheet_names)})")
-            worksheet = workbook.get_sheet_by_name(sheet)
-        else:
-            worksheet = workbook.get_sheet_by_index(0)
-        title = worksheet.name
-        table: list[list[Any]] = [[_xlsx_value(v) for v in row] for row in worksheet.to_python(skip_empty_area=False)]
-        merged = [(r0 + 1, c0 + 1, r1 + 1, c1 + 1) for (r0, c0), (r1, c1) in (worksheet.merged_cell_ranges or [])]
-    finally:
-        workbook.close()
-    width = max((len(row) for row in table), default=0)
-    if width == 0:
-        raise InventoryImportError(f"{path}: sheet {title!r} is empty")
-    grid: dict[tuple[int, int], Any] = {}
-    for min_row, min_col, max_row, max_col in merged:
-        value = _cell(table, min_row, min_col)
-        for r in range(min_row, max_row + 1):
-            for c in range(min_col, max_col + 1):
-                grid[(r, c)] = value
-
-    def cell(r: int, c: int) -> Any:
-        return grid[(r, c)] if (r, c) in grid else _cell(table, r, c)
-
-    # The first row with a value is where the sheet starts.
-    top = next((i + 1 for i, row in enumerate(table) if any(v is not None for v in row)), 1)
-    # A title merged across the whole width (e.g. 锦江区公厕台账) sits above the header: skip it.
-    while any(m[0] == top and m[2] == top and m[1] <= 1 and m[3] >= width and width > 1 for m in merged):
-        top += 1
-    # The header is as deep as the merged cells that start on its first row.
-    bottom = max([m[2] for m in merged if m[0] == top] + [top])
-    paths: list[list[str]] = []
-    for c in range(1, width + 1):
-        parts: list[str] = []
-        for r in range(top, bottom + 1):
-            value = cell(r, c)
-            text = str(value).strip() if value is not None else ""
-            if text and (not parts or parts[-1] != text):
-                parts.append(text)
-        paths.append(parts)
-    names = [parts[-1] if parts else f"column {_column_letter(c + 1)}" for c, parts in enumerate(paths)]
-    duplicated = {n for n in names if names.count(n) > 1}
-    names = ["/".join(parts) if names[i] in duplicated and parts else names[i] for i, parts in enumerate(paths)]
-    columns = _unique(names)
-    rows: list[SourceRow] = []
-    for r in range(bottom + 1, len(table) + 1):
-        record = table[r - 1]
-        if all(v is None for v in record):
-            continue
-        rows.append(SourceRow(r, dict(zip(columns, record, strict=False))))
-    notes = [f"header: rows {top}-{bottom} of sheet {title!r}"] if bottom > top else []
-    return Source(path, "table", columns, rows, notes=notes)
-
-
-def _cell(table: list[list[Any]], r: int, c: int) -> Any:
-    row = table[r - 1] if 0 < r <= len(table) else ()
-    return row[c - 1] if 0 < c <= len(row) else None
-
-
-def _xlsx_value(value: Any) -> Any:
-    """A cell as the import reads it: text stripped (empty: None), whole numbers as int, dates as dates."""
-    if value.__class__ is str:
-        return value.strip() or None
-    if value.__class__ is float and value.is_integer() and abs(value) < 2 ** 53:
-        return int(value)
-    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
-        return value.date()
-    return value
-
-
-def _column_letter(number: int) -> str:
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters

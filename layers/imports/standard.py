@@ -22,11 +22,11 @@ from layers.schema.definitions import FieldDefinition, LayerDefinition
 from layers.workspace.located import active_located_fields, locate
 
 if TYPE_CHECKING:
-    from layers.imports.importer import ImportPlan, PlannedRow
+    from layers.imports.checks import CheckedChunk
     from layers.imports.mapping import Mapping
     from layers.workspace.store import Workspace
 
-__all__ = ["StandardTarget", "WorkspaceStandard", "standard_target", "check_standard"]
+__all__ = ["StandardTarget", "WorkspaceStandard", "standard_target", "StandardCheck"]
 
 
 class StandardTarget(Protocol):
@@ -79,44 +79,55 @@ def standard_target(target: object) -> StandardTarget | None:
     return None
 
 
-def check_standard(target: StandardTarget, definition: LayerDefinition, mapping: Mapping, plan: ImportPlan) -> None:
-    """Apply the standard's rules to a plan, in place (see the module's text)."""
-    located = [f.name for f in target.located_fields(definition)]
-    mapped = [name for name in located if name in mapping.fields or name in mapping.constants]
-    if mapped:
-        layers = sorted({f.located_in.layer for f in definition.located_fields if f.name in mapped and f.located_in})
-        plan.notes.append(f"{', '.join(mapped)}: taken from each feature's position ({', '.join(layers)}), "
-                          "not from the source")
-    for row in plan.rows:
-        for name in located:
-            row.attributes.pop(name, None)
-    if not definition.conditional_fields and definition.component is None:
-        return
-    new = [row for row in plan.rows if row.fid is None]
-    found = target.locate(definition, [row.geometry for row in new]) if located else {}
-    failed: list[PlannedRow] = []
-    for i, row in enumerate(new):
-        values = {**definition.stored_defaults, **row.attributes, **{n: v[i] for n, v in found.items()}}
-        if _refused(row, partial(check_conditions, definition, values), mapping, plan):
-            failed.append(row)
-    matched = [r for r in plan.rows if r.fid is not None]
-    stored = target.stored(definition.name, {r.fid for r in matched if r.fid is not None}) if matched else {}
-    for row in matched:
-        if row.fid not in stored:
-            continue
-        if _refused(row, partial(check_update, definition, stored[row.fid], row.attributes), mapping, plan):
-            failed.append(row)
-    if failed:
-        drop = {id(row) for row in failed}
-        plan.rows[:] = [row for row in plan.rows if id(row) not in drop]
+class StandardCheck:
+    """The standard's rules for the rows of an import into a workspace or a master (*target*), a chunk at a
+    time."""
 
+    def __init__(self, target: StandardTarget, definition: LayerDefinition, mapping: Mapping) -> None:
+        self.target = target
+        self.definition = definition
+        self.mapping = mapping
+        self.located = [f.name for f in target.located_fields(definition)]
+        mapped = [name for name in self.located if name in mapping.fields or name in mapping.constants]
+        self.notes: list[str] = []
+        if mapped:
+            layers = sorted({f.located_in.layer for f in definition.located_fields
+                             if f.name in mapped and f.located_in})
+            self.notes.append(f"{', '.join(mapped)}: taken from each feature's position ({', '.join(layers)}), "
+                              "not from the source")
+        #: Whether ``check`` reads the rows' geometries (the zone rules of new features need their position).
+        self.needs_geometries = bool(self.located and definition.conditional_fields)
 
-def _refused(row: PlannedRow, check: Callable[[], None], mapping: Mapping, plan: ImportPlan) -> bool:
-    """Run a check of a row; a broken rule becomes the row's problem (True)."""
-    try:
-        check()
-    except ValidationError as e:
-        column = mapping.fields.get(e.field or "", "")
-        plan.problems.append(RowProblem(row.number, e.field or "", column, e.value, str(e)))
-        return True
-    return False
+    def check(self, checked: CheckedChunk) -> None:
+        """Apply the rules to a chunk's rows, in place: located fields are not taken from the source; a
+        new feature missing what its zone requires, or an update changing a component code, is a problem."""
+        for name in self.located:
+            checked.values.pop(name, None)
+            checked.given.discard(name)
+        definition = self.definition
+        if not definition.conditional_fields and definition.component is None:
+            return
+        passed = checked.passed()
+        new = checked.new_rows(passed)
+        if definition.conditional_fields and new:
+            found: dict[str, list[Any]] = {}
+            if self.located:
+                assert checked.geometries is not None  # made: needs_geometries
+                found = self.target.locate(definition, [checked.geometries[i] for i in new])
+            for k, i in enumerate(new):
+                values = {**definition.stored_defaults, **checked.attributes(i),
+                          **{name: column[k] for name, column in found.items()}}
+                self._refused(checked, i, partial(check_conditions, definition, values))
+        matched = {i: fid for i in (passed if checked.matched else ()) if (fid := checked.fids[i]) is not None}
+        stored = self.target.stored(definition.name, set(matched.values())) if matched else {}
+        for i, fid in matched.items():
+            if fid in stored:
+                self._refused(checked, i, partial(check_update, definition, stored[fid], checked.attributes(i)))
+
+    def _refused(self, checked: CheckedChunk, i: int, check: Callable[[], None]) -> None:
+        """Run a check of row ``i``; a broken rule becomes the row's problem."""
+        try:
+            check()
+        except ValidationError as e:
+            column = self.mapping.fields.get(e.field or "", "")
+            checked.problem(i, RowProblem(checked.numbers[i], e.field or "", column, e.value, str(e)))

@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sqlite3
@@ -36,6 +37,7 @@ from numpy.typing import ArrayLike
 __all__ = ["bulk_load_rtree"]
 
 _CELL = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])
+_JSON_ENTRIES = 65_536                       # _rowid rows per JSON statement
 _HEADER = 4                                  # depth (2 bytes) + cell count (2 bytes)
 _ROUND_TOWARDS = 1.0 - 1.0 / 8388608.0       # rtree.c's RNDTOWARDS
 _ROUND_AWAY = 1.0 + 1.0 / 8388608.0          # rtree.c's RNDAWAY
@@ -119,17 +121,32 @@ def bulk_load_rtree(connection: sqlite3.Connection, rtree_name: str, ids: ArrayL
     quoted = _quote(name)
     connection.execute("SAVEPOINT bulk_load_rtree")
     try:
-        connection.execute(f'UPDATE "{quoted}_node" SET data = ? WHERE nodeno = 1', (nodes[0][1],))
-        connection.executemany(f'INSERT INTO "{quoted}_node"(nodeno, data) VALUES (?, ?)', nodes[1:])
+        _, root = next(nodes)
+        connection.execute(f'UPDATE "{quoted}_node" SET data = ? WHERE nodeno = 1', (root,))
+        connection.executemany(f'INSERT INTO "{quoted}_node"(nodeno, data) VALUES (?, ?)', nodes)
         connection.executemany(f'INSERT INTO "{quoted}_parent"(nodeno, parentnode) VALUES (?, ?)',
                                zip(parents[0].tolist(), parents[1].tolist(), strict=True))
-        connection.executemany(f'INSERT INTO "{quoted}_rowid"(rowid, nodeno) VALUES (?, ?)',
-                               _pairs(ids[by_id], leaf_of_entry[by_id]))  # rowid order: appends
+        _insert_rowids(connection, quoted, ids[by_id], leaf_of_entry[by_id])  # rowid order: appends
     except BaseException:
         connection.execute("ROLLBACK TO bulk_load_rtree")
         connection.execute("RELEASE bulk_load_rtree")
         raise
     connection.execute("RELEASE bulk_load_rtree")
+
+
+def _insert_rowids(connection: sqlite3.Connection, quoted: str, ids: np.ndarray, leaves: np.ndarray) -> None:
+    """The ``_rowid`` rows: each entry's leaf, ``ids`` sorted. Consecutive ids (a bulk load's fids) go
+    in one statement, the leaves as a JSON array (five times faster than a bound row each)."""
+    if len(ids) > 1 and int(ids[-1]) - int(ids[0]) == len(ids) - 1:  # unique and sorted: consecutive
+        sql = f'INSERT INTO "{quoted}_rowid"(rowid, nodeno) SELECT key + ?, value FROM json_each(?)'
+        try:
+            for start in range(0, len(ids), _JSON_ENTRIES):
+                connection.execute(sql, (int(ids[start]), json.dumps(leaves[start:start + _JSON_ENTRIES].tolist())))
+            return
+        except sqlite3.OperationalError as e:  # an SQLite without JSON functions (before the first row)
+            if "json_each" not in str(e):
+                raise
+    connection.executemany(f'INSERT INTO "{quoted}_rowid"(rowid, nodeno) VALUES (?, ?)', _pairs(ids, leaves))
 
 
 # --- checks ---------------------------------------------------------------------------
@@ -289,8 +306,9 @@ def _str_order(centre_x: np.ndarray, centre_y: np.ndarray, capacity: int) -> tup
 
 
 def _number_nodes(levels: list[Level], ids: np.ndarray, node_size: int,
-                  capacity: int) -> tuple[list[tuple[int, bytes]], tuple[np.ndarray, np.ndarray], np.ndarray]:
-    """Node blobs ``[(nodeno, blob), ...]`` root first, ``_parent`` pairs, and each entry's leaf.
+                  capacity: int) -> tuple[Iterator[tuple[int, bytes]], tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Node blobs ``(nodeno, blob)`` root first (made a few at a time as they are read), ``_parent``
+    pairs, and each entry's leaf.
 
     The root is node 1; below it the levels follow top down, each level's
     nodes numbered consecutively in STR order.
@@ -301,7 +319,7 @@ def _number_nodes(levels: list[Level], ids: np.ndarray, node_size: int,
         first[depth] = next_number
         next_number += len(levels[depth][1])
 
-    nodes: list[tuple[int, bytes]] = []
+    cells: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # per level, top down
     child_numbers: list[np.ndarray] = []
     parent_numbers: list[np.ndarray] = []
     leaf_of_entry = np.empty(len(ids), dtype=np.int64)
@@ -316,15 +334,27 @@ def _number_nodes(levels: list[Level], ids: np.ndarray, node_size: int,
             cell_ids = first[depth - 1] + order
             child_numbers.append(cell_ids)
             parent_numbers.append(node_of_cell)
-        blobs = _node_blobs(cell_ids, boxes, sizes, node_size, capacity)
-        if depth == len(levels) - 1:
-            blobs[0, 0:2] = np.frombuffer(depth.to_bytes(2, "big"), dtype=np.uint8)
-        raw = blobs.tobytes()
-        nodes.extend((int(number), raw[i * node_size:(i + 1) * node_size]) for i, number in enumerate(numbers))
+        cells.append((first[depth], cell_ids, boxes, sizes))
 
     parents = (np.concatenate(child_numbers) if child_numbers else np.empty(0, dtype=np.int64),
                np.concatenate(parent_numbers) if parent_numbers else np.empty(0, dtype=np.int64))
-    return nodes, parents, leaf_of_entry
+    return _blobs(cells, len(levels) - 1, node_size, capacity), parents, leaf_of_entry
+
+
+def _blobs(levels: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]], depth: int, node_size: int,
+           capacity: int, at_a_time: int = 1024) -> Iterator[tuple[int, bytes]]:
+    """``(nodeno, blob)`` of every node, level by level top down, made ``at_a_time`` nodes at a time
+    (a million entries make 80 MB of leaves: never held at once)."""
+    for level, (first, cell_ids, boxes, sizes) in enumerate(levels):
+        starts = np.concatenate(([0], np.cumsum(sizes)))
+        for a in range(0, len(sizes), at_a_time):
+            b = min(a + at_a_time, len(sizes))
+            blobs = _node_blobs(cell_ids[starts[a]:starts[b]], boxes[starts[a]:starts[b]], sizes[a:b], node_size,
+                                capacity)
+            if level == 0 and a == 0:  # the root says the tree's depth
+                blobs[0, 0:2] = np.frombuffer(depth.to_bytes(2, "big"), dtype=np.uint8)
+            for i in range(b - a):
+                yield first + a + i, blobs[i].tobytes()
 
 
 def _node_blobs(cell_ids: np.ndarray, boxes: np.ndarray, sizes: np.ndarray, node_size: int,

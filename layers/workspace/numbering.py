@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     from layers.workspace.store import Workspace
 
 __all__ = ["Block", "Numbering", "numbering", "start_standalone", "set_checkout_blocks", "add_checkout_blocks",
-           "blocks_wanted", "give_codes", "pending_codes", "numbering_summary", "parse_serial_range", "TOP_UP_BELOW"]
+           "blocks_wanted", "give_codes", "give_column_codes", "pending_codes", "numbering_summary",
+           "parse_serial_range", "TOP_UP_BELOW"]
 
 log = logger(__name__)
 
@@ -262,6 +263,20 @@ def give_codes(ws: Workspace, definition: LayerDefinition, rows: Sequence[Mutabl
         log.warning("%s: %d new %s wait for a component code: this workspace has no serial left (or no block) of %s; "
                     "the office gives them codes when it applies the changes", ws.path, pending, definition.name,
                     ", ".join(f"class {c} in district {d}" for d, c in sorted(exhausted)))
+    return pending
+
+
+def give_column_codes(ws: Workspace, definition: LayerDefinition, columns: dict[str, list[Any]],
+                      geometries: Sequence[Any] | None = None) -> int:
+    """``give_codes`` for features given by field (stored values, every field: ``validate_columns``), in place;
+    *geometries*, one per feature, say the district of each."""
+    spec = definition.component
+    if spec is None or not numbering(ws).active:
+        return 0
+    names = list(columns)
+    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    pending = give_codes(ws, definition, rows, geometries)
+    columns[spec.field] = [row[spec.field] for row in rows]
     return pending
 
 

@@ -32,7 +32,7 @@ from layers.schema.geometry import conform_geometry
 from layers.sqlite.locks import file_fault, file_identity, in_use, is_locked, same_file
 from layers.sqlite.spatialite import connect, geometry_blob
 from layers.workspace import bulk
-from layers.workspace.bulk import CACHE_KIB, FeatureItem
+from layers.workspace.bulk import CACHE_KIB, Centres, FeatureBatch, FeatureItem
 from layers.workspace.create import (
     DEFAULT_CRS,
     SCHEMA_VERSION,
@@ -422,7 +422,7 @@ class Workspace:
 
     def insert_many(self, layer: str, features: Iterable[FeatureItem], *,
                     progress: Callable[[int], object] | None = None, cancel: Callable[[], bool] | None = None,
-                    batch_size: int = 5000) -> int:
+                    batch_size: int = bulk.BULK_MIN) -> int:
         """Validate and insert many features in one transaction.
 
         Parameters
@@ -450,6 +450,36 @@ class Workspace:
         being grown row by row, which is several times faster.
         """
         return bulk.insert_many(self, layer, features, progress=progress, cancel=cancel, batch_size=batch_size)
+
+    def insert_batches(self, layer: str, batches: Iterable[FeatureBatch], *, centres: Centres | None = None,
+                       in_order: bool = False, progress: Callable[[int], object] | None = None,
+                       cancel: Callable[[], bool] | None = None) -> int:
+        """Validate and insert features given a field at a time, a batch at a time, in one transaction.
+
+        What ``insert_many`` does with the same features, without a dict per
+        feature: each ``FeatureBatch`` holds one list of values per field.
+
+        Parameters
+        ----------
+        centres : (x, y) arrays, optional
+            The centre of every feature the batches will bring, in the order
+            they come (e.g. from a first pass over a source file). A bulk load
+            into an empty layer then writes each feature straight to its place
+            in spatial order instead of staging every row first. The batches
+            must bring exactly this many features (else nothing is written).
+            Features that come in their spatial order (``bulk.spatial_order``
+            of these centres) are appended to the table, the fastest load.
+        in_order : bool
+            The features come in their spatial order already: it is not worked
+            out again (were they not, they are stored in the order they came).
+
+        Returns
+        -------
+        int
+            The number of features inserted.
+        """
+        return bulk.insert_batches(self, layer, batches, centres=centres, in_order=in_order, progress=progress,
+                                   cancel=cancel)
 
     def update(self, layer: str, fid: int, attributes: Mapping[str, Any] | None = None,
                geometry: Any = None) -> Feature:

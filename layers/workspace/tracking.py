@@ -37,6 +37,8 @@ __all__ = [
     "NOW_SQL",
     "AUDIT_COLUMNS",
     "net_changes",
+    "insert_trigger",
+    "record_inserts",
 ]
 
 AUDIT_COLUMNS = ("created_by", "created_at", "modified_by", "modified_at")
@@ -97,7 +99,7 @@ def tracking_ddl(layer: str, columns: Sequence[tuple[str, str]]) -> list[str]:
         BEGIN
             SELECT RAISE(ABORT, 'the uuid of a feature never changes');
         END""",
-        f"""CREATE TRIGGER tongcheng_insert_{layer} AFTER INSERT ON {layer}
+        f"""CREATE TRIGGER {insert_trigger(layer)} AFTER INSERT ON {layer}
         WHEN {_TRACKING_ON}
         BEGIN
             INSERT INTO {CHANGES_TABLE} (layer, uuid, fid, op, changed_at)
@@ -135,6 +137,47 @@ def tracking_ddl(layer: str, columns: Sequence[tuple[str, str]]) -> list[str]:
             ON CONFLICT (layer, uuid) DO UPDATE SET op = 'delete', changed_at = excluded.changed_at;
         END""",
     ]
+
+
+def insert_trigger(layer: str) -> str:
+    """The name of the trigger that records a layer's inserts (a bulk load suspends it: ``record_inserts``)."""
+    return f"tongcheng_insert_{layer}"
+
+
+def record_inserts(connection: sqlite3.Connection, layer: str, first_fid: int, last_fid: int, *,
+                   audit_gaps: bool = True) -> None:
+    """Do for the rows ``first_fid``..``last_fid`` of a layer, at once, what its insert trigger does row by row.
+
+    A bulk load suspends the trigger while it writes (a statement per row costs
+    more than the row) and calls this before its transaction ends, with the
+    trigger restored: each row is recorded in the changes (``insert``, or
+    ``update`` where its uuid has a base row), and audit columns left empty are
+    filled (``audit_gaps=False``: the caller wrote none empty, so no row is
+    read for them). Nothing is done while tracking is off (a base state is loaded).
+    """
+    on = connection.execute(f"SELECT {_TRACKING_ON}").fetchone()[0]
+    if not on:
+        return
+    base = base_table(layer)
+    # In uuid order (read from the uuid index, which holds the fid too: "+fid" keeps the
+    # planner off the rowid range), so the rows append to the changes' key index.
+    connection.execute(
+        f"INSERT INTO {CHANGES_TABLE} (layer, uuid, fid, op, changed_at) "
+        f"SELECT '{layer}', t.uuid, t.fid, "
+        f"CASE WHEN EXISTS (SELECT 1 FROM {base} AS b WHERE b.uuid = t.uuid) THEN 'update' ELSE 'insert' END, "
+        f"{NOW_SQL} FROM {layer} AS t WHERE +t.fid BETWEEN ? AND ? ORDER BY t.uuid "
+        "ON CONFLICT (layer, uuid) DO UPDATE "
+        "SET fid = excluded.fid, op = excluded.op, changed_at = excluded.changed_at",
+        (first_fid, last_fid),
+    )
+    if audit_gaps:
+        connection.execute(
+            f"UPDATE {layer} SET created_by = coalesce(created_by, {_USER}), "
+            f"modified_by = coalesce(modified_by, created_by, {_USER}), "
+            "modified_at = coalesce(modified_at, created_at) "
+            "WHERE fid BETWEEN ? AND ? AND (created_by IS NULL OR modified_by IS NULL OR modified_at IS NULL)",
+            (first_fid, last_fid),
+        )
 
 
 @dataclass(frozen=True)

@@ -235,3 +235,15 @@ def test_the_demo_workspace_numbers_by_district_too(demo_workspace):
                             "成华区": "510108"}[name] for name, code in pairs)
         new = ws.insert("kiosks", {"name": "新亭", "district": "成华区", "kind": "报刊亭"}, in_district(CHENGHUA))
         assert split_code(new.attributes["component_code"])[0] == CHENGHUA
+
+
+def test_a_bulk_load_numbers_each_feature_in_the_district_it_lies_in(master, tmp_path):
+    """An import writes through the bulk path (features a field at a time): each new feature's code is of the
+    district its point lies in, as one added in the editor."""
+    path = checked_out(master, tmp_path / "w.sqlite", code_block=5)
+    with Workspace.open(path) as ws:
+        ws.insert_many("toilets", [({"name": f"导入公厕{i}", "district": "锦江区"},
+                                    in_district(CHENGHUA if i % 2 else JINJIANG, 60 + i)) for i in range(4)])
+        codes = [f.attributes["component_code"] for f in ws.features("toilets")
+                 if f.attributes["name"].startswith("导入公厕")]
+    assert sorted(split_code(c)[0] for c in codes) == sorted([JINJIANG, JINJIANG, CHENGHUA, CHENGHUA])

@@ -137,6 +137,27 @@ def test_bulk_load_100000(connection, kind):
         assert found >= brute_force(columns, window)
 
 
+@pytest.mark.parametrize("per_statement", [65_536, 1000])
+@pytest.mark.parametrize("first", [1, -40, 7_000_000_000])
+def test_consecutive_ids_in_any_order_are_indexed_as_any_others(connection, first, per_statement, monkeypatch):
+    """A bulk load's fids are consecutive: their leaves go in as JSON arrays (not a row each)."""
+    from layers.sqlite import rtree
+
+    monkeypatch.setattr(rtree, "_JSON_ENTRIES", per_statement)
+    rng = np.random.default_rng(abs(first))
+    _, *bounds = random_boxes(rng, 3000)
+    ids = first + rng.permutation(3000)
+    bulk_and_reference(connection, (ids, *bounds))
+    assert rtreecheck(connection, "bulk") == "ok"
+    assert stored_boxes(connection, "bulk") == stored_boxes(connection, "reference")
+    rows = connection.execute('SELECT rowid, nodeno FROM "bulk_rowid" ORDER BY rowid').fetchall()
+    assert [r[0] for r in rows] == list(range(first, first + 3000))
+    leaves = {r[0] for r in connection.execute('SELECT nodeno FROM "bulk_node"')} - {1}
+    assert {r[1] for r in rows} <= leaves and len({r[1] for r in rows}) == -(-3000 // 51)
+    for window in random_windows(rng, (ids, *bounds)):
+        assert query(connection, "bulk", window) == query(connection, "reference", window)
+
+
 def test_stored_float32_boxes_contain_the_float64_boxes(connection):
     rng = np.random.default_rng(7)
     ids, minx, maxx, miny, maxy = random_boxes(rng, 5000, centre=(3.4e6, -3.4e6), spread=1e5)
