@@ -27,12 +27,19 @@ def write_csv(path, count):
         f.writelines(f"公厕{i},在用,锦江区,{i % 20},{lon[i]:.7f},{lat[i]:.7f}\n" for i in range(count))
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl+C's default action in the child, as a command typed in a terminal has it (a suite started in the
+    background by a script passes SIGINT on as ignored, which the command rightly keeps)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_import(tmp_path, ws_path, *, at=None, delay=0.0):
     """Run the import; with ``at``, send Ctrl+C ``delay`` seconds after its log says ``at`` (checking, writing)."""
     command = [*TONGCHENG, "-v", "import", tmp_path / "t.csv", ws_path, "--layer", "toilets", "--mapping",
                tmp_path / "map.toml"]
     process = subprocess.Popen(list(map(str, command)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONWARNINGS": "error", "PYTHONUNBUFFERED": "1"})
+                               env={**os.environ, "PYTHONWARNINGS": "error", "PYTHONUNBUFFERED": "1"},
+                               preexec_fn=_as_from_a_terminal)
     said = []
     if at is not None:
         for line in process.stderr:
